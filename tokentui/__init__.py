@@ -1,0 +1,3 @@
+"""tokentop: `top` for AI tokens."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,241 @@
+"""Command line: parses arguments and calls services. Never imports Textual except for the TUI."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import datetime, timezone
+from typing import Sequence
+
+from tokentui import __version__
+from tokentui.errors import TokentopError, UsageError
+
+LOCAL_HELP = "claude-code, codex"
+EPILOG = """\
+data:   history in the user data dir (`tokentop locate data`), config in `tokentop locate config`
+keys:   OS keyring (service "tokentop") or env vars OPENAI_ADMIN_KEY, ANTHROPIC_ADMIN_KEY, ...
+env:    TOKENTOP_CONFIG, TOKENTOP_DATA_DIR, CLAUDE_CONFIG_DIR, CODEX_HOME
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="tokentop", description="top for AI tokens: live usage, history, budgets and leverage.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"tokentop {__version__}")
+    p.add_argument("--demo", action="store_true", help="open the dashboard on 90 days of generated data "
+                   "(temporary store; nothing of yours is read or written)")
+    p.add_argument("--theme", metavar="NAME", help="TUI theme (built-in: tokentop-dark, tokentop-light, "
+                   "tokentop-high-contrast, or a file name from the themes dir)")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    s = sub.add_parser("sync", help="ingest new local log lines (and poll API sources) once",
+                       description="Read what is new in the agents' logs into the history store.")
+    s.add_argument("--source", action="append", default=[], metavar="S", help=f"only these sources ({LOCAL_HELP})")
+    s.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
+
+    r = sub.add_parser("report", help="daily / weekly / monthly / session tables or JSON",
+                       description="Usage tables like ccusage's (JSON is ccusage-compatible). Syncs local "
+                       "sources first unless --no-sync.")
+    r.add_argument("kind", choices=("daily", "weekly", "monthly", "session"))
+    r.add_argument("--json", "-j", action="store_true", help="print JSON (ccusage fields + sources, unpricedTokens)")
+    r.add_argument("--since", "-s", metavar="DATE", help="first day, YYYY-MM-DD or YYYYMMDD (inclusive)")
+    r.add_argument("--until", "-u", metavar="DATE", help="last day, YYYY-MM-DD or YYYYMMDD (inclusive)")
+    r.add_argument("--timezone", "-z", metavar="TZ", help="IANA zone for day boundaries (default: config, "
+                   "then the system zone)")
+    r.add_argument("--source", action="append", default=[], metavar="S", help="only this source (repeatable)")
+    r.add_argument("--model", action="append", default=[], metavar="M", help="only this model (repeatable)")
+    r.add_argument("--breakdown", "-b", action="store_true", help="per-model rows under each period")
+    r.add_argument("--order", choices=("asc", "desc"), default="asc")
+    r.add_argument("--start-of-week", choices=("monday", "sunday"), default="monday")
+    r.add_argument("--no-sync", action="store_true", help="report what is stored; do not read logs first")
+
+    src = sub.add_parser("sources", help="status of every source, detected paths and errors")
+    src.add_argument("--json", action="store_true")
+
+    loc = sub.add_parser("locate", help="print where tokentop keeps a file or directory")
+    loc.add_argument("what", choices=("config", "data", "db", "themes"))
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command is None:
+            return _run_tui(args)
+        return {"sync": cmd_sync, "report": cmd_report, "sources": cmd_sources,
+                "locate": cmd_locate}[args.command](args)
+    except TokentopError as exc:
+        print(f"tokentop: error: {exc.message}", file=sys.stderr)
+        if exc.hint:
+            print(f"  hint: {exc.hint}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("tokentop: interrupted (everything committed so far is kept)", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+def _settings():
+    from tokentui.config import load_settings
+
+    return load_settings()
+
+
+class _ProgressBar:
+    """A one-line progress bar on stderr for long work (only on a terminal, only past 16 MB)."""
+
+    def __init__(self, label: str, enabled: bool = True) -> None:
+        self.label = label
+        self.enabled = enabled and sys.stderr.isatty()
+        self.shown = False
+        self.last = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled or total < (16 << 20):
+            return
+        pct = int(done * 100 / total) if total else 100
+        if pct == self.last:
+            return
+        self.last, self.shown = pct, True
+        width = 30
+        fill = width * pct // 100
+        sys.stderr.write(f"\r{self.label} [{'#' * fill}{'.' * (width - fill)}] {pct:3d}% "
+                         f"{done / 1e6:,.0f}/{total / 1e6:,.0f} MB")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.shown:
+            sys.stderr.write("\n")
+
+
+def _sync(settings, only=(), quiet=True):
+    from tokentui.services.sync import open_store, sync_local
+
+    conn = open_store()
+    bar = _ProgressBar("reading agent logs", enabled=True)
+    try:
+        results = sync_local(conn, settings, only=only, progress=bar)
+    finally:
+        bar.close()
+    return conn, results
+
+
+# --- commands ------------------------------------------------------------------------------
+
+def cmd_sync(args) -> int:
+    settings = _settings()
+    unknown = [s for s in args.source if s not in ("claude-code", "codex")]
+    if unknown:
+        raise UsageError(f"unknown local source {unknown[0]!r}", f"known: {LOCAL_HELP}")
+    _conn, results = _sync(settings, args.source)
+    if not args.quiet:
+        for r in results:
+            line = f"{r.source:<12} {r.status:<15} files {r.files:>5}  read {r.bytes_read / 1e6:8.1f} MB  " \
+                   f"new records {r.records:>8}  duplicates dropped {r.duplicates:>6}"
+            if r.skipped:
+                line += f"  skipped lines {r.skipped}"
+            print(line)
+            if r.problem:
+                print(f"  {r.problem}")
+            for e in r.errors[:3]:
+                print(f"  could not read {e}")
+    return 1 if any(r.problem for r in results) and not any(r.files for r in results) else 0
+
+
+def cmd_report(args) -> int:
+    from tokentui.config import resolve_timezone
+    from tokentui.services import report
+    from tokentui.services.sync import open_store
+
+    settings = _settings()
+    try:
+        since = report.parse_date(args.since) if args.since else None
+        until = report.parse_date(args.until) if args.until else None
+    except ValueError:
+        raise UsageError("dates must look like 2026-11-20 or 20261120") from None
+    if since and until and since > until:
+        raise UsageError("--since is after --until")
+    tz = resolve_timezone(args.timezone or settings.timezone)
+    if args.no_sync:
+        conn = open_store()
+    else:
+        conn, _ = _sync(settings, [s for s in args.source if s in ("claude-code", "codex")])
+    req = report.ReportRequest(args.kind, since, until, tz, tuple(args.source), tuple(args.model), args.breakdown,
+                               6 if args.start_of_week == "sunday" else 0, args.order)
+    data = report.build(conn, req)
+    if args.json:
+        json.dump(data, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    if not data[args.kind]:
+        print("No usage in this range. Run `tokentop sources` to see what tokentop can read.")
+        return 0
+    width = max(80, min(160, _term_width()))
+    print(report.render_table(data, args.kind, width, args.breakdown))
+    return 0
+
+
+def _term_width() -> int:
+    import shutil
+
+    return shutil.get_terminal_size((80, 24)).columns
+
+
+def _ago(ms: int | None) -> str:
+    if not ms:
+        return "never"
+    secs = max(0, int(datetime.now(timezone.utc).timestamp() - ms / 1000))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if secs >= size:
+            return f"{secs // size}{unit} ago"
+    return f"{secs}s ago"
+
+
+def cmd_sources(args) -> int:
+    from tokentui.services.status import source_statuses
+    from tokentui.services.sync import open_store
+
+    settings = _settings()
+    rows = source_statuses(open_store(), settings)
+    if args.json:
+        json.dump([r.__dict__ for r in rows], sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    for r in rows:
+        print(f"{r.name:<12} {r.kind:<6} {r.status:<15} last sync {_ago(r.last_sync_ms):<10} "
+              f"records {r.records:>8}")
+        if r.message:
+            print(f"    {r.message}")
+        for p in r.paths:
+            print(f"    reads {p}")
+        if r.skipped_lines:
+            print(f"    {r.skipped_lines} corrupt or invalid line(s) skipped")
+        if r.duplicates:
+            print(f"    {r.duplicates} duplicate line(s) dropped")
+    return 0
+
+
+def cmd_locate(args) -> int:
+    from tokentui import paths
+
+    print({"config": paths.config_file, "data": paths.data_dir, "db": paths.history_db,
+           "themes": paths.user_themes_dir}[args.what]())
+    return 0
+
+
+def _run_tui(args) -> int:
+    settings = _settings()
+    from tokentui.app import run_app  # the only place the CLI imports Textual
+
+    return run_app(settings, demo=args.demo, theme=args.theme)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

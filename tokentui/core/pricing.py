@@ -1,0 +1,230 @@
+"""Per-request pricing on genai-prices, with user overrides and an optional price table.
+
+Lookup order for a model name: ``[pricing.overrides]`` from config, then the optional
+LiteLLM-shaped table (``pricing.table``), then genai-prices. A model none of them knows is
+*unpriced* (``None``), never $0.
+
+Prices are resolved once per model and cached as integer picodollars per token, so pricing
+a request is a few integer multiplications (genai-prices' own ``calc_price`` costs ~80 µs a
+call, too slow for ingesting millions of lines). Long-context tiers follow genai-prices'
+rule: when a request's total input (uncached + cache writes + cache reads) reaches a tier's
+start, every token of that request is priced at the tier's rate. Pass one request's usage,
+never a bucket's sum.
+
+Missing rates: cache reads and cache writes fall back to the input rate; 1-hour cache
+writes fall back to 2 × input (Anthropic's list price and ccusage's rule).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Mapping
+
+from tokentui.errors import ConfigError
+
+MTOK_TO_PICO_PER_TOKEN = Decimal(10**6)  # $1/MTok = 1e-6 $/token = 1e6 pico$/token
+
+KINDS = ("input", "output", "cache_write", "cache_write_1h", "cache_read")
+
+
+def _pico(per_mtok: Decimal) -> int:
+    return int((per_mtok * MTOK_TO_PICO_PER_TOKEN).to_integral_value())
+
+
+@dataclass(frozen=True)
+class Rates:
+    """Picodollars per token for each token kind, with cliff tiers on total input."""
+
+    model: str  # the name the price was found under
+    origin: str  # "override" | "table" | "genai-prices"
+    base: tuple[int, int, int, int, int]
+    tiers: tuple[tuple[int, tuple[int, int, int, int, int]], ...] = ()
+
+    def cost(self, inp: int, out: int, cw5m: int, cw1h: int, cread: int) -> int:
+        r = self.base
+        if self.tiers:
+            total_in = inp + cw5m + cw1h + cread
+            for start, tier in self.tiers:
+                if total_in >= start:
+                    r = tier
+        return inp * r[0] + out * r[1] + cw5m * r[2] + cw1h * r[3] + cread * r[4]
+
+
+def _complete(inp: Decimal, out: Decimal, cw: Decimal | None, cw1h: Decimal | None,
+              cr: Decimal | None) -> tuple[int, int, int, int, int]:
+    cw = inp if cw is None else cw
+    cw1h = 2 * inp if cw1h is None else cw1h
+    cr = inp if cr is None else cr
+    return (_pico(inp), _pico(out), _pico(cw), _pico(cw1h), _pico(cr))
+
+
+def _normalise(name: str) -> list[str]:
+    """Candidate spellings of a model name, most specific first."""
+    out = [name]
+    low = name.lower()
+    if "/" in low:
+        out.append(low.rsplit("/", 1)[1])
+    for cand in list(out):
+        stripped = re.sub(r"[-@]\d{8}$", "", cand)
+        if stripped != cand:
+            out.append(stripped)
+        dotted = re.sub(r"(\d)\.(\d)", r"\1-\2", cand)
+        if dotted != cand:
+            out.append(dotted)
+    seen, uniq = set(), []
+    for c in out:
+        if c not in seen:
+            seen.add(c)
+            uniq.append(c)
+    return uniq
+
+
+def _litellm_rates(name: str, entry: Mapping[str, Any]) -> Rates | None:
+    def d(key: str) -> Decimal | None:
+        v = entry.get(key)
+        if v is None or isinstance(v, bool) or not isinstance(v, (int, float, str)):
+            return None
+        return Decimal(str(v)) * 10**6  # per token → per MTok
+
+    inp, out = d("input_cost_per_token"), d("output_cost_per_token")
+    if inp is None or out is None:
+        return None
+    base = _complete(inp, out, d("cache_creation_input_token_cost"), None, d("cache_read_input_token_cost"))
+    tiers = ()
+    inp2 = d("input_cost_per_token_above_200k_tokens")
+    if inp2 is not None:
+        out2 = d("output_cost_per_token_above_200k_tokens") or out
+        tiers = ((200_000, _complete(inp2, out2, d("cache_creation_input_token_cost_above_200k_tokens"), None,
+                                      d("cache_read_input_token_cost_above_200k_tokens"))),)
+    return Rates(name, "table", base, tiers)
+
+
+def load_price_table(path: Path) -> dict[str, Any]:
+    """Read a LiteLLM ``model_prices_and_context_window.json``-shaped file."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"pricing.table: file not found: {path}") from None
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"pricing.table: {path} is not a readable JSON price table ({exc})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"pricing.table: {path} must hold a JSON object of models")
+    return {k: v for k, v in data.items() if isinstance(v, dict)}
+
+
+def _genai_rates(name: str) -> Rates | None:
+    import genai_prices
+    from genai_prices.types import TieredPrices
+
+    try:
+        calc = genai_prices.calc_price(genai_prices.Usage(input_tokens=1, output_tokens=1), name)
+    except (LookupError, ValueError):
+        return None
+    mp = calc.model_price
+
+    def get(attr: str) -> Any:
+        try:
+            return getattr(mp, attr)
+        except AttributeError:
+            return None
+
+    raw = {k: get(f"{k}_mtok") for k in KINDS}
+    if raw["input"] is None or raw["output"] is None:
+        return None
+
+    def base_of(v: Any) -> Decimal | None:
+        return v.base if isinstance(v, TieredPrices) else v
+
+    base = _complete(*(base_of(raw[k]) for k in KINDS))
+    starts = sorted({t.start for v in raw.values() if isinstance(v, TieredPrices) for t in v.tiers})
+    tiers = []
+    for start in starts:
+        def at(v: Any) -> Decimal | None:
+            if not isinstance(v, TieredPrices):
+                return v
+            price = v.base
+            for t in v.tiers:
+                if start >= t.start:
+                    price = t.price
+            return price
+
+        tiers.append((start, _complete(*(at(raw[k]) for k in KINDS))))
+    return Rates(calc.model.id, "genai-prices", base, tuple(tiers))
+
+
+class Pricer:
+    """Prices requests; caches one :class:`Rates` (or None) per model name."""
+
+    def __init__(self, overrides: Mapping[str, Any] | None = None, table: Mapping[str, Any] | None = None,
+                 use_genai: bool = True) -> None:
+        self._overrides = {}
+        for name, o in (overrides or {}).items():
+            self._overrides[name] = Rates(name, "override", _complete(
+                o.input, o.output, o.cache_write, o.cache_write_1h, o.cache_read))
+        self._table = dict(table or {})
+        self._use_genai = use_genai
+        self._cache: dict[str, Rates | None] = {}
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> "Pricer":
+        table = load_price_table(settings.pricing_table) if settings.pricing_table else None
+        return cls(settings.price_overrides, table)
+
+    def rates(self, model: str | None) -> Rates | None:
+        """Rates for ``model`` or None when it is unknown (unpriced)."""
+        if not model:
+            return None
+        try:
+            return self._cache[model]
+        except KeyError:
+            pass
+        found = None
+        cands = _normalise(model)
+        for c in cands:
+            if c in self._overrides:
+                found = self._overrides[c]
+                break
+        if found is None and self._table:
+            for c in cands:
+                if c in self._table:
+                    found = _litellm_rates(c, self._table[c])
+                    if found:
+                        break
+        if found is None and self._use_genai:
+            for c in cands:
+                found = _genai_rates(c)
+                if found:
+                    break
+        self._cache[model] = found
+        return found
+
+    def cost_pico(self, model: str | None, inp: int, out: int, cw5m: int = 0, cw1h: int = 0,
+                  cread: int = 0) -> int | None:
+        """Cost of one request in picodollars, or None when the model has no price."""
+        r = self.rates(model)
+        return None if r is None else r.cost(inp, out, cw5m, cw1h, cread)
+
+    def fingerprint(self) -> str:
+        """Identifies the price data in use; when it changes, stored estimates are repriced."""
+        h = hashlib.sha256()
+        h.update(pricing_data_version().encode())
+        for name in sorted(self._overrides):
+            h.update(repr((name, self._overrides[name].base)).encode())
+        h.update(json.dumps(self._table, sort_keys=True, default=str).encode())
+        h.update(str(self._use_genai).encode())
+        return h.hexdigest()[:16]
+
+
+def pricing_data_version() -> str:
+    """The genai-prices release whose bundled price data is in use."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"genai-prices {version('genai-prices')}"
+    except PackageNotFoundError:  # pragma: no cover
+        return "genai-prices (unknown version)"

@@ -1,0 +1,140 @@
+"""API keys: the standard env var first, then the OS keyring (service ``tokentop``).
+
+tokentop never writes a key to a file. Where no keyring backend works (a headless
+Linux box without Secret Service), :class:`CredentialError` says so and names the env var.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from tokentui.errors import CredentialError
+
+SERVICE = "tokentop"
+
+#: the standard environment variable for each API source
+ENV_VARS = {
+    "openai": "OPENAI_ADMIN_KEY",
+    "anthropic": "ANTHROPIC_ADMIN_KEY",
+    "openrouter": "OPENROUTER_API_KEY",
+    "deepseek": "DEEPSEEK_API_KEY",
+    "moonshot": "MOONSHOT_API_KEY",
+}
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    source: str
+    origin: str  # "env" | "keyring" | "none"
+    redacted: str
+
+
+def redact(key: str | None) -> str:
+    """Only a short tail of a key, e.g. ``…3f9a``; never more than 4 characters of it."""
+    if not key:
+        return ""
+    tail = key[-4:] if len(key) >= 12 else ""
+    return f"…{tail}"
+
+
+def _no_backend(exc: Exception | None = None) -> CredentialError:
+    return CredentialError(
+        "no working OS keyring backend on this machine",
+        "set the key in an environment variable instead, e.g. OPENAI_ADMIN_KEY; "
+        "on Linux install and unlock a Secret Service such as gnome-keyring or KWallet",
+    )
+
+
+def _keyring():
+    import keyring
+    from keyring.backends import fail
+
+    backend = keyring.get_keyring()
+    if isinstance(backend, fail.Keyring):
+        raise _no_backend()
+    return keyring
+
+
+def _check_source(source: str) -> None:
+    if source not in ENV_VARS:
+        raise CredentialError(f"unknown key source {source!r}", f"known: {', '.join(ENV_VARS)}")
+
+
+def get_key(source: str) -> tuple[str | None, str]:
+    """Return ``(key, origin)``; origin is ``env``, ``keyring`` or ``none``.
+
+    A broken keyring is not fatal here: the source is simply not configured.
+    """
+    _check_source(source)
+    env = os.environ.get(ENV_VARS[source], "").strip()
+    if env:
+        return env, "env"
+    try:
+        kr = _keyring()
+        value = kr.get_password(SERVICE, source)
+    except CredentialError:
+        return None, "none"
+    except Exception:  # keyring backends raise many types (dbus, locked, …)
+        return None, "none"
+    return (value, "keyring") if value else (None, "none")
+
+
+def set_key(source: str, key: str) -> None:
+    _check_source(source)
+    key = key.strip()
+    if not key:
+        raise CredentialError("empty key: nothing stored")
+    if any(c.isspace() for c in key):
+        raise CredentialError("the key contains whitespace; paste only the key itself")
+    kr = _keyring()
+    try:
+        kr.set_password(SERVICE, source, key)
+    except Exception as exc:
+        raise CredentialError(f"the OS keyring refused to store the key: {type(exc).__name__}",
+                              f"set {ENV_VARS[source]} instead") from None
+
+
+def delete_key(source: str) -> bool:
+    """Remove the stored key; False when there was none."""
+    _check_source(source)
+    kr = _keyring()
+    import keyring.errors
+
+    try:
+        kr.delete_password(SERVICE, source)
+    except keyring.errors.PasswordDeleteError:
+        return False
+    return True
+
+
+def key_info(source: str) -> KeyInfo:
+    key, origin = get_key(source)
+    return KeyInfo(source, origin, redact(key))
+
+
+def check_base_url(url: str) -> str | None:
+    """Why ``url`` is not acceptable as an API base URL, or None if it is.
+
+    https is required except on loopback (127.0.0.0/8, ::1, localhost), where http is
+    allowed for local gateways and tests.
+    """
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return f"not a URL: {url!r}"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"not an http(s) URL: {url!r}"
+    if parts.scheme == "https":
+        return None
+    host = parts.hostname
+    if host == "localhost":
+        return None
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return None
+    except ValueError:
+        pass
+    return f"plain http is only allowed on loopback; use https for {host}"

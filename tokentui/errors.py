@@ -1,0 +1,41 @@
+"""Errors that reach the user as one clear line (plus an optional hint)."""
+
+from __future__ import annotations
+
+
+class TokentopError(Exception):
+    """An error with a plain message for the user and a process exit code."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message} ({self.hint})"
+
+
+class ConfigError(TokentopError):
+    """The configuration file (or a flag) is invalid."""
+
+    exit_code = 2
+
+
+class UsageError(TokentopError):
+    """A command was called with invalid arguments."""
+
+    exit_code = 2
+
+
+class CredentialError(TokentopError):
+    """A key could not be read or written."""
+
+
+class StoreError(TokentopError):
+    """The history database could not be opened or written."""
+
+
+class SourceError(TokentopError):
+    """A source failed; the message says why in plain words."""

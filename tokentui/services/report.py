@@ -1,0 +1,177 @@
+"""Reports over the history store: ccusage-compatible JSON and tables that read at 80 columns."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Sequence
+from zoneinfo import ZoneInfo
+
+from tokentui.core import fmt
+from tokentui.core.records import usd
+from tokentui.store import queries
+from tokentui.store.queries import Filter, Totals
+
+KINDS = {"daily": "day", "weekly": "week", "monthly": "month", "session": "session"}
+ROW_KEY = {"daily": "date", "weekly": "week", "monthly": "month"}
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    kind: str = "daily"
+    since: date | None = None
+    until: date | None = None
+    tz: ZoneInfo = ZoneInfo("UTC")
+    sources: tuple[str, ...] = ()
+    models: tuple[str, ...] = ()
+    breakdown: bool = False
+    week_start: int = 0  # Monday
+    order: str = "asc"
+
+
+def _num(pico: int) -> float:
+    return float(usd(pico))
+
+
+def _fields(t: Totals) -> dict:
+    return {"inputTokens": t.input, "outputTokens": t.output, "cacheCreationTokens": t.cache_write,
+            "cacheReadTokens": t.cache_read, "totalTokens": t.total, "totalCost": _num(t.cost_pico)}
+
+
+def _model_breakdowns(by_model: dict[str | None, Totals]) -> list[dict]:
+    rows = [{"modelName": m, "inputTokens": t.input, "outputTokens": t.output, "cacheCreationTokens": t.cache_write,
+             "cacheReadTokens": t.cache_read, "cost": _num(t.cost_pico),
+             **({"unpricedTokens": t.unpriced_tokens} if t.unpriced_tokens else {})}
+            for m, t in by_model.items() if m and m != "<synthetic>"]
+    rows.sort(key=lambda r: -r["cost"])
+    return rows
+
+
+def _row(label_key: str, label: str, cells: dict[tuple[str, str | None], Totals]) -> tuple[dict, Totals]:
+    total, by_model, by_source = Totals(), {}, {}
+    for (source, model), t in cells.items():
+        total.add(t)
+        by_model.setdefault(model, Totals()).add(t)
+        by_source.setdefault(source, Totals()).add(t)
+    row = {label_key: label, "period": label, **_fields(total), "modelsUsed": list(total.models),
+           "modelBreakdowns": _model_breakdowns(by_model),
+           "sources": {s: {**_fields(t), "unpricedTokens": t.unpriced_tokens} for s, t in by_source.items()},
+           "unpricedTokens": total.unpriced_tokens}
+    fallback = [m for m, fb in total.models.items() if fb]
+    if fallback:
+        row["fallbackModels"] = fallback
+    return row, total
+
+
+def build(conn: sqlite3.Connection, req: ReportRequest) -> dict:
+    """The report as a ccusage-compatible dict (plus ``sources`` and ``unpricedTokens``)."""
+    since_ms, until_ms = queries.local_day_range(req.since, req.until, req.tz)
+    if req.kind == "session":
+        return _sessions(conn, Filter(None, None, req.sources, req.models), req)
+    f = Filter(since_ms, until_ms, req.sources, req.models)
+    groups = queries.grouped(conn, f, req.tz, KINDS[req.kind], req.week_start)
+    rows, grand = [], Totals()
+    for label in sorted(groups, reverse=req.order == "desc"):
+        row, t = _row(ROW_KEY[req.kind], label, groups[label])
+        rows.append(row)
+        grand.add(t)
+    return {req.kind: rows, "totals": {**_fields(grand), "unpricedTokens": grand.unpriced_tokens}}
+
+
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _sessions(conn: sqlite3.Connection, f: Filter, req: ReportRequest) -> dict:
+    rows, grand = [], Totals()
+    for s in queries.sessions(conn, f):
+        last_local = datetime.fromtimestamp(s.last_ms / 1000, req.tz).date()
+        if (req.since and last_local < req.since) or (req.until and last_local > req.until):
+            continue
+        total = Totals()
+        for t in s.by_model.values():
+            total.add(t)
+        if total.total == 0:
+            continue
+        grand.add(total)
+        rows.append({"sessionId": s.session, "projectPath": s.project, "source": s.source, **_fields(total),
+                     "firstActivity": _iso(s.first_ms), "lastActivity": _iso(s.last_ms),
+                     "modelsUsed": list(total.models), "modelBreakdowns": _model_breakdowns(s.by_model),
+                     "unpricedTokens": total.unpriced_tokens})
+    rows.sort(key=lambda r: -r["totalCost"])
+    return {"session": rows, "totals": {**_fields(grand), "unpricedTokens": grand.unpriced_tokens}}
+
+
+# --- tables -----------------------------------------------------------------------------
+
+def _cost_cell(cost: float, unpriced: int) -> str:
+    if unpriced and not cost:
+        return "unpriced"
+    text = fmt.usd(Decimal(str(cost)))
+    return text + ("*" if unpriced else "")
+
+
+def render_table(report: dict, kind: str, width: int = 80, breakdown: bool = False) -> str:
+    """A plain-text table (no colour codes) that fits ``width`` columns (minimum 80)."""
+    rows = report[kind]
+    label_key = "sessionId" if kind == "session" else ROW_KEY[kind]
+    label_title = {"daily": "Date", "weekly": "Week of", "monthly": "Month", "session": "Session"}[kind]
+    num_w = 9 if width < 100 else 14
+    label_w = max(13, width - 5 * (num_w + 2) - 12)
+    heads = ["Input", "Output", "Cache W", "Cache R", "Total"]
+    lines = [f"{label_title:<{label_w}}  " + "  ".join(f"{h:>{num_w}}" for h in heads) + f"  {'Cost':>10}"]
+    rule = "─" * len(lines[0])
+    lines.append(rule)
+
+    def cells(r: dict) -> str:
+        nums = [r["inputTokens"], r["outputTokens"], r["cacheCreationTokens"], r["cacheReadTokens"],
+                r["totalTokens"]]
+        cost = r.get("totalCost", r.get("cost", 0.0))
+        return "  ".join(f"{fmt.fit(n, num_w):>{num_w}}" for n in nums) + \
+            f"  {_cost_cell(cost, r.get('unpricedTokens', 0)):>10}"
+
+    any_unpriced = False
+    for r in rows:
+        label = str(r[label_key])
+        if len(label) > label_w:
+            label = "…" + label[-(label_w - 1):]
+        lines.append(f"{label:<{label_w}}  {cells(r)}")
+        any_unpriced |= bool(r.get("unpricedTokens"))
+        if breakdown:
+            for m in r["modelBreakdowns"]:
+                name = "  " + short_model(m["modelName"])
+                if len(name) > label_w:
+                    name = name[:label_w - 1] + "…"
+                lines.append(f"{name:<{label_w}}  {cells({**m, 'totalTokens': m['inputTokens'] + m['outputTokens'] + m['cacheCreationTokens'] + m['cacheReadTokens']})}")
+    lines.append(rule)
+    lines.append(f"{'Total':<{label_w}}  {cells(report['totals'])}")
+    if any_unpriced or report["totals"].get("unpricedTokens"):
+        lines.append(f"* cost excludes {fmt.tokens_exact(report['totals']['unpricedTokens'])} tokens of models "
+                     "with no known price (add [pricing.overrides] in config)")
+    return "\n".join(lines)
+
+
+def short_model(name: str) -> str:
+    """``claude-sonnet-4-5-20250929`` → ``sonnet-4-5`` for narrow tables (JSON keeps the full name)."""
+    import re
+
+    name = re.sub(r"-\d{8}$", "", name)
+    return name[7:] if name.startswith("claude-") else name
+
+
+def parse_date(text: str) -> date:
+    """``YYYY-MM-DD`` or ``YYYYMMDD``."""
+    t = text.strip()
+    if len(t) == 8 and t.isdigit():
+        t = f"{t[:4]}-{t[4:6]}-{t[6:]}"
+    return date.fromisoformat(t)
+
+
+def source_names(rows: Sequence[dict]) -> list[str]:
+    seen: dict[str, None] = {}
+    for r in rows:
+        for s in r.get("sources", {}):
+            seen[s] = None
+    return list(seen)

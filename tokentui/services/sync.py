@@ -1,0 +1,38 @@
+"""One sync: ingest local sources incrementally (and poll API sources once they exist)."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Callable, Sequence
+
+from tokentui import paths
+from tokentui.config import LOCAL_SOURCES, Settings
+from tokentui.core.pricing import Pricer
+from tokentui.services.ingest import Ingestor, SourceResult
+from tokentui.store.db import connect
+
+#: local sources with a reader today (gemini-cli and opencode are planned, see README)
+READY_LOCAL = ("claude-code", "codex")
+
+
+def open_store(db: Path | None = None, readonly: bool = False) -> sqlite3.Connection:
+    return connect(db or paths.history_db(), readonly=readonly)
+
+
+def local_sources(settings: Settings, only: Sequence[str] = ()) -> list[str]:
+    names = [s for s in READY_LOCAL if settings.source(s).enabled]
+    if only:
+        names = [s for s in names if s in only]
+    return names
+
+
+def sync_local(conn: sqlite3.Connection, settings: Settings, *, only: Sequence[str] = (),
+               progress: Callable[[int, int], None] | None = None, pricer: Pricer | None = None
+               ) -> list[SourceResult]:
+    """Ingest new lines of every enabled local source (``only`` restricts the set)."""
+    pricer = pricer or Pricer.from_settings(settings)
+    extra = {name: settings.source(name).paths for name in LOCAL_SOURCES}
+    ing = Ingestor(conn, pricer, device=settings.device, mode=settings.pricing_mode, extra_paths=extra,
+                   progress=progress)
+    return ing.run(local_sources(settings, only))

@@ -1,0 +1,322 @@
+"""Codex CLI rollouts (spec/local-logs.md §3): discovery, per-file delta algorithm, fork replays.
+
+:class:`CodexParser` keeps its whole state in a JSON-able dict so ingest can stop after any
+line and resume from the byte offset later (the state is stored with the file cursor).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+from tokentui.core.records import ESTIMATED, UNPRICED, UsageRecord
+from tokentui.sources.common import LocalFile, loads, parse_ts_ms, walk_files
+
+SOURCE = "codex"
+FALLBACK_MODEL = "gpt-5"
+_FIELDS = ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_output_tokens", "total_tokens")
+_ALIASES = {
+    "input_tokens": ("input_tokens", "prompt_tokens", "input"),
+    "cached_input_tokens": ("cached_input_tokens", "cache_read_input_tokens", "cached_tokens"),
+    "output_tokens": ("output_tokens", "completion_tokens", "output"),
+    "reasoning_output_tokens": ("reasoning_output_tokens", "reasoning_tokens"),
+    "total_tokens": ("total_tokens",),
+}
+# codex-auto-review is billed as the newest model released on or before the log date (§3.3)
+_AUTO_REVIEW = (("2026-04-23", "gpt-5.5"), ("2026-03-05", "gpt-5.4"), ("2026-02-05", "gpt-5.3-codex"),
+                ("2025-12-11", "gpt-5.2-codex"), ("2025-11-13", "gpt-5.1-codex"), ("2025-09-15", "gpt-5-codex"))
+
+
+def homes(extra: Sequence[str] = ()) -> list[Path]:
+    """``$CODEX_HOME`` (comma list) or ``~/.codex``, plus configured extra roots."""
+    env = os.environ.get("CODEX_HOME", "").strip()
+    cands = [p.strip() for p in env.split(",") if p.strip()] if env else ["~/.codex"]
+    out, seen = [], set()
+    for c in list(cands) + list(extra):
+        p = Path(os.path.expanduser(c))
+        real = os.path.realpath(p)
+        if p.is_dir() and real not in seen:
+            seen.add(real)
+            out.append(p)
+    return out
+
+
+def discover(extra: Sequence[str] = ()) -> tuple[list[LocalFile], str | None]:
+    """Rollouts under ``sessions/`` and ``archived_sessions/`` of each home (``sessions/`` wins
+    for the same relative path); a home with neither is read as a folder of headless JSONL."""
+    files: list[LocalFile] = []
+    for home in homes(extra):
+        sess, arch = home / "sessions", home / "archived_sessions"
+        if not sess.is_dir() and not arch.is_dir():
+            for path in sorted(walk_files(home, (".jsonl",))):
+                rel = os.path.relpath(path, home)
+                files.append(LocalFile(path, SOURCE, None, rel[:-6], "headless/" + rel, "headless"))
+            continue
+        taken: set[str] = set()
+        for base in (sess, arch):
+            if not base.is_dir():
+                continue
+            for path in sorted(walk_files(base, (".jsonl",))):
+                rel = os.path.relpath(path, base).replace(os.sep, "/")
+                if rel in taken:
+                    continue
+                taken.add(rel)
+                files.append(LocalFile(path, SOURCE, None, rel[:-6], rel))
+    files.sort(key=lambda f: f.path)
+    return files, None
+
+
+def session_id_of(path: str) -> str | None:
+    """The uuid at the end of ``rollout-<date>-<uuid>.jsonl``."""
+    stem = Path(path).stem
+    return stem[-36:] if len(stem) >= 36 and stem[-28] == "-" else None
+
+
+def _usage(obj) -> list[int] | None:
+    if type(obj) is not dict:
+        return None
+    vals = []
+    for f in _FIELDS:
+        v = 0
+        for alias in _ALIASES[f]:
+            x = obj.get(alias)
+            if x is not None:
+                v = x
+                break
+        if type(v) is float and v.is_integer():
+            v = int(v)
+        if type(v) is not int or v < 0:
+            return None
+        vals.append(v)
+    if vals[4] == 0 and (vals[0] or vals[2]):
+        vals[4] = vals[0] + vals[2]
+    return vals
+
+
+def _model_of(payload) -> str | None:
+    if type(payload) is not dict:
+        return None
+    for k in ("model", "model_name"):
+        v = payload.get(k)
+        if type(v) is str and v:
+            return v
+    meta = payload.get("metadata")
+    if type(meta) is dict and type(meta.get("model")) is str and meta["model"]:
+        return meta["model"]
+    return None
+
+
+def _auto_review(day: str) -> str:
+    for start, model in _AUTO_REVIEW:
+        if day >= start:
+            return model
+    return FALLBACK_MODEL
+
+
+def initial_state() -> dict:
+    return {"prev": None, "model": None, "fb": False, "replay": None}
+
+
+ParentEvents = Callable[[str, int], "list[list[int]] | None"]
+
+
+class CodexParser:
+    """Per-file delta algorithm (§3.3) plus fork/sub-agent replay skipping (§3.4).
+
+    ``parent_events(parent_id, until_ms)`` returns the parent's usage events (five numbers
+    each) up to the fork time, or None when the parent file is not found.
+    """
+
+    def __init__(self, file: LocalFile, pricer, state: dict | None = None,
+                 parent_events: ParentEvents | None = None, mtime_ms: int = 0, replays: bool = True) -> None:
+        self.file = file
+        self.pricer = pricer
+        self.state = state if state is not None else initial_state()
+        self.parent_events = parent_events
+        self.mtime_ms = mtime_ms
+        self.replays = replays
+        self.skipped = 0
+        self.duplicates = 0
+        self._parent_cache: list[list[int]] | None = None
+
+    # -- events -----------------------------------------------------------------------
+    def events(self, lines: Iterable[bytes]):
+        """Yield ``(ts_ms, ts_str, model, fallback, [in, cached, out, reasoning, total])``."""
+        for line in lines:
+            if b'"token_count"' not in line and b'"turn_context"' not in line and b'"session_meta"' not in line:
+                continue
+            try:
+                obj = loads(line)
+            except ValueError:
+                self.skipped += 1
+                continue
+            if type(obj) is not dict:
+                self.skipped += 1
+                continue
+            kind, payload = obj.get("type"), obj.get("payload")
+            if type(payload) is not dict:
+                continue
+            if kind == "turn_context":
+                m = _model_of(payload)
+                if m:
+                    self.state["model"], self.state["fb"] = m, False
+                continue
+            if kind == "session_meta":
+                self._session_meta(payload)
+                continue
+            if kind != "event_msg" or payload.get("type") != "token_count":
+                continue
+            ts = obj.get("timestamp")
+            ts_ms = parse_ts_ms(ts) if type(ts) is str else None
+            if ts_ms is None:
+                self.skipped += 1
+                continue
+            info = payload.get("info")
+            if info is None:
+                continue  # rate-limit refresh
+            if type(info) is not dict:
+                self.skipped += 1
+                continue
+            total = _usage(info.get("total_token_usage")) if info.get("total_token_usage") is not None else None
+            last = _usage(info.get("last_token_usage")) if info.get("last_token_usage") is not None else None
+            if info.get("total_token_usage") is not None and total is None:
+                self.skipped += 1
+                continue
+            prev = self.state["prev"]
+            advanced = total is None or total != prev
+            if last is not None and advanced:
+                raw = last
+            elif total is not None:
+                raw = [max(0, t - (prev[i] if prev else 0)) for i, t in enumerate(total)]
+            else:
+                raw = None
+            if total is not None:
+                self.state["prev"] = total
+            if raw is None or not (raw[0] or raw[1] or raw[2] or raw[3]):
+                if total is not None and not advanced:
+                    self.duplicates += 1
+                continue
+            model = _model_of(payload) or _model_of(info) or self.state["model"]
+            fallback = False
+            if model is None:
+                model, fallback = FALLBACK_MODEL, True
+                self.state["fb"] = True
+            elif model == "codex-auto-review":
+                model, fallback = _auto_review(ts[:10]), True
+            raw[1] = min(raw[1], raw[0])
+            if self._replayed(ts, raw):
+                self.duplicates += 1
+                continue
+            yield ts_ms, ts, model, fallback, raw
+
+    def _session_meta(self, payload: dict) -> None:
+        parent = payload.get("forked_from_id")
+        src = payload.get("source")
+        if not parent and type(src) is dict:
+            spawn = (src.get("subagent") or {}).get("thread_spawn") if type(src.get("subagent")) is dict else None
+            if type(spawn) is dict:
+                parent = spawn.get("parent_thread_id")
+        if self.replays and parent and type(parent) is str and self.state.get("replay") is None:
+            ts = payload.get("timestamp")
+            self.state["replay"] = {"parent": parent, "until": parse_ts_ms(ts) if type(ts) is str else None,
+                                    "mode": "match", "idx": 0, "sec": None}
+
+    def _replayed(self, ts: str, raw: list[int]) -> bool:
+        rp = self.state.get("replay")
+        if not rp or rp["mode"] == "done":
+            return False
+        if rp["mode"] == "match":
+            if self._parent_cache is None:
+                until = rp["until"] if rp["until"] is not None else 2**62
+                got = self.parent_events(rp["parent"], until) if self.parent_events else None
+                self._parent_cache = got if got is not None else []
+                if got is None:
+                    rp["mode"] = "burst"
+            if rp["mode"] == "match":
+                parent = self._parent_cache
+                if rp["idx"] < len(parent) and parent[rp["idx"]] == raw:
+                    rp["idx"] += 1
+                    return True
+                if rp["idx"] > 0:
+                    rp["mode"] = "done"
+                    return False
+                rp["mode"] = "burst"
+        if rp["mode"] == "burst":
+            sec = ts[:19]
+            if rp["sec"] is None:
+                rp["sec"] = sec
+            if sec == rp["sec"]:
+                return True
+            rp["mode"] = "done"
+        return False
+
+    def _headless(self, line: bytes):
+        if b'"usage":' not in line and b'"input_tokens":' not in line and b'"prompt_tokens":' not in line:
+            return None
+        try:
+            obj = loads(line)
+        except ValueError:
+            self.skipped += 1
+            return None
+        if type(obj) is not dict:
+            return None
+        usage = None
+        for path in (("usage",), ("data", "usage"), ("result", "usage"), ("response", "usage")):
+            node = obj
+            for p in path:
+                node = node.get(p) if type(node) is dict else None
+            if type(node) is dict:
+                usage = node
+                break
+        raw = _usage(usage) if usage is not None else None
+        if raw is None or not (raw[0] or raw[2]):
+            return None
+        ts_ms = None
+        for k in ("timestamp", "created_at", "createdAt"):
+            v = obj.get(k)
+            if type(v) is str:
+                ts_ms = parse_ts_ms(v)
+                if ts_ms:
+                    break
+        ts_ms = ts_ms or self.mtime_ms
+        model = _model_of(obj)
+        fallback = model is None
+        raw[1] = min(raw[1], raw[0])
+        return ts_ms, "", model or FALLBACK_MODEL, fallback, raw
+
+    # -- records ----------------------------------------------------------------------
+    def records(self, lines: Sequence[bytes], start_offset: int = 0) -> list[UsageRecord]:
+        """Records for complete ``lines`` whose first byte is at ``start_offset`` in the file."""
+        f = self.file
+        if f.kind == "headless":  # no stable content key: a line is identified by its offset
+            evs, off = [], start_offset
+            for line in lines:
+                ev = self._headless(line)
+                if ev:
+                    evs.append((f"{f.rel}@{off}", ev))
+                off += len(line) + 1
+        else:
+            evs = [(None, ev) for ev in self.events(lines)]
+        out = []
+        for key, (ts_ms, _ts, model, fallback, raw) in evs:
+            inp, cached, outp, reas, total = raw
+            key = key or f"{ts_ms}|{model}|{inp}|{cached}|{outp}|{reas}|{total}"
+            cost = self.pricer.cost_pico(model, inp - cached, outp, 0, 0, cached)
+            out.append(UsageRecord(SOURCE, key, ts_ms, model, inp - cached, outp, 0, 0, cached, reas,
+                                   f.project, f.session, cost, UNPRICED if cost is None else ESTIMATED,
+                                   model_fallback=fallback))
+        return out
+
+
+def read_events(path: str, until_ms: int) -> list[list[int]] | None:
+    """A rollout's usage events up to ``until_ms``, as the child of a fork replays them.
+
+    A fork copies every row of its parent's file, so no replay skipping applies here."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError:
+        return None
+    parser = CodexParser(LocalFile(path, SOURCE, None, None, path), None, replays=False)
+    return [raw for ts_ms, _t, _m, _fb, raw in parser.events(data.split(b"\n")) if ts_ms <= until_ms]

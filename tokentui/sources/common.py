@@ -1,0 +1,80 @@
+"""Helpers shared by the local log readers: file listing, JSON, timestamps."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Iterator
+
+try:  # orjson parses agent logs ~3x faster than json; optional so a plain install still works
+    import orjson
+
+    def loads(data: bytes | str):
+        return orjson.loads(data)
+
+    JSONError = orjson.JSONDecodeError
+except ImportError:  # pragma: no cover - exercised only without orjson
+    import json
+
+    def loads(data: bytes | str):
+        return json.loads(data)
+
+    JSONError = ValueError
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MS = timedelta(milliseconds=1)
+#: accepted timestamp range: 2000-01-01 … 2100-01-01 (rejects absurd or overflowing values)
+MIN_MS, MAX_MS = 946_684_800_000, 4_102_444_800_000
+
+
+@dataclass(frozen=True, slots=True)
+class LocalFile:
+    """A log file found by discovery, with the identity the reports use."""
+
+    path: str
+    source: str
+    project: str | None
+    session: str | None
+    rel: str  # path relative to its root, used in keys (stable if the root moves)
+    kind: str = "session"  # codex: "session" | "headless"
+
+
+def parse_ts_ms(value: str) -> int | None:
+    """An ISO-8601 timestamp (``Z`` or ``±HH:MM``) to UTC epoch milliseconds, or None."""
+    try:
+        dt = datetime.fromisoformat(value)
+    except (ValueError, TypeError):
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    try:
+        ms = (dt - _EPOCH) // _MS
+    except OverflowError:
+        return None
+    return ms if MIN_MS <= ms < MAX_MS else None
+
+
+def walk_files(root: Path, suffixes: tuple[str, ...]) -> Iterator[str]:
+    """Paths of regular files under ``root`` ending with one of ``suffixes`` (no symlink loops)."""
+    stack = [str(root)]
+    seen: set[tuple[int, int]] = set()
+    while stack:
+        d = stack.pop()
+        try:
+            st = os.stat(d)
+            if (st.st_dev, st.st_ino) in seen:
+                continue
+            seen.add((st.st_dev, st.st_ino))
+            with os.scandir(d) as it:
+                for e in it:
+                    try:
+                        if e.is_dir():
+                            stack.append(e.path)
+                        elif e.name.endswith(suffixes) and e.is_file():
+                            yield e.path
+                    except OSError:
+                        continue
+        except OSError:
+            continue

@@ -1,0 +1,141 @@
+"""Writes to the history store: idempotent ledger upserts, file cursors, source status.
+
+Call these inside :func:`tokentui.store.db.transaction` so records and cursors commit together.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+from tokentui.core.records import UsageRecord
+from tokentui.store.db import now_ms
+
+_COLS = ("source", "key", "kind", "device", "ts_ms", "width_s", "model", "model_fallback", "input", "output",
+         "cache_write_5m", "cache_write_1h", "cache_read", "reasoning", "requests", "project", "session",
+         "cost_pico", "cost_label", "logged_cost_pico", "msg_id", "sidechain", "has_speed", "raw", "updated_ms")
+
+_UPSERT = (f"INSERT INTO ledger ({', '.join(_COLS)}) VALUES ({', '.join('?' * len(_COLS))}) "
+           "ON CONFLICT (source, key) DO UPDATE SET "
+           + ", ".join(f"{c} = excluded.{c}" for c in _COLS if c not in ("source", "key", "device")))
+
+
+def _row(r: UsageRecord, device: str, has_speed: bool, stamp: int) -> tuple:
+    return (r.source, r.key, r.kind, device, r.ts_ms, r.width_s, r.model, int(r.model_fallback), r.input, r.output,
+            r.cache_write_5m, r.cache_write_1h, r.cache_read, r.reasoning, r.requests, r.project, r.session,
+            r.cost_pico, r.cost_label, r.logged_cost_pico, r.msg_id, int(r.sidechain), int(has_speed), r.raw, stamp)
+
+
+def upsert(conn: sqlite3.Connection, records: Iterable[UsageRecord], device: str,
+           speed_keys: frozenset[str] = frozenset()) -> int:
+    """Insert or replace records by ``(source, key)``. Re-upserting the same record is a no-op
+    for every total. Returns the number of rows written."""
+    stamp = now_ms()
+    rows = [_row(r, device, r.key in speed_keys, stamp) for r in records]
+    conn.executemany(_UPSERT, rows)
+    return len(rows)
+
+
+def delete_keys(conn: sqlite3.Connection, source: str, keys: Iterable[str]) -> None:
+    conn.executemany("DELETE FROM ledger WHERE source = ? AND key = ?", ((source, k) for k in keys))
+
+
+@dataclass(frozen=True, slots=True)
+class KeptEntry:
+    """What the dedupe rules need to know about an already-stored entry."""
+
+    key: str
+    msg_id: str
+    sidechain: bool
+    total: int
+    has_speed: bool
+
+
+def entries_by_msg_id(conn: sqlite3.Connection, source: str, msg_ids: Sequence[str]) -> dict[str, list[KeptEntry]]:
+    """Stored entries of ``source`` sharing any of ``msg_ids`` (uses a temp table, any count)."""
+    out: dict[str, list[KeptEntry]] = {}
+    if not msg_ids:
+        return out
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS want_msg (msg_id TEXT PRIMARY KEY)")
+    conn.execute("DELETE FROM want_msg")
+    conn.executemany("INSERT OR IGNORE INTO want_msg VALUES (?)", ((m,) for m in msg_ids))
+    cur = conn.execute(
+        "SELECT l.key, l.msg_id, l.sidechain, "
+        "l.input + l.output + l.cache_write_5m + l.cache_write_1h + l.cache_read, l.has_speed "
+        "FROM want_msg w JOIN ledger l ON l.source = ? AND l.msg_id = w.msg_id", (source,))
+    for key, mid, side, total, speed in cur:
+        out.setdefault(mid, []).append(KeptEntry(key, mid, bool(side), total, bool(speed)))
+    conn.execute("DELETE FROM want_msg")
+    return out
+
+
+# --- file cursors -------------------------------------------------------------------------
+
+@dataclass(slots=True)
+class FileCursor:
+    """How much of one log file has been consumed, and the parser state at that point."""
+
+    path: str
+    source: str
+    dev: int
+    ino: int
+    size: int
+    mtime_ns: int
+    offset: int
+    prefix_hash: str | None
+    state: dict
+    records: int = 0
+    duplicates: int = 0
+    skipped: int = 0
+
+
+def file_cursors(conn: sqlite3.Connection, source: str) -> dict[str, FileCursor]:
+    cur = conn.execute("SELECT path, source, dev, ino, size, mtime_ns, offset, prefix_hash, state, records, "
+                       "duplicates, skipped FROM files WHERE source = ?", (source,))
+    return {row[0]: FileCursor(*row[:8], json.loads(row[8]) if row[8] else {}, *row[9:]) for row in cur}
+
+
+def file_cursor(conn: sqlite3.Connection, path: str) -> FileCursor | None:
+    row = conn.execute("SELECT path, source, dev, ino, size, mtime_ns, offset, prefix_hash, state, records, "
+                       "duplicates, skipped FROM files WHERE path = ?", (path,)).fetchone()
+    return FileCursor(*row[:8], json.loads(row[8]) if row[8] else {}, *row[9:]) if row else None
+
+
+def put_cursor(conn: sqlite3.Connection, c: FileCursor) -> None:
+    conn.execute(
+        "INSERT INTO files (path, source, dev, ino, size, mtime_ns, offset, prefix_hash, state, records, duplicates, "
+        "skipped, updated_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (path) DO UPDATE SET "
+        "source=excluded.source, dev=excluded.dev, ino=excluded.ino, size=excluded.size, "
+        "mtime_ns=excluded.mtime_ns, offset=excluded.offset, prefix_hash=excluded.prefix_hash, "
+        "state=excluded.state, records=excluded.records, duplicates=excluded.duplicates, "
+        "skipped=excluded.skipped, updated_ms=excluded.updated_ms",
+        (c.path, c.source, c.dev, c.ino, c.size, c.mtime_ns, c.offset, c.prefix_hash,
+         json.dumps(c.state, separators=(",", ":")) if c.state else None, c.records, c.duplicates, c.skipped,
+         now_ms()))
+
+
+# --- source status ------------------------------------------------------------------------
+
+def set_status(conn: sqlite3.Connection, source: str, status: str, message: str | None = None,
+               detail: dict | None = None, ok: bool | None = None) -> None:
+    """Record a source's status (ok / stale / error / not configured) and when it last synced."""
+    stamp = now_ms()
+    ok = status == "ok" if ok is None else ok
+    conn.execute(
+        "INSERT INTO source_status (source, status, message, last_sync_ms, last_ok_ms, detail) "
+        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (source) DO UPDATE SET status = excluded.status, "
+        "message = excluded.message, last_sync_ms = excluded.last_sync_ms, "
+        "last_ok_ms = COALESCE(excluded.last_ok_ms, source_status.last_ok_ms), detail = excluded.detail",
+        (source, status, message, stamp, stamp if ok else None, json.dumps(detail) if detail else None))
+
+
+def get_sync_state(conn: sqlite3.Connection, source: str, name: str) -> str | None:
+    row = conn.execute("SELECT value FROM sync_state WHERE source = ? AND name = ?", (source, name)).fetchone()
+    return row[0] if row else None
+
+
+def set_sync_state(conn: sqlite3.Connection, source: str, name: str, value: str) -> None:
+    conn.execute("INSERT INTO sync_state (source, name, value) VALUES (?, ?, ?) "
+                 "ON CONFLICT (source, name) DO UPDATE SET value = excluded.value", (source, name, value))

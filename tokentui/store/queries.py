@@ -1,0 +1,225 @@
+"""Reads from the history store: totals grouped by day / week / month / session in a timezone.
+
+SQL sums the ledger into 15-minute UTC buckets; Python maps each bucket to its local period.
+Every real UTC offset is a multiple of 15 minutes, so this is exact in any zone, and stored
+history is never re-bucketed. API buckets (1 day wide, starting at UTC midnight) are placed
+by their start.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
+from typing import Iterable, Sequence
+from zoneinfo import ZoneInfo
+
+QUARTER_MS = 15 * 60 * 1000
+PERIODS = ("day", "week", "month", "quarter", "year")
+
+
+@dataclass(slots=True)
+class Totals:
+    """Summed token kinds and cost. ``cost_pico`` sums priced records only."""
+
+    input: int = 0
+    output: int = 0
+    cache_write: int = 0
+    cache_read: int = 0
+    reasoning: int = 0
+    cost_pico: int = 0
+    billed_pico: int = 0
+    unpriced_tokens: int = 0
+    records: int = 0
+    requests: int = 0
+    models: dict[str, bool] = field(default_factory=dict)  # model -> is fallback (first-seen order)
+
+    @property
+    def total(self) -> int:
+        return self.input + self.output + self.cache_write + self.cache_read
+
+    def add(self, other: "Totals") -> None:
+        self.input += other.input
+        self.output += other.output
+        self.cache_write += other.cache_write
+        self.cache_read += other.cache_read
+        self.reasoning += other.reasoning
+        self.cost_pico += other.cost_pico
+        self.billed_pico += other.billed_pico
+        self.unpriced_tokens += other.unpriced_tokens
+        self.records += other.records
+        self.requests += other.requests
+        for m, fb in other.models.items():
+            self.models[m] = self.models.get(m, True) and fb
+
+
+@dataclass(frozen=True, slots=True)
+class Filter:
+    since_ms: int | None = None
+    until_ms: int | None = None  # exclusive
+    sources: tuple[str, ...] = ()
+    models: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+
+
+def _where(f: Filter) -> tuple[str, list]:
+    clauses, args = [], []
+    if f.since_ms is not None:
+        clauses.append("ts_ms >= ?")
+        args.append(f.since_ms)
+    if f.until_ms is not None:
+        clauses.append("ts_ms < ?")
+        args.append(f.until_ms)
+    for col, vals in (("source", f.sources), ("model", f.models), ("kind", f.kinds)):
+        if vals:
+            clauses.append(f"{col} IN ({','.join('?' * len(vals))})")
+            args.extend(vals)
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
+
+
+_SUMS = ("SUM(input), SUM(output), SUM(cache_write_5m + cache_write_1h), SUM(cache_read), SUM(reasoning), "
+         "SUM(COALESCE(cost_pico, 0)), SUM(CASE WHEN cost_label = 'billed' THEN COALESCE(cost_pico, 0) ELSE 0 END), "
+         "SUM(CASE WHEN cost_pico IS NULL THEN input + output + cache_write_5m + cache_write_1h + cache_read "
+         "ELSE 0 END), COUNT(*), SUM(requests), MAX(model_fallback), MIN(id)")
+
+
+def _totals(row: Sequence, model: str | None) -> Totals:
+    t = Totals(*row[:10])
+    if model and model != "<synthetic>":
+        t.models[model] = bool(row[10])
+    return t
+
+
+@lru_cache(maxsize=200_000)
+def _local_date(quarter: int, tz: ZoneInfo) -> date:
+    return datetime.fromtimestamp(quarter * 900, tz).date()
+
+
+def period_key(d: date, period: str, week_start: int = 0) -> str:
+    """The label of the period containing local date ``d`` (week_start: 0=Monday … 6=Sunday)."""
+    if period == "day":
+        return d.isoformat()
+    if period == "week":
+        return (d - timedelta(days=(d.weekday() - week_start) % 7)).isoformat()
+    if period == "month":
+        return f"{d.year:04d}-{d.month:02d}"
+    if period == "quarter":
+        return f"{d.year:04d}-Q{(d.month - 1) // 3 + 1}"
+    if period == "year":
+        return f"{d.year:04d}"
+    raise ValueError(f"unknown period {period!r}")
+
+
+def grouped(conn: sqlite3.Connection, f: Filter, tz: ZoneInfo, period: str, week_start: int = 0,
+            by: str = "source_model") -> dict[str, dict[tuple[str, str | None], Totals]]:
+    """``{period key: {(source, model): Totals}}`` in first-seen (time) order."""
+    where, args = _where(f)
+    sql = (f"SELECT ts_ms / {QUARTER_MS} AS q, source, model, {_SUMS} FROM ledger{where} "
+           "GROUP BY q, source, model ORDER BY q, MIN(id)")
+    out: dict[str, dict[tuple[str, str | None], Totals]] = {}
+    for row in conn.execute(sql, args):
+        q, source, model = row[0], row[1], row[2]
+        key = period_key(_local_date(q, tz), period, week_start)
+        bucket = out.setdefault(key, {})
+        t = _totals(row[3:], model)
+        cur = bucket.get((source, model))
+        if cur is None:
+            bucket[(source, model)] = t
+        else:
+            cur.add(t)
+    return out
+
+
+def totals(conn: sqlite3.Connection, f: Filter) -> Totals:
+    """Everything matching ``f`` summed into one :class:`Totals` (models in first-seen order)."""
+    where, args = _where(f)
+    out = Totals()
+    for row in conn.execute(f"SELECT model, {_SUMS} FROM ledger{where} GROUP BY model ORDER BY MIN(ts_ms)", args):
+        out.add(_totals(row[1:], row[0]))
+    return out
+
+
+@dataclass(slots=True)
+class SessionRow:
+    source: str
+    project: str | None
+    session: str
+    first_ms: int
+    last_ms: int
+    by_model: dict[str | None, Totals]
+
+
+def sessions(conn: sqlite3.Connection, f: Filter) -> list[SessionRow]:
+    where, args = _where(f)
+    sql = (f"SELECT source, project, session, model, MIN(ts_ms), MAX(ts_ms), {_SUMS} FROM ledger{where}"
+           f"{' AND' if where else ' WHERE'} session IS NOT NULL GROUP BY source, project, session, model "
+           "ORDER BY MIN(ts_ms)")
+    rows: dict[tuple, SessionRow] = {}
+    for r in conn.execute(sql, args):
+        k = (r[0], r[1], r[2])
+        s = rows.get(k)
+        if s is None:
+            s = rows[k] = SessionRow(r[0], r[1], r[2], r[4], r[5], {})
+        s.first_ms, s.last_ms = min(s.first_ms, r[4]), max(s.last_ms, r[5])
+        s.by_model[r[3]] = _totals(r[6:], r[3])
+    return list(rows.values())
+
+
+def local_day_range(since: date | None, until: date | None, tz: ZoneInfo) -> tuple[int | None, int | None]:
+    """Epoch-ms bounds ``[since 00:00, until+1 00:00)`` in ``tz`` (inclusive dates)."""
+    def ms(d: date) -> int:
+        return int(datetime.combine(d, time(0), tz).timestamp() * 1000)
+
+    return (ms(since) if since else None, ms(until + timedelta(days=1)) if until else None)
+
+
+def period_bounds(period: str, now: datetime, tz: ZoneInfo, start: date | None = None) -> tuple[datetime, datetime]:
+    """The local [start, end) of the day/week/month/quarter/year containing ``now``.
+
+    ``start`` anchors fiscal periods (its month and day begin each year/quarter)."""
+    local = now.astimezone(tz)
+    d = local.date()
+    if period == "day":
+        a, b = d, d + timedelta(days=1)
+    elif period == "week":
+        a = d - timedelta(days=d.weekday())
+        b = a + timedelta(days=7)
+    else:
+        months = {"month": 1, "quarter": 3, "year": 12}[period]
+        anchor_month = start.month if start else 1
+        anchor_day = start.day if start else 1
+        # walk back from the current month to the most recent anchor-aligned start
+        y, m = d.year, d.month
+        while True:
+            if (m - anchor_month) % months == 0 and _safe_date(y, m, anchor_day) <= d:
+                break
+            m -= 1
+            if m == 0:
+                y, m = y - 1, 12
+        a = _safe_date(y, m, anchor_day)
+        m2, y2 = m + months, y
+        while m2 > 12:
+            m2, y2 = m2 - 12, y2 + 1
+        b = _safe_date(y2, m2, anchor_day)
+    return (datetime.combine(a, time(0), tz), datetime.combine(b, time(0), tz))
+
+
+def _safe_date(y: int, m: int, d: int) -> date:
+    while True:
+        try:
+            return date(y, m, d)
+        except ValueError:
+            d -= 1
+
+
+def record_count(conn: sqlite3.Connection, sources: Iterable[str] = ()) -> int:
+    srcs = tuple(sources)
+    if srcs:
+        return conn.execute(f"SELECT COUNT(*) FROM ledger WHERE source IN ({','.join('?' * len(srcs))})",
+                            srcs).fetchone()[0]
+    return conn.execute("SELECT COUNT(*) FROM ledger").fetchone()[0]
+
+
+def utc_ms(dt: datetime) -> int:
+    return int(dt.astimezone(timezone.utc).timestamp() * 1000)
