@@ -57,7 +57,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     loc = sub.add_parser("locate", help="print where tokentop keeps a file or directory")
     loc.add_argument("what", choices=("config", "data", "db", "themes"))
+    for name in COMMAND_MODULES:
+        _command_module(name).register(sub)
     return p
+
+
+#: modules adding subcommands: each has ``register(subparsers)`` which sets ``func`` on its
+#: parsers. They must import only the standard library at module level (fast start).
+COMMAND_MODULES = ("tokentui.cli_keys", "tokentui.cli_budget")
+
+
+def _command_module(name: str):
+    import importlib
+
+    return importlib.import_module(name)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -66,8 +79,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command is None:
             return _run_tui(args)
-        return {"sync": cmd_sync, "report": cmd_report, "sources": cmd_sources,
-                "locate": cmd_locate}[args.command](args)
+        builtin = {"sync": cmd_sync, "report": cmd_report, "sources": cmd_sources, "locate": cmd_locate}
+        if args.command in builtin:
+            return builtin[args.command](args)
+        return args.func(args)
     except TokentopError as exc:
         print(f"tokentop: error: {exc.message}", file=sys.stderr)
         if exc.hint:

@@ -9,49 +9,16 @@ by their start.
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
 from typing import Iterable, Sequence
 from zoneinfo import ZoneInfo
 
+from tokentui.core.totals import Totals
+
 QUARTER_MS = 15 * 60 * 1000
 PERIODS = ("day", "week", "month", "quarter", "year")
-
-
-@dataclass(slots=True)
-class Totals:
-    """Summed token kinds and cost. ``cost_pico`` sums priced records only."""
-
-    input: int = 0
-    output: int = 0
-    cache_write: int = 0
-    cache_read: int = 0
-    reasoning: int = 0
-    cost_pico: int = 0
-    billed_pico: int = 0
-    unpriced_tokens: int = 0
-    records: int = 0
-    requests: int = 0
-    models: dict[str, bool] = field(default_factory=dict)  # model -> is fallback (first-seen order)
-
-    @property
-    def total(self) -> int:
-        return self.input + self.output + self.cache_write + self.cache_read
-
-    def add(self, other: "Totals") -> None:
-        self.input += other.input
-        self.output += other.output
-        self.cache_write += other.cache_write
-        self.cache_read += other.cache_read
-        self.reasoning += other.reasoning
-        self.cost_pico += other.cost_pico
-        self.billed_pico += other.billed_pico
-        self.unpriced_tokens += other.unpriced_tokens
-        self.records += other.records
-        self.requests += other.requests
-        for m, fb in other.models.items():
-            self.models[m] = self.models.get(m, True) and fb
 
 
 @dataclass(frozen=True, slots=True)
