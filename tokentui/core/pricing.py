@@ -7,7 +7,7 @@ LiteLLM-shaped table (``pricing.table``), then genai-prices. A model none of the
 Prices are resolved once per model and cached as integer picodollars per token, so pricing
 a request is a few integer multiplications (genai-prices' own ``calc_price`` costs ~80 µs a
 call, too slow for ingesting millions of lines). Long-context tiers follow genai-prices'
-rule: when a request's total input (uncached + cache writes + cache reads) reaches a tier's
+rule: when a request's total input (uncached + cache writes + cache reads) exceeds a tier's
 start, every token of that request is priced at the tier's rate. Pass one request's usage,
 never a bucket's sum.
 
@@ -50,7 +50,7 @@ class Rates:
         if self.tiers:
             total_in = inp + cw5m + cw1h + cread
             for start, tier in self.tiers:
-                if total_in >= start:
+                if total_in > start:
                     r = tier
         return inp * r[0] + out * r[1] + cw5m * r[2] + cw1h * r[3] + cread * r[4]
 
