@@ -1,0 +1,96 @@
+"""The import-layer rule and the CLI end to end (subprocesses, like a user)."""
+
+from __future__ import annotations
+
+import json
+import os
+import pkgutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import tokentui
+from tests.conftest import LOG_FIXTURES
+
+TUI_PREFIXES = ("tokentui.app", "tokentui.screens", "tokentui.widgets", "tokentui.messages")
+
+
+def _core_modules() -> list[str]:
+    names = []
+    for m in pkgutil.walk_packages(tokentui.__path__, "tokentui."):
+        if not m.name.startswith(TUI_PREFIXES) and m.name != "tokentui.__main__":
+            names.append(m.name)
+    return names
+
+
+def test_core_modules_never_load_textual_or_rich() -> None:
+    mods = _core_modules()
+    assert "tokentui.store.db" in mods and "tokentui.cli" in mods and "tokentui.services.ingest" in mods
+    code = ("import importlib, sys, json\n"
+            f"mods = {mods!r}\n"
+            "bad = {}\n"
+            "for m in mods:\n"
+            "    importlib.import_module(m)\n"
+            "loaded = sorted(n for n in sys.modules if n.split('.')[0] in ('textual', 'rich'))\n"
+            "print(json.dumps(loaded))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert json.loads(out) == []
+
+
+def _run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "tokentui", *args], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=60)
+
+
+def test_subcommands_do_not_import_textual() -> None:
+    code = ("import sys; from tokentui.cli import main\n"
+            "main(['report', 'daily', '--no-sync', '--json']); main(['sources'])\n"
+            "assert 'textual' not in sys.modules, 'textual was imported'\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_version_help_and_locate(isolated: Path) -> None:
+    assert _run("--version").stdout.strip() == f"tokentop {tokentui.__version__}"
+    helptext = _run("--help").stdout
+    for cmd in ("sync", "report", "sources", "locate"):
+        assert cmd in helptext
+    assert _run("locate", "data").stdout.strip() == str(isolated / "data")
+    assert _run("locate", "config").stdout.strip() == str(isolated / "config" / "config.toml")
+    assert _run("report", "--help").returncode == 0
+
+
+def test_report_json_end_to_end_matches_fixture(isolated: Path) -> None:
+    env = {"CLAUDE_CONFIG_DIR": f"{LOG_FIXTURES}/claude,{LOG_FIXTURES}/claude-config",
+           "CODEX_HOME": str(LOG_FIXTURES / "codex")}
+    cfg = isolated / "config" / "config.toml"
+    cfg.parent.mkdir()
+    cfg.write_text(f'[pricing]\nmode = "calculate"\ntable = "{LOG_FIXTURES}/pricing/litellm-fixture.json"\n')
+    proc = _run("report", "daily", "--json", "--source", "claude-code", "--timezone", "America/Los_Angeles",
+                env=env)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    day = {r["date"]: r for r in data["daily"]}["2026-11-20"]
+    assert day["totalTokens"] == 88985 and day["totalCost"] == pytest.approx(0.12524, abs=1e-9)
+    assert set(day) >= {"date", "period", "inputTokens", "outputTokens", "cacheCreationTokens", "cacheReadTokens",
+                        "totalTokens", "totalCost", "modelsUsed", "modelBreakdowns", "sources", "unpricedTokens"}
+    assert set(day["sources"]) == {"claude-code"}
+    proc = _run("report", "daily", "--since", "2026-11-21", "--until", "20261121", "--no-sync")
+    assert proc.returncode == 0 and "2026-11-21" in proc.stdout and "2026-11-20" not in proc.stdout
+    assert max(len(line) for line in proc.stdout.splitlines()) <= 80
+    proc = _run("sources", env=env)
+    assert "claude-code" in proc.stdout and "3 duplicate line(s) dropped" in proc.stdout
+
+
+def test_bad_arguments_are_one_line_errors(isolated: Path) -> None:
+    proc = _run("report", "daily", "--since", "yesterday", "--no-sync")
+    assert proc.returncode == 2 and proc.stderr.startswith("tokentop: error: dates must look like")
+    proc = _run("report", "daily", "--timezone", "Mars/Base", "--no-sync")
+    assert proc.returncode == 2 and "unknown timezone" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_empty_store_says_what_to_do(isolated: Path) -> None:
+    proc = _run("report", "daily", "--no-sync")
+    assert proc.returncode == 0 and "tokentop sources" in proc.stdout
