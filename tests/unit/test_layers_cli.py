@@ -25,18 +25,26 @@ def _core_modules() -> list[str]:
     return names
 
 
-def test_core_modules_never_load_textual_or_rich() -> None:
+def _loaded_after_import(mods: list[str], prefixes: tuple[str, ...]) -> list[str]:
+    code = ("import importlib, sys, json\n"
+            f"for m in {mods!r}:\n"
+            "    importlib.import_module(m)\n"
+            f"print(json.dumps(sorted(n for n in sys.modules if n.split('.')[0] in {prefixes!r})))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    return json.loads(out)
+
+
+def test_core_modules_never_load_textual() -> None:
     mods = _core_modules()
     assert "tokentui.store.db" in mods and "tokentui.cli" in mods and "tokentui.services.ingest" in mods
-    code = ("import importlib, sys, json\n"
-            f"mods = {mods!r}\n"
-            "bad = {}\n"
-            "for m in mods:\n"
-            "    importlib.import_module(m)\n"
-            "loaded = sorted(n for n in sys.modules if n.split('.')[0] in ('textual', 'rich'))\n"
-            "print(json.dumps(loaded))\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert json.loads(out) == []
+    assert _loaded_after_import(mods, ("textual",)) == []
+
+
+def test_cli_start_path_loads_no_ui_or_http_library() -> None:
+    """`tokentop report` and friends start fast: no Textual, Rich or httpx on the way."""
+    mods = ["tokentui.cli", "tokentui.services.report", "tokentui.services.sync", "tokentui.services.status",
+            "tokentui.store.queries", "tokentui.core.pricing"]
+    assert _loaded_after_import(mods, ("textual", "rich", "httpx")) == []
 
 
 def _run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:

@@ -103,6 +103,7 @@ class ClaudeParser:
         self.pricer = pricer
         self.mode = mode
         self.skipped = 0
+        self._ts = ("", 0)  # streamed copies of one message share a timestamp: parse it once
 
     def feed(self, lines: Iterable[bytes]) -> list[ClaudeEntry]:
         out: list[ClaudeEntry] = []
@@ -132,9 +133,13 @@ class ClaudeParser:
         if type(usage) is not dict:
             return None
         ts = obj.get("timestamp")
-        if type(ts) is not str or not _TS.match(ts):
-            return None
-        ts_ms = parse_ts_ms(ts)
+        if ts == self._ts[0]:
+            ts_ms = self._ts[1]
+        else:
+            if type(ts) is not str or not _TS.match(ts):
+                return None
+            ts_ms = parse_ts_ms(ts)
+            self._ts = (ts, ts_ms)
         inp, out = _int(usage.get("input_tokens")), _int(usage.get("output_tokens"))
         if ts_ms is None or inp is None or out is None:
             return None
