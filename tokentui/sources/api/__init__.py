@@ -1,0 +1,73 @@
+"""Provider usage/cost API clients (httpx, async). No UI, no store: each ``fetch`` returns
+records and state; :mod:`tokentui.services.poll` writes them.
+
+Base URL precedence: ``TOKENTOP_<NAME>_BASE_URL`` > ``[sources.NAME] base_url`` > the
+provider's default. Any of them must pass :func:`tokentui.credentials.check_base_url`
+(https, or http on loopback only), so a key is never sent in clear over a network.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Awaitable, Callable
+
+from tokentui.config import Settings
+from tokentui.credentials import check_base_url
+from tokentui.errors import ConfigError
+from tokentui.sources.api import anthropic, balances, openai, openrouter
+from tokentui.sources.api.base import Fetched, PollContext
+from tokentui.sources.api.http import ApiClient, ApiError
+
+
+@dataclass(frozen=True)
+class Provider:
+    """One API source: where it lives, how it authenticates, what it fetches."""
+
+    name: str
+    label: str
+    default_base_url: str
+    headers: Callable[[str], dict[str, str]]
+    fetch: Callable[[ApiClient, PollContext], Awaitable[Fetched]]
+    check: Callable[[ApiClient, PollContext], Awaitable[str]]  # exactly one call, for `keys test`
+    explain: Callable[[ApiError, str], str]
+    windowed: bool = True  # fetches a day window (False: balance/running totals only)
+
+
+PROVIDERS: dict[str, Provider] = {
+    "openai": Provider("openai", "OpenAI", openai.DEFAULT_BASE_URL, openai.headers, openai.fetch, openai.check,
+                       openai.explain),
+    "anthropic": Provider("anthropic", "Anthropic", anthropic.DEFAULT_BASE_URL, anthropic.headers,
+                          anthropic.fetch, anthropic.check, anthropic.explain),
+    "openrouter": Provider("openrouter", "OpenRouter", openrouter.DEFAULT_BASE_URL, openrouter.headers,
+                           openrouter.fetch, openrouter.check, openrouter.explain, windowed=False),
+    "deepseek": Provider("deepseek", "DeepSeek", balances.DEEPSEEK_BASE_URL, balances.bearer,
+                         balances.deepseek_fetch, balances.deepseek_check,
+                         balances.explain("DeepSeek", "DEEPSEEK_API_KEY", "deepseek"), windowed=False),
+    "moonshot": Provider("moonshot", "Moonshot", balances.MOONSHOT_BASE_URL, balances.bearer,
+                         balances.moonshot_fetch, balances.moonshot_check,
+                         balances.explain("Moonshot", "MOONSHOT_API_KEY", "moonshot"), windowed=False),
+}
+
+
+def base_url_env(name: str) -> str:
+    """``TOKENTOP_OPENAI_BASE_URL`` for ``openai``."""
+    return f"TOKENTOP_{name.upper().replace('-', '_')}_BASE_URL"
+
+
+def resolve_base_url(name: str, settings: Settings) -> str:
+    """The base URL to use for ``name``; :class:`ConfigError` if it is not allowed."""
+    env = base_url_env(name)
+    url, origin = os.environ.get(env, "").strip(), env
+    if not url:
+        url, origin = settings.source(name).base_url or "", f"[sources.{name}] base_url"
+    if not url:
+        return PROVIDERS[name].default_base_url
+    problem = check_base_url(url)
+    if problem:
+        raise ConfigError(f"{origin}: {problem}", "keys are only sent over https (or http to this machine)")
+    return url.rstrip("/")
+
+
+__all__ = ["PROVIDERS", "Provider", "ApiClient", "ApiError", "Fetched", "PollContext", "resolve_base_url",
+           "base_url_env"]

@@ -1,0 +1,176 @@
+"""Anthropic Admin API: messages usage, cost report and Claude Code analytics.
+
+Requests (providers.md §2.2–2.4): daily buckets, ``limit=31`` (the maximum for both
+``usage_report/messages`` and ``cost_report``), arrays as ``group_by[]=…``, RFC 3339
+``starting_at``/``ending_at``. Claude Code analytics only takes one day per call, so it is
+one call per day of the window (``limit=1000`` records per page, the maximum).
+
+Money: ``cost_report`` ``amount`` is **cents as a decimal string** (:func:`_usd_from_cents`
+is the one conversion). Billed-cost rule as for OpenAI: zero-token ``billed`` cost records;
+token buckets of a day that has cost lines carry ``cost 0, billed``; other days are
+estimated (no request count exists, so the base tier, or the long-context tier when the
+bucket's ``context_window`` says ``200k-1M``).
+
+Claude Code records (key ``claude_code|<day>|<actor>|<terminal_type>``) keep the whole
+analytics record in ``raw`` but **no tokens and no cost**: the same usage is already in
+the messages buckets (API customers) or in the local claude-code logs, and the
+``estimated_cost`` there is not billing data. A leverage feature reads them from ``raw``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from tokentui.core.records import BILLED, UNPRICED, UsageRecord, to_pico
+from tokentui.sources.api.base import (DAY_S, Fetched, PollContext, arr, count, decimal, dims, estimate,
+                                       floor_day, iso_z, obj, parse_time, raw_json, text)
+from tokentui.sources.api.http import ApiClient, ApiError
+
+NAME = "anthropic"
+DEFAULT_BASE_URL = "https://api.anthropic.com"
+ADMIN_KEYS_URL = "https://console.anthropic.com/settings/admin-keys"
+VERSION = "2023-06-01"
+MAX_LIMIT = 31  # daily buckets per page (messages and cost_report)
+CLAUDE_CODE_LIMIT = 1000
+MESSAGE_GROUPS = ("model", "workspace_id", "api_key_id", "context_window")
+COST_GROUPS = ("workspace_id", "description")
+#: dimensions a description-grouped cost row carries; all of them form the natural key
+COST_DIMS = ("workspace_id", "description", "model", "cost_type", "token_type", "service_tier",
+             "context_window", "inference_geo")
+LONG_CONTEXT_PROBE = 200_001  # an input size inside the "200k-1M" window, to pick that tier
+
+
+def headers(key: str) -> dict[str, str]:
+    return {"x-api-key": key, "anthropic-version": VERSION, "User-Agent": "tokentop"}
+
+
+def _usd_from_cents(amount: object, where: str) -> Decimal:
+    """The one unit conversion: ``"123.45"`` (cents, a decimal string) → $1.2345."""
+    return decimal(amount, where) / 100
+
+
+def _params(ctx: PollContext, groups: tuple[str, ...]) -> list[tuple[str, str]]:
+    w = ctx.window
+    return ([("starting_at", iso_z(w.start_ts)), ("ending_at", iso_z(w.end_ts)), ("bucket_width", "1d"),
+             ("limit", str(min(MAX_LIMIT, w.days)))] + [("group_by[]", g) for g in groups])
+
+
+async def _results(client: ApiClient, path: str, params: list[tuple[str, str]]):
+    async for page in client.pages(path, params):
+        for b in arr(page.get("data"), f"{path}: data"):
+            b = obj(b, f"{path}: bucket")
+            start = floor_day(parse_time(b.get("starting_at"), f"{path}: bucket.starting_at"))
+            for r in arr(b.get("results"), f"{path}: bucket.results"):
+                yield start, obj(r, f"{path}: result")
+
+
+def _message_record(start: int, r: dict) -> UsageRecord:
+    where = "anthropic messages"
+    cc = r.get("cache_creation")
+    cc = obj(cc, f"{where}.cache_creation") if cc is not None else {}
+    key = f"messages|{start}|{DAY_S}|{dims([(g, text(r, g, where)) for g in MESSAGE_GROUPS])}"
+    return UsageRecord(
+        source=NAME, key=key, ts_ms=start * 1000, model=text(r, "model", where),
+        input=count(r, "uncached_input_tokens", where), output=count(r, "output_tokens", where),
+        cache_write_5m=count(cc, "ephemeral_5m_input_tokens", where),
+        cache_write_1h=count(cc, "ephemeral_1h_input_tokens", where),
+        cache_read=count(r, "cache_read_input_tokens", where), kind="api", width_s=DAY_S, requests=0)
+
+
+def _cost_record(start: int, r: dict, notes: list[str]) -> UsageRecord:
+    where = "anthropic cost_report"
+    usd = _usd_from_cents(r.get("amount"), f"{where}.amount")
+    currency = (text(r, "currency", where) or "USD").upper()
+    cost_pico, label = to_pico(usd), BILLED
+    if currency != "USD":
+        cost_pico, label = None, UNPRICED
+        notes.append(f"a cost line in {currency} was kept unpriced (tokentop totals are USD)")
+    key = f"costs|{start}|{DAY_S}|{dims([(d, text(r, d, where)) for d in COST_DIMS])}"
+    return UsageRecord(source=NAME, key=key, ts_ms=start * 1000, model=text(r, "model", where),
+                       cost_pico=cost_pico, cost_label=label, kind="api", width_s=DAY_S, requests=0,
+                       raw=raw_json(endpoint="cost_report", start_time=start, result=r))
+
+
+def _claude_code_record(day_start: int, r: dict) -> UsageRecord:
+    where = "anthropic claude_code"
+    actor = obj(r.get("actor") or {}, f"{where}.actor")
+    who = text(actor, "email_address", where) or text(actor, "api_key_name", where) or ""
+    kind = (text(actor, "type", where) or "actor").removesuffix("_actor")
+    start = floor_day(parse_time(r["date"], f"{where}.date")) if r.get("date") else day_start
+    for m in arr(r.get("model_breakdown"), f"{where}.model_breakdown"):
+        m = obj(m, f"{where}.model_breakdown[]")
+        tokens = obj(m.get("tokens") or {}, f"{where}.tokens")
+        for f in ("input", "output", "cache_read", "cache_creation"):
+            count(tokens, f, f"{where}.tokens")
+        est = m.get("estimated_cost")
+        if est is not None:
+            decimal(obj(est, f"{where}.estimated_cost").get("amount", 0), f"{where}.estimated_cost.amount")
+    key = f"claude_code|{start}|{dims([(kind, who), ('terminal_type', text(r, 'terminal_type', where))])}"
+    return UsageRecord(source=NAME, key=key, ts_ms=start * 1000, model=None, kind="api", width_s=DAY_S,
+                       requests=0, cost_pico=None, cost_label=UNPRICED,
+                       raw=raw_json(endpoint="claude_code", start_time=start, result=r))
+
+
+async def fetch(client: ApiClient, ctx: PollContext) -> Fetched:
+    """Messages usage, cost report and Claude Code analytics of ``ctx.window``."""
+    out = Fetched()
+    usage = [(_message_record(s, r), r) async for s, r in
+             _results(client, "v1/organizations/usage_report/messages", _params(ctx, MESSAGE_GROUPS))]
+    costs = [_cost_record(s, r, out.notes) async for s, r in
+             _results(client, "v1/organizations/cost_report", _params(ctx, COST_GROUPS))]
+    billed_days = {c.ts_ms for c in costs}
+    estimated = 0
+    for rec, r in usage:
+        if rec.ts_ms in billed_days:
+            rec.cost_pico, rec.cost_label, basis = 0, BILLED, "billed: in this day's cost_report records"
+        else:
+            long_ctx = r.get("context_window") == "200k-1M"
+            rec.cost_pico, rec.cost_label, basis = estimate(
+                ctx.pricer, rec.model, rec.input, rec.output, rec.cache_write_5m, rec.cache_write_1h,
+                rec.cache_read, tier_input=LONG_CONTEXT_PROBE if long_ctx else None)
+            estimated += rec.cost_pico is not None
+        rec.raw = raw_json(endpoint="messages", start_time=rec.ts_ms // 1000, cost_basis=basis, result=r)
+        out.records.append(rec)
+    out.records.extend(costs)
+    claude_code = 0
+    for day in ctx.window.each_day():
+        params = [("starting_at", day.isoformat()), ("limit", str(CLAUDE_CODE_LIMIT))]
+        day_start = ctx.window.start_ts + (day - ctx.window.start).days * DAY_S
+        async for page in client.pages("v1/organizations/usage_report/claude_code", params):
+            for r in arr(page.get("data"), "claude_code: data"):
+                out.records.append(_claude_code_record(day_start, obj(r, "claude_code: record")))
+                claude_code += 1
+    billed = sum((c.cost_pico or 0) for c in costs)
+    out.summary = (f"{len(usage)} usage buckets, {len(costs)} cost lines (${Decimal(billed) / 10**12:,.2f} "
+                   f"billed), {claude_code} Claude Code day records")
+    if estimated:
+        out.notes.append(f"{estimated} bucket(s) on days without cost lines yet are estimated")
+    return out
+
+
+async def check(client: ApiClient, ctx: PollContext) -> str:
+    """One call: today's cost report, one bucket."""
+    start = ctx.window.end_ts - DAY_S
+    body = obj(await client.get_json("v1/organizations/cost_report", [
+        ("starting_at", iso_z(start)), ("ending_at", iso_z(start + DAY_S)), ("limit", "1")]), "cost_report")
+    total = Decimal(0)
+    for b in arr(body.get("data"), "cost_report: data"):
+        for r in arr(obj(b, "cost_report: bucket").get("results"), "cost_report: results"):
+            total += _usd_from_cents(obj(r, "cost_report").get("amount"), "cost_report.amount")
+    return f"the admin key can read usage and cost reports (today so far: ${total:,.2f} billed)"
+
+
+def explain(exc: ApiError, key: str) -> str:
+    """Plain words for a failure, naming the fix."""
+    if exc.kind in ("auth", "forbidden"):
+        if not key.startswith("sk-ant-admin"):
+            return ("this is not an admin key (normal sk-ant-api03-… keys cannot read usage); usage needs an "
+                    f"Admin API key (sk-ant-admin…) — an organization admin creates one at {ADMIN_KEYS_URL}, "
+                    "then run `tokentop keys add anthropic`")
+        if exc.kind == "auth":
+            return ("Anthropic rejected the admin key as invalid or revoked (HTTP 401); check ANTHROPIC_ADMIN_KEY "
+                    "or run `tokentop keys add anthropic`")
+        return f"the admin key is not allowed to read usage reports (HTTP 403): {exc.detail or 'permission denied'}"
+    if exc.kind == "bad_request":
+        return f"Anthropic refused the usage query (HTTP 400): {exc.detail or 'no reason given'}"
+    return exc.message + (f" — {exc.hint}" if exc.hint else "")
