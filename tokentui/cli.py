@@ -12,7 +12,8 @@ from typing import Sequence
 from tokentui import __version__
 from tokentui.errors import TokentopError, UsageError
 
-LOCAL_HELP = "claude-code, codex"
+LOCAL_SOURCES = ("claude-code", "codex", "gemini-cli", "opencode")
+LOCAL_HELP = "claude-code, codex, gemini-cli, opencode"
 EPILOG = """\
 data:   history in the user data dir (`tokentop locate data`), config in `tokentop locate config`
 keys:   OS keyring (service "tokentop") or env vars OPENAI_ADMIN_KEY, ANTHROPIC_ADMIN_KEY, ...
@@ -146,7 +147,7 @@ def _sync(settings, only=(), quiet=True):
 
 def cmd_sync(args) -> int:
     settings = _settings()
-    unknown = [s for s in args.source if s not in ("claude-code", "codex")]
+    unknown = [s for s in args.source if s not in LOCAL_SOURCES]
     if unknown:
         raise UsageError(f"unknown local source {unknown[0]!r}", f"known: {LOCAL_HELP}")
     _conn, results = _sync(settings, args.source)
@@ -181,7 +182,7 @@ def cmd_report(args) -> int:
     if args.no_sync:
         conn = open_store()
     else:
-        conn, _ = _sync(settings, [s for s in args.source if s in ("claude-code", "codex")])
+        conn, _ = _sync(settings, [s for s in args.source if s in LOCAL_SOURCES])
     req = report.ReportRequest(args.kind, since, until, tz, tuple(args.source), tuple(args.model), args.breakdown,
                                6 if args.start_of_week == "sunday" else 0, args.order)
     data = report.build(conn, req)

@@ -180,3 +180,28 @@ def test_claude_root_discovery(monkeypatch, tmp_path) -> None:
     (home / ".claude" / "projects").mkdir(parents=True)
     (home / ".config" / "claude" / "projects").mkdir(parents=True)
     assert claude_code.roots()[0] == [home / ".config" / "claude", home / ".claude"]
+
+
+def test_gemini_and_opencode_through_the_ingest(pricer, tmp_path, monkeypatch) -> None:
+    import sqlite3
+
+    oc = tmp_path / "opencode"
+    shutil.copytree(LOG_FIXTURES / "opencode" / "storage", oc / "storage")
+    db = sqlite3.connect(oc / "opencode.db")
+    db.executescript((LOG_FIXTURES / "opencode" / "opencode-db.sql").read_text())
+    db.commit()
+    db.close()
+    monkeypatch.setenv("OPENCODE_DATA_DIR", str(oc))
+    monkeypatch.setenv("GEMINI_DATA_DIR", str(LOG_FIXTURES / "gemini" / "tmp"))
+    conn, res = sync(tmp_path / "h.db", pricer, sources=("gemini-cli", "opencode"))
+    assert res["opencode"].records == 3 and res["gemini-cli"].records == 3
+    d = daily(conn, "opencode")
+    assert d["2026-11-20"]["totalTokens"] == 27940
+    assert d["2026-11-20"]["totalCost"] == pytest.approx(0.0331708, abs=TOL)
+    g = daily(conn, "gemini-cli")
+    assert g["2026-11-20"]["totalTokens"] == 9272 + 9489
+    assert g["2026-11-20"]["totalCost"] == pytest.approx(0.012133 + 0.005314, abs=TOL)
+    assert g["2025-10-01"]["totalTokens"] == 1430
+    conn, res = sync(tmp_path / "h.db", pricer, sources=("gemini-cli", "opencode"))
+    assert res["opencode"].files_read == 0 and res["gemini-cli"].files_read == 0  # nothing changed
+    assert daily(conn, "opencode")["2026-11-20"]["totalTokens"] == 27940

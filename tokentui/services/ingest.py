@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from tokentui.core.records import ESTIMATED, UNPRICED
-from tokentui.sources import claude_code, codex
+from tokentui.sources import claude_code, codex, gemini_cli, opencode
 from tokentui.sources.common import LocalFile, loads
 from tokentui.store import ledger
 from tokentui.store.db import get_meta, set_meta, transaction
@@ -139,9 +139,13 @@ class Ingestor:
     def run(self, sources: Sequence[str] = ("claude-code", "codex")) -> list[SourceResult]:
         self.reprice_if_needed()
         plans = []
+        tail = []
         for source in sources:
+            if source == "opencode":  # a database, not log files: handled after the files
+                tail.append(source)
+                continue
             result = SourceResult(source)
-            mod = {"claude-code": claude_code, "codex": codex}[source]
+            mod = {"claude-code": claude_code, "codex": codex, "gemini-cli": gemini_cli}[source]
             try:
                 files, problem = mod.discover(self.extra.get(source, ()))
             except OSError as exc:
@@ -161,8 +165,14 @@ class Ingestor:
         for source, files, jobs, result in plans:
             if source == "claude-code":
                 self._claude(jobs, result, on_bytes)
+            elif source == "gemini-cli":
+                self._gemini(jobs, result, on_bytes)
             else:
                 self._codex(files, jobs, result, on_bytes)
+            self._finish(result)
+            results.append(result)
+        for source in tail:
+            result = self._opencode()
             self._finish(result)
             results.append(result)
         return results
@@ -262,6 +272,53 @@ class Ingestor:
                     result.records += len(records)
                     result.duplicates += parser.duplicates
                     result.skipped += parser.skipped
+
+    def _gemini(self, jobs: list[_Job], result: SourceResult, on_bytes) -> None:
+        """Gemini CLI rewrites session files (atomically, on resume): re-parse a changed file
+        whole. Keys are ``session|message id``, so re-parsing upserts the same rows; rows a
+        rewrite dropped are kept (those tokens were spent)."""
+        for job in jobs:
+            try:
+                with open(job.file.path, "rb") as fh:
+                    data = fh.read()
+            except OSError as exc:
+                result.errors.append(f"{job.file.path}: {exc.strerror}")
+                continue
+            on_bytes(job.st.st_size - job.start)
+            records, skipped = gemini_cli.parse_file(data, job.file, self.pricer, job.st.st_mtime_ns // 10**6)
+            job.fresh, job.start = True, 0  # counters restart: the whole file was read again
+            with transaction(self.conn):
+                if not self._still_ours(job):
+                    continue
+                ledger.upsert(self.conn, records, self.device)
+                ledger.put_cursor(self.conn, self._cursor(job, len(data), {}, len(records), 0, skipped))
+            result.files_read += 1
+            result.bytes_read += len(data)
+            result.records += len(records)
+            result.skipped += skipped
+
+    def _opencode(self) -> SourceResult:
+        """OpenCode keeps messages in SQLite (plus legacy JSON files): re-read a data dir when
+        its signature (sizes and mtimes of the databases, WAL and message files) changes."""
+        result = SourceResult("opencode")
+        dirs = opencode.data_dirs(self.extra.get("opencode", ()))
+        result.files = len(dirs)
+        for d in dirs:
+            sig = opencode.signature(d)
+            name = f"signature:{d}"
+            if ledger.get_sync_state(self.conn, "opencode", name) == sig:
+                continue
+            records, skipped, problem = opencode.read_all(d, self.pricer)
+            if problem:
+                result.errors.append(f"{d}: {problem}")
+            with transaction(self.conn):
+                ledger.upsert(self.conn, records, self.device)
+                ledger.set_sync_state(self.conn, "opencode", name, sig)
+                ledger.set_sync_state(self.conn, "opencode", f"skipped:{d}", str(skipped))
+            result.files_read += 1
+            result.records += len(records)
+            result.skipped += skipped
+        return result
 
     def _finish(self, result: SourceResult) -> None:
         totals = self.conn.execute("SELECT COUNT(*), COALESCE(SUM(records), 0), COALESCE(SUM(duplicates), 0), "

@@ -24,7 +24,7 @@ class SourceStatus:
 
 
 def _local_paths(name: str, settings: Settings) -> tuple[list[str], str | None]:
-    from tokentui.sources import claude_code, codex
+    from tokentui.sources import claude_code, codex, gemini_cli, opencode
 
     extra = settings.source(name).paths
     if name == "claude-code":
@@ -32,7 +32,10 @@ def _local_paths(name: str, settings: Settings) -> tuple[list[str], str | None]:
         return [str(r / "projects") for r in roots], problem
     if name == "codex":
         return [str(h) for h in codex.homes(extra)], None
-    return [], None
+    if name == "gemini-cli":
+        roots, problem = gemini_cli.roots(extra)
+        return [str(r) for r in roots], problem
+    return [str(d) for d in opencode.data_dirs(extra)], None
 
 
 def source_statuses(conn: sqlite3.Connection, settings: Settings) -> list[SourceStatus]:
@@ -52,15 +55,12 @@ def source_statuses(conn: sqlite3.Connection, settings: Settings) -> list[Source
         if not settings.source(name).enabled:
             st.status, st.message = "disabled", "disabled in config"
         elif kind == "local":
-            if name in ("gemini-cli", "opencode"):
-                st.status, st.message = "planned", "reader not built yet"
-            else:
-                st.paths, problem = _local_paths(name, settings)
-                if not st.paths:
-                    st.status = "error" if problem else "not configured"
-                    st.message = problem or "no logs found in the default locations"
-                elif not row:
-                    st.status, st.message = "stale", "found, not synced yet: run `tokentop sync`"
+            st.paths, problem = _local_paths(name, settings)
+            if not st.paths:
+                st.status = "error" if problem else "not configured"
+                st.message = problem or "no logs found in the default locations"
+            elif not row:
+                st.status, st.message = "stale", "found, not synced yet: run `tokentop sync`"
         else:
             key, origin = get_key(name)
             if not key and not row:

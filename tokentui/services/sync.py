@@ -12,8 +12,8 @@ from tokentui.core.pricing import Pricer
 from tokentui.services.ingest import Ingestor, SourceResult
 from tokentui.store.db import connect
 
-#: local sources with a reader today (gemini-cli and opencode are planned, see README)
-READY_LOCAL = ("claude-code", "codex")
+#: local sources with a reader (all of config.LOCAL_SOURCES)
+READY_LOCAL = ("claude-code", "codex", "gemini-cli", "opencode")
 
 
 def open_store(db: Path | None = None, readonly: bool = False) -> sqlite3.Connection:

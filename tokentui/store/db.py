@@ -105,17 +105,38 @@ def connect(path: Path, *, readonly: bool = False, timeout: float = 30.0) -> sql
             conn = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
         conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
         if not readonly:
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
+            _retry_locked(lambda: _setup(conn), timeout)
             if not existed:
                 paths.private_file(path)
-            migrate(conn)
         else:
             _check_version(conn)
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"cannot open the history store {path}: {exc}",
                          "if the file is damaged, move it aside and run `tokentop sync` to rebuild it") from None
     return conn
+
+
+def _setup(conn: sqlite3.Connection) -> None:
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    migrate(conn)
+
+
+def _retry_locked(fn, timeout: float) -> None:
+    """Run ``fn``, retrying while another process holds a lock SQLite's busy handler does not
+    wait for (switching a new file to WAL needs an exclusive lock, and the busy handler is
+    not invoked for it)."""
+    deadline = time.monotonic() + timeout
+    delay = 0.01
+    while True:
+        try:
+            return fn()
+        except sqlite3.OperationalError as exc:
+            text = str(exc).lower()
+            if ("locked" not in text and "busy" not in text) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.25)
 
 
 def _check_version(conn: sqlite3.Connection) -> int:
