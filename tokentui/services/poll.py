@@ -20,9 +20,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from typing import Any, Iterator, Sequence
-
-import httpx
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from tokentui.config import API_SOURCES, Settings
 from tokentui.core.pricing import Pricer
@@ -33,6 +31,9 @@ from tokentui.sources.api.base import Fetched, PollContext, Window, plan_window
 from tokentui.sources.api.http import ApiClient, ApiError, RetryPolicy
 from tokentui.store import ledger
 from tokentui.store.db import transaction
+
+if TYPE_CHECKING:
+    import httpx
 
 OK, ERROR, NOT_CONFIGURED, SKIPPED = "ok", "error", "not configured", "skipped"
 

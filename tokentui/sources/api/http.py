@@ -20,12 +20,25 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, AsyncIterator, Awaitable, Callable, Sequence
 
-import httpx
+if "httpx" not in sys.modules:
+    # httpx's package import pulls in its command-line tool (click, pygments, rich) whenever
+    # rich is installed, which it is, for the TUI: ~40 ms at every start, and rich in the core
+    # tier. Hiding ``httpx._main`` makes httpx skip it (its own ImportError fallback); the
+    # entry is removed again at once so an explicit ``import httpx._main`` still works.
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+    try:
+        import httpx
+    finally:
+        if "httpx._main" in sys.modules and sys.modules["httpx._main"] is None:
+            del sys.modules["httpx._main"]
+else:
+    import httpx
 
 from tokentui.credentials import redact
 from tokentui.errors import SourceError
