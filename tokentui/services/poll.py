@@ -153,7 +153,7 @@ def _write(conn: sqlite3.Connection, settings: Settings, p: Provider, key: str, 
             for name, value in state.items():
                 ledger.set_sync_state(conn, p.name, name, value)
             ledger.set_status(conn, p.name, OK, message, detail=detail)
-    except (sqlite3.Error, StoreError) as exc:
+    except (sqlite3.Error, StoreError, OverflowError) as exc:
         msg = f"fetched, but could not write to the history store: {exc}"
         return _status_only(conn, p.name, ERROR, msg, {"requests": requests})
     return PollResult(p.name, OK, message, len(fetched.records), requests, detail)

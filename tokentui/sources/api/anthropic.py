@@ -21,9 +21,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from tokentui.core.records import BILLED, UNPRICED, UsageRecord, to_pico
+from tokentui.core.records import BILLED, UNPRICED, UsageRecord
 from tokentui.sources.api.base import (DAY_S, Fetched, PollContext, arr, count, decimal, dims, estimate,
-                                       floor_day, iso_z, obj, parse_time, raw_json, text)
+                                       floor_day, iso_z, obj, parse_time, pico, raw_json, text)
 from tokentui.sources.api.http import ApiClient, ApiError
 
 NAME = "anthropic"
@@ -81,7 +81,7 @@ def _cost_record(start: int, r: dict, notes: list[str]) -> UsageRecord:
     where = "anthropic cost_report"
     usd = _usd_from_cents(r.get("amount"), f"{where}.amount")
     currency = (text(r, "currency", where) or "USD").upper()
-    cost_pico, label = to_pico(usd), BILLED
+    cost_pico, label = pico(usd, f"{where}.amount"), BILLED
     if currency != "USD":
         cost_pico, label = None, UNPRICED
         notes.append(f"a cost line in {currency} was kept unpriced (tokentop totals are USD)")

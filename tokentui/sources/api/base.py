@@ -17,10 +17,12 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from tokentui.core.pricing import Pricer
-from tokentui.core.records import ESTIMATED, UNPRICED
+from tokentui.core.records import ESTIMATED, UNPRICED, to_pico
 from tokentui.sources.api.http import Malformed
 
 DAY_S = 86400
+MAX_DIGITS = 15  # amounts of 10^15 or more: no real balance or cost line comes near; the data is bad
+MAX_PICO = 2**63 - 1  # SQLite INTEGER
 RECENT_DAYS = 3  # today and the 2 days before (providers.md §0 rule 5)
 
 
@@ -151,9 +153,17 @@ def decimal(v: Any, where: str) -> Decimal:
         d = Decimal(str(v).strip())
     except InvalidOperation:
         raise Malformed(f"{where}: {v!r:.40} is not a number") from None
-    if not d.is_finite():
-        raise Malformed(f"{where}: amount is not finite")
+    if not d.is_finite() or (d and d.adjusted() >= MAX_DIGITS):  # adjusted(): no context overflow
+        raise Malformed(f"{where}: amount {v!r:.40} is not finite or implausibly large")
     return d
+
+
+def pico(amount: Decimal, where: str) -> int:
+    """Dollars to the store's integer picodollars, refusing what SQLite cannot hold."""
+    p = to_pico(amount)
+    if abs(p) > MAX_PICO:
+        raise Malformed(f"{where}: amount {amount} is too large for one record")
+    return p
 
 
 def epoch(v: Any, where: str) -> int:

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from tokentui.core.records import BILLED, UNPRICED, UsageRecord, to_pico
+from tokentui.core.records import BILLED, UNPRICED, UsageRecord
 from tokentui.sources.api.base import (DAY_S, Fetched, PollContext, arr, count, decimal, dims, epoch, estimate,
-                                       floor_day, obj, raw_json, text)
+                                       floor_day, obj, pico, raw_json, text)
 from tokentui.sources.api.http import ApiClient, ApiError
 
 NAME = "openai"
@@ -120,7 +120,7 @@ def _cost_record(start: int, r: dict, notes: list[str]) -> UsageRecord:
     value = _usd(amount.get("value"), f"{where}.amount.value")
     currency = (text(amount, "currency", f"{where}.amount") or "usd").lower()
     line_item, project = text(r, "line_item", where), text(r, "project_id", where)
-    cost_pico, label = to_pico(value), BILLED
+    cost_pico, label = pico(value, f"{where}.amount.value"), BILLED
     if currency != "usd":
         cost_pico, label = None, UNPRICED
         notes.append(f"a cost line in {currency.upper()} was kept unpriced (tokentop totals are USD)")

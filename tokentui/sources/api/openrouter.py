@@ -24,9 +24,9 @@ import json
 from datetime import date, timedelta
 from decimal import Decimal
 
-from tokentui.core.records import BILLED, UsageRecord, to_pico
+from tokentui.core.records import BILLED, UsageRecord
 from tokentui.sources.api.base import (DAY_S, Fetched, PollContext, arr, count, day_ts, decimal, dims, obj,
-                                       parse_time, raw_json, text)
+                                       parse_time, pico, raw_json, text)
 from tokentui.sources.api.http import ApiClient, ApiError
 
 NAME = "openrouter"
@@ -93,7 +93,7 @@ def _spend_records(ctx: PollContext, info: dict, out: Fetched) -> Decimal:
 def _spend(day: date, width_days: int, spend: Decimal, usage: Decimal, info: dict) -> UsageRecord:
     start = day_ts(day)
     return UsageRecord(source=NAME, key=f"key_spend|{start}", ts_ms=start * 1000, model=None, kind="api",
-                       width_s=width_days * DAY_S, requests=0, cost_pico=to_pico(spend), cost_label=BILLED,
+                       width_s=width_days * DAY_S, requests=0, cost_pico=pico(spend, "/key: usage"), cost_label=BILLED,
                        raw=raw_json(endpoint="key", start_time=start, days=width_days, usage_counter=str(usage),
                                     usage_daily=info.get("usage_daily"), cost_basis="difference of /key counters"))
 
@@ -108,7 +108,7 @@ def _activity_record(r: dict) -> UsageRecord:
     return UsageRecord(source=NAME, key=key, ts_ms=start * 1000, model=model, kind="api", width_s=DAY_S,
                        input=count(r, "prompt_tokens", where), output=count(r, "completion_tokens", where),
                        reasoning=count(r, "reasoning_tokens", where), requests=count(r, "requests", where),
-                       cost_pico=to_pico(_usd(r.get("usage", 0), f"{where}.usage")), cost_label=BILLED,
+                       cost_pico=pico(_usd(r.get("usage", 0), f"{where}.usage"), where), cost_label=BILLED,
                        raw=raw_json(endpoint="activity", start_time=start, cost_basis="billed (usage)", result=r))
 
 
