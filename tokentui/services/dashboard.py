@@ -16,7 +16,8 @@ from __future__ import annotations
 import sqlite3
 import time as _time
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from functools import lru_cache
 from decimal import Decimal
 from typing import Iterable
 from zoneinfo import ZoneInfo
@@ -108,6 +109,8 @@ class Snapshot:
     sources: tuple[SourceRow, ...]
     tokens_per_week: int  # average over the last AVG_DAYS days
     cache_hit_ratio: float | None  # cache reads / all input, last TOP_DAYS days
+    #: (local date, tokens) for the last AVG_DAYS days including today, oldest first
+    daily: tuple[tuple[str, int], ...] = ()
     build_ms: float = 0.0
 
     def period(self, name: str) -> PeriodTotal | None:
@@ -162,8 +165,12 @@ def _burn_and_sparks(conn: sqlite3.Connection, now_ms: int) -> tuple[Burn, tuple
     return burn, spark_hour, tuple(hours)
 
 
-def _period_totals(conn: sqlite3.Connection, now: datetime, tz: ZoneInfo
-                   ) -> tuple[tuple[PeriodTotal, ...], tuple[Share, ...], tuple[Share, ...], int, float | None]:
+@lru_cache(maxsize=50_000)
+def _local_date(quarter: int, tz: ZoneInfo) -> date:
+    return datetime.fromtimestamp(quarter * QUARTER_MS / 1000, tz).date()
+
+
+def _period_totals(conn: sqlite3.Connection, now: datetime, tz: ZoneInfo):
     bounds = [("today", *period_bounds("day", now, tz)), ("week", *period_bounds("week", now, tz)),
               ("month", *period_bounds("month", now, tz)), ("quarter", *period_bounds("quarter", now, tz))]
     ranges = [(n, utc_ms(a), utc_ms(b), a) for n, a, b in bounds]
@@ -176,6 +183,9 @@ def _period_totals(conn: sqlite3.Connection, now: datetime, tz: ZoneInfo
     models: dict[str, list[int]] = {}
     sources: dict[str, list[int]] = {}
     avg_tokens = 0
+    today = now.astimezone(tz).date()
+    days = [(today - timedelta(days=n)).isoformat() for n in range(AVG_DAYS - 1, -1, -1)]
+    daily = dict.fromkeys(days, 0)
     cache = [0, 0]  # cache reads, all input
     sql = (f"SELECT ts_ms / {QUARTER_MS}, source, model, SUM(input), SUM(output), "
            "SUM(cache_write_5m + cache_write_1h), SUM(cache_read), SUM(COALESCE(cost_pico, 0)), "
@@ -198,6 +208,10 @@ def _period_totals(conn: sqlite3.Connection, now: datetime, tz: ZoneInfo
                 s[7] += unpriced
         if ts >= avg_since and ts <= now_ms:
             avg_tokens += tok
+        if ts >= avg_since - 86_400_000:
+            key = _local_date(q, tz).isoformat()
+            if key in daily:
+                daily[key] += tok
         if ts >= top_since - QUARTER_MS and ts <= now_ms:
             for key, table in ((model or "unknown model", models), (source, sources)):
                 cur = table.setdefault(key, [0, 0, 0])
@@ -215,7 +229,8 @@ def _period_totals(conn: sqlite3.Connection, now: datetime, tz: ZoneInfo
         return tuple(Share(k, v[0], _usd(v[1]), v[0] / total, v[2]) for k, v in ranked if v[0])
 
     ratio = cache[0] / cache[1] if cache[1] else None
-    return periods, shares(models), shares(sources), avg_tokens * 7 // AVG_DAYS, ratio
+    return (periods, shares(models), shares(sources), avg_tokens * 7 // AVG_DAYS, ratio,
+            tuple(daily.items()))
 
 
 def build_snapshot(conn: sqlite3.Connection, now: datetime, tz: ZoneInfo,
@@ -224,9 +239,9 @@ def build_snapshot(conn: sqlite3.Connection, now: datetime, tz: ZoneInfo,
     t0 = _time.perf_counter()
     now_ms = utc_ms(now)
     burn, spark_hour, spark_day = _burn_and_sparks(conn, now_ms)
-    periods, top_models, top_sources, per_week, ratio = _period_totals(conn, now, tz)
+    periods, top_models, top_sources, per_week, ratio, daily = _period_totals(conn, now, tz)
     return Snapshot(now_ms, str(tz), burn, spark_hour, spark_day, periods, top_models, top_sources, TOP_DAYS,
-                    tuple(sources), per_week, ratio, (_time.perf_counter() - t0) * 1000)
+                    tuple(sources), per_week, ratio, daily, (_time.perf_counter() - t0) * 1000)
 
 
 # --- history ------------------------------------------------------------------------------
@@ -439,15 +454,4 @@ def refresh_rows(conn: sqlite3.Connection, rows: tuple[SourceRow, ...]) -> tuple
             r = replace(r, status=s[1], message=s[2], last_sync_ms=s[3])
         out.append(r)
     return tuple(out)
-
-
-def ago(ms: int | None, now_ms: int) -> str:
-    """'12s ago', '3m ago', '2h ago', 'never'."""
-    if not ms:
-        return "never"
-    secs = max(0, (now_ms - ms) // 1000)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if secs >= size:
-            return f"{secs // size}{unit} ago"
-    return f"{secs}s ago"
 

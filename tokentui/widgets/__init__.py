@@ -1,0 +1,1 @@
+"""Reusable widgets: leaves that get their data from attributes and never touch the store."""

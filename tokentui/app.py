@@ -1,0 +1,357 @@
+"""The Textual App: wiring, workers, app-level reactives and themes.
+
+Data flow: an interval only *starts* a refresh worker (a thread); the worker syncs local logs
+(or, in demo mode, extends the demo's live session), builds an immutable
+:class:`~tokentui.services.dashboard.Snapshot` and posts :class:`UsageUpdated`. The App
+replaces its ``snapshot`` reactive; screens watch it. The next refresh is armed only when the
+last one has finished, so refreshes never overlap; ``r`` asks for one now (or right after the
+running one). History tables are built in their own worker on a second connection.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+from datetime import datetime, timezone
+from functools import partial
+from pathlib import Path
+from typing import Callable, Iterable
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.color import Color, ColorParseError
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.theme import Theme
+from textual.timer import Timer
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from tokentui import paths
+from tokentui.config import Settings
+from tokentui.errors import TokentopError
+from tokentui.messages import (HistoryLoaded, HistoryQuery, HistoryRequested, KeyEditRequested, RefreshFailed,
+                               UsageUpdated)
+from tokentui.screens.budgets_screen import BudgetsScreen
+from tokentui.screens.dashboard_screen import DashboardScreen
+from tokentui.screens.help_screen import HelpScreen
+from tokentui.screens.history_screen import HistoryScreen
+from tokentui.screens.leverage_screen import LeverageScreen
+from tokentui.screens.sources_screen import SourcesScreen
+from tokentui.services import dashboard
+from tokentui.services.dashboard import HistoryTable, Snapshot
+from tokentui.theme_files import APP_VARIABLES, COLOR_FIELDS, ThemeProblem, ThemeSpec, load_theme_dirs, read_theme_file
+from tokentui.widgets.nav_bar import SCREENS, NavBar
+
+DEFAULT_THEME = "tokentop-dark"
+FULL_STATUS_EVERY = 12  # refreshes between full source checks (paths, keys, record counts)
+Clock = Callable[[], datetime]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+# --- themes ---------------------------------------------------------------------------------
+
+def theme_from_spec(spec: ThemeSpec) -> Theme:
+    """A Textual theme from a checked theme file; raises ``ValueError`` naming a bad colour."""
+    for key, value in spec.colors:
+        try:
+            Color.parse(value)
+        except ColorParseError:
+            raise ValueError(f"{key}: {value!r} is not a colour Textual knows") from None
+    for key, value in spec.variables:
+        if key.endswith("text-style"):
+            continue
+        base = value.rsplit(" ", 1)[0] if value.endswith("%") else value
+        try:
+            Color.parse(base)
+        except ColorParseError:
+            raise ValueError(f"variables.{key}: {value!r} is not a colour Textual knows") from None
+    extra = {k: v for k, v in (("luminosity_spread", spec.luminosity_spread), ("text_alpha", spec.text_alpha))
+             if v is not None}
+    return Theme(name=spec.name, dark=spec.dark, variables=dict(spec.variables), **dict(spec.colors), **extra)
+
+
+def load_themes(dirs: Iterable[Path]) -> tuple[list[Theme], list[ThemeProblem]]:
+    """Every usable theme in ``dirs`` (later directories override), and the files that failed."""
+    found = load_theme_dirs(dirs)
+    themes, problems = [], list(found.problems)
+    for spec in found.themes:
+        try:
+            themes.append(theme_from_spec(spec))
+        except ValueError as exc:
+            problems.append(ThemeProblem(spec.path, str(exc)))
+    return themes, problems
+
+
+def _describe(error: BaseException | None) -> str:
+    if isinstance(error, TokentopError):
+        return str(error)
+    return f"{type(error).__name__}: {error}" if error else "unknown error"
+
+
+class TokentopApp(App[int]):
+    """tokentop's TUI. ``db_path`` is the store (the user's by default); ``demo`` fills an
+    empty store with generated history and never reads the user's logs, keys or files;
+    ``clock`` gives "now" (tests freeze it)."""
+
+    CSS_PATH = "tokentop.tcss"
+    TITLE = "tokentop"
+    MODES = {mode: screen for (mode, *_), screen in zip(SCREENS, (
+        DashboardScreen, HistoryScreen, BudgetsScreen, LeverageScreen, SourcesScreen))}
+    BINDINGS = [
+        *(Binding(key, f"show_screen('{mode}')", title, show=False) for mode, key, title in SCREENS),
+        Binding("r", "refresh", "Refresh"),
+        Binding("t", "cycle_theme", "Theme"),
+        Binding("e", "export", "Export", show=False),
+        Binding("question_mark", "help", "Keys", key_display="?"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    snapshot: reactive[Snapshot | None] = reactive(None)
+    history: reactive[HistoryTable | None] = reactive(None)
+    status_line: reactive[str] = reactive("starting…")
+
+    def __init__(self, settings: Settings, *, db_path: Path | None = None, demo: bool = False,
+                 theme: str | None = None, clock: Clock | None = None, demo_seed: int = 7,
+                 theme_dirs: Iterable[Path] | None = None) -> None:
+        super().__init__()
+        self.settings = settings
+        self.demo = demo
+        self.db_path = db_path or paths.history_db()
+        self.clock: Clock = clock or _utc_now
+        self.demo_seed = demo_seed
+        self.tz = settings.tz()
+        self._conn = None  # used by the refresh worker only
+        self._read_conn = None  # used by history workers, one at a time
+        self._read_lock = threading.Lock()
+        self._refresh_worker: Worker | None = None
+        self._refresh_again = False
+        self._refresh_full = True
+        self._refreshes = 0
+        self._timer: Timer | None = None
+        self._history_query = HistoryQuery()
+        self._last_problem: str | None = None
+        dirs = list(theme_dirs) if theme_dirs is not None else [paths.builtin_themes_dir(), paths.user_themes_dir()]
+        themes, self._theme_problems = load_themes(dirs)
+        self.theme_names = [t.name for t in themes]
+        for t in themes:
+            self.register_theme(t)
+        self._wanted_theme = self._resolve_theme(theme or settings.theme, dirs)
+        if self._wanted_theme in self.available_themes:
+            self.theme = self._wanted_theme
+        elif DEFAULT_THEME in self.available_themes:
+            self.theme = DEFAULT_THEME
+
+    def _resolve_theme(self, wanted: str, dirs: list[Path]) -> str:
+        """A theme name, a theme file's name (``my-theme`` for ``my-theme.toml``) or a path to
+        a theme file, to a registered theme name (unknown names come back unchanged)."""
+        if wanted in self.available_themes:
+            return wanted
+        path = Path(wanted).expanduser()
+        candidates = [path] if path.suffix == ".toml" else [d / f"{wanted}.toml" for d in dirs]
+        for candidate in candidates:
+            if not candidate.is_file():
+                continue
+            got = read_theme_file(candidate)
+            if isinstance(got, ThemeProblem):
+                self._theme_problems.append(got)
+                return wanted
+            if got.name not in self.available_themes:  # a file outside the theme dirs
+                try:
+                    self.register_theme(theme_from_spec(got))
+                    self.theme_names.append(got.name)
+                except ValueError as exc:
+                    self._theme_problems.append(ThemeProblem(candidate, str(exc)))
+                    return wanted
+            return got.name
+        return wanted
+
+    # --- lifecycle ------------------------------------------------------------------------
+    def on_mount(self) -> None:
+        problems = [str(p) for p in self._theme_problems]
+        if self.theme != self._wanted_theme:
+            problems.insert(0, f"theme {self._wanted_theme!r} is not available; using {self.theme}")
+        if problems:
+            self.notify("\n".join(problems[:4]) + ("\n…" if len(problems) > 4 else ""),
+                        title="Theme problem", severity="warning", timeout=10)
+        self.switch_mode("dashboard")
+        self._start_refresh()
+
+    def on_unmount(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+
+    def close_store(self) -> None:
+        for conn in (self._conn, self._read_conn):
+            if conn is not None:
+                try:
+                    conn.close()
+                except Exception:  # a worker may still hold it on its way out
+                    pass
+        self._conn = self._read_conn = None
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        # themes without tokentop's variables (Textual's own, or a user's) take them from their palette
+        t = self.current_theme
+        return {"burn-color": t.accent or t.primary, "input-color": t.primary,
+                "output-color": t.secondary or t.primary, "cache-color": t.success or t.primary}
+
+    # --- refresh ----------------------------------------------------------------------------
+    def _start_refresh(self, full: bool = False) -> None:
+        """Start a refresh unless one is running (then run again right after). Never does I/O."""
+        self._refresh_full |= full
+        if self._refresh_worker is not None and self._refresh_worker.is_running:
+            self._refresh_again = True
+            return
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        self._refreshes += 1
+        full, self._refresh_full = self._refresh_full or self._refreshes % FULL_STATUS_EVERY == 1, False
+        self._refresh_worker = self.run_worker(partial(self._refresh, full), name="refresh", group="refresh",
+                                               thread=True, exit_on_error=False)
+
+    def _store(self):
+        if self._conn is None:
+            from tokentui.store.db import connect
+
+            self._conn = connect(self.db_path)
+        return self._conn
+
+    def _refresh(self, full: bool) -> None:
+        """Runs in a thread: sync, then post a new snapshot."""
+        from tokentui.services import demo
+
+        conn = self._store()
+        previous = self.snapshot
+        if self.demo:
+            from tokentui.store.ledger import get_sync_state
+
+            if get_sync_state(conn, "demo", "live_until_ms") is None:
+                demo.generate(conn, now=self.clock(), tz=self.tz, seed=self.demo_seed)
+            else:
+                demo.tick(conn, now=self.clock(), seed=self.demo_seed)
+            rows = dashboard.stored_source_rows(conn)
+        else:
+            from tokentui.services.sync import sync_local
+
+            if previous is None:  # first paint: what is stored, before reading any log
+                self.post_message(UsageUpdated(dashboard.build_snapshot(conn, self.clock(), self.tz)))
+            sync_local(conn, self.settings)
+            if full or previous is None or not previous.sources:
+                rows = dashboard.source_rows(conn, self.settings)
+            else:
+                rows = dashboard.refresh_rows(conn, previous.sources)
+        self.post_message(UsageUpdated(dashboard.build_snapshot(conn, self.clock(), self.tz, rows)))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if worker.state not in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
+            return
+        if worker.state == WorkerState.ERROR:
+            self.post_message(RefreshFailed(_describe(worker.error)))
+        if worker is self._refresh_worker:
+            if self._refresh_again:
+                self._refresh_again = False
+                self._start_refresh()
+            elif self.is_running:
+                self._timer = self.set_timer(self.settings.refresh_seconds, self._start_refresh)
+
+    def on_usage_updated(self, message: UsageUpdated) -> None:
+        self.snapshot = message.snapshot
+        self._last_problem = None
+        stamp = datetime.fromtimestamp(message.snapshot.now_ms / 1000, self.tz).strftime("%H:%M:%S")
+        self.status_line = f"{'demo · ' if self.demo else ''}{stamp}"
+
+    def on_refresh_failed(self, message: RefreshFailed) -> None:
+        self.status_line = "⚠ refresh failed"
+        if message.problem != self._last_problem:  # one notice per distinct problem
+            self._last_problem = message.problem
+            self.notify(message.problem, title="Refresh failed", severity="error", timeout=8)
+
+    # --- history ----------------------------------------------------------------------------
+    def on_history_requested(self, message: HistoryRequested) -> None:
+        self._history_query = message.query
+        self.run_worker(partial(self._load_history, message.query), name="history", group="history",
+                        exclusive=True, thread=True, exit_on_error=False)
+
+    def _load_history(self, query: HistoryQuery) -> None:
+        with self._read_lock:
+            if get_current_worker().is_cancelled:
+                return
+            if self._read_conn is None:
+                from tokentui.store.db import connect
+
+                self._read_conn = connect(self.db_path)
+            table = dashboard.build_history(self._read_conn, self.tz, query.period, query.source, query.model)
+        if not get_current_worker().is_cancelled:
+            self.post_message(HistoryLoaded(query, table))
+
+    def on_history_loaded(self, message: HistoryLoaded) -> None:
+        if message.query == self._history_query:
+            self.history = message.table
+
+    # --- actions ----------------------------------------------------------------------------
+    def action_show_screen(self, mode: str) -> None:
+        if isinstance(self.screen, HelpScreen):
+            self.screen.dismiss()
+        self.switch_mode(mode)
+
+    def on_nav_bar_selected(self, message: NavBar.Selected) -> None:
+        self.action_show_screen(message.name)
+
+    def action_refresh(self) -> None:
+        self.status_line = "refreshing…"
+        self._start_refresh(full=True)
+
+    def action_cycle_theme(self) -> None:
+        names = self.theme_names or [self.theme]
+        nxt = names[(names.index(self.theme) + 1) % len(names)] if self.theme in names else names[0]
+        self.theme = nxt
+        self.notify(f"theme: {nxt}", timeout=2)
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            self.screen.dismiss()
+        else:
+            self.push_screen(HelpScreen())
+
+    def action_export(self) -> None:
+        self.notify("Export from the TUI is coming. Meanwhile run `tokentop export` in a shell "
+                    "(Markdown, HTML, JSON, TOML or CSV).", title="Export", timeout=6)
+
+    def on_key_edit_requested(self, message: KeyEditRequested) -> None:
+        # the hook for the key modal (another engineer's work); until then, say what to run
+        verb = "add" if message.action == "add" else "test"
+        self.notify(f"Managing keys from the TUI is coming. Meanwhile: `tokentop keys {verb} {message.source}`.",
+                    title=f"{message.source} key", timeout=6)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for mode, key, title in SCREENS:
+            yield SystemCommand(f"{title} screen", f"Show the {title} screen (key {key})",
+                                partial(self.action_show_screen, mode))
+        yield SystemCommand("Refresh now", "Read new log lines and rebuild the figures (r)", self.action_refresh)
+        yield SystemCommand("Next theme", "Cycle through tokentop's themes (t)", self.action_cycle_theme)
+        yield SystemCommand("Export snapshot", "How to export a snapshot for your manager (e)", self.action_export)
+
+
+def run_app(settings: Settings, *, demo: bool = False, theme: str | None = None) -> int:
+    """Run the TUI; with ``demo`` on a temporary store that is removed on exit."""
+    tmp = Path(tempfile.mkdtemp(prefix="tokentop-demo-")) if demo else None
+    try:
+        app = TokentopApp(settings, db_path=tmp / "history.db" if tmp else None, demo=demo, theme=theme)
+        try:
+            app.run()
+        finally:
+            app.close_store()
+        return app.return_code or 0
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+__all__ = ["TokentopApp", "run_app", "load_themes", "theme_from_spec", "COLOR_FIELDS", "APP_VARIABLES"]

@@ -1,0 +1,139 @@
+"""History: daily / weekly / monthly tables with a bar chart, filtered by source and model."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import DataTable, Select, Static
+
+from tokentui.core.fmt import tokens_short, usd
+from tokentui.messages import HistoryQuery, HistoryRequested
+from tokentui.screens.base import TokentopScreen
+from tokentui.services.dashboard import HistoryTable, Snapshot
+from tokentui.widgets.bar_chart import BarChart
+from tokentui.widgets.bars import hbar, money, short_model
+
+PERIODS = (("Daily", "day"), ("Weekly", "week"), ("Monthly", "month"))
+_UNIT = {"day": "days", "week": "weeks", "month": "months"}
+BAR_WIDTH = 12
+
+
+class HistoryScreen(TokentopScreen):
+    """Asks the App for a table (``HistoryRequested``) and shows what arrives in ``app.history``."""
+
+    MODE = "history"
+    BINDINGS = [
+        Binding("d", "period('day')", "Daily"),
+        Binding("w", "period('week')", "Weekly"),
+        Binding("m", "period('month')", "Monthly"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.query_state = HistoryQuery()
+        self._shown: HistoryTable | None = None
+        self._choices: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
+        self._seen_total: int | None = None
+        self._keys: list[str] = []
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(id="history-controls"):
+            yield Select(PERIODS, value="day", allow_blank=False, id="history-period")
+            yield Select((), prompt="all sources", id="history-source")
+            yield Select((), prompt="all models", id="history-model")
+        yield BarChart(id="history-chart")
+        yield DataTable(id="history-table", cursor_type="row", zebra_stripes=True)
+        yield Static("[dim]loading history…[/]", id="history-summary")
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for label, key, width in (("Period", "period", 16), ("Tokens", "tokens", 8), ("", "bar", BAR_WIDTH),
+                                  ("Cost", "cost", 11), ("Input", "input", 8), ("Output", "output", 8),
+                                  ("Cache rd", "cache_read", 8), ("Cache wr", "cache_write", 8),
+                                  ("Unpriced", "unpriced", 8)):
+            table.add_column(label, key=key, width=width)
+        super().on_mount()
+        self.watch(self.app, "history", self._history_changed, init=True)
+
+    def on_screen_resume(self) -> None:
+        super().on_screen_resume()
+        self._request()
+
+    def _request(self) -> None:
+        self.post_message(HistoryRequested(self.query_state))
+
+    def show_snapshot(self, snap: Snapshot) -> None:
+        # new usage arrived while we are visible: ask again (cheap when nothing changed)
+        quarter = snap.period("quarter")
+        total = quarter.tokens if quarter else 0
+        if self._seen_total is not None and total != self._seen_total:
+            self._request()
+        self._seen_total = total
+
+    # -- controls -------------------------------------------------------------------------
+    def action_period(self, period: str) -> None:
+        self.query_one("#history-period", Select).value = period
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        value = None if event.value is Select.BLANK else str(event.value)
+        field = {"history-period": "period", "history-source": "source", "history-model": "model"}[event.select.id]
+        current = getattr(self.query_state, field)
+        if field == "period" and value is None:
+            return
+        if value != current:
+            self.query_state = replace(self.query_state, **{field: value})
+            self._request()
+
+    # -- data -----------------------------------------------------------------------------
+    def _history_changed(self, table: HistoryTable | None) -> None:
+        if table is None or table is self._shown:
+            return
+        self._update_choices(table)
+        if (table.period, table.source, table.model) != (self.query_state.period, self.query_state.source,
+                                                         self.query_state.model):
+            return  # an answer to an older question
+        self._shown = table
+        self._fill(table)
+
+    def _update_choices(self, table: HistoryTable) -> None:
+        if (table.sources, table.models) == self._choices:
+            return
+        self._choices = (table.sources, table.models)
+        with self.prevent(Select.Changed):
+            src = self.query_one("#history-source", Select)
+            src.set_options((s, s) for s in table.sources)
+            if self.query_state.source in table.sources:
+                src.value = self.query_state.source
+            mdl = self.query_one("#history-model", Select)
+            mdl.set_options((short_model(m), m) for m in table.models)
+            if self.query_state.model in table.models:
+                mdl.value = self.query_state.model
+
+    def _fill(self, table: HistoryTable) -> None:
+        dt = self.query_one(DataTable)
+        keep = dt.cursor_row
+        dt.clear()
+        top = max((r.tokens for r in table.rows), default=0)
+        dt.add_rows(
+            (r.label, tokens_short(r.tokens), hbar(r.tokens, top, BAR_WIDTH), money(r.cost, r.unpriced_tokens),
+             tokens_short(r.input), tokens_short(r.output), tokens_short(r.cache_read),
+             tokens_short(r.cache_write), tokens_short(r.unpriced_tokens) if r.unpriced_tokens else "")
+            for r in table.rows)
+        self._keys = [r.key for r in table.rows]
+        if table.rows:
+            dt.move_cursor(row=min(keep, len(table.rows) - 1))
+        chart = self.query_one(BarChart)
+        chart.values = tuple((r.key, float(r.tokens)) for r in reversed(table.rows))
+        chart.highlight = self._keys[dt.cursor_row] if table.rows else None
+        what = [s for s in (table.source, short_model(table.model) if table.model else None) if s]
+        scope = f" · {', '.join(what)}" if what else ""
+        self.query_one("#history-summary", Static).update(
+            f"{len(table.rows)} {_UNIT[table.period]}{scope} · [b]{tokens_short(table.total_tokens)}[/] tokens · "
+            f"[b]{usd(table.total_cost, places=2)}[/] · [dim]d w m: period · enter/↑↓: browse[/]")
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if 0 <= event.cursor_row < len(self._keys):
+            self.query_one(BarChart).highlight = self._keys[event.cursor_row]

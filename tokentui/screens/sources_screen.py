@@ -1,0 +1,119 @@
+"""Sources: every source's status, where it reads from, and what went wrong in plain words."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.markup import escape
+from textual.widgets import DataTable, Static
+
+from tokentui.messages import KeyEditRequested
+from tokentui.screens.base import TokentopScreen
+from tokentui.services.dashboard import Snapshot, SourceRow
+from tokentui.widgets.bars import ago
+from tokentui.widgets.source_status_list import STATUS_COLORS, status_dot
+
+_PLAIN = {
+    "ok": "working",
+    "stale": "found, waiting for its first sync",
+    "error": "failing",
+    "not configured": "not set up",
+    "planned": "not supported yet",
+    "disabled": "turned off in config",
+}
+
+
+class SourcesScreen(TokentopScreen):
+    """A table of sources and the details of the highlighted one. ``k`` / ``x`` ask the App
+    to add / test an API key (:class:`KeyEditRequested`, the hook for the key modal)."""
+
+    MODE = "sources"
+    BINDINGS = [
+        Binding("k", "key('add')", "Add key"),
+        Binding("x", "key('test')", "Test key"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._rows: tuple[SourceRow, ...] = ()
+        self._now_ms = 0
+
+    def compose_body(self) -> ComposeResult:
+        yield DataTable(id="sources-table", cursor_type="row")
+        with VerticalScroll(id="source-detail-box"):
+            yield Static("[dim]checking sources…[/]", id="source-detail")
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for label, key, width in (("", "dot", 1), ("Source", "name", 12), ("Kind", "kind", 5),
+                                  ("Status", "status", 14), ("Last sync", "sync", 9), ("Records", "records", 9)):
+            table.add_column(label, key=key, width=width)
+        self.query_one("#source-detail-box").border_title = "Details"
+        super().on_mount()
+        self.watch(self.app, "theme", self._theme_changed, init=False)
+
+    def _theme_changed(self) -> None:
+        self._rows = ()  # repaint the dots in the new theme's colours
+        snapshot = getattr(self.app, "snapshot", None)
+        if snapshot is not None and self.is_current:
+            self.show_snapshot(snapshot)
+        else:
+            self._stale = True
+
+    def show_snapshot(self, snap: Snapshot) -> None:
+        self._now_ms = snap.now_ms
+        if snap.sources == self._rows:
+            self._show_detail()
+            return
+        self._rows = snap.sources
+        table = self.query_one(DataTable)
+        keep = table.cursor_row
+        table.clear()
+        for r in snap.sources:
+            table.add_row(self._dot(r.status), r.name, r.kind, r.status, ago(r.last_sync_ms, snap.now_ms),
+                          f"{r.records:,}" if r.records else "", key=r.name)
+        if snap.sources:
+            table.move_cursor(row=min(keep, len(snap.sources) - 1))
+        self._show_detail()
+
+    def _dot(self, status: str) -> Text:
+        # DataTable cells are Rich renderables: resolve the theme variable to its colour here
+        var = STATUS_COLORS.get(status)
+        color = self.app.theme_variables.get(var[1:]) if var else None
+        return Text("●", style=color) if color else Text("○", style="dim")
+
+    def _selected(self) -> SourceRow | None:
+        row = self.query_one(DataTable).cursor_row
+        return self._rows[row] if 0 <= row < len(self._rows) else None
+
+    def on_data_table_row_highlighted(self, _event: DataTable.RowHighlighted) -> None:
+        self._show_detail()
+
+    def _show_detail(self) -> None:
+        r = self._selected()
+        if r is None:
+            return
+        lines = [f"{status_dot(r.status)} [b]{escape(r.name)}[/] ({r.kind}): {_PLAIN.get(r.status, r.status)}"]
+        if r.message:
+            lines.append(escape(r.message))
+        if r.last_sync_ms:
+            lines.append(f"[dim]last sync[/] {ago(r.last_sync_ms, self._now_ms)} · "
+                         f"[dim]records stored[/] {r.records:,}")
+        for p in r.paths:
+            lines.append(f"[dim]reads[/] {escape(p)}")
+        if r.skipped_lines:
+            lines.append(f"[$warning]{r.skipped_lines} corrupt or invalid line(s) skipped[/]")
+        if r.duplicates:
+            lines.append(f"[dim]{r.duplicates} duplicate line(s) dropped (streaming repeats, resumed sessions)[/]")
+        if r.kind == "api":
+            lines.append("[dim]k: add a key · x: test the key[/]")
+        self.query_one("#source-detail", Static).update("\n".join(lines))
+
+    def action_key(self, action: str) -> None:
+        r = self._selected()
+        if r is not None and r.kind == "api":
+            self.post_message(KeyEditRequested(r.name, action))
+        elif r is not None:
+            self.notify(f"{r.name} reads local logs and needs no key.", timeout=4)

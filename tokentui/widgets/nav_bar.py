@@ -1,0 +1,54 @@
+"""The one-line bar on top of every screen: screen tabs (clickable) and a status text."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.events import Click
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widgets import Static
+
+
+#: (mode name, key, title) in key order
+SCREENS = (("dashboard", "1", "Dashboard"), ("history", "2", "History"), ("budgets", "3", "Budgets"),
+           ("leverage", "4", "Leverage"), ("sources", "5", "Sources"))
+
+
+class NavTab(Static):
+    """One clickable screen name."""
+
+    def __init__(self, mode: str, key: str, title: str) -> None:
+        super().__init__(f"[b]{key}[/b] {title}", id=f"nav-{mode}", classes="nav-tab", markup=True)
+        self.mode = mode
+
+    def on_click(self, event: Click) -> None:
+        event.stop()
+        self.post_message(NavBar.Selected(self.mode))
+
+
+class NavBar(Horizontal):
+    """Screen tabs; ``current`` marks the active one, ``status`` shows on the right."""
+
+    class Selected(Message):
+        """A tab was clicked: show the screen (App mode) ``name``."""
+
+        def __init__(self, name: str) -> None:
+            super().__init__()
+            self.name = name
+
+    current: reactive[str] = reactive("dashboard")
+    status: reactive[str] = reactive("")
+
+    def compose(self) -> ComposeResult:
+        yield Static("tokentop", id="nav-brand")
+        for mode, key, title in SCREENS:
+            yield NavTab(mode, key, title)
+        yield Static("", id="nav-status")
+
+    def watch_current(self, current: str) -> None:
+        for tab in self.query(NavTab):
+            tab.set_class(tab.mode == current, "-active")
+
+    def watch_status(self, status: str) -> None:
+        self.query_one("#nav-status", Static).update(status)

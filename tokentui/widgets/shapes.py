@@ -1,0 +1,42 @@
+"""The shapes of the values widgets display, as Protocols.
+
+Widgets never import services (nor, through them, the store or config): a parent hands
+them frozen values, and any object with these attributes will do."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Protocol
+
+
+class BurnLike(Protocol):
+    tokens_per_min_5m: float
+    usd_per_hour_5m: Decimal
+    tokens_per_min_1h: float
+    usd_per_hour_1h: Decimal
+
+
+class PeriodLike(Protocol):
+    name: str
+    label: str
+    tokens: int
+    input: int
+    output: int
+    cache_write: int
+    cache_read: int
+    cost: Decimal
+    unpriced_tokens: int
+
+
+class ShareLike(Protocol):
+    name: str
+    tokens: int
+    cost: Decimal
+    share: float
+    unpriced_tokens: int
+
+
+class SourceLike(Protocol):
+    name: str
+    status: str
+    last_sync_ms: int | None

@@ -1,0 +1,48 @@
+"""Totals for today / this week / this month / this quarter, wider terminals show the split."""
+
+from __future__ import annotations
+
+from textual.content import Content
+from textual.markup import escape
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from tokentui.core.fmt import tokens_short
+from tokentui.widgets.bars import money
+from tokentui.widgets.shapes import PeriodLike
+
+_NAMES = {"today": "today", "week": "week", "month": "month", "quarter": "quarter"}
+
+
+class TotalsPanel(Widget):
+    """A small table of ``periods``; the input/output/cache split appears when there is room."""
+
+    periods: reactive[tuple[PeriodLike, ...]] = reactive(())
+
+    def on_mount(self) -> None:
+        self.border_title = "Totals"
+
+    def render(self) -> Content:
+        if not self.periods:
+            return Content.from_markup("[dim]waiting for data…[/]")
+        width = self.content_size.width
+        wide = width >= 66
+        labels = width >= (84 if wide else 46)
+        head = f"{'':<8}{'tokens':>8}{'cost':>12}"
+        if wide:
+            head += f"{'input':>8}{'output':>8}{'cache rd':>9}{'cache wr':>9}"
+        lines = [f"[dim]{head}[/]"]
+        for p in self.periods:
+            line = f"{_NAMES.get(p.name, p.name):<8}[b]{tokens_short(p.tokens):>8}[/]{money(p.cost, p.unpriced_tokens):>12}"
+            if wide:
+                line += (f"{tokens_short(p.input):>8}{tokens_short(p.output):>8}"
+                         f"{tokens_short(p.cache_read):>9}{tokens_short(p.cache_write):>9}")
+            if labels:
+                line += f"  [dim]{escape(p.label)}[/]"
+            lines.append(line)
+        month = next((p for p in self.periods if p.name == "month"), None)
+        if month and month.unpriced_tokens:
+            share = month.unpriced_tokens / month.tokens if month.tokens else 0
+            lines.append(f"[$warning]{tokens_short(month.unpriced_tokens)} unpriced[/] "
+                         f"[dim]tokens this month ({share:.0%})[/]")
+        return Content.from_markup("\n".join(lines))
