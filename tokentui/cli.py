@@ -65,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 #: modules adding subcommands: each has ``register(subparsers)`` which sets ``func`` on its
 #: parsers. They must import only the standard library at module level (fast start).
-COMMAND_MODULES = ("tokentui.cli_keys", "tokentui.cli_budget")
+COMMAND_MODULES = ("tokentui.cli_keys", "tokentui.cli_budget", "tokentui.cli_team", "tokentui.cli_export")
 
 
 def _command_module(name: str):

@@ -1,0 +1,7 @@
+"""`tokentop team ...` (placeholder until its issue lands)."""
+
+from __future__ import annotations
+
+
+def register(sub) -> None:
+    """Add the ``team`` subcommands (none yet)."""
