@@ -119,3 +119,12 @@ def test_bad_amount_marks_error(server, store, settings, fast, anthropic_key):
     res = poll(store, settings, fast)
     assert res.status == "error" and "'12,5' is not a number" in res.message
     assert store.execute("SELECT COUNT(*) FROM ledger").fetchone()[0] == 0
+
+
+def test_claude_code_unavailable_is_a_note(server, store, settings, fast, anthropic_key):
+    server.route("/v1/organizations/usage_report/claude_code",
+                 Reply(403, fixture_json("anthropic_error_403_permission.json")))
+    res = poll(store, settings, fast)
+    assert res.status == "ok" and "Claude Code analytics are not available to this key (HTTP 403)" in res.message
+    assert len(server.hits("/v1/organizations/usage_report/claude_code")) == 1
+    assert store.execute("SELECT COUNT(*) FROM ledger WHERE key LIKE 'messages|%'").fetchone()[0] == 3

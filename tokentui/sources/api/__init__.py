@@ -1,6 +1,22 @@
 """Provider usage/cost API clients (httpx, async). No UI, no store: each ``fetch`` returns
 records and state; :mod:`tokentui.services.poll` writes them.
 
+Billed vs estimated (so a report's total never counts the same dollars twice):
+
+* Money from a provider's cost endpoint (OpenAI ``/costs``, Anthropic ``cost_report``) is
+  stored as zero-token ``billed`` records, one per cost line and day (``costs|<day>|…``).
+* A token bucket whose UTC day has such cost lines carries ``cost 0, billed``: its dollars
+  are those lines'. A day without cost lines yet (costs lag usage) is ``estimated`` — per
+  request when the bucket has a request count (OpenAI), else at the base tier (or the tier
+  the bucket's context window names; Anthropic) — and the next poll, which re-fetches the
+  recent days, replaces the estimate by ``cost 0, billed`` once the cost lines exist. A
+  model with no known price is ``unpriced``. Each record's ``raw`` says which basis it used.
+* OpenRouter ``/activity`` rows carry tokens and their billed cost on one record; its
+  ``/key`` spend records are deleted for days ``/activity`` covers.
+* Claude Code analytics records carry neither tokens nor cost (the same usage is counted
+  elsewhere); balances (DeepSeek, Moonshot, OpenRouter credits) are not usage at all and
+  live in the status detail and ``sync_state``.
+
 Base URL precedence: ``TOKENTOP_<NAME>_BASE_URL`` > ``[sources.NAME] base_url`` > the
 provider's default. Any of them must pass :func:`tokentui.credentials.check_base_url`
 (https, or http on loopback only), so a key is never sent in clear over a network.

@@ -111,6 +111,25 @@ def _claude_code_record(day_start: int, r: dict) -> UsageRecord:
                        raw=raw_json(endpoint="claude_code", start_time=start, result=r))
 
 
+async def _claude_code(client: ApiClient, ctx: PollContext, out: Fetched) -> int:
+    """One call (plus pages) per day. An organization without Claude Code analytics is a note."""
+    n = 0
+    for day in ctx.window.each_day():
+        params = [("starting_at", day.isoformat()), ("limit", str(CLAUDE_CODE_LIMIT))]
+        day_start = ctx.window.start_ts + (day - ctx.window.start).days * DAY_S
+        try:
+            async for page in client.pages("v1/organizations/usage_report/claude_code", params):
+                for r in arr(page.get("data"), "claude_code: data"):
+                    out.records.append(_claude_code_record(day_start, obj(r, "claude_code: record")))
+                    n += 1
+        except ApiError as exc:
+            if exc.kind not in ("forbidden", "not_found"):
+                raise
+            out.notes.append(f"Claude Code analytics are not available to this key (HTTP {exc.status}); skipped")
+            break
+    return n
+
+
 async def fetch(client: ApiClient, ctx: PollContext) -> Fetched:
     """Messages usage, cost report and Claude Code analytics of ``ctx.window``."""
     out = Fetched()
@@ -132,14 +151,7 @@ async def fetch(client: ApiClient, ctx: PollContext) -> Fetched:
         rec.raw = raw_json(endpoint="messages", start_time=rec.ts_ms // 1000, cost_basis=basis, result=r)
         out.records.append(rec)
     out.records.extend(costs)
-    claude_code = 0
-    for day in ctx.window.each_day():
-        params = [("starting_at", day.isoformat()), ("limit", str(CLAUDE_CODE_LIMIT))]
-        day_start = ctx.window.start_ts + (day - ctx.window.start).days * DAY_S
-        async for page in client.pages("v1/organizations/usage_report/claude_code", params):
-            for r in arr(page.get("data"), "claude_code: data"):
-                out.records.append(_claude_code_record(day_start, obj(r, "claude_code: record")))
-                claude_code += 1
+    claude_code = await _claude_code(client, ctx, out)
     billed = sum((c.cost_pico or 0) for c in costs)
     out.summary = (f"{len(usage)} usage buckets, {len(costs)} cost lines (${Decimal(billed) / 10**12:,.2f} "
                    f"billed), {claude_code} Claude Code day records")
