@@ -1,0 +1,278 @@
+"""Budgets: what a budget is, and reading/writing the ``[budgets]`` part of ``config.toml``.
+
+Example::
+
+    [budgets]
+    notify_desktop = false            # also send a desktop notification (notify-send) when an
+                                      # alert threshold is first crossed; default false
+
+    [budgets.work]                    # name: letters, digits, '-', '_', '.'
+    usd = 5000                        # or: tokens = 2_000_000_000 (exactly one of the two)
+    period = "year"                   # month | quarter | year
+    start = 2026-04-01                # optional: its month and day start each period (fiscal years)
+    sources = ["claude-code"]         # optional scope; empty = all usage
+    providers = ["openai"]            # optional: expands to that provider's sources (see PROVIDERS)
+    models = ["claude-opus-4-5"]      # optional: only these models
+    alerts = [0.5, 0.8, 1.0]          # fractions of the amount; default 50 %, 80 %, 100 %
+
+Scope: a record counts when its source is among ``sources`` ∪ the providers' sources (any
+source if both are empty) and its model is among ``models`` (any model if empty).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, Collection, Mapping
+
+from tokentui.core import fmt
+from tokentui.errors import ConfigError
+
+PERIODS = ("month", "quarter", "year")
+PERIOD_ADJECTIVE = {"month": "monthly", "quarter": "quarterly", "year": "annual"}
+UNITS = ("usd", "tokens")
+DEFAULT_ALERTS = (0.5, 0.8, 1.0)
+#: largest alert threshold accepted (5 = 500 %): larger values are almost surely percentages
+MAX_ALERT = 5.0
+
+#: provider → the sources whose usage it bills (local agents and the provider's own API)
+PROVIDERS: dict[str, tuple[str, ...]] = {
+    "anthropic": ("claude-code", "anthropic"),
+    "openai": ("codex", "openai"),
+    "google": ("gemini-cli",),
+    "openrouter": ("openrouter",),
+    "deepseek": ("deepseek",),
+    "moonshot": ("moonshot",),
+}
+
+#: keys of ``[budgets]`` that are settings rather than budgets
+SETTINGS = ("notify_desktop",)
+BUDGET_KEYS = ("usd", "tokens", "period", "start", "sources", "providers", "models", "alerts")
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
+
+
+class BudgetError(ConfigError):
+    """An invalid budget; ``key_path`` locates it (``["budgets", NAME, KEY]``)."""
+
+    def __init__(self, key_path: list[str], problem: str, hint: str | None = None) -> None:
+        super().__init__(f"{'.'.join(key_path)}: {problem}", hint)
+        self.key_path = key_path
+        self.problem = problem
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """One budget. ``amount`` is a Decimal of USD (unit ``usd``) or an int of tokens."""
+
+    name: str
+    unit: str
+    amount: Decimal | int
+    period: str
+    start: date | None = None
+    sources: tuple[str, ...] = ()
+    providers: tuple[str, ...] = ()
+    models: tuple[str, ...] = ()
+    alerts: tuple[float, ...] = DEFAULT_ALERTS
+
+    def scope_sources(self) -> tuple[str, ...]:
+        """The sources this budget counts (empty: every source)."""
+        out: list[str] = list(self.sources)
+        for p in self.providers:
+            out.extend(s for s in PROVIDERS[p] if s not in out)
+        return tuple(out)
+
+    def scope_text(self) -> str:
+        """'all usage' or e.g. 'sources codex · providers anthropic · models gpt-5'."""
+        parts = [f"{label} {', '.join(vals)}" for label, vals in
+                 (("sources", self.sources), ("providers", self.providers), ("models", self.models)) if vals]
+        return " · ".join(parts) if parts else "all usage"
+
+    def format_amount(self, value: Decimal | int | float | None = None) -> str:
+        """``value`` (default: the budget's amount) in this budget's unit: '$5,000.00' / '2.0B tokens'."""
+        v = self.amount if value is None else value
+        if self.unit == "usd":
+            return fmt.usd(Decimal(str(v)), places=2)
+        return f"{fmt.tokens_short(int(round(v)))} tokens"
+
+    def describe(self) -> str:
+        """'$5,000.00 per year from 04-01 · all usage · alerts at 50%, 80%, 100%'."""
+        text = f"{self.format_amount()} per {self.period}"
+        if self.start:
+            text += f" starting {self.start.strftime('%m-%d')} each {self.period}"
+        alerts = ", ".join(fmt.percent(a) for a in self.alerts) or "none"
+        return f"{text} · {self.scope_text()} · alerts at {alerts}"
+
+    def to_raw(self) -> dict[str, Any]:
+        """The ``[budgets.NAME]`` table (TOML-ready; defaults left out)."""
+        raw: dict[str, Any] = {}
+        if self.unit == "usd":
+            as_float = float(self.amount)
+            exact = Decimal(repr(as_float)) == self.amount
+            raw["usd"] = int(self.amount) if self.amount == int(self.amount) else as_float if exact else str(self.amount)
+        else:
+            raw["tokens"] = int(self.amount)
+        raw["period"] = self.period
+        if self.start:
+            raw["start"] = self.start
+        for key in ("sources", "providers", "models"):
+            if getattr(self, key):
+                raw[key] = list(getattr(self, key))
+        if self.alerts != DEFAULT_ALERTS:
+            raw["alerts"] = list(self.alerts)
+        return raw
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetSettings:
+    """Every budget in the config, plus the budget-wide settings."""
+
+    budgets: tuple[Budget, ...] = ()
+    notify_desktop: bool = False
+
+    def get(self, name: str) -> Budget | None:
+        return next((b for b in self.budgets if b.name == name), None)
+
+
+def parse_usd(value: Any, kp: list[str]) -> Decimal:
+    """A positive, finite dollar amount from a TOML number or a numeric string."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise BudgetError(kp, f"expected an amount in dollars, got {value!r}")
+    try:
+        d = Decimal(str(value).strip().lstrip("$").replace(",", "").replace("_", ""))
+    except InvalidOperation:
+        raise BudgetError(kp, f"expected an amount in dollars, got {value!r}") from None
+    return _positive(d, kp)
+
+
+def parse_tokens(value: Any, kp: list[str]) -> int:
+    """A positive whole number of tokens (``2_000_000``, ``2e9`` and ``"2,000,000"`` work)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise BudgetError(kp, f"expected a whole number of tokens, got {value!r}")
+    try:
+        d = Decimal(str(value).strip().replace(",", "").replace("_", ""))
+    except InvalidOperation:
+        raise BudgetError(kp, f"expected a whole number of tokens, got {value!r}") from None
+    d = _positive(d, kp)
+    if d != d.to_integral_value():
+        raise BudgetError(kp, f"expected a whole number of tokens, got {value!r}")
+    return int(d)
+
+
+def _positive(d: Decimal, kp: list[str]) -> Decimal:
+    if not d.is_finite():
+        raise BudgetError(kp, "must be a finite number")
+    if d < 0:
+        raise BudgetError(kp, f"must be positive, got {d}")
+    if d == 0:
+        raise BudgetError(kp, "must be greater than zero", "to stop tracking a budget, remove it")
+    return d
+
+
+def parse_start(value: Any, kp: list[str]) -> date:
+    """A date (TOML local date or 'YYYY-MM-DD')."""
+    if isinstance(value, datetime):
+        raise BudgetError(kp, f"expected a date like 2026-04-01 without a time, got {value.isoformat()}")
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise BudgetError(kp, f"expected a date like 2026-04-01, got {value!r}")
+
+
+def parse_alerts(value: Any, kp: list[str]) -> tuple[float, ...]:
+    """Alert thresholds as fractions, ascending: ``[0.5, 0.8, 1]``, ``"0.5,0.8,1"`` or ``"50%,80%"``."""
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)):
+        raise BudgetError(kp, f"expected a list of fractions such as [0.5, 0.8, 1.0], got {value!r}")
+    out: set[float] = set()
+    for item in items:
+        percent = isinstance(item, str) and item.strip().endswith("%")
+        text = item.strip().rstrip("%") if isinstance(item, str) else item
+        try:
+            if isinstance(text, bool) or not isinstance(text, (int, float, str)) or text == "":
+                raise ValueError
+            x = float(text) / (100 if percent else 1)
+        except ValueError:
+            raise BudgetError(kp, f"alert threshold {item!r} is not a number") from None
+        if not 0 < x <= MAX_ALERT:
+            raise BudgetError(kp, f"alert threshold {item!r} is out of range",
+                              "thresholds are fractions of the budget: 0.8 = 80 % (or write 80%)")
+        out.add(round(x, 6))
+    return tuple(sorted(out))
+
+
+def _names(value: Any, kp: list[str], what: str, known: Collection[str] | None) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise BudgetError(kp, f"expected a list of {what} names, got {value!r}")
+    out: list[str] = []
+    for v in (v.strip() for v in value):
+        if known is not None and v not in known:
+            raise BudgetError(kp, f"unknown {what} {v!r} (known: {', '.join(known)})")
+        if v not in out:
+            out.append(v)
+    return tuple(out)
+
+
+def check_name(name: str, kp: list[str] | None = None) -> str:
+    """A budget name that is easy to type on a command line and is not a setting."""
+    kp = kp or ["budgets", name]
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        raise BudgetError(kp, "a budget name is 1–40 letters, digits, '-', '_' or '.', starting with a "
+                          "letter or digit")
+    if name in SETTINGS:
+        raise BudgetError(kp, f"{name!r} is a setting of [budgets], not a budget name")
+    return name
+
+
+def parse_budget(name: str, table: Any, known_sources: Collection[str]) -> Budget:
+    """Validate one ``[budgets.NAME]`` table. Errors name the budget and the key."""
+    kp = ["budgets", name]
+    check_name(name, kp)
+    if not isinstance(table, Mapping):
+        raise BudgetError(kp, f"expected a table [budgets.{name}], got {table!r}")
+    for key in table:
+        if key not in BUDGET_KEYS:
+            raise BudgetError(kp + [key], f"unknown setting (known: {', '.join(BUDGET_KEYS)})")
+    if "usd" in table and "tokens" in table:
+        raise BudgetError(kp, "set either usd or tokens, not both")
+    if "usd" in table:
+        unit, amount = "usd", parse_usd(table["usd"], kp + ["usd"])
+    elif "tokens" in table:
+        unit, amount = "tokens", parse_tokens(table["tokens"], kp + ["tokens"])
+    else:
+        raise BudgetError(kp, "missing amount: set usd = N (dollars) or tokens = N")
+    period = table.get("period")
+    if period is None:
+        raise BudgetError(kp + ["period"], f"missing (one of: {', '.join(PERIODS)})")
+    if period not in PERIODS:
+        raise BudgetError(kp + ["period"], f"unknown period {period!r} (one of: {', '.join(PERIODS)})")
+    start = parse_start(table["start"], kp + ["start"]) if "start" in table else None
+    return Budget(
+        name=name, unit=unit, amount=amount, period=period, start=start,
+        sources=_names(table.get("sources", []), kp + ["sources"], "source", tuple(known_sources)),
+        providers=_names(table.get("providers", []), kp + ["providers"], "provider", tuple(PROVIDERS)),
+        models=_names(table.get("models", []), kp + ["models"], "model", None),
+        alerts=parse_alerts(table["alerts"], kp + ["alerts"]) if "alerts" in table else DEFAULT_ALERTS)
+
+
+def parse_budgets(section: Any, known_sources: Collection[str]) -> BudgetSettings:
+    """Validate the whole ``[budgets]`` table of the config (``raw.get("budgets", {})``)."""
+    if not isinstance(section, Mapping):
+        raise BudgetError(["budgets"], f"expected a table, got {section!r}")
+    budgets, notify = [], False
+    for key, value in section.items():
+        if key == "notify_desktop":
+            if not isinstance(value, bool):
+                raise BudgetError(["budgets", key], f"expected true or false, got {value!r}")
+            notify = value
+        elif isinstance(value, Mapping):
+            budgets.append(parse_budget(key, value, known_sources))
+        else:
+            raise BudgetError(["budgets", key], f"expected a table [budgets.{key}] or a setting "
+                              f"({', '.join(SETTINGS)})")
+    return BudgetSettings(tuple(budgets), notify)
