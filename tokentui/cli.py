@@ -32,9 +32,11 @@ def build_parser() -> argparse.ArgumentParser:
                    "tokentop-high-contrast, or a file name from the themes dir)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
-    s = sub.add_parser("sync", help="ingest new local log lines (and poll API sources) once",
-                       description="Read what is new in the agents' logs into the history store.")
-    s.add_argument("--source", action="append", default=[], metavar="S", help=f"only these sources ({LOCAL_HELP})")
+    s = sub.add_parser("sync", help="ingest new local log lines and poll API sources once",
+                       description="Read what is new in the agents' logs and poll every API source that has "
+                       "a key, into the history store.")
+    s.add_argument("--source", action="append", default=[], metavar="S",
+                   help=f"only these sources ({LOCAL_HELP}, openai, anthropic, openrouter, deepseek, moonshot)")
     s.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
 
     r = sub.add_parser("report", help="daily / weekly / monthly / session tables or JSON",
@@ -146,11 +148,17 @@ def _sync(settings, only=(), quiet=True):
 # --- commands ------------------------------------------------------------------------------
 
 def cmd_sync(args) -> int:
+    from tokentui.config import API_SOURCES
+
     settings = _settings()
-    unknown = [s for s in args.source if s not in LOCAL_SOURCES]
+    unknown = [s for s in args.source if s not in LOCAL_SOURCES + API_SOURCES]
     if unknown:
-        raise UsageError(f"unknown local source {unknown[0]!r}", f"known: {LOCAL_HELP}")
-    _conn, results = _sync(settings, args.source)
+        raise UsageError(f"unknown source {unknown[0]!r}", f"known: {LOCAL_HELP}, {', '.join(API_SOURCES)}")
+    local = [s for s in args.source if s in LOCAL_SOURCES]
+    api = [s for s in args.source if s in API_SOURCES]
+    conn, results = None, []
+    if local or not args.source:
+        conn, results = _sync(settings, local)
     if not args.quiet:
         for r in results:
             line = f"{r.source:<12} {r.status:<15} files {r.files:>5}  read {r.bytes_read / 1e6:8.1f} MB  " \
@@ -162,7 +170,19 @@ def cmd_sync(args) -> int:
                 print(f"  {r.problem}")
             for e in r.errors[:3]:
                 print(f"  could not read {e}")
-    return 1 if any(r.problem for r in results) and not any(r.files for r in results) else 0
+    polled = []
+    if api or not args.source:
+        from tokentui.services.poll import poll_all
+        from tokentui.services.sync import open_store
+
+        polled = poll_all(conn or open_store(), settings, only=api)
+        if not args.quiet:
+            for p in polled:
+                if p.status == "not configured" and not api:
+                    continue  # no key: `tokentop sources` says so
+                print(f"{p.source:<12} {p.status:<15} {p.message}")
+    local_failed = any(r.problem for r in results) and not any(r.files for r in results)
+    return 1 if local_failed or any(p.status == "error" for p in polled) else 0
 
 
 def cmd_report(args) -> int:

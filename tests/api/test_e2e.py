@@ -11,7 +11,6 @@ from tests.api.test_openai import expected_tokens
 from tokentui.cli import main
 
 
-@pytest.mark.xfail(reason="needs poll_all wired into cli.cmd_sync", strict=False)
 def test_sync_then_report_shows_served_totals(server, urls, monkeypatch, capsys):
     monkeypatch.setenv("OPENAI_ADMIN_KEY", fakes.OPENAI_KEY)
     assert main(["sync"]) == 0
