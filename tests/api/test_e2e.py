@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from tests.api import fakes
 from tests.api.test_openai import expected_tokens
 from tokentui.cli import main
