@@ -10,6 +10,7 @@ from typing import Sequence
 from zoneinfo import ZoneInfo
 
 from tokentui.core import fmt
+from tokentui.core.overlap import LOCAL_PROVIDER, person_totals
 from tokentui.core.records import usd
 from tokentui.store import queries
 from tokentui.store.queries import Filter, Totals
@@ -49,16 +50,43 @@ def _model_breakdowns(by_model: dict[str | None, Totals]) -> list[dict]:
     return rows
 
 
-def _row(label_key: str, label: str, cells: dict[tuple[str, str | None], Totals]) -> tuple[dict, Totals]:
+Cells = dict[tuple[str, str | None], Totals]
+
+
+def _counted_days(days: dict[str, Cells]) -> dict[str, tuple[Cells, Cells]]:
+    """Split each day's cells into (counted, excluded) by the overlap rule of core.overlap:
+    where a local agent log and its provider's API both saw usage that day, only the larger
+    view counts toward totals; the other is reported under ``sources`` but not added."""
+    out = {}
+    for day, cells in days.items():
+        per_source: dict[str, Totals] = {}
+        for (source, _m), t in cells.items():
+            per_source.setdefault(source, Totals()).add(t)
+        dropped: set[str] = set()
+        for c in person_totals({(day, src): t for src, t in per_source.items()}).choices:
+            if c.counted == "local":
+                dropped.add(c.provider)
+            else:
+                dropped.update(src for src in per_source if LOCAL_PROVIDER.get(src) == c.provider)
+        counted = {k: t for k, t in cells.items() if k[0] not in dropped}
+        out[day] = (counted, {k: t for k, t in cells.items() if k[0] in dropped})
+    return out
+
+
+def _row(label_key: str, label: str, cells: Cells, excluded: Cells | None = None) -> tuple[dict, Totals]:
     total, by_model, by_source = Totals(), {}, {}
     for (source, model), t in cells.items():
         total.add(t)
         by_model.setdefault(model, Totals()).add(t)
         by_source.setdefault(source, Totals()).add(t)
+    overlap = 0
+    for (source, _model), t in (excluded or {}).items():
+        by_source.setdefault(source, Totals()).add(t)
+        overlap += t.total
     row = {label_key: label, "period": label, **_fields(total), "modelsUsed": list(total.models),
            "modelBreakdowns": _model_breakdowns(by_model),
            "sources": {s: {**_fields(t), "unpricedTokens": t.unpriced_tokens} for s, t in by_source.items()},
-           "unpricedTokens": total.unpriced_tokens}
+           "unpricedTokens": total.unpriced_tokens, "overlapExcludedTokens": overlap}
     fallback = [m for m, fb in total.models.items() if fb]
     if fallback:
         row["fallbackModels"] = fallback
@@ -71,13 +99,21 @@ def build(conn: sqlite3.Connection, req: ReportRequest) -> dict:
     if req.kind == "session":
         return _sessions(conn, Filter(None, None, req.sources, req.models), req)
     f = Filter(since_ms, until_ms, req.sources, req.models)
-    groups = queries.grouped(conn, f, req.tz, KINDS[req.kind], req.week_start)
-    rows, grand = [], Totals()
-    for label in sorted(groups, reverse=req.order == "desc"):
-        row, t = _row(ROW_KEY[req.kind], label, groups[label])
+    periods: dict[str, tuple[Cells, Cells]] = {}
+    for day, (counted, excluded) in _counted_days(queries.grouped(conn, f, req.tz, "day")).items():
+        label = queries.period_key(date.fromisoformat(day), KINDS[req.kind], req.week_start)
+        acc = periods.setdefault(label, ({}, {}))
+        for target, cells in zip(acc, (counted, excluded)):
+            for k, t in cells.items():
+                target.setdefault(k, Totals()).add(t)
+    rows, grand, overlap = [], Totals(), 0
+    for label in sorted(periods, reverse=req.order == "desc"):
+        row, t = _row(ROW_KEY[req.kind], label, *periods[label])
         rows.append(row)
         grand.add(t)
-    return {req.kind: rows, "totals": {**_fields(grand), "unpricedTokens": grand.unpriced_tokens}}
+        overlap += row["overlapExcludedTokens"]
+    return {req.kind: rows, "totals": {**_fields(grand), "unpricedTokens": grand.unpriced_tokens,
+                                       "overlapExcludedTokens": overlap}}
 
 
 def _iso(ms: int) -> str:
@@ -147,6 +183,9 @@ def render_table(report: dict, kind: str, width: int = 80, breakdown: bool = Fal
                 lines.append(f"{name:<{label_w}}  {cells({**m, 'totalTokens': m['inputTokens'] + m['outputTokens'] + m['cacheCreationTokens'] + m['cacheReadTokens']})}")
     lines.append(rule)
     lines.append(f"{'Total':<{label_w}}  {cells(report['totals'])}")
+    if report["totals"].get("overlapExcludedTokens"):
+        lines.append(f"† {fmt.tokens_exact(report['totals']['overlapExcludedTokens'])} tokens seen both in agent "
+                     "logs and a provider API were counted once (the larger view each day)")
     if any_unpriced or report["totals"].get("unpricedTokens"):
         lines.append(f"* cost excludes {fmt.tokens_exact(report['totals']['unpricedTokens'])} tokens of models "
                      "with no known price (add [pricing.overrides] in config)")

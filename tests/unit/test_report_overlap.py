@@ -1,0 +1,62 @@
+"""Reports never add the same usage twice when agent logs and a provider API both saw it."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from tokentui.core.records import BILLED, ESTIMATED, UsageRecord
+from tokentui.services import report
+from tokentui.store import db, ledger
+
+DAY1, DAY2 = 1795132800000, 1795219200000  # 2026-11-20 and 2026-11-21, 00:00 UTC
+
+
+def _store(tmp_path):
+    conn = db.connect(tmp_path / "h.db")
+    recs = [
+        # day 1: Claude Code logs saw 1,100 tokens, the Anthropic API 5,000 (it also saw other tools)
+        UsageRecord("claude-code", "m1|r1", DAY1 + 3_600_000, "claude-sonnet-4-5", 100, 1000, cost_pico=10**9,
+                    cost_label=ESTIMATED),
+        UsageRecord("anthropic", "b1", DAY1, "claude-sonnet-4-5", 4000, 1000, kind="api", width_s=86400,
+                    cost_pico=5 * 10**9, cost_label=BILLED),
+        # day 2: only the logs (the API lags): counted as they are
+        UsageRecord("claude-code", "m2|r2", DAY2 + 3_600_000, "claude-sonnet-4-5", 20, 300, cost_pico=2 * 10**8,
+                    cost_label=ESTIMATED),
+        # day 2: Codex logs larger than the OpenAI API view: the logs count
+        UsageRecord("codex", "c1", DAY2 + 7_200_000, "gpt-5", 9000, 1000, cost_pico=3 * 10**9,
+                    cost_label=ESTIMATED),
+        UsageRecord("openai", "o1", DAY2, "gpt-5", 500, 100, kind="api", width_s=86400, cost_pico=10**8,
+                    cost_label=BILLED),
+    ]
+    with db.transaction(conn):
+        ledger.upsert(conn, recs, "d")
+    return conn
+
+
+def test_daily_totals_count_each_provider_once_per_day(tmp_path) -> None:
+    conn = _store(tmp_path)
+    rep = report.build(conn, report.ReportRequest("daily", tz=ZoneInfo("UTC")))
+    rows = {r["date"]: r for r in rep["daily"]}
+    assert rows["2026-11-20"]["totalTokens"] == 5000  # the API view, not 5000 + 1100
+    assert rows["2026-11-20"]["totalCost"] == 0.005
+    assert rows["2026-11-20"]["overlapExcludedTokens"] == 1100
+    assert set(rows["2026-11-20"]["sources"]) == {"claude-code", "anthropic"}  # both still shown
+    assert rows["2026-11-20"]["sources"]["claude-code"]["totalTokens"] == 1100
+    assert rows["2026-11-21"]["totalTokens"] == 320 + 10000  # claude-code alone + codex (larger than openai)
+    assert rows["2026-11-21"]["overlapExcludedTokens"] == 600
+    assert rep["totals"]["totalTokens"] == 5000 + 320 + 10000
+    assert rep["totals"]["overlapExcludedTokens"] == 1700
+
+
+def test_weekly_applies_the_rule_per_day_then_sums(tmp_path) -> None:
+    conn = _store(tmp_path)
+    rep = report.build(conn, report.ReportRequest("weekly", tz=ZoneInfo("UTC")))
+    assert [r["totalTokens"] for r in rep["weekly"]] == [15320]
+    table = report.render_table(rep, "weekly")
+    assert "counted once" in table
+
+
+def test_one_source_reports_are_raw(tmp_path) -> None:
+    conn = _store(tmp_path)
+    rep = report.build(conn, report.ReportRequest("daily", tz=ZoneInfo("UTC"), sources=("claude-code",)))
+    assert rep["totals"]["totalTokens"] == 1420 and rep["totals"]["overlapExcludedTokens"] == 0
