@@ -60,3 +60,10 @@ def test_one_source_reports_are_raw(tmp_path) -> None:
     conn = _store(tmp_path)
     rep = report.build(conn, report.ReportRequest("daily", tz=ZoneInfo("UTC"), sources=("claude-code",)))
     assert rep["totals"]["totalTokens"] == 1420 and rep["totals"]["overlapExcludedTokens"] == 0
+
+
+def test_api_day_buckets_keep_their_date_in_any_timezone(tmp_path) -> None:
+    conn = _store(tmp_path)
+    rep = report.build(conn, report.ReportRequest("daily", tz=ZoneInfo("America/Los_Angeles"),
+                                                  sources=("anthropic", "openai")))
+    assert [r["date"] for r in rep["daily"]] == ["2026-11-20", "2026-11-21"]

@@ -2,8 +2,8 @@
 
 SQL sums the ledger into 15-minute UTC buckets; Python maps each bucket to its local period.
 Every real UTC offset is a multiple of 15 minutes, so this is exact in any zone, and stored
-history is never re-bucketed. API buckets (1 day wide, starting at UTC midnight) are placed
-by their start.
+history is never re-bucketed. API buckets a day wide (UTC midnight to midnight) keep the
+calendar date the provider reports them under, in every zone.
 """
 
 from __future__ import annotations
@@ -82,14 +82,16 @@ def grouped(conn: sqlite3.Connection, f: Filter, tz: ZoneInfo, period: str, week
             by: str = "source_model") -> dict[str, dict[tuple[str, str | None], Totals]]:
     """``{period key: {(source, model): Totals}}`` in first-seen (time) order."""
     where, args = _where(f)
-    sql = (f"SELECT ts_ms / {QUARTER_MS} AS q, source, model, {_SUMS} FROM ledger{where} "
-           "GROUP BY q, source, model ORDER BY q, MIN(id)")
+    sql = (f"SELECT ts_ms / {QUARTER_MS} AS q, width_s >= 86400 AS whole_day, source, model, {_SUMS} "
+           f"FROM ledger{where} GROUP BY q, whole_day, source, model ORDER BY q, MIN(id)")
     out: dict[str, dict[tuple[str, str | None], Totals]] = {}
+    utc = ZoneInfo("UTC")
     for row in conn.execute(sql, args):
-        q, source, model = row[0], row[1], row[2]
-        key = period_key(_local_date(q, tz), period, week_start)
+        q, whole_day, source, model = row[0], row[1], row[2], row[3]
+        # a provider's day bucket is that UTC calendar date: keep its date, do not shift it
+        key = period_key(_local_date(q, utc if whole_day else tz), period, week_start)
         bucket = out.setdefault(key, {})
-        t = _totals(row[3:], model)
+        t = _totals(row[4:], model)
         cur = bucket.get((source, model))
         if cur is None:
             bucket[(source, model)] = t
