@@ -93,7 +93,8 @@ class Budget:
         """``value`` (default: the budget's amount) in this budget's unit: '$5,000.00' / '2.0B tokens'."""
         v = self.amount if value is None else value
         if self.unit == "usd":
-            return fmt.usd(Decimal(str(v)), places=2)
+            d = Decimal(str(v))
+            return fmt.usd(d, places=2 if d == 0 or abs(d) >= 1 else None)
         return f"{fmt.tokens_short(int(round(v)))} tokens"
 
     def describe(self) -> str:
