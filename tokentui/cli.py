@@ -255,6 +255,8 @@ def cmd_sources(args) -> int:
             print(f"    {r.skipped_lines} corrupt or invalid line(s) skipped")
         if r.duplicates:
             print(f"    {r.duplicates} duplicate line(s) dropped")
+        for b in r.balances:
+            print(f"    balance: {b}")
     return 0
 
 

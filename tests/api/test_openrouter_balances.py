@@ -156,3 +156,15 @@ def test_moonshot_error_code(server, store, settings, fast, urls, monkeypatch):
     server.route("/v1/users/me/balance", Reply(200, {"code": 5, "scode": "0x5", "status": False, "data": None}))
     res = poll(store, settings, fast, source="moonshot")
     assert res.status == "error" and "code 5" in res.message
+
+
+def test_sources_command_shows_the_balance(store, settings, fast, urls, monkeypatch, capsys):
+    from tokentui.cli import main
+
+    monkeypatch.setenv("DEEPSEEK_API_KEY", fakes.DEEPSEEK_KEY)
+    poll(store, settings, fast, source="deepseek")
+    capsys.readouterr()
+    assert main(["sources"]) == 0
+    out = capsys.readouterr().out
+    assert "balance: CNY 110.00 available" in out
+    assert fakes.DEEPSEEK_KEY not in out

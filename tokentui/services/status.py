@@ -21,6 +21,7 @@ class SourceStatus:
     paths: list[str] = field(default_factory=list)
     skipped_lines: int = 0
     duplicates: int = 0
+    balances: list[str] = field(default_factory=list)  # e.g. "USD 12.50 available" (API sources)
 
 
 def _local_paths(name: str, settings: Settings) -> tuple[list[str], str | None]:
@@ -52,6 +53,9 @@ def source_statuses(conn: sqlite3.Connection, settings: Settings) -> list[Source
             detail = json.loads(row[4]) if row[4] else {}
             st.skipped_lines = detail.get("skipped_lines", 0)
             st.duplicates = detail.get("duplicates", 0)
+            for b in detail.get("balance") or []:
+                if isinstance(b, dict) and b.get("available") is not None:
+                    st.balances.append(f"{b.get('currency', '')} {b['available']} available".strip())
         if not settings.source(name).enabled:
             st.status, st.message = "disabled", "disabled in config"
         elif kind == "local":
