@@ -216,7 +216,8 @@ def test_scope_by_source_provider_and_model(conn):
         "model": budget(usd=10**6, models=["gpt-5"]),
         "both": budget(usd=10**6, providers=["anthropic"], models=["gpt-5"]),
     }.items()}
-    assert spent == {"all": Decimal("555.00"), "source": Decimal("5.00"), "provider": Decimal("55.00"),
+    # claude-code and anthropic saw the same tokens: counted once (the API view on a tie)
+    assert spent == {"all": Decimal("550.00"), "source": Decimal("5.00"), "provider": Decimal("50.00"),
                      "openai": Decimal("500.00"), "model": Decimal("500.00"), "both": Decimal("0.00")}
 
 
@@ -307,3 +308,19 @@ def test_desktop_notification_only_when_enabled_and_installed(tmp_path, monkeypa
     assert svc.notify_desktop([alert], enabled=True) == 1
     assert log.read_text().splitlines() == ["--app-name=tokentop", "tokentop: budget work at 80%",
                                             "monthly budget 'work' passed 80%"]
+
+
+def test_usage_seen_in_logs_and_api_counts_once(conn):
+    # the Anthropic API saw $10/day, Claude Code's logs $1/day of (part of) the same usage
+    put(conn, daily("claude-code", 5, "1.00", tokens=1_000))
+    api = daily("anthropic", 5, "10.00", tokens=50_000)
+    for r in api:
+        r.ts_ms, r.width_s, r.cost_label = r.ts_ms - 12 * 3600 * 1000, 86400, "billed"  # UTC day buckets
+    put(conn, api)
+    put(conn, daily("codex", 5, "2.00"))
+    r = svc.evaluate(conn, budget(usd=1000), UTC, NOW)
+    assert r.spent == Decimal("60.00")  # the larger (API) view of Anthropic + Codex, never 65
+    assert r.overlap_tokens == 5_000
+    assert svc.evaluate(conn, budget(usd=1000, providers=["anthropic"]), UTC, NOW).spent == Decimal("50.00")
+    assert svc.evaluate(conn, budget(usd=1000, sources=["claude-code"]), UTC, NOW).spent == Decimal("5.00")
+    assert any("counted once" in line for line in svc.details(r))

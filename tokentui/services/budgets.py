@@ -25,7 +25,9 @@ from zoneinfo import ZoneInfo
 from tokentui.config import ALL_SOURCES, Settings, _line_of
 from tokentui.core.budgets import PERIOD_ADJECTIVE, Budget, BudgetError, BudgetSettings, parse_budgets
 from tokentui.core.projection import WINDOW_DAYS, Projection, project
+from tokentui.core.overlap import person_totals
 from tokentui.core.records import PICO
+from tokentui.core.totals import Totals
 from tokentui.errors import ConfigError
 from tokentui.store import ledger, queries
 from tokentui.store.db import transaction
@@ -50,6 +52,7 @@ class BudgetResult:
     projected_high: Decimal | int  # P90
     daily_rate: Decimal | int
     unpriced_tokens: int  # usage in scope without a price (not in a USD budget's spend)
+    overlap_tokens: int  # seen in both agent logs and a provider API this period, counted once
     crossed: tuple[float, ...]  # alert thresholds reached by what was spent
     status: str  # ok | warning | projected_over | over
     headline: str
@@ -87,7 +90,8 @@ class BudgetResult:
             "runsOut": _iso(p.runs_out),
             "runwayQuarters": None if p.runway_quarters is None else round(p.runway_quarters, 2),
             "alerts": list(b.alerts), "crossed": list(self.crossed), "status": self.status,
-            "unpricedTokens": self.unpriced_tokens, "headline": self.headline, "method": p.method,
+            "unpricedTokens": self.unpriced_tokens, "overlapExcludedTokens": self.overlap_tokens,
+            "headline": self.headline, "method": p.method,
         }
 
 
@@ -132,21 +136,30 @@ def _amount(b: Budget, value: float) -> Decimal | int:
 
 
 def daily_series(conn: sqlite3.Connection, budget: Budget, tz: ZoneInfo, since: date, until: date
-                 ) -> tuple[dict[date, Decimal | int], dict[date, int]]:
-    """``{local day: USD or tokens}`` in the budget's scope for ``[since, until)``, and
-    ``{local day: tokens without a price}``."""
+                 ) -> tuple[dict[date, Decimal | int], dict[date, int], dict[date, int]]:
+    """For ``[since, until)`` in the budget's scope: ``{local day: USD or tokens}``,
+    ``{day: tokens without a price}`` and ``{day: tokens seen twice, counted once}``.
+
+    Usage seen both in agent logs and the provider's API is counted once per day by the
+    overlap rule of :mod:`tokentui.core.overlap` (the larger view), as reports do.
+    """
     since_ms, until_ms = queries.local_day_range(since, until - timedelta(days=1), tz)
     f = queries.Filter(since_ms, until_ms, budget.scope_sources(), budget.models)
-    out: dict[date, Decimal | int] = {}
+    cells: dict[tuple[str, str], Totals] = {}
+    raw_tokens: dict[str, int] = {}
+    for key, by_source_model in queries.grouped(conn, f, tz, "day").items():
+        for (source, _model), t in by_source_model.items():
+            cells.setdefault((key, source), Totals()).add(t)
+            raw_tokens[key] = raw_tokens.get(key, 0) + t.total
+    values: dict[date, Decimal | int] = {}
     unpriced: dict[date, int] = {}
-    for key, cells in queries.grouped(conn, f, tz, "day").items():
+    overlap: dict[date, int] = {}
+    for key, t in person_totals(cells).periods.items():
         day = date.fromisoformat(key)
-        if budget.unit == "usd":
-            out[day] = Decimal(sum(t.cost_pico for t in cells.values())) / PICO
-        else:
-            out[day] = sum(t.total for t in cells.values())
-        unpriced[day] = sum(t.unpriced_tokens for t in cells.values())
-    return out, unpriced
+        values[day] = Decimal(t.cost_pico) / PICO if budget.unit == "usd" else t.total
+        unpriced[day] = t.unpriced_tokens
+        overlap[day] = raw_tokens[key] - t.total
+    return values, unpriced, overlap
 
 
 def evaluate(conn: sqlite3.Connection, budget: Budget, tz: ZoneInfo, now: datetime | None = None) -> BudgetResult:
@@ -158,10 +171,11 @@ def evaluate(conn: sqlite3.Connection, budget: Budget, tz: ZoneInfo, now: dateti
     day_len = (datetime.combine(today + timedelta(days=1), datetime.min.time(), tz) - midnight).total_seconds()
     fraction = min(1.0, (now - midnight).total_seconds() / day_len)
     since = min(start, today - timedelta(days=2 * WINDOW_DAYS))
-    series, unpriced_by_day = daily_series(conn, budget, tz, since, end)
+    series, unpriced_by_day, overlap_by_day = daily_series(conn, budget, tz, since, end)
     in_period = [d for d in series if start <= d <= today]
     spent_exact = sum((series[d] for d in in_period), Decimal(0) if budget.unit == "usd" else 0)
     unpriced = sum(unpriced_by_day[d] for d in in_period) if budget.unit == "usd" else 0
+    overlap = sum(overlap_by_day[d] for d in in_period)
     p = project({d: float(v) for d, v in series.items()}, start, end, today, float(budget.amount),
                 today_fraction=fraction)
     if budget.unit == "usd":
@@ -180,7 +194,8 @@ def evaluate(conn: sqlite3.Connection, budget: Budget, tz: ZoneInfo, now: dateti
         budget=budget, period_start=start, period_end=end, spent=spent_exact,
         remaining=budget.amount - spent_exact, projected=_amount(budget, p.projected),
         projected_low=_amount(budget, p.projected_low), projected_high=_amount(budget, p.projected_high),
-        daily_rate=_amount(budget, p.daily_rate), unpriced_tokens=unpriced, crossed=crossed, status=status,
+        daily_rate=_amount(budget, p.daily_rate), unpriced_tokens=unpriced, overlap_tokens=overlap,
+        crossed=crossed, status=status,
         headline="", projection=p)
     return _with_headline(result)
 
@@ -244,6 +259,9 @@ def details(r: BudgetResult) -> list[str]:
             lines.append(f"runs out: not within the {b.period}")
     if b.unit == "usd" and r.unpriced_tokens:
         lines.append(f"{r.unpriced_tokens:,} tokens in scope have no price and are not counted")
+    if r.overlap_tokens:
+        lines.append(f"{r.overlap_tokens:,} tokens seen both in agent logs and a provider API were counted once "
+                     "(the larger view each day)")
     lines.append(f"scope: {b.scope_text()}")
     return lines
 
