@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -19,6 +20,10 @@ from tokentui.widgets.bars import hbar, money, short_model
 PERIODS = (("Daily", "day"), ("Weekly", "week"), ("Monthly", "month"))
 _UNIT = {"day": "days", "week": "weeks", "month": "months"}
 BAR_WIDTH = 12
+
+
+def _num(text: str) -> Text:
+    return Text(text, justify="right")
 
 
 class HistoryScreen(TokentopScreen):
@@ -50,11 +55,12 @@ class HistoryScreen(TokentopScreen):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        for label, key, width in (("Period", "period", 16), ("Tokens", "tokens", 8), ("", "bar", BAR_WIDTH),
-                                  ("Cost", "cost", 11), ("Input", "input", 8), ("Output", "output", 8),
+        for label, key, width in (("Period", "period", 15), ("Tokens", "tokens", 7), ("", "bar", BAR_WIDTH),
+                                  ("Cost", "cost", 10), ("Input", "input", 7), ("Output", "output", 7),
                                   ("Cache rd", "cache_read", 8), ("Cache wr", "cache_write", 8),
                                   ("Unpriced", "unpriced", 8)):
-            table.add_column(label, key=key, width=width)
+            table.add_column(Text(label, justify="left" if key in ("period", "bar") else "right"), key=key,
+                             width=width)
         super().on_mount()
         self.watch(self.app, "history", self._history_changed, init=True)
 
@@ -78,7 +84,7 @@ class HistoryScreen(TokentopScreen):
         self.query_one("#history-period", Select).value = period
 
     def on_select_changed(self, event: Select.Changed) -> None:
-        value = None if event.value is Select.BLANK else str(event.value)
+        value = None if event.value is Select.NULL else str(event.value)
         field = {"history-period": "period", "history-source": "source", "history-model": "model"}[event.select.id]
         current = getattr(self.query_state, field)
         if field == "period" and value is None:
@@ -118,9 +124,9 @@ class HistoryScreen(TokentopScreen):
         dt.clear()
         top = max((r.tokens for r in table.rows), default=0)
         dt.add_rows(
-            (r.label, tokens_short(r.tokens), hbar(r.tokens, top, BAR_WIDTH), money(r.cost, r.unpriced_tokens),
-             tokens_short(r.input), tokens_short(r.output), tokens_short(r.cache_read),
-             tokens_short(r.cache_write), tokens_short(r.unpriced_tokens) if r.unpriced_tokens else "")
+            (r.label, _num(tokens_short(r.tokens)), hbar(r.tokens, top, BAR_WIDTH), _num(money(r.cost, r.unpriced_tokens)),
+             _num(tokens_short(r.input)), _num(tokens_short(r.output)), _num(tokens_short(r.cache_read)),
+             _num(tokens_short(r.cache_write)), _num(tokens_short(r.unpriced_tokens) if r.unpriced_tokens else ""))
             for r in table.rows)
         self._keys = [r.key for r in table.rows]
         if table.rows:
@@ -132,7 +138,7 @@ class HistoryScreen(TokentopScreen):
         scope = f" · {', '.join(what)}" if what else ""
         self.query_one("#history-summary", Static).update(
             f"{len(table.rows)} {_UNIT[table.period]}{scope} · [b]{tokens_short(table.total_tokens)}[/] tokens · "
-            f"[b]{usd(table.total_cost, places=2)}[/] · [dim]d w m: period · enter/↑↓: browse[/]")
+            f"[b]{usd(table.total_cost, places=2)}[/] · [dim]d w m: period[/]")
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if 0 <= event.cursor_row < len(self._keys):

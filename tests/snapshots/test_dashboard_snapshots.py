@@ -1,0 +1,57 @@
+"""SVG snapshots of the dashboard (frozen clock, frozen demo data) at 80×24 and 160×48, dark and light.
+
+Update after a reviewed change with ``pytest tests/snapshots --snapshot-update``."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.tui.conftest import FROZEN_NOW, settings, wait_for
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory) -> Path:
+    from zoneinfo import ZoneInfo
+
+    from tokentui.services.demo import write_demo_store
+
+    path = tmp_path_factory.mktemp("snapshot-demo") / "history.db"
+    write_demo_store(path, now=FROZEN_NOW, tz=ZoneInfo("UTC"))
+    return path
+
+
+def _app(template: Path, tmp_path: Path, theme: str):
+    from tokentui.app import TokentopApp
+
+    db = tmp_path / "store" / "history.db"
+    db.parent.mkdir()
+    shutil.copy(template, db)
+    return TokentopApp(settings(tmp_path), db_path=db, demo=True, theme=theme, clock=lambda: FROZEN_NOW)
+
+
+async def _painted(pilot) -> None:
+    app = pilot.app
+    await wait_for(pilot, lambda: app.snapshot is not None, what="first snapshot")
+    await pilot.pause()
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("theme", ["tokentop-dark", "tokentop-light"])
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
+def test_dashboard(snap_compare, template, tmp_path, theme, size):
+    assert snap_compare(_app(template, tmp_path, theme), terminal_size=size, run_before=_painted)
+
+
+def test_history_80x24(snap_compare, template, tmp_path):
+    async def history(pilot) -> None:
+        await _painted(pilot)
+        await pilot.press("2")
+        app = pilot.app
+        await wait_for(pilot, lambda: app.history is not None, what="history table")
+        await pilot.pause()
+        await pilot.pause()
+
+    assert snap_compare(_app(template, tmp_path, "tokentop-dark"), terminal_size=(80, 24), run_before=history)

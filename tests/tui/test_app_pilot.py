@@ -1,0 +1,227 @@
+"""Drive every screen and key of the TUI on demo data (Pilot, headless)."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import DataTable, Select
+
+from tests.tui.conftest import rendered, wait_for
+from tokentui.screens.budgets_screen import BudgetsScreen
+from tokentui.screens.dashboard_screen import DashboardScreen
+from tokentui.screens.help_screen import HelpScreen
+from tokentui.screens.history_screen import HistoryScreen
+from tokentui.screens.leverage_screen import LeverageScreen
+from tokentui.screens.sources_screen import SourcesScreen
+from tokentui.widgets.burn_meter import BurnMeter
+from tokentui.widgets.nav_bar import NavBar
+from tokentui.widgets.source_status_list import SourceStatusList
+from tokentui.widgets.top_list import TopList
+from tokentui.widgets.totals_panel import TotalsPanel
+
+SIZE = (100, 30)
+
+
+async def _ready(app, pilot):
+    await wait_for(pilot, lambda: app.snapshot is not None, what="first snapshot")
+    await pilot.pause()
+
+
+async def test_dashboard_shows_the_figures(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, DashboardScreen)
+        snap = app.snapshot
+        totals = rendered(screen.query_one(TotalsPanel))
+        for name in ("today", "week", "month", "quarter"):
+            assert name in totals
+        from tokentui.core.fmt import tokens_short
+
+        assert tokens_short(snap.period("today").tokens) in totals
+        burn = str(screen.query_one("#burn-rate").render())
+        assert "tok/min" in burn and "/h" in burn
+        assert screen.query_one(BurnMeter).hour == snap.spark_hour
+        assert "claude-sonnet-4-5" in rendered(screen.query_one(TopList))
+        sources = rendered(screen.query_one(SourceStatusList))
+        assert "claude-code" in sources and "error" in sources and "not set up" in sources
+        assert "tokens/week" in str(screen.query_one("#headline").render())
+        assert screen.query_one(NavBar).status == "demo · 15:30:00"
+
+
+@pytest.mark.parametrize("key,mode,cls", [("2", "history", HistoryScreen), ("3", "budgets", BudgetsScreen),
+                                          ("4", "leverage", LeverageScreen), ("5", "sources", SourcesScreen),
+                                          ("1", "dashboard", DashboardScreen)])
+async def test_number_keys_switch_screens(make_app, key, mode, cls):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(app, pilot)
+        await pilot.press("3" if key == "1" else "1")
+        await pilot.press(key)
+        await pilot.pause()
+        assert app.current_mode == mode and isinstance(app.screen, cls)
+        assert app.screen.query_one(NavBar).current == mode
+        assert app.screen.query_one(f"#nav-{mode}").has_class("-active")
+
+
+async def test_clicking_a_tab_switches_screen(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(app, pilot)
+        await pilot.click("#nav-sources")
+        await pilot.pause()
+        assert app.current_mode == "sources"
+        await pilot.click("#nav-dashboard")
+        await pilot.pause()
+        assert app.current_mode == "dashboard"
+
+
+async def test_placeholders_explain_what_is_coming(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(app, pilot)
+        await pilot.press("3")
+        await pilot.pause()
+        text = " ".join(str(w.render()) for w in app.screen.query("Static"))
+        assert "coming soon" in text and "tokentop budget set" in text
+        await pilot.press("4")
+        await pilot.pause()
+        text = " ".join(str(w.render()) for w in app.screen.query("Static"))
+        assert "coming soon" in text and "tokens/week" in text
+
+
+async def test_history_periods_filters_and_scrolling(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(app, pilot)
+        await pilot.press("2")
+        await wait_for(pilot, lambda: app.history is not None and app.history.period == "day", what="daily table")
+        screen = app.screen
+        table = screen.query_one(DataTable)
+        await wait_for(pilot, lambda: table.row_count == len(app.history.rows), what="rows painted")
+        assert 90 <= table.row_count <= 91
+        assert "Fri 20 Nov 2026" in str(table.get_row_at(0)[0])
+        # weekly and monthly by key
+        await pilot.press("w")
+        await wait_for(pilot, lambda: app.history.period == "week", what="weekly table")
+        await wait_for(pilot, lambda: table.row_count == len(app.history.rows))
+        assert 13 <= table.row_count <= 15
+        await pilot.press("m")
+        await wait_for(pilot, lambda: app.history.period == "month", what="monthly table")
+        months = app.history.rows
+        # filter by source, then by model
+        screen.query_one("#history-source", Select).value = "codex"
+        await wait_for(pilot, lambda: app.history.source == "codex", what="source filter")
+        assert 0 < app.history.total_tokens < sum(r.tokens for r in months)
+        screen.query_one("#history-model", Select).value = "gpt-5-codex"
+        await wait_for(pilot, lambda: app.history.model == "gpt-5-codex", what="model filter")
+        assert "gpt-5-codex" in str(screen.query_one("#history-summary").render())
+        screen.query_one("#history-source", Select).clear()
+        await wait_for(pilot, lambda: app.history.source is None, what="source filter cleared")
+        # back to days; scroll to the oldest day and back
+        await pilot.press("d")
+        await wait_for(pilot, lambda: app.history.period == "day" and table.row_count > 80)
+        table.focus()
+        for _ in range(3):
+            await pilot.press("pagedown")
+        await pilot.pause()
+        assert 10 < table.cursor_row < table.row_count - 1
+        await pilot.press("ctrl+end")
+        await pilot.pause()
+        assert table.cursor_row == table.row_count - 1
+        assert screen.query_one("#history-chart").highlight == app.history.rows[-1].key
+        await pilot.press("ctrl+home")
+        await pilot.pause()
+        assert table.cursor_row == 0
+
+
+async def test_sources_screen_details_and_key_hook(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await _ready(app, pilot)
+        await pilot.press("5")
+        screen = app.screen
+        table = screen.query_one(DataTable)
+        await wait_for(pilot, lambda: table.row_count == 9, what="source rows")
+        table.focus()
+        names = [str(table.get_row_at(i)[1]) for i in range(table.row_count)]
+        table.move_cursor(row=names.index("anthropic"))
+        await pilot.pause()
+        detail = str(screen.query_one("#source-detail").render())
+        assert "failing" in detail and "401" in detail and "k: add a key" in detail
+        await pilot.press("k")
+        await pilot.pause()
+        assert any("tokentop keys add anthropic" in n.message for n in app._notifications)
+        await pilot.press("x")
+        await pilot.pause()
+        assert any("tokentop keys test anthropic" in n.message for n in app._notifications)
+        table.move_cursor(row=names.index("claude-code"))
+        await pilot.press("k")
+        await pilot.pause()
+        assert any("needs no key" in n.message for n in app._notifications)
+
+
+async def test_refresh_key_runs_a_refresh(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(app, pilot)
+        before = app._refreshes
+        await pilot.press("r")
+        await wait_for(pilot, lambda: app._refreshes == before + 1 and not app._refresh_worker.is_running,
+                       what="second refresh")
+        assert app.status_line == "demo · 15:30:00"
+
+
+async def test_theme_cycles_with_t(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(app, pilot)
+        assert app.theme == "tokentop-dark"
+        seen = [app.theme]
+        for _ in range(3):
+            await pilot.press("t")
+            await pilot.pause()
+            seen.append(app.theme)
+        assert seen == ["tokentop-dark", "tokentop-high-contrast", "tokentop-light", "tokentop-dark"]
+
+
+async def test_help_export_palette_and_quit(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await _ready(app, pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        assert "command palette" in str(app.screen.query_one("#help-keys").render())
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, DashboardScreen)
+        await pilot.press("e")
+        await pilot.pause()
+        assert any("tokentop export" in n.message for n in app._notifications)
+        # the command palette knows the screens
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"History screen")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.current_mode == "history", what="palette switch")
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code in (0, None)
+    assert not app.is_running
+
+
+async def test_mouse_scroll_in_history(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(app, pilot)
+        await pilot.press("2")
+        table = app.screen.query_one(DataTable)
+        await wait_for(pilot, lambda: app.history is not None and table.row_count > 80)
+        await pilot.click("#history-table", offset=(2, 3))
+        await pilot.pause()
+        assert table.cursor_row == 2
+        table.scroll_down(animate=False)
+        await pilot.pause()
+        assert table.scroll_y > 0

@@ -1,0 +1,108 @@
+"""Refresh workers: never overlapping, failures reported once, demo mode self-contained."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from tests.tui.conftest import FROZEN_NOW, settings, wait_for
+from tokentui.app import TokentopApp
+
+
+async def test_refreshes_never_overlap(make_app, monkeypatch):
+    app = make_app()
+    active, peak, runs = [0], [0], [0]
+    lock = threading.Lock()
+    real = TokentopApp._refresh
+
+    def slow_refresh(self, full):
+        with lock:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+            runs[0] += 1
+        try:
+            time.sleep(1.0)
+            real(self, full)
+        finally:
+            with lock:
+                active[0] -= 1
+
+    monkeypatch.setattr(TokentopApp, "_refresh", slow_refresh)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: runs[0] == 1, what="first refresh started")
+        for _ in range(10):  # hammer "refresh now" while the first one runs
+            await pilot.press("r")
+        await wait_for(pilot, lambda: runs[0] >= 2 and not app._refresh_worker.is_running, what="catch-up run")
+        await pilot.pause(0.5)
+        assert peak[0] == 1
+        assert runs[0] == 2  # the presses collapse into one follow-up refresh
+        assert app._timer is not None  # the next refresh is armed only after the last finished
+
+
+async def test_the_timer_keeps_refreshing(make_app):
+    app = make_app(settings_kw={"refresh_seconds": 0.5})
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app._refreshes >= 3, timeout=10, what="three timed refreshes")
+
+
+async def test_a_failing_refresh_is_one_notice_not_a_crash(make_app, monkeypatch):
+    from tokentui.services import dashboard
+
+    def boom(*a, **k):
+        raise RuntimeError("disk on fire")
+
+    app = make_app()
+    monkeypatch.setattr(dashboard, "build_snapshot", boom)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await wait_for(pilot, lambda: app.status_line.startswith("⚠"), what="failure shown")
+        for _ in range(3):
+            await pilot.press("r")
+            await pilot.pause(0.2)
+        await wait_for(pilot, lambda: not app._refresh_worker.is_running)
+        notes = [n for n in app._notifications if "disk on fire" in n.message]
+        assert len(notes) == 1
+        assert app.is_running
+
+
+async def test_demo_generates_into_an_empty_store_and_reads_nothing_of_the_user(tmp_path, monkeypatch):
+    # a real Claude log the demo must ignore
+    logs = tmp_path / "claude" / "projects" / "-p"
+    logs.mkdir(parents=True)
+    (logs / "s.jsonl").write_text('{"type":"assistant"}\n')
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "claude"))
+    db = tmp_path / "demo-store" / "history.db"
+    app = TokentopApp(settings(tmp_path), db_path=db, demo=True, clock=lambda: FROZEN_NOW)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None, timeout=20, what="generated demo")
+        assert app.snapshot.period("quarter").tokens > 0
+    app.close_store()
+    import sqlite3
+
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT DISTINCT device FROM ledger").fetchall() == [("demo",)]
+    assert conn.execute("SELECT COUNT(*) FROM files").fetchone()[0] == 0  # no log file was read
+    from tokentui import paths
+
+    assert not paths.data_dir().exists() and not paths.config_file().exists()
+
+
+def test_run_app_demo_removes_its_store(tmp_path, monkeypatch):
+    import tempfile
+
+    from tokentui import app as app_module
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    seen = {}
+
+    def fake_run(self, *a, **k):
+        seen["db"] = self.db_path
+        seen["demo"] = self.demo
+        self._store()  # create the store as the real run would
+        return None
+
+    monkeypatch.setattr(TokentopApp, "run", fake_run)
+    assert app_module.run_app(settings(tmp_path), demo=True) == 0
+    assert seen["demo"] and seen["db"].parent.parent == tmp_path / "tmp"
+    assert not seen["db"].parent.exists()
+    assert list((tmp_path / "tmp").iterdir()) == []
