@@ -80,7 +80,7 @@ def test_set_list_remove_keep_other_settings(capsys, config):
     code, out, _ = run(capsys, "budget", "set", "work", "--usd", "5000", "--period", "year", "--start",
                        "2026-04-01", "--provider", "anthropic", "--alert", "50%,90%")
     assert code == 0
-    assert "budget 'work' added: $5,000.00 per year starting 04-01 each year · providers anthropic" in out
+    assert "budget 'work' added: $5,000.00 per year from 04-01 · providers anthropic" in out
     code, out, _ = run(capsys, "budget", "set", "tok", "--tokens", "2_000_000_000", "--period", "month",
                        "--source", "codex", "--model", "gpt-5")
     assert code == 0

@@ -39,6 +39,9 @@ def test_full_budget_table():
     assert b.models == ("gpt-5",) and b.alerts == (0.5, 1.0)
     assert b.scope_sources() == ("codex", "claude-code", "anthropic")
     assert "providers anthropic" in b.scope_text()
+    assert b.describe() == ("$5,000.50 per year from 04-01 · sources codex · providers anthropic · models gpt-5 · "
+                            "alerts at 50%, 100%")
+    assert parse({"usd": 9, "period": "month", "start": "2026-01-15"}).describe().startswith("$9.00 per month from day 15")
 
 
 def test_defaults_and_token_amounts():

@@ -8,6 +8,8 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tokentui.core import projection as P
 from tokentui.core.projection import project, quantile, spike_fence
@@ -180,6 +182,32 @@ def test_deterministic():
     a = project(s, NOV, D("2027-11-01"), TODAY, budget=5000)
     b = project(s, NOV, D("2027-11-01"), TODAY, budget=5000)
     assert a == b
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(values=st.lists(st.one_of(st.just(0.0), st.floats(0, 1e6)), min_size=0, max_size=60),
+       offset=st.integers(0, 29), fraction=st.floats(0.01, 1.0), budget=st.floats(1, 1e7),
+       period=st.sampled_from(["2026-11-01..2026-12-01", "2026-10-01..2027-01-01", "2026-04-01..2027-04-01"]))
+def test_invariants_on_arbitrary_series(values, offset, fraction, budget, period):
+    start, end = (D(x) for x in period.split(".."))
+    today = start + timedelta(days=offset)
+    first = today - timedelta(days=len(values) - 1)
+    s = {first + timedelta(days=i): v for i, v in enumerate(values)}
+    p = project(s, start, end, today, budget, today_fraction=fraction, samples=60)
+    assert p.spent == pytest.approx(sum(v for d, v in s.items() if start <= d <= today))
+    assert p.spent <= p.projected_low * (1 + 1e-9) + 1e-9
+    assert p.projected_low <= p.projected <= p.projected_high
+    cum = [b.actual for b in p.burnup if b.actual is not None] + [b.expected for b in p.burnup[(today - start).days + 1:]]
+    assert all(a <= b * (1 + 1e-9) + 1e-9 for a, b in zip(cum, cum[1:]))  # burn-up never goes down
+    assert len(p.burnup) == (end - start).days
+    if p.exhaustion is not None:
+        assert start <= p.exhaustion < end and p.projected_over
+    if p.exhaustion_early and p.exhaustion:
+        assert p.exhaustion_early <= p.exhaustion
+    if p.exhaustion_late and p.exhaustion:
+        assert p.exhaustion <= p.exhaustion_late
+    assert p.over == (p.spent >= budget)
+    assert p == project(s, start, end, today, budget, today_fraction=fraction, samples=60)
 
 
 def test_today_outside_the_period_is_refused():

@@ -100,8 +100,10 @@ class Budget:
     def describe(self) -> str:
         """'$5,000.00 per year from 04-01 · all usage · alerts at 50%, 80%, 100%'."""
         text = f"{self.format_amount()} per {self.period}"
-        if self.start:
-            text += f" starting {self.start.strftime('%m-%d')} each {self.period}"
+        if self.start and self.period == "month":
+            text += f" from day {self.start.day}"
+        elif self.start:
+            text += f" from {self.start.strftime('%m-%d')}" + (" (every 3 months)" if self.period == "quarter" else "")
         alerts = ", ".join(fmt.percent(a) for a in self.alerts) or "none"
         return f"{text} · {self.scope_text()} · alerts at {alerts}"
 
@@ -133,6 +135,7 @@ class BudgetSettings:
     notify_desktop: bool = False
 
     def get(self, name: str) -> Budget | None:
+        """The budget called ``name``, if there is one."""
         return next((b for b in self.budgets if b.name == name), None)
 
 
