@@ -1,0 +1,366 @@
+"""Leverage over the history store, placed against a team file; team files from admin APIs.
+
+UI-free. The TUI and ``tokentop leverage`` call :func:`build_report` (one immutable
+:class:`LeverageReport`: metrics, team placements, reference points, a one-line headline);
+``tokentop team pull`` calls :func:`pull_team`.
+
+How the store is read (two indexed range queries over the window, no row-by-row Python):
+
+* usage: sums per (UTC day, source, model) via :func:`tokentui.store.queries.grouped`; the
+  overlap rule of :mod:`tokentui.core.overlap` is applied per UTC day, so Claude Code usage in
+  both the local logs and the Anthropic API (or Codex and OpenAI) is counted once;
+* activity: the distinct epoch minutes of records that carry their own time
+  (``width_s = 0``: per-request log entries; provider day buckets carry none).
+
+The window is rolling: ``[now − window_days, now)``. Day buckets count by their start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from tokentui.config import Settings, _line_of
+from tokentui.core import benchmarks as bm
+from tokentui.core import leverage as lv
+from tokentui.core.overlap import LOCAL_PROVIDER, person_totals
+from tokentui.core.totals import Totals
+from tokentui.errors import ConfigError, CredentialError, SourceError, TokentopError
+from tokentui.store import queries
+
+TEAM_KEYS = ("file",)
+TOKEN_SQL = "input + output + cache_write_5m + cache_write_1h + cache_read"
+
+
+def measure(conn: sqlite3.Connection, *, now: datetime | None = None, window_days: int = lv.DEFAULT_WINDOW_DAYS,
+            comp_usd: Decimal | None = None) -> lv.Leverage:
+    """The person's :class:`~tokentui.core.leverage.Leverage` over the window ending at ``now``."""
+    if not 1 <= window_days <= 3660:
+        raise ValueError("window_days must be between 1 and 3660")
+    end = queries.utc_ms(now or datetime.now(timezone.utc))
+    start = end - window_days * lv.DAY_MS
+    groups = queries.grouped(conn, queries.Filter(start, end), ZoneInfo("UTC"), "day")
+    cells: dict[tuple[str, str], Totals] = {}
+    for day, by in groups.items():
+        for (source, _model), t in by.items():
+            cells.setdefault((day, source), Totals()).add(t)
+    dropped: set[tuple[str, str]] = set()
+    for c in person_totals(cells).choices:
+        if c.counted == "local":
+            dropped.add((c.period, c.provider))
+        else:
+            dropped.update((c.period, s) for s, p in LOCAL_PROVIDER.items() if p == c.provider)
+    total, by_model = Totals(), {}
+    for day, by in groups.items():
+        for (source, model), t in by.items():
+            if (day, source) in dropped:
+                continue
+            total.add(t)
+            by_model[model] = by_model.get(model, 0) + t.total
+    usage = lv.Usage(total.input, total.output, total.cache_write, total.cache_read, total.cost_pico,
+                     total.unpriced_tokens)
+    minutes = [m for (m,) in conn.execute(
+        f"SELECT DISTINCT ts_ms / {lv.MINUTE_MS} FROM ledger WHERE ts_ms >= ? AND ts_ms < ? AND width_s = 0",
+        (start, end))]
+    timed = conn.execute(f"SELECT COALESCE(SUM({TOKEN_SQL}), 0) FROM ledger WHERE ts_ms >= ? AND ts_ms < ? "
+                         "AND width_s = 0", (start, end)).fetchone()[0]
+    first = conn.execute("SELECT MIN(ts_ms) FROM ledger").fetchone()[0]
+    return lv.compute(usage, window_days=window_days, start_ms=start, end_ms=end,
+                      active=lv.active_minutes(minutes), timed_tokens=timed, tokens_by_model=by_model,
+                      comp_usd=comp_usd, history_start_ms=first)
+
+
+# --- settings: comp_usd and [team] ---------------------------------------------------------
+
+def comp_usd(settings: Settings) -> Decimal | None:
+    """``comp_usd`` from config (already validated as a non-negative number), or None."""
+    v = settings.raw.get("comp_usd")
+    return Decimal(str(v)) if v is not None and Decimal(str(v)) > 0 else None
+
+
+def team_file(settings: Settings) -> Path | None:
+    """``[team] file`` from config, validated (errors name the file, line and key)."""
+    team = settings.raw.get("team")
+    if not team:
+        return None
+
+    def fail(key: list[str], problem: str) -> ConfigError:
+        line = _line_of(settings.path.read_text(encoding="utf-8"), key) if settings.path.exists() else None
+        return ConfigError(f"{settings.path}{f':{line}' if line else ''}: {'.'.join(key)}: {problem}",
+                           "set it with `tokentop team use FILE`")
+
+    for k in team:
+        if k not in TEAM_KEYS:
+            raise fail(["team", k], f"unknown setting (known: {', '.join(TEAM_KEYS)})")
+    f = team.get("file")
+    if f is None:
+        return None
+    if not isinstance(f, str) or not f.strip():
+        raise fail(["team", "file"], "expected the path of a team.toml")
+    return Path(f).expanduser()
+
+
+def load_team(path: Path) -> bm.TeamBenchmark:
+    """Read and validate a team file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise bm.BenchmarkError(f"team file {path} does not exist", "run `tokentop team use FILE` again") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise bm.BenchmarkError(f"cannot read team file {path}: {exc}") from None
+    return bm.parse_team(text, str(path))
+
+
+# --- the report ----------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class MetricRow:
+    """One metric: the person's value, the team's distribution and the placement in it."""
+
+    metric: str
+    label: str
+    value: float | Decimal | None
+    team: bm.Distribution | None = None
+    placement: bm.Placement | None = None
+
+    @property
+    def text(self) -> str:
+        return lv.format_value(self.metric, self.value)
+
+
+@dataclass(frozen=True, slots=True)
+class LeverageReport:
+    """Everything the Leverage screen, the dashboard headline and the CLI show."""
+
+    leverage: lv.Leverage
+    rows: tuple[MetricRow, ...]
+    team: bm.TeamBenchmark | None
+    team_file: str | None
+    team_problem: str | None  # a set team file that could not be used, in plain words
+    references: tuple[bm.ReferencePoint, ...] = bm.REFERENCE_POINTS
+    notes: tuple[str, ...] = field(default=())
+    headline: str = ""
+    disclaimer: str = bm.NOT_A_RANKING
+
+    def row(self, metric: str) -> MetricRow:
+        return next(r for r in self.rows if r.metric == metric)
+
+    def to_json(self) -> dict[str, Any]:
+        lev = self.leverage
+        metrics = {}
+        for r in self.rows:
+            d: dict[str, Any] = {"value": lev.to_json()[r.metric], "label": r.label}
+            if r.placement is not None:
+                p = r.placement
+                d["team"] = {"percentile": None if p.percentile is None else round(p.percentile, 1),
+                             "position": p.position, "multiple_of_median": None if p.multiple_of_median is None
+                             else round(p.multiple_of_median, 3), "n": p.n}
+            metrics[r.metric] = d
+        return {"window_days": lev.window_days,
+                "since": _iso(lev.start_ms), "until": _iso(lev.end_ms), "metrics": metrics,
+                "model_mix": lev.to_json()["model_mix"], "active_minutes": lev.active_minutes,
+                "tokens": lev.to_json()["tokens"],
+                "team": None if self.team is None else {
+                    "name": self.team.name, "file": self.team_file, "window_days": self.team.window_days,
+                    "members": self.team.members, "source": self.team.source, "generated": self.team.generated},
+                "team_problem": self.team_problem,
+                "references": [{"label": r.label, "metric": r.metric, "low": r.low, "high": r.high,
+                                "source": r.source} for r in self.references],
+                "notes": list(self.notes), "headline": self.headline, "not_a_ranking": self.disclaimer}
+
+
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def build_report(conn: sqlite3.Connection, settings: Settings, *, now: datetime | None = None,
+                 window_days: int = lv.DEFAULT_WINDOW_DAYS) -> LeverageReport:
+    """Measure, then place against the configured team file. A team file that cannot be used
+    is reported in ``team_problem``, never raised (the person's own figures still show)."""
+    lev = measure(conn, now=now, window_days=window_days, comp_usd=comp_usd(settings))
+    team, problem, path = None, None, None
+    try:
+        p = team_file(settings)
+        if p is not None:
+            path = str(p)
+            team = load_team(p)
+    except TokentopError as exc:
+        problem = str(exc)
+    notes = list(lev.notes)
+    if team is not None and team.window_days != lev.window_days:
+        notes.append(f"your window is {lev.window_days} days, the team's {team.window_days}: per-week figures "
+                     "are compared across windows")
+    rows = []
+    for metric, label, _unit in lv.METRICS:
+        value = lev.value(metric)
+        if metric == "spend_to_comp" and value is None:
+            continue
+        dist = team.metrics.get(metric) if team else None
+        placement = bm.place(value, dist) if dist is not None and value is not None else None
+        rows.append(MetricRow(metric, label, value, dist, placement))
+    report = LeverageReport(lev, tuple(rows), team, path, problem, bm.REFERENCE_POINTS, tuple(notes))
+    return replace(report, headline=headline(report))
+
+
+def headline(r: LeverageReport) -> str:
+    """One line for the dashboard, e.g. ``1.2B tokens/week · p63 of Platform (1.3× median) · $312/week``."""
+    tpw = r.row("tokens_per_week")
+    parts = [f"{tpw.text} tokens/week"]
+    if tpw.placement is not None and r.team is not None:
+        parts.append(f"{tpw.placement.text} of {r.team.name} ({tpw.placement.median_text})")
+    parts.append(f"{r.row('cost_per_week').text}/week")
+    hit = r.row("cache_hit_ratio")
+    if hit.value is not None:
+        parts.append(f"cache hits {hit.text}")
+    return " · ".join(parts)
+
+
+# --- team pull from admin APIs ---------------------------------------------------------------
+
+@dataclass
+class _Person:
+    input: int = 0
+    output: int = 0
+    cache_write: int = 0
+    cache_read: int = 0
+    cost: Decimal = Decimal(0)
+    cost_known: bool = True
+
+    def values(self, days: int) -> dict[str, Decimal | None]:
+        weeks = Decimal(days) / 7
+        total = self.input + self.output + self.cache_write + self.cache_read
+        all_in = self.input + self.cache_write + self.cache_read
+        return {"tokens_per_week": total / weeks,
+                "fresh_tokens_per_week": (total - self.cache_read) / weeks,
+                "cost_per_week": self.cost / weeks if self.cost_known else None,
+                "cache_hit_ratio": Decimal(self.cache_read) / all_in if all_in else None,
+                "output_share": Decimal(self.output) / total if total else None}
+
+
+PULL_SOURCES = {"anthropic": "anthropic claude_code", "openai": "openai usage by user_id"}
+
+
+async def _pull_anthropic(client, window, notes: list[str]) -> dict[str, _Person]:
+    from tokentui.sources.api.base import arr, count, decimal, obj, text
+
+    people: dict[str, _Person] = {}
+    api_actors: set[str] = set()
+    where = "claude_code"
+    for day in window.each_day():
+        params = [("starting_at", day.isoformat()), ("limit", "1000")]
+        async for page in client.pages("v1/organizations/usage_report/claude_code", params):
+            for r in arr(page.get("data"), f"{where}: data"):
+                r = obj(r, f"{where}: record")
+                actor = obj(r.get("actor") or {}, f"{where}.actor")
+                who = text(actor, "email_address", where)
+                if actor.get("type") != "user_actor" or not who:
+                    api_actors.add(text(actor, "api_key_name", where) or "?")
+                    continue
+                person = people.setdefault(who.lower(), _Person())
+                for m in arr(r.get("model_breakdown"), f"{where}.model_breakdown"):
+                    m = obj(m, f"{where}.model_breakdown[]")
+                    tok = obj(m.get("tokens") or {}, f"{where}.tokens")
+                    person.input += count(tok, "input", where)
+                    person.output += count(tok, "output", where)
+                    person.cache_read += count(tok, "cache_read", where)
+                    person.cache_write += count(tok, "cache_creation", where)
+                    est = m.get("estimated_cost")
+                    est = obj(est, f"{where}.estimated_cost") if est is not None else None
+                    if est is None or (text(est, "currency", where) or "USD").upper() != "USD":
+                        person.cost_known = False
+                    else:  # cents, an estimate (not billing data)
+                        person.cost += decimal(est.get("amount", 0), f"{where}.estimated_cost.amount") / 100
+    if api_actors:
+        notes.append(f"{len(api_actors)} API-key actor(s) left out (keys, not people)")
+    notes.append("cost_per_week is Anthropic's estimated cost, not billing data; active hours are not available "
+                 "from this API; people with no Claude Code use in the window are not in it")
+    return people
+
+
+async def _pull_openai(client, window, pricer, notes: list[str]) -> dict[str, _Person]:
+    from tokentui.sources.api.base import arr, count, estimate, obj, text
+
+    people: dict[str, _Person] = {}
+    unattributed = 0
+    where = "openai completions"
+    params = [("start_time", str(window.start_ts)), ("end_time", str(window.end_ts)), ("bucket_width", "1d"),
+              ("limit", str(min(31, window.days))), ("group_by", "user_id"), ("group_by", "model")]
+    async for page in client.pages("organization/usage/completions", params):
+        for b in arr(page.get("data"), f"{where}: data"):
+            for r in arr(obj(b, f"{where}: bucket").get("results"), f"{where}: results"):
+                r = obj(r, f"{where}: result")
+                cached, written = count(r, "input_cached_tokens", where), count(r, "input_cache_write_tokens", where)
+                uncached = (count(r, "input_uncached_tokens", where) if r.get("input_uncached_tokens") is not None
+                            else max(0, count(r, "input_tokens", where) - cached - written))
+                out = count(r, "output_tokens", where)
+                user = text(r, "user_id", where)
+                if not user:
+                    unattributed += uncached + cached + written + out
+                    continue
+                person = people.setdefault(user, _Person())
+                person.input += uncached
+                person.output += out
+                person.cache_read += cached
+                person.cache_write += written
+                cost, _label, _basis = estimate(pricer, text(r, "model", where), uncached, out, written, 0, cached,
+                                                requests=count(r, "num_model_requests", where))
+                if cost is None:
+                    person.cost_known = False
+                else:
+                    person.cost += Decimal(cost) / 10**12
+    if unattributed:
+        notes.append(f"{unattributed:,} tokens had no user_id (service accounts or project keys) and are left out")
+    notes.append("cost_per_week is estimated from list prices (the costs API has no per-user view); active hours "
+                 "are not available from this API")
+    return people
+
+
+def pull_team(provider: str, settings: Settings, *, days: int = lv.DEFAULT_WINDOW_DAYS, name: str | None = None,
+              min_members: int = bm.DEFAULT_MIN_MEMBERS, now: datetime | None = None, transport: Any = None,
+              retry: Any = None) -> tuple[bm.TeamBenchmark, list[str]]:
+    """A team file from an admin API: per-person figures over the last ``days`` whole UTC days
+    (today is left out: it is partial), aggregated in memory; nothing per person is kept."""
+    from tokentui.core.pricing import Pricer
+    from tokentui.credentials import ENV_VARS, get_key
+    from tokentui.sources.api import PROVIDERS, resolve_base_url
+    from tokentui.sources.api.base import Window
+    from tokentui.sources.api.http import ApiClient, ApiError
+
+    if provider not in PULL_SOURCES:
+        raise ConfigError(f"team pull reads anthropic or openai, not {provider!r}")
+    if not 1 <= days <= 366:
+        raise ConfigError("--days must be between 1 and 366")
+    key, _origin = get_key(provider)
+    if not key:
+        raise CredentialError(f"no {provider} admin key", f"set {ENV_VARS[provider]} or run "
+                              f"`tokentop keys add {provider}`")
+    p = PROVIDERS[provider]
+    today: date = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).date()
+    window = Window(today - timedelta(days=days), today - timedelta(days=1))
+    notes: list[str] = []
+
+    async def run() -> dict[str, _Person]:
+        async with ApiClient(p.label, resolve_base_url(provider, settings), p.headers(key), secret=key,
+                             retry=retry, transport=transport) as client:
+            if provider == "anthropic":
+                return await _pull_anthropic(client, window, notes)
+            return await _pull_openai(client, window, Pricer.from_settings(settings), notes)
+
+    try:
+        people = asyncio.run(run())
+    except ApiError as exc:
+        if provider == "anthropic" and exc.kind in ("forbidden", "not_found") and "claude_code" in exc.path:
+            raise SourceError("Claude Code analytics are not available to this key or organization "
+                              f"(HTTP {exc.status})") from None
+        raise SourceError(p.explain(exc, key)) from None
+    rows = [person.values(days) for person in people.values()]
+    label = name or f"{p.label} organization"
+    team, more = bm.team_from_values(rows, name=label, window_days=days, source=PULL_SOURCES[provider],
+                                     min_members=min_members, now=now)
+    return team, [f"{len(rows)} people with usage from {window.start} to {window.end}"] + notes + more
