@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""Time from starting the TUI to the first full dashboard paint, on a year of history.
+
+    python bench/bench_first_paint.py                 # 365 days, one heavy user (~115k records)
+    python bench/bench_first_paint.py --seeds 4       # four times the records (~460k)
+
+Builds a store of generated history (tokentui.services.demo) in a temporary directory, then
+starts the real app (not demo mode: the path a user's store takes) headless at the given size,
+with every local source pointed at empty directories so nothing of yours is read. Reports:
+
+- figures painted: the dashboard shows totals, top models and burn from the stored history
+  (the App paints what is stored before it reads any log);
+- full paint: also the source statuses, after the first sync of the (empty) local sources;
+- the snapshot build time inside the worker.
+
+The store is synced once before timing, as it would be on any machine where tokentop ran before.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def _isolate(tmp: Path) -> None:
+    for name in ("home", "claude", "codex", "data", "config"):
+        (tmp / name).mkdir(exist_ok=True)
+    os.environ.update(HOME=str(tmp / "home"), CLAUDE_CONFIG_DIR=str(tmp / "claude"), CODEX_HOME=str(tmp / "codex"),
+                      TOKENTOP_DATA_DIR=str(tmp / "data"), TOKENTOP_CONFIG=str(tmp / "config" / "config.toml"),
+                      GEMINI_DATA_DIR=str(tmp / "home" / "gemini"), OPENCODE_DATA_DIR=str(tmp / "home" / "oc"),
+                      PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring")  # never your keyring
+    for key in ("OPENAI_ADMIN_KEY", "ANTHROPIC_ADMIN_KEY", "OPENROUTER_API_KEY", "DEEPSEEK_API_KEY",
+                "MOONSHOT_API_KEY"):
+        os.environ.pop(key, None)
+
+
+async def _one_run(db: Path, size: tuple[int, int]) -> dict[str, float]:
+    from tokentui.app import TokentopApp
+    from tokentui.config import Settings
+    from tokentui.widgets.source_status_list import SourceStatusList
+    from tokentui.widgets.top_list import TopList
+    from tokentui.widgets.totals_panel import TotalsPanel
+
+    marks: dict[str, float] = {}
+    t0 = time.perf_counter()
+
+    def mark_render(cls, attr, name):
+        original = cls.render
+
+        def render(self):
+            if getattr(self, attr) and name not in marks:
+                marks[name] = time.perf_counter() - t0
+            return original(self)
+
+        cls.render = render
+        return original
+
+    saved = [(TotalsPanel, mark_render(TotalsPanel, "periods", "totals")),
+             (TopList, mark_render(TopList, "items", "top")),
+             (SourceStatusList, mark_render(SourceStatusList, "rows", "sources"))]
+    try:
+        app = TokentopApp(Settings(path=Path(os.environ["TOKENTOP_CONFIG"]), timezone="UTC",
+                                   refresh_seconds=3600), db_path=db)
+        async with app.run_test(size=size) as pilot:
+            deadline = time.monotonic() + 60
+            while not {"totals", "top", "sources"} <= marks.keys():
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"dashboard not painted after 60 s (got {sorted(marks)})")
+                await pilot.pause(0.005)
+            build = app.snapshot.build_ms if app.snapshot else float("nan")
+        app.close_store()
+    finally:
+        for cls, original in saved:
+            cls.render = original
+    return {"figures": max(marks["totals"], marks["top"]), "full": max(marks.values()), "build_ms": build}
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--days", type=int, default=365)
+    p.add_argument("--seeds", type=int, default=1, help="independent users' worth of history (more records)")
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--size", default="100x30", help="terminal size, COLSxROWS")
+    args = p.parse_args()
+    size = tuple(int(v) for v in args.size.lower().split("x"))
+
+    with tempfile.TemporaryDirectory(prefix="tokentop-bench-") as d:
+        tmp = Path(d)
+        _isolate(tmp)
+        from tokentui.services.demo import write_demo_store
+        from tokentui.store.db import connect
+
+        db = tmp / "data" / "history.db"
+        now = datetime.now(timezone.utc)
+        t = time.perf_counter()
+        for seed in range(7, 7 + args.seeds):
+            write_demo_store(db, now=now, days=args.days, seed=seed)
+        conn = connect(db)
+        records = conn.execute("SELECT COUNT(*) FROM ledger").fetchone()[0]
+        # one sync first, as on any machine where tokentop has run before (the first sync ever
+        # also records the price-data fingerprint, which re-prices every stored estimate once)
+        from tokentui.config import load_settings
+        from tokentui.services.sync import sync_local
+
+        t_sync = time.perf_counter()
+        sync_local(conn, load_settings())
+        first_sync = time.perf_counter() - t_sync
+        conn.close()
+        print(f"store: {records:,} records over {args.days} days, {db.stat().st_size / 1e6:.0f} MB "
+              f"(generated in {time.perf_counter() - t:.1f} s; first-ever sync {first_sync:.1f} s)")
+        runs = [asyncio.run(_one_run(db, size)) for _ in range(args.repeat)]
+        for n, r in enumerate(runs, 1):
+            print(f"run {n}: figures painted {r['figures'] * 1000:6.0f} ms · full paint {r['full'] * 1000:6.0f} ms "
+                  f"· snapshot build {r['build_ms']:5.1f} ms")
+        med = {k: statistics.median(r[k] for r in runs) for k in ("figures", "full", "build_ms")}
+        print(f"median: first full dashboard paint {med['full'] * 1000:.0f} ms "
+              f"(figures {med['figures'] * 1000:.0f} ms, snapshot build {med['build_ms']:.1f} ms) at {args.size}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
