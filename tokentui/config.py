@@ -149,7 +149,7 @@ def _split_dotted(s: str) -> list[str]:
     return parts
 
 
-def _line_of(text: str, key_path: list[str]) -> int | None:
+def line_of(text: str, key_path: list[str]) -> int | None:
     """Best-effort line number (1-based) where ``key_path`` is set in ``text``."""
     table: list[str] = []
     header_line = None
@@ -166,12 +166,15 @@ def _line_of(text: str, key_path: list[str]) -> int | None:
     return header_line
 
 
+_line_of = line_of  # old private name, still imported by services/leverage.py
+
+
 class _Checker:
     def __init__(self, path: Path, text: str) -> None:
         self.path, self.text = path, text
 
     def fail(self, key_path: list[str], problem: str) -> ConfigError:
-        line = _line_of(self.text, key_path)
+        line = line_of(self.text, key_path)
         where = f"{self.path}:{line}" if line else str(self.path)
         return ConfigError(f"{where}: {'.'.join(key_path)}: {problem}")
 

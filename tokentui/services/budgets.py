@@ -22,7 +22,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Iterable, Sequence
 from zoneinfo import ZoneInfo
 
-from tokentui.config import ALL_SOURCES, Settings, _line_of
+from tokentui.config import ALL_SOURCES, Settings, line_of
 from tokentui.core.budgets import PERIOD_ADJECTIVE, Budget, BudgetError, BudgetSettings, parse_budgets
 from tokentui.core.projection import WINDOW_DAYS, Projection, project
 from tokentui.core.overlap import person_totals
@@ -124,7 +124,7 @@ def load_budgets(settings: Settings) -> BudgetSettings:
             text = settings.path.read_text(encoding="utf-8")
         except OSError:
             text = ""
-        line = _line_of(text, exc.key_path) or _line_of(text, exc.key_path[:2])
+        line = line_of(text, exc.key_path) or line_of(text, exc.key_path[:2])
         where = f"{settings.path}:{line}" if line else str(settings.path)
         raise ConfigError(f"{where}: {exc.message}", exc.hint) from None
 
