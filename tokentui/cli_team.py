@@ -171,10 +171,9 @@ def render(report) -> str:
         out.append(f"Team: {team.name} - {team.members} members, {team.window_days}-day window, from {team.source}, "
                    f"generated {team.generated}")
     elif report.team_problem:
-        out.append(f"Team file not used: {report.team_problem}")
+        out.extend(textwrap.wrap(f"Team file not used: {report.team_problem}", 79, subsequent_indent="  "))
     else:
-        out.append("No team file set: `tokentop team use team.toml` (make one with `tokentop team build` or "
-                   "`tokentop team pull`)")
+        out.append("No team file set: `tokentop team use FILE` (made by `team build` or `team pull`)")
     out.append("")
     out.append(f"{'metric':<42}{'you':>10}{'team p50':>10}  where you sit")
     for r in report.rows:
