@@ -1,0 +1,165 @@
+"""Words and numbers shared by the human-readable formats (md, html), and the embedded data.
+
+Everything here reads the snapshot's ``data`` (decimal strings, ints) and returns text;
+nothing depends on the clock, the locale or the environment, so a document renders the same
+twice.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any, Mapping
+
+from tokentui.core import fmt
+
+#: marker of the embedded data, in md (fence info string) and html (comment start)
+EMBED_TAG = "tokentop-snapshot"
+
+METRIC_LABELS = {
+    "tokens_per_week": "Tokens / week", "fresh_tokens_per_week": "Fresh tokens / week (no cache reads)",
+    "cost_per_week": "Cost / week", "active_hours_per_week": "Active hours / week",
+    "tokens_per_active_hour": "Tokens / active hour", "cache_hit_ratio": "Cache hit ratio",
+    "output_share": "Output share", "spend_to_comp": "Annualised spend / compensation",
+}
+METRIC_UNITS = {"tokens_per_week": "tokens", "fresh_tokens_per_week": "tokens", "cost_per_week": "usd",
+                "active_hours_per_week": "hours", "tokens_per_active_hour": "tokens", "cache_hit_ratio": "ratio",
+                "output_share": "ratio", "spend_to_comp": "ratio"}
+
+
+def embed_json(data: Any) -> str:
+    """``data`` as one line of JSON that is safe inside an HTML comment and a Markdown fence.
+
+    ASCII only, and ``< > & ` --`` escaped inside strings (they can appear nowhere else in
+    JSON), so the text can neither close the comment nor the fence. ``json.loads`` gives
+    back exactly ``data``; the digest is computed over the canonical form, not this text."""
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("`", "\\u0060")):
+        text = text.replace(ch, esc)
+    while "--" in text:
+        text = text.replace("--", "-\\u002d")
+    return text
+
+
+def usd(value: str | None, places: int | None = None) -> str:
+    """A decimal-string amount as '$1,234.56' ('—' when absent)."""
+    if value is None:
+        return "—"
+    return fmt.usd(Decimal(value), places=places)
+
+
+def usd2(value: str | None) -> str:
+    return usd(value, places=2)
+
+
+def tokens(n: int | None) -> str:
+    """'1,234,567' up to 10 digits, else '12.3B'."""
+    if n is None:
+        return "—"
+    return fmt.fit(int(n), 13)
+
+
+def short(n: int | float | None) -> str:
+    return "—" if n is None else fmt.tokens_short(int(round(float(n))))
+
+
+def pct(share: str | float | None) -> str:
+    """A share ('0.1234' or 0.1234) as '12%' / '1.2%'."""
+    if share is None:
+        return "—"
+    return fmt.percent(float(share))
+
+
+def budget_amount(b: Mapping[str, Any], key: str) -> str:
+    v = b.get(key)
+    if v is None:
+        return "—"
+    return usd2(v) if b["unit"] == "usd" else f"{short(v)} tokens"
+
+
+def budget_period(b: Mapping[str, Any]) -> str:
+    """'2026-10-01 to 2026-12-31' (the stored end is exclusive)."""
+    end = date.fromisoformat(b["period_end"]) - timedelta(days=1)
+    return f"{b['period_start']} to {end.isoformat()}"
+
+
+def sync_time(stamp: str | None) -> str:
+    """'2026-11-20T14:59:58Z' → '2026-11-20 14:59' (UTC); 'never' when absent."""
+    return stamp[:16].replace("T", " ") if stamp else "never"
+
+
+def metric_value(name: str, value: Any) -> str:
+    """A leverage metric in its unit."""
+    if value is None:
+        return "—"
+    unit = METRIC_UNITS.get(name, "")
+    if unit == "usd":
+        return usd2(str(value))
+    if unit == "tokens":
+        return short(value)
+    if unit == "hours":
+        return f"{float(value):.1f} h"
+    if unit == "ratio":
+        return pct(value)
+    return str(value)
+
+
+def period_line(data: Mapping[str, Any]) -> str:
+    p = data["period"]
+    days = f"{p['days']} day{'s' if p['days'] != 1 else ''}"
+    return f"{p['start']} to {p['end']} ({days}{', to date' if p.get('to_date') else ''}, {p['timezone']})"
+
+
+def generated_line(data: Mapping[str, Any]) -> str:
+    stamp = data["generated_at"].replace("T", " ").replace("Z", " UTC")
+    return f"{stamp} by tokentop {data['tokentop_version']}"
+
+
+def title(data: Mapping[str, Any]) -> str:
+    label = " ".join(str(data.get("label", "")).split())
+    return f"Token usage: {label}" if label else "Token usage snapshot"
+
+
+def cost_basis(data: Mapping[str, Any]) -> str:
+    t = data["totals"]
+    return (f"billed {usd2(t['billed_usd'])} · estimated {usd2(t['estimated_usd'])} · "
+            f"unpriced {tokens(t['unpriced_tokens'])} tokens ({pct(t['unpriced_share'])} of tokens)")
+
+
+def per_week(data: Mapping[str, Any]) -> tuple[str, str]:
+    """(tokens per week, cost per week) over the period."""
+    weeks = Decimal(data["window_days"]) / 7
+    t = data["totals"]
+    return short(int(Decimal(t["total_tokens"]) / weeks)), usd2(str(Decimal(t["cost_usd"]) / weeks))
+
+
+def team_metrics(data: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """The team comparison per metric name (empty without a team section)."""
+    team = data.get("team") or {}
+    rows = team.get("metrics", [])
+    if isinstance(rows, Mapping):
+        return {k: v for k, v in rows.items() if isinstance(v, Mapping)}
+    return {r["metric"]: r for r in rows if isinstance(r, Mapping) and "metric" in r}
+
+
+def leverage_rows(data: Mapping[str, Any]) -> list[tuple[str, str, str, str, str]]:
+    """(label, value, team median, percentile, × median) for each leverage metric present."""
+    lev = data.get("leverage") or {}
+    team = team_metrics(data)
+    out = []
+    for name, label in METRIC_LABELS.items():
+        if name not in lev and name not in team:
+            continue
+        t = team.get(name, {})
+        pctile = t.get("percentile")
+        mult = t.get("multiple")
+        out.append((label, metric_value(name, lev.get(name)), metric_value(name, t.get("p50")),
+                    "—" if pctile is None else f"P{float(pctile):.0f}",
+                    "—" if mult is None else f"{float(mult):.2f}×"))
+    return out
+
+
+def model_mix(data: Mapping[str, Any], limit: int = 5) -> str:
+    mix = (data.get("leverage") or {}).get("model_mix") or []
+    return ", ".join(f"{m['model']} {pct(m['share'])}" for m in mix[:limit])

@@ -1,0 +1,153 @@
+"""``tokentop verify``: is a snapshot file exactly what tokentop wrote?
+
+For every format the data is read back and its sha256 (of the canonical JSON) compared with
+the digest the file states:
+
+* json / toml: the envelope's ``digest`` against ``data`` (re-indenting or re-ordering the
+  file is fine; changing any value is not);
+* md / html / csv: the embedded data (fenced block / HTML comment / ``# data:`` line) against
+  the stated digest, and then the whole document is rendered again from that data and
+  compared with the file (line endings and trailing spaces ignored), so an edit to the
+  readable tables is caught too. A document made by a tokentop with another layout version
+  has its data checked only, and the result says so.
+
+The digest detects changes; it is not a signature (anyone can edit data and recompute it).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tokentui.export import render
+from tokentui.export.machine import CSV_TITLE
+from tokentui.export.model import KIND, LAYOUT_VERSION, Snapshot, SnapshotError, digest, validate
+from tokentui.export.text import EMBED_TAG
+
+HEX = r"[0-9a-f]{64}"
+_MD = re.compile(rf"^```json {EMBED_TAG} sha256=({HEX})\n(.*?)\n```[ \t]*$", re.M | re.S)
+_HTML = re.compile(rf"<!-- {EMBED_TAG} sha256=({HEX})\n(.*?)\n-->", re.S)
+_CSV = re.compile(rf"\A{re.escape(CSV_TITLE)}[^\n]*\n# sha256: ({HEX})\n# data: ([^\n]*)\n")
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The outcome: ``ok`` (intact), the format found, the digest and a plain message."""
+
+    ok: bool
+    format: str | None
+    message: str
+    digest: str | None = None
+    data: dict[str, Any] | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.ok else 1
+
+
+def _bad(fmt: str | None, why: str, stated: str | None = None) -> Verdict:
+    return Verdict(False, fmt, f"ALTERED or damaged ({fmt or 'unknown format'}): {why}", stated)
+
+
+def _normal(text: str) -> list[str]:
+    lines = [ln.rstrip() for ln in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    while lines and not lines[-1]:
+        lines.pop()
+    return lines
+
+
+def _describe(data: dict[str, Any]) -> str:
+    p = data["period"]
+    label = f" '{data['label']}'" if data.get("label") else ""
+    return f"snapshot{label} of {p['start']} to {p['end']} ({p['timezone']}), generated {data['generated_at']}"
+
+
+def _check_data(fmt: str, data: Any, stated: str) -> Verdict | None:
+    """A failing verdict, or None when ``data`` is a valid snapshot matching ``stated``."""
+    try:
+        validate(data)
+    except SnapshotError as exc:
+        return _bad(fmt, f"the data is not a valid snapshot: {exc}", stated)
+    actual = digest(data)
+    if actual != stated:
+        return _bad(fmt, f"the data's sha256 is {actual}, the file states {stated}", stated)
+    return None
+
+
+def _check_document(fmt: str, text: str, embedded: str, stated: str) -> Verdict:
+    try:
+        data = json.loads(embedded)
+    except ValueError as exc:
+        return _bad(fmt, f"the embedded data is not valid JSON ({exc.msg})", stated)
+    failed = _check_data(fmt, data, stated)
+    if failed:
+        return failed
+    if data.get("layout_version") != LAYOUT_VERSION:
+        return Verdict(True, fmt, f"intact data ({fmt}): {_describe(data)}; sha256 {stated}. The readable part "
+                       f"uses layout {data.get('layout_version')}, not this tokentop's ({LAYOUT_VERSION}), so only "
+                       "the data was checked.", stated, data)
+    want, got = _normal(render(Snapshot(data, stated), fmt)), _normal(text)
+    if want != got:
+        line = next((i for i, (a, b) in enumerate(zip(want, got), 1) if a != b), min(len(want), len(got)) + 1)
+        return _bad(fmt, f"the readable text no longer matches the embedded data (first difference at line {line})",
+                    stated)
+    return Verdict(True, fmt, f"intact ({fmt}): {_describe(data)}; sha256 {stated}", stated, data)
+
+
+def _check_envelope(fmt: str, env: Any) -> Verdict:
+    if not isinstance(env, dict) or env.get("format") != KIND or "data" not in env:
+        return _bad(fmt, "not a tokentop snapshot (no format/data fields)")
+    stated = env.get("digest")
+    if not isinstance(stated, str) or not re.fullmatch(HEX, stated):
+        return _bad(fmt, "the digest field is missing or is not a sha256 hex string")
+    data = env["data"]
+    failed = _check_data(fmt, data, stated)
+    if failed:
+        return failed
+    if env.get("schema_version") != data.get("schema_version"):
+        return _bad(fmt, "schema_version outside the data differs from the one inside", stated)
+    return Verdict(True, fmt, f"intact ({fmt}): {_describe(data)}; sha256 {stated}", stated, data)
+
+
+def verify_text(text: str) -> Verdict:
+    """Check a snapshot document's text (any format; detected from the content)."""
+    text = text.lstrip("\ufeff")
+    m = _HTML.search(text)
+    if m and "<html" in text[:500].lower():
+        return _check_document("html", text, m.group(2), m.group(1))
+    m = _MD.search(text)
+    if m:
+        return _check_document("md", text, m.group(2), m.group(1))
+    if text.startswith(CSV_TITLE):
+        m = _CSV.match(text.replace("\r\n", "\n"))
+        if not m:
+            return _bad("csv", "the digest and data comment lines at the top are missing or damaged")
+        return _check_document("csv", text, m.group(2), m.group(1))
+    if text.lstrip().startswith("{"):
+        try:
+            return _check_envelope("json", json.loads(text))
+        except ValueError as exc:
+            return _bad("json", f"not valid JSON ({exc})")
+    try:
+        env = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return Verdict(False, None, "not a tokentop snapshot: no embedded data or digest found "
+                       "(expected md, html, json, toml or csv written by `tokentop export`)")
+    return _check_envelope("toml", env)
+
+
+def verify_file(path: Path) -> Verdict:
+    """Check the snapshot at ``path``. Unreadable files give a failing verdict, not an exception."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return Verdict(False, None, f"cannot read {path}: {exc.strerror or exc}")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return _bad(None, "not UTF-8 text")
+    return verify_text(text)
