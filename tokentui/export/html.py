@@ -155,13 +155,11 @@ def _leverage(d: Mapping[str, Any]) -> str:
     if not rows:
         return ""
     lev = d.get("leverage") or {}
-    team = d.get("team") or {}
-    intro = f"Per week over the {lev.get('window_days', d['window_days'])}-day window."
-    if team:
-        intro += f" Team benchmark: {team.get('name', 'team')}" + (f" (n = {team['n']})" if "n" in team else "") + "."
+    intro = (f"Per week over the {lev.get('window_days', d['window_days'])}-day window (fresh: without cache "
+             f"reads). {tx.team_line(d)}").strip()
     mix = tx.model_mix(d)
     return (f'<section><h2>Leverage</h2><p class="small">{e(intro)}</p>'
-            + table(["Metric", "You", "Team median", "Percentile", "× median"], rows, numeric=(1, 2, 3, 4))
+            + table(tx.leverage_heads(d), rows, numeric=(1, 2, 3, 4), optional=(4,))
             + (f'<p class="small">Model mix: {e(mix)}</p>' if mix else "") + "</section>")
 
 

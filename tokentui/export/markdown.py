@@ -72,12 +72,10 @@ def _leverage(d: Mapping[str, Any]) -> list[str]:
     if not rows:
         return []
     lev = d.get("leverage") or {}
-    out = ["## Leverage", "", f"Per week over the {lev.get('window_days', d['window_days'])}-day window."]
-    team = d.get("team") or {}
-    if team:
-        out[-1] += f" Team benchmark: {cell(team.get('name', 'team'))}" + (
-            f" (n = {team['n']})" if "n" in team else "") + "."
-    out += [""] + table(["Metric", "You", "Team median", "Percentile", "× median"], rows, right=(1, 2, 3, 4))
+    intro = (f"Per week over the {lev.get('window_days', d['window_days'])}-day window (fresh: without cache "
+             f"reads). {tx.team_line(d)}").strip()
+    out = ["## Leverage", "", intro, ""]
+    out += table(tx.leverage_heads(d), rows, right=(1, 2, 3, 4))
     mix = tx.model_mix(d)
     if mix:
         out += ["", f"Model mix: {cell(mix)}"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable
 
 from tokentui.export.model import money_of, number, ratio
 
@@ -55,21 +55,33 @@ def budget_rows(results: Iterable[Any]) -> list[dict[str, Any]]:
     return [budget_row(r) for r in results]
 
 
+#: left out of snapshots: with the cost beside it, it reveals the person's pay
+PRIVATE_METRICS = ("spend_to_comp",)
+
+
 def leverage_object(lev: Any) -> dict[str, Any]:
-    """``core.leverage.Leverage`` → its JSON (``to_json``), as the leverage module defines it."""
-    out = dict(lev.to_json())
+    """``core.leverage.Leverage`` → its JSON (``to_json``, the layout ``team build`` reads),
+    without :data:`PRIVATE_METRICS`."""
+    out = {k: v for k, v in lev.to_json().items() if k not in PRIVATE_METRICS}
     out.setdefault("window_days", lev.window_days)
     return out
 
 
-def team_object(comparison: Any) -> dict[str, Any] | None:
-    """A team comparison as ``{name?, window_days?, generated_at?, metrics: [...]}``.
-
-    Accepts a mapping (already JSON-ready) or an object with ``to_json()``."""
-    if comparison is None:
-        return None
-    if hasattr(comparison, "to_json"):
-        comparison = comparison.to_json()
-    if not isinstance(comparison, Mapping):
-        return None
-    return dict(comparison)
+def team_object(report: Any) -> dict[str, Any]:
+    """The team comparison of a ``services.leverage.LeverageReport``: the team's name, size,
+    window and, per metric, n, p10…p90 and the person's placement. Never the team file's path."""
+    team = report.team
+    metrics = []
+    for row in report.rows:
+        dist, place = row.team, row.placement
+        if dist is None or row.metric in PRIVATE_METRICS:
+            continue
+        m: dict[str, Any] = {"metric": row.metric, "n": dist.n,
+                             **{f"p{p}": number(getattr(dist, f"p{p}"), 6) for p in (10, 25, 50, 75, 90)}}
+        if place is not None:
+            m["position"] = place.position
+            m["percentile"] = None if place.percentile is None else number(float(place.percentile), 1)
+            m["multiple"] = None if place.multiple_of_median is None else number(float(place.multiple_of_median), 3)
+        metrics.append(m)
+    return {"name": team.name, "members": team.members, "window_days": team.window_days,
+            "generated": team.generated, "source": team.source, "metrics": metrics}

@@ -18,13 +18,13 @@ from tokentui.core import fmt
 EMBED_TAG = "tokentop-snapshot"
 
 METRIC_LABELS = {
-    "tokens_per_week": "Tokens / week", "fresh_tokens_per_week": "Fresh tokens / week (no cache reads)",
+    "tokens_per_week": "Tokens / week", "fresh_tokens_per_week": "Fresh tokens / week",
     "cost_per_week": "Cost / week", "active_hours_per_week": "Active hours / week",
     "tokens_per_active_hour": "Tokens / active hour", "cache_hit_ratio": "Cache hit ratio",
     "output_share": "Output share", "spend_to_comp": "Annualised spend / compensation",
 }
 METRIC_UNITS = {"tokens_per_week": "tokens", "fresh_tokens_per_week": "tokens", "cost_per_week": "usd",
-                "active_hours_per_week": "hours", "tokens_per_active_hour": "tokens", "cache_hit_ratio": "ratio",
+                "active_hours_per_week": "hours", "tokens_per_active_hour": "tokens_per_hour", "cache_hit_ratio": "ratio",
                 "output_share": "ratio", "spend_to_comp": "ratio"}
 
 
@@ -98,6 +98,8 @@ def metric_value(name: str, value: Any) -> str:
         return usd2(str(value))
     if unit == "tokens":
         return short(value)
+    if unit == "tokens_per_hour":
+        return f"{short(value)}/h"
     if unit == "hours":
         return f"{float(value):.1f} h"
     if unit == "ratio":
@@ -143,21 +145,48 @@ def team_metrics(data: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
     return {r["metric"]: r for r in rows if isinstance(r, Mapping) and "metric" in r}
 
 
-def leverage_rows(data: Mapping[str, Any]) -> list[tuple[str, str, str, str, str]]:
-    """(label, value, team median, percentile, × median) for each leverage metric present."""
+def placement(t: Mapping[str, Any]) -> str:
+    """'p63', 'below p10', 'above p90' or '—'."""
+    pos = t.get("position")
+    if pos == "below":
+        return "below p10"
+    if pos == "above":
+        return "above p90"
+    return "—" if t.get("percentile") is None else f"p{float(t['percentile']):.0f}"
+
+
+def leverage_heads(data: Mapping[str, Any]) -> list[str]:
+    return ["Metric", "You"] + (["Team median", "Place", "× median"] if data.get("team") else [])
+
+
+def leverage_rows(data: Mapping[str, Any]) -> list[tuple[str, ...]]:
+    """(label, value[, team median, place, × median]) for each leverage metric present."""
     lev = data.get("leverage") or {}
     team = team_metrics(data)
-    out = []
+    out: list[tuple[str, ...]] = []
     for name, label in METRIC_LABELS.items():
         if name not in lev and name not in team:
             continue
-        t = team.get(name, {})
-        pctile = t.get("percentile")
-        mult = t.get("multiple")
-        out.append((label, metric_value(name, lev.get(name)), metric_value(name, t.get("p50")),
-                    "—" if pctile is None else f"P{float(pctile):.0f}",
-                    "—" if mult is None else f"{float(mult):.2f}×"))
+        row: tuple[str, ...] = (label, metric_value(name, lev.get(name)))
+        if data.get("team"):
+            t = team.get(name, {})
+            mult = t.get("multiple")
+            row += (metric_value(name, t.get("p50")), placement(t),
+                    "—" if mult is None else f"{float(mult):.2f}×")
+        out.append(row)
     return out
+
+
+def team_line(data: Mapping[str, Any]) -> str:
+    """'Team benchmark: Platform (7 members, 28-day window, generated 2026-11-20).' or ''."""
+    team = data.get("team")
+    if not team:
+        return ""
+    bits = [f"{team['members']} members" if "members" in team else "",
+            f"{team['window_days']}-day window" if "window_days" in team else "",
+            f"generated {str(team['generated'])[:10]}" if team.get("generated") else ""]
+    inner = ", ".join(b for b in bits if b)
+    return f"Team benchmark: {team.get('name', 'team')}" + (f" ({inner})." if inner else ".")
 
 
 def model_mix(data: Mapping[str, Any], limit: int = 5) -> str:

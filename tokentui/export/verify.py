@@ -115,7 +115,7 @@ def _check_envelope(fmt: str, env: Any) -> Verdict:
 
 def verify_text(text: str) -> Verdict:
     """Check a snapshot document's text (any format; detected from the content)."""
-    text = text.lstrip("\ufeff")
+    text = text.lstrip("\ufeff").replace("\r\n", "\n")  # a mail client or Windows editor may add CRs
     m = _HTML.search(text)
     if m and "<html" in text[:500].lower():
         return _check_document("html", text, m.group(2), m.group(1))
@@ -123,7 +123,7 @@ def verify_text(text: str) -> Verdict:
     if m:
         return _check_document("md", text, m.group(2), m.group(1))
     if text.startswith(CSV_TITLE):
-        m = _CSV.match(text.replace("\r\n", "\n"))
+        m = _CSV.match(text)
         if not m:
             return _bad("csv", "the digest and data comment lines at the top are missing or damaged")
         return _check_document("csv", text, m.group(2), m.group(1))

@@ -222,7 +222,7 @@ def build(conn: sqlite3.Connection, settings: Settings, options: ExportOptions =
         data["projects"] = _projects(conn, f)
     missing: list[str] = []
     data["budgets"] = _budgets(conn, settings, tz, now, missing)
-    data.update(_leverage(conn, settings, tz, now, first, last, missing))
+    data.update(_leverage(conn, settings, tz, now, first, last, to_date, missing))
     data["notes"] = _notes(data, tz, options.include_projects, missing)
     return make(data)
 
@@ -250,9 +250,31 @@ def _budgets(conn: sqlite3.Connection, settings: Settings, tz: ZoneInfo, now: da
 
 
 def _leverage(conn: sqlite3.Connection, settings: Settings, tz: ZoneInfo, now: datetime, first: date, last: date,
-              missing: list[str]) -> dict[str, Any]:
-    missing.append("Leverage metrics are not available in this tokentop build: section left out.")
-    return {}
+              to_date: bool, missing: list[str]) -> dict[str, Any]:
+    try:
+        from tokentui.services.leverage import build_report
+    except ImportError:
+        missing.append("Leverage metrics are not available in this tokentop build: section left out.")
+        return {}
+    days = (last - first).days + 1
+    # to date: the rolling window ending now; a past range: the window ending at its last midnight
+    end = now if to_date else datetime.combine(last + timedelta(days=1), datetime.min.time(), tz)
+    try:
+        report = build_report(conn, settings, now=end, window_days=days)
+    except (TokentopError, ValueError) as exc:
+        missing.append(f"Leverage left out: {exc}.")
+        return {}
+    out: dict[str, Any] = {"leverage": sections.leverage_object(report.leverage)}
+    missing.append(f"Leverage: per-week figures over the {days} × 24 hours ending {_iso_utc(end)}; "
+                   "spend / compensation is left out of snapshots (with the cost it would reveal pay).")
+    missing.extend(f"Leverage: {n}" for n in report.notes)
+    if report.team is not None:
+        out["team"] = sections.team_object(report)
+    elif report.team_problem:
+        missing.append("A team benchmark file is configured but could not be read: team percentiles left out.")
+    else:
+        missing.append("No team benchmark configured (`tokentop team use team.toml`): no team percentiles.")
+    return out
 
 
 def default_name(snap: Snapshot, fmt: str) -> str:
