@@ -271,3 +271,13 @@ def test_window_covers_exactly_window_days(store):
                 rec("codex", "before", int(start.timestamp() * 1000) - 1, "gpt-5", inp=10**6)])
     lev = svc.measure(store, now=NOW, window_days=7)
     assert lev.usage.total == 70 and lev.tokens_per_week == 70
+
+
+def test_snapshot_json_leaves_comp_out_unless_asked():
+    lev = lv.compute(lv.Usage(input=7_000, cost_pico=28 * PICO), window_days=28, start_ms=0, end_ms=28 * DAY,
+                     active=60, timed_tokens=7_000, comp_usd=Decimal("100000"))
+    data = lev.to_json()
+    assert "spend_to_comp" not in data and data["cost_per_week"] == "7.00" and data["window_days"] == 28
+    assert data["tokens_per_week"] == 1750 and data["tokens_per_active_hour"] == 7000
+    assert lev.to_json(include_comp=True)["spend_to_comp"] == pytest.approx(28 * 365 / 28 / 100_000)
+    json.dumps(data)  # JSON-ready as it is

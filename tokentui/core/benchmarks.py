@@ -206,6 +206,10 @@ def _plain(d: Decimal) -> int | Decimal:
     return int(d) if d == d.to_integral_value() else d
 
 
+def _positive_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v > 0
+
+
 def parse_team(text: str, where: str) -> TeamBenchmark:
     """Validate a team.toml document; :class:`BenchmarkError` names ``where`` and the key."""
     def fail(key: str, problem: str) -> BenchmarkError:
@@ -221,19 +225,17 @@ def parse_team(text: str, where: str) -> TeamBenchmark:
     name, window, generated = doc.get("name"), doc.get("window_days"), doc.get("generated", "")
     if not isinstance(name, str) or not name.strip():
         raise fail("name", "missing")
-    if isinstance(window, bool) or not isinstance(window, int) or window <= 0:
+    if not _positive_int(window):
         raise fail("window_days", "expected a positive whole number of days")
     metrics: dict[str, Distribution] = {}
-    table = doc.get("metrics")
-    if not isinstance(table, dict):
+    if not isinstance(table := doc.get("metrics"), dict):
         raise fail("metrics", "expected a table of metrics")
     for m, spec in table.items():
         if m not in BENCHMARK_METRICS:
             continue  # written by a newer tokentop: ignore what we cannot show
         if not isinstance(spec, dict):
             raise fail(f"metrics.{m}", "expected a table")
-        n = spec.get("n")
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        if not _positive_int(n := spec.get("n")):
             raise fail(f"metrics.{m}.n", "expected a positive whole number")
         ps = []
         for p in PERCENTILES:
@@ -247,10 +249,9 @@ def parse_team(text: str, where: str) -> TeamBenchmark:
     if not metrics:
         raise fail("metrics", "no metric tokentop knows")
     members = doc.get("members")
-    return TeamBenchmark(name.strip(), window, str(generated), str(doc.get("source", "")),
-                         members if isinstance(members, int) and not isinstance(members, bool)
-                         else max(d.n for d in metrics.values()),
-                         metrics, bool(doc.get("mixed_windows", False)))
+    members = members if _positive_int(members) else max(d.n for d in metrics.values())
+    return TeamBenchmark(name.strip(), window, str(generated), str(doc.get("source", "")), members, metrics,
+                         bool(doc.get("mixed_windows", False)))
 
 
 def team_from_values(rows: Sequence[Mapping[str, Decimal | None]], *, name: str, window_days: int, source: str,
@@ -333,7 +334,7 @@ def parse_snapshot(text: str, origin: str, *, toml: bool | None = None) -> Membe
         raise BenchmarkError(f"{origin}: the snapshot has no leverage figures",
                              "export it again with a tokentop that includes them")
     window = lev.get("window_days")
-    if isinstance(window, bool) or not isinstance(window, int) or window <= 0:
+    if not _positive_int(window):
         raise BenchmarkError(f"{origin}: leverage.window_days: expected a positive whole number")
     values: dict[str, Decimal] = {}
     for m in BENCHMARK_METRICS:
@@ -393,27 +394,24 @@ class ReferencePoint:
 
 
 _MONTH_WEEKS = 365.25 / 12 / 7
-REFERENCE_POINTS: tuple[ReferencePoint, ...] = (
-    ReferencePoint("openai-week-record", "OpenAI engineer, record week 2026", "tokens_per_week",
-                   210e9, 210e9, "one OpenAI engineer at 210 billion tokens in a week (a 2026 record)"),
-    ReferencePoint("openai-heaviest-now", "OpenAI heaviest user, now", "tokens_per_week",
-                   100e9 / _MONTH_WEEKS, 100e9 / _MONTH_WEEKS,
-                   "OpenAI's heaviest internal user growing from 100 thousand to 100 billion tokens per month "
-                   "over 6.5 years"),
-    ReferencePoint("openai-heaviest-then", "OpenAI heaviest user, 6.5 yrs ago", "tokens_per_week",
-                   100e3 / _MONTH_WEEKS, 100e3 / _MONTH_WEEKS,
-                   "OpenAI's heaviest internal user growing from 100 thousand to 100 billion tokens per month "
-                   "over 6.5 years"),
-    ReferencePoint("always-on-agent", "one always-on agent", "tokens_per_week", 700e6, 700e6,
-                   "a single always-on agent at about 700 million tokens a week"),
-    ReferencePoint("founder", "one founder", "tokens_per_week", 1e9, 10e9,
-                   "one founder's 1–10 billion tokens a week"),
-    ReferencePoint("claude-code-150k", "Claude Code user, $150k/month", "cost_per_week",
-                   150_000 / _MONTH_WEEKS, 150_000 / _MONTH_WEEKS,
-                   "a Claude Code user spending over $150k in a month"),
-    ReferencePoint("half-of-salary", "$250k tokens, $500k engineer", "spend_to_comp", 0.5, 0.5,
-                   "the \"$250k of tokens for a $500k engineer\" remark (tokens at half of salary)"),
-)
+_HEAVIEST = ("OpenAI's heaviest internal user growing from 100 thousand to 100 billion tokens per month over "
+             "6.5 years")
+#: (key, label, metric, low, high, source) — sources as tokentop's product spec states them
+REFERENCE_POINTS: tuple[ReferencePoint, ...] = tuple(ReferencePoint(*row) for row in (
+    ("openai-week-record", "OpenAI engineer, record week 2026", "tokens_per_week", 210e9, 210e9,
+     "one OpenAI engineer at 210 billion tokens in a week (a 2026 record)"),
+    ("openai-heaviest-now", "OpenAI heaviest user, now", "tokens_per_week", 100e9 / _MONTH_WEEKS,
+     100e9 / _MONTH_WEEKS, _HEAVIEST),
+    ("openai-heaviest-then", "OpenAI heaviest user, 6.5 yrs ago", "tokens_per_week", 100e3 / _MONTH_WEEKS,
+     100e3 / _MONTH_WEEKS, _HEAVIEST),
+    ("always-on-agent", "one always-on agent", "tokens_per_week", 700e6, 700e6,
+     "a single always-on agent at about 700 million tokens a week"),
+    ("founder", "one founder", "tokens_per_week", 1e9, 10e9, "one founder's 1–10 billion tokens a week"),
+    ("claude-code-150k", "Claude Code user, $150k/month", "cost_per_week", 150_000 / _MONTH_WEEKS,
+     150_000 / _MONTH_WEEKS, "a Claude Code user spending over $150k in a month"),
+    ("half-of-salary", "$250k tokens, $500k engineer", "spend_to_comp", 0.5, 0.5,
+     "the \"$250k of tokens for a $500k engineer\" remark (tokens at half of salary)"),
+))
 
 
 def references_for(metric: str) -> tuple[ReferencePoint, ...]:

@@ -117,10 +117,17 @@ class Leverage:
         """Every scalar metric by name (the ``leverage`` object of a snapshot adds ``window_days``)."""
         return {m: self.value(m) for m in METRIC_NAMES}
 
-    def to_json(self) -> dict:
-        """JSON-ready figures: money as strings of exact decimals, ratios and rates as numbers."""
+    def to_json(self, *, include_comp: bool = False) -> dict:
+        """JSON-ready figures: money as strings of exact decimals, ratios and rates as numbers.
+
+        ``spend_to_comp`` is left out unless ``include_comp``: next to ``cost_per_week`` it
+        gives the person's pay away, and snapshots travel (to a manager, to whoever builds
+        the team file).
+        """
         out: dict = {"window_days": self.window_days}
         for m, v in self.values().items():
+            if m == "spend_to_comp" and not include_comp:
+                continue
             out[m] = None if v is None else (str(_cents(v)) if isinstance(v, Decimal) else _round(v))
         out["model_mix"] = [{"model": s.model, "tokens": s.tokens, "share": _round(s.share)} for s in self.model_mix]
         out["active_minutes"] = self.active_minutes

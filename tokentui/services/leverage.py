@@ -153,9 +153,10 @@ class LeverageReport:
 
     def to_json(self) -> dict[str, Any]:
         lev = self.leverage
+        figures = lev.to_json(include_comp=True)  # the person's own screen/terminal: comp stays local
         metrics = {}
         for r in self.rows:
-            d: dict[str, Any] = {"value": lev.to_json()[r.metric], "label": r.label}
+            d: dict[str, Any] = {"value": figures[r.metric], "label": r.label}
             if r.placement is not None:
                 p = r.placement
                 d["team"] = {"percentile": None if p.percentile is None else round(p.percentile, 1),
@@ -164,8 +165,8 @@ class LeverageReport:
             metrics[r.metric] = d
         return {"window_days": lev.window_days,
                 "since": _iso(lev.start_ms), "until": _iso(lev.end_ms), "metrics": metrics,
-                "model_mix": lev.to_json()["model_mix"], "active_minutes": lev.active_minutes,
-                "tokens": lev.to_json()["tokens"],
+                "model_mix": figures["model_mix"], "active_minutes": lev.active_minutes,
+                "tokens": figures["tokens"],
                 "team": None if self.team is None else {
                     "name": self.team.name, "file": self.team_file, "window_days": self.team.window_days,
                     "members": self.team.members, "source": self.team.source, "generated": self.team.generated},
