@@ -167,6 +167,8 @@ def test_periods(store, spec, start, end, days):
         assert d["totals"]["total_tokens"] == 43300 + 11200 + 7300 and d["period"]["to_date"] is False
     if spec == "year":
         assert d["totals"]["total_tokens"] == sum(r.total for r in known_records())
+        md = render(snapshot(store, period=spec), "md")
+        assert "## Weekly" in md and "## Daily" not in md and verify_text(md).ok  # chat-sized, data keeps days
 
 
 @pytest.mark.parametrize("spec", ["2d", "2026-11-20..2026-11-01", "2026-13-01..2026-13-02", "last week"])

@@ -58,10 +58,12 @@ footer{font-size:.8rem;color:#4b5563;margin-top:16px;overflow-wrap:anywhere}
 code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.85em}
 details summary{cursor:pointer;color:#1d4ed8}
 @media (max-width:560px){body{font-size:14px}main{padding:12px 10px 24px}section{padding:12px}
-h1{font-size:1.3rem}.card .v{font-size:1.2rem}.cards{grid-template-columns:1fr 1fr}th,td{padding:5px 6px}
+h1{font-size:1.3rem}.card .v{font-size:1.2rem}.cards{grid-template-columns:1fr 1fr}
+.cards .card:first-child{grid-column:1/-1}th,td{padding:5px 6px}
 .opt{display:none}svg.wide{display:none}svg.narrow{display:block}td{white-space:normal}td.n{white-space:nowrap}}
 @media print{svg.wide{display:block}svg.narrow{display:none}.opt{display:table-cell}body{background:#fff;font-size:10.5pt}main{max-width:none;padding:0}
-section,.card{border-color:#d1d5db;break-inside:avoid}.scroll{overflow:visible}
+section,.card{border-color:#d1d5db}figure,.card,.cards,.budget>p,tr,li{break-inside:avoid}
+h2,h3,.headline{break-after:avoid}.scroll{overflow:visible}
 details>summary{display:none}*{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
 """
 

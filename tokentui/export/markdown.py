@@ -7,6 +7,8 @@ it again, the readable part above it.
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any, Iterable, Mapping, Sequence
 
 from tokentui.export import text as tx
@@ -104,12 +106,38 @@ def _breakdowns(d: Mapping[str, Any]) -> list[str]:
     return out + [""]
 
 
+#: longer periods are listed by week in Markdown (a chat message stays short); the data keeps days
+WEEKLY_AFTER_DAYS = 62
+
+
+def _weeks(daily: Sequence[Mapping[str, Any]]) -> list[tuple[str, int, Decimal]]:
+    """(week label, tokens, cost) per Monday-based week, partial weeks included."""
+    out: dict[str, list] = {}
+    for r in daily:
+        d = date.fromisoformat(r["date"])
+        key = (d - timedelta(days=d.weekday())).isoformat()
+        acc = out.setdefault(key, [r["date"], r["date"], 0, Decimal(0)])
+        acc[1] = r["date"]
+        acc[2] += r["total_tokens"]
+        acc[3] += Decimal(r["cost_usd"])
+    return [(f"{a} to {b}", tok, cost) for a, b, tok, cost in out.values()]
+
+
 def _daily(d: Mapping[str, Any]) -> list[str]:
-    top = max((r["total_tokens"] for r in d["daily"]), default=0)
+    daily = d["daily"]
+    if len(daily) > WEEKLY_AFTER_DAYS:
+        weeks = _weeks(daily)
+        top = max((w[1] for w in weeks), default=0)
+        out = ["## Weekly", "", "Sums of the daily rows by week (Monday to Sunday); the data block keeps every day.",
+               ""]
+        out += table(["Week", "Tokens", "Cost", ""],
+                     ([w, tx.tokens(tok), tx.usd2(str(cost)), bar(tok, top)] for w, tok, cost in weeks), right=(1, 2))
+        return out + [""]
+    top = max((r["total_tokens"] for r in daily), default=0)
     out = ["## Daily", ""]
     out += table(["Date", "Tokens", "Cost", ""],
                  ([r["date"], tx.tokens(r["total_tokens"]), tx.usd2(r["cost_usd"]), bar(r["total_tokens"], top)]
-                  for r in d["daily"]), right=(1, 2))
+                  for r in daily), right=(1, 2))
     return out + [""]
 
 
