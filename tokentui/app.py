@@ -264,7 +264,7 @@ class TokentopApp(App[int]):
         self.snapshot = message.snapshot
         self._last_problem = None
         stamp = datetime.fromtimestamp(message.snapshot.now_ms / 1000, self.tz).strftime("%H:%M:%S")
-        self.status_line = f"{'demo · ' if self.demo else ''}{stamp}"
+        self.status_line = f"{'demo · ' if self.demo else 'synced '}{stamp}"
 
     def on_refresh_failed(self, message: RefreshFailed) -> None:
         self.status_line = "⚠ refresh failed"

@@ -66,6 +66,11 @@ def test_history_has_the_shape_of_real_use(tmp_path):
     # the live session: activity in the last minutes
     recent = conn.execute("SELECT COUNT(*) FROM ledger WHERE ts_ms > ?", (_ms(NOW) - 5 * 60_000,)).fetchone()[0]
     assert recent >= 3
+    # ... and the burn meter is never idle during it: every 5-minute window has requests
+    live = [r[0] for r in conn.execute("SELECT ts_ms FROM ledger WHERE ts_ms > ? AND kind = 'local' ORDER BY ts_ms",
+                                       (_ms(NOW) - demo.LIVE_MINUTES * 60_000,))]
+    gaps = [b - a for a, b in zip(live, live[1:])] + [_ms(NOW) - live[-1]]
+    assert max(gaps) < 5 * 60_000
 
 
 def test_tick_extends_the_live_session(tmp_path):

@@ -55,7 +55,7 @@ def test_demo_in_a_real_terminal(tmp_path):
     subprocess.run(tmux.base + ["new-session", "-d", "-x", "100", "-y", "30", "-s", "t", cmd], check=True, env=env)
     try:
         tmux.run("set-option", "-t", "t", "remain-on-exit", "off")
-        tmux.wait_for("Burn", "Totals", "today", "tok/min")
+        tmux.wait_for("Burn", "Totals", "today", "Top models", "/min")
         demo_dirs = [p for p in tmp_dir.iterdir() if p.name.startswith("tokentop-demo-")]
         assert len(demo_dirs) == 1 and (demo_dirs[0] / "history.db").exists()
 

@@ -49,7 +49,7 @@ class SourcesScreen(TokentopScreen):
         table = self.query_one(DataTable)
         for label, key, width in (("", "dot", 1), ("Source", "name", 12), ("Kind", "kind", 5),
                                   ("Status", "status", 14), ("Last sync", "sync", 9), ("Records", "records", 9)):
-            table.add_column(label, key=key, width=width)
+            table.add_column(Text(label, justify="right" if key == "records" else "left"), key=key, width=width)
         self.query_one("#source-detail-box").border_title = "Details"
         super().on_mount()
         self.watch(self.app, "theme", self._theme_changed, init=False)
@@ -73,7 +73,7 @@ class SourcesScreen(TokentopScreen):
         table.clear()
         for r in snap.sources:
             table.add_row(self._dot(r.status), r.name, r.kind, r.status, ago(r.last_sync_ms, snap.now_ms),
-                          f"{r.records:,}" if r.records else "", key=r.name)
+                          Text(f"{r.records:,}" if r.records else "", justify="right"), key=r.name)
         if snap.sources:
             table.move_cursor(row=min(keep, len(snap.sources) - 1))
         self._show_detail()

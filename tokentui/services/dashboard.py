@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from tokentui.config import API_SOURCES, LOCAL_SOURCES
 from tokentui.core.records import PICO
-from tokentui.store.queries import period_bounds, utc_ms
+from tokentui.store.queries import period_bounds, period_key, utc_ms
 
 MINUTE_MS = 60_000
 HOUR_MS = 3_600_000
@@ -198,14 +198,8 @@ def _period_totals(conn: sqlite3.Connection, now: datetime, tz: ZoneInfo):
         for name, a, b, _ in ranges:
             if a <= ts < b:
                 s = sums[name]
-                s[0] += tok
-                s[1] += i
-                s[2] += o
-                s[3] += cw
-                s[4] += cr
-                s[5] += cost
-                s[6] += billed
-                s[7] += unpriced
+                for k, v in enumerate((tok, i, o, cw, cr, cost, billed, unpriced)):
+                    s[k] += v
         if ts >= avg_since and ts <= now_ms:
             avg_tokens += tok
         if ts >= avg_since - 86_400_000:
@@ -294,23 +288,17 @@ def _history_label(period: str, key: str) -> str:
 
 
 def _fill_keys(period: str, first: str, last: str) -> list[str]:
-    from datetime import date, timedelta
-
-    if period in ("day", "week"):
-        step = timedelta(days=1 if period == "day" else 7)
-        d, end = date.fromisoformat(first), date.fromisoformat(last)
+    """Every period key from ``first`` to ``last`` (days, Monday weeks or months)."""
+    if period == "month":
+        (y, m), (ly, lm) = map(int, first.split("-")), map(int, last.split("-"))
         out = []
-        while d <= end:
-            out.append(d.isoformat())
-            d += step
+        while (y, m) <= (ly, lm):
+            out.append(f"{y:04d}-{m:02d}")
+            y, m = (y + 1, 1) if m == 12 else (y, m + 1)
         return out
-    y, m = map(int, first.split("-"))
-    ly, lm = map(int, last.split("-"))
-    out = []
-    while (y, m) <= (ly, lm):
-        out.append(f"{y:04d}-{m:02d}")
-        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
-    return out
+    start, end = date.fromisoformat(first), date.fromisoformat(last)
+    step = 1 if period == "day" else 7
+    return [(start + timedelta(days=n)).isoformat() for n in range(0, (end - start).days + 1, step)]
 
 
 def _offset_ms(tz: ZoneInfo, ms: int) -> int:
@@ -354,24 +342,12 @@ def local_day_sql(tz: ZoneInfo, lo_ms: int, hi_ms: int) -> tuple[str, list[int]]
     return sql, args
 
 
-def _period_key(d, period: str) -> str:
-    from datetime import timedelta
-
-    if period == "day":
-        return d.isoformat()
-    if period == "week":
-        return (d - timedelta(days=d.weekday())).isoformat()
-    return f"{d.year:04d}-{d.month:02d}"
-
-
 def build_history(conn: sqlite3.Connection, tz: ZoneInfo, period: str, source: str | None = None,
                   model: str | None = None) -> HistoryTable:
     """All stored usage grouped by local day, week (Monday) or month, optionally filtered.
 
     Groups by local day in SQL (see :func:`local_day_sql`), so a year of history is a few
     hundred rows whatever the number of records."""
-    from datetime import date
-
     if period not in HISTORY_PERIODS:
         raise ValueError(f"unknown period {period!r}")
     t0 = _time.perf_counter()
@@ -395,7 +371,7 @@ def build_history(conn: sqlite3.Connection, tz: ZoneInfo, period: str, source: s
     acc: dict[str, list[int]] = {}
     epoch = date(1970, 1, 1).toordinal()
     for d, *sums in conn.execute(sql, args + wargs):
-        key = _period_key(date.fromordinal(epoch + d), period)
+        key = period_key(date.fromordinal(epoch + d), period)
         a = acc.get(key)
         if a is None:
             acc[key] = sums

@@ -174,10 +174,11 @@ def _live_minutes(w: _Writer, seed: int, from_ms: int, to_ms: int) -> None:
     minute = from_ms // 60_000 + 1
     while minute * 60_000 <= to_ms:
         rng = random.Random(f"{seed}-live-{minute}")
-        # a rhythm of bursts and pauses so the sparkline has shape
+        # bursts and lulls so the sparkline has shape; pauses last a minute or two, so the
+        # 5-minute burn rate never drops to idle while the demo runs
         phase = math.sin(minute / 11.0) + 0.6 * math.sin(minute / 3.7)
-        if phase > -0.9:
-            n = rng.randint(0, 2) + (1 if phase > 1.0 else 0)
+        if rng.random() > 0.12:
+            n = 1 + (phase > 0) + (phase > 1.0) + (rng.random() < 0.3)
             for _ in range(n):
                 t = minute * 60_000 - rng.randint(0, 59_000)
                 if t > to_ms:
