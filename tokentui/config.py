@@ -166,9 +166,6 @@ def line_of(text: str, key_path: list[str]) -> int | None:
     return header_line
 
 
-_line_of = line_of  # old private name, still imported by services/leverage.py
-
-
 class _Checker:
     def __init__(self, path: Path, text: str) -> None:
         self.path, self.text = path, text

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tokentui.config import Settings, _line_of
+from tokentui.config import Settings, line_of
 from tokentui.core import benchmarks as bm
 from tokentui.core import leverage as lv
 from tokentui.core.overlap import LOCAL_PROVIDER, person_totals
@@ -91,7 +91,7 @@ def team_file(settings: Settings) -> Path | None:
         return None
 
     def fail(key: list[str], problem: str) -> ConfigError:
-        line = _line_of(settings.path.read_text(encoding="utf-8"), key) if settings.path.exists() else None
+        line = line_of(settings.path.read_text(encoding="utf-8"), key) if settings.path.exists() else None
         return ConfigError(f"{settings.path}{f':{line}' if line else ''}: {'.'.join(key)}: {problem}",
                            "set it with `tokentop team use FILE`")
 
