@@ -16,23 +16,31 @@ tokentop's own ratios are decimal strings too; the leverage figures keep the lev
 module's JSON (rates and ratios as floats, which JSON and TOML both round-trip exactly).
 Layout (schema 1)::
 
-    schema_version, kind="tokentop-snapshot", generated_at (UTC ISO), tokentop_version
+    schema_version, kind="tokentop-snapshot", layout_version, generated_at (UTC ISO),
+    tokentop_version
     label?                      optional free text (--name)
     period      {spec, start, end (inclusive), days, timezone, to_date}
     window_days                 days in the period (leverage metrics are per week over it)
     totals      {input_tokens, output_tokens, cache_write_tokens, cache_read_tokens,
                  reasoning_tokens, total_tokens, cost_usd, billed_usd, estimated_usd,
                  unpriced_tokens, unpriced_share, requests, records, active_days}
-    by_source   [{source, kind, <token fields>, cost_usd, billed_usd, unpriced_tokens, records}]
-    by_model    [{model, <token fields>, cost_usd, unpriced_tokens}]  (counted usage, cost desc)
-    daily       [{date, <token fields>, total_tokens, cost_usd, unpriced_tokens}] every day
+    by_source   [{source, kind, <token fields>, total_tokens, cost_usd, billed_usd, unpriced_tokens,
+                  records}]
+    by_model    [{model, <token fields>, total_tokens, cost_usd, unpriced_tokens}]  (counted, cost desc)
+    daily       [{date, <token fields>, total_tokens, cost_usd, unpriced_tokens}]  every day
+    (totals, by_model and daily count usage seen in both logs and a usage API once per day;
+    by_source shows each source as recorded)
     projects?   [{project, total_tokens, cost_usd}]  only with --include-projects (names only)
-    budgets?    [{name, unit, amount, period, period_start, period_end, spent, remaining,
-                  used_share, elapsed_share, projected, projected_p10, projected_p90,
-                  daily_rate, exhaustion?, exhaustion_p10?, exhaustion_p90?, runway_quarters?,
-                  status, headline, scope, method, burnup: [{date, actual?, expected?, low?, high?}]}]
-    leverage?   {window_days, <metric>: value, model_mix, ...}  (core.leverage.Leverage.to_json)
-    team?       team benchmark comparison: {name?, metrics: [{metric, n, p10 … p90, percentile?, multiple?}]}
+    budgets?    [{name, unit (usd|tokens), amount, period, period_start, period_end (exclusive),
+                  scope, spent, remaining, used_share, elapsed_share, pace?, daily_rate, projected,
+                  projected_p10, projected_p90, exhaustion?, exhaustion_p10?, exhaustion_p90?,
+                  runs_out?, runway_quarters?, unpriced_tokens, status, headline, method,
+                  burnup: [{date, actual?, expected?, low?, high?}]}]  ([] when none configured;
+                  absent when the budgets feature is unavailable or the config is invalid)
+    leverage?   {window_days, <metric>: value, model_mix, active_minutes, tokens, cost_usd}
+                (core.leverage.Leverage.to_json without spend_to_comp; what ``team build`` reads)
+    team?       {name, members, window_days, generated, source,
+                 metrics: [{metric, n, p10, p25, p50, p75, p90, position?, percentile?, multiple?}]}
     provenance  {sources: [{source, kind, status, last_sync?, records, records_in_period,
                  duplicates_dropped, skipped_lines}], pricing_data_version, store_pricing_version?,
                  tokentop_version, billed_usd, estimated_usd, unpriced_tokens, unpriced_share,
