@@ -134,6 +134,7 @@ class TokentopApp(App[int]):
         self._timer: Timer | None = None
         self._history_query = HistoryQuery()
         self._last_problem: str | None = None
+        self._demo_pricer = None
         dirs = list(theme_dirs) if theme_dirs is not None else [paths.builtin_themes_dir(), paths.user_themes_dir()]
         themes, self._theme_problems = load_themes(dirs)
         self.theme_names = [t.name for t in themes]
@@ -230,10 +231,14 @@ class TokentopApp(App[int]):
         if self.demo:
             from tokentui.store.ledger import get_sync_state
 
+            if self._demo_pricer is None:
+                from tokentui.core.pricing import Pricer
+
+                self._demo_pricer = Pricer()  # kept: it caches each model's rates
             if get_sync_state(conn, "demo", "live_until_ms") is None:
-                demo.generate(conn, now=self.clock(), tz=self.tz, seed=self.demo_seed)
+                demo.generate(conn, now=self.clock(), tz=self.tz, seed=self.demo_seed, pricer=self._demo_pricer)
             else:
-                demo.tick(conn, now=self.clock(), seed=self.demo_seed)
+                demo.tick(conn, now=self.clock(), seed=self.demo_seed, pricer=self._demo_pricer)
             rows = dashboard.stored_source_rows(conn)
         else:
             from tokentui.services.sync import sync_local

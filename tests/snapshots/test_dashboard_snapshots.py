@@ -9,18 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.tui.conftest import FROZEN_NOW, settings, wait_for
+from tests.tui.conftest import FROZEN_NOW, settings, wait_for, write_template
 
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory) -> Path:
-    from zoneinfo import ZoneInfo
-
-    from tokentui.services.demo import write_demo_store
-
-    path = tmp_path_factory.mktemp("snapshot-demo") / "history.db"
-    write_demo_store(path, now=FROZEN_NOW, tz=ZoneInfo("UTC"))
-    return path
+    return write_template(tmp_path_factory.mktemp("snapshot-demo") / "history.db")
 
 
 def _app(template: Path, tmp_path: Path, theme: str):

@@ -16,15 +16,47 @@ from tokentui.config import Settings
 FROZEN_NOW = datetime(2026, 11, 20, 15, 30, tzinfo=timezone.utc)
 
 
-@pytest.fixture(scope="session")
-def demo_template(tmp_path_factory) -> Path:
-    """90 days of demo history at FROZEN_NOW, generated once; tests get a copy."""
-    from tokentui.services.demo import write_demo_store
+def fixed_pricer():
+    """Prices that never change with a genai-prices release (snapshots show costs).
+    The embedding model stays unpriced, as in the real price data."""
+    from decimal import Decimal as D
+
+    from tokentui.config import PriceOverride
+    from tokentui.core.pricing import Pricer
+
+    def per_mtok(i, o, cw, cr):
+        return PriceOverride(D(i), D(o), D(cw), D(i) * 2, D(cr))
+
+    return Pricer({
+        "claude-sonnet-4-5-20250929": per_mtok("3", "15", "3.75", "0.3"),
+        "claude-opus-4-5-20251101": per_mtok("5", "25", "6.25", "0.5"),
+        "claude-haiku-4-5-20251001": per_mtok("1", "5", "1.25", "0.1"),
+        "gpt-5-codex": per_mtok("1.25", "10", "1.25", "0.125"),
+        "gpt-5.1-codex": per_mtok("1.25", "10", "1.25", "0.125"),
+        "gpt-4.1-mini": per_mtok("0.4", "1.6", "0.4", "0.1"),
+        "gpt-5-mini": per_mtok("0.25", "2", "0.25", "0.025"),
+    }, use_genai=False)
+
+
+def write_template(path: Path) -> Path:
+    """90 days of demo history at FROZEN_NOW (UTC working hours, fixed prices)."""
     from zoneinfo import ZoneInfo
 
-    path = tmp_path_factory.mktemp("demo-template") / "history.db"
-    write_demo_store(path, now=FROZEN_NOW, tz=ZoneInfo("UTC"))
+    from tokentui.services.demo import generate
+    from tokentui.store.db import connect
+
+    conn = connect(path)
+    try:
+        generate(conn, now=FROZEN_NOW, tz=ZoneInfo("UTC"), pricer=fixed_pricer())
+    finally:
+        conn.close()
     return path
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory) -> Path:
+    """The demo store, generated once per session; tests get a copy."""
+    return write_template(tmp_path_factory.mktemp("demo-template") / "history.db")
 
 
 @pytest.fixture
