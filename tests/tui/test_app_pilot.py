@@ -257,3 +257,21 @@ async def test_a_year_of_history_scrolls_without_lag(tmp_path):
         assert loaded < 3.0, f"history took {loaded:.2f}s to load"
         # Pilot itself spends ~60 ms a key press (a bare DataTable: 6 s per 100 presses); ours adds ~8 ms
         assert scrolled < 12.0, f"60 page-downs took {scrolled:.2f}s"
+
+
+async def test_first_run_with_nothing_to_read_says_what_to_do(tmp_path, monkeypatch):
+    from tests.tui.conftest import settings
+    from tokentui.app import TokentopApp
+
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "nope"))
+    app = TokentopApp(settings(tmp_path))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None and app.snapshot.sources, what="statuses")
+        await pilot.pause()
+        assert "No usage stored yet" in str(app.screen.query_one("#headline").render())
+        assert "idle" in str(app.screen.query_one("#burn-rate").render())
+        await pilot.press("5")
+        await pilot.pause()
+        detail = str(app.screen.query_one("#source-detail").render())
+        assert "failing" in detail and "CLAUDE_CONFIG_DIR" in detail
+        assert app.status_line.startswith("synced ")

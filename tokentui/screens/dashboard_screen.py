@@ -51,6 +51,11 @@ class DashboardScreen(TokentopScreen):
         chart = self.query_one("#daily-chart", BarChart)
         chart.values = tuple((day[5:], float(tokens)) for day, tokens in snap.daily)
         chart.highlight = snap.daily[-1][0][5:] if snap.daily else None
+        quarter = snap.period("quarter")
+        if not snap.tokens_per_week and not (quarter and quarter.tokens):
+            self.query_one("#headline", Static).update(
+                "No usage stored yet: [b]5[/b] shows what tokentop can read · try [b]tokentop --demo[/b]")
+            return
         parts = [f"[b]{tokens_short(snap.tokens_per_week)}[/] tokens/week [dim](28-day avg)[/]"]
         if snap.cache_hit_ratio is not None:
             parts.append(f"cache hits [b]{snap.cache_hit_ratio:.0%}[/]")

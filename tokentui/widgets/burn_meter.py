@@ -37,7 +37,7 @@ class BurnMeter(Vertical):
             return
         top = self.query_one("#burn-rate", Static)
         if burn.tokens_per_min_5m <= 0:
-            top.update("[dim]idle: no tokens in the last 5 minutes[/]")
+            top.update("[dim]idle · no tokens in 5 min[/]")
         else:
             top.update(f"[b $burn-color]{rate(burn.tokens_per_min_5m)}[/] tok/min  "
                        f"[b]{usd(burn.usd_per_hour_5m, places=2)}[/]/h")
