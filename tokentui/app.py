@@ -40,7 +40,7 @@ from tokentui.screens.leverage_screen import LeverageScreen
 from tokentui.screens.sources_screen import SourcesScreen
 from tokentui.services import dashboard
 from tokentui.services.dashboard import HistoryTable, Snapshot
-from tokentui.theme_files import APP_VARIABLES, COLOR_FIELDS, ThemeProblem, ThemeSpec, load_theme_dirs, read_theme_file
+from tokentui.theme_files import ThemeProblem, ThemeSpec, load_theme_dirs, read_theme_file
 from tokentui.widgets.nav_bar import SCREENS, NavBar
 
 DEFAULT_THEME = "tokentop-dark"
@@ -359,4 +359,4 @@ def run_app(settings: Settings, *, demo: bool = False, theme: str | None = None)
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-__all__ = ["TokentopApp", "run_app", "load_themes", "theme_from_spec", "COLOR_FIELDS", "APP_VARIABLES"]
+__all__ = ["TokentopApp", "run_app", "load_themes", "theme_from_spec"]
