@@ -39,7 +39,9 @@ from tokentui.screens.history_screen import HistoryScreen
 from tokentui.screens.leverage_screen import LeverageScreen
 from tokentui.screens.sources_screen import SourcesScreen
 from tokentui.services import dashboard
-from tokentui.services.dashboard import HistoryTable, Snapshot
+from tokentui.services import history as history_service
+from tokentui.services.dashboard import Snapshot
+from tokentui.services.history import HistoryTable
 from tokentui.theme_files import ThemeProblem, ThemeSpec, load_theme_dirs, read_theme_file
 from tokentui.widgets.nav_bar import SCREENS, NavBar
 
@@ -291,7 +293,7 @@ class TokentopApp(App[int]):
                 from tokentui.store.db import connect
 
                 self._read_conn = connect(self.db_path)
-            table = dashboard.build_history(self._read_conn, self.tz, query.period, query.source, query.model)
+            table = history_service.build_history(self._read_conn, self.tz, query.period, query.source, query.model)
         if not get_current_worker().is_cancelled:
             self.post_message(HistoryLoaded(query, table))
 

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from tokentui.services.dashboard import HistoryTable, Snapshot
+from tokentui.services.dashboard import Snapshot
+from tokentui.services.history import HistoryTable
 
 
 class UsageUpdated(Message):

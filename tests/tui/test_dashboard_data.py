@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tokentui.core.records import BILLED, ESTIMATED, UNPRICED, UsageRecord
-from tokentui.services import dashboard, demo
+from tokentui.services import dashboard, demo, history
 from tokentui.store import ledger
 from tokentui.store.db import connect, transaction
 from tokentui.store.queries import Filter, grouped
@@ -83,12 +83,12 @@ def test_snapshot_of_an_empty_store(tmp_path):
     snap = dashboard.build_snapshot(connect(tmp_path / "h.db"), NOW, TZ)
     assert snap.burn.tokens_per_min_5m == 0 and snap.period("today").tokens == 0 and snap.top_models == ()
     assert snap.cache_hit_ratio is None
-    assert dashboard.build_history(connect(tmp_path / "h.db"), TZ, "day").rows == ()
+    assert history.build_history(connect(tmp_path / "h.db"), TZ, "day").rows == ()
 
 
-@pytest.mark.parametrize("period", dashboard.HISTORY_PERIODS)
+@pytest.mark.parametrize("period", history.HISTORY_PERIODS)
 def test_history_matches_the_report_grouping(conn, period):
-    table = dashboard.build_history(conn, TZ, period)
+    table = history.build_history(conn, TZ, period)
     ref = grouped(conn, Filter(), TZ, period)
     assert {r.key: r.tokens for r in table.rows if r.tokens} == {
         k: sum(t.total for t in v.values()) for k, v in ref.items()}
@@ -101,9 +101,9 @@ def test_history_matches_the_report_grouping(conn, period):
 
 
 def test_history_filters(conn):
-    t = dashboard.build_history(conn, TZ, "month", source="codex")
+    t = history.build_history(conn, TZ, "month", source="codex")
     assert t.total_tokens == 5000 and t.source == "codex"
-    t = dashboard.build_history(conn, TZ, "month", model="m1")
+    t = history.build_history(conn, TZ, "month", model="m1")
     assert t.total_tokens == 1000 + 7000 + 100 + 300 + 800 + 5
     assert t.total_cost == Decimal("0.50") + 2 + 9 + 3 + 4 + 4
 
@@ -119,11 +119,11 @@ def test_local_day_sql_is_exact_across_dst(tmp_path, zone):
     # and the instants either side of every transition
     t = lo
     while t < hi:
-        if dashboard._offset_ms(tz, t) != dashboard._offset_ms(tz, t + 3_600_000):
+        if history._offset_ms(tz, t) != history._offset_ms(tz, t + 3_600_000):
             for m in range(0, 3_600_000, 60_000):
                 stamps += [t + m - 1, t + m]
         t += 3_600_000
-    sql, args = dashboard.local_day_sql(tz, min(stamps), max(stamps))
+    sql, args = history.local_day_sql(tz, min(stamps), max(stamps))
     c.execute("CREATE TEMP TABLE stamps (ts_ms INTEGER)")
     c.executemany("INSERT INTO stamps VALUES (?)", [(s,) for s in stamps])
     epoch = datetime(1970, 1, 1).toordinal()
@@ -155,6 +155,6 @@ def test_snapshot_is_fast_on_a_year(tmp_path):
     assert snap.period("quarter").tokens > 0
     assert elapsed < 0.25, f"snapshot took {elapsed * 1000:.0f} ms"
     t0 = time.perf_counter()
-    table = dashboard.build_history(c, TZ, "day")
+    table = history.build_history(c, TZ, "day")
     assert len(table.rows) in (365, 366)  # a UTC-midnight API bucket may land on the previous local day
     assert time.perf_counter() - t0 < 1.0

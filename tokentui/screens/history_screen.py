@@ -13,7 +13,8 @@ from textual.widgets import DataTable, Select, Static
 from tokentui.core.fmt import tokens_short, usd
 from tokentui.messages import HistoryQuery, HistoryRequested
 from tokentui.screens.base import TokentopScreen
-from tokentui.services.dashboard import HistoryTable, Snapshot
+from tokentui.services.dashboard import Snapshot
+from tokentui.services.history import HistoryTable
 from tokentui.widgets.bar_chart import BarChart
 from tokentui.widgets.bars import hbar, money, short_model
 
