@@ -11,6 +11,16 @@ BILLED, ESTIMATED, UNPRICED = "billed", "estimated", "unpriced"
 #: integer picodollars (1e-12 USD) per dollar: exact sums of per-token prices
 PICO = 10**12
 
+#: more tokens of one kind than this in one request (local logs) is corrupt data
+MAX_TOKENS = 10**10
+#: the same for one API bucket (a whole organisation's day of one model)
+MAX_BUCKET_TOKENS = 10**13
+#: SQLite INTEGER: the largest cost (picodollars, about $9.2 million) one record can hold
+MAX_PICO = 2**63 - 1
+#: accepted timestamps: 2000-01-01 … 2100-01-01 UTC (epoch ms)
+MIN_TS_MS, MAX_TS_MS = 946_684_800_000, 4_102_444_800_000
+_TOKEN_FIELDS = ("input", "output", "cache_write_5m", "cache_write_1h", "cache_read", "reasoning")
+
 
 @dataclass(slots=True)
 class UsageRecord:
@@ -66,3 +76,37 @@ def usd(pico: int | None) -> Decimal | None:
 def to_pico(dollars: Decimal | int | float | str) -> int:
     """Dollars (any exact representation) to integer picodollars."""
     return int((Decimal(str(dollars)) * PICO).to_integral_value())
+
+
+def token_count(v: object, cap: int = MAX_TOKENS) -> int | None:
+    """A whole, non-negative count up to ``cap`` (``12.0`` is fine), else None."""
+    if type(v) is float and v.is_integer():
+        v = int(v)
+    if type(v) is not int or v < 0 or v > cap:
+        return None
+    return v
+
+
+def problem(r: UsageRecord) -> str | None:
+    """Why ``r`` must not be stored (absurd, negative or unstorable numbers), or None.
+
+    The store refuses such records whatever produced them, so one corrupt line or bucket can
+    never break a total or a sum (SQLite sums overflow past 2**63)."""
+    cap = MAX_BUCKET_TOKENS if r.kind == "api" else MAX_TOKENS
+    for f in _TOKEN_FIELDS:
+        if token_count(getattr(r, f), cap) is None:
+            return f"{f} is not a token count between 0 and {cap}: {getattr(r, f)!r:.40}"
+    if token_count(r.requests, MAX_PICO) is None:
+        return f"requests is not a count: {r.requests!r:.40}"
+    if type(r.ts_ms) is not int or not MIN_TS_MS <= r.ts_ms < MAX_TS_MS:
+        return f"timestamp out of range: {r.ts_ms!r:.40}"
+    if not isinstance(r.key, str) or not r.key:
+        return "no key"
+    return None
+
+
+def storable_cost(cost: int | None, kind: str = "local") -> int | None:
+    """``cost`` when one record can hold it (local costs are never negative), else None."""
+    if cost is None or type(cost) is not int or abs(cost) > MAX_PICO or (kind == "local" and cost < 0):
+        return None
+    return cost

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from tokentui.core.records import ESTIMATED, UNPRICED, UsageRecord, to_pico
-from tokentui.sources.common import LocalFile, loads, parse_ts_ms, walk_files
+from tokentui.core.records import ESTIMATED, UNPRICED, UsageRecord, storable_cost, to_pico
+from tokentui.sources.common import LocalFile, loads, parse_ts_ms, token_count, walk_files
 
 SOURCE = "claude-code"
 SYNTHETIC = "<synthetic>"
@@ -88,11 +88,7 @@ class ClaudeEntry:
 
 
 def _int(v) -> int | None:
-    if type(v) is int and v >= 0:
-        return v
-    if type(v) is float and v >= 0 and v.is_integer() and v < 2**53:
-        return int(v)
-    return None
+    return token_count(v)
 
 
 class ClaudeParser:
@@ -103,7 +99,7 @@ class ClaudeParser:
         self.pricer = pricer
         self.mode = mode
         self.skipped = 0
-        self._ts = ("", 0)  # streamed copies of one message share a timestamp: parse it once
+        self._ts: tuple[str | None, int | None] = (None, None)  # streamed copies share a timestamp: parse once
 
     def feed(self, lines: Iterable[bytes]) -> list[ClaudeEntry]:
         out: list[ClaudeEntry] = []
@@ -168,7 +164,7 @@ class ClaudeParser:
         else:
             key = "line:" + hashlib.sha1(f.rel.encode() + b"\0" + line).hexdigest()
         logged = obj.get("costUSD")
-        logged_pico = to_pico(logged) if type(logged) in (int, float) and logged >= 0 else None
+        logged_pico = storable_cost(to_pico(logged)) if type(logged) in (int, float) and logged >= 0 else None
         if logged_pico is not None and self.mode == "auto":
             cost, label = logged_pico, ESTIMATED
         elif model is None:

@@ -11,10 +11,13 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from tokentui.core.records import ESTIMATED, UNPRICED, UsageRecord
-from tokentui.sources.common import LocalFile, loads, parse_ts_ms, walk_files
+from tokentui.sources.common import (MAX_MS, MAX_TOKENS, MIN_MS, LocalFile, loads, parse_ts_ms, token_count,
+                                     walk_files)
 
 SOURCE = "codex"
 FALLBACK_MODEL = "gpt-5"
+#: running totals of a session grow past one request's cap; beyond this they are corrupt
+MAX_RUNNING_TOTAL = 10**13
 _FIELDS = ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_output_tokens", "total_tokens")
 _ALIASES = {
     "input_tokens": ("input_tokens", "prompt_tokens", "input"),
@@ -84,9 +87,8 @@ def _usage(obj) -> list[int] | None:
             if x is not None:
                 v = x
                 break
-        if type(v) is float and v.is_integer():
-            v = int(v)
-        if type(v) is not int or v < 0:
+        v = token_count(v, MAX_RUNNING_TOTAL)
+        if v is None:
             return None
         vals.append(v)
     if vals[4] == 0 and (vals[0] or vals[2]):
@@ -197,6 +199,9 @@ class CodexParser:
                 if total is not None and not advanced:
                     self.duplicates += 1
                 continue
+            if max(raw) > MAX_TOKENS:  # one request this large is corrupt data
+                self.skipped += 1
+                continue
             model = _model_of(payload) or _model_of(info) or self.state["model"]
             fallback = False
             if model is None:
@@ -272,6 +277,9 @@ class CodexParser:
         raw = _usage(usage) if usage is not None else None
         if raw is None or not (raw[0] or raw[2]):
             return None
+        if max(raw) > MAX_TOKENS:
+            self.skipped += 1
+            return None
         ts_ms = None
         for k in ("timestamp", "created_at", "createdAt"):
             v = obj.get(k)
@@ -279,7 +287,10 @@ class CodexParser:
                 ts_ms = parse_ts_ms(v)
                 if ts_ms:
                     break
-        ts_ms = ts_ms or self.mtime_ms
+        ts_ms = ts_ms or self.mtime_ms or 0
+        if not MIN_MS <= ts_ms < MAX_MS:  # no time in the line, and no usable file time
+            self.skipped += 1
+            return None
         model = _model_of(obj)
         fallback = model is None
         raw[1] = min(raw[1], raw[0])

@@ -8,6 +8,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterator
 
+from tokentui.core.records import MAX_TOKENS, MAX_TS_MS, MIN_TS_MS, token_count  # noqa: F401 (re-exported)
+
 try:  # orjson parses agent logs ~3x faster than json; optional so a plain install still works
     import orjson
 
@@ -19,14 +21,17 @@ except ImportError:  # pragma: no cover - exercised only without orjson
     import json
 
     def loads(data: bytes | str):
-        return json.loads(data)
+        try:
+            return json.loads(data)
+        except RecursionError:  # orjson stops at depth 1024 with a ValueError; so does this
+            raise ValueError("JSON nested too deeply") from None
 
     JSONError = ValueError
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MS = timedelta(milliseconds=1)
 #: accepted timestamp range: 2000-01-01 … 2100-01-01 (rejects absurd or overflowing values)
-MIN_MS, MAX_MS = 946_684_800_000, 4_102_444_800_000
+MIN_MS, MAX_MS = MIN_TS_MS, MAX_TS_MS
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from tokentui.core.records import UsageRecord
+from tokentui.core.records import UNPRICED, UsageRecord, problem, storable_cost
 from tokentui.store.db import now_ms
 
 _COLS = ("source", "key", "kind", "device", "ts_ms", "width_s", "model", "model_fallback", "input", "output",
@@ -23,17 +23,22 @@ _UPSERT = (f"INSERT INTO ledger ({', '.join(_COLS)}) VALUES ({', '.join('?' * le
 
 
 def _row(r: UsageRecord, device: str, has_speed: bool, stamp: int) -> tuple:
+    cost, label = storable_cost(r.cost_pico, r.kind), r.cost_label
+    if cost is None and r.cost_pico is not None:
+        label = UNPRICED  # a cost no record can hold is no cost at all, never a wrong one
     return (r.source, r.key, r.kind, device, r.ts_ms, r.width_s, r.model, int(r.model_fallback), r.input, r.output,
             r.cache_write_5m, r.cache_write_1h, r.cache_read, r.reasoning, r.requests, r.project, r.session,
-            r.cost_pico, r.cost_label, r.logged_cost_pico, r.msg_id, int(r.sidechain), int(has_speed), r.raw, stamp)
+            cost, label, storable_cost(r.logged_cost_pico), r.msg_id, int(r.sidechain), int(has_speed), r.raw,
+            stamp)
 
 
 def upsert(conn: sqlite3.Connection, records: Iterable[UsageRecord], device: str,
            speed_keys: frozenset[str] = frozenset()) -> int:
     """Insert or replace records by ``(source, key)``. Re-upserting the same record is a no-op
-    for every total. Returns the number of rows written."""
+    for every total. A record with absurd numbers (see :func:`records.problem`) is refused
+    (the parsers skip those already; this is the last line). Returns the rows written."""
     stamp = now_ms()
-    rows = [_row(r, device, r.key in speed_keys, stamp) for r in records]
+    rows = [_row(r, device, r.key in speed_keys, stamp) for r in records if problem(r) is None]
     conn.executemany(_UPSERT, rows)
     return len(rows)
 

@@ -17,7 +17,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from tokentui.core.pricing import Pricer
-from tokentui.core.records import ESTIMATED, UNPRICED, to_pico
+from tokentui.core.records import ESTIMATED, MAX_TS_MS, MIN_TS_MS, UNPRICED, to_pico
 from tokentui.sources.api.http import Malformed
 
 DAY_S = 86400
@@ -166,10 +166,16 @@ def pico(amount: Decimal, where: str) -> int:
     return p
 
 
+def _in_range(ts: int, where: str, v: Any) -> int:
+    if not MIN_TS_MS // 1000 <= ts < MAX_TS_MS // 1000:
+        raise Malformed(f"{where}: {v!r:.40} is not a time between 2000 and 2100")
+    return ts
+
+
 def epoch(v: Any, where: str) -> int:
     if isinstance(v, bool) or not isinstance(v, int):
         raise Malformed(f"{where}: expected Unix seconds, got {v!r:.40}")
-    return v
+    return _in_range(v, where, v)
 
 
 def parse_time(v: Any, where: str) -> int:
@@ -179,13 +185,14 @@ def parse_time(v: Any, where: str) -> int:
     s = v.strip()
     try:
         if len(s) == 10:
-            return day_ts(date.fromisoformat(s))
+            return _in_range(day_ts(date.fromisoformat(s)), where, v)
         dt = datetime.fromisoformat(s.replace("Z", "+00:00"))
-    except ValueError:
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=timezone.utc)
+        ts = int(dt.timestamp())
+    except (ValueError, OverflowError):
         raise Malformed(f"{where}: {s!r:.40} is not a date or RFC 3339 time") from None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return int(dt.timestamp())
+    return _in_range(ts, where, v)
 
 
 def _kind(x: Any) -> str:

@@ -114,7 +114,7 @@ def error_text(body: bytes) -> str:
     """
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         text = body.decode("utf-8", "replace").strip()
         return " ".join(text.split())[:300]
     if isinstance(data, dict):
@@ -207,10 +207,13 @@ class ApiClient:
     def _decode(self, resp: httpx.Response, path: str) -> Any:
         try:
             return json.loads(resp.content)
+        except RecursionError:
+            raise Malformed(f"{self.label} sent JSON nested too deeply to read from {path}", path) from None
         except ValueError as exc:
             size = len(resp.content)
+            where = f"{exc.msg} at byte {exc.pos}" if isinstance(exc, json.JSONDecodeError) else str(exc)[:80]
             raise Malformed(f"{self.label} sent a body that is not valid JSON ({size} bytes, "
-                            f"{exc.msg} at byte {exc.pos}; truncated or corrupted?) from {path}", path) from None
+                            f"{where}; truncated or corrupted?) from {path}", path) from None
 
     async def pages(self, path: str, params: Params, *, max_pages: int = MAX_PAGES) -> AsyncIterator[dict]:
         """Yield each page of a ``has_more``/``next_page`` listing (OpenAI and Anthropic).
