@@ -33,13 +33,22 @@ def assert_sane(r: UsageRecord) -> None:
         json.loads(r.raw)
 
 
-def store_and_sum(records) -> None:
-    """The records go into a real store and every report sum still works (no int64 overflow)."""
+def store_and_sum(records) -> int:
+    """The records go into a real store and the report sums still work (no int64 overflow).
+    Returns the total tokens the report shows."""
+    from zoneinfo import ZoneInfo
+
+    from tokentui.services import report
     from tokentui.store import ledger
     from tokentui.store.db import migrate
 
     conn = sqlite3.connect(":memory:", isolation_level=None)
-    migrate(conn)
-    ledger.upsert(conn, records, "dev")
-    conn.execute("SELECT SUM(input), SUM(output), SUM(cache_read), SUM(COALESCE(cost_pico, 0)) FROM ledger").fetchone()
-    conn.close()
+    try:
+        migrate(conn)
+        ledger.upsert(conn, records, "dev")
+        for kind in ("daily", "session"):
+            data = report.build(conn, report.ReportRequest(kind, tz=ZoneInfo("UTC")))
+            assert data["totals"]["totalTokens"] >= 0
+        return data["totals"]["totalTokens"]
+    finally:
+        conn.close()

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from datetime import date, datetime, timezone
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -163,3 +165,21 @@ def test_undecodable_bodies_are_malformed(body) -> None:
     except ApiError as exc:
         assert exc.kind == "malformed"
     assert isinstance(error_text(body), str)
+
+
+def test_costs_beyond_int64_in_one_day_still_sum_exactly() -> None:
+    """Two $5M cost lines on one day: SQLite's SUM would overflow; the report stays exact."""
+    from zoneinfo import ZoneInfo
+
+    from tokentui.core.records import BILLED, UsageRecord
+    from tokentui.services import report
+    from tokentui.store import ledger
+    from tokentui.store.db import connect
+
+    conn = connect(Path(os.environ["TOKENTOP_DATA_DIR"]) / "history.db")
+    five_m = 5_000_000 * 10**12
+    recs = [UsageRecord("openai", f"costs|{i}", 1_756_684_800_000, "gpt-4o", cost_pico=five_m, cost_label=BILLED,
+                        kind="api", width_s=86400, requests=0) for i in range(3)]
+    assert ledger.upsert(conn, recs, "dev") == 3
+    data = report.build(conn, report.ReportRequest("daily", tz=ZoneInfo("UTC")))
+    assert data["totals"]["totalCost"] == 15_000_000
