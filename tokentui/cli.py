@@ -76,7 +76,7 @@ def _command_module(name: str):
     return importlib.import_module(name)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, _repaired: bool = False) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -87,15 +87,73 @@ def main(argv: Sequence[str] | None = None) -> int:
             return builtin[args.command](args)
         return args.func(args)
     except TokentopError as exc:
-        print(f"tokentop: error: {exc.message}", file=sys.stderr)
-        if exc.hint:
-            print(f"  hint: {exc.hint}", file=sys.stderr)
-        return exc.exit_code
+        return _fail(exc)
     except KeyboardInterrupt:
         print("tokentop: interrupted (everything committed so far is kept)", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:  # noqa: BLE001 - the user gets one line, never a traceback with a key in it
+        err = _store_failure(exc)
+        if err is None:
+            return _internal_error(exc)
+        from tokentui.errors import StoreDamaged
+
+        if isinstance(err, StoreDamaged) and not _repaired:
+            from tokentui.store.recover import recover_store
+
+            _notice(recover_store(err.path, err.reason))
+            return main(argv, _repaired=True)  # once more, on the new store
+        return _fail(err)
+    finally:
+        db = sys.modules.get("tokentui.store.db")
+        while db is not None and db.NOTICES:
+            _notice(db.NOTICES.pop(0))
+
+
+def _clean(text: str) -> str:
+    from tokentui.credentials import scrub
+
+    return scrub(text)
+
+
+def _fail(exc: TokentopError) -> int:
+    print(_clean(f"tokentop: error: {exc.message}"), file=sys.stderr)
+    if exc.hint:
+        print(_clean(f"  hint: {exc.hint}"), file=sys.stderr)
+    return exc.exit_code
+
+
+def _notice(message: str) -> None:
+    print(_clean(f"tokentop: warning: {message}"), file=sys.stderr)
+
+
+def _store_failure(exc: BaseException) -> TokentopError | None:
+    """A SQLite error that escaped a command, as the plain store error it stands for."""
+    import sqlite3
+
+    if not isinstance(exc, sqlite3.Error):
+        return None
+    from tokentui import paths
+    from tokentui.store.db import store_error
+
+    return store_error(exc, paths.history_db())
+
+
+def _internal_error(exc: BaseException) -> int:
+    """A bug: one line (keys scrubbed); the traceback only with TOKENTOP_DEBUG=1, scrubbed too."""
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(_clean(f"tokentop: error: {exc.strerror}{where}"), file=sys.stderr)
+        return 1
+    print(_clean(f"tokentop: error: unexpected {type(exc).__name__}: {exc}"[:500]), file=sys.stderr)
+    if os.environ.get("TOKENTOP_DEBUG"):
+        import traceback
+
+        print(_clean("".join(traceback.format_exception(exc))), file=sys.stderr)
+    else:
+        print("  hint: this is a bug in tokentop; TOKENTOP_DEBUG=1 shows the traceback", file=sys.stderr)
+    return 70
 
 
 # --- helpers -------------------------------------------------------------------------------

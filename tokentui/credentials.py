@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -38,6 +39,19 @@ def redact(key: str | None) -> str:
         return ""
     tail = key[-4:] if len(key) >= 12 else ""
     return f"…{tail}"
+
+
+#: anything shaped like a provider key (sk-…, sk-ant-…, sk-or-v1-…, sk-admin-…), for scrubbing
+_KEYLIKE = re.compile(r"sk-[A-Za-z0-9_\-]{12,}")
+
+
+def scrub(text: str, *keys: str | None) -> str:
+    """``text`` with every key in ``keys``, every key in the standard env vars and anything
+    shaped like a provider key replaced by its redacted tail (for errors, logs, tracebacks)."""
+    for key in (*keys, *(os.environ.get(v, "").strip() for v in ENV_VARS.values())):
+        if key and len(key) >= 8 and key in text:
+            text = text.replace(key, redact(key))
+    return _KEYLIKE.sub(lambda m: redact(m.group(0)), text)
 
 
 def _no_backend(exc: Exception | None = None) -> CredentialError:

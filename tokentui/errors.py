@@ -37,5 +37,14 @@ class StoreError(TokentopError):
     """The history database could not be opened or written."""
 
 
+class StoreDamaged(StoreError):
+    """The history database file is damaged (not a database, truncated, failed a check)."""
+
+    def __init__(self, path, reason: str) -> None:
+        super().__init__(f"cannot open the history store {path}: it is damaged ({reason})",
+                         "tokentop moves it aside and rebuilds it from the logs and provider APIs")
+        self.path, self.reason = path, reason
+
+
 class SourceError(TokentopError):
     """A source failed; the message says why in plain words."""

@@ -17,7 +17,8 @@ READY_LOCAL = ("claude-code", "codex", "gemini-cli", "opencode")
 
 
 def open_store(db: Path | None = None, readonly: bool = False) -> sqlite3.Connection:
-    return connect(db or paths.history_db(), readonly=readonly)
+    """The history store; a damaged one is moved aside and rebuilt (see :func:`connect`)."""
+    return connect(db or paths.history_db(), readonly=readonly, recover=not readonly)
 
 
 def local_sources(settings: Settings, only: Sequence[str] = ()) -> list[str]:

@@ -9,14 +9,17 @@ another machine's history later, never double counts. Timestamps are UTC epoch m
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
 import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
+from urllib.parse import quote
 
 from tokentui import paths
-from tokentui.errors import StoreError
+from tokentui.errors import StoreDamaged, StoreError
 
 MIGRATIONS: list[tuple[int, str]] = [
     (1, """
@@ -86,20 +89,52 @@ MIGRATIONS: list[tuple[int, str]] = [
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]
+#: seconds a writer waits for another process's write lock before giving up
+LOCK_TIMEOUT = 30.0
 
 
 def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def connect(path: Path, *, readonly: bool = False, timeout: float = 30.0) -> sqlite3.Connection:
-    """Open (and migrate) the store at ``path``. Writers wait up to ``timeout`` for a lock."""
+def connect(path: Path, *, readonly: bool = False, timeout: float | None = None,
+            recover: bool = False) -> sqlite3.Connection:
+    """Open (and migrate) the store at ``path``. Writers wait up to ``timeout`` (default
+    :data:`LOCK_TIMEOUT`) for a lock.
+
+    A damaged store (not a database, a truncated file, a failed ``quick_check``) raises
+    :class:`StoreDamaged`; with ``recover`` it is instead moved aside as
+    ``history.db.corrupt-<time>`` and a new one is started holding every record that could
+    still be read from it (:mod:`tokentui.store.recover`), and the message for the user is
+    queued in :data:`NOTICES`. Any other failure is a :class:`StoreError` in plain words.
+    """
+    timeout = LOCK_TIMEOUT if timeout is None else timeout
+    try:
+        return _open(path, readonly, timeout)
+    except StoreDamaged as exc:
+        if readonly or not recover:
+            raise
+        from tokentui.store.recover import recover_store
+
+        NOTICES.append(recover_store(path, exc.reason))
+        return _open(path, readonly, timeout)
+
+
+def _open(path: Path, readonly: bool, timeout: float) -> sqlite3.Connection:
     if not readonly:
-        paths.ensure_dir(path.parent)
+        try:
+            paths.ensure_dir(path.parent)
+        except OSError as exc:
+            raise StoreError(f"cannot create the data directory {path.parent}: {exc.strerror or exc}",
+                             "check its permissions, or set TOKENTOP_DATA_DIR to a writable directory") from None
     existed = path.exists()
+    problem = _header_problem(path) if existed else None
+    if problem:
+        raise StoreDamaged(path, problem)
+    conn = None
     try:
         if readonly:
-            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=timeout,
+            conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, timeout=timeout,
                                    isolation_level=None, check_same_thread=False)
         else:
             conn = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
@@ -108,12 +143,83 @@ def connect(path: Path, *, readonly: bool = False, timeout: float = 30.0) -> sql
             _retry_locked(lambda: _setup(conn), timeout)
             if not existed:
                 paths.private_file(path)
+            _verify(conn, path)
         else:
             _check_version(conn)
-    except sqlite3.DatabaseError as exc:
-        raise StoreError(f"cannot open the history store {path}: {exc}",
-                         "if the file is damaged, move it aside and run `tokentop sync` to rebuild it") from None
+    except sqlite3.Error as exc:
+        if conn is not None:
+            conn.close()
+        raise store_error(exc, path) from None
+    except BaseException:
+        if conn is not None:
+            conn.close()
+        raise
     return conn
+
+
+#: how often a writer's open runs ``PRAGMA quick_check`` (it reads every page: ~20 ms per 10 MB)
+CHECK_EVERY_MS = 24 * 3600 * 1000
+#: messages for the user about stores that were repaired (the CLI prints them)
+NOTICES: list[str] = []
+
+
+def _header_problem(path: Path) -> str | None:
+    """What is wrong with the file's 100-byte SQLite header, if anything (read before opening):
+    not a database, or shorter than the size the header states (truncated)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(100)
+            size = os.fstat(fh.fileno()).st_size
+    except OSError:
+        return None  # missing or unreadable: SQLite's own error says which
+    if not head:
+        return None  # an empty file is a new database
+    if not head.startswith(b"SQLite format 3\0") or len(head) < 100:
+        return "not an SQLite database"
+    page_size = int.from_bytes(head[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages, changes, valid_for = (int.from_bytes(head[i:i + 4], "big") for i in (28, 24, 92))
+    if pages and changes == valid_for and size < pages * page_size:
+        return f"the file is truncated: {size} of {pages * page_size} bytes"
+    return None
+
+
+def _verify(conn: sqlite3.Connection, path: Path) -> None:
+    """Once a day, a writer's open runs ``quick_check`` over every page."""
+    last = get_meta(conn, "quick_check_ms")
+    if last is not None and last.isdigit() and now_ms() - int(last) < CHECK_EVERY_MS:
+        return
+    problems = [row[0] for row in conn.execute("PRAGMA quick_check(5)")]
+    if problems != ["ok"]:
+        raise StoreDamaged(path, f"quick_check found damage: {problems[0]}")
+    with contextlib.suppress(sqlite3.OperationalError):  # busy: check again next time
+        conn.execute("INSERT INTO meta (key, value) VALUES ('quick_check_ms', ?) "
+                     "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (str(now_ms()),))
+
+
+def store_error(exc: sqlite3.Error, path: Path) -> StoreError:
+    """A SQLite failure as one plain sentence about the history store at ``path``."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    text = str(exc).lower()
+    if primary in (11, 26) or "malformed" in text or "not a database" in text:
+        return StoreDamaged(path, str(exc))
+    if primary in (5, 6) or "locked" in text or "busy" in text:
+        return StoreError(f"the history store {path} is busy: another tokentop process kept it locked for "
+                          f"{LOCK_TIMEOUT:g} s", "try again when the other sync has finished")
+    if primary == 13 or "full" in text:
+        return StoreError(f"cannot write the history store {path}: the disk is full",
+                          "free some space and sync again; everything stored before is kept")
+    if primary == 8 or "readonly" in text or "read-only" in text:
+        return StoreError(f"cannot write the history store {path}: it or its directory is read-only",
+                          "check the permissions of `tokentop locate data`, or set TOKENTOP_DATA_DIR")
+    if primary == 14 or "unable to open" in text:
+        return StoreError(f"cannot open the history store {path} (missing, or no permission to read or "
+                          "create files in its directory)", "check the permissions of `tokentop locate data`")
+    if primary == 10 or "disk i/o" in text:
+        return StoreError(f"the disk reported an error while using the history store {path}: {exc}",
+                          "check the disk; everything committed before is kept")
+    return StoreError(f"the history store {path} failed: {exc}")
 
 
 def _setup(conn: sqlite3.Connection) -> None:
@@ -172,10 +278,20 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     try:
         yield conn
     except BaseException:
-        conn.execute("ROLLBACK")
+        # SQLite has already rolled back after some errors (a full disk, an I/O error): a
+        # second ROLLBACK would fail and hide the real error
+        if conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
         raise
     else:
-        conn.execute("COMMIT")
+        try:
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+            raise
 
 
 def get_meta(conn: sqlite3.Connection, key: str) -> str | None:

@@ -1,0 +1,151 @@
+"""Repairing a damaged history store: move it aside, start a new one, keep what can be read.
+
+The damaged file (with its ``-wal``/``-shm``) is renamed ``history.db.corrupt-<UTC time>``,
+never deleted. Every ledger row that can still be read from it, and passes the same checks a
+new record must pass, is copied into the new store. Ledger keys are natural keys, so the next
+sync re-reads the agents' logs and re-polls the APIs on top of those rows without counting
+anything twice; what only the damaged file held (logs since deleted by the agents) is kept as
+far as its pages are readable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import quote
+
+from tokentui import paths
+from tokentui.core.records import UsageRecord, problem
+
+CHUNK = 500  # rows read per query from the damaged file; a failing chunk is retried row by row
+
+
+def recover_store(path: Path, reason: str) -> str:
+    """Move the damaged store at ``path`` aside, salvage its records into a new one, and return
+    the message for the user. Safe against another process recovering at the same moment."""
+    from tokentui.store import db
+
+    with _lock(path):
+        still = _damage(path)
+        if still is None:
+            return f"the history store {path} was reported damaged ({reason}), but another tokentop process " \
+                   "has already repaired it or it checks out fine now"
+        aside = _move_aside(path)
+        conn = db.connect(path, recover=False)
+        try:
+            kept, unreadable = _salvage(aside, conn)
+        finally:
+            conn.close()
+    lost = f", {unreadable:,} unreadable" if unreadable else ""
+    return (f"the history store was damaged ({still}); it was moved to {aside} and a new one started with the "
+            f"{kept:,} records that could still be read from it{lost}; the next sync re-reads the agents' logs "
+            "and the provider APIs for the rest")
+
+
+@contextlib.contextmanager
+def _lock(path: Path):
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: one process at a time is the user's job
+        yield
+        return
+    fd = os.open(f"{path}.recover.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _damage(path: Path) -> str | None:
+    """Why the file at ``path`` is damaged, or None when it is missing or healthy."""
+    from tokentui.store.db import _header_problem
+
+    if not path.exists():
+        return None
+    found = _header_problem(path)
+    if found:
+        return found
+    try:
+        conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, timeout=5)
+        try:
+            rows = [r[0] for r in conn.execute("PRAGMA integrity_check(5)")]
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        return str(exc)
+    return None if rows == ["ok"] else f"integrity_check: {rows[0]}"
+
+
+def _move_aside(path: Path) -> Path:
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    aside = path.with_name(f"{path.name}.corrupt-{stamp}")
+    n = 1
+    while aside.exists():
+        n += 1
+        aside = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
+    os.replace(path, aside)
+    for suffix in ("-wal", "-shm"):  # the WAL belongs to the damaged file: it must never meet the new one
+        with contextlib.suppress(FileNotFoundError):
+            os.replace(f"{path}{suffix}", f"{aside}{suffix}")
+    paths.private_file(aside)
+    return aside
+
+
+def _salvage(aside: Path, new: sqlite3.Connection) -> tuple[int, int]:
+    """Copy readable, valid ledger rows of ``aside`` into ``new``: (kept, unreadable or invalid)."""
+    from tokentui.store.ledger import _COLS
+
+    try:
+        old = sqlite3.connect(f"file:{quote(str(aside))}?mode=ro", uri=True, timeout=5)
+    except sqlite3.Error:
+        return 0, 0
+    cols = ", ".join(_COLS)
+    kept = bad = 0
+    try:
+        try:
+            top = old.execute("SELECT MAX(id) FROM ledger").fetchone()[0] or 0
+        except sqlite3.Error:
+            return 0, 0  # no readable ledger at all (the file was not a database, or page 1 is gone)
+        insert = f"INSERT OR IGNORE INTO ledger ({cols}) VALUES ({', '.join('?' * len(_COLS))})"
+        new.execute("BEGIN IMMEDIATE")
+        try:
+            for start in range(1, top + 1, CHUNK):
+                try:
+                    rows = old.execute(f"SELECT {cols} FROM ledger WHERE id BETWEEN ? AND ?",
+                                       (start, start + CHUNK - 1)).fetchall()
+                except sqlite3.Error:
+                    rows = []
+                    for rid in range(start, start + CHUNK):
+                        try:
+                            rows.extend(old.execute(f"SELECT {cols} FROM ledger WHERE id = ?", (rid,)).fetchall())
+                        except sqlite3.Error:
+                            bad += 1
+                good = [r for r in rows if _valid(dict(zip(_COLS, r)))]
+                bad += len(rows) - len(good)
+                kept += sum(new.execute(insert, r).rowcount for r in good)
+            new.execute("COMMIT")
+        except BaseException:
+            new.execute("ROLLBACK")
+            raise
+    finally:
+        old.close()
+    return kept, bad
+
+
+def _valid(row: dict) -> bool:
+    if not all(isinstance(row[c], str) for c in ("source", "key", "device", "cost_label")):
+        return False
+    if row["kind"] not in ("local", "api") or row["cost_label"] not in ("billed", "estimated", "unpriced"):
+        return False
+    try:
+        rec = UsageRecord(row["source"], row["key"], row["ts_ms"], row["model"], row["input"], row["output"],
+                          row["cache_write_5m"], row["cache_write_1h"], row["cache_read"], row["reasoning"],
+                          kind=row["kind"], requests=row["requests"])
+    except (TypeError, KeyError):
+        return False
+    cost = row["cost_pico"]
+    return problem(rec) is None and (cost is None or type(cost) is int)
