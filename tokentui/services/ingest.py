@@ -88,22 +88,33 @@ def _plan(files: Sequence[LocalFile], cursors: dict[str, ledger.FileCursor], res
     return jobs
 
 
-def _read_lines(job: _Job, result: SourceResult, on_bytes: Callable[[int], None]):
+def _open(job: _Job, result: SourceResult):
+    """The job's file opened for reading, or None (noted in ``result``) when it cannot be:
+    such a file gets no cursor, so it is read in full once it can be (permission restored)."""
+    try:
+        return open(job.file.path, "rb")
+    except FileNotFoundError:
+        return None  # deleted since it was listed: nothing to read, nothing to report
+    except OSError as exc:
+        result.errors.append(f"{job.file.path}: {exc.strerror or exc}")
+        return None
+
+
+def _read_lines(fh, job: _Job, result: SourceResult, on_bytes: Callable[[int], None]):
     """Yield ``(lines, first_line_offset, end_offset)`` chunks of complete lines from ``job.start``.
 
     A trailing fragment without a newline is consumed only if it is a complete JSON value
     (a line still being written never parses)."""
-    try:
-        fh = open(job.file.path, "rb")
-    except OSError as exc:
-        result.errors.append(f"{job.file.path}: {exc.strerror}")
-        return
     with fh:
         fh.seek(job.start)
         offset, rest = job.start, b""
         remaining = job.st.st_size - job.start  # read what was there at stat time
         while remaining > 0:
-            chunk = fh.read(min(CHUNK, remaining))
+            try:
+                chunk = fh.read(min(CHUNK, remaining))
+            except OSError as exc:  # an I/O error mid-file: keep what was read, try the rest next time
+                result.errors.append(f"{job.file.path}: {exc.strerror or exc}")
+                return
             if not chunk:
                 break
             remaining -= len(chunk)
@@ -147,7 +158,7 @@ class Ingestor:
             result = SourceResult(source)
             mod = {"claude-code": claude_code, "codex": codex, "gemini-cli": gemini_cli}[source]
             try:
-                files, problem = mod.discover(self.extra.get(source, ()))
+                files, problem = mod.discover(self.extra.get(source, ()), result.errors)
             except OSError as exc:
                 files, problem = [], f"cannot list log files: {exc.strerror}"
             result.files, result.problem = len(files), problem
@@ -214,9 +225,12 @@ class Ingestor:
 
     def _claude(self, jobs: list[_Job], result: SourceResult, on_bytes) -> None:
         def parse(job: _Job, on_bytes):
+            fh = _open(job, result)
+            if fh is None:
+                return None
             parser = claude_code.ClaudeParser(job.file, self.pricer, self.mode)
             entries, end = [], job.start
-            for lines, _start, end in _read_lines(job, result, on_bytes):
+            for lines, _start, end in _read_lines(fh, job, result, on_bytes):
                 entries.extend(parser.feed(lines))
             result.files_read += 1
             result.bytes_read += end - job.start
@@ -252,10 +266,13 @@ class Ingestor:
             return codex.read_events(path, until) if path else None
 
         def parse(job: _Job, on_bytes):
+            fh = _open(job, result)
+            if fh is None:
+                return None
             state = codex.initial_state() if job.fresh or job.cursor is None else dict(job.cursor.state)
             parser = codex.CodexParser(job.file, self.pricer, state, parent_events, job.st.st_mtime_ns // 10**6)
             records, end = [], job.start
-            for lines, start, end in _read_lines(job, result, on_bytes):
+            for lines, start, end in _read_lines(fh, job, result, on_bytes):
                 records.extend(parser.records(lines, start))
             result.files_read += 1
             result.bytes_read += end - job.start
@@ -278,11 +295,14 @@ class Ingestor:
         whole. Keys are ``session|message id``, so re-parsing upserts the same rows; rows a
         rewrite dropped are kept (those tokens were spent)."""
         for job in jobs:
+            fh = _open(job, result)
+            if fh is None:
+                continue
             try:
-                with open(job.file.path, "rb") as fh:
+                with fh:
                     data = fh.read()
             except OSError as exc:
-                result.errors.append(f"{job.file.path}: {exc.strerror}")
+                result.errors.append(f"{job.file.path}: {exc.strerror or exc}")
                 continue
             on_bytes(job.st.st_size - job.start)
             records, skipped = gemini_cli.parse_file(data, job.file, self.pricer, job.st.st_mtime_ns // 10**6)
@@ -328,7 +348,7 @@ class Ingestor:
                   "duplicates": totals[2], "skipped_lines": totals[3], "read_errors": result.errors[:5]}
         message = result.problem
         if not message and result.errors:
-            message = f"{len(result.errors)} file(s) could not be read: {result.errors[0]}"
+            message = f"{len(result.errors)} file(s) or folder(s) could not be read: {result.errors[0]}"
         status = result.status if not (result.errors and result.status == "ok") else "ok"
         with transaction(self.conn):
             ledger.set_status(self.conn, result.source, status, message, detail)

@@ -58,13 +58,13 @@ def roots(extra: Sequence[str] = ()) -> tuple[list[Path], str | None]:
     return found, problem
 
 
-def discover(extra: Sequence[str] = ()) -> tuple[list[LocalFile], str | None]:
+def discover(extra: Sequence[str] = (), errors: list[str] | None = None) -> tuple[list[LocalFile], str | None]:
     """Every ``*.jsonl`` under ``<root>/projects/`` of each root, sorted by path."""
     rts, problem = roots(extra)
     files: list[LocalFile] = []
     for root in rts:
         proj = root / "projects"
-        for path in walk_files(proj, (".jsonl",)):
+        for path in walk_files(proj, (".jsonl",), errors):
             rel = Path(path).relative_to(proj).parts
             if len(rel) < 2:
                 continue

@@ -45,14 +45,14 @@ def homes(extra: Sequence[str] = ()) -> list[Path]:
     return out
 
 
-def discover(extra: Sequence[str] = ()) -> tuple[list[LocalFile], str | None]:
+def discover(extra: Sequence[str] = (), errors: list[str] | None = None) -> tuple[list[LocalFile], str | None]:
     """Rollouts under ``sessions/`` and ``archived_sessions/`` of each home (``sessions/`` wins
     for the same relative path); a home with neither is read as a folder of headless JSONL."""
     files: list[LocalFile] = []
     for home in homes(extra):
         sess, arch = home / "sessions", home / "archived_sessions"
         if not sess.is_dir() and not arch.is_dir():
-            for path in sorted(walk_files(home, (".jsonl",))):
+            for path in sorted(walk_files(home, (".jsonl",), errors)):
                 rel = os.path.relpath(path, home)
                 files.append(LocalFile(path, SOURCE, None, rel[:-6], "headless/" + rel, "headless"))
             continue
@@ -60,7 +60,7 @@ def discover(extra: Sequence[str] = ()) -> tuple[list[LocalFile], str | None]:
         for base in (sess, arch):
             if not base.is_dir():
                 continue
-            for path in sorted(walk_files(base, (".jsonl",))):
+            for path in sorted(walk_files(base, (".jsonl",), errors)):
                 rel = os.path.relpath(path, base).replace(os.sep, "/")
                 if rel in taken:
                     continue

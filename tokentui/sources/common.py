@@ -61,8 +61,9 @@ def parse_ts_ms(value: str) -> int | None:
     return ms if MIN_MS <= ms < MAX_MS else None
 
 
-def walk_files(root: Path, suffixes: tuple[str, ...]) -> Iterator[str]:
-    """Paths of regular files under ``root`` ending with one of ``suffixes`` (no symlink loops)."""
+def walk_files(root: Path, suffixes: tuple[str, ...], errors: list[str] | None = None) -> Iterator[str]:
+    """Paths of regular files under ``root`` ending with one of ``suffixes`` (no symlink loops).
+    A folder that cannot be listed (no permission) is skipped and named in ``errors``."""
     stack = [str(root)]
     seen: set[tuple[int, int]] = set()
     while stack:
@@ -81,5 +82,9 @@ def walk_files(root: Path, suffixes: tuple[str, ...]) -> Iterator[str]:
                             yield e.path
                     except OSError:
                         continue
-        except OSError:
+        except FileNotFoundError:
+            continue  # vanished while walking
+        except OSError as exc:
+            if errors is not None:
+                errors.append(f"{d}: {exc.strerror or exc}")
             continue

@@ -61,7 +61,7 @@ def roots(extra: Sequence[str] = ()) -> tuple[list[Path], str | None]:
     return found, problem
 
 
-def discover(extra: Sequence[str] = ()) -> tuple[list[LocalFile], str | None]:
+def discover(extra: Sequence[str] = (), errors: list[str] | None = None) -> tuple[list[LocalFile], str | None]:
     """Every ``*.json`` and ``*.jsonl`` under each root (recursively), sorted by path.
 
     ``project`` is the first directory under the root (slug or legacy sha256 hash),
@@ -70,7 +70,7 @@ def discover(extra: Sequence[str] = ()) -> tuple[list[LocalFile], str | None]:
     files: list[LocalFile] = []
     seen: set[str] = set()
     for root in rts:
-        for path in walk_files(root, (".json", ".jsonl")):
+        for path in walk_files(root, (".json", ".jsonl"), errors):
             real = os.path.realpath(path)
             if real in seen:
                 continue
