@@ -328,9 +328,39 @@ def cmd_locate(args) -> int:
 
 def _run_tui(args) -> int:
     settings = _settings()
+    if args.theme:
+        _check_theme(args.theme)
     from tokentui.app import run_app  # the only place the CLI imports Textual
 
     return run_app(settings, demo=args.demo, theme=args.theme)
+
+
+def _check_theme(name: str) -> None:
+    """A ``--theme`` naming a theme file that is broken is a flag error, before the TUI starts
+    (a broken file merely lying in the themes folder is a notice in the TUI instead)."""
+    from pathlib import Path
+
+    from tokentui import paths
+    from tokentui.errors import ConfigError
+    from tokentui.theme_files import ThemeProblem, read_theme_file
+
+    path = Path(name).expanduser()
+    if path.suffix == ".toml":
+        candidates = [path]
+    else:
+        candidates = [d / f"{name}.toml" for d in (paths.user_themes_dir(), paths.builtin_themes_dir())]
+    for candidate in candidates:
+        if not candidate.is_file():
+            continue
+        try:
+            got = read_theme_file(candidate)
+        except RecursionError:
+            got = ThemeProblem(candidate, "invalid TOML: nested too deeply")
+        if isinstance(got, ThemeProblem):
+            raise ConfigError(f"--theme: {candidate}: {got.message}", "fix the file or pick another theme")
+        return
+    if path.suffix == ".toml":
+        raise ConfigError(f"--theme: no theme file at {path}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -190,7 +190,7 @@ class _Checker:
             if key not in allowed:
                 raise self.fail(kp + [key], f"unknown setting (known: {', '.join(allowed)})")
 
-    def money(self, value: Any, kp: list[str]) -> Decimal:
+    def money(self, value: Any, kp: list[str], most: int = 10**9) -> Decimal:
         self.typed(value, kp, (int, float, str), "a number")
         try:
             d = Decimal(str(value))
@@ -198,7 +198,15 @@ class _Checker:
             raise self.fail(kp, f"expected a number, got {value!r}") from None
         if not d.is_finite() or d < 0:
             raise self.fail(kp, "must be a non-negative number")
+        if d > most:  # compared as Decimals: "1e999999999" never becomes a giant integer
+            raise self.fail(kp, f"must be at most {most:,}")
         return d
+
+    def file_path(self, value: Any, kp: list[str], what: str = "a file path") -> str:
+        self.typed(value, kp, str, what)
+        if "\0" in value or not value.strip():
+            raise self.fail(kp, f"expected {what}, got {value!r}")
+        return value
 
 
 TOP_LEVEL = ("timezone", "device", "theme", "refresh_seconds", "pricing", "sources", "budgets", "team",
@@ -211,6 +219,8 @@ def parse_settings(text: str, path: Path) -> Settings:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid TOML: arrays or tables nested too deeply") from None
     c = _Checker(path, text)
     c.known(raw, [], TOP_LEVEL)
     kw: dict[str, Any] = {}
@@ -243,7 +253,7 @@ def parse_settings(text: str, path: Path) -> Settings:
             raise c.fail(["pricing", "mode"], f"expected auto or calculate, got {mode!r}")
         kw["pricing_mode"] = mode
     if "table" in pricing:
-        kw["pricing_table"] = Path(c.typed(pricing["table"], ["pricing", "table"], str, "a file path")).expanduser()
+        kw["pricing_table"] = Path(c.file_path(pricing["table"], ["pricing", "table"])).expanduser()
     overrides = {}
     for model, spec in c.table(pricing.get("overrides", {}), ["pricing", "overrides"]).items():
         kp = ["pricing", "overrides", model]
@@ -252,7 +262,8 @@ def parse_settings(text: str, path: Path) -> Settings:
         for req in ("input", "output"):
             if req not in spec:
                 raise c.fail(kp, f"missing '{req}' (USD per million tokens)")
-        overrides[model] = PriceOverride(**{k: c.money(v, kp + [k]) for k, v in spec.items()})
+        # USD per million tokens: the dearest models cost a few hundred
+        overrides[model] = PriceOverride(**{k: c.money(v, kp + [k], most=10**6) for k, v in spec.items()})
     kw["price_overrides"] = overrides
     sources = {}
     for name, spec in c.table(raw.get("sources", {}), ["sources"]).items():
@@ -267,7 +278,7 @@ def parse_settings(text: str, path: Path) -> Settings:
         if "paths" in spec:
             ps = c.typed(spec["paths"], kp + ["paths"], list, "a list of paths")
             for p in ps:
-                c.typed(p, kp + ["paths"], str, "a list of paths")
+                c.file_path(p, kp + ["paths"], "a list of paths")
             s["paths"] = tuple(ps)
         if "base_url" in spec:
             url = c.typed(spec["base_url"], kp + ["base_url"], str, "a URL")
@@ -288,6 +299,8 @@ def parse_settings(text: str, path: Path) -> Settings:
     for section in ("budgets", "team"):
         if section in raw:
             c.table(raw[section], [section])
+    if isinstance(raw.get("team"), dict) and isinstance(raw["team"].get("file"), str):
+        c.file_path(raw["team"]["file"], ["team", "file"], "the path of a team.toml")
     return Settings(path=path, raw=raw, **kw)
 
 

@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
+
+
+def examples(n: int) -> settings:
+    """Hypothesis settings: ``n`` examples in CI, 50 times as many with ``--soak``."""
+    soak = os.environ.get("TOKENTOP_HARDENING_SOAK") == "1"
+    return settings(max_examples=n * 50 if soak else n, deadline=None, derandomize=False,
+                    suppress_health_check=list(HealthCheck))
 
 NASTY_INTS = st.sampled_from([0, 1, -1, 2**31, 2**53, 2**53 + 1, 2**63 - 1, 2**63, 2**64, -(2**63), 10**30,
                               10**10, 10**10 + 1, 10**13])

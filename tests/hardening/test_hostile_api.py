@@ -10,17 +10,17 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.hardening.sanity import assert_sane, store_and_sum
-from tests.hardening.strategies import JSON, NASTY_INTS, ODD_TIMESTAMPS, build, deep, maybe
+from tests.hardening.strategies import examples, JSON, NASTY_INTS, ODD_TIMESTAMPS, build, deep, maybe
 from tokentui.core.pricing import Pricer
 from tokentui.sources.api import anthropic, balances, openai, openrouter
 from tokentui.sources.api.base import Fetched, PollContext, Window
 from tokentui.sources.api.http import ApiClient, ApiError, error_text
 
-FAST = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = examples(120)
 PRICER = Pricer()
 KEY = "sk-admin-HOSTILEtestKEY0123456789abcdefghij"
 NOW = datetime(2025, 9, 8, 12, 0, tzinfo=timezone.utc)

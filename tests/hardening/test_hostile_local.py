@@ -7,18 +7,18 @@ import json
 import sqlite3
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import LOG_FIXTURES
 from tests.hardening.sanity import assert_sane, store_and_sum
-from tests.hardening.strategies import JSON, NASTY_INTS, ODD_TIMESTAMPS, build, deep, dump, maybe
+from tests.hardening.strategies import examples, JSON, NASTY_INTS, ODD_TIMESTAMPS, build, deep, dump, maybe
 from tokentui.core.pricing import Pricer, load_price_table
 from tokentui.sources import claude_code, codex, gemini_cli, opencode
 from tokentui.sources.common import LocalFile
 
 PRICER = Pricer(table=load_price_table(LOG_FIXTURES / "pricing" / "litellm-fixture.json"), use_genai=False)
-FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = examples(150)
 TOKENS = st.integers(min_value=0, max_value=50_000) | NASTY_INTS | JSON
 
 CLAUDE_LINE = build({

@@ -64,6 +64,8 @@ FORMAT = "tokentop-team/1"
 PERCENTILES = (10, 25, 50, 75, 90)
 SIGNIFICANT = 2
 DEFAULT_MIN_MEMBERS = 5
+MAX_MEMBERS = 10**7  # a team file claiming more people is damaged
+MAX_WINDOW_DAYS = 3660
 #: the smallest --min-members accepted: below it a file would expose members' figures outright
 MIN_MEMBERS_FLOOR = 3
 #: metrics a team file may hold (spend_to_comp is left out: pay stays private)
@@ -210,6 +212,12 @@ def _positive_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool) and v > 0
 
 
+def _plausible(d: Decimal) -> bool:
+    """Finite and below 1e20 (no metric comes near): a larger value is a typing error, and
+    would make a giant integer when written back."""
+    return d.is_finite() and (not d or d.adjusted() < 20)
+
+
 def parse_team(text: str, where: str) -> TeamBenchmark:
     """Validate a team.toml document; :class:`BenchmarkError` names ``where`` and the key."""
     def fail(key: str, problem: str) -> BenchmarkError:
@@ -220,13 +228,15 @@ def parse_team(text: str, where: str) -> TeamBenchmark:
         doc = tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as exc:
         raise BenchmarkError(f"{where}: not a valid TOML file: {exc}") from None
+    except RecursionError:
+        raise BenchmarkError(f"{where}: not a valid TOML file: nested too deeply") from None
     if doc.get("format") != FORMAT:
         raise fail("format", f"expected {FORMAT!r}, got {doc.get('format')!r}")
     name, window, generated = doc.get("name"), doc.get("window_days"), doc.get("generated", "")
     if not isinstance(name, str) or not name.strip():
         raise fail("name", "missing")
-    if not _positive_int(window):
-        raise fail("window_days", "expected a positive whole number of days")
+    if not _positive_int(window) or window > MAX_WINDOW_DAYS:
+        raise fail("window_days", f"expected a whole number of days from 1 to {MAX_WINDOW_DAYS}")
     metrics: dict[str, Distribution] = {}
     if not isinstance(table := doc.get("metrics"), dict):
         raise fail("metrics", "expected a table of metrics")
@@ -235,12 +245,12 @@ def parse_team(text: str, where: str) -> TeamBenchmark:
             continue  # written by a newer tokentop: ignore what we cannot show
         if not isinstance(spec, dict):
             raise fail(f"metrics.{m}", "expected a table")
-        if not _positive_int(n := spec.get("n")):
-            raise fail(f"metrics.{m}.n", "expected a positive whole number")
+        if not _positive_int(n := spec.get("n")) or n > MAX_MEMBERS:
+            raise fail(f"metrics.{m}.n", f"expected a whole number from 1 to {MAX_MEMBERS:,}")
         ps = []
         for p in PERCENTILES:
             v = spec.get(f"p{p}")
-            if isinstance(v, bool) or not isinstance(v, (int, Decimal)) or not Decimal(v).is_finite():
+            if isinstance(v, bool) or not isinstance(v, (int, Decimal)) or not _plausible(Decimal(v)):
                 raise fail(f"metrics.{m}.p{p}", "expected a number")
             ps.append(Decimal(v))
         if ps != sorted(ps):
@@ -249,7 +259,7 @@ def parse_team(text: str, where: str) -> TeamBenchmark:
     if not metrics:
         raise fail("metrics", "no metric tokentop knows")
     members = doc.get("members")
-    members = members if _positive_int(members) else max(d.n for d in metrics.values())
+    members = members if _positive_int(members) and members <= MAX_MEMBERS else max(d.n for d in metrics.values())
     return TeamBenchmark(name.strip(), window, str(generated), str(doc.get("source", "")), members, metrics,
                          bool(doc.get("mixed_windows", False)))
 
@@ -314,6 +324,8 @@ def parse_snapshot(text: str, origin: str, *, toml: bool | None = None) -> Membe
         doc = tomllib.loads(text) if toml else json.loads(text)
     except (ValueError, tomllib.TOMLDecodeError) as exc:
         raise BenchmarkError(f"{origin}: not a readable {'TOML' if toml else 'JSON'} snapshot ({exc})") from None
+    except RecursionError:
+        raise BenchmarkError(f"{origin}: not a readable snapshot (nested too deeply)") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("data"), dict):
         raise BenchmarkError(f"{origin}: not a tokentop snapshot (no data object)",
                              "use the JSON or TOML file from `tokentop export --format json`")
@@ -323,7 +335,7 @@ def parse_snapshot(text: str, origin: str, *, toml: bool | None = None) -> Membe
     claimed = claimed.strip().lower().removeprefix("sha256:")
     try:
         actual = digest_of(doc["data"])
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         raise BenchmarkError(f"{origin}: its data cannot be written as canonical JSON, so it cannot be "
                              "verified") from None
     if actual != claimed:
@@ -334,8 +346,8 @@ def parse_snapshot(text: str, origin: str, *, toml: bool | None = None) -> Membe
         raise BenchmarkError(f"{origin}: the snapshot has no leverage figures",
                              "export it again with a tokentop that includes them")
     window = lev.get("window_days")
-    if not _positive_int(window):
-        raise BenchmarkError(f"{origin}: leverage.window_days: expected a positive whole number")
+    if not _positive_int(window) or window > MAX_WINDOW_DAYS:
+        raise BenchmarkError(f"{origin}: leverage.window_days: expected a whole number from 1 to {MAX_WINDOW_DAYS}")
     values: dict[str, Decimal] = {}
     for m in BENCHMARK_METRICS:
         v = lev.get(m)
@@ -347,8 +359,8 @@ def parse_snapshot(text: str, origin: str, *, toml: bool | None = None) -> Membe
             d = Decimal(str(v).strip())
         except InvalidOperation:
             raise BenchmarkError(f"{origin}: leverage.{m}: expected a number, got {v!r:.40}") from None
-        if not d.is_finite() or d < 0:
-            raise BenchmarkError(f"{origin}: leverage.{m}: expected a non-negative number")
+        if not _plausible(d) or d < 0:
+            raise BenchmarkError(f"{origin}: leverage.{m}: expected a non-negative number below 1e20")
         values[m] = d
     return MemberFigures(origin, window, values, actual)
 

@@ -33,6 +33,8 @@ from tokentui.errors import ConfigError
 PERIODS = ("month", "quarter", "year")
 PERIOD_ADJECTIVE = {"month": "monthly", "quarter": "quarterly", "year": "annual"}
 UNITS = ("usd", "tokens")
+#: amounts of 10**15 dollars or tokens and more are typing errors (and too large to compute with)
+MAX_DIGITS = 15
 DEFAULT_ALERTS = (0.5, 0.8, 1.0)
 #: largest alert threshold accepted (5 = 500 %): larger values are almost surely percentages
 MAX_ALERT = 5.0
@@ -171,6 +173,8 @@ def _positive(d: Decimal, kp: list[str]) -> Decimal:
         raise BudgetError(kp, f"must be positive, got {d}")
     if d == 0:
         raise BudgetError(kp, "must be greater than zero", "to stop tracking a budget, remove it")
+    if d.adjusted() >= MAX_DIGITS:  # adjusted(): no giant integer is ever built from "1e999999999"
+        raise BudgetError(kp, f"must be below 1e{MAX_DIGITS}, got {d:.3g}")
     return d
 
 

@@ -112,6 +112,8 @@ def load_price_table(path: Path) -> dict[str, Any]:
         raise ConfigError(f"pricing.table: file not found: {path}") from None
     except (OSError, ValueError) as exc:
         raise ConfigError(f"pricing.table: {path} is not a readable JSON price table ({exc})") from None
+    except RecursionError:
+        raise ConfigError(f"pricing.table: {path} is not a readable JSON price table (nested too deeply)") from None
     if not isinstance(data, dict):
         raise ConfigError(f"pricing.table: {path} must hold a JSON object of models")
     return {k: v for k, v in data.items() if isinstance(v, dict)}

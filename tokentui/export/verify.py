@@ -115,6 +115,13 @@ def _check_envelope(fmt: str, env: Any) -> Verdict:
 
 def verify_text(text: str) -> Verdict:
     """Check a snapshot document's text (any format; detected from the content)."""
+    try:
+        return _verify_text(text)
+    except RecursionError:  # json and tomllib recurse: a hostile file nests 100k deep
+        return _bad(None, "the data is nested too deeply to be a snapshot")
+
+
+def _verify_text(text: str) -> Verdict:
     text = text.lstrip("\ufeff").replace("\r\n", "\n")  # a mail client or Windows editor may add CRs
     m = _HTML.search(text)
     if m and "<html" in text[:500].lower():

@@ -159,8 +159,8 @@ class Ingestor:
             mod = {"claude-code": claude_code, "codex": codex, "gemini-cli": gemini_cli}[source]
             try:
                 files, problem = mod.discover(self.extra.get(source, ()), result.errors)
-            except OSError as exc:
-                files, problem = [], f"cannot list log files: {exc.strerror}"
+            except (OSError, ValueError) as exc:  # ValueError: a path with a NUL byte
+                files, problem = [], f"cannot list log files: {getattr(exc, 'strerror', None) or exc}"
             result.files, result.problem = len(files), problem
             jobs = _plan(files, ledger.file_cursors(self.conn, source), result)
             plans.append((source, files, jobs, result))

@@ -17,7 +17,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from tokentui.core.pricing import Pricer
-from tokentui.core.records import ESTIMATED, MAX_TS_MS, MIN_TS_MS, UNPRICED, to_pico
+from tokentui.core.records import ESTIMATED, MAX_BUCKET_TOKENS, MAX_TS_MS, MIN_TS_MS, UNPRICED, to_pico
 from tokentui.sources.api.http import Malformed
 
 DAY_S = 86400
@@ -130,6 +130,8 @@ def count(d: dict, name: str, where: str) -> int:
         raise Malformed(f"{where}.{name}: expected a whole number, got {v!r:.40}")
     if v < 0:
         raise Malformed(f"{where}.{name}: negative count {v!r}")
+    if v > MAX_BUCKET_TOKENS:
+        raise Malformed(f"{where}.{name}: {v!r:.40} is implausibly large for one bucket")
     return int(v)
 
 
