@@ -92,3 +92,51 @@ def test_needs_an_aware_now(tmp_path):
 
     with pytest.raises(ValueError):
         demo.generate(connect(tmp_path / "h.db"), now=datetime(2026, 1, 1))
+
+
+def test_the_first_sync_after_a_demo_store_reprices_nothing(tmp_path):
+    from tokentui.config import Settings
+    from tokentui.core.pricing import Pricer
+    from tokentui.services.ingest import Ingestor
+    from tokentui.store.db import get_meta
+
+    conn = connect(tmp_path / "h.db")
+    demo.generate(conn, now=NOW, tz=TZ, days=5)
+    assert get_meta(conn, "pricing_fingerprint").endswith(":auto")
+    settings = Settings(path=tmp_path / "config.toml")
+    ing = Ingestor(conn, Pricer.from_settings(settings), device="x", mode=settings.pricing_mode)
+    assert ing.reprice_if_needed() == 0
+    # other prices than the demo's do re-price (the fingerprint is honest, not a blanket "done")
+    other = Ingestor(conn, Pricer({}, use_genai=False), device="x", mode="auto")
+    assert other.reprice_if_needed() > 0
+
+
+def test_demo_settings_live_in_the_demo_folder(tmp_path):
+    import tomllib
+
+    from tokentui.config import Settings
+    from tokentui.services.budgets import load_budgets
+    from tokentui.services.leverage import load_team, team_file
+
+    user = Settings(path=tmp_path / "user" / "config.toml", timezone="Asia/Tokyo", refresh_seconds=7.0)
+    folder = tmp_path / "demo-tmp"
+    s = demo.demo_settings(user, folder, now=NOW)
+    assert s.path == folder / "config.toml" and s.timezone == "Asia/Tokyo" and s.refresh_seconds == 7.0
+    assert not user.path.exists()  # the user's config is never written
+    budgets = load_budgets(s)
+    assert [b.name for b in budgets.budgets] == ["api-monthly", "tokens-fy"]
+    assert tomllib.loads(s.path.read_text())["budgets"]["tokens-fy"]["start"] == "2026-04-01"
+    team = load_team(team_file(s))
+    assert team.name == "Platform team (demo)" and team.members == 9
+    assert set(team.metrics) >= {"tokens_per_week", "cost_per_week", "cache_hit_ratio"}
+    assert team_file(s).parent == folder
+
+
+def test_demo_statuses_say_not_configured_never_planned(tmp_path):
+    from tokentui.services.dashboard import stored_source_rows
+
+    conn = connect(tmp_path / "h.db")
+    demo.generate(conn, now=NOW, tz=TZ, days=2)
+    rows = {r.name: r for r in stored_source_rows(conn)}
+    assert rows["gemini-cli"].status == rows["opencode"].status == "not configured"
+    assert all(r.status != "planned" for r in rows.values())

@@ -8,6 +8,8 @@ spikes, and a live session covering the last hours minute by minute so the burn 
 
 Everything is derived from ``seed`` and ``now``: the same arguments give the same rows, so
 snapshot tests can freeze both. Nothing outside the given store is read or written.
+:func:`demo_settings` adds two budgets and a team benchmark for the demo, written into the
+demo's own temporary directory (never the user's config).
 """
 
 from __future__ import annotations
@@ -15,16 +17,18 @@ from __future__ import annotations
 import math
 import random
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Iterator
 from zoneinfo import ZoneInfo
 
-from tokentui.core.pricing import Pricer
+from tokentui.config import Settings, load_settings, save_raw
+from tokentui.core.benchmarks import Distribution, TeamBenchmark
+from tokentui.core.pricing import Pricer, pricing_data_version
 from tokentui.core.records import BILLED, ESTIMATED, UNPRICED, UsageRecord
 from tokentui.store import ledger
-from tokentui.store.db import connect, transaction
+from tokentui.store.db import connect, set_meta, transaction
 
 DEVICE = "demo"
 CLAUDE = "claude-code"
@@ -220,11 +224,12 @@ def _records(now: datetime, tz: ZoneInfo, seed: int, days: int, pricer: Pricer) 
 
 
 def generate(conn: sqlite3.Connection, *, now: datetime, tz: ZoneInfo | None = None, seed: int = 7,
-             days: int = 90, pricer: Pricer | None = None) -> DemoSummary:
+             days: int = 90, pricer: Pricer | None = None, pricing_mode: str = "auto") -> DemoSummary:
     """Write ``days`` of demo history ending at ``now`` (aware datetime) into ``conn``.
 
     Local activity follows working hours in ``tz`` (default UTC). Also records the demo
-    sources' status (synced at ``now``) and where the live session stops, for :func:`tick`.
+    sources' status (synced at ``now``), where the live session stops (for :func:`tick`) and
+    the fingerprint of the prices used, so a later sync does not re-price every record.
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
@@ -242,6 +247,10 @@ def generate(conn: sqlite3.Connection, *, now: datetime, tz: ZoneInfo | None = N
             last = hi if last is None else max(last, hi)
         ledger.set_sync_state(conn, *_TICK_STATE, str(_ms(now)))
         _set_demo_status(conn, _ms(now))
+        # the records were priced with ``pricer``: say so in the format Ingestor.reprice_if_needed
+        # compares, or the first sync would re-price all of them
+        set_meta(conn, "pricing_fingerprint", f"{pricer.fingerprint()}:{pricing_mode}")
+        set_meta(conn, "pricing_version", pricing_data_version())
     return DemoSummary(count, first or 0, last or 0)
 
 
@@ -265,7 +274,9 @@ def _set_demo_status(conn: sqlite3.Connection, stamp_ms: int) -> None:
     rows = ((CLAUDE, "ok", None, stamp_ms - 2_000), (CODEX, "ok", None, stamp_ms - 2_000),
             (OPENAI, "ok", "demo: daily usage buckets and billed costs", stamp_ms - 95_000),
             ("anthropic", "error", "the admin key was rejected (401): check it with `tokentop keys test "
-             "anthropic`", stamp_ms - 300_000))
+             "anthropic`", stamp_ms - 300_000),
+            ("gemini-cli", "not configured", "demo: no Gemini CLI logs", None),
+            ("opencode", "not configured", "demo: no OpenCode data", None))
     conn.executemany(
         "INSERT INTO source_status (source, status, message, last_sync_ms, last_ok_ms, detail) "
         "VALUES (?, ?, ?, ?, ?, NULL) ON CONFLICT (source) DO UPDATE SET status = excluded.status, "
@@ -281,3 +292,50 @@ def write_demo_store(db: Path, *, now: datetime, tz: ZoneInfo | None = None, see
         return generate(conn, now=now, tz=tz, seed=seed, days=days)
     finally:
         conn.close()
+
+
+# --- budgets and a team benchmark for the demo ------------------------------------------------
+
+#: a monthly dollar budget the demo's pace crosses before the month ends, and a fiscal-year
+#: token budget; both in the demo's own config file
+DEMO_BUDGETS: dict = {
+    "api-monthly": {"usd": 560, "period": "month"},
+    "tokens-fy": {"tokens": 12_000_000_000, "period": "year", "start": "2026-04-01",
+                  "alerts": [0.5, 0.75, 0.9, 1.0]},
+}
+#: the demo person's pay, so spend / compensation and its reference point show
+DEMO_COMP_USD = 180_000
+#: (metric, p10, p25, p50, p75, p90): a plausible 9-person team around the demo's figures
+DEMO_TEAM = (
+    ("tokens_per_week", "40000000", "110000000", "240000000", "520000000", "1100000000"),
+    ("fresh_tokens_per_week", "8000000", "20000000", "42000000", "90000000", "180000000"),
+    ("cost_per_week", "15", "45", "95", "190", "380"),
+    ("active_hours_per_week", "6", "11", "17", "24", "31"),
+    ("tokens_per_active_hour", "3000000", "7000000", "13000000", "24000000", "40000000"),
+    ("cache_hit_ratio", "0.55", "0.68", "0.77", "0.84", "0.9"),
+    ("output_share", "0.01", "0.018", "0.026", "0.035", "0.05"),
+)
+DEMO_TEAM_MEMBERS = 9
+
+
+def demo_team(now: datetime) -> TeamBenchmark:
+    """The demo's team benchmark (aggregates only, as a real team.toml)."""
+    from decimal import Decimal
+
+    metrics = {m: Distribution(DEMO_TEAM_MEMBERS, *(Decimal(v) for v in ps)) for m, *ps in DEMO_TEAM}
+    stamp = now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return TeamBenchmark("Platform team (demo)", 28, stamp, "demo", DEMO_TEAM_MEMBERS, metrics)
+
+
+def demo_settings(base: Settings, folder: Path, *, now: datetime) -> Settings:
+    """``base`` with the demo's budgets, pay and team file: ``config.toml`` and ``team.toml``
+    are written into ``folder`` (the demo's temporary directory), so editing a budget in the
+    demo changes that file and never the user's config."""
+    from tokentui import paths
+
+    folder.mkdir(parents=True, exist_ok=True)
+    team = folder / "team.toml"
+    paths.write_private_text(team, demo_team(now).to_toml())
+    config = folder / "config.toml"
+    save_raw(config, {"comp_usd": DEMO_COMP_USD, "budgets": DEMO_BUDGETS, "team": {"file": str(team)}})
+    return replace(base, path=config, raw=load_settings(config).raw)
