@@ -1,7 +1,7 @@
 """Typed messages: data travels from workers up to the App, requests from screens up to it.
 
-Every payload is an immutable value (frozen dataclasses from ``services.dashboard``), so a
-receiver may keep it without copying.
+Payloads are immutable values (frozen dataclasses from the services) that a receiver may
+keep without copying, or fresh objects no one else holds (a new config document).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from tokentui.services.dashboard import Snapshot
+from tokentui.services.dashboard import Figures, Snapshot
 from tokentui.services.history import HistoryTable
 
 
@@ -23,11 +23,12 @@ class UsageUpdated(Message):
 
 
 class RefreshFailed(Message):
-    """A refresh could not complete; ``problem`` says why in plain words."""
+    """A refresh (or another worker, named by ``title``) failed; ``problem`` says why in plain words."""
 
-    def __init__(self, problem: str) -> None:
+    def __init__(self, problem: str, title: str = "Refresh failed") -> None:
         super().__init__()
         self.problem = problem
+        self.title = title
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,13 +57,51 @@ class HistoryLoaded(Message):
         self.table = table
 
 
-class KeyEditRequested(Message):
-    """The Sources screen asks to add or test the key of an API source.
+# --- budgets, leverage, alerts ----------------------------------------------------------------
 
-    The hook for the key modal: the App answers it (today with a pointer to
-    ``tokentop keys add``); a modal that writes to the keyring can replace that handler."""
+class FiguresUpdated(Message):
+    """Budgets and leverage were evaluated; ``figures.alerts`` were crossed for the first time."""
 
-    def __init__(self, source: str, action: str = "add") -> None:
+    def __init__(self, figures: Figures) -> None:
+        super().__init__()
+        self.figures = figures
+
+
+class BudgetSaved(Message):
+    """The budget form wrote a budget to (or removed one from) config.toml; ``raw`` is the
+    whole new config document."""
+
+    def __init__(self, name: str, removed: bool, path: str, raw: dict) -> None:
+        super().__init__()
+        self.name = name
+        self.removed = removed
+        self.path = path
+        self.raw = raw
+
+
+# --- export, keys, polls ------------------------------------------------------------------------
+
+class ExportFinished(Message):
+    """A snapshot was written to ``path``, or ``error`` says why not."""
+
+    def __init__(self, path: str | None, error: str | None = None) -> None:
+        super().__init__()
+        self.path = path
+        self.error = error
+
+
+class KeyStored(Message):
+    """The key modal stored a key in the keyring; ``hint`` is its redacted tail."""
+
+    def __init__(self, source: str, hint: str) -> None:
         super().__init__()
         self.source = source
-        self.action = action  # add | test
+        self.hint = hint
+
+
+class PollFinished(Message):
+    """One poll of the API sources finished: ``results`` are (source, status, message)."""
+
+    def __init__(self, results: tuple[tuple[str, str, str], ...]) -> None:
+        super().__init__()
+        self.results = results

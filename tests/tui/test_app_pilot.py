@@ -8,8 +8,10 @@ from textual.widgets import DataTable, Select
 from tests.tui.conftest import rendered, wait_for
 from tokentui.screens.budgets_screen import BudgetsScreen
 from tokentui.screens.dashboard_screen import DashboardScreen
+from tokentui.screens.export_screen import ExportScreen
 from tokentui.screens.help_screen import HelpScreen
 from tokentui.screens.history_screen import HistoryScreen
+from tokentui.screens.key_screen import KeyScreen
 from tokentui.screens.leverage_screen import LeverageScreen
 from tokentui.screens.sources_screen import SourcesScreen
 from tokentui.widgets.burn_meter import BurnMeter
@@ -45,7 +47,17 @@ async def test_dashboard_shows_the_figures(make_app):
         assert "claude-sonnet-4-5" in rendered(screen.query_one(TopList))
         sources = rendered(screen.query_one(SourceStatusList))
         assert "claude-code" in sources and "error" in sources and "not set up" in sources
-        assert "tokens/week" in str(screen.query_one("#headline").render())
+        await wait_for(pilot, lambda: app.leverage is not None and app.budgets is not None, what="figures")
+        await pilot.pause()
+        # the leverage headline is the Leverage screen's own (one figure, one source)
+        assert str(screen.query_one("#leverage-line").render()) == app.leverage.headline
+        assert "tokens/week" in app.leverage.headline and "p58 of Platform team (demo)" in app.leverage.headline
+        # the most urgent budget: the monthly one, projected over
+        assert str(screen.query_one("#dash-budget-name").render()) == "api-monthly"
+        status = str(screen.query_one("#budget-status").render())
+        assert "projected over" in status and "(+1 more on 3)" in status
+        line = str(screen.query_one("#budget-headline").render())
+        assert line == app.budgets.get("api-monthly").headline.split(": ", 1)[1] and "runs out" in line
         assert screen.query_one(NavBar).status == "demo · 15:30:00"
 
 
@@ -74,20 +86,6 @@ async def test_clicking_a_tab_switches_screen(make_app):
         await pilot.click("#nav-dashboard")
         await pilot.pause()
         assert app.current_mode == "dashboard"
-
-
-async def test_placeholders_explain_what_is_coming(make_app):
-    app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
-        await _ready(app, pilot)
-        await pilot.press("3")
-        await pilot.pause()
-        text = " ".join(str(w.render()) for w in app.screen.query("Static"))
-        assert "coming soon" in text and "tokentop budget set" in text
-        await pilot.press("4")
-        await pilot.pause()
-        text = " ".join(str(w.render()) for w in app.screen.query("Static"))
-        assert "coming soon" in text and "tokens/week" in text
 
 
 async def test_history_periods_filters_and_scrolling(make_app):
@@ -135,7 +133,7 @@ async def test_history_periods_filters_and_scrolling(make_app):
         assert table.cursor_row == 0
 
 
-async def test_sources_screen_details_and_key_hook(make_app):
+async def test_sources_screen_details_and_keys_in_demo(make_app, memkeyring):
     app = make_app()
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await _ready(app, pilot)
@@ -145,16 +143,27 @@ async def test_sources_screen_details_and_key_hook(make_app):
         await wait_for(pilot, lambda: table.row_count == 9, what="source rows")
         table.focus()
         names = [str(table.get_row_at(i)[1]) for i in range(table.row_count)]
+        statuses = {names[i]: str(table.get_row_at(i)[3]) for i in range(table.row_count)}
+        assert statuses["gemini-cli"] == statuses["opencode"] == "not configured"
+        assert "planned" not in statuses.values()
         table.move_cursor(row=names.index("anthropic"))
         await pilot.pause()
         detail = str(screen.query_one("#source-detail").render())
         assert "failing" in detail and "401" in detail and "k: add a key" in detail
+        # the demo opens the key modal but never stores or tests a key
         await pilot.press("k")
         await pilot.pause()
-        assert any("tokentop keys add anthropic" in n.message for n in app._notifications)
+        assert isinstance(app.screen, KeyScreen) and app.screen.source == "anthropic"
+        await pilot.press(*"sk-ant-admin-demo-123456")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "demo mode" in str(app.screen.query_one("#key-error").render())
+        assert memkeyring.store == {}
+        await pilot.press("escape")
+        await pilot.pause()
         await pilot.press("x")
         await pilot.pause()
-        assert any("tokentop keys test anthropic" in n.message for n in app._notifications)
+        assert any("demo mode" in n.message for n in app._notifications)
         table.move_cursor(row=names.index("claude-code"))
         await pilot.press("k")
         await pilot.pause()
@@ -198,7 +207,10 @@ async def test_help_export_palette_and_quit(make_app):
         assert isinstance(app.screen, DashboardScreen)
         await pilot.press("e")
         await pilot.pause()
-        assert any("tokentop export" in n.message for n in app._notifications)
+        assert isinstance(app.screen, ExportScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, DashboardScreen)
         # the command palette knows the screens
         await pilot.press("ctrl+p")
         await pilot.pause()
@@ -268,7 +280,7 @@ async def test_first_run_with_nothing_to_read_says_what_to_do(tmp_path, monkeypa
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: app.snapshot is not None and app.snapshot.sources, what="statuses")
         await pilot.pause()
-        assert "No usage stored yet" in str(app.screen.query_one("#headline").render())
+        assert "No usage stored yet" in str(app.screen.query_one("#leverage-line").render())
         assert "idle" in str(app.screen.query_one("#burn-rate").render())
         await pilot.press("5")
         await pilot.pause()

@@ -15,14 +15,14 @@ async def test_refreshes_never_overlap(make_app, monkeypatch):
     lock = threading.Lock()
     real = TokentopApp._refresh
 
-    def slow_refresh(self, full):
+    def slow_refresh(self, full, slow=True):
         with lock:
             active[0] += 1
             peak[0] = max(peak[0], active[0])
             runs[0] += 1
         try:
             time.sleep(1.0)
-            real(self, full)
+            real(self, full, slow)
         finally:
             with lock:
                 active[0] -= 1

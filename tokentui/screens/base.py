@@ -1,12 +1,14 @@
 """What every tokentop screen shares: the navigation bar, the footer, and how data arrives.
 
-A screen watches the App's ``snapshot`` (and ``status_line``). Updates that arrive while the
-screen is hidden are not painted; the latest one is applied when the screen comes back.
+A screen watches the App reactives named in ``DATA`` (``snapshot``, ``budgets``,
+``leverage``) and paints each in ``show_<name>``. Updates that arrive while the screen is
+hidden are not painted; the latest of each is applied when the screen comes back.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from functools import partial
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.screen import Screen
@@ -15,18 +17,21 @@ from textual.widgets import Footer
 from tokentui.widgets.nav_bar import NavBar
 
 if TYPE_CHECKING:
-    from tokentui.services.dashboard import Snapshot
+    from tokentui.services.dashboard import BudgetsView, Snapshot
+    from tokentui.services.leverage import LeverageReport
 
 
 class TokentopScreen(Screen):
-    """Base of the five screens. Subclasses set ``MODE`` and implement ``compose_body``
-    and ``show_snapshot``."""
+    """Base of the five screens. Subclasses set ``MODE`` (and ``DATA``), implement
+    ``compose_body`` and the ``show_*`` methods of the data they show."""
 
     MODE: ClassVar[str] = ""
+    #: App reactives this screen shows
+    DATA: ClassVar[tuple[str, ...]] = ("snapshot",)
 
     def __init__(self) -> None:
         super().__init__()
-        self._stale = False
+        self._stale: set[str] = set()
 
     def compose(self) -> ComposeResult:
         yield NavBar(id="nav")
@@ -39,20 +44,21 @@ class TokentopScreen(Screen):
     def on_mount(self) -> None:
         self._size_classes()
         self.query_one(NavBar).current = self.MODE
-        self.watch(self.app, "snapshot", self._snapshot_changed, init=True)
+        for name in self.DATA:
+            self.watch(self.app, name, partial(self._data_changed, name), init=True)
         self.watch(self.app, "status_line", self._status_changed, init=True)
 
     def _status_changed(self, status: str) -> None:
         self.query_one(NavBar).status = status
 
-    def _snapshot_changed(self, snapshot: Snapshot | None) -> None:
-        if snapshot is None:
+    def _data_changed(self, name: str, value: Any) -> None:
+        if value is None:
             return
         if self.is_current:
-            self._stale = False
-            self.show_snapshot(snapshot)
+            self._stale.discard(name)
+            getattr(self, f"show_{name}")(value)
         else:
-            self._stale = True  # hidden: skip painting until the screen is shown again
+            self._stale.add(name)  # hidden: skip painting until the screen is shown again
 
     def on_resize(self) -> None:
         self._size_classes()
@@ -65,10 +71,25 @@ class TokentopScreen(Screen):
 
     def on_screen_resume(self) -> None:
         self._size_classes()
-        snapshot = getattr(self.app, "snapshot", None)
-        if self._stale and snapshot is not None:
-            self._stale = False
-            self.show_snapshot(snapshot)
+        for name in list(self._stale):
+            value = getattr(self.app, name, None)
+            self._stale.discard(name)
+            if value is not None:
+                getattr(self, f"show_{name}")(value)
+
+    def mark_stale(self, name: str) -> None:
+        """Repaint ``name`` when next shown (or now, if visible)."""
+        value = getattr(self.app, name, None)
+        if value is not None and self.is_current:
+            getattr(self, f"show_{name}")(value)
+        else:
+            self._stale.add(name)
 
     def show_snapshot(self, snapshot: Snapshot) -> None:
         """Paint ``snapshot`` (called only while the screen is visible)."""
+
+    def show_budgets(self, view: BudgetsView) -> None:
+        """Paint the evaluated budgets."""
+
+    def show_leverage(self, report: LeverageReport) -> None:
+        """Paint the leverage report."""

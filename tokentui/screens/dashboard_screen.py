@@ -1,25 +1,45 @@
-"""Dashboard: burn meter, totals, top models, sources and the leverage headline."""
+"""Dashboard: burn meter, totals, top models, sources, the leverage headline and the most
+urgent budget."""
 
 from __future__ import annotations
 
+from typing import Sequence
+
 from textual.app import ComposeResult
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
+from textual.markup import escape
 from textual.widgets import Static
 
-from tokentui.core.fmt import tokens_short
 from tokentui.screens.base import TokentopScreen
-from tokentui.services.dashboard import Snapshot
+from tokentui.services.budgets import BudgetResult
+from tokentui.services.dashboard import BudgetsView, Snapshot
+from tokentui.services.leverage import LeverageReport
 from tokentui.widgets.bar_chart import BarChart
+from tokentui.widgets.budget_gauge import STATUS_WORDS, BudgetGauge, status_color
 from tokentui.widgets.burn_meter import BurnMeter
 from tokentui.widgets.source_status_list import SourceStatusList
 from tokentui.widgets.top_list import TopList
 from tokentui.widgets.totals_panel import TotalsPanel
 
+#: budget status → urgency (higher first)
+URGENCY = {"over": 3, "projected_over": 2, "warning": 1, "ok": 0}
+EMPTY = "No usage stored yet: [b]5[/b] shows what tokentop can read · try [b]tokentop --demo[/b]"
+
+
+def most_urgent(results: Sequence[BudgetResult]) -> BudgetResult | None:
+    """The budget to show first: over, then projected over, then alerting; the most used wins a tie."""
+    return max(results, key=lambda r: (URGENCY.get(r.status, 0), r.used_fraction), default=None)
+
 
 class DashboardScreen(TokentopScreen):
-    """The first screen: how fast am I burning, and how much so far."""
+    """The first screen: how fast am I burning, how much so far, and where it leads."""
 
     MODE = "dashboard"
+    DATA = ("snapshot", "leverage", "budgets")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._empty = False
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="dash-top"):
@@ -29,15 +49,23 @@ class DashboardScreen(TokentopScreen):
             yield TopList(id="top-models")
             yield SourceStatusList(id="source-list")
         yield BarChart(id="daily-chart")
-        yield Static("", id="headline")
+        with Vertical(id="headline"):
+            yield Static("[dim]waiting for data…[/]", id="leverage-line")
+            with Horizontal(id="budget-line"):
+                yield Static("", id="dash-budget-name")
+                yield BudgetGauge(id="dash-gauge")
+                yield Static("", id="budget-status")
+            yield Static("[dim]budgets: press 3[/]", id="budget-headline")
 
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#top-models", TopList).border_title = "Top models · 7 days"
         self.query_one("#source-list", SourceStatusList).border_title = "Sources · 7-day share"
-        self.query_one("#headline", Static).border_title = "Leverage & budgets"
+        box = self.query_one("#headline")
+        box.border_title = "Leverage & budgets"
+        box.border_subtitle = "3 budgets · 4 leverage"
         self.query_one("#daily-chart", BarChart).border_title = "Tokens per day · 28 days"
-        self.query_one("#headline", Static).update("[dim]waiting for data…[/]")
+        self.query_one("#dash-gauge").display = False
 
     def show_snapshot(self, snap: Snapshot) -> None:
         meter = self.query_one(BurnMeter)
@@ -52,12 +80,34 @@ class DashboardScreen(TokentopScreen):
         chart.values = tuple((day[5:], float(tokens)) for day, tokens in snap.daily)
         chart.highlight = snap.daily[-1][0][5:] if snap.daily else None
         quarter = snap.period("quarter")
-        if not snap.tokens_per_week and not (quarter and quarter.tokens):
-            self.query_one("#headline", Static).update(
-                "No usage stored yet: [b]5[/b] shows what tokentop can read · try [b]tokentop --demo[/b]")
-            return
-        parts = [f"[b]{tokens_short(snap.tokens_per_week)}[/] tokens/week [dim](28-day avg)[/]"]
-        if snap.cache_hit_ratio is not None:
-            parts.append(f"cache hits [b]{snap.cache_hit_ratio:.0%}[/]")
-        parts.append("[dim]budgets: 3 · vs team: 4[/]")
-        self.query_one("#headline", Static).update(" · ".join(parts))
+        self._empty = not snap.tokens_per_week and not (quarter and quarter.tokens)
+        if self._empty:
+            self.query_one("#leverage-line", Static).update(EMPTY)
+        elif self.app.leverage is not None:
+            self.show_leverage(self.app.leverage)
+
+    def show_leverage(self, report: LeverageReport) -> None:
+        # the Leverage screen's own headline, so the two screens always agree
+        if not self._empty:
+            self.query_one("#leverage-line", Static).update(escape(report.headline))
+
+    def show_budgets(self, view: BudgetsView) -> None:
+        name = self.query_one("#dash-budget-name", Static)
+        gauge = self.query_one("#dash-gauge", BudgetGauge)
+        status = self.query_one("#budget-status", Static)
+        text = self.query_one("#budget-headline", Static)
+        r = most_urgent(view.results)
+        gauge.display = r is not None
+        name.update(f"[b]{escape(r.budget.name)}[/]" if r is not None else "")
+        if view.problem:
+            status.update("")
+            text.update("[$error]⚠ budgets in the config cannot be read: see 3[/]")
+        elif r is None:
+            status.update("")
+            text.update("[dim]no budgets yet: press 3, then a[/]")
+        else:
+            gauge.used, gauge.elapsed, gauge.status = r.used_fraction, r.elapsed_fraction, r.status
+            more = f" [dim](+{len(view.results) - 1} more on 3)[/]" if len(view.results) > 1 else ""
+            status.update(f"[{status_color(r.status)}]{STATUS_WORDS.get(r.status, r.status)}[/]{more}")
+            # the headline without its "monthly budget 'name':" (the name is on the line above)
+            text.update(escape(r.headline.split(": ", 1)[-1]))

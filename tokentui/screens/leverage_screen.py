@@ -1,25 +1,81 @@
-"""Leverage: placeholder until the leverage screen lands; shows the one figure we have."""
+"""Leverage: each metric against the team's percentiles, and public reference points on a
+log scale with their sources. Not a ranking of people: the disclaimer stays on screen."""
 
 from __future__ import annotations
 
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.markup import escape
 from textual.widgets import Static
 
-from tokentui.core.fmt import tokens_short
-from tokentui.screens.placeholder import PlaceholderScreen
-from tokentui.services.dashboard import Snapshot
+from tokentui.screens.base import TokentopScreen
+from tokentui.services.leverage import LeverageReport
+from tokentui.widgets.leverage_table import BAND, MEDIAN, YOU, LeverageTable, ReferenceScale, short_label
+
+#: metrics with public reference points, in the order shown
+SCALES = ("tokens_per_week", "cost_per_week", "spend_to_comp")
+NO_TEAM = (
+    "[b]No team benchmark set[/b], so there are no percentiles yet. A team file holds only aggregates "
+    "(p10–p90 per metric from 5 or more people). To make one:\n"
+    "  each colleague runs [b]tokentop export --format json[/b] and shares the file, then\n"
+    "  [b]tokentop team build *.json -o team.toml[/b]   (or from an admin key: "
+    "[b]tokentop team pull anthropic -o team.toml[/b])\n"
+    "  [b]tokentop team use team.toml[/b]")
 
 
-class LeverageScreen(PlaceholderScreen):
+class LeverageScreen(TokentopScreen):
+    """Shows ``app.leverage`` (a :class:`LeverageReport`, built in the refresh worker)."""
+
     MODE = "leverage"
-    TITLE_TEXT = "Leverage"
-    TEXT = (
-        "This screen will place your tokens per week, cost, cache efficiency and tokens per active "
-        "hour against your team's benchmark percentiles (from a team.toml) and against public "
-        "reference points on a log scale.\n\n"
-        "[dim]Meanwhile:[/] [b]tokentop export[/] writes the snapshot your manager can read, and "
-        "[b]tokentop team build[/] makes a team benchmark from five or more snapshots.")
+    DATA = ("leverage",)
 
-    def show_snapshot(self, snap: Snapshot) -> None:
-        ratio = f" · cache hits {snap.cache_hit_ratio:.0%}" if snap.cache_hit_ratio is not None else ""
-        self.query_one("#placeholder-figure", Static).update(
-            f"Your pace now: [b]{tokens_short(snap.tokens_per_week)}[/] tokens/week (28-day average){ratio}")
+    def compose_body(self) -> ComposeResult:
+        with VerticalScroll(id="leverage-body"):
+            yield Static("[dim]measuring your last 28 days…[/]", id="leverage-head")
+            yield LeverageTable(id="leverage-table")
+            for metric in SCALES:
+                yield ReferenceScale(id=f"scale-{metric}", classes="reference-scale")
+            yield Static("", id="leverage-notes")
+        yield Static("", id="leverage-disclaimer")
+
+    def on_mount(self) -> None:
+        self.query_one("#leverage-table").border_title = "Your figures vs the team"
+        for scale in self.query(ReferenceScale):
+            scale.display = False
+        super().on_mount()
+
+    def show_leverage(self, report: LeverageReport) -> None:
+        lev = report.leverage
+        head = self.query_one("#leverage-head", Static)
+        window = f"Last {lev.window_days} days, per week"
+        if report.team is not None:
+            t = report.team
+            head.update(f"{window} · vs [b]{escape(t.name)}[/]: {t.members} people, {t.window_days}-day window "
+                        f"[dim]({escape(t.source)}, {escape(t.generated[:10])})[/]")
+        elif report.team_problem:
+            head.update(f"{window}\n[$warning]⚠ The team file could not be used:[/] {escape(report.team_problem)}")
+        else:
+            head.update(f"{window}\n{NO_TEAM}")
+        table = self.query_one(LeverageTable)
+        table.rows = report.rows
+        table.border_title = (f"Your figures vs {report.team.name}" if report.team is not None
+                              else "Your figures")
+        table.border_subtitle = (f"team range: [{BAND[1]}]  [/] p10–p90 [{MEDIAN[1]}]{MEDIAN[0]}[/] median "
+                                 f"[{YOU[1]}]{YOU[0]}[/] you"
+                                 if report.team is not None else "")
+        rows = {r.metric: r for r in report.rows}
+        for metric in SCALES:
+            scale = self.query_one(f"#scale-{metric}", ReferenceScale)
+            refs = tuple(r for r in report.references if r.metric == metric)
+            row = rows.get(metric)
+            scale.display = bool(refs) and row is not None
+            if not scale.display:
+                continue
+            scale.border_title = f"{short_label(row.label, metric)} · log scale · public reference points"
+            scale.metric = metric
+            scale.value = None if row.value is None else float(row.value)
+            scale.team = row.team
+            scale.refs = tuple(sorted(refs, key=lambda r: r.low))
+        self.query_one("#leverage-notes", Static).update(
+            "\n".join(f"[dim]· {escape(n)}[/]" for n in report.notes))
+        self.query_one("#leverage-disclaimer", Static).update(escape(report.disclaimer))

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.markup import escape
 from textual.widgets import DataTable, Static
 
-from tokentui.messages import KeyEditRequested
+from tokentui.errors import TokentopError
 from tokentui.screens.base import TokentopScreen
+from tokentui.screens.key_screen import KeyScreen
 from tokentui.services.dashboard import Snapshot, SourceRow
 from tokentui.widgets.bars import ago
 from tokentui.widgets.source_status_list import STATUS_COLORS, status_dot
@@ -20,14 +22,13 @@ _PLAIN = {
     "stale": "found, waiting for its first sync",
     "error": "failing",
     "not configured": "not set up",
-    "planned": "not supported yet",
     "disabled": "turned off in config",
 }
 
 
 class SourcesScreen(TokentopScreen):
-    """A table of sources and the details of the highlighted one. ``k`` / ``x`` ask the App
-    to add / test an API key (:class:`KeyEditRequested`, the hook for the key modal)."""
+    """A table of sources and the details of the highlighted one. ``k`` opens the key modal
+    for an API source, ``x`` tests its key with one real call (in a worker)."""
 
     MODE = "sources"
     BINDINGS = [
@@ -56,11 +57,7 @@ class SourcesScreen(TokentopScreen):
 
     def _theme_changed(self) -> None:
         self._rows = ()  # repaint the dots in the new theme's colours
-        snapshot = getattr(self.app, "snapshot", None)
-        if snapshot is not None and self.is_current:
-            self.show_snapshot(snapshot)
-        else:
-            self._stale = True
+        self.mark_stale("snapshot")
 
     def show_snapshot(self, snap: Snapshot) -> None:
         self._now_ms = snap.now_ms
@@ -108,12 +105,35 @@ class SourcesScreen(TokentopScreen):
         if r.duplicates:
             lines.append(f"[dim]{r.duplicates} duplicate line(s) dropped (streaming repeats, resumed sessions)[/]")
         if r.kind == "api":
+            if r.key_hint:
+                lines.append(f"[dim]key[/] {escape(r.key_hint)}")
+            for b in r.balances:
+                lines.append(f"[dim]balance[/] {escape(b)}")
             lines.append("[dim]k: add a key · x: test the key[/]")
         self.query_one("#source-detail", Static).update("\n".join(lines))
 
     def action_key(self, action: str) -> None:
         r = self._selected()
-        if r is not None and r.kind == "api":
-            self.post_message(KeyEditRequested(r.name, action))
-        elif r is not None:
+        if r is None:
+            return
+        if r.kind != "api":
             self.notify(f"{r.name} reads local logs and needs no key.", timeout=4)
+        elif action == "add":
+            self.app.push_screen(KeyScreen(r.name, r.key_hint, demo=self.app.demo))
+        elif self.app.demo:
+            self.notify("demo mode: keys are not read or tested. Run tokentop without --demo.", timeout=5)
+        else:
+            self.notify(f"testing the {r.name} key (one request)…", title=f"{r.name} key", timeout=4)
+            self._test_key(r.name)
+
+    @work(thread=True, group="key-test", exit_on_error=False)
+    def _test_key(self, source: str) -> None:
+        """One real call with the key (``check_key``); its answer names only the key's tail."""
+        from tokentui.services.poll import check_key
+
+        try:
+            ok, text = check_key(source, self.app.settings)
+        except Exception as exc:  # a bad base URL or a network stack error: say it, never crash
+            ok, text = False, str(exc) if isinstance(exc, TokentopError) else f"{type(exc).__name__}: {exc}"
+        self.app.call_from_thread(self.notify, text, title=f"{source} key {'works' if ok else 'failed'}",
+                                  severity="information" if ok else "error", timeout=12)

@@ -84,13 +84,16 @@ class SourceRow:
 
     name: str
     kind: str  # local | api
-    status: str  # ok | stale | error | not configured | planned | disabled
+    status: str  # ok | stale | error | not configured | disabled
     message: str | None = None
     last_sync_ms: int | None = None
     records: int = 0
     paths: tuple[str, ...] = ()
     skipped_lines: int = 0
     duplicates: int = 0
+    #: an API key's redacted tail and where it came from, e.g. "…3f9a (keyring)"; never more
+    key_hint: str | None = None
+    balances: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,8 +247,15 @@ def source_rows(conn: sqlite3.Connection, settings) -> tuple[SourceRow, ...]:
     """Full statuses: detected paths, keys present, record counts (stats files, reads the keyring)."""
     from tokentui.services.status import source_statuses
 
+    from tokentui.credentials import key_info
+
+    def hint(name: str) -> str | None:
+        info = key_info(name)
+        return f"{info.redacted} ({info.origin})" if info.origin != "none" else None
+
     return tuple(SourceRow(s.name, s.kind, s.status, s.message, s.last_sync_ms, s.records, tuple(s.paths),
-                           s.skipped_lines, s.duplicates) for s in source_statuses(conn, settings))
+                           s.skipped_lines, s.duplicates, hint(s.name) if s.kind == "api" else None,
+                           tuple(s.balances)) for s in source_statuses(conn, settings))
 
 
 def stored_source_rows(conn: sqlite3.Connection) -> tuple[SourceRow, ...]:
@@ -258,8 +268,6 @@ def stored_source_rows(conn: sqlite3.Connection) -> tuple[SourceRow, ...]:
         row = stored.get(name)
         if row:
             out.append(SourceRow(name, kind, row[1], row[2], row[3], counts.get(name, 0)))
-        elif name in ("gemini-cli", "opencode"):
-            out.append(SourceRow(name, kind, "planned", "reader not built yet"))
         else:
             out.append(SourceRow(name, kind, "not configured", "no key: add one on the Sources screen or with "
                                  f"`tokentop keys add {name}`" if kind == "api" else "no logs found"))
@@ -272,8 +280,86 @@ def refresh_rows(conn: sqlite3.Connection, rows: tuple[SourceRow, ...]) -> tuple
     out = []
     for r in rows:
         s = stored.get(r.name)
-        if s and r.status not in ("disabled", "planned"):
+        if s and r.status != "disabled":
             r = replace(r, status=s[1], message=s[2], last_sync_ms=s[3])
         out.append(r)
     return tuple(out)
 
+
+
+# --- budgets and leverage: the figures that change slowly -----------------------------------
+
+@dataclass(frozen=True, slots=True)
+class BudgetsView:
+    """Every budget evaluated at one instant, or why the budgets could not be read."""
+
+    results: tuple = ()  # of services.budgets.BudgetResult
+    problem: str | None = None  # the [budgets] config is invalid: file, line and key
+    config_path: str = ""
+
+    def get(self, name: str):
+        return next((r for r in self.results if r.budget.name == name), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """Budgets, the thresholds they crossed for the first time, and the leverage report."""
+
+    budgets: BudgetsView
+    alerts: tuple  # of services.budgets.BudgetAlert
+    leverage: object  # services.leverage.LeverageReport
+
+
+def build_figures(conn: sqlite3.Connection, settings, now: datetime, tz: ZoneInfo, channel: str = "tui") -> Figures:
+    """Evaluate every budget and build the leverage report. ``conn`` must be writable: the
+    alerts announced on ``channel`` are remembered there, so each threshold is announced once
+    per period; when ``[budgets] notify_desktop`` is on, new alerts also go to the desktop."""
+    from tokentui.errors import TokentopError
+    from tokentui.services import budgets as svc
+    from tokentui.services.leverage import build_report
+
+    alerts: tuple = ()
+    try:
+        view = BudgetsView(svc.evaluate_all(conn, settings, now=now, tz=tz), None, str(settings.path))
+    except TokentopError as exc:
+        view = BudgetsView((), str(exc), str(settings.path))
+    if view.results:
+        alerts = svc.new_alerts(conn, view.results, channel=channel)
+        if alerts:
+            svc.notify_desktop(alerts, svc.load_budgets(settings).notify_desktop)
+    return Figures(view, alerts, build_report(conn, settings, now=now))
+
+
+# --- when each API source is polled next ----------------------------------------------------
+
+class PollSchedule:
+    """Per API source: due again ``interval`` seconds after a poll; after errors 2×, 4×, …
+    the interval (at most ``max_backoff``); ``retry`` seconds after a skipped poll (another
+    process was polling). Times are monotonic seconds handed in; used by one thread."""
+
+    def __init__(self, min_gap: float = 60.0, max_backoff: float = 3600.0, retry: float = 30.0) -> None:
+        self.min_gap, self.max_backoff, self.retry = min_gap, max_backoff, retry
+        self.due: dict[str, float] = {}
+        self.polled_at: dict[str, float] = {}
+        self.failures: dict[str, int] = {}
+
+    def due_now(self, sources: Iterable[str], now: float, force: bool = False) -> tuple[str, ...]:
+        """The sources to poll now; ``force`` adds those not polled for ``min_gap`` seconds."""
+        return tuple(s for s in sources if self.due.get(s, 0.0) <= now
+                     or (force and now - self.polled_at.get(s, now - self.min_gap) >= self.min_gap))
+
+    def polled(self, source: str, status: str, now: float, interval: float) -> None:
+        """Record one source's poll result (ok | error | not configured | skipped)."""
+        self.polled_at[source] = now
+        if status == "error":
+            n = self.failures[source] = self.failures.get(source, 0) + 1
+            self.due[source] = now + min(self.max_backoff, interval * 2 ** n)
+        elif status == "skipped":
+            self.due[source] = now + self.retry
+        else:
+            self.failures.pop(source, None)
+            self.due[source] = now + interval
+
+    def next_at(self, sources: Iterable[str], now: float) -> float:
+        """When the next poll is due (``now`` + 300 s when no source is)."""
+        return min((self.due.get(s, now) for s in sources), default=now + 300.0)

@@ -5,6 +5,7 @@ them frozen values, and any object with these attributes will do."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Protocol
 
@@ -40,3 +41,48 @@ class SourceLike(Protocol):
     name: str
     status: str
     last_sync_ms: int | None
+
+
+class BurnupPointLike(Protocol):
+    """One day of a budget burn-up: cumulative actual (past) and projection (future)."""
+
+    day: date
+    actual: float | None
+    expected: float | None
+    low: float | None
+    high: float | None
+
+
+class DistributionLike(Protocol):
+    n: int
+    p10: Decimal
+    p25: Decimal
+    p50: Decimal
+    p75: Decimal
+    p90: Decimal
+
+
+class PlacementLike(Protocol):
+    text: str
+    median_text: str
+    position: str
+
+
+class MetricLike(Protocol):
+    """A leverage metric row: the person's value and the team's distribution."""
+
+    metric: str
+    label: str
+    value: float | Decimal | None
+    text: str
+    team: DistributionLike | None
+    placement: PlacementLike | None
+
+
+class ReferenceLike(Protocol):
+    key: str
+    label: str
+    metric: str
+    low: float
+    high: float
+    source: str

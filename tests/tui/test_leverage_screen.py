@@ -1,0 +1,96 @@
+"""The Leverage screen (key 4): team percentiles, reference points with sources, the disclaimer."""
+
+from __future__ import annotations
+
+from tests.tui.conftest import FROZEN_NOW, rendered, settings, wait_for
+from tokentui.core.benchmarks import NOT_A_RANKING, REFERENCE_POINTS
+from tokentui.screens.leverage_screen import LeverageScreen
+from tokentui.widgets.leverage_table import LeverageTable, ReferenceScale, placement_bar, tick_text
+
+SIZE = (120, 40)
+
+
+async def _leverage(app, pilot) -> LeverageScreen:
+    await wait_for(pilot, lambda: app.leverage is not None, what="leverage report")
+    await pilot.press("4")
+    await pilot.pause()
+    await pilot.pause()
+    return app.screen
+
+
+async def test_demo_metrics_against_the_team(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _leverage(app, pilot)
+        report = app.leverage
+        head = rendered(screen.query_one("#leverage-head"))
+        assert "Platform team (demo)" in head and "9 people" in head
+        table = rendered(screen.query_one(LeverageTable))
+        for row in report.rows:
+            assert row.text in table
+        tpw = report.row("tokens_per_week")
+        assert tpw.placement.text == "p58" and "1.4×" in table and "240M" in table  # the team's p50
+        assert "active hours / week" in table and "p83" in table and "●" in table
+        assert "spend / pay (yearly)" in table  # pay stays on this screen: comp_usd is the demo's
+        # the disclaimer, whole, always on screen
+        assert rendered(screen.query_one("#leverage-disclaimer")) == NOT_A_RANKING
+        assert "not a ranking of people" in NOT_A_RANKING and "no one's raw data leaves" in NOT_A_RANKING
+
+
+async def test_reference_points_on_log_scales_with_their_sources(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _leverage(app, pilot)
+        shown = [s for s in screen.query(ReferenceScale) if s.display]
+        assert [s.metric for s in shown] == ["tokens_per_week", "cost_per_week", "spend_to_comp"]
+        text = "\n".join(rendered(s) for s in shown)
+        for ref in REFERENCE_POINTS:  # every public point, each with where it comes from
+            assert ref.label in text and ref.source in text
+        tokens = rendered(shown[0])
+        for tick in ("10k", "1M", "1B", "100B"):
+            assert tick in tokens
+        assert "you: 329M" in tokens and "team p10–p90: 40M – 1.1B" in tokens
+
+
+def test_scale_helpers():
+    assert [tick_text("tokens_per_week", v) for v in (1e3, 1e6, 1e10)] == ["1k", "1M", "10B"]
+    assert tick_text("cost_per_week", 1000) == "$1k" and tick_text("spend_to_comp", 0.1) == "10%"
+
+    class Dist:
+        n, p10, p25, p50, p75, p90 = 9, 10, 20, 30, 40, 90
+
+    bar = placement_bar("tokens_per_week", 35.0, Dist, 30)
+    assert "●" in bar and "│" in bar and "$primary 35%" in bar
+    assert placement_bar("tokens_per_week", 35.0, None, 30) == ""
+
+
+async def test_without_a_team_file_it_says_how_to_make_one(tmp_path, demo_db):
+    from tokentui.app import TokentopApp
+
+    # the user's own app (not demo mode) on a store with history and no [team] in the config
+    app = TokentopApp(settings(tmp_path), db_path=demo_db, clock=lambda: FROZEN_NOW)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _leverage(app, pilot)
+        assert app.leverage.team is None and app.leverage.team_problem is None
+        head = rendered(screen.query_one("#leverage-head"))
+        assert "No team benchmark set" in head
+        assert "tokentop team build" in head and "tokentop team use team.toml" in head
+        assert "team p50" not in rendered(screen.query_one(LeverageTable))
+        await pilot.press("1")
+        await pilot.pause()
+        line = rendered(app.screen.query_one("#leverage-line"))
+        assert line == app.leverage.headline and " of " not in line  # no team: no percentile
+
+
+async def test_a_broken_team_file_is_named_not_fatal(tmp_path, demo_db):
+    from tokentui.app import TokentopApp
+
+    bad = tmp_path / "team.toml"
+    bad.write_text("format = 'something else'\n")
+    app = TokentopApp(settings(tmp_path, raw={"team": {"file": str(bad)}}), db_path=demo_db,
+                      clock=lambda: FROZEN_NOW)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _leverage(app, pilot)
+        head = rendered(screen.query_one("#leverage-head"))
+        assert "could not be used" in head and "team.toml" in head
+        assert "329M" in rendered(screen.query_one(LeverageTable))  # your own figures still show
