@@ -137,9 +137,11 @@ class TokentopApp(App[int]):
                  theme: str | None = None, clock: Clock | None = None, demo_seed: int = 7,
                  theme_dirs: Iterable[Path] | None = None) -> None:
         super().__init__()
-        self.settings = settings  # replaced (never mutated) when a budget is saved
         self.demo = demo
         self.db_path = db_path or paths.history_db()
+        if demo:  # from the start, nothing of the user's config is shown or written
+            settings = replace(settings, path=self.db_path.parent / "config.toml", raw={})
+        self.settings = settings  # replaced (never mutated) when a budget is saved
         self.clock: Clock = clock or _utc_now
         self.demo_seed = demo_seed
         self.tz = settings.tz()

@@ -71,10 +71,15 @@ async def test_demo_generates_into_an_empty_store_and_reads_nothing_of_the_user(
     (logs / "s.jsonl").write_text('{"type":"assistant"}\n')
     monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "claude"))
     db = tmp_path / "demo-store" / "history.db"
-    app = TokentopApp(settings(tmp_path), db_path=db, demo=True, clock=lambda: FROZEN_NOW)
+    user = settings(tmp_path, raw={"budgets": {"mine": {"usd": 5, "period": "month"}}})
+    app = TokentopApp(user, db_path=db, demo=True, clock=lambda: FROZEN_NOW)
+    # from the first instant, budgets are read from and written to the demo's folder only
+    assert app.settings.path == db.parent / "config.toml" and app.settings.raw == {}
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: app.snapshot is not None, timeout=20, what="generated demo")
+        await wait_for(pilot, lambda: app.snapshot is not None and app.budgets is not None, timeout=20,
+                       what="generated demo")
         assert app.snapshot.period("quarter").tokens > 0
+        assert [r.budget.name for r in app.budgets.results] == ["api-monthly", "tokens-fy"]
     app.close_store()
     import sqlite3
 

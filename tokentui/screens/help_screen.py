@@ -11,10 +11,11 @@ from textual.widgets import Static
 KEYS = (
     ("1 … 5", "Dashboard, History, Budgets, Leverage, Sources"),
     ("ctrl+p", "command palette: every screen and action by name"),
-    ("r", "refresh now (read new log lines)"),
+    ("r", "refresh now (new log lines; API sources not polled for a minute)"),
     ("t", "next theme"),
-    ("e", "export a snapshot (from the shell for now)"),
+    ("e", "export a snapshot for your manager (md, html, json, toml, csv)"),
     ("d w m", "History: daily, weekly, monthly"),
+    ("a ⏎", "Budgets: add a budget / edit the highlighted one"),
     ("k x", "Sources: add / test an API key"),
     ("?", "this help"),
     ("q", "quit"),
@@ -30,8 +31,8 @@ class HelpScreen(ModalScreen[None]):
         with Vertical(id="help-box"):
             rows = "\n".join(f"[b $accent]{key.ljust(8)}[/]{what}" for key, what in KEYS)
             yield Static(rows, id="help-keys")
-            yield Static("[dim]Local logs refresh every few seconds; the mouse works everywhere.[/]",
-                         id="help-foot")
+            yield Static("[dim]Local logs refresh every few seconds, API sources every few minutes; "
+                         "the mouse works everywhere.[/]", id="help-foot")
 
     def on_mount(self) -> None:
         self.query_one("#help-box").border_title = "Keys"

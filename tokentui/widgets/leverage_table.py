@@ -11,6 +11,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from tokentui.core.benchmarks import log_axis, log_fraction
+from tokentui.core.fmt import tokens_short
 from tokentui.core.leverage import UNITS, format_value
 from tokentui.widgets.bars import clip
 from tokentui.widgets.budget_gauge import markup_runs
@@ -50,6 +51,13 @@ def tick_text(metric: str, v: float) -> str:
     if unit == "hours":
         return f"{v:g}h"
     return _power(v)
+
+
+def compact(metric: str, v: float) -> str:
+    """A reference point's figure, short: '$34.5k' rather than '$34,496.92'."""
+    if UNITS.get(metric) == "usd" and v >= 1000:
+        return "$" + tokens_short(round(v))
+    return format_value(metric, v)
 
 
 def _fraction(metric: str, v: float, lo: float, hi: float) -> float:
@@ -189,8 +197,7 @@ class ReferenceScale(Widget):
                           f" – {escape(format_value(self.metric, self.team.p90))}")
         lines.append("   ".join(legend))
         for letter, r in zip(letters, self.refs):
-            amount = format_value(self.metric, r.low) + (
-                f"–{format_value(self.metric, r.high)}" if r.high != r.low else "")
+            amount = compact(self.metric, r.low) + (f"–{compact(self.metric, r.high)}" if r.high != r.low else "")
             lines.append(f"[b {REF}]{letter}[/] [b]{escape(amount)}[/] {escape(r.label)} "
                          f"[dim]— source: {escape(r.source)}[/]")
         return Content.from_markup("\n".join(lines))
