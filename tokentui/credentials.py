@@ -96,13 +96,25 @@ def get_key(source: str) -> tuple[str | None, str]:
     return (value, "keyring") if value else (None, "none")
 
 
+def key_problem(key: str) -> str | None:
+    """Why ``key`` cannot be a provider key (it could not even be sent in an HTTP header), or
+    None. Never quotes the key."""
+    if not key.isascii():
+        return "contains a non-ASCII character"
+    if any(c.isspace() for c in key):
+        return "contains whitespace"
+    if not key.isprintable():
+        return "contains a control character"
+    return None
+
+
 def set_key(source: str, key: str) -> None:
     _check_source(source)
     key = key.strip()
     if not key:
         raise CredentialError("empty key: nothing stored")
-    if any(c.isspace() for c in key):
-        raise CredentialError("the key contains whitespace; paste only the key itself")
+    if key_problem(key):
+        raise CredentialError(f"the key {key_problem(key)}; paste only the key itself")
     kr = _keyring()
     try:
         kr.set_password(SERVICE, source, key)

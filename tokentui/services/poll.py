@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sqlite3
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from tokentui.config import API_SOURCES, Settings
 from tokentui.core.pricing import Pricer
-from tokentui.credentials import ENV_VARS, get_key, redact
+from tokentui.credentials import ENV_VARS, get_key, key_problem, redact
 from tokentui.errors import ConfigError, StoreError
 from tokentui.sources.api import PROVIDERS, Provider, resolve_base_url
 from tokentui.sources.api.base import Fetched, PollContext, Window, plan_window
@@ -86,6 +87,11 @@ async def poll_all_async(conn: sqlite3.Connection, settings: Settings, *, only: 
             if not key:
                 msg = f"no key: set {ENV_VARS[name]} or run `tokentop keys add {name}`"
                 results[name] = _status_only(conn, name, NOT_CONFIGURED, msg)
+                continue
+            if key_problem(key):
+                msg = (f"the {name} key (from {_origin}) {key_problem(key)}: set it again with only the key "
+                       f"({ENV_VARS[name]} or `tokentop keys add {name}`)")
+                results[name] = _status_only(conn, name, ERROR, msg)
                 continue
             try:
                 base = resolve_base_url(name, settings)
@@ -186,7 +192,7 @@ def _exclusive(conn: sqlite3.Connection) -> Iterator[bool]:
             except ImportError:  # Windows: the in-process lock is all there is
                 fcntl = None
             if fcntl is not None:
-                handle = open(f"{db}.poll.lock", "a+")
+                handle = os.fdopen(os.open(f"{db}.poll.lock", os.O_RDWR | os.O_CREAT, 0o600), "a+")
                 try:
                     fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 except OSError:
@@ -207,6 +213,8 @@ def check_key(source: str, settings: Settings, *, transport: httpx.AsyncBaseTran
     key, origin = get_key(source)
     if not key:
         return False, f"no key for {source}: set {ENV_VARS[source]} or run `tokentop keys add {source}`"
+    if key_problem(key):
+        return False, f"the {source} key (from {origin}) {key_problem(key)}: set it again with only the key"
     p = PROVIDERS[source]
     base = resolve_base_url(source, settings)
     now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)

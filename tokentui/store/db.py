@@ -131,6 +131,11 @@ def _open(path: Path, readonly: bool, timeout: float) -> sqlite3.Connection:
     problem = _header_problem(path) if existed else None
     if problem:
         raise StoreDamaged(path, problem)
+    if not existed and not readonly:
+        # created 0600 before SQLite opens it: SQLite gives its -wal and -shm files the
+        # database's mode, so they never exist readable by others, not even for a moment
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     conn = None
     try:
         if readonly:
