@@ -224,8 +224,9 @@ class TokentopApp(App[int]):
         for lock, attr in ((self._conn_lock, "_conn"), (self._read_lock, "_read_conn"),
                            (self._poll_lock, "_poll_conn")):
             held = lock.acquire(timeout=30)
+            conn = getattr(self, attr)
+            setattr(self, attr, None)
             try:
-                conn, _ = getattr(self, attr), setattr(self, attr, None)
                 if conn is not None:
                     conn.close()
             except Exception:  # closing is best effort on the way out

@@ -62,16 +62,19 @@ class BudgetItem(ListItem):
         gauge.used, gauge.elapsed, gauge.status = r.used_fraction, r.elapsed_fraction, r.status
 
 
+class BudgetList(ListView):
+    """The budgets; enter edits the highlighted one (shown in the footer)."""
+
+    BINDINGS = [Binding("enter", "select_cursor", "Edit")]
+
+
 class BudgetsScreen(TokentopScreen):
     """Shows ``app.budgets``; asks the App to save a budget by dismissing the form with a
     :class:`BudgetEdit` (the App writes config.toml in a worker)."""
 
     MODE = "budgets"
     DATA = ("budgets",)
-    BINDINGS = [
-        Binding("a", "add", "Add budget"),
-        Binding("enter", "edit", "Edit"),
-    ]
+    BINDINGS = [Binding("a", "add", "Add budget")]
 
     def __init__(self) -> None:
         super().__init__()
@@ -81,7 +84,7 @@ class BudgetsScreen(TokentopScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Static("[dim]evaluating budgets…[/]", id="budgets-empty")
-        yield ListView(id="budget-list")
+        yield BudgetList(id="budget-list")
         yield BurnupChart(id="burnup")
         with VerticalScroll(id="budget-detail-box"):
             yield Static("", id="budget-detail")
