@@ -69,6 +69,9 @@ def kill_loop(src: Path, live: Path, kills: int, seed: int) -> dict:
     finally:
         conn.close()
     assert again.stdout.count("new records        0") == again.stdout.count("new records"), again.stdout
+    rows = stats.pop("rows_after_kill")
+    stats["kills_after_which_the_store_had_grown"] = sum(b > a for a, b in zip([0] + rows, rows))
+    stats["records_at_end"] = sum(v[4] for v in want.values())
     stats["seconds"] = round(time.monotonic() - started, 1)
     return stats
 

@@ -20,7 +20,7 @@ from tokentui.sources.api import anthropic, balances, openai, openrouter
 from tokentui.sources.api.base import Fetched, PollContext, Window
 from tokentui.sources.api.http import ApiClient, ApiError, error_text
 
-FAST = examples(120)
+FAST = examples(200)
 PRICER = Pricer()
 KEY = "sk-admin-HOSTILEtestKEY0123456789abcdefghij"
 NOW = datetime(2025, 9, 8, 12, 0, tzinfo=timezone.utc)

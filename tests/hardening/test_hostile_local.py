@@ -7,7 +7,7 @@ import json
 import sqlite3
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.conftest import LOG_FIXTURES
@@ -18,7 +18,7 @@ from tokentui.sources import claude_code, codex, gemini_cli, opencode
 from tokentui.sources.common import LocalFile
 
 PRICER = Pricer(table=load_price_table(LOG_FIXTURES / "pricing" / "litellm-fixture.json"), use_genai=False)
-FAST = examples(150)
+FAST = examples(300)
 TOKENS = st.integers(min_value=0, max_value=50_000) | NASTY_INTS | JSON
 
 CLAUDE_LINE = build({
@@ -122,7 +122,7 @@ def test_opencode_message_survives_anything(obj, mid) -> None:
         _check([r])
 
 
-@settings(max_examples=60, deadline=None)
+@examples(100)
 @given(st.binary(max_size=300))
 def test_arbitrary_bytes_and_invalid_utf8_never_raise(data) -> None:
     lines = data.split(b"\n") + [b'{"usage":{' + data, b'"token_count"' + data, b'\xff\xfe{"usage":{"x":1}}']
@@ -185,3 +185,21 @@ def test_opencode_database_with_hostile_rows(tmp_path) -> None:
     (d / "opencode.db").write_bytes(b"not a database at all" * 100)
     recs, skipped, problem = opencode.read_all(d, PRICER)
     assert recs == [] and "cannot read" in problem
+
+
+@pytest.mark.parametrize("stamp,utc", [
+    ("2026-11-20T10:00:00+05:45", "2026-11-20T04:15:00"), ("2026-11-20T10:00:00-12:00", "2026-11-20T22:00:00"),
+    ("2026-11-20T01:00:00+14:00", "2026-11-19T11:00:00"), ("2026-11-20T10:00:00.999Z", "2026-11-20T10:00:00.999"),
+    ("2026-11-20T10:00:00-00:00", "2026-11-20T10:00:00"), ("2026-11-20T10:00:00+23:59", "2026-11-19T10:01:00"),
+])
+def test_odd_offsets_land_on_the_right_utc_instant(stamp, utc) -> None:
+    from datetime import datetime, timezone
+
+    from tokentui.sources.common import parse_ts_ms
+
+    want = int(datetime.fromisoformat(utc).replace(tzinfo=timezone.utc).timestamp() * 1000)
+    assert parse_ts_ms(stamp) == want
+    line = dump({"type": "assistant", "timestamp": stamp, "requestId": "r", "message": {
+        "id": "m", "model": "claude-sonnet-4-5-20250929", "usage": {"input_tokens": 1, "output_tokens": 2}}})
+    [rec] = _claude([line])
+    assert rec.ts_ms == want

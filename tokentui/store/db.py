@@ -168,9 +168,11 @@ CHECK_EVERY_MS = 24 * 3600 * 1000
 NOTICES: list[str] = []
 
 
-def _header_problem(path: Path) -> str | None:
+def _header_problem(path: Path, truncation: bool = True) -> str | None:
     """What is wrong with the file's 100-byte SQLite header, if anything (read before opening):
-    not a database, or shorter than the size the header states (truncated)."""
+    not a database, or shorter than the size the header states (truncated). The size is only
+    compared when no ``-wal`` file exists: a checkpoint in another process writes page 1 (the
+    new size) before the pages that extend the file."""
     try:
         with open(path, "rb") as fh:
             head = fh.read(100)
@@ -184,7 +186,8 @@ def _header_problem(path: Path) -> str | None:
     page_size = int.from_bytes(head[16:18], "big")
     page_size = 65536 if page_size == 1 else page_size
     pages, changes, valid_for = (int.from_bytes(head[i:i + 4], "big") for i in (28, 24, 92))
-    if pages and changes == valid_for and size < pages * page_size:
+    if truncation and pages and changes == valid_for and size < pages * page_size \
+            and not os.path.exists(f"{path}-wal"):
         return f"the file is truncated: {size} of {pages * page_size} bytes"
     return None
 

@@ -66,7 +66,7 @@ def _damage(path: Path) -> str | None:
 
     if not path.exists():
         return None
-    found = _header_problem(path)
+    found = _header_problem(path, truncation=False)  # a truncated file fails integrity_check below
     if found:
         return found
     try:
