@@ -221,3 +221,57 @@ def test_permission_denied_is_a_per_source_status(corpus) -> None:
             assert stored(conn) == truth(src)
         finally:
             conn.close()
+
+
+def test_gemini_and_opencode_files_vanishing_or_broken(tmp_path, monkeypatch) -> None:
+    """Gemini chats deleted or rewritten while read, an OpenCode database that turns to junk
+    or is locked by OpenCode itself: per-source statuses, history kept, no crash."""
+    import sqlite3
+
+    from tests.conftest import LOG_FIXTURES
+
+    gem = tmp_path / "gemini"
+    shutil.copytree(LOG_FIXTURES / "gemini" / "tmp", gem)
+    oc = tmp_path / "opencode"
+    oc.mkdir()
+    conn = sqlite3.connect(oc / "opencode.db")
+    conn.executescript((LOG_FIXTURES / "opencode" / "opencode-db.sql").read_text())
+    conn.close()
+    monkeypatch.setenv("GEMINI_DATA_DIR", str(gem))
+    monkeypatch.setenv("OPENCODE_DATA_DIR", str(oc))
+    chats = sorted(gem.rglob("*.json*"))
+
+    def vanish() -> None:
+        chats[-1].unlink()
+
+    db = connect(tmp_path / "h.db")
+    fired = []
+
+    def progress(done, total):
+        if not fired:
+            fired.append(1)
+            vanish()
+
+    res = {r.source: r for r in Ingestor(db, PRICER, device="t", progress=progress).run(("gemini-cli", "opencode"))}
+    assert res["gemini-cli"].errors == [] and res["opencode"].records > 0
+    before = db.execute("SELECT COUNT(*) FROM ledger").fetchone()[0]
+    (oc / "opencode.db").write_bytes(b"junk" * 1000)
+    res = {r.source: r for r in Ingestor(db, PRICER, device="t").run(("gemini-cli", "opencode"))}
+    assert res["opencode"].errors and "cannot read" in res["opencode"].errors[0]
+    assert db.execute("SELECT COUNT(*) FROM ledger").fetchone()[0] == before  # history kept
+    (oc / "opencode.db").unlink()
+    conn = sqlite3.connect(oc / "opencode.db")
+    conn.executescript((LOG_FIXTURES / "opencode" / "opencode-db.sql").read_text())
+    conn.commit()
+    conn.execute("BEGIN EXCLUSIVE")  # OpenCode in the middle of a write
+    try:
+        res = {r.source: r for r in Ingestor(db, PRICER, device="t").run(("opencode",))}
+        assert res["opencode"].errors and "locked" in res["opencode"].errors[0]
+    finally:
+        conn.rollback()
+        conn.close()
+    res = {r.source: r for r in Ingestor(db, PRICER, device="t").run(("opencode",))}
+    assert not res["opencode"].errors
+    assert res["opencode"].files_read == 1  # read again: a failed read never marks the folder done
+    assert db.execute("SELECT COUNT(*) FROM ledger").fetchone()[0] == before
+    db.close()

@@ -333,7 +333,8 @@ class Ingestor:
                 result.errors.append(f"{d}: {problem}")
             with transaction(self.conn):
                 ledger.upsert(self.conn, records, self.device)
-                ledger.set_sync_state(self.conn, "opencode", name, sig)
+                if not problem:  # a database that could not be read (locked, damaged) is read again next time
+                    ledger.set_sync_state(self.conn, "opencode", name, sig)
                 ledger.set_sync_state(self.conn, "opencode", f"skipped:{d}", str(skipped))
             result.files_read += 1
             result.records += len(records)
