@@ -1,4 +1,4 @@
-"""The Textual App: wiring, workers, app-level reactives and themes.
+"""The Textual App: wiring, workers and app-level reactives (themes: app_themes; API polls: app_polling).
 
 Data flow: an interval only *starts* a refresh worker (a thread); the worker syncs local logs
 (or, in demo mode, extends the demo's live session), builds an immutable
@@ -28,18 +28,16 @@ from typing import TYPE_CHECKING, Callable, Iterable
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.color import Color, ColorParseError
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
-from textual.theme import Theme
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from tokentui import paths
-from tokentui.config import API_SOURCES, Settings
+from tokentui.config import Settings
 from tokentui.errors import TokentopError
 from tokentui.messages import (BudgetSaved, ExportFinished, FiguresUpdated, HistoryLoaded, HistoryQuery,
-                               HistoryRequested, KeyStored, PollFinished, RefreshFailed, UsageUpdated)
+                               HistoryRequested, KeyStored, RefreshFailed, UsageUpdated)
 from tokentui.screens.budgets_screen import BudgetsScreen
 from tokentui.screens.dashboard_screen import DashboardScreen
 from tokentui.screens.export_screen import ExportChoice, ExportScreen
@@ -51,13 +49,13 @@ from tokentui.services import dashboard
 from tokentui.services import history as history_service
 from tokentui.services.dashboard import BudgetsView, PollSchedule, Snapshot
 from tokentui.services.history import HistoryTable
-from tokentui.theme_files import ThemeProblem, ThemeSpec, load_theme_dirs, read_theme_file
+from tokentui.app_polling import PollingMixin
+from tokentui.app_themes import DEFAULT_THEME, load_themes, resolve_theme, theme_from_spec
 from tokentui.widgets.nav_bar import SCREENS, NavBar
 
 if TYPE_CHECKING:
     from tokentui.services.leverage import LeverageReport
 
-DEFAULT_THEME = "tokentop-dark"
 FULL_STATUS_EVERY = 12  # refreshes between full source checks (paths, keys, record counts)
 #: seconds between budget and leverage evaluations (a budget's projection costs ~0.1 s of CPU)
 SLOW_FIGURES_SECONDS = 30.0
@@ -69,47 +67,13 @@ def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-# --- themes ---------------------------------------------------------------------------------
-
-def theme_from_spec(spec: ThemeSpec) -> Theme:
-    """A Textual theme from a checked theme file; raises ``ValueError`` naming a bad colour."""
-    for key, value in spec.colors:
-        try:
-            Color.parse(value)
-        except ColorParseError:
-            raise ValueError(f"{key}: {value!r} is not a colour Textual knows") from None
-    for key, value in spec.variables:
-        if key.endswith("text-style"):
-            continue
-        base = value.rsplit(" ", 1)[0] if value.endswith("%") else value
-        try:
-            Color.parse(base)
-        except ColorParseError:
-            raise ValueError(f"variables.{key}: {value!r} is not a colour Textual knows") from None
-    extra = {k: v for k, v in (("luminosity_spread", spec.luminosity_spread), ("text_alpha", spec.text_alpha))
-             if v is not None}
-    return Theme(name=spec.name, dark=spec.dark, variables=dict(spec.variables), **dict(spec.colors), **extra)
-
-
-def load_themes(dirs: Iterable[Path]) -> tuple[list[Theme], list[ThemeProblem]]:
-    """Every usable theme in ``dirs`` (later directories override), and the files that failed."""
-    found = load_theme_dirs(dirs)
-    themes, problems = [], list(found.problems)
-    for spec in found.themes:
-        try:
-            themes.append(theme_from_spec(spec))
-        except ValueError as exc:
-            problems.append(ThemeProblem(spec.path, str(exc)))
-    return themes, problems
-
-
 def _describe(error: BaseException | None) -> str:
     if isinstance(error, TokentopError):
         return str(error)
     return f"{type(error).__name__}: {error}" if error else "unknown error"
 
 
-class TokentopApp(App[int]):
+class TokentopApp(PollingMixin, App[int]):
     """tokentop's TUI. ``db_path`` is the store (the user's by default); ``demo`` fills an
     empty store with generated history (and its own budgets and team file, next to the store)
     and never reads the user's logs, keys or files; ``clock`` gives "now" (tests freeze it)."""
@@ -170,35 +134,11 @@ class TokentopApp(App[int]):
         self.theme_names = [t.name for t in themes]
         for t in themes:
             self.register_theme(t)
-        self._wanted_theme = self._resolve_theme(theme or settings.theme, dirs)
+        self._wanted_theme = resolve_theme(self, theme or settings.theme, dirs, self._theme_problems)
         if self._wanted_theme in self.available_themes:
             self.theme = self._wanted_theme
         elif DEFAULT_THEME in self.available_themes:
             self.theme = DEFAULT_THEME
-
-    def _resolve_theme(self, wanted: str, dirs: list[Path]) -> str:
-        """A theme name, a theme file's name (``my-theme`` for ``my-theme.toml``) or a path to
-        a theme file, to a registered theme name (unknown names come back unchanged)."""
-        if wanted in self.available_themes:
-            return wanted
-        path = Path(wanted).expanduser()
-        candidates = [path] if path.suffix == ".toml" else [d / f"{wanted}.toml" for d in dirs]
-        for candidate in candidates:
-            if not candidate.is_file():
-                continue
-            got = read_theme_file(candidate)
-            if isinstance(got, ThemeProblem):
-                self._theme_problems.append(got)
-                return wanted
-            if got.name not in self.available_themes:  # a file outside the theme dirs
-                try:
-                    self.register_theme(theme_from_spec(got))
-                    self.theme_names.append(got.name)
-                except ValueError as exc:
-                    self._theme_problems.append(ThemeProblem(candidate, str(exc)))
-                    return wanted
-            return got.name
-        return wanted
 
     # --- lifecycle ------------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -462,55 +402,6 @@ class TokentopApp(App[int]):
         self._polls.due[message.source] = 0.0
         self._start_refresh(full=True)
         self._start_poll()
-
-    def _api_sources(self) -> list[str]:
-        return [n for n in API_SOURCES if self.settings.source(n).enabled]
-
-    def _start_poll(self, force: bool = False) -> None:
-        """Poll the API sources that are due (``force``: also those not polled for a minute)."""
-        if self.demo or not self.is_running:
-            return
-        if self._poll_worker is not None and self._poll_worker.is_running:
-            self._poll_again |= force
-            return
-        if self._poll_timer is not None:
-            self._poll_timer.stop()
-            self._poll_timer = None
-        due = self._polls.due_now(self._api_sources(), time.monotonic(), force)
-        if not due:
-            self._arm_poll()
-            return
-        self._poll_worker = self.run_worker(partial(self._poll, due), name="poll", group="poll", thread=True,
-                                            exit_on_error=False)
-
-    def _poll(self, only: tuple[str, ...]) -> None:
-        from tokentui.services.poll import poll_all
-        from tokentui.services.sync import open_store
-
-        try:
-            with self._poll_lock:
-                if self._poll_conn is None:
-                    self._poll_conn = open_store(self.db_path)
-                results = poll_all(self._poll_conn, self.settings, only=only)
-            got = tuple((r.source, r.status, r.message) for r in results)
-        except Exception:
-            self.post_message(PollFinished(tuple((s, "error", "") for s in only)))  # back off, then re-raise
-            raise
-        self.post_message(PollFinished(got))
-
-    def on_poll_finished(self, message: PollFinished) -> None:
-        now = time.monotonic()
-        for source, status, _text in message.results:
-            self._polls.polled(source, status, now, self.settings.source(source).poll_interval)
-        if any(status not in ("skipped", "error") or text for _, status, text in message.results):
-            self._start_refresh(full=True)  # new statuses and records on the screens
-
-    def _arm_poll(self) -> None:
-        if self.demo or not self.is_running:
-            return
-        now = time.monotonic()
-        self._poll_timer = self.set_timer(max(1.0, self._polls.next_at(self._api_sources(), now) - now),
-                                          self._start_poll)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
