@@ -200,9 +200,14 @@ def _verify(conn: sqlite3.Connection, path: Path) -> None:
     problems = [row[0] for row in conn.execute("PRAGMA quick_check(5)")]
     if problems != ["ok"]:
         raise StoreDamaged(path, f"quick_check found damage: {problems[0]}")
-    with contextlib.suppress(sqlite3.OperationalError):  # busy: check again next time
-        conn.execute("INSERT INTO meta (key, value) VALUES ('quick_check_ms', ?) "
-                     "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (str(now_ms()),))
+    wait = conn.execute("PRAGMA busy_timeout").fetchone()[0]
+    conn.execute("PRAGMA busy_timeout = 0")  # never wait behind a long sync just to note the check
+    try:
+        with contextlib.suppress(sqlite3.OperationalError):  # busy: check again next time
+            conn.execute("INSERT INTO meta (key, value) VALUES ('quick_check_ms', ?) "
+                         "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (str(now_ms()),))
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {int(wait)}")
 
 
 def store_error(exc: sqlite3.Error, path: Path) -> StoreError:
