@@ -204,9 +204,12 @@ class TokentopApp(PollingMixin, App[int]):
 
     def _store(self):
         if self._conn is None:
-            from tokentui.store.db import connect
+            from tokentui.store.db import NOTICES, connect
 
-            self._conn = connect(self.db_path)
+            # a damaged store is moved aside and rebuilt (store.recover); say so once
+            self._conn = connect(self.db_path, recover=True)
+            while NOTICES:
+                self.notify(NOTICES.pop(0), title="History store repaired", severity="warning", timeout=20)
         return self._conn
 
     def _refresh(self, full: bool, slow: bool = True) -> None:

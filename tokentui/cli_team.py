@@ -74,10 +74,10 @@ def register(sub) -> None:
 
 
 def _write(path: Path, text: str) -> None:
+    from tokentui.paths import write_private_text
+
     try:
-        if path.parent and not path.parent.exists():
-            path.parent.mkdir(parents=True)
-        path.write_text(text, encoding="utf-8")
+        write_private_text(path, text)  # atomic, 0600: a team file is nobody else's business
     except OSError as exc:
         raise TokentopError(f"cannot write {path}: {exc.strerror or exc}") from None
 

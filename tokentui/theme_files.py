@@ -135,6 +135,8 @@ def read_theme_file(path: Path) -> ThemeSpec | ThemeProblem:
         return parse_theme(text, path)
     except ThemeFileError as exc:
         return ThemeProblem(path, str(exc))
+    except RecursionError:  # tomllib on absurdly nested tables or arrays
+        return ThemeProblem(path, "nested too deeply to be a theme file")
 
 
 @dataclass(frozen=True, slots=True)

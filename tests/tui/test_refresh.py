@@ -111,3 +111,15 @@ def test_run_app_demo_removes_its_store(tmp_path, monkeypatch):
     assert seen["demo"] and seen["db"].parent.parent == tmp_path / "tmp"
     assert not seen["db"].parent.exists()
     assert list((tmp_path / "tmp").iterdir()) == []
+
+
+async def test_damaged_store_is_repaired_and_the_user_told(make_app, tmp_path):
+    db = tmp_path / "damaged" / "history.db"
+    db.parent.mkdir()
+    db.write_bytes(b"this is not a SQLite database" * 200)
+    app = make_app(db_path=db, demo=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: any(n.title == "History store repaired" for n in app._notifications),
+                       what="repair notice")
+        assert list(db.parent.glob("history.db.corrupt-*")), "the damaged file is kept aside"
+        assert app._refresh_worker is not None

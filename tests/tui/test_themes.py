@@ -148,3 +148,12 @@ def test_stylesheet_uses_theme_variables_only():
     assert not re.search(r"#[0-9a-fA-F]{3,8}\b", css), "hex colour in tokentop.tcss"
     for name in re.findall(r"\$([a-z][a-z0-9-]*)", css):
         assert not name.startswith("#")
+
+
+def test_deeply_nested_theme_file_is_a_problem_not_a_crash(tmp_path) -> None:
+    from tokentui.theme_files import ThemeProblem, read_theme_file
+
+    bad = tmp_path / "deep.toml"
+    bad.write_text("x = " + "[" * 20000 + "]" * 20000 + "\n")
+    got = read_theme_file(bad)
+    assert isinstance(got, ThemeProblem) and "nested too deeply" in got.message

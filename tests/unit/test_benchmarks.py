@@ -275,3 +275,14 @@ def test_reference_points_have_sources_and_sit_on_a_log_axis():
     fr = [bm.log_fraction(r.low, lo, hi) for r in tpw]
     assert fr == sorted(fr) and 0 <= fr[0] and fr[-1] <= 1
     assert bm.log_fraction(1e8, 1e4, 1e12) == 0.5 and bm.log_fraction(0, lo, hi) == 0
+
+
+def test_team_file_is_written_private(tmp_path) -> None:
+    import stat
+
+    from tokentui.cli_team import _write
+
+    target = tmp_path / "sub" / "team.toml"
+    _write(target, "name = 'x'\n")
+    assert target.read_text() == "name = 'x'\n"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
