@@ -34,6 +34,18 @@ _MS = timedelta(milliseconds=1)
 MIN_MS, MAX_MS = MIN_TS_MS, MAX_TS_MS
 
 
+#: marker for a value that is present but not a usable token count
+INVALID = object()
+
+
+def optional_count(v: object) -> object:
+    """A token count field: 0 when absent, the count when valid, :data:`INVALID` otherwise."""
+    if v is None:
+        return 0
+    n = token_count(v)
+    return INVALID if n is None else n
+
+
 @dataclass(frozen=True, slots=True)
 class LocalFile:
     """A log file found by discovery, with the identity the reports use."""

@@ -19,16 +19,14 @@ from pathlib import Path
 from typing import Sequence
 
 from tokentui.core.records import ESTIMATED, UNPRICED, UsageRecord
-from tokentui.sources.common import MAX_MS, MIN_MS, LocalFile, loads, parse_ts_ms, walk_files
+from tokentui.sources.common import INVALID as _BAD, optional_count as _count, MAX_MS, MIN_MS, LocalFile, loads, parse_ts_ms, walk_files
 
 SOURCE = "gemini-cli"
 #: per-field cap: more tokens than this in one request is corrupt data (keeps costs in int64)
-MAX_TOKENS = 10**10
 _FIELDS = ("input", "output", "cached", "thoughts", "tool", "total")
 # `gemini -p --output-format json` captures name the same counts differently
 _STATS_FIELDS = {"input": ("prompt", "input"), "output": ("candidates", "output"), "cached": ("cached",),
                  "thoughts": ("thoughts",), "tool": ("tool",), "total": ("total",)}
-_BAD = object()  # marker: a value is present but invalid
 
 
 def roots(extra: Sequence[str] = ()) -> tuple[list[Path], str | None]:
@@ -86,16 +84,6 @@ def _stem(path: str) -> str:
     name = os.path.basename(path)
     return name[:-6] if name.endswith(".jsonl") else name[:-5] if name.endswith(".json") else name
 
-
-def _count(v):
-    """A token count: 0 when absent, the int when valid, ``_BAD`` otherwise."""
-    if v is None:
-        return 0
-    if type(v) is float and v.is_integer():
-        v = int(v)
-    if type(v) is not int or v < 0 or v > MAX_TOKENS:
-        return _BAD
-    return v
 
 
 class _Parse:

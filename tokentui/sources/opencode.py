@@ -23,16 +23,14 @@ from typing import Sequence
 from urllib.parse import quote
 
 from tokentui.core.records import ESTIMATED, UNPRICED, UsageRecord, to_pico
-from tokentui.sources.common import MAX_MS, MIN_MS, loads, walk_files
+from tokentui.sources.common import INVALID as _BAD, optional_count as _count, MAX_MS, MIN_MS, loads, walk_files
 
 SOURCE = "opencode"
 #: per-field cap: more tokens than this in one message is corrupt data (keeps costs in int64)
-MAX_TOKENS = 10**10
 MAX_COST_USD = 10**6  # a larger stored cost for one message is corrupt
 MAX_FILE = 64 << 20  # legacy message files larger than this are not read
 _CHANNEL_DB = re.compile(r"^opencode-[A-Za-z0-9_-]+\.db$")
 _ALIASES = {"k2p6": "kimi-k2.6", "gemini-3-pro-high": "gemini-3-pro-preview"}
-_BAD = object()
 SKIP = object()  # message_record() result for a corrupt message
 
 
@@ -91,15 +89,6 @@ def signature(data_dir: Path) -> str:
             pass
     return hashlib.sha1("\n".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
 
-
-def _count(v):
-    if v is None:
-        return 0
-    if type(v) is float and v.is_integer():
-        v = int(v)
-    if type(v) is not int or v < 0 or v > MAX_TOKENS:
-        return _BAD
-    return v
 
 
 def _str(v) -> str | None:
