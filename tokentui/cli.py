@@ -191,7 +191,7 @@ class _ProgressBar:
             sys.stderr.write("\n")
 
 
-def _sync(settings, only=(), quiet=True):
+def _sync(settings, only=()):
     from tokentui.services.sync import open_store, sync_local
 
     conn = open_store()

@@ -6,7 +6,6 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal
-from typing import Sequence
 from zoneinfo import ZoneInfo
 
 from tokentui.core import fmt
@@ -206,11 +205,3 @@ def parse_date(text: str) -> date:
     if len(t) == 8 and t.isdigit():
         t = f"{t[:4]}-{t[4:6]}-{t[6:]}"
     return date.fromisoformat(t)
-
-
-def source_names(rows: Sequence[dict]) -> list[str]:
-    seen: dict[str, None] = {}
-    for r in rows:
-        for s in r.get("sources", {}):
-            seen[s] = None
-    return list(seen)

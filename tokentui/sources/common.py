@@ -10,13 +10,12 @@ from typing import Iterator
 
 from tokentui.core.records import MAX_TOKENS, MAX_TS_MS, MIN_TS_MS, token_count  # noqa: F401 (re-exported)
 
-try:  # orjson parses agent logs ~3x faster than json; optional so a plain install still works
+try:  # orjson: Claude log parsing 271 vs 210 MB/s with json (README); json keeps working without it
     import orjson
 
     def loads(data: bytes | str):
         return orjson.loads(data)
 
-    JSONError = orjson.JSONDecodeError
 except ImportError:  # pragma: no cover - exercised only without orjson
     import json
 
@@ -26,7 +25,6 @@ except ImportError:  # pragma: no cover - exercised only without orjson
         except RecursionError:  # orjson stops at depth 1024 with a ValueError; so does this
             raise ValueError("JSON nested too deeply") from None
 
-    JSONError = ValueError
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MS = timedelta(milliseconds=1)
