@@ -11,8 +11,17 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from tokentui.core.records import ESTIMATED, UNPRICED, UsageRecord
-from tokentui.sources.common import (MAX_MS, MAX_TOKENS, MIN_MS, LocalFile, loads, parse_ts_ms, token_count,
-                                     walk_files)
+from tokentui.sources.common import (
+    MAX_MS,
+    MAX_TOKENS,
+    MIN_MS,
+    LocalFile,
+    existing_dirs,
+    loads,
+    parse_ts_ms,
+    token_count,
+    walk_files,
+)
 
 SOURCE = "codex"
 FALLBACK_MODEL = "gpt-5"
@@ -35,14 +44,7 @@ def homes(extra: Sequence[str] = ()) -> list[Path]:
     """``$CODEX_HOME`` (comma list) or ``~/.codex``, plus configured extra roots."""
     env = os.environ.get("CODEX_HOME", "").strip()
     cands = [p.strip() for p in env.split(",") if p.strip()] if env else ["~/.codex"]
-    out, seen = [], set()
-    for c in list(cands) + list(extra):
-        p = Path(os.path.expanduser(c))
-        real = os.path.realpath(p)
-        if p.is_dir() and real not in seen:
-            seen.add(real)
-            out.append(p)
-    return out
+    return existing_dirs(list(cands) + list(extra))
 
 
 def discover(extra: Sequence[str] = (), errors: list[str] | None = None) -> tuple[list[LocalFile], str | None]:

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from tokentui.core.records import MAX_TOKENS, MAX_TS_MS, MIN_TS_MS, token_count  # noqa: F401 (re-exported)
 
@@ -54,6 +54,20 @@ class LocalFile:
     session: str | None
     rel: str  # path relative to its root, used in keys (stable if the root moves)
     kind: str = "session"  # codex: "session" | "headless"
+
+
+def existing_dirs(candidates: Iterable[str | Path]) -> list[Path]:
+    """The candidates that are directories (``~`` expanded), each real directory once, in order."""
+    out: list[Path] = []
+    seen: set[str] = set()
+    for c in candidates:
+        p = Path(os.path.expanduser(c))
+        if p.is_dir():
+            real = os.path.realpath(p)
+            if real not in seen:
+                seen.add(real)
+                out.append(p)
+    return out
 
 
 def parse_ts_ms(value: str) -> int | None:

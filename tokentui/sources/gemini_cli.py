@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Sequence
 
 from tokentui.core.records import ESTIMATED, UNPRICED, UsageRecord
-from tokentui.sources.common import INVALID as _BAD, optional_count as _count, MAX_MS, MIN_MS, LocalFile, loads, parse_ts_ms, walk_files
+from tokentui.sources.common import INVALID as _BAD
+from tokentui.sources.common import MAX_MS, MIN_MS, LocalFile, existing_dirs, loads, parse_ts_ms, walk_files
+from tokentui.sources.common import optional_count as _count
 
 SOURCE = "gemini-cli"
 #: per-field cap: more tokens than this in one request is corrupt data (keeps costs in int64)
@@ -42,17 +44,9 @@ def roots(extra: Sequence[str] = ()) -> tuple[list[Path], str | None]:
     else:
         home = os.environ.get("GEMINI_CLI_HOME", "").strip() or "~"
         cands = [os.path.join(home, ".gemini", "tmp")]
-    found: list[Path] = []
-    seen: set[str] = set()
-    for c in list(cands) + list(extra):
-        p = Path(os.path.expanduser(c))
-        if p.name == ".gemini" and (p / "tmp").is_dir():
-            p = p / "tmp"
-        if p.is_dir():
-            real = os.path.realpath(p)
-            if real not in seen:
-                seen.add(real)
-                found.append(p)
+    paths = [Path(os.path.expanduser(c)) for c in list(cands) + list(extra)]
+    # a `.gemini` folder given instead of its `tmp/` is read through `tmp/`
+    found = existing_dirs(p / "tmp" if p.name == ".gemini" and (p / "tmp").is_dir() else p for p in paths)
     problem = None
     if env and not found:
         problem = f"no existing Gemini data directory in GEMINI_DATA_DIR ({env})"

@@ -23,7 +23,9 @@ from typing import Sequence
 from urllib.parse import quote
 
 from tokentui.core.records import ESTIMATED, UNPRICED, UsageRecord, to_pico
-from tokentui.sources.common import INVALID as _BAD, optional_count as _count, MAX_MS, MIN_MS, loads, walk_files
+from tokentui.sources.common import INVALID as _BAD
+from tokentui.sources.common import MAX_MS, MIN_MS, existing_dirs, loads, walk_files
+from tokentui.sources.common import optional_count as _count
 
 SOURCE = "opencode"
 #: per-field cap: more tokens than this in one message is corrupt data (keeps costs in int64)
@@ -43,15 +45,7 @@ def data_dirs(extra: Sequence[str] = ()) -> list[Path]:
     else:
         xdg = os.environ.get("XDG_DATA_HOME", "").strip() or "~/.local/share"
         cands = [os.path.join(xdg, "opencode")]
-    out: list[Path] = []
-    seen: set[str] = set()
-    for c in list(cands) + list(extra):
-        p = Path(os.path.expanduser(c))
-        real = os.path.realpath(p)
-        if p.is_dir() and real not in seen:
-            seen.add(real)
-            out.append(p)
-    return out
+    return existing_dirs(list(cands) + list(extra))
 
 
 def db_files(data_dir: Path) -> list[Path]:
