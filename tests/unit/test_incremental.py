@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import LOG_FIXTURES
+from tests.corpus import make_corpus, stored, truth
 from tests.unit.ingest_helpers import daily, sync, tokens
 from tokentui.core.pricing import Pricer
 
@@ -174,30 +174,7 @@ def test_rewritten_in_place_is_noticed(tmp_path, monkeypatch, pricer) -> None:
 # --- the generated corpus ---------------------------------------------------------------------
 
 def _corpus(tmp_path: Path, mb: float = 1.5, seed: int = 11) -> Path:
-    out = tmp_path / "corpus"
-    subprocess.run([sys.executable, str(REPO / "bench" / "gen_agent_logs.py"), str(out), "--mb", str(mb),
-                    "--days", "20", "--seed", str(seed)], check=True, capture_output=True)
-    return out
-
-
-def _truth(out: Path) -> dict:
-    truth = json.loads((out / "truth.json").read_text())
-    exp = {}
-    for day, rows in truth["days"].items():
-        for r in rows:
-            if r["source"] == "claude":
-                exp[(day, "claude-code", r["model"])] = (r["input"], r["output"], r["cache_write"], r["cache_read"],
-                                                         r["entries"])
-            else:
-                exp[(day, "codex", r["model"])] = (r["input"] - r["cached_input"], r["output"], 0,
-                                                   r["cached_input"], r["entries"])
-    return exp
-
-
-def _stored(conn) -> dict:
-    return {tuple(r[:3]): tuple(r[3:]) for r in conn.execute(
-        "SELECT date(ts_ms / 1000, 'unixepoch'), source, model, SUM(input), SUM(output), "
-        "SUM(cache_write_5m + cache_write_1h), SUM(cache_read), COUNT(*) FROM ledger GROUP BY 1, 2, 3")}
+    return make_corpus(tmp_path / "corpus", mb, seed)
 
 
 def test_corpus_matches_truth_after_one_sync_and_resync_adds_nothing(tmp_path, monkeypatch) -> None:
@@ -205,10 +182,10 @@ def test_corpus_matches_truth_after_one_sync_and_resync_adds_nothing(tmp_path, m
     monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(out / "claude"))
     monkeypatch.setenv("CODEX_HOME", str(out / "codex"))
     conn, _ = sync(tmp_path / "h.db", Pricer())
-    assert _stored(conn) == _truth(out)
+    assert stored(conn) == truth(out)
     conn, res = sync(tmp_path / "h.db", Pricer())
     assert sum(r.records for r in res.values()) == 0
-    assert _stored(conn) == _truth(out)
+    assert stored(conn) == truth(out)
 
 
 def test_corpus_matches_truth_after_many_small_appends(tmp_path, monkeypatch) -> None:
@@ -235,7 +212,7 @@ def test_corpus_matches_truth_after_many_small_appends(tmp_path, monkeypatch) ->
         rounds += 1
     conn, _ = sync(db, pricer)
     assert rounds > 5
-    assert _stored(conn) == _truth(out)
+    assert stored(conn) == truth(out)
 
 
 def test_two_concurrent_sync_processes_give_exact_totals(tmp_path) -> None:
@@ -248,4 +225,4 @@ def test_two_concurrent_sync_processes_give_exact_totals(tmp_path) -> None:
     from tokentui import paths
     from tokentui.store.db import connect
 
-    assert _stored(connect(paths.history_db())) == _truth(out)
+    assert stored(connect(paths.history_db())) == truth(out)
