@@ -240,7 +240,12 @@ def cmd_sync(args) -> int:
                     continue  # no key: `tokentop sources` says so
                 print(f"{p.source:<12} {p.status:<15} {p.message}")
     local_failed = any(r.problem for r in results) and not any(r.files for r in results)
-    return 1 if local_failed or any(p.status == "error" for p in polled) else 0
+    failed = [f"{r.source}: {r.problem}" for r in results if local_failed and r.problem]
+    failed += [f"{p.source}: {p.message}" for p in polled if p.status == "error"]
+    if failed and args.quiet:  # --quiet silences success only: a failure always says why
+        for line in failed:
+            print(f"tokentop: error: {line}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def cmd_report(args) -> int:

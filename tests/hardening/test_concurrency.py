@@ -14,10 +14,19 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.api import fakes
-from tests.hardening.helpers import (cursor_invariant, db_path, env_for, spawn_sync, stored, tokentop, truth,
-                                     within)
+from tests.hardening.helpers import (
+    cursor_invariant,
+    db_path,
+    env_for,
+    spawn_sync,
+    stored,
+    tokentop,
+    truth,
+    within,
+)
 from tests.hardening.test_crash_ingest import _append
 from tests.hardening.test_crash_poll import KEYS, ROWS, SlowServer
+from tokentui.config import API_SOURCES
 from tokentui.services import report
 from tokentui.store.db import connect
 
@@ -106,8 +115,9 @@ def concurrent_rounds(src, live, srv, rounds: int, seed: int) -> dict:
         api = conn.execute(ROWS.replace("ORDER BY", "WHERE kind = 'api' ORDER BY")).fetchall()
     finally:
         conn.close()
-    ref = tokentop("sync", "-q", env={**env, "TOKENTOP_DATA_DIR": str(live / "ref"),
+    ref = tokentop("sync", "-q", *(f"--source={name}" for name in API_SOURCES), env={**env, "TOKENTOP_DATA_DIR": str(live / "ref"),
                                       "CLAUDE_CONFIG_DIR": str(live / "none"), "CODEX_HOME": str(live / "none")})
+    assert ref.returncode == 0, ref.stderr
     ref_conn = sqlite3.connect(live / "ref" / "history.db")
     assert api == ref_conn.execute(ROWS).fetchall()  # the API rows of one clean poll, exactly
     ref_conn.close()

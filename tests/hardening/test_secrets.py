@@ -5,7 +5,6 @@ API base URLs must be https except on loopback (config and env)."""
 from __future__ import annotations
 
 import io
-import json
 import os
 import stat
 import sys

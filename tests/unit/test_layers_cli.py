@@ -102,3 +102,10 @@ def test_bad_arguments_are_one_line_errors(isolated: Path) -> None:
 def test_empty_store_says_what_to_do(isolated: Path) -> None:
     proc = _run("report", "daily", "--no-sync")
     assert proc.returncode == 0 and "tokentop sources" in proc.stdout
+
+
+def test_quiet_sync_that_fails_still_says_why(isolated: Path) -> None:
+    proc = _run("sync", "-q", env={"CLAUDE_CONFIG_DIR": str(isolated / "missing")})
+    assert proc.returncode == 1
+    assert proc.stdout == ""
+    assert proc.stderr.startswith("tokentop: error: claude-code: no valid Claude data directory")
