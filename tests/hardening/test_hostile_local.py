@@ -67,7 +67,7 @@ def _lines(values, raw: list[bytes]) -> list[bytes]:
 def _claude(lines: list[bytes]):
     entries = claude_code.ClaudeParser(_file(claude_code.SOURCE), PRICER, "auto").feed(lines)
     recs = [e.record for e in entries]
-    upsert, delete, dups = claude_code.resolve_duplicates(entries, {})
+    upsert, delete, dups = claude_code.resolve_duplicates([claude_code.dedupe_item(e) for e in entries], {})
     assert set(upsert) <= {r.key for r in recs}
     return recs
 

@@ -13,9 +13,11 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
-from collections import Counter
+import sys
+import threading
+from collections import Counter, deque
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Any, Callable, NamedTuple, Sequence
 
 from tokentui.core.records import ESTIMATED, UNPRICED
 from tokentui.sources import claude_code, codex, gemini_cli, opencode
@@ -26,6 +28,9 @@ from tokentui.store.db import get_meta, set_meta, transaction
 CHUNK = 8 << 20  # bytes read at a time: never a whole big file in memory
 BATCH = 32 << 20  # bytes of log per commit
 PREFIX = 4096  # bytes hashed to notice a file rewritten in place
+PARALLEL_MIN = 16 << 20  # new bytes from which worker processes parse (forking costs ~20 ms)
+TASK = 2 << 20  # bytes of log per task sent to a worker
+WINDOW = 64 << 20  # bytes of log parsed ahead of the writer at most (bounds memory)
 
 Progress = Callable[[int, int], None]
 
@@ -88,19 +93,19 @@ def _plan(files: Sequence[LocalFile], cursors: dict[str, ledger.FileCursor], res
     return jobs
 
 
-def _open(job: _Job, result: SourceResult):
-    """The job's file opened for reading, or None (noted in ``result``) when it cannot be:
+def _open(job: _Job, errors: list[str]):
+    """The job's file opened for reading, or None (noted in ``errors``) when it cannot be:
     such a file gets no cursor, so it is read in full once it can be (permission restored)."""
     try:
         return open(job.file.path, "rb")
     except FileNotFoundError:
         return None  # deleted since it was listed: nothing to read, nothing to report
     except OSError as exc:
-        result.errors.append(f"{job.file.path}: {exc.strerror or exc}")
+        errors.append(f"{job.file.path}: {exc.strerror or exc}")
         return None
 
 
-def _read_lines(fh, job: _Job, result: SourceResult, on_bytes: Callable[[int], None]):
+def _read_lines(fh, job: _Job, errors: list[str], on_bytes: Callable[[int], None]):
     """Yield ``(lines, first_line_offset, end_offset)`` chunks of complete lines from ``job.start``.
 
     A trailing fragment without a newline is consumed only if it is a complete JSON value
@@ -113,7 +118,7 @@ def _read_lines(fh, job: _Job, result: SourceResult, on_bytes: Callable[[int], N
             try:
                 chunk = fh.read(min(CHUNK, remaining))
             except OSError as exc:  # an I/O error mid-file: keep what was read, try the rest next time
-                result.errors.append(f"{job.file.path}: {exc.strerror or exc}")
+                errors.append(f"{job.file.path}: {exc.strerror or exc}")
                 return
             if not chunk:
                 break
@@ -135,17 +140,147 @@ def _read_lines(fh, job: _Job, result: SourceResult, on_bytes: Callable[[int], N
             yield [rest], offset, offset + len(rest)
 
 
+class Parsed(NamedTuple):
+    """What parsing one file's new bytes gave: plain data, cheap to send between processes."""
+
+    end: int  # offset consumed up to
+    items: list  # Codex: ledger rows; Claude: dedupe tuples ending with the ledger row
+    skipped: int
+    duplicates: int
+    state: dict  # parser state to resume from (Codex)
+    prefix: str | None  # hash of the file's first bytes, for the cursor
+
+
+@dataclass(frozen=True)
+class _Context:
+    pricer: object
+    mode: str
+    codex_sessions: dict[str, str]  # Codex session id → rollout path, to find a fork's parent
+
+    def parent_events(self, pid: str, until: int):
+        path = self.codex_sessions.get(pid)
+        return codex.read_events(path, until) if path else None
+
+
+def _prefix_of(path: str, end: int) -> str | None:
+    try:
+        with open(path, "rb") as fh:
+            return _prefix_hash(fh, min(PREFIX, end))
+    except OSError:
+        return None
+
+
+def _parse_claude(job: _Job, ctx: _Context, on_bytes) -> tuple[Parsed | None, list[str]]:
+    errors: list[str] = []
+    fh = _open(job, errors)
+    if fh is None:
+        return None, errors
+    parser = claude_code.ClaudeParser(job.file, ctx.pricer, ctx.mode)
+    items, end = [], job.start
+    entries = []
+    for lines, _start, end in _read_lines(fh, job, errors, on_bytes):
+        entries += parser.feed(lines, final=False)
+    entries += parser.feed((), final=True)
+    for e in entries:
+        row = ledger.record_row(e.record, e.has_speed)
+        if row is None:
+            parser.skipped += 1
+        else:
+            items.append(claude_code.dedupe_item(e, row))
+    return (Parsed(end, items, parser.skipped, parser.collapsed, {}, _prefix_of(job.file.path, end)),
+            errors)
+
+
+def _parse_codex(job: _Job, ctx: _Context, on_bytes) -> tuple[Parsed | None, list[str]]:
+    errors: list[str] = []
+    fh = _open(job, errors)
+    if fh is None:
+        return None, errors
+    state = codex.initial_state() if job.fresh or job.cursor is None else dict(job.cursor.state)
+    parser = codex.CodexParser(job.file, ctx.pricer, state, ctx.parent_events, job.st.st_mtime_ns // 10**6)
+    rows, end = [], job.start
+    for lines, start, end in _read_lines(fh, job, errors, on_bytes):
+        for r in parser.records(lines, start):
+            row = ledger.record_row(r)
+            if row is None:
+                parser.skipped += 1
+            else:
+                rows.append(row)
+    return (Parsed(end, rows, parser.skipped, parser.duplicates, parser.state, _prefix_of(job.file.path, end)),
+            errors)
+
+
+_PARSE = {"claude-code": _parse_claude, "codex": _parse_codex}
+
+#: the jobs and context of the running ingest; worker processes inherit it when they fork
+_WORK: dict[str, Any] = {}
+
+
+def _no_progress(_n: int) -> None:
+    pass
+
+
+def _work(source: str, indices: list[int]) -> list[tuple[Parsed | None, list[str]]]:
+    """Runs in a worker process: parse the jobs at ``indices`` of ``source``."""
+    jobs, ctx = _WORK[source], _WORK["ctx"]
+    return [_PARSE[source](jobs[i], ctx, _no_progress) for i in indices]
+
+
+def _tasks(jobs: Sequence[_Job]) -> list[list[int]]:
+    """Consecutive jobs grouped into tasks of about TASK bytes (one or more files each)."""
+    tasks, cur, size = [], [], 0
+    for i, job in enumerate(jobs):
+        cur.append(i)
+        size += job.st.st_size - job.start
+        if size >= TASK:
+            tasks.append(cur)
+            cur, size = [], 0
+    if cur:
+        tasks.append(cur)
+    return tasks
+
+
+def default_workers() -> int:
+    """Processes that parse a big ingest: ``TOKENTOP_INGEST_WORKERS`` if set, else one per CPU
+    (at most 4). Worker processes are forked, so this is 1 (parse here) off Linux and when
+    other threads run (forking a threaded process is unsafe): the dashboard ingests serially."""
+    env = os.environ.get("TOKENTOP_INGEST_WORKERS", "").strip()
+    if env:
+        try:
+            return max(1, int(env))
+        except ValueError:
+            return 1
+    if sys.platform != "linux" or threading.active_count() > 1:
+        return 1
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return min(cpus, 4)
+
+
 class Ingestor:
-    """Runs one incremental ingest of the local sources into an open store connection."""
+    """Runs one incremental ingest of the local sources into an open store connection.
+
+    Parsing is pure and per file; when more than ``parallel_min_bytes`` of Claude Code and Codex
+    logs are new and ``workers`` > 1, worker processes parse while this process applies the
+    dedupe rules and writes, in file order, so the result is the same as a serial ingest.
+    """
 
     def __init__(self, conn: sqlite3.Connection, pricer, *, device: str, mode: str = "auto",
-                 extra_paths: dict[str, Sequence[str]] | None = None, progress: Progress | None = None) -> None:
+                 extra_paths: dict[str, Sequence[str]] | None = None, progress: Progress | None = None,
+                 workers: int | None = None, parallel_min_bytes: int = PARALLEL_MIN) -> None:
         self.conn = conn
         self.pricer = pricer
         self.device = device
         self.mode = mode
         self.extra = extra_paths or {}
         self.progress = progress
+        self.workers = default_workers() if workers is None else workers
+        self.parallel_min_bytes = parallel_min_bytes
+        self._ctx = _Context(pricer, mode, {})
+        self._pool = None
+        self.worker_failure: str | None = None  # why worker processes stopped early (the rest ran here)
 
     def run(self, sources: Sequence[str] = ("claude-code", "codex")) -> list[SourceResult]:
         self.reprice_if_needed()
@@ -164,6 +299,9 @@ class Ingestor:
             result.files, result.problem = len(files), problem
             jobs = _plan(files, ledger.file_cursors(self.conn, source), result)
             plans.append((source, files, jobs, result))
+            if source == "codex":
+                self._ctx.codex_sessions.update(
+                    (codex.session_id_of(f.path), f.path) for f in files if f.kind == "session")
         total = sum(j.st.st_size - j.start for _, _, jobs, _ in plans for j in jobs)
         done = [0]
 
@@ -172,38 +310,93 @@ class Ingestor:
             if self.progress:
                 self.progress(done[0], total)
 
+        parallel = sum(j.st.st_size - j.start for src, _, jobs, _ in plans if src in _PARSE for j in jobs)
+        if self.workers > 1 and parallel >= self.parallel_min_bytes:
+            self._start_pool({src: jobs for src, _, jobs, _ in plans if src in _PARSE})
         results = []
-        for source, files, jobs, result in plans:
-            if source == "claude-code":
-                self._claude(jobs, result, on_bytes)
-            elif source == "gemini-cli":
-                self._gemini(jobs, result, on_bytes)
-            else:
-                self._codex(files, jobs, result, on_bytes)
-            self._finish(result)
-            results.append(result)
+        try:
+            for source, _files, jobs, result in plans:
+                if source == "claude-code":
+                    self._claude(jobs, result, on_bytes)
+                elif source == "gemini-cli":
+                    self._gemini(jobs, result, on_bytes)
+                else:
+                    self._codex(jobs, result, on_bytes)
+                self._finish(result)
+                results.append(result)
+        finally:
+            self._stop_pool()
         for source in tail:
             result = self._opencode()
             self._finish(result)
             results.append(result)
         return results
 
-    # -- per source ----------------------------------------------------------------------
-    def _batches(self, jobs: list[_Job], result: SourceResult, on_bytes, parse):
-        """Group parsed files into commit batches of about BATCH bytes."""
+    # -- worker processes ------------------------------------------------------------------
+    def _start_pool(self, jobs: dict[str, list[_Job]]) -> None:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        _WORK.clear()
+        _WORK.update(jobs, ctx=self._ctx)
+        try:
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"))
+        except (OSError, ImportError, ValueError):  # no semaphores (some containers): parse here
+            self._pool = None
+
+    def _stop_pool(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        _WORK.clear()
+
+    def _parsed(self, source: str, jobs: list[_Job], on_bytes):
+        """Yield ``(job, parsed, errors)`` for each job, in order: parsed in worker processes
+        when a pool runs (a bounded window of work ahead), else here. If a worker dies (killed,
+        out of memory), the rest is parsed here: the ingest still completes, exactly."""
+        from concurrent.futures.process import BrokenProcessPool
+
+        tasks = _tasks(jobs) if self._pool is not None else []
+        sizes = [sum(jobs[i].st.st_size - jobs[i].start for i in t) for t in tasks]
+        pending: deque = deque()
+        submitted = done = ahead = 0
+        try:
+            while done < len(tasks):
+                while submitted < len(tasks) and (ahead < WINDOW or not pending):
+                    pending.append(self._pool.submit(_work, source, tasks[submitted]))
+                    ahead += sizes[submitted]
+                    submitted += 1
+                parsed = pending.popleft().result()
+                for i, (p, errors) in zip(tasks[done], parsed, strict=True):
+                    on_bytes(jobs[i].st.st_size - jobs[i].start)
+                    yield jobs[i], p, errors
+                ahead -= sizes[done]
+                done += 1
+        except (BrokenProcessPool, OSError, RuntimeError) as exc:
+            self.worker_failure = f"{type(exc).__name__}: {exc}"
+            self._stop_pool()  # RuntimeError: submit after a shutdown; OSError: cannot fork
+        rest = jobs if not tasks else [jobs[i] for t in tasks[done:] for i in t]
+        for job in rest:
+            yield job, *_PARSE[source](job, self._ctx, on_bytes)
+
+    def _batches(self, source: str, jobs: list[_Job], result: SourceResult, on_bytes):
+        """Parsed files grouped into commit batches of about BATCH bytes."""
         batch, size = [], 0
-        for job in jobs:
-            parsed = parse(job, on_bytes)
+        for job, parsed, errors in self._parsed(source, jobs, on_bytes):
+            result.errors.extend(errors)
             if parsed is None:
                 continue
-            batch.append(parsed)
-            size += parsed[1] - job.start
+            result.files_read += 1
+            result.bytes_read += parsed.end - job.start
+            batch.append((job, parsed))
+            size += parsed.end - job.start
             if size >= BATCH:
                 yield batch
                 batch, size = [], 0
         if batch:
             yield batch
 
+    # -- per source ----------------------------------------------------------------------
     def _still_ours(self, job: _Job) -> bool:
         now = ledger.file_cursor(self.conn, job.file.path)
         if job.cursor is None:
@@ -211,91 +404,56 @@ class Ingestor:
         return now is not None and (now.offset, now.ino, now.size, now.mtime_ns) == (
             job.cursor.offset, job.cursor.ino, job.cursor.size, job.cursor.mtime_ns)
 
-    def _cursor(self, job: _Job, end: int, state: dict, records: int, dups: int, skipped: int) -> ledger.FileCursor:
+    def _cursor(self, job: _Job, end: int, state: dict, records: int, dups: int, skipped: int,
+                prefix: str | None) -> ledger.FileCursor:
         base = job.cursor if (job.cursor and not job.fresh) else None
-        try:
-            with open(job.file.path, "rb") as fh:
-                prefix = _prefix_hash(fh, min(PREFIX, end))
-        except OSError:
-            prefix = None
         return ledger.FileCursor(job.file.path, job.file.source, job.st.st_dev, job.st.st_ino, job.st.st_size,
                                  job.st.st_mtime_ns, end, prefix, state,
                                  (base.records if base else 0) + records, (base.duplicates if base else 0) + dups,
                                  (base.skipped if base else 0) + skipped)
 
     def _claude(self, jobs: list[_Job], result: SourceResult, on_bytes) -> None:
-        def parse(job: _Job, on_bytes):
-            fh = _open(job, result)
-            if fh is None:
-                return None
-            parser = claude_code.ClaudeParser(job.file, self.pricer, self.mode)
-            entries, end = [], job.start
-            for lines, _start, end in _read_lines(fh, job, result, on_bytes):
-                entries.extend(parser.feed(lines))
-            result.files_read += 1
-            result.bytes_read += end - job.start
-            return job, end, entries, parser.skipped
-
-        for batch in self._batches(jobs, result, on_bytes, parse):
+        for batch in self._batches(claude_code.SOURCE, jobs, result, on_bytes):
             with transaction(self.conn):
                 batch = [b for b in batch if self._still_ours(b[0])]
-                entries, owners = [], []
-                for i, (_job, _end, es, _sk) in enumerate(batch):
-                    entries.extend(es)
-                    owners.extend([i] * len(es))
-                msg_ids = list({e.record.msg_id for e in entries if e.record.msg_id})
+                items, owners = [], []
+                for n, (_job, p) in enumerate(batch):
+                    items.extend(p.items)
+                    owners.extend([n] * len(p.items))
+                msg_ids = list({it[1] for it in items if it[1]})
                 stored = ledger.entries_by_msg_id(self.conn, claude_code.SOURCE, msg_ids)
                 kept = {m: [claude_code.Kept(k.key, k.sidechain, k.total, k.has_speed) for k in ks]
                         for m, ks in stored.items()}
-                upsert, delete, dup_idx = claude_code.resolve_duplicates(entries, kept)
+                upsert, delete, dup_idx = claude_code.resolve_duplicates(items, kept)
                 ledger.delete_keys(self.conn, claude_code.SOURCE, delete)
-                speed = frozenset(k for k, e in upsert.items() if e.has_speed)
-                ledger.upsert(self.conn, (e.record for e in upsert.values()), self.device, speed)
+                ledger.upsert_rows(self.conn, [items[i][5] for i in upsert.values()], self.device)
                 dups = Counter(owners[i] for i in dup_idx)
-                for i, (job, end, es, skipped) in enumerate(batch):
-                    ledger.put_cursor(self.conn, self._cursor(job, end, {}, len(es) - dups[i], dups[i], skipped))
-                    result.records += len(es) - dups[i]
-                    result.duplicates += dups[i]
-                    result.skipped += skipped
+                for n, (job, p) in enumerate(batch):
+                    new, dup = len(p.items) - dups[n], dups[n] + p.duplicates  # p.duplicates: collapsed copies
+                    ledger.put_cursor(self.conn, self._cursor(job, p.end, {}, new, dup, p.skipped, p.prefix))
+                    result.records += new
+                    result.duplicates += dup
+                    result.skipped += p.skipped
 
-    def _codex(self, files: Sequence[LocalFile], jobs: list[_Job], result: SourceResult, on_bytes) -> None:
-        by_id = {codex.session_id_of(f.path): f.path for f in files if f.kind == "session"}
-
-        def parent_events(pid: str, until: int):
-            path = by_id.get(pid)
-            return codex.read_events(path, until) if path else None
-
-        def parse(job: _Job, on_bytes):
-            fh = _open(job, result)
-            if fh is None:
-                return None
-            state = codex.initial_state() if job.fresh or job.cursor is None else dict(job.cursor.state)
-            parser = codex.CodexParser(job.file, self.pricer, state, parent_events, job.st.st_mtime_ns // 10**6)
-            records, end = [], job.start
-            for lines, start, end in _read_lines(fh, job, result, on_bytes):
-                records.extend(parser.records(lines, start))
-            result.files_read += 1
-            result.bytes_read += end - job.start
-            return job, end, records, parser
-
-        for batch in self._batches(jobs, result, on_bytes, parse):
+    def _codex(self, jobs: list[_Job], result: SourceResult, on_bytes) -> None:
+        for batch in self._batches(codex.SOURCE, jobs, result, on_bytes):
             with transaction(self.conn):
-                for job, end, records, parser in batch:
+                for job, p in batch:
                     if not self._still_ours(job):
                         continue
-                    ledger.upsert(self.conn, records, self.device)
-                    ledger.put_cursor(self.conn, self._cursor(job, end, parser.state, len(records),
-                                                              parser.duplicates, parser.skipped))
-                    result.records += len(records)
-                    result.duplicates += parser.duplicates
-                    result.skipped += parser.skipped
+                    ledger.upsert_rows(self.conn, p.items, self.device)
+                    ledger.put_cursor(self.conn, self._cursor(job, p.end, p.state, len(p.items), p.duplicates,
+                                                              p.skipped, p.prefix))
+                    result.records += len(p.items)
+                    result.duplicates += p.duplicates
+                    result.skipped += p.skipped
 
     def _gemini(self, jobs: list[_Job], result: SourceResult, on_bytes) -> None:
         """Gemini CLI rewrites session files (atomically, on resume): re-parse a changed file
         whole. Keys are ``session|message id``, so re-parsing upserts the same rows; rows a
         rewrite dropped are kept (those tokens were spent)."""
         for job in jobs:
-            fh = _open(job, result)
+            fh = _open(job, result.errors)
             if fh is None:
                 continue
             try:
@@ -311,7 +469,8 @@ class Ingestor:
                 if not self._still_ours(job):
                     continue
                 ledger.upsert(self.conn, records, self.device)
-                ledger.put_cursor(self.conn, self._cursor(job, len(data), {}, len(records), 0, skipped))
+                ledger.put_cursor(self.conn, self._cursor(job, len(data), {}, len(records), 0, skipped,
+                                                          _prefix_of(job.file.path, len(data))))
             result.files_read += 1
             result.bytes_read += len(data)
             result.records += len(records)

@@ -20,8 +20,8 @@ SOURCE = "claude-code"
 SYNTHETIC = "<synthetic>"
 
 # ccusage drops a usage line when any of these keys is literally null anywhere in it (§2.3)
-_NULL_KEYS = re.compile(rb'"(?:id|cwd|model|speed|costUSD|version|sessionId|requestId|isApiErrorMessage|'
-                        rb'cache_read_input_tokens|cache_creation_input_tokens)":null')
+_NULL_KEY_NAMES = frozenset((b"id", b"cwd", b"model", b"speed", b"costUSD", b"version", b"sessionId", b"requestId",
+                             b"isApiErrorMessage", b"cache_read_input_tokens", b"cache_creation_input_tokens"))
 _TS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{3})?(?:Z|[+-]\d{2}:\d{2})$")
 _VERSION = re.compile(r"^\d+\.\d+\.\d+")
 _USAGE_MARK = b'"usage":{'
@@ -87,34 +87,67 @@ class ClaudeEntry:
     has_speed: bool
 
 
-def _int(v) -> int | None:
-    return token_count(v)
+def _has_null_key(line: bytes) -> bool:
+    """Whether one of the §2.3 keys is literally ``null`` anywhere in ``line``: some
+    ``"<key>":null`` in the raw bytes (as a regex would find it, about twice as fast)."""
+    i = line.find(b'":null')
+    while i >= 0:
+        if line[line.rfind(b'"', 0, i) + 1:i] in _NULL_KEY_NAMES:
+            return True
+        i = line.find(b'":null', i + 6)
+    return False
+
+# the fields of one valid usage line, before pricing (see ClaudeParser._fields)
+_Fields = tuple  # (key, msg_id, sidechain, total, has_speed, ts_ms, model, in, out, c5, c1, cr, logged, req_id)
 
 
 class ClaudeParser:
-    """Turns Claude Code transcript lines into entries (validation of §2.3)."""
+    """Turns Claude Code transcript lines into entries (validation of §2.3).
+
+    Streamed copies of one response (§2.4 (a): one line per content block, same message id
+    and request id) that follow each other are collapsed here to the copy the dedupe rules
+    would keep, and counted in ``collapsed``: for consecutive entries with the same key and
+    sidechain flag, keeping only the winner gives the same result as resolving each in turn
+    (see :func:`resolve_duplicates`), and the losers are never priced.
+    """
 
     def __init__(self, file: LocalFile, pricer, mode: str = "auto") -> None:
         self.file = file
         self.pricer = pricer
         self.mode = mode
         self.skipped = 0
+        self.collapsed = 0
+        self._pending: _Fields | None = None
         self._ts: tuple[str | None, int | None] = (None, None)  # streamed copies share a timestamp: parse once
 
-    def feed(self, lines: Iterable[bytes]) -> list[ClaudeEntry]:
+    def feed(self, lines: Iterable[bytes], final: bool = True) -> list[ClaudeEntry]:
+        """Entries for ``lines``. With ``final=False`` the last entry may be held back (a later
+        streamed copy could replace it): call again, ending with ``final=True``."""
         out: list[ClaudeEntry] = []
+        pending = self._pending
         for line in lines:
             if _USAGE_MARK not in line:
                 continue
-            e = self._entry(line)
-            if e is None:
+            f = self._fields(line)
+            if f is None:
                 self.skipped += 1
-            else:
-                out.append(e)
+                continue
+            if pending is not None:
+                if f[1] is not None and f[0] == pending[0] and f[2] == pending[2]:
+                    self.collapsed += 1
+                    if f[3] > pending[3] or (f[3] == pending[3] and f[4] and not pending[4]):
+                        pending = f
+                    continue
+                out.append(self._entry(pending))
+            pending = f
+        if final and pending is not None:
+            out.append(self._entry(pending))
+            pending = None
+        self._pending = pending
         return out
 
-    def _entry(self, line: bytes) -> ClaudeEntry | None:
-        if _NULL_KEYS.search(line):
+    def _fields(self, line: bytes) -> _Fields | None:
+        if _has_null_key(line):
             return None
         try:
             obj = loads(line)
@@ -136,7 +169,7 @@ class ClaudeParser:
                 return None
             ts_ms = parse_ts_ms(ts)
             self._ts = (ts, ts_ms)
-        inp, out = _int(usage.get("input_tokens")), _int(usage.get("output_tokens"))
+        inp, out = token_count(usage.get("input_tokens")), token_count(usage.get("output_tokens"))
         if ts_ms is None or inp is None or out is None:
             return None
         version = obj.get("version")
@@ -148,34 +181,38 @@ class ClaudeParser:
                 return None
         cc = usage.get("cache_creation")
         if type(cc) is dict:
-            c5 = _int(cc.get("ephemeral_5m_input_tokens", 0))
-            c1 = _int(cc.get("ephemeral_1h_input_tokens", 0))
+            c5 = token_count(cc.get("ephemeral_5m_input_tokens", 0))
+            c1 = token_count(cc.get("ephemeral_1h_input_tokens", 0))
         else:
-            c5 = _int(usage.get("cache_creation_input_tokens", 0))
+            c5 = token_count(usage.get("cache_creation_input_tokens", 0))
             c1 = 0
-        cr = _int(usage.get("cache_read_input_tokens", 0))
+        cr = token_count(usage.get("cache_read_input_tokens", 0))
         if c5 is None or c1 is None or cr is None:
             return None
-        if model == SYNTHETIC:
-            model = None
-        f = self.file
         if msg_id is not None:
             key = f"{msg_id}|{req_id or ''}"
         else:
-            key = "line:" + hashlib.sha1(f.rel.encode() + b"\0" + line).hexdigest()
+            key = "line:" + hashlib.sha1(self.file.rel.encode() + b"\0" + line).hexdigest()
         logged = obj.get("costUSD")
         logged_pico = storable_cost(to_pico(logged)) if type(logged) in (int, float) and logged >= 0 else None
+        return (key, msg_id, obj.get("isSidechain") is True, inp + out + c5 + c1 + cr,
+                usage.get("speed") is not None, ts_ms, model, inp, out, c5, c1, cr, logged_pico, req_id)
+
+    def _entry(self, fields: _Fields) -> ClaudeEntry:
+        key, msg_id, sidechain, total, has_speed, ts_ms, model, inp, out, c5, c1, cr, logged_pico, req_id = fields
+        if model == SYNTHETIC:
+            model = None
         if logged_pico is not None and self.mode == "auto":
             cost, label = logged_pico, ESTIMATED
         elif model is None:
-            zero = inp + out + c5 + c1 + cr == 0
-            cost, label = (0, ESTIMATED) if zero else (None, UNPRICED)
+            cost, label = (0, ESTIMATED) if total == 0 else (None, UNPRICED)
         else:
             cost = self.pricer.cost_pico(model, inp, out, c5, c1, cr)
             label = UNPRICED if cost is None else ESTIMATED
+        f = self.file
         rec = UsageRecord(SOURCE, key, ts_ms, model, inp, out, c5, c1, cr, 0, f.project, f.session, cost, label,
-                          msg_id=msg_id, sidechain=obj.get("isSidechain") is True, logged_cost_pico=logged_pico)
-        return ClaudeEntry(rec, req_id, usage.get("speed") is not None)
+                          msg_id=msg_id, sidechain=sidechain, logged_cost_pico=logged_pico)
+        return ClaudeEntry(rec, req_id, has_speed)
 
 
 @dataclass(slots=True)
@@ -186,53 +223,61 @@ class Kept:
     has_speed: bool
 
 
-def resolve_duplicates(new: Sequence[ClaudeEntry], kept: dict[str, list[Kept]]
-                       ) -> tuple[dict[str, ClaudeEntry], set[str], list[int]]:
+def resolve_duplicates(new: Sequence[Sequence], kept: dict[str, list[Kept]]
+                       ) -> tuple[dict[str, int], set[str], list[int]]:
     """Apply the §2.4 dedupe rules to ``new`` entries (in path, line order).
 
-    ``kept`` maps message id → entries already stored (updated in place). Returns the entries
-    to upsert by key, the stored keys to delete, and the indices (into ``new``) of the
-    entries that were duplicates of another.
+    Each entry starts ``(key, msg_id, sidechain, total, has_speed, ...)`` (see
+    :func:`dedupe_item`). ``kept`` maps message id → entries already stored (updated in
+    place). Returns the index (into ``new``) of the entry to upsert, by key; the stored keys
+    to delete; and the indices of the entries that were duplicates of another.
     """
-    upsert: dict[str, ClaudeEntry] = {}
+    upsert: dict[str, int] = {}
     delete: set[str] = set()
     dups: list[int] = []
     for i, e in enumerate(new):
-        r = e.record
-        if r.msg_id is None:
-            if r.key in upsert:
+        key, msg_id, sidechain, total, has_speed = e[0], e[1], e[2], e[3], e[4]
+        if msg_id is None:
+            if key in upsert:
                 dups.append(i)
-            upsert[r.key] = e
+            upsert[key] = i
             continue
-        group = kept.setdefault(r.msg_id, [])
+        group = kept.setdefault(msg_id, [])
         match = None
         for k in group:
-            if k.key == r.key:
+            if k.key == key:
                 match = k
                 break
         if match is None:
             for k in group:
-                if k.sidechain or r.sidechain:
+                if k.sidechain or sidechain:
                     match = k
                     break
-        total = r.total
         if match is None:
-            group.append(Kept(r.key, r.sidechain, total, e.has_speed))
-            upsert[r.key] = e
+            group.append(Kept(key, sidechain, total, has_speed))
+            upsert[key] = i
+            delete.discard(key)  # an earlier replacement may have scheduled this key's stored row
             continue
         dups.append(i)
-        if match.sidechain != r.sidechain:
+        if match.sidechain != sidechain:
             replace = match.sidechain
         elif total != match.total:
             replace = total > match.total
         else:
-            replace = e.has_speed and not match.has_speed
+            replace = has_speed and not match.has_speed
         if replace:
             group.remove(match)
-            group.append(Kept(r.key, r.sidechain, total, e.has_speed))
-            if match.key != r.key:
+            group.append(Kept(key, sidechain, total, has_speed))
+            if match.key != key:
                 upsert.pop(match.key, None)
                 delete.add(match.key)
-            upsert[r.key] = e
-            delete.discard(r.key)
+            upsert[key] = i
+            delete.discard(key)
     return upsert, delete, dups
+
+
+def dedupe_item(e: ClaudeEntry, *extra) -> tuple:
+    """``(key, msg_id, sidechain, total, has_speed, *extra)``: what :func:`resolve_duplicates`
+    reads, as a plain tuple (cheap to send between processes)."""
+    r = e.record
+    return (r.key, r.msg_id, r.sidechain, r.total, e.has_speed, *extra)

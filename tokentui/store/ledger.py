@@ -13,33 +13,47 @@ from typing import Iterable, Sequence
 from tokentui.core.records import UNPRICED, UsageRecord, problem, storable_cost
 from tokentui.store.db import now_ms
 
-_COLS = ("source", "key", "kind", "device", "ts_ms", "width_s", "model", "model_fallback", "input", "output",
+#: ``device`` and ``updated_ms`` come last: :func:`record_row` builds the rest (in a worker
+#: process, during a parallel ingest) and :func:`upsert_rows` appends them
+_COLS = ("source", "key", "kind", "ts_ms", "width_s", "model", "model_fallback", "input", "output",
          "cache_write_5m", "cache_write_1h", "cache_read", "reasoning", "requests", "project", "session",
-         "cost_pico", "cost_label", "logged_cost_pico", "msg_id", "sidechain", "has_speed", "raw", "updated_ms")
+         "cost_pico", "cost_label", "logged_cost_pico", "msg_id", "sidechain", "has_speed", "raw",
+         "device", "updated_ms")
 
 _UPSERT = (f"INSERT INTO ledger ({', '.join(_COLS)}) VALUES ({', '.join('?' * len(_COLS))}) "
            "ON CONFLICT (source, key) DO UPDATE SET "
            + ", ".join(f"{c} = excluded.{c}" for c in _COLS if c not in ("source", "key", "device")))
 
+Row = tuple  # a ledger row without device and updated_ms: see record_row
 
-def _row(r: UsageRecord, device: str, has_speed: bool, stamp: int) -> tuple:
+
+def record_row(r: UsageRecord, has_speed: bool = False) -> Row | None:
+    """The ledger row for ``r`` (without device and stamp), or None when the store must refuse
+    it: a record with absurd numbers (see :func:`records.problem`; the parsers skip those
+    already, this is the last line)."""
+    if problem(r) is not None:
+        return None
     cost, label = storable_cost(r.cost_pico, r.kind), r.cost_label
     if cost is None and r.cost_pico is not None:
         label = UNPRICED  # a cost no record can hold is no cost at all, never a wrong one
-    return (r.source, r.key, r.kind, device, r.ts_ms, r.width_s, r.model, int(r.model_fallback), r.input, r.output,
+    return (r.source, r.key, r.kind, r.ts_ms, r.width_s, r.model, int(r.model_fallback), r.input, r.output,
             r.cache_write_5m, r.cache_write_1h, r.cache_read, r.reasoning, r.requests, r.project, r.session,
-            cost, label, storable_cost(r.logged_cost_pico), r.msg_id, int(r.sidechain), int(has_speed), r.raw,
-            stamp)
+            cost, label, storable_cost(r.logged_cost_pico), r.msg_id, int(r.sidechain), int(has_speed), r.raw)
+
+
+def upsert_rows(conn: sqlite3.Connection, rows: Iterable[Row], device: str) -> None:
+    """Insert or replace rows made by :func:`record_row`, by ``(source, key)``."""
+    tail = (device, now_ms())
+    conn.executemany(_UPSERT, [row + tail for row in rows])
 
 
 def upsert(conn: sqlite3.Connection, records: Iterable[UsageRecord], device: str,
            speed_keys: frozenset[str] = frozenset()) -> int:
     """Insert or replace records by ``(source, key)``. Re-upserting the same record is a no-op
-    for every total. A record with absurd numbers (see :func:`records.problem`) is refused
-    (the parsers skip those already; this is the last line). Returns the rows written."""
-    stamp = now_ms()
-    rows = [_row(r, device, r.key in speed_keys, stamp) for r in records if problem(r) is None]
-    conn.executemany(_UPSERT, rows)
+    for every total. A record the store must refuse (see :func:`record_row`) is left out.
+    Returns the rows written."""
+    rows = [row for row in (record_row(r, r.key in speed_keys) for r in records) if row is not None]
+    upsert_rows(conn, rows, device)
     return len(rows)
 
 
