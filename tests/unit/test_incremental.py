@@ -226,3 +226,39 @@ def test_two_concurrent_sync_processes_give_exact_totals(tmp_path) -> None:
     from tokentui.store.db import connect
 
     assert stored(connect(paths.history_db())) == truth(out)
+
+
+def test_a_write_by_another_process_between_batches_is_seen(tmp_path, monkeypatch, pricer) -> None:
+    """A first ingest keeps the entries it stored in memory instead of looking them up; a row
+    another process commits meanwhile (a sidechain replay of a later message) must still be
+    found, and replaced by the main copy, not counted beside it."""
+    from tokentui.core.records import UsageRecord
+    from tokentui.services import ingest
+    from tokentui.store import ledger
+    from tokentui.store.db import connect, transaction
+
+    proj = _claude_root(tmp_path, monkeypatch)
+    main_line = json.loads(CLAUDE_MAIN.read_bytes().splitlines()[4])
+    (proj / "a.jsonl").write_text(json.dumps(dict(main_line, requestId="req_a", message=dict(
+        main_line["message"], id="msg_a")), separators=(",", ":")) + "\n")
+    (proj / "b.jsonl").write_text(json.dumps(main_line, separators=(",", ":")) + "\n")
+    msg_b = main_line["message"]["id"]
+    monkeypatch.setattr(ingest, "BATCH", 1)  # one file per batch
+    real = ingest.Ingestor._batches
+    db = tmp_path / "h.db"
+
+    def batches(self, *args):
+        for n, batch in enumerate(real(self, *args)):
+            if n == 1:  # between the two batches, another process stores a replay of b's message
+                other = connect(db)
+                with transaction(other):
+                    ledger.upsert(other, [UsageRecord("claude-code", f"{msg_b}|req_replay", 1_795_000_000_000,
+                                                      "claude-x", 1, 1, msg_id=msg_b, sidechain=True)], "other")
+                other.close()
+            yield batch
+
+    monkeypatch.setattr(ingest.Ingestor, "_batches", batches)
+    conn = connect(db)
+    ingest.Ingestor(conn, pricer, device="test", mode="calculate").run(("claude-code",))
+    rows = conn.execute("SELECT key, sidechain FROM ledger ORDER BY key").fetchall()
+    assert rows == sorted([("msg_a|req_a", 0), (f"{msg_b}|{main_line['requestId']}", 0)])

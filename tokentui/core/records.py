@@ -93,6 +93,13 @@ def problem(r: UsageRecord) -> str | None:
     The store refuses such records whatever produced them, so one corrupt line or bucket can
     never break a total or a sum (SQLite sums overflow past 2**63)."""
     cap = MAX_BUCKET_TOKENS if r.kind == "api" else MAX_TOKENS
+    i, o, c5, c1, cr, rs, n, ts = r.input, r.output, r.cache_write_5m, r.cache_write_1h, r.cache_read, \
+        r.reasoning, r.requests, r.ts_ms
+    if (type(i) is int and type(o) is int and type(c5) is int and type(c1) is int and type(cr) is int
+            and type(rs) is int and type(n) is int and type(ts) is int and type(r.key) is str and r.key
+            and 0 <= min(i, o, c5, c1, cr, rs) and max(i, o, c5, c1, cr, rs) <= cap and 0 <= n <= MAX_PICO
+            and MIN_TS_MS <= ts < MAX_TS_MS):
+        return None  # the common case, checked at once; the checks below say what is wrong
     for f in _TOKEN_FIELDS:
         if token_count(getattr(r, f), cap) is None:
             return f"{f} is not a token count between 0 and {cap}: {getattr(r, f)!r:.40}"

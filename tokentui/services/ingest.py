@@ -10,6 +10,7 @@ so concurrent syncs never double count.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import sqlite3
@@ -280,6 +281,10 @@ class Ingestor:
         self.parallel_min_bytes = parallel_min_bytes
         self._ctx = _Context(pricer, mode, {})
         self._pool = None
+        self._queued: deque = deque()  # (source, job indices, bytes) not yet submitted
+        self._pending: deque = deque()  # (source, job indices, bytes, future) submitted, in order
+        self._run_kept: dict[str, list[claude_code.Kept]] | None = None  # see _kept_for
+        self._data_version = 0
         self.worker_failure: str | None = None  # why worker processes stopped early (the rest ran here)
 
     def run(self, sources: Sequence[str] = ("claude-code", "codex")) -> list[SourceResult]:
@@ -310,10 +315,13 @@ class Ingestor:
             if self.progress:
                 self.progress(done[0], total)
 
-        parallel = sum(j.st.st_size - j.start for src, _, jobs, _ in plans if src in _PARSE for j in jobs)
-        if self.workers > 1 and parallel >= self.parallel_min_bytes:
-            self._start_pool({src: jobs for src, _, jobs, _ in plans if src in _PARSE})
+        parallel = {src: jobs for src, _, jobs, _ in plans if src in _PARSE and jobs}
+        if self.workers > 1 and sum(j.st.st_size - j.start for js in parallel.values() for j in js) \
+                >= self.parallel_min_bytes:
+            self._start_pool(parallel)
         results = []
+        gc_was_enabled = gc.isenabled()
+        gc.disable()  # the ingest makes no reference cycles; collecting while it allocates costs ~5 %
         try:
             for source, _files, jobs, result in plans:
                 if source == "claude-code":
@@ -326,6 +334,8 @@ class Ingestor:
                 results.append(result)
         finally:
             self._stop_pool()
+            if gc_was_enabled:
+                gc.enable()
         for source in tail:
             result = self._opencode()
             self._finish(result)
@@ -334,53 +344,71 @@ class Ingestor:
 
     # -- worker processes ------------------------------------------------------------------
     def _start_pool(self, jobs: dict[str, list[_Job]]) -> None:
+        """Fork the workers, which inherit ``jobs`` and the context, and queue every parse task
+        (all sources, in ingest order; see :meth:`_parsed`)."""
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
         _WORK.clear()
         _WORK.update(jobs, ctx=self._ctx)
+        gc.freeze()  # workers never scan (so never copy) the objects they inherit
         try:
             self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"))
         except (OSError, ImportError, ValueError):  # no semaphores (some containers): parse here
             self._pool = None
+            return
+        for source, js in jobs.items():
+            for task in _tasks(js):
+                self._queued.append((source, task, sum(js[i].st.st_size - js[i].start for i in task)))
 
     def _stop_pool(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+            gc.unfreeze()
+        self._queued.clear()
+        self._pending.clear()
         _WORK.clear()
+
+    def _submit_ahead(self) -> None:
+        """Keep tasks submitted up to WINDOW bytes ahead of the writer, across sources, so the
+        workers start on Codex while the last Claude batch is written."""
+        ahead = sum(size for _, _, size, _ in self._pending)
+        while self._queued and (ahead < WINDOW or not self._pending):
+            source, task, size = self._queued.popleft()
+            self._pending.append((source, task, size, self._pool.submit(_work, source, task)))
+            ahead += size
 
     def _parsed(self, source: str, jobs: list[_Job], on_bytes):
         """Yield ``(job, parsed, errors)`` for each job, in order: parsed in worker processes
-        when a pool runs (a bounded window of work ahead), else here. If a worker dies (killed,
-        out of memory), the rest is parsed here: the ingest still completes, exactly."""
+        when a pool runs, else here. If a worker dies (killed, out of memory), the rest is
+        parsed here: the ingest still completes, exactly."""
         from concurrent.futures.process import BrokenProcessPool
 
-        tasks = _tasks(jobs) if self._pool is not None else []
-        sizes = [sum(jobs[i].st.st_size - jobs[i].start for i in t) for t in tasks]
-        pending: deque = deque()
-        submitted = done = ahead = 0
-        try:
-            while done < len(tasks):
-                while submitted < len(tasks) and (ahead < WINDOW or not pending):
-                    pending.append(self._pool.submit(_work, source, tasks[submitted]))
-                    ahead += sizes[submitted]
-                    submitted += 1
-                parsed = pending.popleft().result()
-                for i, (p, errors) in zip(tasks[done], parsed, strict=True):
-                    on_bytes(jobs[i].st.st_size - jobs[i].start)
-                    yield jobs[i], p, errors
-                ahead -= sizes[done]
-                done += 1
-        except (BrokenProcessPool, OSError, RuntimeError) as exc:
-            self.worker_failure = f"{type(exc).__name__}: {exc}"
-            self._stop_pool()  # RuntimeError: submit after a shutdown; OSError: cannot fork
-        rest = jobs if not tasks else [jobs[i] for t in tasks[done:] for i in t]
-        for job in rest:
+        done = 0  # jobs yielded; tasks cover consecutive jobs in order
+        if self._pool is not None:
+            try:
+                while True:
+                    self._submit_ahead()
+                    if not self._pending or self._pending[0][0] != source:
+                        break
+                    _, task, _, future = self._pending[0]
+                    parsed = future.result()
+                    self._pending.popleft()
+                    for i, (p, errors) in zip(task, parsed, strict=True):
+                        on_bytes(jobs[i].st.st_size - jobs[i].start)
+                        done += 1
+                        yield jobs[i], p, errors
+            except (BrokenProcessPool, OSError, RuntimeError) as exc:
+                self.worker_failure = f"{type(exc).__name__}: {exc}"
+                self._stop_pool()  # RuntimeError: submit after a shutdown; OSError: cannot fork
+        for job in jobs[done:]:
             yield job, *_PARSE[source](job, self._ctx, on_bytes)
 
     def _batches(self, source: str, jobs: list[_Job], result: SourceResult, on_bytes):
-        """Parsed files grouped into commit batches of about BATCH bytes."""
+        """Parsed files grouped into commit batches of about BATCH bytes (smaller when workers
+        parse, so that writing keeps pace with them)."""
+        limit = BATCH if self._pool is None else BATCH // 4
         batch, size = [], 0
         for job, parsed, errors in self._parsed(source, jobs, on_bytes):
             result.errors.extend(errors)
@@ -390,7 +418,7 @@ class Ingestor:
             result.bytes_read += parsed.end - job.start
             batch.append((job, parsed))
             size += parsed.end - job.start
-            if size >= BATCH:
+            if size >= limit:
                 yield batch
                 batch, size = [], 0
         if batch:
@@ -412,7 +440,25 @@ class Ingestor:
                                  (base.records if base else 0) + records, (base.duplicates if base else 0) + dups,
                                  (base.skipped if base else 0) + skipped)
 
+    def _kept_for(self, items: list) -> dict[str, list[claude_code.Kept]]:
+        """The stored entries the dedupe rules compare ``items`` with (call in the batch's
+        transaction). When the ledger held no Claude entry as this ingest began and no other
+        process has written since, they are exactly the entries this ingest kept so far, in
+        memory: a first ingest never looks up the store."""
+        version = self.conn.execute("PRAGMA data_version").fetchone()[0]  # changes on others' commits
+        if self._run_kept is not None and version == self._data_version:
+            return self._run_kept
+        self._run_kept = None
+        msg_ids = list({it[1] for it in items if it[1]})
+        stored = ledger.entries_by_msg_id(self.conn, claude_code.SOURCE, msg_ids)
+        return {m: [claude_code.Kept(k.key, k.sidechain, k.total, k.has_speed) for k in ks]
+                for m, ks in stored.items()}
+
     def _claude(self, jobs: list[_Job], result: SourceResult, on_bytes) -> None:
+        self._data_version = self.conn.execute("PRAGMA data_version").fetchone()[0]  # read first: no race
+        empty = not self.conn.execute("SELECT EXISTS (SELECT 1 FROM ledger WHERE source = ? AND msg_id IS NOT NULL)",
+                                      (claude_code.SOURCE,)).fetchone()[0]
+        self._run_kept = {} if empty else None
         for batch in self._batches(claude_code.SOURCE, jobs, result, on_bytes):
             with transaction(self.conn):
                 batch = [b for b in batch if self._still_ours(b[0])]
@@ -420,10 +466,7 @@ class Ingestor:
                 for n, (_job, p) in enumerate(batch):
                     items.extend(p.items)
                     owners.extend([n] * len(p.items))
-                msg_ids = list({it[1] for it in items if it[1]})
-                stored = ledger.entries_by_msg_id(self.conn, claude_code.SOURCE, msg_ids)
-                kept = {m: [claude_code.Kept(k.key, k.sidechain, k.total, k.has_speed) for k in ks]
-                        for m, ks in stored.items()}
+                kept = self._kept_for(items)
                 upsert, delete, dup_idx = claude_code.resolve_duplicates(items, kept)
                 ledger.delete_keys(self.conn, claude_code.SOURCE, delete)
                 ledger.upsert_rows(self.conn, [items[i][5] for i in upsert.values()], self.device)

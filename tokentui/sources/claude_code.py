@@ -119,6 +119,7 @@ class ClaudeParser:
         self.collapsed = 0
         self._pending: _Fields | None = None
         self._ts: tuple[str | None, int | None] = (None, None)  # streamed copies share a timestamp: parse once
+        self._version: str | None = None  # the last valid version string
 
     def feed(self, lines: Iterable[bytes], final: bool = True) -> list[ClaudeEntry]:
         """Entries for ``lines``. With ``final=False`` the last entry may be held back (a later
@@ -173,8 +174,10 @@ class ClaudeParser:
         if ts_ms is None or inp is None or out is None:
             return None
         version = obj.get("version")
-        if version is not None and (type(version) is not str or not _VERSION.match(version)):
-            return None
+        if version is not None and version != self._version:
+            if type(version) is not str or not _VERSION.match(version):
+                return None
+            self._version = version  # one version per session: checked once
         msg_id, req_id, model = msg.get("id"), obj.get("requestId"), msg.get("model")
         for v in (obj.get("sessionId"), req_id, msg_id, model):
             if v is not None and (type(v) is not str or not v):

@@ -81,6 +81,15 @@ def session_id_of(path: str) -> str | None:
 def _usage(obj) -> list[int] | None:
     if type(obj) is not dict:
         return None
+    g = obj.get
+    vals = [g("input_tokens"), g("cached_input_tokens"), g("output_tokens"), g("reasoning_output_tokens"),
+            g("total_tokens")]
+    if (type(vals[0]) is int and type(vals[1]) is int and type(vals[2]) is int and type(vals[3]) is int
+            and type(vals[4]) is int and 0 <= min(vals) and max(vals) <= MAX_RUNNING_TOTAL):
+        # the usual shape, every canonical field a count: what the alias walk below would give
+        if vals[4] == 0 and (vals[0] or vals[2]):
+            vals[4] = vals[0] + vals[2]
+        return vals
     vals = []
     for f in _FIELDS:
         v = 0
