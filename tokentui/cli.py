@@ -230,10 +230,13 @@ def cmd_sync(args) -> int:
                 print(f"  could not read {e}")
     polled = []
     if api or not args.source:
-        from tokentui.services.poll import poll_all
-        from tokentui.services.sync import open_store
+        from tokentui.services.sync import api_poll_needed, open_store
 
-        polled = poll_all(conn or open_store(), settings, only=api)
+        conn = conn or open_store()
+        if api or api_poll_needed(conn, settings):
+            from tokentui.services.poll import poll_all
+
+            polled = poll_all(conn, settings, only=api)
         if not args.quiet:
             for p in polled:
                 if p.status == "not configured" and not api:
@@ -282,9 +285,17 @@ def cmd_report(args) -> int:
 
 
 def _term_width() -> int:
-    import shutil
-
-    return shutil.get_terminal_size((80, 24)).columns
+    """``shutil.get_terminal_size((80, 24)).columns`` without importing shutil."""
+    try:
+        cols = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        cols = 0
+    if cols > 0:
+        return cols
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80
+    except (AttributeError, ValueError, OSError):
+        return 80
 
 
 def _ago(ms: int | None) -> str:

@@ -76,7 +76,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
     rows = []
     for source in SOURCES:
-        info = key_info(source)
+        info = key_info(source, refresh=True)  # asks the keyring itself, and updates the index
         where = {"env": f"env {ENV_VARS[source]}", "keyring": "keyring", "none": "-"}[info.origin]
         rows.append({"source": source, "origin": info.origin, "where": where, "key": info.redacted})
     if args.json:

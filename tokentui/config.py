@@ -36,16 +36,17 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import tomllib
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import TYPE_CHECKING, Any
 
 from tokentui import paths
 from tokentui.errors import ConfigError
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
 
 LOCAL_SOURCES = ("claude-code", "codex", "gemini-cli", "opencode")
 API_SOURCES = ("openai", "anthropic", "openrouter", "deepseek", "moonshot")
@@ -80,13 +81,23 @@ class PriceOverride:
     cache_read: Decimal | None = None
 
 
+def _hostname() -> str:
+    """This machine's name (``socket.gethostname()``, without importing socket on POSIX)."""
+    try:
+        return os.uname().nodename
+    except AttributeError:  # Windows
+        import socket
+
+        return socket.gethostname()
+
+
 @dataclass(frozen=True)
 class Settings:
     """Validated settings. ``raw`` is the whole parsed document, kept for write-back."""
 
     path: Path
     timezone: str | None = None
-    device: str = field(default_factory=socket.gethostname)
+    device: str = field(default_factory=_hostname)
     theme: str = "tokentop-dark"
     refresh_seconds: float = 5.0
     pricing_mode: str = "auto"
@@ -104,6 +115,8 @@ class Settings:
 
 def resolve_timezone(name: str | None) -> ZoneInfo:
     """The named IANA zone, or the system's local zone (UTC if it cannot be found)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # here: a sync never needs a zone
+
     if name:
         try:
             return ZoneInfo(name)
@@ -226,6 +239,8 @@ def parse_settings(text: str, path: Path) -> Settings:
     kw: dict[str, Any] = {}
     if "timezone" in raw:
         tzname = c.typed(raw["timezone"], ["timezone"], str, "an IANA timezone name")
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
         try:
             ZoneInfo(tzname)
         except (ZoneInfoNotFoundError, ValueError):

@@ -2,15 +2,19 @@
 
 tokentop never writes a key to a file. Where no keyring backend works (a headless
 Linux box without Secret Service), :class:`CredentialError` says so and names the env var.
+
+Asking the keyring is slow (finding a backend alone takes ~30 ms, a Secret Service round
+trip more), so ``keyring-index.json`` in the data dir remembers *whether* the keyring held a
+key for each source (never the key): a source known to have none is not asked again until
+``set_key``, ``delete_key`` or ``key_info(refresh=True)`` (``tokentop keys list``) updates it.
 """
 
 from __future__ import annotations
 
-import ipaddress
+import json
 import os
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from tokentui.errors import CredentialError
 
@@ -77,23 +81,64 @@ def _check_source(source: str) -> None:
         raise CredentialError(f"unknown key source {source!r}", f"known: {', '.join(ENV_VARS)}")
 
 
-def get_key(source: str) -> tuple[str | None, str]:
+def _index_file():
+    from tokentui import paths
+
+    return paths.data_dir() / "keyring-index.json"
+
+
+def keyring_index() -> dict[str, bool]:
+    """Whether the keyring held a key for each source, as last seen (see the module doc)."""
+    try:
+        data = json.loads(_index_file().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: v for k, v in data.items() if k in ENV_VARS and type(v) is bool}
+
+
+def _note(source: str, present: bool) -> None:
+    index = keyring_index()
+    if index.get(source) is present:
+        return
+    index[source] = present
+    from tokentui import paths
+
+    try:
+        paths.write_private_text(_index_file(), json.dumps(index, sort_keys=True))
+    except OSError:
+        pass  # only a cache: the keyring is asked again next time
+
+
+def get_key(source: str, refresh: bool = False) -> tuple[str | None, str]:
     """Return ``(key, origin)``; origin is ``env``, ``keyring`` or ``none``.
 
-    A broken keyring is not fatal here: the source is simply not configured.
+    A broken keyring is not fatal here: the source is simply not configured. Unless
+    ``refresh``, a source the keyring index says has no key is not looked up.
     """
     _check_source(source)
     env = os.environ.get(ENV_VARS[source], "").strip()
     if env:
         return env, "env"
+    if not refresh and keyring_index().get(source) is False:
+        return None, "none"
     try:
         kr = _keyring()
         value = kr.get_password(SERVICE, source)
-    except CredentialError:
+    except CredentialError:  # no backend: no key can be there until one is set up (set_key notes it)
+        _note(source, False)
         return None, "none"
-    except Exception:  # keyring backends raise many types (dbus, locked, …)
+    except Exception:  # keyring backends raise many types (dbus, locked, …): ask again next time
         return None, "none"
+    _note(source, bool(value))
     return (value, "keyring") if value else (None, "none")
+
+
+def has_key(source: str) -> bool:
+    """Whether a key for ``source`` may be available: its env var is set, or the keyring is not
+    known to lack one. Cheap: never asks the keyring."""
+    return bool(os.environ.get(ENV_VARS[source], "").strip()) or keyring_index().get(source) is not False
 
 
 def key_problem(key: str) -> str | None:
@@ -121,6 +166,7 @@ def set_key(source: str, key: str) -> None:
     except Exception as exc:
         raise CredentialError(f"the OS keyring refused to store the key: {type(exc).__name__}",
                               f"set {ENV_VARS[source]} instead") from None
+    _note(source, True)
 
 
 def delete_key(source: str) -> bool:
@@ -132,12 +178,14 @@ def delete_key(source: str) -> bool:
     try:
         kr.delete_password(SERVICE, source)
     except keyring.errors.PasswordDeleteError:
+        _note(source, False)
         return False
+    _note(source, False)
     return True
 
 
-def key_info(source: str) -> KeyInfo:
-    key, origin = get_key(source)
+def key_info(source: str, refresh: bool = False) -> KeyInfo:
+    key, origin = get_key(source, refresh)
     return KeyInfo(source, origin, redact(key))
 
 
@@ -147,6 +195,9 @@ def check_base_url(url: str) -> str | None:
     https is required except on loopback (127.0.0.0/8, ::1, localhost), where http is
     allowed for local gateways and tests.
     """
+    import ipaddress
+    from urllib.parse import urlsplit
+
     try:
         parts = urlsplit(url)
     except ValueError:

@@ -57,3 +57,40 @@ def test_no_keyring_backend_explains_env_vars() -> None:
 ])
 def test_base_url_https_except_loopback(url: str, ok: bool) -> None:
     assert (credentials.check_base_url(url) is None) is ok
+
+
+def test_a_source_known_to_have_no_key_is_not_looked_up_again(memkeyring, monkeypatch) -> None:
+    counting = type("Counter", (), {"lookups": 0})()
+    real = memkeyring.get_password
+
+    def get_password(service, username):
+        counting.lookups += 1
+        return real(service, username)
+
+    monkeypatch.setattr(memkeyring, "get_password", get_password)
+    assert credentials.get_key("openai") == (None, "none")
+    assert counting.lookups == 1 and credentials.keyring_index()["openai"] is False
+    assert credentials.get_key("openai") == (None, "none") and counting.lookups == 1  # the index answered
+    assert not credentials.has_key("openai")
+    memkeyring.set_password("tokentop", "openai", "sk-admin-setbyanothertool1")  # behind tokentop's back
+    assert credentials.get_key("openai") == (None, "none")
+    info = credentials.key_info("openai", refresh=True)  # `tokentop keys list` asks the keyring itself
+    assert info.origin == "keyring" and counting.lookups == 2
+    assert credentials.get_key("openai")[0] == "sk-admin-setbyanothertool1" and credentials.has_key("openai")
+
+
+def test_set_and_delete_keep_the_index_true(memkeyring) -> None:
+    assert credentials.get_key("anthropic") == (None, "none")
+    credentials.set_key("anthropic", "sk-ant-admin01-abcdefgh")
+    assert credentials.keyring_index()["anthropic"] is True
+    assert credentials.get_key("anthropic") == ("sk-ant-admin01-abcdefgh", "keyring")
+    credentials.delete_key("anthropic")
+    assert credentials.keyring_index()["anthropic"] is False and not credentials.has_key("anthropic")
+
+
+def test_a_damaged_index_only_means_asking_the_keyring(memkeyring, isolated) -> None:
+    credentials.set_key("openai", "sk-admin-abcdefghijkl1234")
+    (isolated / "data" / "keyring-index.json").write_text('{"openai": fals')
+    assert credentials.keyring_index() == {}
+    assert credentials.get_key("openai") == ("sk-admin-abcdefghijkl1234", "keyring")
+    assert credentials.keyring_index() == {"openai": True}

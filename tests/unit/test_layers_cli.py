@@ -109,3 +109,30 @@ def test_quiet_sync_that_fails_still_says_why(isolated: Path) -> None:
     assert proc.returncode == 1
     assert proc.stdout == ""
     assert proc.stderr.startswith("tokentop: error: claude-code: no valid Claude data directory")
+
+
+def test_sync_without_keys_loads_no_http_library_or_keyring(isolated: Path) -> None:
+    """A sync with no API key set (and none known in the keyring) starts fast: it never loads
+    httpx, the API clients or the keyring; once a source's status needs updating, it polls."""
+    env = {"CLAUDE_CONFIG_DIR": str(LOG_FIXTURES / "claude"), "CODEX_HOME": str(LOG_FIXTURES / "codex")}
+    data = isolated / "data"
+    data.mkdir(exist_ok=True)
+    (data / "keyring-index.json").write_text(json.dumps(dict.fromkeys(
+        ["openai", "anthropic", "openrouter", "deepseek", "moonshot"], False)))
+    code = ("import sys; from tokentui.cli import main\n"
+            "rc = main(['sync', '-q'])\n"
+            "print(sorted({n.split('.')[0] for n in sys.modules} & {'httpx', 'keyring'}),"
+            " 'tokentui.services.poll' in sys.modules, rc)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, **env})
+    assert proc.stdout.split() == ["[]", "False", "0"], proc.stderr
+    import sqlite3
+
+    conn = sqlite3.connect(data / "history.db")
+    with conn:
+        conn.execute("INSERT INTO source_status (source, status, message, last_sync_ms) "
+                     "VALUES ('openai', 'ok', 'polled', 1)")  # polled once, key removed since
+    conn.close()
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, **env})
+    assert proc.stdout.split()[-2:] == ["True", "0"], proc.stderr
+    conn = sqlite3.connect(data / "history.db")
+    assert conn.execute("SELECT status FROM source_status WHERE source = 'openai'").fetchone() == ("not configured",)

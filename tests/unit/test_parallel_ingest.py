@@ -54,6 +54,9 @@ def test_parallel_ingest_equals_serial_and_the_truth(tmp_path, corpus, monkeypat
     assert par.execute(FILES).fetchall() == serial.execute(FILES).fetchall()
     assert res_p == res_s
     assert res_p["claude-code"][3] > 0  # the corpus has duplicates to drop
+    for path, offset, prefix in par.execute("SELECT path, offset, prefix_hash FROM files"):
+        with open(path, "rb") as fh:  # the hash taken from the bytes read equals one read afresh
+            assert prefix == ingest._prefix_hash(fh, min(ingest.PREFIX, offset))
     done, total = progress[-1]
     assert done == total and [d for d, _ in progress] == sorted(d for d, _ in progress)
 

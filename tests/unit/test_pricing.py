@@ -87,3 +87,11 @@ def test_override_prices_an_otherwise_unknown_model() -> None:
 @pytest.mark.parametrize("model", ["gpt-5.1-codex", "claude-opus-4-5-20251101", "claude-haiku-4-5"])
 def test_common_agent_models_are_priced(model: str) -> None:
     assert Pricer().cost_pico(model, 1000, 1000) > 0
+
+
+def test_pricing_data_version_names_the_installed_release() -> None:
+    from importlib.metadata import version
+
+    from tokentui.core.pricing import pricing_data_version
+
+    assert pricing_data_version() == f"genai-prices {version('genai-prices')}"

@@ -72,16 +72,18 @@ def _prefix_hash(fh, length: int) -> str:
     return f"{len(data)}:{hashlib.sha1(data).hexdigest()}"
 
 
-def _plan(files: Sequence[LocalFile], cursors: dict[str, ledger.FileCursor], result: SourceResult) -> list[_Job]:
+def _plan(files: Sequence[LocalFile], cursors: dict[str, tuple], result: SourceResult) -> list[_Job]:
+    """Jobs for the files that changed since their cursor (``cursors``: :func:`ledger.cursor_rows`)."""
     jobs = []
     for f in files:
         try:
             st = os.stat(f.path)
         except OSError:
             continue  # vanished since discovery
-        cur = cursors.get(f.path)
-        if cur and (cur.dev, cur.ino, cur.size, cur.mtime_ns) == (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns):
+        row = cursors.get(f.path)
+        if row and row[2:6] == (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns):
             continue
+        cur = ledger.cursor_of(row) if row else None
         fresh = (cur is None or (cur.dev, cur.ino) != (st.st_dev, st.st_ino) or st.st_size < cur.offset)
         if not fresh and cur.prefix_hash:
             try:
@@ -106,11 +108,14 @@ def _open(job: _Job, errors: list[str]):
         return None
 
 
-def _read_lines(fh, job: _Job, errors: list[str], on_bytes: Callable[[int], None]):
+def _read_lines(fh, job: _Job, errors: list[str], on_bytes: Callable[[int], None], head: bytearray | None = None):
     """Yield ``(lines, first_line_offset, end_offset)`` chunks of complete lines from ``job.start``.
 
     A trailing fragment without a newline is consumed only if it is a complete JSON value
-    (a line still being written never parses)."""
+    (a line still being written never parses). Reading from offset 0, the first PREFIX bytes
+    are copied to ``head`` (for the cursor's prefix hash, without reading them again)."""
+    if job.start != 0:
+        head = None
     with fh:
         fh.seek(job.start)
         offset, rest = job.start, b""
@@ -125,6 +130,8 @@ def _read_lines(fh, job: _Job, errors: list[str], on_bytes: Callable[[int], None
                 break
             remaining -= len(chunk)
             on_bytes(len(chunk))
+            if head is not None and len(head) < PREFIX:
+                head += chunk[:PREFIX - len(head)]
             buf = rest + chunk if rest else chunk
             cut = buf.rfind(b"\n")
             if cut < 0:
@@ -163,7 +170,12 @@ class _Context:
         return codex.read_events(path, until) if path else None
 
 
-def _prefix_of(path: str, end: int) -> str | None:
+def _prefix_of(path: str, end: int, head: bytearray | None = None) -> str | None:
+    """The cursor's prefix hash of ``path`` consumed up to ``end``: from ``head`` (the bytes
+    read from offset 0, see :func:`_read_lines`) when it holds them, else read again."""
+    n = min(PREFIX, end)
+    if head is not None and len(head) >= n:
+        return f"{n}:{hashlib.sha1(head[:n]).hexdigest()}"
     try:
         with open(path, "rb") as fh:
             return _prefix_hash(fh, min(PREFIX, end))
@@ -178,8 +190,8 @@ def _parse_claude(job: _Job, ctx: _Context, on_bytes) -> tuple[Parsed | None, li
         return None, errors
     parser = claude_code.ClaudeParser(job.file, ctx.pricer, ctx.mode)
     items, end = [], job.start
-    entries = []
-    for lines, _start, end in _read_lines(fh, job, errors, on_bytes):
+    entries, head = [], bytearray()
+    for lines, _start, end in _read_lines(fh, job, errors, on_bytes, head):
         entries += parser.feed(lines, final=False)
     entries += parser.feed((), final=True)
     for e in entries:
@@ -188,7 +200,7 @@ def _parse_claude(job: _Job, ctx: _Context, on_bytes) -> tuple[Parsed | None, li
             parser.skipped += 1
         else:
             items.append(claude_code.dedupe_item(e, row))
-    return (Parsed(end, items, parser.skipped, parser.collapsed, {}, _prefix_of(job.file.path, end)),
+    return (Parsed(end, items, parser.skipped, parser.collapsed, {}, _prefix_of(job.file.path, end, head)),
             errors)
 
 
@@ -199,15 +211,16 @@ def _parse_codex(job: _Job, ctx: _Context, on_bytes) -> tuple[Parsed | None, lis
         return None, errors
     state = codex.initial_state() if job.fresh or job.cursor is None else dict(job.cursor.state)
     parser = codex.CodexParser(job.file, ctx.pricer, state, ctx.parent_events, job.st.st_mtime_ns // 10**6)
-    rows, end = [], job.start
-    for lines, start, end in _read_lines(fh, job, errors, on_bytes):
+    rows, end, head = [], job.start, bytearray()
+    for lines, start, end in _read_lines(fh, job, errors, on_bytes, head):
         for r in parser.records(lines, start):
             row = ledger.record_row(r)
             if row is None:
                 parser.skipped += 1
             else:
                 rows.append(row)
-    return (Parsed(end, rows, parser.skipped, parser.duplicates, parser.state, _prefix_of(job.file.path, end)),
+    return (Parsed(end, rows, parser.skipped, parser.duplicates, parser.state,
+                   _prefix_of(job.file.path, end, head)),
             errors)
 
 
@@ -302,7 +315,7 @@ class Ingestor:
             except (OSError, ValueError) as exc:  # ValueError: a path with a NUL byte
                 files, problem = [], f"cannot list log files: {getattr(exc, 'strerror', None) or exc}"
             result.files, result.problem = len(files), problem
-            jobs = _plan(files, ledger.file_cursors(self.conn, source), result)
+            jobs = _plan(files, ledger.cursor_rows(self.conn, source), result)
             plans.append((source, files, jobs, result))
             if source == "codex":
                 self._ctx.codex_sessions.update(
@@ -383,10 +396,10 @@ class Ingestor:
         """Yield ``(job, parsed, errors)`` for each job, in order: parsed in worker processes
         when a pool runs, else here. If a worker dies (killed, out of memory), the rest is
         parsed here: the ingest still completes, exactly."""
-        from concurrent.futures.process import BrokenProcessPool
-
         done = 0  # jobs yielded; tasks cover consecutive jobs in order
         if self._pool is not None:
+            from concurrent.futures.process import BrokenProcessPool
+
             try:
                 while True:
                     self._submit_ahead()
@@ -425,12 +438,18 @@ class Ingestor:
             yield batch
 
     # -- per source ----------------------------------------------------------------------
-    def _still_ours(self, job: _Job) -> bool:
-        now = ledger.file_cursor(self.conn, job.file.path)
-        if job.cursor is None:
-            return now is None
-        return now is not None and (now.offset, now.ino, now.size, now.mtime_ns) == (
-            job.cursor.offset, job.cursor.ino, job.cursor.size, job.cursor.mtime_ns)
+    def _still_ours(self, batch: list) -> list:
+        """The ``(job, ...)`` entries of ``batch`` whose cursor is as it was when planned; a file
+        another sync consumed meanwhile is left to it (call in the batch's transaction)."""
+        now = ledger.cursor_rows_at(self.conn, [b[0].file.path for b in batch])
+        out = []
+        for b in batch:
+            job, row = b[0], now.get(b[0].file.path)
+            cur = job.cursor
+            if (row is None) if cur is None else (row is not None and (row[6], row[3], row[4], row[5]) == (
+                    cur.offset, cur.ino, cur.size, cur.mtime_ns)):
+                out.append(b)
+        return out
 
     def _cursor(self, job: _Job, end: int, state: dict, records: int, dups: int, skipped: int,
                 prefix: str | None) -> ledger.FileCursor:
@@ -461,7 +480,7 @@ class Ingestor:
         self._run_kept = {} if empty else None
         for batch in self._batches(claude_code.SOURCE, jobs, result, on_bytes):
             with transaction(self.conn):
-                batch = [b for b in batch if self._still_ours(b[0])]
+                batch = self._still_ours(batch)
                 items, owners = [], []
                 for n, (_job, p) in enumerate(batch):
                     items.extend(p.items)
@@ -471,22 +490,23 @@ class Ingestor:
                 ledger.delete_keys(self.conn, claude_code.SOURCE, delete)
                 ledger.upsert_rows(self.conn, [items[i][5] for i in upsert.values()], self.device)
                 dups = Counter(owners[i] for i in dup_idx)
+                cursors = []
                 for n, (job, p) in enumerate(batch):
                     new, dup = len(p.items) - dups[n], dups[n] + p.duplicates  # p.duplicates: collapsed copies
-                    ledger.put_cursor(self.conn, self._cursor(job, p.end, {}, new, dup, p.skipped, p.prefix))
+                    cursors.append(self._cursor(job, p.end, {}, new, dup, p.skipped, p.prefix))
                     result.records += new
                     result.duplicates += dup
                     result.skipped += p.skipped
+                ledger.put_cursors(self.conn, cursors)
 
     def _codex(self, jobs: list[_Job], result: SourceResult, on_bytes) -> None:
         for batch in self._batches(codex.SOURCE, jobs, result, on_bytes):
             with transaction(self.conn):
-                for job, p in batch:
-                    if not self._still_ours(job):
-                        continue
-                    ledger.upsert_rows(self.conn, p.items, self.device)
-                    ledger.put_cursor(self.conn, self._cursor(job, p.end, p.state, len(p.items), p.duplicates,
-                                                              p.skipped, p.prefix))
+                batch = self._still_ours(batch)
+                ledger.upsert_rows(self.conn, [row for _job, p in batch for row in p.items], self.device)
+                ledger.put_cursors(self.conn, [self._cursor(job, p.end, p.state, len(p.items), p.duplicates,
+                                                            p.skipped, p.prefix) for job, p in batch])
+                for _job, p in batch:
                     result.records += len(p.items)
                     result.duplicates += p.duplicates
                     result.skipped += p.skipped
@@ -509,7 +529,7 @@ class Ingestor:
             records, skipped = gemini_cli.parse_file(data, job.file, self.pricer, job.st.st_mtime_ns // 10**6)
             job.fresh, job.start = True, 0  # counters restart: the whole file was read again
             with transaction(self.conn):
-                if not self._still_ours(job):
+                if not self._still_ours([(job,)]):
                     continue
                 ledger.upsert(self.conn, records, self.device)
                 ledger.put_cursor(self.conn, self._cursor(job, len(data), {}, len(records), 0, skipped,

@@ -210,7 +210,7 @@ def _exclusive(conn: sqlite3.Connection) -> Iterator[bool]:
 def check_key(source: str, settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None,
              now: datetime | None = None) -> tuple[bool, str]:
     """Make exactly one call with ``source``'s key; ``(ok, plain-words explanation)``."""
-    key, origin = get_key(source)
+    key, origin = get_key(source, refresh=True)  # a user-initiated check asks the keyring itself
     if not key:
         return False, f"no key for {source}: set {ENV_VARS[source]} or run `tokentop keys add {source}`"
     if key_problem(key):

@@ -37,3 +37,19 @@ def sync_local(conn: sqlite3.Connection, settings: Settings, *, only: Sequence[s
     ing = Ingestor(conn, pricer, device=settings.device, mode=settings.pricing_mode, extra_paths=extra,
                    progress=progress)
     return ing.run(local_sources(settings, only))
+
+
+def api_poll_needed(conn: sqlite3.Connection, settings: Settings) -> bool:
+    """Whether polling the API sources could do anything: one may have a key, or one's stored
+    status is not yet "not configured" (a key was removed). Cheap (no keyring, no httpx), so a
+    sync without keys starts fast."""
+    from tokentui.config import API_SOURCES
+    from tokentui.credentials import has_key
+
+    names = [n for n in API_SOURCES if settings.source(n).enabled]
+    if any(has_key(n) for n in names):
+        return True
+    marks = ", ".join("?" * len(names))
+    return bool(names) and conn.execute(
+        f"SELECT EXISTS (SELECT 1 FROM source_status WHERE source IN ({marks}) AND status != 'not configured')",
+        names).fetchone()[0] == 1

@@ -64,13 +64,14 @@ def discover(extra: Sequence[str] = (), errors: list[str] | None = None) -> tupl
     files: list[LocalFile] = []
     for root in rts:
         proj = root / "projects"
+        cut = len(str(proj)) + len(os.sep)  # walk_files joins names to str(proj): string ops, not Path (~3x faster)
         for path in walk_files(proj, (".jsonl",), errors):
-            rel = Path(path).relative_to(proj).parts
+            rel = path[cut:].split(os.sep)
             if len(rel) < 2:
                 continue
             project = rel[0]
             if len(rel) == 2:
-                session = Path(rel[1]).stem
+                session = rel[1][:-len(".jsonl")] if len(rel[1]) > len(".jsonl") else rel[1]  # Path.stem
             elif rel[-2] == "subagents" and len(rel) >= 4:
                 session = rel[-3]
             else:

@@ -54,16 +54,18 @@ def discover(extra: Sequence[str] = (), errors: list[str] | None = None) -> tupl
     for home in homes(extra):
         sess, arch = home / "sessions", home / "archived_sessions"
         if not sess.is_dir() and not arch.is_dir():
+            cut = len(str(home)) + len(os.sep)  # walk_files joins names to str(home)
             for path in sorted(walk_files(home, (".jsonl",), errors)):
-                rel = os.path.relpath(path, home)
+                rel = path[cut:]
                 files.append(LocalFile(path, SOURCE, None, rel[:-6], "headless/" + rel, "headless"))
             continue
         taken: set[str] = set()
         for base in (sess, arch):
             if not base.is_dir():
                 continue
+            cut = len(str(base)) + len(os.sep)
             for path in sorted(walk_files(base, (".jsonl",), errors)):
-                rel = os.path.relpath(path, base).replace(os.sep, "/")
+                rel = path[cut:].replace(os.sep, "/")
                 if rel in taken:
                     continue
                 taken.add(rel)
@@ -74,7 +76,8 @@ def discover(extra: Sequence[str] = (), errors: list[str] | None = None) -> tupl
 
 def session_id_of(path: str) -> str | None:
     """The uuid at the end of ``rollout-<date>-<uuid>.jsonl``."""
-    stem = Path(path).stem
+    name = os.path.basename(path)
+    stem = name[:name.rfind(".")] if name.rfind(".") > 0 else name  # Path(path).stem, without the Path
     return stem[-36:] if len(stem) >= 36 and stem[-28] == "-" else None
 
 

@@ -110,29 +110,48 @@ class FileCursor:
     skipped: int = 0
 
 
-def file_cursors(conn: sqlite3.Connection, source: str) -> dict[str, FileCursor]:
+def cursor_rows(conn: sqlite3.Connection, source: str) -> dict[str, tuple]:
+    """Every cursor of ``source`` as a raw row by path: ``(path, source, dev, ino, size,
+    mtime_ns, ...)``; a sync compares the file's identity with ``row[2:6]`` and makes a
+    :class:`FileCursor` (:func:`cursor_of`) only for files that changed."""
     cur = conn.execute("SELECT path, source, dev, ino, size, mtime_ns, offset, prefix_hash, state, records, "
                        "duplicates, skipped FROM files WHERE source = ?", (source,))
-    return {row[0]: FileCursor(*row[:8], json.loads(row[8]) if row[8] else {}, *row[9:]) for row in cur}
+    return {row[0]: row for row in cur}
 
 
-def file_cursor(conn: sqlite3.Connection, path: str) -> FileCursor | None:
-    row = conn.execute("SELECT path, source, dev, ino, size, mtime_ns, offset, prefix_hash, state, records, "
-                       "duplicates, skipped FROM files WHERE path = ?", (path,)).fetchone()
-    return FileCursor(*row[:8], json.loads(row[8]) if row[8] else {}, *row[9:]) if row else None
+def cursor_of(row: tuple) -> FileCursor:
+    return FileCursor(*row[:8], json.loads(row[8]) if row[8] else {}, *row[9:])
+
+
+def cursor_rows_at(conn: sqlite3.Connection, paths: Sequence[str]) -> dict[str, tuple]:
+    """The cursors of ``paths`` (any number) as raw rows by path, like :func:`cursor_rows`."""
+    out: dict[str, tuple] = {}
+    for i in range(0, len(paths), 500):
+        part = paths[i:i + 500]
+        out.update((row[0], row) for row in conn.execute(
+            "SELECT path, source, dev, ino, size, mtime_ns, offset, prefix_hash, state, records, duplicates, "
+            f"skipped FROM files WHERE path IN ({', '.join('?' * len(part))})", part))
+    return out
+
+
+def put_cursors(conn: sqlite3.Connection, cursors: Iterable[FileCursor]) -> None:
+    stamp = now_ms()
+    conn.executemany(_PUT_CURSOR, [
+        (c.path, c.source, c.dev, c.ino, c.size, c.mtime_ns, c.offset, c.prefix_hash,
+         json.dumps(c.state, separators=(",", ":")) if c.state else None, c.records, c.duplicates, c.skipped, stamp)
+        for c in cursors])
 
 
 def put_cursor(conn: sqlite3.Connection, c: FileCursor) -> None:
-    conn.execute(
-        "INSERT INTO files (path, source, dev, ino, size, mtime_ns, offset, prefix_hash, state, records, duplicates, "
-        "skipped, updated_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (path) DO UPDATE SET "
-        "source=excluded.source, dev=excluded.dev, ino=excluded.ino, size=excluded.size, "
-        "mtime_ns=excluded.mtime_ns, offset=excluded.offset, prefix_hash=excluded.prefix_hash, "
-        "state=excluded.state, records=excluded.records, duplicates=excluded.duplicates, "
-        "skipped=excluded.skipped, updated_ms=excluded.updated_ms",
-        (c.path, c.source, c.dev, c.ino, c.size, c.mtime_ns, c.offset, c.prefix_hash,
-         json.dumps(c.state, separators=(",", ":")) if c.state else None, c.records, c.duplicates, c.skipped,
-         now_ms()))
+    put_cursors(conn, (c,))
+
+
+_PUT_CURSOR = ("INSERT INTO files (path, source, dev, ino, size, mtime_ns, offset, prefix_hash, state, records, "
+               "duplicates, skipped, updated_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (path) DO UPDATE SET "
+               "source=excluded.source, dev=excluded.dev, ino=excluded.ino, size=excluded.size, "
+               "mtime_ns=excluded.mtime_ns, offset=excluded.offset, prefix_hash=excluded.prefix_hash, "
+               "state=excluded.state, records=excluded.records, duplicates=excluded.duplicates, "
+               "skipped=excluded.skipped, updated_ms=excluded.updated_ms")
 
 
 # --- source status ------------------------------------------------------------------------
