@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import marshal
 import os
 import sqlite3
 import sys
@@ -160,6 +159,14 @@ class Parsed(NamedTuple):
     prefix: str | None  # hash of the file's first bytes, for the cursor
 
 
+class _Unpriced:
+    """The parsers' pricer during an ingest: rows are priced by the writer, after the dedupe
+    (:meth:`Ingestor._price`), so workers never load the price data (~150 ms each)."""
+
+    def cost_pico(self, *_args) -> None:
+        return None
+
+
 @dataclass(frozen=True)
 class _Context:
     pricer: object
@@ -235,20 +242,10 @@ def _no_progress(_n: int) -> None:
     pass
 
 
-def _work(source: str, indices: list[int]) -> bytes:
-    """Runs in a worker process: parse the jobs at ``indices`` of ``source``. The results
-    (plain tuples, lists, dicts, strings and numbers) go back marshalled: half the cost of
-    pickling them, on both sides; see :func:`_unmarshal`."""
+def _work(source: str, indices: list[int]) -> list[tuple[Parsed | None, list[str]]]:
+    """Runs in a worker process: parse the jobs at ``indices`` of ``source``."""
     jobs, ctx = _WORK[source], _WORK["ctx"]
-    out = []
-    for i in indices:
-        parsed, errors = _PARSE[source](jobs[i], ctx, _no_progress)
-        out.append((None if parsed is None else tuple(parsed), errors))
-    return marshal.dumps(out)
-
-
-def _unmarshal(data: bytes) -> list[tuple[Parsed | None, list[str]]]:
-    return [(None if p is None else Parsed(*p), errors) for p, errors in marshal.loads(data)]
+    return [_PARSE[source](jobs[i], ctx, _no_progress) for i in indices]
 
 
 def _worker_init() -> None:
@@ -313,8 +310,9 @@ class Ingestor:
         self.progress = progress
         self.workers = default_workers() if workers is None else workers
         self.parallel_min_bytes = parallel_min_bytes
-        self._ctx = _Context(pricer, mode, {})
+        self._ctx = _Context(_Unpriced(), mode, {})
         self._pool = None
+        self._gc_paused = False
         self._queued: deque = deque()  # (source, job indices, bytes) not yet submitted
         self._pending: deque = deque()  # (source, job indices, bytes, future) submitted, in order
         self._run_kept: dict[str, list[claude_code.Kept]] | None = None  # see _kept_for
@@ -354,8 +352,6 @@ class Ingestor:
                 >= self.parallel_min_bytes:
             self._start_pool(parallel)
         results = []
-        gc_was_enabled = gc.isenabled()
-        gc.disable()  # the ingest makes no reference cycles; collecting while it allocates costs ~5 %
         try:
             for source, _files, jobs, result in plans:
                 if source == "claude-code":
@@ -368,8 +364,6 @@ class Ingestor:
                 results.append(result)
         finally:
             self._stop_pool()
-            if gc_was_enabled:
-                gc.enable()
         for source in tail:
             result = self._opencode()
             self._finish(result)
@@ -385,7 +379,12 @@ class Ingestor:
 
         _WORK.clear()
         _WORK.update(jobs, ctx=self._ctx)
-        gc.freeze()  # workers never scan (so never copy) the objects they inherit
+        # A big ingest (only these start workers; never the dashboard, whose ingest runs on a
+        # thread) makes no reference cycles: no cyclic GC until it ends (~5 % faster), and
+        # what exists now is frozen, so workers never scan (so never copy) what they inherit.
+        self._gc_paused = gc.isenabled()
+        gc.disable()
+        gc.freeze()
         try:
             self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"),
                                              initializer=_worker_init)
@@ -400,7 +399,12 @@ class Ingestor:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
-            gc.unfreeze()
+        if self._gc_paused:
+            # freeze what the ingest made before collecting again: a first collection over all of
+            # it costs ~15 ms and finds nothing; frozen objects are still freed by refcounting
+            self._gc_paused = False
+            gc.freeze()
+            gc.enable()
         self._queued.clear()
         self._pending.clear()
         _WORK.clear()
@@ -428,7 +432,7 @@ class Ingestor:
                     if not self._pending or self._pending[0][0] != source:
                         break
                     _, task, _, future = self._pending[0]
-                    parsed = _unmarshal(future.result())
+                    parsed = future.result()
                     self._pending.popleft()
                     for i, (p, errors) in zip(task, parsed, strict=True):
                         on_bytes(jobs[i].st.st_size - jobs[i].start)
@@ -510,7 +514,8 @@ class Ingestor:
                 kept = self._kept_for(items)
                 upsert, delete, dup_idx = claude_code.resolve_duplicates(items, kept)
                 ledger.delete_keys(self.conn, claude_code.SOURCE, delete)
-                ledger.upsert_rows(self.conn, [items[i][5] for i in upsert.values()], self.device)
+                ledger.upsert_rows(self.conn, ledger.price_rows([items[i][5] for i in upsert.values()], self._price),
+                                   self.device)
                 dups = Counter(owners[i] for i in dup_idx)
                 cursors = []
                 for n, (job, p) in enumerate(batch):
@@ -525,7 +530,8 @@ class Ingestor:
         for batch in self._batches(codex.SOURCE, jobs, result, on_bytes):
             with transaction(self.conn):
                 batch = self._still_ours(batch)
-                ledger.upsert_rows(self.conn, [row for _job, p in batch for row in p.items], self.device)
+                ledger.upsert_rows(self.conn, ledger.price_rows([row for _job, p in batch for row in p.items],
+                                                                self._price), self.device)
                 ledger.put_cursors(self.conn, [self._cursor(job, p.end, p.state, len(p.items), p.duplicates,
                                                             p.skipped, p.prefix) for job, p in batch])
                 for _job, p in batch:
@@ -598,7 +604,18 @@ class Ingestor:
         with transaction(self.conn):
             ledger.set_status(self.conn, result.source, status, message, detail)
 
-    # -- pricing changes -------------------------------------------------------------------
+    # -- pricing ---------------------------------------------------------------------------
+    def _price(self, model: str | None, i: int, o: int, c5: int, c1: int, cr: int,
+               logged: int | None) -> tuple[int | None, str]:
+        """Cost and label of one local record: the logged cost in ``auto`` mode when the line
+        had one, nothing for no model (unless no tokens), else the price of the tokens."""
+        if logged is not None and self.mode == "auto":
+            return logged, ESTIMATED
+        if model is None:
+            return (0, ESTIMATED) if i + o + c5 + c1 + cr == 0 else (None, UNPRICED)
+        cost = self.pricer.cost_pico(model, i, o, c5, c1, cr)
+        return cost, UNPRICED if cost is None else ESTIMATED
+
     def reprice_if_needed(self) -> int:
         """Re-price stored local estimates when prices or the cost mode changed since they
         were computed (tokens are kept, so nothing is lost). Returns rows updated."""
@@ -610,16 +627,8 @@ class Ingestor:
             rows = self.conn.execute(
                 "SELECT id, model, input, output, cache_write_5m, cache_write_1h, cache_read, logged_cost_pico "
                 "FROM ledger WHERE kind = 'local'").fetchall()
-            updates = []
-            for rid, model, i, o, c5, c1, cr, logged in rows:
-                if logged is not None and self.mode == "auto":
-                    cost, label = logged, ESTIMATED
-                elif model is None:
-                    cost, label = (0, ESTIMATED) if i + o + c5 + c1 + cr == 0 else (None, UNPRICED)
-                else:
-                    cost = self.pricer.cost_pico(model, i, o, c5, c1, cr)
-                    label = UNPRICED if cost is None else ESTIMATED
-                updates.append((cost, label, rid))
+            updates = [(*self._price(model, i, o, c5, c1, cr, logged), rid)
+                       for rid, model, i, o, c5, c1, cr, logged in rows]
             self.conn.executemany("UPDATE ledger SET cost_pico = ?, cost_label = ? WHERE id = ?", updates)
             n = len(updates)
             set_meta(self.conn, "pricing_fingerprint", fp)

@@ -41,6 +41,20 @@ def record_row(r: UsageRecord, has_speed: bool = False) -> Row | None:
             cost, label, storable_cost(r.logged_cost_pico), r.msg_id, int(r.sidechain), int(has_speed), r.raw)
 
 
+def price_rows(rows: Iterable[Row], price) -> list[Row]:
+    """``rows`` with their cost set by ``price(model, input, output, cache_write_5m,
+    cache_write_1h, cache_read, logged_cost_pico) -> (cost_pico, label)`` (the ingest prices
+    only the rows it writes, in one place, after the dedupe)."""
+    out = []
+    for r in rows:
+        cost, label = price(r[5], r[7], r[8], r[9], r[10], r[11], r[18])
+        stored = storable_cost(cost, r[2])
+        if stored is None and cost is not None:
+            label = UNPRICED
+        out.append(r[:16] + (stored, label) + r[18:])
+    return out
+
+
 def upsert_rows(conn: sqlite3.Connection, rows: Iterable[Row], device: str) -> None:
     """Insert or replace rows made by :func:`record_row`, by ``(source, key)``."""
     tail = (device, now_ms())
