@@ -47,6 +47,9 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in list(os.environ):
         if name.startswith("TOKENTOP_") and name.endswith("_BASE_URL"):
             monkeypatch.delenv(name, raising=False)
+    # subprocesses (the CLI run as a user runs it) get a keyring that holds nothing, never the
+    # developer's real one; this process uses the in-memory backend below
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
     backend = MemoryKeyring()
     previous = keyring.get_keyring()
     keyring.set_keyring(backend)

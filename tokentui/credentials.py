@@ -136,9 +136,12 @@ def get_key(source: str, refresh: bool = False) -> tuple[str | None, str]:
 
 
 def has_key(source: str) -> bool:
-    """Whether a key for ``source`` may be available: its env var is set, or the keyring is not
-    known to lack one. Cheap: never asks the keyring."""
-    return bool(os.environ.get(ENV_VARS[source], "").strip()) or keyring_index().get(source) is not False
+    """Whether a key for ``source`` is available: its env var is set, or the keyring holds one.
+    Asks the keyring only when the index does not know yet (the first time)."""
+    if os.environ.get(ENV_VARS[source], "").strip():
+        return True
+    known = keyring_index().get(source)
+    return known if known is not None else get_key(source)[0] is not None
 
 
 def key_problem(key: str) -> str | None:

@@ -25,6 +25,12 @@ def run(self, *a, **k):
     print("ingesting", flush=True)
     return _run(self, *a, **k)
 ing.Ingestor.run = run
+_batches = ing.Ingestor._batches
+def batches(self, *a, **k):
+    for b in _batches(self, *a, **k):
+        print("batch", flush=True)  # a commit is about to start: crash tests kill around these
+        yield b
+ing.Ingestor._batches = batches
 from tokentui.cli import main
 sys.exit(main(sys.argv[2:]))
 """
@@ -64,14 +70,18 @@ def spawn_sync(batch: int, env: dict, *args: str) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=str(REPO))
 
 
-def kill_after(proc: subprocess.Popen, delay: float, wait_ingest: bool = True) -> bool:
-    """SIGKILL ``proc`` ``delay`` s after it started ingesting (or after start); True if it was
-    still running when killed."""
+def kill_after(proc: subprocess.Popen, delay: float, wait_ingest: bool = True, batches: int = 0) -> bool:
+    """SIGKILL ``proc`` ``delay`` s after it started ingesting (or after start), and after it
+    reached its ``batches``-th commit batch; True if it was still running when killed. Waiting
+    for progress, not only time, lands kills inside an ingest however fast it is."""
     if wait_ingest:
         line = proc.stdout.readline()
         if not line:  # exited before ingesting (an error): let the caller see it
             proc.wait(30)
             return False
+        for _ in range(batches):
+            if not proc.stdout.readline():
+                break
     time.sleep(delay)
     alive = proc.poll() is None
     if alive:

@@ -42,7 +42,10 @@ def kill_loop(src: Path, live: Path, kills: int, seed: int) -> dict:
         _append(files, pos, src, live, 0.4 + 0.6 * i / kills, rng)
         early = i % 5 == 0  # every fifth kill may land in start-up, opening or migrating the store
         proc = spawn_sync(rng.choice([8 << 10, 64 << 10, 1 << 20]), env)
-        alive = kill_after(proc, rng.uniform(0, 0.6) if early else rng.uniform(0, 0.25), wait_ingest=not early)
+        if early:
+            alive = kill_after(proc, rng.uniform(0, 0.6), wait_ingest=False)
+        else:  # at a random commit batch, within a few ms: parsing, mid-transaction or committing
+            alive = kill_after(proc, rng.uniform(0, 0.004), batches=rng.randint(0, 3))
         stats["runs"] += 1
         stats["killed"] += alive
         stats["killed_while_ingesting"] += alive and not early

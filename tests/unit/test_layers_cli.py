@@ -116,15 +116,16 @@ def test_sync_without_keys_loads_no_http_library_or_keyring(isolated: Path) -> N
     httpx, the API clients or the keyring; once a source's status needs updating, it polls."""
     env = {"CLAUDE_CONFIG_DIR": str(LOG_FIXTURES / "claude"), "CODEX_HOME": str(LOG_FIXTURES / "codex")}
     data = isolated / "data"
-    data.mkdir(exist_ok=True)
-    (data / "keyring-index.json").write_text(json.dumps(dict.fromkeys(
-        ["openai", "anthropic", "openrouter", "deepseek", "moonshot"], False)))
     code = ("import sys; from tokentui.cli import main\n"
             "rc = main(['sync', '-q'])\n"
             "print(sorted({n.split('.')[0] for n in sys.modules} & {'httpx', 'keyring'}),"
             " 'tokentui.services.poll' in sys.modules, rc)\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, **env})
-    assert proc.stdout.split() == ["[]", "False", "0"], proc.stderr
+    assert proc.stdout.split() == ["['keyring']", "False", "0"], proc.stderr  # the first run asks the keyring
+    assert json.loads((data / "keyring-index.json").read_text()) == dict.fromkeys(
+        ["anthropic", "deepseek", "moonshot", "openai", "openrouter"], False)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, **env})
+    assert proc.stdout.split() == ["[]", "False", "0"], proc.stderr  # later runs do not
     import sqlite3
 
     conn = sqlite3.connect(data / "history.db")

@@ -160,6 +160,12 @@ def _genai_rates(name: str) -> Rates | None:
     return Rates(calc.model.id, "genai-prices", base, tuple(tiers))
 
 
+def _ints5(v: Any) -> tuple[int, int, int, int, int]:
+    if not isinstance(v, (list, tuple)) or len(v) != 5 or not all(type(x) is int and x >= 0 for x in v):
+        raise ValueError("not five rates")
+    return tuple(v)  # type: ignore[return-value]
+
+
 class Pricer:
     """Prices requests; caches one :class:`Rates` (or None) per model name."""
 
@@ -172,6 +178,7 @@ class Pricer:
         self._table = dict(table or {})
         self._use_genai = use_genai
         self._cache: dict[str, Rates | None] = {}
+        self._fingerprint: str | None = None
 
     @classmethod
     def from_settings(cls, settings: Any) -> "Pricer":
@@ -206,6 +213,36 @@ class Pricer:
         self._cache[model] = found
         return found
 
+    # -- a saved copy of what was resolved: loading genai-prices costs ~150 ms a process ------
+    def resolved(self) -> dict[str, Any]:
+        """Every model name resolved so far and its rates (None: unpriced), as JSON-able data
+        for :meth:`preload`. Valid only with the same :meth:`fingerprint`."""
+        return {name: None if r is None else [r.model, r.origin, list(r.base), [[s, list(t)] for s, t in r.tiers]]
+                for name, r in self._cache.items()}
+
+    def preload(self, data: Any) -> int:
+        """Take model rates saved by :meth:`resolved` (under the same fingerprint), so models
+        seen before are priced without loading genai-prices. Malformed entries are ignored
+        (they are resolved again). Returns how many were taken."""
+        if not isinstance(data, dict):
+            return 0
+        n = 0
+        for name, v in data.items():
+            if not isinstance(name, str) or name in self._cache:
+                continue
+            try:
+                if v is None:
+                    rates = None
+                else:
+                    model, origin, base, tiers = v
+                    rates = Rates(str(model), str(origin), _ints5(base),
+                                  tuple((int(start), _ints5(t)) for start, t in tiers))
+            except (TypeError, ValueError):
+                continue
+            self._cache[name] = rates
+            n += 1
+        return n
+
     def cost_pico(self, model: str | None, inp: int, out: int, cw5m: int = 0, cw1h: int = 0,
                   cread: int = 0) -> int | None:
         """Cost of one request in picodollars, or None when the model has no price."""
@@ -214,6 +251,11 @@ class Pricer:
 
     def fingerprint(self) -> str:
         """Identifies the price data in use; when it changes, stored estimates are repriced."""
+        if self._fingerprint is None:
+            self._fingerprint = self._compute_fingerprint()
+        return self._fingerprint
+
+    def _compute_fingerprint(self) -> str:
         h = hashlib.sha256()
         h.update(pricing_data_version().encode())
         for name in sorted(self._overrides):

@@ -10,8 +10,10 @@ so concurrent syncs never double count.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import hashlib
+import json
 import os
 import sqlite3
 import sys
@@ -72,17 +74,21 @@ def _prefix_hash(fh, length: int) -> str:
     return f"{len(data)}:{hashlib.sha1(data).hexdigest()}"
 
 
-def _plan(files: Sequence[LocalFile], cursors: dict[str, tuple], result: SourceResult) -> list[_Job]:
-    """Jobs for the files that changed since their cursor (``cursors``: :func:`ledger.cursor_rows`)."""
-    jobs = []
+def _plan(conn: sqlite3.Connection, source: str, files: Sequence[LocalFile]) -> list[_Job]:
+    """Jobs for the files of ``source`` that changed since their cursor (a new file has none)."""
+    known = ledger.cursor_identities(conn, source)
+    changed = []
     for f in files:
         try:
             st = os.stat(f.path)
         except OSError:
             continue  # vanished since discovery
-        row = cursors.get(f.path)
-        if row and row[2:6] == (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns):
-            continue
+        if known.get(f.path) != (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns):
+            changed.append((f, st))
+    rows = ledger.cursor_rows_at(conn, [f.path for f, _ in changed if f.path in known]) if changed else {}
+    jobs = []
+    for f, st in changed:
+        row = rows.get(f.path)
         cur = ledger.cursor_of(row) if row else None
         fresh = (cur is None or (cur.dev, cur.ino) != (st.st_dev, st.st_ino) or st.st_size < cur.offset)
         if not fresh and cur.prefix_hash:
@@ -320,6 +326,34 @@ class Ingestor:
         self.worker_failure: str | None = None  # why worker processes stopped early (the rest ran here)
 
     def run(self, sources: Sequence[str] = ("claude-code", "codex")) -> list[SourceResult]:
+        known = self._load_prices()
+        try:
+            return self._run(sources)
+        finally:
+            self._save_prices(known)
+
+    def _load_prices(self) -> int:
+        """Take the model rates a previous sync resolved (same price data), so a sync that
+        prices new lines of known models never loads genai-prices (~150 ms)."""
+        try:
+            saved = json.loads(get_meta(self.conn, "resolved_prices") or "{}")
+        except ValueError:
+            return 0
+        if not isinstance(saved, dict) or saved.get("fingerprint") != self.pricer.fingerprint():
+            return 0
+        self.pricer.preload(saved.get("models"))
+        return len(self.pricer.resolved())
+
+    def _save_prices(self, known: int) -> None:
+        models = self.pricer.resolved()
+        if len(models) == known:
+            return
+        data = json.dumps({"fingerprint": self.pricer.fingerprint(), "models": models}, sort_keys=True)
+        with contextlib.suppress(sqlite3.Error):  # only a cache: it is made again next time
+            with transaction(self.conn):
+                set_meta(self.conn, "resolved_prices", data)
+
+    def _run(self, sources: Sequence[str]) -> list[SourceResult]:
         self.reprice_if_needed()
         plans = []
         tail = []
@@ -334,7 +368,7 @@ class Ingestor:
             except (OSError, ValueError) as exc:  # ValueError: a path with a NUL byte
                 files, problem = [], f"cannot list log files: {getattr(exc, 'strerror', None) or exc}"
             result.files, result.problem = len(files), problem
-            jobs = _plan(files, ledger.cursor_rows(self.conn, source), result)
+            jobs = _plan(self.conn, source, files)
             plans.append((source, files, jobs, result))
             if source == "codex":
                 self._ctx.codex_sessions.update(

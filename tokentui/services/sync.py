@@ -40,9 +40,9 @@ def sync_local(conn: sqlite3.Connection, settings: Settings, *, only: Sequence[s
 
 
 def api_poll_needed(conn: sqlite3.Connection, settings: Settings) -> bool:
-    """Whether polling the API sources could do anything: one may have a key, or one's stored
-    status is not yet "not configured" (a key was removed). Cheap (no keyring, no httpx), so a
-    sync without keys starts fast."""
+    """Whether polling the API sources could do anything: one has a key, or one's stored status
+    is not yet "not configured" (a key was removed). Cheap once the keyring index knows each
+    source (no keyring, no httpx), so a sync without keys starts fast."""
     from tokentui.config import API_SOURCES
     from tokentui.credentials import has_key
 

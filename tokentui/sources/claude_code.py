@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from tokentui.core.records import ESTIMATED, UNPRICED, UsageRecord, storable_cost, to_pico
+from tokentui.core.records import MAX_TOKENS, ESTIMATED, UNPRICED, UsageRecord, storable_cost, to_pico
 from tokentui.sources.common import LocalFile, loads, parse_ts_ms, token_count, walk_files
 
 SOURCE = "claude-code"
@@ -149,6 +149,7 @@ class ClaudeParser:
         return out
 
     def _fields(self, line: bytes) -> _Fields | None:
+        # hot: one call per usage line, so locals and inline checks (the same as token_count)
         if _has_null_key(line):
             return None
         try:
@@ -157,13 +158,14 @@ class ClaudeParser:
             return None
         if type(obj) is not dict:
             return None
-        msg = obj.get("message")
+        get = obj.get
+        msg = get("message")
         if type(msg) is not dict:
             return None
         usage = msg.get("usage")
         if type(usage) is not dict:
             return None
-        ts = obj.get("timestamp")
+        ts = get("timestamp")
         if ts == self._ts[0]:
             ts_ms = self._ts[1]
         else:
@@ -171,36 +173,47 @@ class ClaudeParser:
                 return None
             ts_ms = parse_ts_ms(ts)
             self._ts = (ts, ts_ms)
-        inp, out = token_count(usage.get("input_tokens")), token_count(usage.get("output_tokens"))
-        if ts_ms is None or inp is None or out is None:
+        if ts_ms is None:
             return None
-        version = obj.get("version")
+        uget = usage.get
+        inp, out = uget("input_tokens"), uget("output_tokens")
+        if type(inp) is not int or not 0 <= inp <= MAX_TOKENS:
+            inp = token_count(inp)
+            if inp is None:
+                return None
+        if type(out) is not int or not 0 <= out <= MAX_TOKENS:
+            out = token_count(out)
+            if out is None:
+                return None
+        version = get("version")
         if version is not None and version != self._version:
             if type(version) is not str or not _VERSION.match(version):
                 return None
             self._version = version  # one version per session: checked once
-        msg_id, req_id, model = msg.get("id"), obj.get("requestId"), msg.get("model")
-        for v in (obj.get("sessionId"), req_id, msg_id, model):
-            if v is not None and (type(v) is not str or not v):
-                return None
-        cc = usage.get("cache_creation")
+        msg_id, req_id, model, session = msg.get("id"), get("requestId"), msg.get("model"), get("sessionId")
+        if ((msg_id is not None and (type(msg_id) is not str or not msg_id))
+                or (req_id is not None and (type(req_id) is not str or not req_id))
+                or (model is not None and (type(model) is not str or not model))
+                or (session is not None and (type(session) is not str or not session))):
+            return None
+        cc = uget("cache_creation")
         if type(cc) is dict:
             c5 = token_count(cc.get("ephemeral_5m_input_tokens", 0))
             c1 = token_count(cc.get("ephemeral_1h_input_tokens", 0))
         else:
-            c5 = token_count(usage.get("cache_creation_input_tokens", 0))
+            c5 = token_count(uget("cache_creation_input_tokens", 0))
             c1 = 0
-        cr = token_count(usage.get("cache_read_input_tokens", 0))
+        cr = token_count(uget("cache_read_input_tokens", 0))
         if c5 is None or c1 is None or cr is None:
             return None
         if msg_id is not None:
             key = f"{msg_id}|{req_id or ''}"
         else:
             key = "line:" + hashlib.sha1(self.file.rel.encode() + b"\0" + line).hexdigest()
-        logged = obj.get("costUSD")
+        logged = get("costUSD")
         logged_pico = storable_cost(to_pico(logged)) if type(logged) in (int, float) and logged >= 0 else None
-        return (key, msg_id, obj.get("isSidechain") is True, inp + out + c5 + c1 + cr,
-                usage.get("speed") is not None, ts_ms, model, inp, out, c5, c1, cr, logged_pico, req_id)
+        return (key, msg_id, get("isSidechain") is True, inp + out + c5 + c1 + cr,
+                uget("speed") is not None, ts_ms, model, inp, out, c5, c1, cr, logged_pico, req_id)
 
     def _entry(self, fields: _Fields) -> ClaudeEntry:
         key, msg_id, sidechain, total, has_speed, ts_ms, model, inp, out, c5, c1, cr, logged_pico, req_id = fields

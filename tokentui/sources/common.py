@@ -13,8 +13,7 @@ from tokentui.core.records import MAX_TOKENS, MAX_TS_MS, MIN_TS_MS, token_count 
 try:  # orjson: Claude log parsing 271 vs 210 MB/s with json (README); json keeps working without it
     import orjson
 
-    def loads(data: bytes | str):
-        return orjson.loads(data)
+    loads = orjson.loads  # raises orjson.JSONDecodeError, a ValueError
 
 except ImportError:  # pragma: no cover - exercised only without orjson
     import json
@@ -85,23 +84,43 @@ def parse_ts_ms(value: str) -> int | None:
     return ms if MIN_MS <= ms < MAX_MS else None
 
 
-def walk_files(root: Path, suffixes: tuple[str, ...], errors: list[str] | None = None) -> Iterator[str]:
-    """Paths of regular files under ``root`` ending with one of ``suffixes`` (no symlink loops).
-    A folder that cannot be listed (no permission) is skipped and named in ``errors``."""
-    stack = [str(root)]
-    seen: set[tuple[int, int]] = set()
+def walk_files(root: Path, suffixes: tuple[str, ...], errors: list[str] | None = None,
+               max_depth: int = 64) -> Iterator[str]:
+    """Paths of regular files under ``root`` ending with one of ``suffixes``; symlinked folders
+    are followed, each real folder is walked once (no symlink loops), at most ``max_depth``
+    levels deep. A folder that cannot be listed (no permission) is skipped and named in
+    ``errors``.
+
+    A folder's identity is ``(device, inode)``: ``stat`` is called only for the root and for
+    symlinked folders; a plain subfolder is on its parent's device and its inode comes with
+    the listing (a sync lists thousands of folders: this halves its system calls)."""
+    try:
+        st = os.stat(root)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        if errors is not None:
+            errors.append(f"{root}: {exc.strerror or exc}")
+        return
+    seen = {(st.st_dev, st.st_ino)}
+    stack = [(str(root), st.st_dev, 0)]
     while stack:
-        d = stack.pop()
+        d, dev, depth = stack.pop()
         try:
-            st = os.stat(d)
-            if (st.st_dev, st.st_ino) in seen:
-                continue
-            seen.add((st.st_dev, st.st_ino))
             with os.scandir(d) as it:
                 for e in it:
                     try:
                         if e.is_dir():
-                            stack.append(e.path)
+                            if depth >= max_depth:
+                                continue
+                            if e.is_symlink():
+                                target = os.stat(e.path)
+                                key, sub_dev = (target.st_dev, target.st_ino), target.st_dev
+                            else:
+                                key, sub_dev = (dev, e.inode()), dev
+                            if key not in seen:
+                                seen.add(key)
+                                stack.append((e.path, sub_dev, depth + 1))
                         elif e.name.endswith(suffixes) and e.is_file():
                             yield e.path
                     except OSError:

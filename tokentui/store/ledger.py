@@ -124,13 +124,12 @@ class FileCursor:
     skipped: int = 0
 
 
-def cursor_rows(conn: sqlite3.Connection, source: str) -> dict[str, tuple]:
-    """Every cursor of ``source`` as a raw row by path: ``(path, source, dev, ino, size,
-    mtime_ns, ...)``; a sync compares the file's identity with ``row[2:6]`` and makes a
-    :class:`FileCursor` (:func:`cursor_of`) only for files that changed."""
-    cur = conn.execute("SELECT path, source, dev, ino, size, mtime_ns, offset, prefix_hash, state, records, "
-                       "duplicates, skipped FROM files WHERE source = ?", (source,))
-    return {row[0]: row for row in cur}
+def cursor_identities(conn: sqlite3.Connection, source: str) -> dict[str, tuple[int, int, int, int]]:
+    """``(dev, ino, size, mtime_ns)`` of every file of ``source`` as last consumed, by path: a
+    sync compares these with ``stat`` and reads whole cursors (:func:`cursor_rows_at`) only
+    for the files that changed."""
+    return {row[0]: row[1:] for row in conn.execute(
+        "SELECT path, dev, ino, size, mtime_ns FROM files WHERE source = ?", (source,))}
 
 
 def cursor_of(row: tuple) -> FileCursor:
@@ -138,7 +137,8 @@ def cursor_of(row: tuple) -> FileCursor:
 
 
 def cursor_rows_at(conn: sqlite3.Connection, paths: Sequence[str]) -> dict[str, tuple]:
-    """The cursors of ``paths`` (any number) as raw rows by path, like :func:`cursor_rows`."""
+    """The cursors of ``paths`` (any number) as raw rows by path: ``(path, source, dev, ino,
+    size, mtime_ns, offset, prefix_hash, state, records, duplicates, skipped)``."""
     out: dict[str, tuple] = {}
     for i in range(0, len(paths), 500):
         part = paths[i:i + 500]
