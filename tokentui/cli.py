@@ -205,6 +205,10 @@ def _sync(settings, only=()):
 
 # --- commands ------------------------------------------------------------------------------
 
+#: the sync summary: one row per local source, 69 columns
+SYNC_HEADER = f"{'source':<12} {'status':<14} {'files':>6} {'read MB':>9} {'new records':>12} {'duplicates':>11}"
+
+
 def cmd_sync(args) -> int:
     from tokentui.config import API_SOURCES
 
@@ -217,13 +221,13 @@ def cmd_sync(args) -> int:
     conn, results = None, []
     if local or not args.source:
         conn, results = _sync(settings, local)
-    if not args.quiet:
+    if not args.quiet and results:
+        print(SYNC_HEADER)
         for r in results:
-            line = f"{r.source:<12} {r.status:<15} files {r.files:>5}  read {r.bytes_read / 1e6:8.1f} MB  " \
-                   f"new records {r.records:>8}  duplicates dropped {r.duplicates:>6}"
+            print(f"{r.source:<12} {r.status:<14} {r.files:>6,} {r.bytes_read / 1e6:>9,.1f} {r.records:>12,} "
+                  f"{r.duplicates:>11,}")
             if r.skipped:
-                line += f"  skipped lines {r.skipped}"
-            print(line)
+                print(f"  {r.skipped:,} corrupt or invalid line(s) skipped (`tokentop sources` counts them)")
             if r.problem:
                 print(f"  {r.problem}")
             for e in r.errors[:3]:

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -228,6 +227,8 @@ TOP_LEVEL = ("timezone", "device", "theme", "refresh_seconds", "pricing", "sourc
 
 def parse_settings(text: str, path: Path) -> Settings:
     """Validate a config document and build :class:`Settings`."""
+    import tomllib  # here: without a config file (the default) a command never needs it
+
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -111,6 +111,20 @@ def test_quiet_sync_that_fails_still_says_why(isolated: Path) -> None:
     assert proc.stderr.startswith("tokentop: error: claude-code: no valid Claude data directory")
 
 
+def test_sync_summary_is_a_table_that_fits_80_columns(isolated: Path) -> None:
+    env = {"CLAUDE_CONFIG_DIR": str(LOG_FIXTURES / "claude"), "CODEX_HOME": str(LOG_FIXTURES / "codex")}
+    first = _run("sync", env=env)
+    assert first.returncode == 0, first.stderr
+    lines = first.stdout.splitlines()
+    assert lines[0].split() == ["source", "status", "files", "read", "MB", "new", "records", "duplicates"]
+    rows = {line.split()[0]: line.split() for line in lines[1:] if line[:1].isalpha()}
+    assert set(rows) == {"claude-code", "codex", "gemini-cli", "opencode"}
+    assert int(rows["claude-code"][-2].replace(",", "")) > 0 and int(rows["claude-code"][-1]) > 0
+    assert max(len(line) for line in lines) <= 80, first.stdout
+    again = _run("sync", env=env)
+    assert [line.split()[-2] for line in again.stdout.splitlines()[1:] if line[:1].isalpha()] == ["0"] * 4
+
+
 def test_sync_without_keys_loads_no_http_library_or_keyring(isolated: Path) -> None:
     """A sync with no API key set (and none known in the keyring) starts fast: it never loads
     httpx, the API clients or the keyring; once a source's status needs updating, it polls."""

@@ -319,6 +319,7 @@ class Ingestor:
         self._ctx = _Context(_Unpriced(), mode, {})
         self._pool = None
         self._gc_paused = False
+        self._cache_size: int | None = None  # the store's page cache size, while raised for workers
         self._queued: deque = deque()  # (source, job indices, bytes) not yet submitted
         self._pending: deque = deque()  # (source, job indices, bytes, future) submitted, in order
         self._run_kept: dict[str, list[claude_code.Kept]] | None = None  # see _kept_for
@@ -419,6 +420,10 @@ class Ingestor:
         self._gc_paused = gc.isenabled()
         gc.disable()
         gc.freeze()
+        # a page cache that holds the ledger's indexes while they grow (SQLite's default is 2 MiB:
+        # random inserts into a bigger index evict and re-read pages): ~3 % on a 500 MB ingest
+        self._cache_size = self.conn.execute("PRAGMA cache_size").fetchone()[0]
+        self.conn.execute("PRAGMA cache_size = -32768")
         try:
             self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"),
                                              initializer=_worker_init)
@@ -433,6 +438,9 @@ class Ingestor:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+        if self._cache_size is not None:
+            self.conn.execute(f"PRAGMA cache_size = {int(self._cache_size)}")
+            self._cache_size = None
         if self._gc_paused:
             # freeze what the ingest made before collecting again: a first collection over all of
             # it costs ~15 ms and finds nothing; frozen objects are still freed by refcounting
