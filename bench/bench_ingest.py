@@ -21,6 +21,7 @@ import os
 import random
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -72,6 +73,7 @@ def main() -> None:
     ap.add_argument("--mb", type=float, default=200)
     ap.add_argument("--corpus", type=Path)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--runs", type=int, default=5, help="cold ingests to take the median of (default 5)")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="tokentop-bench-"))
     sizes: dict[Path, int] = {}  # files appended to, and their size before
@@ -90,20 +92,25 @@ def main() -> None:
             return dict(base, TOKENTOP_DATA_DIR=str(work / name), TOKENTOP_CONFIG=str(work / "config.toml"),
                         CLAUDE_CONFIG_DIR=str(corpus / "claude"), CODEX_HOME=str(corpus / "codex"))
 
-        env = env_for("data")
-        # tokentop has run here before (it knows the keyring has no key): the history is empty
-        subprocess.run([*tokentop_cmd(), "keys", "list"], env=env, check=True, capture_output=True)
-        wall = cli_sync(env)
+        walls, inprocs = [], []
+        for run in range(args.runs):
+            env = env_for(f"data{run}")
+            # tokentop has run here before (it knows the keyring has no key): the history is empty
+            subprocess.run([*tokentop_cmd(), "keys", "list"], env=env, check=True, capture_output=True)
+            walls.append(cli_sync(env))
+            inprocs.append(inproc_sync(env_for(f"data-inproc{run}")))
         rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        inproc = inproc_sync(env_for("data-inproc"))
         first = cli_sync(env_for("data-first"))  # the very first run also asks the OS keyring for keys
+        wall, inproc = statistics.median(walls), statistics.median(inprocs)
         print(f"corpus            {size / 1e6:8.1f} MB in {len(files)} files")
-        print(f"cold ingest       {wall:8.2f} s  = {size / 1e6 / wall:6.1f} MB/s  (in-process {inproc:.2f} s = "
-              f"{size / 1e6 / inproc:.1f} MB/s, peak RSS {rss:.0f} MB)")
+        print(f"cold ingest       {wall:8.2f} s  = {size / 1e6 / wall:6.1f} MB/s  median of {args.runs} "
+              f"({size / 1e6 / max(walls):.0f}–{size / 1e6 / min(walls):.0f} MB/s); in-process {inproc:.2f} s = "
+              f"{size / 1e6 / inproc:.1f} MB/s; peak RSS {rss:.0f} MB")
         print(f"  first run ever  {first:8.2f} s  = {size / 1e6 / first:6.1f} MB/s  (also finds out which keys "
               f"the OS keyring holds)")
-        print(f"correctness       {check_truth(corpus, work / 'data')} vs truth.json")
-        db_mb = (work / "data" / "history.db").stat().st_size / 1e6
+        env = env_for("data0")
+        print(f"correctness       {check_truth(corpus, work / 'data0')} vs truth.json")
+        db_mb = (work / "data0" / "history.db").stat().st_size / 1e6
         print(f"history.db        {db_mb:8.1f} MB")
         walls = [cli_sync(env) for _ in range(5)]
         print(f"warm sync, none   {min(walls) * 1000:8.0f} ms wall, best of 5 (median {sorted(walls)[2] * 1000:.0f}; "
