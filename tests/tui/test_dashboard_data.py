@@ -158,3 +158,20 @@ def test_snapshot_is_fast_on_a_year(tmp_path):
     table = history.build_history(c, TZ, "day")
     assert len(table.rows) in (365, 366)  # a UTC-midnight API bucket may land on the previous local day
     assert time.perf_counter() - t0 < 1.0
+
+
+def test_costs_past_sqlite_integer_range_still_add_up(tmp_path):
+    """Two provider day buckets of ~$6M each in one quarter hour: SQLite's SUM of integers fails
+    past 2**63 picodollars (~$9.2M); the dashboard must still show the exact total."""
+    c = connect(tmp_path / "h.db")
+    big = 6_000_000 * PICO + 123  # each fits one record; their sum does not fit SQLite's integer
+    start = _ms(datetime(2026, 11, 20, 5, tzinfo=timezone.utc))
+    recs = [UsageRecord("openai", f"completions|{n}|86400|gpt-4.1", start, "gpt-4.1", input=10, cost_pico=big,
+                        cost_label=BILLED, kind="api", width_s=86400) for n in range(2)]
+    recs += [_rec(n, NOW - timedelta(minutes=n), 10, "4000000") for n in range(1, 4)]  # $12M of local burn
+    with transaction(c):
+        ledger.upsert(c, recs, "test")
+    snap = dashboard.build_snapshot(c, NOW, TZ)
+    assert snap.period("today").cost == Decimal(2 * big) / PICO + 12_000_000
+    assert snap.period("today").billed == Decimal(2 * big) / PICO
+    assert snap.burn.usd_per_hour_1h == 12_000_000

@@ -120,6 +120,21 @@ class Snapshot:
         return next((p for p in self.periods if p.name == name), None)
 
 
+# Money is summed as whole micro-dollars and the picodollar remainder (as store.queries does):
+# SQLite's SUM of integers fails past 2**63 picodollars (~$9.2 million), which one quarter hour
+# of an organisation's provider costs can reach.
+_SPLIT = 1_000_000
+_BILLED = "CASE WHEN cost_label = 'billed' THEN COALESCE(cost_pico, 0) ELSE 0 END"
+
+
+def _split_sum(expr: str) -> str:
+    return f"SUM(({expr}) / {_SPLIT}), SUM(({expr}) % {_SPLIT})"
+
+
+def _joined(hi: int | None, lo: int | None) -> int:
+    return (hi or 0) * _SPLIT + (lo or 0)
+
+
 def _usd(pico: int) -> Decimal:
     return Decimal(pico) / PICO
 
@@ -150,12 +165,14 @@ def _burn_and_sparks(conn: sqlite3.Connection, now_ms: int) -> tuple[Burn, tuple
             minutes[m] = minutes.get(m, 0) + tok
     spark_hour = tuple(minutes.get(m, 0) for m in range(end_min - 59, end_min + 1))
     # rates over exact windows ending now (minute buckets would count a partial minute as whole)
-    t5, c5, t60, c60 = conn.execute(
-        f"SELECT SUM(CASE WHEN ts_ms > ? THEN {_TOT} ELSE 0 END), "
-        "SUM(CASE WHEN ts_ms > ? THEN COALESCE(cost_pico, 0) ELSE 0 END), "
-        f"SUM({_TOT}), SUM(COALESCE(cost_pico, 0)) FROM ledger "
+    recent = "CASE WHEN ts_ms > ? THEN COALESCE(cost_pico, 0) ELSE 0 END"
+    t5, c5_hi, c5_lo, t60, c60_hi, c60_lo = conn.execute(
+        f"SELECT SUM(CASE WHEN ts_ms > ? THEN {_TOT} ELSE 0 END), {_split_sum(recent)}, "
+        f"SUM({_TOT}), {_split_sum('COALESCE(cost_pico, 0)')} FROM ledger "
         "WHERE ts_ms > ? AND ts_ms <= ? AND width_s <= 60",
-        (now_ms - 5 * MINUTE_MS, now_ms - 5 * MINUTE_MS, now_ms - HOUR_MS, now_ms)).fetchone()
+        (now_ms - 5 * MINUTE_MS, now_ms - 5 * MINUTE_MS, now_ms - 5 * MINUTE_MS, now_ms - HOUR_MS,
+         now_ms)).fetchone()
+    c5, c60 = _joined(c5_hi, c5_lo), _joined(c60_hi, c60_lo)
     by_source, by_model = [], []
     for col, out in (("source", by_source), ("model", by_model)):
         for name, tok in conn.execute(
@@ -191,11 +208,12 @@ def _period_totals(conn: sqlite3.Connection, now: datetime, tz: ZoneInfo):
     daily = dict.fromkeys(days, 0)
     cache = [0, 0]  # cache reads, all input
     sql = (f"SELECT ts_ms / {QUARTER_MS}, source, model, SUM(input), SUM(output), "
-           "SUM(cache_write_5m + cache_write_1h), SUM(cache_read), SUM(COALESCE(cost_pico, 0)), "
-           "SUM(CASE WHEN cost_label = 'billed' THEN COALESCE(cost_pico, 0) ELSE 0 END), "
+           "SUM(cache_write_5m + cache_write_1h), SUM(cache_read), "
+           f"{_split_sum('COALESCE(cost_pico, 0)')}, {_split_sum(_BILLED)}, "
            f"SUM(CASE WHEN cost_pico IS NULL THEN {_TOT} ELSE 0 END) "
            "FROM ledger WHERE ts_ms >= ? AND ts_ms < ? GROUP BY 1, 2, 3")
-    for q, source, model, i, o, cw, cr, cost, billed, unpriced in conn.execute(sql, (lo, hi)):
+    for q, source, model, i, o, cw, cr, c_hi, c_lo, b_hi, b_lo, unpriced in conn.execute(sql, (lo, hi)):
+        cost, billed = _joined(c_hi, c_lo), _joined(b_hi, b_lo)
         ts = q * QUARTER_MS
         tok = i + o + cw + cr
         for name, a, b, _ in ranges:
