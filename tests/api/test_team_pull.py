@@ -95,6 +95,16 @@ def test_pull_without_a_key_names_the_env_var(settings, urls):
         pull_team("anthropic", settings, days=2, now=fakes.NOW)
 
 
+def test_pull_with_a_mangled_key_says_what_is_wrong(settings, urls, monkeypatch):
+    """A key pasted with a control character could not be sent in a header: the message says
+    so, where the key came from and how to set it again (not a generic failure)."""
+    monkeypatch.setenv("ANTHROPIC_ADMIN_KEY", "sk-ant-admin01-abc\x07def")
+    with pytest.raises(CredentialError) as exc:
+        pull_team("anthropic", settings)
+    assert "control character" in exc.value.message and "env" in exc.value.message
+    assert "ANTHROPIC_ADMIN_KEY" in exc.value.hint and "\x07" not in str(exc.value)
+
+
 def test_pull_with_a_non_admin_key_explains(server, settings, fast, urls, monkeypatch):
     monkeypatch.setenv("ANTHROPIC_ADMIN_KEY", fakes.ANTHROPIC_API_KEY)
     with pytest.raises(SourceError, match="not an admin key"):

@@ -328,7 +328,7 @@ def pull_team(provider: str, settings: Settings, *, days: int = lv.DEFAULT_WINDO
     """A team file from an admin API: per-person figures over the last ``days`` whole UTC days
     (today is left out: it is partial), aggregated in memory; nothing per person is kept."""
     from tokentui.core.pricing import Pricer
-    from tokentui.credentials import ENV_VARS, get_key
+    from tokentui.credentials import ENV_VARS, get_key, key_problem
     from tokentui.sources.api import PROVIDERS, resolve_base_url
     from tokentui.sources.api.base import Window
     from tokentui.sources.api.http import ApiClient, ApiError
@@ -341,6 +341,10 @@ def pull_team(provider: str, settings: Settings, *, days: int = lv.DEFAULT_WINDO
     if not key:
         raise CredentialError(f"no {provider} admin key", f"set {ENV_VARS[provider]} or run "
                               f"`tokentop keys add {provider}`")
+    if key_problem(key):  # it could not even be sent in a header: say so, never a generic failure
+        raise CredentialError(f"the {provider} key (from {_origin}) {key_problem(key)}",
+                              f"set it again with only the key ({ENV_VARS[provider]} or `tokentop keys add "
+                              f"{provider}`)")
     p = PROVIDERS[provider]
     today: date = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).date()
     window = Window(today - timedelta(days=days), today - timedelta(days=1))
