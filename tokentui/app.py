@@ -59,6 +59,7 @@ if TYPE_CHECKING:
 FULL_STATUS_EVERY = 12  # refreshes between full source checks (paths, keys, record counts)
 #: seconds between budget and leverage evaluations (a budget's projection costs ~0.1 s of CPU)
 SLOW_FIGURES_SECONDS = 30.0
+THEME_SAVE_DELAY = 0.5  # seconds after the last `t` before the theme is written to config
 WORKER_TITLES = {"refresh": "Refresh failed", "poll": "API poll failed", "export": "Export failed"}
 Clock = Callable[[], datetime]
 
@@ -349,6 +350,23 @@ class TokentopApp(PollingMixin, App[int]):
         nxt = names[(names.index(self.theme) + 1) % len(names)] if self.theme in names else names[0]
         self.theme = nxt
         self.notify(f"theme: {nxt}", timeout=2)
+        # remembered in config.toml (off the UI thread; a burst of presses saves once)
+        self.run_worker(partial(self._save_theme, nxt), name="save-theme", group="save-theme", exclusive=True,
+                        thread=True, exit_on_error=False)
+
+    def _save_theme(self, name: str) -> None:
+        time.sleep(THEME_SAVE_DELAY)
+        if get_current_worker().is_cancelled:
+            return
+        from tokentui.config import update_config
+
+        try:
+            update_config(self.settings.path, ["theme"], name)
+            self.settings = replace(self.settings, theme=name)
+        except (TokentopError, OSError) as exc:
+            why = exc.message if isinstance(exc, TokentopError) else (exc.strerror or str(exc))
+            self.call_from_thread(self.notify, f"the theme is used now but not saved: {why}",
+                                  title="Theme", severity="warning", timeout=8)
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):

@@ -192,6 +192,27 @@ async def test_theme_cycles_with_t(make_app):
             await pilot.pause()
             seen.append(app.theme)
         assert seen == ["tokentop-dark", "tokentop-high-contrast", "tokentop-light", "tokentop-dark"]
+        await pilot.press("t")
+        config = app.settings.path  # demo mode: its own config next to the demo store
+        await wait_for(pilot, lambda: config.exists() and "tokentop-high-contrast" in config.read_text(),
+                       what="theme saved")
+        from tokentui.config import load_settings
+
+        assert load_settings(config).theme == "tokentop-high-contrast"
+        assert app.settings.theme == "tokentop-high-contrast"
+
+
+async def test_a_theme_that_cannot_be_saved_says_so(make_app, tmp_path):
+    app = make_app()
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await _ready(app, pilot)
+        app.settings.path.parent.mkdir(parents=True, exist_ok=True)
+        app.settings.path.write_text("theme = [broken\n")  # a config the user broke meanwhile
+        await pilot.press("t")
+        await wait_for(pilot, lambda: any("not saved" in str(n.message) for n in app._notifications),
+                       what="warning")
+        assert app.theme == "tokentop-high-contrast"  # still applied
+        assert app.settings.path.read_text() == "theme = [broken\n"  # and the file left alone
 
 
 async def test_help_export_palette_and_quit(make_app):
