@@ -57,6 +57,12 @@ class PollingMixin:
         if any(status not in ("skipped", "error") or text for _, status, text in message.results):
             self._start_refresh(full=True)  # new statuses and records on the screens
 
+    def next_poll_in(self, source: str) -> float | None:
+        """Seconds until ``source`` is polled again (0: due now), or None when no poll is
+        scheduled (demo mode, a disabled source, or before the first poll)."""
+        due = None if self.demo else self._polls.due.get(source)
+        return None if due is None else max(0.0, due - time.monotonic())
+
     def _arm_poll(self) -> None:
         if self.demo or not self.is_running:
             return

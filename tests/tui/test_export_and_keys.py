@@ -174,3 +174,34 @@ async def test_empty_or_bad_keys_are_refused(tmp_path, memkeyring, monkeypatch, 
         await pilot.press("enter")
         await wait_for(pilot, lambda: expected in rendered(modal.query_one("#key-error")), what=expected)
         assert memkeyring.store == {}
+
+
+async def test_sources_screen_says_when_an_api_source_is_polled_next(tmp_path, memkeyring, monkeypatch):
+    from tokentui.app import TokentopApp
+    from tokentui.services import poll
+
+    memkeyring.set_password("tokentop", "openai", SECRET)
+    polled = []
+
+    def fake_poll_all(conn, settings, only=(), **kw):
+        polled.append(tuple(only))
+        return [poll.PollResult(s, "ok", "polled") for s in only]
+
+    monkeypatch.setattr(poll, "poll_all", fake_poll_all)
+    app = TokentopApp(settings(tmp_path), clock=lambda: FROZEN_NOW)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None and app.snapshot.sources and polled)
+        await wait_for(pilot, lambda: app.next_poll_in("openai") is not None, what="poll recorded")
+        assert 290 < app.next_poll_in("openai") <= 300  # the default interval: 5 minutes
+        await _sources_row(app, pilot, "openai")
+        await wait_for(pilot, lambda: "next poll in 5 min" in rendered(app.screen.query_one("#source-detail")),
+                       what="next poll shown")
+        await _sources_row(app, pilot, "claude-code")
+        assert "next poll" not in rendered(app.screen.query_one("#source-detail"))  # local: read, not polled
+
+
+def test_next_poll_wording():
+    from tokentui.screens.sources_screen import _in
+
+    assert [_in(s) for s in (0, 0.4, 1, 59.4, 60, 299.6, 3599, 3600, 7500)] == [
+        "now", "now", "in 1 s", "in 59 s", "in 1 min", "in 5 min", "in 1 h 0 min", "in 1 h 0 min", "in 2 h 5 min"]

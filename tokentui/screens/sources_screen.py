@@ -26,6 +26,17 @@ _PLAIN = {
 }
 
 
+def _in(seconds: float) -> str:
+    """``in 45 s``, ``in 4 min``, ``in 2 h 5 min`` (a poll that is due shows as ``now``)."""
+    s = int(seconds + 0.5)
+    if s < 1:
+        return "now"
+    if s < 60:
+        return f"in {s} s"
+    m = (s + 30) // 60
+    return f"in {m} min" if m < 60 else f"in {m // 60} h {m % 60} min"
+
+
 class SourcesScreen(TokentopScreen):
     """A table of sources and the details of the highlighted one. ``k`` opens the key modal
     for an API source, ``x`` tests its key with one real call (in a worker)."""
@@ -107,6 +118,9 @@ class SourcesScreen(TokentopScreen):
         if r.kind == "api":
             if r.key_hint:
                 lines.append(f"[dim]key[/] {escape(r.key_hint)}")
+                wait = getattr(self.app, "next_poll_in", lambda _s: None)(r.name)
+                if wait is not None:
+                    lines.append(f"[dim]next poll[/] {_in(wait)}")
             for b in r.balances:
                 lines.append(f"[dim]balance[/] {escape(b)}")
             lines.append("[dim]k: add a key · x: test the key[/]")
