@@ -7,6 +7,7 @@ line and resume from the byte offset later (the state is stored with the file cu
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
@@ -35,6 +36,8 @@ _ALIASES = {
     "reasoning_output_tokens": ("reasoning_output_tokens", "reasoning_tokens"),
     "total_tokens": ("total_tokens",),
 }
+#: the lines events() reads contain one of these (one regex scan: twice as fast as three ``in``)
+_EVENT_MARK = re.compile(rb'"(?:token_count|turn_context|session_meta)"')
 # codex-auto-review is billed as the newest model released on or before the log date (§3.3)
 _AUTO_REVIEW = (("2026-04-23", "gpt-5.5"), ("2026-03-05", "gpt-5.4"), ("2026-02-05", "gpt-5.3-codex"),
                 ("2025-12-11", "gpt-5.2-codex"), ("2025-11-13", "gpt-5.1-codex"), ("2025-09-15", "gpt-5-codex"))
@@ -159,8 +162,9 @@ class CodexParser:
     # -- events -----------------------------------------------------------------------
     def events(self, lines: Iterable[bytes]):
         """Yield ``(ts_ms, ts_str, model, fallback, [in, cached, out, reasoning, total])``."""
+        search = _EVENT_MARK.search
         for line in lines:
-            if b'"token_count"' not in line and b'"turn_context"' not in line and b'"session_meta"' not in line:
+            if not search(line):
                 continue
             try:
                 obj = loads(line)
