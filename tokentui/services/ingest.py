@@ -5,7 +5,9 @@ a hash of the first bytes and the parser state. A sync stats every file, skips u
 reads only appended bytes up to the last complete line, and rescans a file that shrank, was
 replaced or was rewritten. Records and cursors commit in one transaction; before committing,
 each cursor is re-read, and a file another process consumed meanwhile is left to that process,
-so concurrent syncs never double count.
+so concurrent syncs never double count. A big ingest is parsed by forked worker processes
+(see :class:`Ingestor`); parsing is a pure function of a file's new bytes, so the result is
+the same.
 """
 
 from __future__ import annotations
@@ -192,7 +194,7 @@ def _prefix_of(path: str, end: int, head: bytearray | None = None) -> str | None
         return f"{n}:{hashlib.sha1(head[:n]).hexdigest()}"
     try:
         with open(path, "rb") as fh:
-            return _prefix_hash(fh, min(PREFIX, end))
+            return _prefix_hash(fh, n)
     except OSError:
         return None
 
@@ -257,11 +259,10 @@ def _work(source: str, indices: list[int]) -> list[tuple[Parsed | None, list[str
 def _worker_init() -> None:
     """Workers yield the CPU to the writer: it alone orders and commits the results, so it is
     the ingest's critical path; the workers only need to stay ahead of it."""
-    if os.environ.get("TOKENTOP_NICE", "1") == "1":
-        try:
-            os.nice(10)
-        except OSError:
-            pass
+    try:
+        os.nice(10)
+    except OSError:
+        pass
 
 
 def _tasks(jobs: Sequence[_Job]) -> list[list[int]]:
