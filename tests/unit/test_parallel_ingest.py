@@ -10,7 +10,7 @@ import pytest
 
 from tests.corpus import make_corpus, stored, truth
 from tokentui.core.pricing import Pricer
-from tokentui.services import ingest
+from tokentui.services import logfiles, parse_pool
 from tokentui.services.ingest import Ingestor
 from tokentui.store.db import connect
 
@@ -30,8 +30,8 @@ def corpus(tmp_path_factory):
 @pytest.fixture
 def small_tasks(monkeypatch):
     """Tasks of ~64 KB and a 256 KB window: many tasks, and the window fills and drains."""
-    monkeypatch.setattr(ingest, "TASK", 64 << 10)
-    monkeypatch.setattr(ingest, "WINDOW", 256 << 10)
+    monkeypatch.setattr(parse_pool, "TASK", 64 << 10)
+    monkeypatch.setattr(parse_pool, "WINDOW", 256 << 10)
 
 
 def _ingest(db, corpus, monkeypatch, **kw):
@@ -56,14 +56,14 @@ def test_parallel_ingest_equals_serial_and_the_truth(tmp_path, corpus, monkeypat
     assert res_p["claude-code"][3] > 0  # the corpus has duplicates to drop
     for path, offset, prefix in par.execute("SELECT path, offset, prefix_hash FROM files"):
         with open(path, "rb") as fh:  # the hash taken from the bytes read equals one read afresh
-            assert prefix == ingest._prefix_hash(fh, min(ingest.PREFIX, offset))
+            assert prefix == logfiles.prefix_hash(fh, min(logfiles.PREFIX, offset))
     done, total = progress[-1]
     assert done == total and [d for d, _ in progress] == sorted(d for d, _ in progress)
 
 
 def test_below_the_threshold_no_worker_is_started(tmp_path, corpus, monkeypatch) -> None:
     started = []
-    monkeypatch.setattr(Ingestor, "_start_pool", lambda self, jobs: started.append(jobs))
+    monkeypatch.setattr(parse_pool.ParsePool, "start", lambda self, jobs: started.append(jobs))
     conn, _, _ = _ingest(tmp_path / "h.db", corpus, monkeypatch, workers=2, parallel_min_bytes=1 << 40)
     assert started == [] and stored(conn) == truth(corpus)
 
@@ -72,7 +72,7 @@ _DIE = {}  # set by the test below; forked workers inherit it
 
 
 def _dying_work(source, indices):
-    """ingest._work, except that the third Claude task's worker dies (as the OOM killer would
+    """parse_pool._work, except that the third Claude task's worker dies (as the OOM killer would
     kill it). Module level: submitting a task pickles the function by name."""
     if source == "claude-code":
         fd = os.open(_DIE["calls"], os.O_WRONLY | os.O_APPEND | os.O_CREAT)
@@ -86,8 +86,8 @@ def _dying_work(source, indices):
 def test_a_worker_killed_midway_loses_nothing(tmp_path, corpus, monkeypatch, small_tasks) -> None:
     """The rest is parsed in this process and the ledger is exact."""
     monkeypatch.setitem(_DIE, "calls", tmp_path / "calls")
-    monkeypatch.setitem(_DIE, "real", ingest._work)
-    monkeypatch.setattr(ingest, "_work", _dying_work)
+    monkeypatch.setitem(_DIE, "real", parse_pool._work)
+    monkeypatch.setattr(parse_pool, "_work", _dying_work)
     serial, res_s, _ = _ingest(tmp_path / "s.db", corpus, monkeypatch, workers=1)
     par, res_p, _ = _ingest(tmp_path / "p.db", corpus, monkeypatch, workers=2, parallel_min_bytes=0)
     assert "BrokenProcessPool" in res_p.pop("worker_failure")  # a worker did die
@@ -99,10 +99,10 @@ def test_a_worker_killed_midway_loses_nothing(tmp_path, corpus, monkeypatch, sma
 
 def test_workers_setting(monkeypatch) -> None:
     monkeypatch.setenv("TOKENTOP_INGEST_WORKERS", "1")
-    assert ingest.default_workers() == 1
+    assert parse_pool.default_workers() == 1
     monkeypatch.setenv("TOKENTOP_INGEST_WORKERS", "3")
-    assert ingest.default_workers() == 3
+    assert parse_pool.default_workers() == 3
     monkeypatch.setenv("TOKENTOP_INGEST_WORKERS", "many")
-    assert ingest.default_workers() == 1
+    assert parse_pool.default_workers() == 1
     monkeypatch.delenv("TOKENTOP_INGEST_WORKERS")
-    assert 1 <= ingest.default_workers() <= 4
+    assert 1 <= parse_pool.default_workers() <= 4

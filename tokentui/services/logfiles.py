@@ -1,0 +1,204 @@
+"""One log file's part of an ingest: which files changed (cursor vs ``stat``), reading their
+new complete lines, and parsing them into ledger rows.
+
+Parsing is a pure function of a file's new bytes and its cursor, so it runs the same in the
+ingest's process or in a worker process (:mod:`tokentui.services.parse_pool`); rows come back
+unpriced and the writer prices those it keeps.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+from dataclasses import dataclass
+from typing import Callable, NamedTuple, Sequence
+
+from tokentui.sources import claude_code, codex
+from tokentui.sources.common import LocalFile, loads
+from tokentui.store import ledger
+
+CHUNK = 8 << 20  # bytes read at a time: never a whole big file in memory
+PREFIX = 4096  # bytes hashed to notice a file rewritten in place
+
+
+@dataclass
+class Job:
+    file: LocalFile
+    st: os.stat_result
+    start: int
+    cursor: ledger.FileCursor | None  # as read before parsing (for the concurrency check)
+    fresh: bool  # rescanning from 0
+
+
+def prefix_hash(fh, length: int) -> str:
+    fh.seek(0)
+    data = fh.read(length)
+    return f"{len(data)}:{hashlib.sha1(data).hexdigest()}"
+
+
+def plan(conn: sqlite3.Connection, source: str, files: Sequence[LocalFile]) -> list[Job]:
+    """Jobs for the files of ``source`` that changed since their cursor (a new file has none)."""
+    known = ledger.cursor_identities(conn, source)
+    changed = []
+    for f in files:
+        try:
+            st = os.stat(f.path)
+        except OSError:
+            continue  # vanished since discovery
+        if known.get(f.path) != (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns):
+            changed.append((f, st))
+    rows = ledger.cursor_rows_at(conn, [f.path for f, _ in changed if f.path in known]) if changed else {}
+    jobs = []
+    for f, st in changed:
+        row = rows.get(f.path)
+        cur = ledger.cursor_of(row) if row else None
+        fresh = (cur is None or (cur.dev, cur.ino) != (st.st_dev, st.st_ino) or st.st_size < cur.offset)
+        if not fresh and cur.prefix_hash:
+            try:
+                with open(f.path, "rb") as fh:
+                    length = int(cur.prefix_hash.split(":", 1)[0])
+                    fresh = prefix_hash(fh, length) != cur.prefix_hash
+            except (OSError, ValueError):
+                fresh = True
+        jobs.append(Job(f, st, 0 if fresh else cur.offset, cur, fresh))
+    return jobs
+
+
+def open_job(job: Job, errors: list[str]):
+    """The job's file opened for reading, or None (noted in ``errors``) when it cannot be:
+    such a file gets no cursor, so it is read in full once it can be (permission restored)."""
+    try:
+        return open(job.file.path, "rb")
+    except FileNotFoundError:
+        return None  # deleted since it was listed: nothing to read, nothing to report
+    except OSError as exc:
+        errors.append(f"{job.file.path}: {exc.strerror or exc}")
+        return None
+
+
+def read_lines(fh, job: Job, errors: list[str], on_bytes: Callable[[int], None], head: bytearray | None = None):
+    """Yield ``(lines, first_line_offset, end_offset)`` chunks of complete lines from ``job.start``.
+
+    A trailing fragment without a newline is consumed only if it is a complete JSON value
+    (a line still being written never parses). Reading from offset 0, the first PREFIX bytes
+    are copied to ``head`` (for the cursor's prefix hash, without reading them again)."""
+    if job.start != 0:
+        head = None
+    with fh:
+        fh.seek(job.start)
+        offset, rest = job.start, b""
+        remaining = job.st.st_size - job.start  # read what was there at stat time
+        while remaining > 0:
+            try:
+                chunk = fh.read(min(CHUNK, remaining))
+            except OSError as exc:  # an I/O error mid-file: keep what was read, try the rest next time
+                errors.append(f"{job.file.path}: {exc.strerror or exc}")
+                return
+            if not chunk:
+                break
+            remaining -= len(chunk)
+            on_bytes(len(chunk))
+            if head is not None and len(head) < PREFIX:
+                head += chunk[:PREFIX - len(head)]
+            buf = rest + chunk if rest else chunk
+            cut = buf.rfind(b"\n")
+            if cut < 0:
+                rest = buf
+                continue
+            lines, rest = buf[:cut].split(b"\n"), buf[cut + 1:]
+            yield lines, offset, offset + cut + 1
+            offset += cut + 1
+        if rest.strip():
+            try:
+                loads(rest)
+            except ValueError:
+                return
+            yield [rest], offset, offset + len(rest)
+
+
+class Parsed(NamedTuple):
+    """What parsing one file's new bytes gave: plain data, cheap to send between processes."""
+
+    end: int  # offset consumed up to
+    items: list  # Codex: ledger rows; Claude: dedupe tuples ending with the ledger row
+    skipped: int
+    duplicates: int
+    state: dict  # parser state to resume from (Codex)
+    prefix: str | None  # hash of the file's first bytes, for the cursor
+
+
+class Unpriced:
+    """The parsers' pricer during an ingest: rows are priced by the writer, after the dedupe
+    (:meth:`Ingestor._price`), so workers never load the price data (~150 ms each)."""
+
+    def cost_pico(self, *_args) -> None:
+        return None
+
+
+@dataclass(frozen=True)
+class ParseContext:
+    pricer: object
+    mode: str
+    codex_sessions: dict[str, str]  # Codex session id → rollout path, to find a fork's parent
+
+    def parent_events(self, pid: str, until: int):
+        path = self.codex_sessions.get(pid)
+        return codex.read_events(path, until) if path else None
+
+
+def prefix_of(path: str, end: int, head: bytearray | None = None) -> str | None:
+    """The cursor's prefix hash of ``path`` consumed up to ``end``: from ``head`` (the bytes
+    read from offset 0, see :func:`read_lines`) when it holds them, else read again."""
+    n = min(PREFIX, end)
+    if head is not None and len(head) >= n:
+        return f"{n}:{hashlib.sha1(head[:n]).hexdigest()}"
+    try:
+        with open(path, "rb") as fh:
+            return prefix_hash(fh, n)
+    except OSError:
+        return None
+
+
+def parse_claude(job: Job, ctx: ParseContext, on_bytes) -> tuple[Parsed | None, list[str]]:
+    errors: list[str] = []
+    fh = open_job(job, errors)
+    if fh is None:
+        return None, errors
+    parser = claude_code.ClaudeParser(job.file, ctx.pricer, ctx.mode)
+    items, end = [], job.start
+    entries, head = [], bytearray()
+    for lines, _start, end in read_lines(fh, job, errors, on_bytes, head):
+        entries += parser.feed(lines, final=False)
+    entries += parser.feed((), final=True)
+    for e in entries:
+        row = ledger.record_row(e.record, e.has_speed)
+        if row is None:
+            parser.skipped += 1
+        else:
+            items.append(claude_code.dedupe_item(e, row))
+    return (Parsed(end, items, parser.skipped, parser.collapsed, {}, prefix_of(job.file.path, end, head)),
+            errors)
+
+
+def parse_codex(job: Job, ctx: ParseContext, on_bytes) -> tuple[Parsed | None, list[str]]:
+    errors: list[str] = []
+    fh = open_job(job, errors)
+    if fh is None:
+        return None, errors
+    state = codex.initial_state() if job.fresh or job.cursor is None else dict(job.cursor.state)
+    parser = codex.CodexParser(job.file, ctx.pricer, state, ctx.parent_events, job.st.st_mtime_ns // 10**6)
+    rows, end, head = [], job.start, bytearray()
+    for lines, start, end in read_lines(fh, job, errors, on_bytes, head):
+        for r in parser.records(lines, start):
+            row = ledger.record_row(r)
+            if row is None:
+                parser.skipped += 1
+            else:
+                rows.append(row)
+    return (Parsed(end, rows, parser.skipped, parser.duplicates, parser.state,
+                   prefix_of(job.file.path, end, head)),
+            errors)
+
+
+PARSERS = {"claude-code": parse_claude, "codex": parse_codex}
