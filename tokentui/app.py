@@ -50,7 +50,7 @@ from tokentui.services import history as history_service
 from tokentui.services.dashboard import BudgetsView, PollSchedule, Snapshot
 from tokentui.services.history import HistoryTable
 from tokentui.app_polling import PollingMixin
-from tokentui.app_themes import DEFAULT_THEME, load_themes, resolve_theme, theme_from_spec
+from tokentui.app_themes import DEFAULT_THEME, ThemeCycleMixin, load_themes, resolve_theme, theme_from_spec
 from tokentui.widgets.nav_bar import SCREENS, NavBar
 
 if TYPE_CHECKING:
@@ -59,7 +59,6 @@ if TYPE_CHECKING:
 FULL_STATUS_EVERY = 12  # refreshes between full source checks (paths, keys, record counts)
 #: seconds between budget and leverage evaluations (a budget's projection costs ~0.1 s of CPU)
 SLOW_FIGURES_SECONDS = 30.0
-THEME_SAVE_DELAY = 0.5  # seconds after the last `t` before the theme is written to config
 WORKER_TITLES = {"refresh": "Refresh failed", "poll": "API poll failed", "export": "Export failed"}
 Clock = Callable[[], datetime]
 
@@ -74,7 +73,7 @@ def _describe(error: BaseException | None) -> str:
     return f"{type(error).__name__}: {error}" if error else "unknown error"
 
 
-class TokentopApp(PollingMixin, App[int]):
+class TokentopApp(PollingMixin, ThemeCycleMixin, App[int]):
     """tokentop's TUI. ``db_path`` is the store (the user's by default); ``demo`` fills an
     empty store with generated history (and its own budgets and team file, next to the store)
     and never reads the user's logs, keys or files; ``clock`` gives "now" (tests freeze it)."""
@@ -344,29 +343,6 @@ class TokentopApp(PollingMixin, App[int]):
         self.status_line = "refreshing…"
         self._start_refresh(full=True)
         self._start_poll(force=True)
-
-    def action_cycle_theme(self) -> None:
-        names = self.theme_names or [self.theme]
-        nxt = names[(names.index(self.theme) + 1) % len(names)] if self.theme in names else names[0]
-        self.theme = nxt
-        self.notify(f"theme: {nxt}", timeout=2)
-        # remembered in config.toml (off the UI thread; a burst of presses saves once)
-        self.run_worker(partial(self._save_theme, nxt), name="save-theme", group="save-theme", exclusive=True,
-                        thread=True, exit_on_error=False)
-
-    def _save_theme(self, name: str) -> None:
-        time.sleep(THEME_SAVE_DELAY)
-        if get_current_worker().is_cancelled:
-            return
-        from tokentui.config import update_config
-
-        try:
-            update_config(self.settings.path, ["theme"], name)
-            self.settings = replace(self.settings, theme=name)
-        except (TokentopError, OSError) as exc:
-            why = exc.message if isinstance(exc, TokentopError) else (exc.strerror or str(exc))
-            self.call_from_thread(self.notify, f"the theme is used now but not saved: {why}",
-                                  title="Theme", severity="warning", timeout=8)
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
