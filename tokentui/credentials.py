@@ -135,12 +135,12 @@ def get_key(source: str, refresh: bool = False) -> tuple[str | None, str]:
     return (value, "keyring") if value else (None, "none")
 
 
-def has_key(source: str) -> bool:
+def has_key(source: str, index: dict[str, bool] | None = None) -> bool:
     """Whether a key for ``source`` is available: its env var is set, or the keyring holds one.
-    Asks the keyring only when the index does not know yet (the first time)."""
+    Asks the keyring only when the index (read here unless given) does not know yet."""
     if os.environ.get(ENV_VARS[source], "").strip():
         return True
-    known = keyring_index().get(source)
+    known = (keyring_index() if index is None else index).get(source)
     return known if known is not None else get_key(source)[0] is not None
 
 

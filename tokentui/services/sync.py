@@ -44,10 +44,11 @@ def api_poll_needed(conn: sqlite3.Connection, settings: Settings) -> bool:
     is not yet "not configured" (a key was removed). Cheap once the keyring index knows each
     source (no keyring, no httpx), so a sync without keys starts fast."""
     from tokentui.config import API_SOURCES
-    from tokentui.credentials import has_key
+    from tokentui.credentials import has_key, keyring_index
 
     names = [n for n in API_SOURCES if settings.source(n).enabled]
-    if any(has_key(n) for n in names):
+    index = keyring_index()  # one read for every source
+    if any(has_key(n, index) for n in names):
         return True
     marks = ", ".join("?" * len(names))
     return bool(names) and conn.execute(
