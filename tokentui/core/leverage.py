@@ -163,11 +163,6 @@ def active_minutes(minutes: Iterable[int], merge_gap: int = MERGE_GAP_MINUTES) -
     return total
 
 
-def minutes_of(ts_ms: Iterable[int]) -> list[int]:
-    """The epoch-minute index of each UTC millisecond timestamp."""
-    return [t // MINUTE_MS for t in ts_ms]
-
-
 def model_mix(tokens_by_model: Mapping[str | None, int]) -> tuple[ModelShare, ...]:
     """Each named model's share of all tokens, largest first (ties by name); zero-token models left out."""
     named = {m: t for m, t in tokens_by_model.items() if m and m != "<synthetic>" and t > 0}
