@@ -127,8 +127,11 @@ def _open(path: Path, readonly: bool, timeout: float) -> sqlite3.Connection:
         except OSError as exc:
             raise StoreError(f"cannot create the data directory {path.parent}: {exc.strerror or exc}",
                              "check its permissions, or set TOKENTOP_DATA_DIR to a writable directory") from None
+    # Never open the database file outside SQLite: closing any descriptor of it drops every
+    # POSIX lock this process holds on it (a running dashboard's too), and the next process
+    # to close its connection would then unlink the WAL under us. Only stat() is safe.
     existed = path.exists()
-    problem = _header_problem(path) if existed else None
+    problem = _size_problem(path) if existed else None
     if problem:
         raise StoreDamaged(path, problem)
     if not existed and not readonly:
@@ -144,6 +147,10 @@ def _open(path: Path, readonly: bool, timeout: float) -> sqlite3.Connection:
         else:
             conn = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
         conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+        if existed:
+            problem = _truncation(conn, path)
+            if problem:
+                raise StoreDamaged(path, problem)
         if not readonly:
             _retry_locked(lambda: _setup(conn), timeout)
             if not existed:
@@ -168,26 +175,34 @@ CHECK_EVERY_MS = 24 * 3600 * 1000
 NOTICES: list[str] = []
 
 
-def _header_problem(path: Path, truncation: bool = True) -> str | None:
-    """What is wrong with the file's 100-byte SQLite header, if anything (read before opening):
-    not a database, or shorter than the size the header states (truncated). The size is only
-    compared when no ``-wal`` file exists: a checkpoint in another process writes page 1 (the
-    new size) before the pages that extend the file."""
+def _size_problem(path: Path) -> str | None:
+    """A non-empty file too short to hold one SQLite page is no database (SQLite itself would
+    take it for an empty one and write over it). Uses ``stat`` only: see :func:`_open`."""
     try:
-        with open(path, "rb") as fh:
-            head = fh.read(100)
-            size = os.fstat(fh.fileno()).st_size
+        size = os.stat(path).st_size
     except OSError:
         return None  # missing or unreadable: SQLite's own error says which
-    if not head:
-        return None  # an empty file is a new database
-    if not head.startswith(b"SQLite format 3\0") or len(head) < 100:
-        return "not an SQLite database"
-    page_size = int.from_bytes(head[16:18], "big")
-    page_size = 65536 if page_size == 1 else page_size
-    pages, changes, valid_for = (int.from_bytes(head[i:i + 4], "big") for i in (28, 24, 92))
-    if truncation and pages and changes == valid_for and size < pages * page_size \
-            and not os.path.exists(f"{path}-wal"):
+    return "not an SQLite database" if 0 < size < MIN_PAGE else None
+
+
+#: the smallest page SQLite writes: a database file is empty or at least this long
+MIN_PAGE = 512
+
+
+def _truncation(conn: sqlite3.Connection, path: Path) -> str | None:
+    """Whether the file is shorter than the size its header states, read through SQLite (a file
+    that is not a database raises SQLITE_NOTADB here, which :func:`store_error` reports as
+    damage). The size is only compared when no ``-wal`` file exists: a checkpoint in another
+    process writes page 1 (the new size) before the pages that extend the file."""
+    if os.path.exists(f"{path}-wal"):
+        return None
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    try:
+        size = os.stat(path).st_size
+    except OSError:
+        return None
+    if pages and size < pages * page_size and not os.path.exists(f"{path}-wal"):
         return f"the file is truncated: {size} of {pages * page_size} bytes"
     return None
 

@@ -62,11 +62,11 @@ def _lock(path: Path):
 
 def _damage(path: Path) -> str | None:
     """Why the file at ``path`` is damaged, or None when it is missing or healthy."""
-    from tokentui.store.db import _header_problem
+    from tokentui.store.db import _size_problem
 
     if not path.exists():
         return None
-    found = _header_problem(path, truncation=False)  # a truncated file fails integrity_check below
+    found = _size_problem(path)  # never open() the file itself: see store.db._open
     if found:
         return found
     try:
