@@ -41,7 +41,7 @@ def _ingest(db, corpus, monkeypatch, **kw):
     pricer = Pricer()
     progress = []
     ing = Ingestor(conn, pricer, device="t", mode="calculate", progress=lambda d, t: progress.append((d, t)), **kw)
-    results = {r.source: (r.files_read, r.bytes_read, r.records, r.duplicates, r.skipped) for r in ing.run()}
+    results = {r.source: (r.files_read, r.bytes_read, r.records, r.duplicates, r.skipped) for r in ing.run(("claude-code", "codex"))}
     results["worker_failure"] = ing.worker_failure
     return conn, results, progress
 

@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from tokentui.core.records import ESTIMATED, UNPRICED
-from tokentui.services.logfiles import PARSERS, Job, ParseContext, Unpriced, open_job, plan, prefix_of
+from tokentui.services.logfiles import Job, Unpriced, open_job, plan, prefix_of
 from tokentui.services.parse_pool import PARALLEL_MIN, ParsePool, default_workers
-from tokentui.sources import claude_code, codex, gemini_cli, opencode
+from tokentui.sources import registry
+from tokentui.sources.readers import Dedupe, JsonlLog, ParseContext, RewrittenJson, SignedDatabase
 from tokentui.store import ledger
 from tokentui.store.db import get_meta, set_meta, transaction
 
@@ -55,9 +56,11 @@ class SourceResult:
 class Ingestor:
     """Runs one incremental ingest of the local sources into an open store connection.
 
-    Parsing is pure and per file; when more than ``parallel_min_bytes`` of Claude Code and Codex
-    logs are new and ``workers`` > 1, worker processes parse while this process applies the
-    dedupe rules and writes, in file order, so the result is the same as a serial ingest.
+    Each source is read by the strategy its reader declares (:mod:`tokentui.sources.readers`);
+    this class never looks at a source's name. Parsing is pure and per file; when more than
+    ``parallel_min_bytes`` of append-only logs are new and ``workers`` > 1, worker processes
+    parse while this process applies the dedupe rules and writes, in file order, so the result
+    is the same as a serial ingest.
     """
 
     def __init__(self, conn: sqlite3.Connection, pricer, *, device: str, mode: str = "auto",
@@ -73,7 +76,7 @@ class Ingestor:
         self.parallel_min_bytes = parallel_min_bytes
         self._ctx = ParseContext(Unpriced(), mode, {})
         self._pool = ParsePool(conn, self._ctx, self.workers)
-        self._run_kept: dict[str, list[claude_code.Kept]] | None = None  # see _kept_for
+        self._run_kept: dict[str, list] | None = None  # see _kept_for
         self._data_version = 0
 
     @property
@@ -81,7 +84,10 @@ class Ingestor:
         """Why worker processes stopped early (the rest was parsed in this process), or None."""
         return self._pool.failure
 
-    def run(self, sources: Sequence[str] = ("claude-code", "codex")) -> list[SourceResult]:
+    def run(self, sources: Sequence[str] | None = None) -> list[SourceResult]:
+        """Ingest ``sources`` (default: every local source), in that order; sources read from
+        log files first, databases after."""
+        sources = registry.names(registry.LOCAL) if sources is None else sources
         known = self._load_prices()
         try:
             return self._run(sources)
@@ -114,21 +120,20 @@ class Ingestor:
         plans = []
         tail = []
         for source in sources:
-            if source == "opencode":  # a database, not log files: handled after the files
-                tail.append(source)
+            reader = registry.reader(source)
+            if isinstance(reader, SignedDatabase):  # databases, not log files: read after the files
+                tail.append((source, reader))
                 continue
             result = SourceResult(source)
-            mod = {"claude-code": claude_code, "codex": codex, "gemini-cli": gemini_cli}[source]
             try:
-                files, problem = mod.discover(self.extra.get(source, ()), result.errors)
+                files, problem = reader.discover(self.extra.get(source, ()), result.errors)
             except (OSError, ValueError) as exc:  # ValueError: a path with a NUL byte
                 files, problem = [], f"cannot list log files: {getattr(exc, 'strerror', None) or exc}"
             result.files, result.problem = len(files), problem
             jobs = plan(self.conn, source, files)
-            plans.append((source, files, jobs, result))
-            if source == "codex":
-                self._ctx.codex_sessions.update(
-                    (codex.session_id_of(f.path), f.path) for f in files if f.kind == "session")
+            plans.append((source, reader, jobs, result))
+            if isinstance(reader, JsonlLog) and reader.prepare is not None:
+                self._ctx.shared[source] = reader.prepare(files)
         total = sum(j.st.st_size - j.start for _, _, jobs, _ in plans for j in jobs)
         done = [0]
 
@@ -137,25 +142,24 @@ class Ingestor:
             if self.progress:
                 self.progress(done[0], total)
 
-        parallel = {src: jobs for src, _, jobs, _ in plans if src in PARSERS and jobs}
+        parallel = {src: jobs for src, reader, jobs, _ in plans
+                    if isinstance(reader, JsonlLog) and reader.parallel and jobs}
         if self.workers > 1 and sum(j.st.st_size - j.start for js in parallel.values() for j in js) \
                 >= self.parallel_min_bytes:
             self._pool.start(parallel)
         results = []
         try:
-            for source, _files, jobs, result in plans:
-                if source == "claude-code":
-                    self._claude(jobs, result, on_bytes)
-                elif source == "gemini-cli":
-                    self._gemini(jobs, result, on_bytes)
+            for source, reader, jobs, result in plans:
+                if isinstance(reader, JsonlLog):
+                    self._jsonl(source, reader.dedupe, jobs, result, on_bytes)
                 else:
-                    self._codex(jobs, result, on_bytes)
+                    self._rewritten(reader, jobs, result, on_bytes)
                 self._finish(result)
                 results.append(result)
         finally:
             self._pool.stop()
-        for source in tail:
-            result = self._opencode()
+        for source, reader in tail:
+            result = self._database(source, reader)
             self._finish(result)
             results.append(result)
         return results
@@ -201,64 +205,56 @@ class Ingestor:
                                  (base.records if base else 0) + records, (base.duplicates if base else 0) + dups,
                                  (base.skipped if base else 0) + skipped)
 
-    def _kept_for(self, items: list) -> dict[str, list[claude_code.Kept]]:
+    def _kept_for(self, source: str, dedupe: Dedupe, items: list) -> dict[str, list]:
         """The stored entries the dedupe rules compare ``items`` with (call in the batch's
-        transaction). When the ledger held no Claude entry as this ingest began and no other
-        process has written since, they are exactly the entries this ingest kept so far, in
-        memory: a first ingest never looks up the store."""
+        transaction). When the ledger held no entry with a message id for ``source`` as this
+        ingest began and no other process has written since, they are exactly the entries this
+        ingest kept so far, in memory: a first ingest never looks up the store."""
         version = self.conn.execute("PRAGMA data_version").fetchone()[0]  # changes on others' commits
         if self._run_kept is not None and version == self._data_version:
             return self._run_kept
         self._run_kept = None
         msg_ids = list({it[1] for it in items if it[1]})
-        stored = ledger.entries_by_msg_id(self.conn, claude_code.SOURCE, msg_ids)
-        return {m: [claude_code.Kept(k.key, k.sidechain, k.total, k.has_speed) for k in ks]
+        stored = ledger.entries_by_msg_id(self.conn, source, msg_ids)
+        return {m: [dedupe.make_kept(k.key, k.sidechain, k.total, k.has_speed) for k in ks]
                 for m, ks in stored.items()}
 
-    def _claude(self, jobs: list[Job], result: SourceResult, on_bytes) -> None:
-        self._data_version = self.conn.execute("PRAGMA data_version").fetchone()[0]  # read first: no race
-        empty = not self.conn.execute("SELECT EXISTS (SELECT 1 FROM ledger WHERE source = ? AND msg_id IS NOT NULL)",
-                                      (claude_code.SOURCE,)).fetchone()[0]
-        self._run_kept = {} if empty else None
-        for batch in self._batches(claude_code.SOURCE, jobs, result, on_bytes):
+    def _jsonl(self, source: str, dedupe: Dedupe | None, jobs: list[Job], result: SourceResult, on_bytes) -> None:
+        """Append-only logs: each commit batch writes its rows (after the dedupe hook, if the
+        reader has one) and its files' cursors in one transaction."""
+        if dedupe is not None:
+            self._data_version = self.conn.execute("PRAGMA data_version").fetchone()[0]  # read first: no race
+            self._run_kept = {} if not ledger.has_message_ids(self.conn, source) else None
+        for batch in self._batches(source, jobs, result, on_bytes):
             with transaction(self.conn):
                 batch = self._still_ours(batch)
-                items, owners = [], []
-                for n, (_job, p) in enumerate(batch):
-                    items.extend(p.items)
-                    owners.extend([n] * len(p.items))
-                kept = self._kept_for(items)
-                upsert, delete, dup_idx = claude_code.resolve_duplicates(items, kept)
-                ledger.delete_keys(self.conn, claude_code.SOURCE, delete)
-                ledger.upsert_rows(self.conn, ledger.price_rows([items[i][5] for i in upsert.values()], self._price),
-                                   self.device)
-                dups = Counter(owners[i] for i in dup_idx)
+                if dedupe is None:
+                    rows = [row for _job, p in batch for row in p.items]
+                    dups: Counter = Counter()
+                else:
+                    items, owners = [], []
+                    for n, (_job, p) in enumerate(batch):
+                        items.extend(p.items)
+                        owners.extend([n] * len(p.items))
+                    upsert, delete, dup_idx = dedupe.resolve(items, self._kept_for(source, dedupe, items))
+                    ledger.delete_keys(self.conn, source, delete)
+                    rows = [items[i][-1] for i in upsert.values()]
+                    dups = Counter(owners[i] for i in dup_idx)
+                ledger.upsert_rows(self.conn, ledger.price_rows(rows, self._price), self.device)
                 cursors = []
                 for n, (job, p) in enumerate(batch):
-                    new, dup = len(p.items) - dups[n], dups[n] + p.duplicates  # p.duplicates: collapsed copies
-                    cursors.append(self._cursor(job, p.end, {}, new, dup, p.skipped, p.prefix))
+                    # p.duplicates: copies the parser collapsed; dups[n]: the dedupe hook's
+                    new, dup = len(p.items) - dups[n], dups[n] + p.duplicates
+                    cursors.append(self._cursor(job, p.end, p.state, new, dup, p.skipped, p.prefix))
                     result.records += new
                     result.duplicates += dup
                     result.skipped += p.skipped
                 ledger.put_cursors(self.conn, cursors)
 
-    def _codex(self, jobs: list[Job], result: SourceResult, on_bytes) -> None:
-        for batch in self._batches(codex.SOURCE, jobs, result, on_bytes):
-            with transaction(self.conn):
-                batch = self._still_ours(batch)
-                ledger.upsert_rows(self.conn, ledger.price_rows([row for _job, p in batch for row in p.items],
-                                                                self._price), self.device)
-                ledger.put_cursors(self.conn, [self._cursor(job, p.end, p.state, len(p.items), p.duplicates,
-                                                            p.skipped, p.prefix) for job, p in batch])
-                for _job, p in batch:
-                    result.records += len(p.items)
-                    result.duplicates += p.duplicates
-                    result.skipped += p.skipped
-
-    def _gemini(self, jobs: list[Job], result: SourceResult, on_bytes) -> None:
-        """Gemini CLI rewrites session files (atomically, on resume): re-parse a changed file
-        whole. Keys are ``session|message id``, so re-parsing upserts the same rows; rows a
-        rewrite dropped are kept (those tokens were spent)."""
+    def _rewritten(self, reader: RewrittenJson, jobs: list[Job], result: SourceResult, on_bytes) -> None:
+        """Files rewritten in place (e.g. Gemini CLI sessions, on resume): re-parse a changed
+        file whole. Keys are stable, so re-parsing upserts the same rows; rows a rewrite dropped
+        are kept (those tokens were spent)."""
         for job in jobs:
             fh = open_job(job, result.errors)
             if fh is None:
@@ -270,7 +266,7 @@ class Ingestor:
                 result.errors.append(f"{job.file.path}: {exc.strerror or exc}")
                 continue
             on_bytes(job.st.st_size - job.start)
-            records, skipped = gemini_cli.parse_file(data, job.file, self.pricer, job.st.st_mtime_ns // 10**6)
+            records, skipped = reader.parse_file(data, job.file, self.pricer, job.st.st_mtime_ns // 10**6)
             job.fresh, job.start = True, 0  # counters restart: the whole file was read again
             with transaction(self.conn):
                 if not self._still_ours([(job,)]):
@@ -283,34 +279,32 @@ class Ingestor:
             result.records += len(records)
             result.skipped += skipped
 
-    def _opencode(self) -> SourceResult:
-        """OpenCode keeps messages in SQLite (plus legacy JSON files): re-read a data dir when
-        its signature (sizes and mtimes of the databases, WAL and message files) changes."""
-        result = SourceResult("opencode")
-        dirs = opencode.data_dirs(self.extra.get("opencode", ()))
+    def _database(self, source: str, reader: SignedDatabase) -> SourceResult:
+        """Databases (e.g. OpenCode's SQLite, plus legacy JSON files): re-read a location when
+        its signature (sizes and mtimes of its databases, WAL and files) changes."""
+        result = SourceResult(source)
+        dirs = reader.locations(self.extra.get(source, ()))
         result.files = len(dirs)
         for d in dirs:
-            sig = opencode.signature(d)
+            sig = reader.signature(d)
             name = f"signature:{d}"
-            if ledger.get_sync_state(self.conn, "opencode", name) == sig:
+            if ledger.get_sync_state(self.conn, source, name) == sig:
                 continue
-            records, skipped, problem = opencode.read_all(d, self.pricer)
+            records, skipped, problem = reader.read_all(d, self.pricer)
             if problem:
                 result.errors.append(f"{d}: {problem}")
             with transaction(self.conn):
                 ledger.upsert(self.conn, records, self.device)
                 if not problem:  # a database that could not be read (locked, damaged) is read again next time
-                    ledger.set_sync_state(self.conn, "opencode", name, sig)
-                ledger.set_sync_state(self.conn, "opencode", f"skipped:{d}", str(skipped))
+                    ledger.set_sync_state(self.conn, source, name, sig)
+                ledger.set_sync_state(self.conn, source, f"skipped:{d}", str(skipped))
             result.files_read += 1
             result.records += len(records)
             result.skipped += skipped
         return result
 
     def _finish(self, result: SourceResult) -> None:
-        totals = self.conn.execute("SELECT COUNT(*), COALESCE(SUM(records), 0), COALESCE(SUM(duplicates), 0), "
-                                   "COALESCE(SUM(skipped), 0) FROM files WHERE source = ?",
-                                   (result.source,)).fetchone()
+        totals = ledger.file_totals(self.conn, result.source)
         detail = {"files": result.files, "tracked_files": totals[0], "records": totals[1],
                   "duplicates": totals[2], "skipped_lines": totals[3], "read_errors": result.errors[:5]}
         message = result.problem
@@ -340,12 +334,9 @@ class Ingestor:
             return 0
         n = 0
         with transaction(self.conn):
-            rows = self.conn.execute(
-                "SELECT id, model, input, output, cache_write_5m, cache_write_1h, cache_read, logged_cost_pico "
-                "FROM ledger WHERE kind = 'local'").fetchall()
             updates = [(*self._price(model, i, o, c5, c1, cr, logged), rid)
-                       for rid, model, i, o, c5, c1, cr, logged in rows]
-            self.conn.executemany("UPDATE ledger SET cost_pico = ?, cost_label = ? WHERE id = ?", updates)
+                       for rid, model, i, o, c5, c1, cr, logged in ledger.local_price_inputs(self.conn)]
+            ledger.set_costs(self.conn, updates)
             n = len(updates)
             set_meta(self.conn, "pricing_fingerprint", fp)
             from tokentui.core.pricing import pricing_data_version

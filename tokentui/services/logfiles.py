@@ -14,8 +14,9 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Callable, NamedTuple, Sequence
 
-from tokentui.sources import claude_code, codex
+from tokentui.sources import registry
 from tokentui.sources.common import LocalFile, loads
+from tokentui.sources.readers import ParseContext
 from tokentui.store import ledger
 
 CHUNK = 8 << 20  # bytes read at a time: never a whole big file in memory
@@ -121,10 +122,10 @@ class Parsed(NamedTuple):
     """What parsing one file's new bytes gave: plain data, cheap to send between processes."""
 
     end: int  # offset consumed up to
-    items: list  # Codex: ledger rows; Claude: dedupe tuples ending with the ledger row
+    items: list  # ledger rows, or dedupe items ending with the row (a reader with a Dedupe hook)
     skipped: int
     duplicates: int
-    state: dict  # parser state to resume from (Codex)
+    state: dict  # parser state to resume from (e.g. Codex's running totals)
     prefix: str | None  # hash of the file's first bytes, for the cursor
 
 
@@ -134,17 +135,6 @@ class Unpriced:
 
     def cost_pico(self, *_args) -> None:
         return None
-
-
-@dataclass(frozen=True)
-class ParseContext:
-    pricer: object
-    mode: str
-    codex_sessions: dict[str, str]  # Codex session id → rollout path, to find a fork's parent
-
-    def parent_events(self, pid: str, until: int):
-        path = self.codex_sessions.get(pid)
-        return codex.read_events(path, until) if path else None
 
 
 def prefix_of(path: str, end: int, head: bytearray | None = None) -> str | None:
@@ -160,45 +150,22 @@ def prefix_of(path: str, end: int, head: bytearray | None = None) -> str | None:
         return None
 
 
-def parse_claude(job: Job, ctx: ParseContext, on_bytes) -> tuple[Parsed | None, list[str]]:
+def parse_jsonl(job: Job, ctx: ParseContext, on_bytes) -> tuple[Parsed | None, list[str]]:
+    """Parse the new complete lines of one append-only JSONL file with its source's reader
+    (:class:`~tokentui.sources.readers.JsonlLog`): plain data, the same in a worker process."""
     errors: list[str] = []
     fh = open_job(job, errors)
     if fh is None:
         return None, errors
-    parser = claude_code.ClaudeParser(job.file, ctx.pricer, ctx.mode)
-    items, end = [], job.start
-    entries, head = [], bytearray()
-    for lines, _start, end in read_lines(fh, job, errors, on_bytes, head):
-        entries += parser.feed(lines, final=False)
-    entries += parser.feed((), final=True)
-    for e in entries:
-        row = ledger.record_row(e.record, e.has_speed)
-        if row is None:
-            parser.skipped += 1
-        else:
-            items.append(claude_code.dedupe_item(e, row))
-    return (Parsed(end, items, parser.skipped, parser.collapsed, {}, prefix_of(job.file.path, end, head)),
-            errors)
+    reader = registry.reader(job.file.source)
+    head, end = bytearray(), [job.start]
 
+    def chunks():
+        for lines, start, stop in read_lines(fh, job, errors, on_bytes, head):
+            end[0] = stop
+            yield lines, start
 
-def parse_codex(job: Job, ctx: ParseContext, on_bytes) -> tuple[Parsed | None, list[str]]:
-    errors: list[str] = []
-    fh = open_job(job, errors)
-    if fh is None:
-        return None, errors
-    state = codex.initial_state() if job.fresh or job.cursor is None else dict(job.cursor.state)
-    parser = codex.CodexParser(job.file, ctx.pricer, state, ctx.parent_events, job.st.st_mtime_ns // 10**6)
-    rows, end, head = [], job.start, bytearray()
-    for lines, start, end in read_lines(fh, job, errors, on_bytes, head):
-        for r in parser.records(lines, start):
-            row = ledger.record_row(r)
-            if row is None:
-                parser.skipped += 1
-            else:
-                rows.append(row)
-    return (Parsed(end, rows, parser.skipped, parser.duplicates, parser.state,
-                   prefix_of(job.file.path, end, head)),
-            errors)
-
-
-PARSERS = {"claude-code": parse_claude, "codex": parse_codex}
+    state = None if job.fresh or job.cursor is None else job.cursor.state
+    got = reader.parse(chunks(), job.file, state, ctx, ledger.record_row, job.st.st_mtime_ns // 10**6)
+    return (Parsed(end[0], got.items, got.skipped, got.duplicates, got.state,
+                   prefix_of(job.file.path, end[0], head)), errors)

@@ -16,7 +16,8 @@ import threading
 from collections import deque
 from typing import Any, Sequence
 
-from tokentui.services.logfiles import PARSERS, Job, ParseContext, Parsed
+from tokentui.services.logfiles import Job, Parsed, parse_jsonl
+from tokentui.sources.readers import ParseContext
 
 PARALLEL_MIN = 16 << 20  # new bytes from which worker processes parse (forking costs ~20 ms)
 TASK = 2 << 20  # bytes of log per task sent to a worker
@@ -33,7 +34,7 @@ def _no_progress(_n: int) -> None:
 def _work(source: str, indices: list[int]) -> list[tuple[Parsed | None, list[str]]]:
     """Runs in a worker process: parse the jobs at ``indices`` of ``source``."""
     jobs, ctx = _WORK[source], _WORK["ctx"]
-    return [PARSERS[source](jobs[i], ctx, _no_progress) for i in indices]
+    return [parse_jsonl(jobs[i], ctx, _no_progress) for i in indices]
 
 
 def _worker_init() -> None:
@@ -175,4 +176,4 @@ class ParsePool:
                 self.failure = f"{type(exc).__name__}: {exc}"
                 self.stop()  # RuntimeError: submit after a shutdown; OSError: cannot fork
         for job in jobs[done:]:
-            yield job, *PARSERS[source](job, self.ctx, on_bytes)
+            yield job, *parse_jsonl(job, self.ctx, on_bytes)

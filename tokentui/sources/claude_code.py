@@ -298,3 +298,39 @@ def dedupe_item(e: ClaudeEntry, *extra) -> tuple:
     reads, as a plain tuple (cheap to send between processes)."""
     r = e.record
     return (r.key, r.msg_id, r.sidechain, r.total, e.has_speed, *extra)
+
+
+def parse_lines(chunks, file: LocalFile, _state, ctx, row_of, _mtime_ms: int = 0):
+    """:data:`~tokentui.sources.readers.ParseLines` for transcripts: dedupe items ending with
+    each entry's row; streamed copies collapsed here count as duplicates."""
+    from tokentui.sources.readers import LinesParsed
+
+    parser = ClaudeParser(file, ctx.pricer, ctx.mode)
+    items: list = []
+
+    def take(entries: list[ClaudeEntry]) -> None:
+        for e in entries:
+            row = row_of(e.record, e.has_speed)
+            if row is None:
+                parser.skipped += 1
+            else:
+                items.append(dedupe_item(e, row))
+
+    for lines, _start in chunks:
+        take(parser.feed(lines, final=False))
+    take(parser.feed((), final=True))
+    return LinesParsed(items, parser.skipped, parser.collapsed, {})
+
+
+def where(extra: Sequence[str] = ()) -> tuple[list[str], str | None]:
+    found, problem = roots(extra)
+    return [str(r / "projects") for r in found], problem
+
+
+def _reader():
+    from tokentui.sources.readers import Dedupe, JsonlLog
+
+    return JsonlLog(where=where, discover=discover, parse=parse_lines, dedupe=Dedupe(resolve_duplicates, Kept))
+
+
+READER = _reader()

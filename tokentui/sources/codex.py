@@ -349,3 +349,43 @@ def read_events(path: str, until_ms: int) -> list[list[int]] | None:
         return None
     parser = CodexParser(LocalFile(path, SOURCE, None, None, path), None, replays=False)
     return [raw for ts_ms, _t, _m, _fb, raw in parser.events(data.split(b"\n")) if ts_ms <= until_ms]
+
+
+def sessions_by_id(files: Sequence[LocalFile]) -> dict[str, str]:
+    """Session id → rollout path, for every rollout found: how a fork finds its parent."""
+    return {sid: f.path for f in files if f.kind == "session" and (sid := session_id_of(f.path))}
+
+
+def parse_lines(chunks, file: LocalFile, state: dict | None, ctx, row_of, mtime_ms: int = 0):
+    """:data:`~tokentui.sources.readers.ParseLines` for rollouts: ledger rows, the delta state."""
+    from tokentui.sources.readers import LinesParsed
+
+    sessions = ctx.shared.get(SOURCE) or {}
+
+    def parent_events(pid: str, until: int):
+        path = sessions.get(pid)
+        return read_events(path, until) if path else None
+
+    parser = CodexParser(file, ctx.pricer, dict(state) if state is not None else None, parent_events, mtime_ms)
+    rows: list = []
+    for lines, start in chunks:
+        for r in parser.records(lines, start):
+            row = row_of(r, False)
+            if row is None:
+                parser.skipped += 1
+            else:
+                rows.append(row)
+    return LinesParsed(rows, parser.skipped, parser.duplicates, parser.state)
+
+
+def where(extra: Sequence[str] = ()) -> tuple[list[str], str | None]:
+    return [str(h) for h in homes(extra)], None
+
+
+def _reader():
+    from tokentui.sources.readers import JsonlLog
+
+    return JsonlLog(where=where, discover=discover, parse=parse_lines, prepare=sessions_by_id)
+
+
+READER = _reader()

@@ -265,3 +265,17 @@ def parse_file(data: bytes, file: LocalFile, pricer, mtime_ms: int = 0) -> tuple
             continue
         p.line(obj, f"@{i}")
     return p.records(), p.skipped
+
+
+def where(extra: Sequence[str] = ()) -> tuple[list[str], str | None]:
+    found, problem = roots(extra)
+    return [str(r) for r in found], problem
+
+
+def _reader():
+    from tokentui.sources.readers import RewrittenJson
+
+    return RewrittenJson(where=where, discover=discover, parse_file=parse_file)
+
+
+READER = _reader()

@@ -221,3 +221,16 @@ def read_all(data_dir: Path, pricer) -> tuple[list[UsageRecord], int, str | None
         seen.add(mid)
         take(obj, mid, (_str(obj.get("sessionID")) if type(obj) is dict else None) or p.parent.name)
     return records, skipped, "; ".join(problems) or None
+
+
+def where(extra: Sequence[str] = ()) -> tuple[list[str], str | None]:
+    return [str(d) for d in data_dirs(extra)], None
+
+
+def _reader():
+    from tokentui.sources.readers import SignedDatabase
+
+    return SignedDatabase(where=where, locations=data_dirs, signature=signature, read_all=read_all)
+
+
+READER = _reader()

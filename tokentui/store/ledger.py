@@ -191,3 +191,47 @@ def get_sync_state(conn: sqlite3.Connection, source: str, name: str) -> str | No
 def set_sync_state(conn: sqlite3.Connection, source: str, name: str, value: str) -> None:
     conn.execute("INSERT INTO sync_state (source, name, value) VALUES (?, ?, ?) "
                  "ON CONFLICT (source, name) DO UPDATE SET value = excluded.value", (source, name, value))
+
+
+def has_message_ids(conn: sqlite3.Connection, source: str) -> bool:
+    """Whether ``source`` has any stored entry with a message id (what dedupe hooks compare)."""
+    return bool(conn.execute("SELECT EXISTS (SELECT 1 FROM ledger WHERE source = ? AND msg_id IS NOT NULL)",
+                             (source,)).fetchone()[0])
+
+
+def file_totals(conn: sqlite3.Connection, source: str) -> tuple[int, int, int, int]:
+    """(tracked files, records, duplicates, skipped lines) that ``source``'s cursors account for."""
+    return conn.execute("SELECT COUNT(*), COALESCE(SUM(records), 0), COALESCE(SUM(duplicates), 0), "
+                        "COALESCE(SUM(skipped), 0) FROM files WHERE source = ?", (source,)).fetchone()
+
+
+def local_price_inputs(conn: sqlite3.Connection) -> list[tuple]:
+    """``(id, model, input, output, cache_write_5m, cache_write_1h, cache_read, logged_cost_pico)``
+    of every local row: what re-pricing needs."""
+    return conn.execute("SELECT id, model, input, output, cache_write_5m, cache_write_1h, cache_read, "
+                        "logged_cost_pico FROM ledger WHERE kind = 'local'").fetchall()
+
+
+def set_costs(conn: sqlite3.Connection, updates: list[tuple]) -> None:
+    """``(cost_pico, cost_label, id)`` for each row to re-price."""
+    conn.executemany("UPDATE ledger SET cost_pico = ?, cost_label = ? WHERE id = ?", updates)
+
+
+def statuses(conn: sqlite3.Connection) -> dict[str, tuple]:
+    """Source → its stored ``(source, status, message, last_sync_ms, detail)``."""
+    return {row[0]: row for row in conn.execute(
+        "SELECT source, status, message, last_sync_ms, detail FROM source_status")}
+
+
+def record_counts(conn: sqlite3.Connection) -> dict[str, int]:
+    """Source → rows in the ledger."""
+    return dict(conn.execute("SELECT source, COUNT(*) FROM ledger GROUP BY source"))
+
+
+def put_statuses(conn: sqlite3.Connection, rows: Iterable[tuple]) -> None:
+    """``(source, status, message, last_sync_ms, last_ok_ms)`` rows, replacing each source's
+    status but not its detail (the demo's statuses, written with its own clock)."""
+    conn.executemany(
+        "INSERT INTO source_status (source, status, message, last_sync_ms, last_ok_ms, detail) "
+        "VALUES (?, ?, ?, ?, ?, NULL) ON CONFLICT (source) DO UPDATE SET status = excluded.status, "
+        "message = excluded.message, last_sync_ms = excluded.last_sync_ms, last_ok_ms = excluded.last_ok_ms", rows)

@@ -26,19 +26,21 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Awaitable, Callable
+from typing import Awaitable, Callable, Iterator, Mapping
 
 from tokentui.config import Settings
 from tokentui.credentials import check_base_url
 from tokentui.errors import ConfigError
-from tokentui.sources.api import anthropic, balances, openai, openrouter
+from tokentui.sources import registry
 from tokentui.sources.api.base import Fetched, PollContext
 from tokentui.sources.api.http import ApiClient, ApiError
 
 
 @dataclass(frozen=True)
 class Provider:
-    """One API source: where it lives, how it authenticates, what it fetches."""
+    """One API source: its registry entry's name and label with its module's
+    :class:`~tokentui.sources.api.base.ApiReader` (where it lives, how it authenticates, what
+    it fetches)."""
 
     name: str
     label: str
@@ -50,20 +52,24 @@ class Provider:
     windowed: bool = True  # fetches a day window (False: balance/running totals only)
 
 
-PROVIDERS: dict[str, Provider] = {
-    "openai": Provider("openai", "OpenAI", openai.DEFAULT_BASE_URL, openai.headers, openai.fetch, openai.check,
-                       openai.explain),
-    "anthropic": Provider("anthropic", "Anthropic", anthropic.DEFAULT_BASE_URL, anthropic.headers,
-                          anthropic.fetch, anthropic.check, anthropic.explain),
-    "openrouter": Provider("openrouter", "OpenRouter", openrouter.DEFAULT_BASE_URL, openrouter.headers,
-                           openrouter.fetch, openrouter.check, openrouter.explain, windowed=False),
-    "deepseek": Provider("deepseek", "DeepSeek", balances.DEEPSEEK_BASE_URL, balances.bearer,
-                         balances.deepseek_fetch, balances.deepseek_check,
-                         balances.explain("DeepSeek", "DEEPSEEK_API_KEY", "deepseek"), windowed=False),
-    "moonshot": Provider("moonshot", "Moonshot", balances.MOONSHOT_BASE_URL, balances.bearer,
-                         balances.moonshot_fetch, balances.moonshot_check,
-                         balances.explain("Moonshot", "MOONSHOT_API_KEY", "moonshot"), windowed=False),
-}
+class _Providers(Mapping[str, Provider]):
+    """Every registered API source's :class:`Provider`, by name (read from the registry on
+    each use, so a source registered later is here too)."""
+
+    def __getitem__(self, name: str) -> Provider:
+        if not registry.known(name) or registry.kind_of(name) != registry.API:
+            raise KeyError(name)
+        spec, r = registry.get(name), registry.reader(name)
+        return Provider(name, spec.label, r.default_base_url, r.headers, r.fetch, r.check, r.explain, r.windowed)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(registry.names(registry.API))
+
+    def __len__(self) -> int:
+        return len(registry.names(registry.API))
+
+
+PROVIDERS: Mapping[str, Provider] = _Providers()
 
 
 def base_url_env(name: str) -> str:

@@ -11,7 +11,7 @@ import json
 from decimal import Decimal
 from urllib.parse import urlsplit
 
-from tokentui.sources.api.base import Fetched, PollContext, arr, decimal, obj, text
+from tokentui.sources.api.base import ApiReader, Fetched, PollContext, arr, decimal, obj, text
 from tokentui.sources.api.http import ApiClient, ApiError, Malformed
 
 DEEPSEEK_BASE_URL = "https://api.deepseek.com"
@@ -106,3 +106,9 @@ def explain(label: str, env: str, source: str):
         return exc.message + (f" — {exc.hint}" if exc.hint else "")
 
     return _explain
+
+
+DEEPSEEK = ApiReader(DEEPSEEK_BASE_URL, bearer, deepseek_fetch, deepseek_check,
+                     explain("DeepSeek", "DEEPSEEK_API_KEY", "deepseek"), windowed=False)
+MOONSHOT = ApiReader(MOONSHOT_BASE_URL, bearer, moonshot_fetch, moonshot_check,
+                     explain("Moonshot", "MOONSHOT_API_KEY", "moonshot"), windowed=False)

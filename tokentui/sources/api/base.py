@@ -239,3 +239,15 @@ def estimate(pricer: Pricer | None, model: str | None, inp: int, out: int, cw5m:
                 r = tier
     cost = inp * r[0] + out * r[1] + cw5m * r[2] + cw1h * r[3] + cread * r[4]
     return cost, ESTIMATED, basis
+
+
+@dataclass(frozen=True)
+class ApiReader:
+    """How one API source is read (each provider module's ``PROVIDER``; the registry names it)."""
+
+    default_base_url: str
+    headers: Any  # (key) -> dict of request headers
+    fetch: Any  # async (ApiClient, PollContext) -> Fetched
+    check: Any  # async (ApiClient, PollContext) -> str: exactly one call, for `keys test`
+    explain: Any  # (ApiError, key) -> str: a failure in plain words
+    windowed: bool = True  # fetches a day window (False: balance/running totals only)

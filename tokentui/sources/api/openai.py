@@ -16,7 +16,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from tokentui.core.records import BILLED, UNPRICED, UsageRecord
-from tokentui.sources.api.base import (DAY_S, Fetched, PollContext, arr, count, decimal, dims, epoch, estimate,
+from tokentui.sources.api.base import (DAY_S, ApiReader, Fetched, PollContext, arr, count, decimal, dims, epoch, estimate,
                                        floor_day, obj, pico, raw_json, text)
 from tokentui.sources.api.http import ApiClient, ApiError
 
@@ -200,3 +200,6 @@ def explain(exc: ApiError, key: str) -> str:
     if exc.kind == "bad_request":
         return f"OpenAI refused the usage query (HTTP 400): {exc.detail or 'no reason given'}"
     return exc.message + (f" — {exc.hint}" if exc.hint else "")
+
+
+PROVIDER = ApiReader(DEFAULT_BASE_URL, headers, fetch, check, explain)

@@ -25,7 +25,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from tokentui.core.records import BILLED, UsageRecord
-from tokentui.sources.api.base import (DAY_S, Fetched, PollContext, arr, count, day_ts, decimal, dims, obj,
+from tokentui.sources.api.base import (DAY_S, ApiReader, Fetched, PollContext, arr, count, day_ts, decimal, dims, obj,
                                        parse_time, pico, raw_json, text)
 from tokentui.sources.api.http import ApiClient, ApiError
 
@@ -203,3 +203,6 @@ def explain(exc: ApiError, key: str) -> str:
     if exc.kind == "billing":
         return "OpenRouter says the account is out of credits (HTTP 402)"
     return exc.message + (f" — {exc.hint}" if exc.hint else "")
+
+
+PROVIDER = ApiReader(DEFAULT_BASE_URL, headers, fetch, check, explain, windowed=False)

@@ -1,0 +1,113 @@
+"""How a local source is read: the ingest strategies a reader module declares.
+
+Each local reader module ends with ``READER = <strategy>(...)``; the registry names it, and
+the ingester (:mod:`tokentui.services.ingest`) runs the strategy without knowing the source:
+
+* :class:`JsonlLog` — append-only JSON Lines: byte cursors per file, only new complete lines
+  are read; big ingests are parsed in worker processes. An optional :class:`Dedupe` hook
+  resolves copies of one response across files (Claude Code's §2.4 rules).
+* :class:`RewrittenJson` — a JSON document rewritten in place: a changed file is parsed whole
+  again; keys are stable, so re-parsing upserts the same rows.
+* :class:`SignedDatabase` — a folder of databases (and files) re-read in full when its
+  signature (sizes and mtimes) changes.
+
+Every strategy has ``where(extra) -> (locations, problem)``: the folders it reads, for
+`tokentop sources` and the Sources screen, and why none was found where the user said.
+Pure declarations: functions and plain data, no store and no UI.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+from tokentui.core.records import UsageRecord
+from tokentui.sources.common import LocalFile
+
+#: (extra roots from config) → (folders read, a problem to show when none was found)
+Where = Callable[[Sequence[str]], tuple[list[str], "str | None"]]
+#: (extra roots, errors to append to) → (files found, a problem message or None)
+Discover = Callable[[Sequence[str], "list[str] | None"], tuple[list[LocalFile], "str | None"]]
+#: a record and whether its line had a ``speed`` field → the store's row, or None if invalid
+RowOf = Callable[[UsageRecord, bool], "tuple | None"]
+
+
+@dataclass(frozen=True)
+class ParseContext:
+    """What a parser may use besides a file's own bytes; plain data, inherited by workers."""
+
+    pricer: Any
+    mode: str  # the cost mode (auto | calculate | display)
+    #: per source, what its ``prepare`` hook found across all files (e.g. Codex session paths)
+    shared: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LinesParsed:
+    """One file's new lines, parsed: rows (or dedupe items ending with the row) and counters."""
+
+    items: list
+    skipped: int
+    duplicates: int
+    state: dict  # parser state the next read resumes from (kept in the file's cursor)
+
+
+#: (chunks of ``(lines, offset of the first)``, the file, its cursor state or None for a read
+#: from the start, the context, the row encoder, the file's mtime in ms) → what was parsed
+ParseLines = Callable[[Iterator[tuple[list[bytes], int]], LocalFile, "dict | None", ParseContext, RowOf, int],
+                      LinesParsed]
+
+
+@dataclass(frozen=True)
+class Dedupe:
+    """Copies of one response spread over files: items are ``(key, msg_id, sidechain, total,
+    has_speed, row)``; ``resolve(items, kept)`` → (index to upsert by key, stored keys to delete,
+    indices of duplicates), given ``kept``: message id → ``make_kept(key, sidechain, total,
+    has_speed)`` entries already stored, updated in place."""
+
+    resolve: Callable[[Sequence[Sequence], dict], tuple[dict[str, int], set[str], list[int]]]
+    make_kept: Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class JsonlLog:
+    where: Where
+    discover: Discover
+    parse: ParseLines
+    dedupe: Dedupe | None = None
+    #: (every file found) → data all parsers of this source share (in ``ParseContext.shared``)
+    prepare: Callable[[list[LocalFile]], Any] | None = None
+    parallel: bool = True  # may be parsed in worker processes
+
+
+@dataclass(frozen=True)
+class RewrittenJson:
+    where: Where
+    discover: Discover
+    #: (the whole file, the file, a pricer, mtime in ms) → (records, lines or messages skipped)
+    parse_file: Callable[[bytes, LocalFile, Any, int], tuple[list[UsageRecord], int]]
+
+
+@dataclass(frozen=True)
+class SignedDatabase:
+    where: Where
+    locations: Callable[[Sequence[str]], list[Path]]
+    signature: Callable[[Path], str]
+    #: (a location, a pricer) → (records, skipped, a problem that means "read it again next time")
+    read_all: Callable[[Path, Any], tuple[list[UsageRecord], int, "str | None"]]
+
+
+LocalReader = JsonlLog | RewrittenJson | SignedDatabase
+
+
+def take_rows(records: Iterable[UsageRecord], row_of: RowOf, into: list) -> int:
+    """Append each record's row to ``into``; returns how many were invalid (skipped)."""
+    bad = 0
+    for r in records:
+        row = row_of(r, False)
+        if row is None:
+            bad += 1
+        else:
+            into.append(row)
+    return bad

@@ -1,0 +1,183 @@
+"""Every source tokentop knows, named once: the one place a source is declared.
+
+A record says what a source is (name, kind, label, the provider that bills its usage), how a
+user points tokentop at it (env vars, key hints, where its data lives by default) and which
+module reads it. Everything else derives from here: the CLI's ``--source`` choices and help,
+config validation, the ``keys`` commands and the key modal, status rows, the local/API
+overlap rule, budget scopes by provider and the Sources screen.
+
+Pure data: importing this module imports no reader. A reader is named as ``module:attribute``
+and loaded on first use (:func:`reader`): a local reader is a strategy from
+:mod:`tokentui.sources.readers`, an API reader a :class:`~tokentui.sources.api.Provider`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+LOCAL = "local"  # an agent's logs or database on this machine
+API = "api"  # a provider's usage or balance API, read with the user's key
+KINDS = (LOCAL, API)
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str  # as in config (``[sources.NAME]``), the CLI and the store
+    kind: str  # LOCAL | API
+    label: str  # for people: "Claude Code"
+    #: "module:attribute" of the reader declaration, a module of tokentop's own (imported on first
+    #: use); or the declaration itself (a source defined in code, e.g. a test's)
+    reader: Any
+    #: the provider whose bill holds this usage: the key of budget ``providers`` scopes; a local
+    #: source whose provider also has an API source is counted once with it (core.overlap)
+    provider: str | None = None
+    #: local: env vars that replace the default locations; API: the key's env var first
+    env: tuple[str, ...] = ()
+    #: where the data is read from, in a sentence (README, help, `sources`)
+    reads: str = ""
+    #: API: what the key should be, in plain words, and the prefixes such keys start with
+    key_hint: str = ""
+    key_prefixes: tuple[str, ...] = ()
+    #: API: a warning for a key without one of ``key_prefixes`` (the commonest mistake)
+    key_warning: str = ""
+
+    @property
+    def key_env(self) -> str | None:
+        return self.env[0] if self.kind == API and self.env else None
+
+
+READER_PACKAGE = "tokentui.sources."
+_SOURCES: dict[str, Source] = {}
+_loaded: dict[str, Any] = {}  # name → its imported reader (see reader())
+
+
+def register(source: Source) -> Source:
+    """Add ``source`` (a reader module's own entry, or a test's). Names are unique."""
+    if source.kind not in KINDS:
+        raise ValueError(f"unknown source kind {source.kind!r}")
+    if isinstance(source.reader, str) and not source.reader.startswith(READER_PACKAGE):
+        raise ValueError(f"a reader module must be one of tokentop's own ({READER_PACKAGE}…)")
+    if source.name in _SOURCES:
+        raise ValueError(f"source {source.name!r} is already registered")
+    _SOURCES[source.name] = source
+    _loaded.pop(source.name, None)
+    return source
+
+
+def unregister(name: str) -> None:
+    _SOURCES.pop(name, None)
+    _loaded.pop(name, None)
+
+
+for _s in (
+    Source("claude-code", LOCAL, "Claude Code", "tokentui.sources.claude_code:READER", provider="anthropic",
+           env=("CLAUDE_CONFIG_DIR",),
+           reads="`*.jsonl` under `projects/` of `$CLAUDE_CONFIG_DIR` (comma list), else `~/.config/claude` "
+                 "and `~/.claude`"),
+    Source("codex", LOCAL, "Codex", "tokentui.sources.codex:READER", provider="openai", env=("CODEX_HOME",),
+           reads="`$CODEX_HOME` (comma list, default `~/.codex`): `sessions/` and `archived_sessions/`; a root "
+                 "with neither is read as saved `codex exec --json` output"),
+    Source("gemini-cli", LOCAL, "Gemini CLI", "tokentui.sources.gemini_cli:READER", provider="google",
+           env=("GEMINI_DATA_DIR", "GEMINI_CLI_HOME"),
+           reads="`$GEMINI_DATA_DIR` (comma list), else `$GEMINI_CLI_HOME/.gemini/tmp` or `~/.gemini/tmp`"),
+    Source("opencode", LOCAL, "OpenCode", "tokentui.sources.opencode:READER", env=("OPENCODE_DATA_DIR",),
+           reads="`$OPENCODE_DATA_DIR`, else `${XDG_DATA_HOME:-~/.local/share}/opencode` (SQLite "
+                 "`opencode*.db` + legacy JSON)"),
+    Source("openai", API, "OpenAI", "tokentui.sources.api.openai:PROVIDER", provider="openai",
+           env=("OPENAI_ADMIN_KEY",), reads="organization usage (completions and siblings) and costs",
+           key_hint="an admin key (sk-admin-…)", key_prefixes=("sk-admin-",),
+           key_warning="an OpenAI admin key (sk-admin-…); project keys cannot read usage"),
+    Source("anthropic", API, "Anthropic", "tokentui.sources.api.anthropic:PROVIDER", provider="anthropic",
+           env=("ANTHROPIC_ADMIN_KEY",), reads="usage report, cost report, Claude Code analytics",
+           key_hint="an admin key (sk-ant-admin…)", key_prefixes=("sk-ant-admin",),
+           key_warning="an Anthropic Admin API key (sk-ant-admin…); normal API keys cannot read usage"),
+    Source("openrouter", API, "OpenRouter", "tokentui.sources.api.openrouter:PROVIDER", provider="openrouter",
+           env=("OPENROUTER_API_KEY",), reads="`/key` spend; `/activity` with a management key",
+           key_hint="any API key (a management key also reads activity)", key_prefixes=("sk-or-",),
+           key_warning="an OpenRouter key (sk-or-…)"),
+    Source("deepseek", API, "DeepSeek", "tokentui.sources.api.balances:DEEPSEEK", provider="deepseek",
+           env=("DEEPSEEK_API_KEY",), reads="balance", key_hint="any API key (balance only)"),
+    Source("moonshot", API, "Moonshot", "tokentui.sources.api.balances:MOONSHOT", provider="moonshot",
+           env=("MOONSHOT_API_KEY",), reads="balance", key_hint="any API key (balance only)"),
+):
+    register(_s)
+
+
+# --- what the rest of tokentop derives ------------------------------------------------------
+
+def get(name: str) -> Source:
+    return _SOURCES[name]
+
+
+def known(name: str) -> bool:
+    return name in _SOURCES
+
+
+def all_sources(kind: str | None = None) -> tuple[Source, ...]:
+    """Local sources first, then API sources, each in registration order."""
+    return tuple(s for k in ((kind,) if kind else KINDS) for s in _SOURCES.values() if s.kind == k)
+
+
+def names(kind: str | None = None) -> tuple[str, ...]:
+    return tuple(s.name for s in all_sources(kind))
+
+
+def kind_of(name: str) -> str:
+    return _SOURCES[name].kind
+
+
+def key_env(name: str) -> str:
+    """The env var that holds ``name``'s API key (``OPENAI_ADMIN_KEY``)."""
+    env = _SOURCES[name].key_env
+    if env is None:
+        raise KeyError(name)
+    return env
+
+
+def key_env_vars() -> dict[str, str]:
+    """API source → the env var of its key."""
+    return {s.name: s.key_env for s in all_sources(API) if s.key_env}
+
+
+def local_provider() -> dict[str, str]:
+    """Local source → the provider whose API may report the same usage (core.overlap)."""
+    return {s.name: s.provider for s in all_sources(LOCAL) if s.provider}
+
+
+def provider_sources() -> dict[str, tuple[str, ...]]:
+    """Provider → the sources whose usage it bills (budget ``providers`` scopes)."""
+    out: dict[str, tuple[str, ...]] = {}
+    for s in all_sources():
+        if s.provider:
+            out[s.provider] = out.get(s.provider, ()) + (s.name,)
+    return out
+
+
+def help_list(kind: str | None = None) -> str:
+    """``claude-code, codex, …`` for help and error texts."""
+    return ", ".join(names(kind))
+
+
+def reader(name: str) -> Any:
+    """The reader declared for ``name`` (imported on first use)."""
+    found = _loaded.get(name)
+    if found is None:
+        found = _SOURCES[name].reader
+        if isinstance(found, str):  # register() checked it names a module of tokentop's own
+            module, _, attr = found.partition(":")
+            found = getattr(importlib.import_module(module), attr)
+        _loaded[name] = found
+    return found
+
+
+def readers(kind: str) -> Mapping[str, Any]:
+    return {s.name: reader(s.name) for s in all_sources(kind)}
+
+
+def catalog():
+    """The sources as the pure rules in ``core`` take them."""
+    from tokentui.core.catalog import SourceCatalog
+
+    return SourceCatalog(names(), {s.name: s.kind for s in all_sources()}, local_provider(), provider_sources())
