@@ -45,7 +45,7 @@ from tokentui.screens.help_screen import HelpScreen
 from tokentui.screens.history_screen import HistoryScreen
 from tokentui.screens.leverage_screen import LeverageScreen
 from tokentui.screens.sources_screen import SourcesScreen
-from tokentui.services import dashboard
+from tokentui.services import dashboard, status
 from tokentui.services import history as history_service
 from tokentui.services.dashboard import BudgetsView, PollSchedule, Snapshot
 from tokentui.services.history import HistoryTable
@@ -229,9 +229,9 @@ class TokentopApp(PollingMixin, ThemeCycleMixin, App[int]):
                 self.post_message(UsageUpdated(dashboard.build_snapshot(conn, self.clock(), self.tz)))
             sync_local(conn, self.settings)
             if full or previous is None or not previous.sources:
-                rows = dashboard.source_rows(conn, self.settings)
+                rows = tuple(status.source_statuses(conn, self.settings, key_hints=True))
             else:
-                rows = dashboard.refresh_rows(conn, previous.sources)
+                rows = status.refresh_statuses(conn, previous.sources)
         self.post_message(UsageUpdated(dashboard.build_snapshot(conn, self.clock(), self.tz, rows)))
         if slow:
             self._figures(conn)
@@ -251,7 +251,7 @@ class TokentopApp(PollingMixin, ThemeCycleMixin, App[int]):
             demo.generate(conn, now=self.clock(), tz=self.tz, seed=self.demo_seed, pricer=self._demo_pricer)
         else:
             demo.tick(conn, now=self.clock(), seed=self.demo_seed, pricer=self._demo_pricer)
-        return dashboard.stored_source_rows(conn)
+        return status.stored_statuses(conn)
 
     def _figures(self, conn) -> None:
         self.post_message(FiguresUpdated(dashboard.build_figures(conn, self.settings, self.clock(), self.tz)))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from functools import partial
 
-from tokentui.config import API_SOURCES
+from tokentui.sources import registry
 from tokentui.messages import PollFinished
 
 
@@ -16,7 +16,7 @@ class PollingMixin:
     ``_poll_conn``, ``settings``, ``demo``, ``db_path``)."""
 
     def _api_sources(self) -> list[str]:
-        return [n for n in API_SOURCES if self.settings.source(n).enabled]
+        return [n for n in registry.names(registry.API) if self.settings.source(n).enabled]
 
     def _start_poll(self, force: bool = False) -> None:
         """Poll the API sources that are due (``force``: also those not polled for a minute)."""

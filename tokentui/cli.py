@@ -11,20 +11,21 @@ from typing import Sequence
 
 from tokentui import __version__
 from tokentui.errors import TokentopError, UsageError
+from tokentui.sources import registry
 
-LOCAL_SOURCES = ("claude-code", "codex", "gemini-cli", "opencode")
-LOCAL_HELP = "claude-code, codex, gemini-cli, opencode"
-EPILOG = """\
-data:   history in the user data dir (`tokentop locate data`), config in `tokentop locate config`
-keys:   OS keyring (service "tokentop") or env vars OPENAI_ADMIN_KEY, ANTHROPIC_ADMIN_KEY, ...
-env:    TOKENTOP_CONFIG, TOKENTOP_DATA_DIR, CLAUDE_CONFIG_DIR, CODEX_HOME
-"""
+
+def epilog() -> str:
+    keys = ", ".join(registry.key_env_vars().values())
+    roots = ", ".join(e for s in registry.all_sources(registry.LOCAL) for e in s.env)
+    return (f"data:   history in the user data dir (`tokentop locate data`), config in `tokentop locate config`\n"
+            f"keys:   OS keyring (service \"tokentop\") or env vars {keys}\n"
+            f"env:    TOKENTOP_CONFIG, TOKENTOP_DATA_DIR, {roots}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="tokentop", description="top for AI tokens: live usage, history, budgets and leverage.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"tokentop {__version__}")
     p.add_argument("--demo", action="store_true", help="open the dashboard on 90 days of generated data "
                    "(temporary store; nothing of yours is read or written)")
@@ -36,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Read what is new in the agents' logs and poll every API source that has "
                        "a key, into the history store.")
     s.add_argument("--source", action="append", default=[], metavar="S",
-                   help=f"only these sources ({LOCAL_HELP}, openai, anthropic, openrouter, deepseek, moonshot)")
+                   help=f"only these sources ({registry.help_list()})")
     s.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
 
     r = sub.add_parser("report", help="daily / weekly / monthly / session tables or JSON",
@@ -210,14 +211,12 @@ SYNC_HEADER = f"{'source':<12} {'status':<14} {'files':>6} {'read MB':>9} {'new 
 
 
 def cmd_sync(args) -> int:
-    from tokentui.config import API_SOURCES
-
     settings = _settings()
-    unknown = [s for s in args.source if s not in LOCAL_SOURCES + API_SOURCES]
+    unknown = [s for s in args.source if not registry.known(s)]
     if unknown:
-        raise UsageError(f"unknown source {unknown[0]!r}", f"known: {LOCAL_HELP}, {', '.join(API_SOURCES)}")
-    local = [s for s in args.source if s in LOCAL_SOURCES]
-    api = [s for s in args.source if s in API_SOURCES]
+        raise UsageError(f"unknown source {unknown[0]!r}", f"known: {registry.help_list()}")
+    local = [s for s in args.source if registry.kind_of(s) == registry.LOCAL]
+    api = [s for s in args.source if registry.kind_of(s) == registry.API]
     conn, results = None, []
     if local or not args.source:
         conn, results = _sync(settings, local)
@@ -272,7 +271,7 @@ def cmd_report(args) -> int:
     if args.no_sync:
         conn = open_store()
     else:
-        conn, _ = _sync(settings, [s for s in args.source if s in LOCAL_SOURCES])
+        conn, _ = _sync(settings, [s for s in args.source if registry.known(s) and registry.kind_of(s) == registry.LOCAL])
     req = report.ReportRequest(args.kind, since, until, tz, tuple(args.source), tuple(args.model), args.breakdown,
                                6 if args.start_of_week == "sunday" else 0, args.order)
     data = report.build(conn, req)
@@ -319,7 +318,7 @@ def cmd_sources(args) -> int:
     settings = _settings()
     rows = source_statuses(open_store(), settings)
     if args.json:
-        json.dump([r.__dict__ for r in rows], sys.stdout, indent=2)
+        json.dump([r.as_json() for r in rows], sys.stdout, indent=2)
         sys.stdout.write("\n")
         return 0
     for r in rows:

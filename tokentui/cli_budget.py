@@ -77,7 +77,8 @@ def _budget_error(name: str, exc) -> UsageError:
 
 
 def run_set(args: argparse.Namespace) -> int:
-    from tokentui.config import ALL_SOURCES, load_settings, update_config
+    from tokentui.config import load_settings, update_config
+    from tokentui.sources import registry
     from tokentui.core.budgets import BudgetError, check_name, parse_budget
 
     settings = load_settings()
@@ -109,7 +110,7 @@ def run_set(args: argparse.Namespace) -> int:
     if args.alert is not None:
         table["alerts"] = args.alert
     try:
-        budget = parse_budget(args.name, table, ALL_SOURCES)
+        budget = parse_budget(args.name, table, registry.catalog())
     except BudgetError as exc:
         raise _budget_error(args.name, exc) from None
     update_config(settings.path, ["budgets", budget.name], budget.to_raw())

@@ -9,16 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-#: the API sources that take a key (the same names as tokentui.credentials.ENV_VARS)
-SOURCES = ("openai", "anthropic", "openrouter", "deepseek", "moonshot")
-
-#: what each key should look like, to warn early about the commonest mistake
-EXPECTED_PREFIX = {
-    "openai": ("sk-admin-", "an OpenAI admin key (sk-admin-…); project keys cannot read usage"),
-    "anthropic": ("sk-ant-admin", "an Anthropic Admin API key (sk-ant-admin…); normal API keys cannot read usage"),
-    "openrouter": ("sk-or-", "an OpenRouter key (sk-or-…)"),
-}
-
+from tokentui.sources import registry
 
 def register(sub) -> None:
     """Add the ``keys`` subcommand and its actions."""
@@ -26,19 +17,20 @@ def register(sub) -> None:
                        description="Manage the keys tokentop uses to read provider usage APIs. Keys live in "
                        "the OS keyring (service \"tokentop\"); the standard env vars override it.")
     ksub = k.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
+    sources = registry.names(registry.API)
     a = ksub.add_parser("add", help="store a key (prompted without echo, or read from stdin)",
                         description="Store a key in the OS keyring. On a terminal it is prompted for without "
                         "echo; otherwise the first line of stdin is read (e.g. from a password manager).")
-    a.add_argument("source", choices=SOURCES)
+    a.add_argument("source", choices=sources)
     a.set_defaults(func=cmd_add)
     ls = ksub.add_parser("list", help="which sources have a key, and where it comes from")
     ls.add_argument("--json", action="store_true")
     ls.set_defaults(func=cmd_list)
     r = ksub.add_parser("remove", help="delete a stored key from the keyring")
-    r.add_argument("source", choices=SOURCES)
+    r.add_argument("source", choices=sources)
     r.set_defaults(func=cmd_remove)
     t = ksub.add_parser("test", help="make one real call with the key and explain the result")
-    t.add_argument("source", choices=SOURCES)
+    t.add_argument("source", choices=sources)
     t.set_defaults(func=cmd_test)
 
 
@@ -52,7 +44,7 @@ def _read_key(source: str) -> str:
 
 
 def cmd_add(args: argparse.Namespace) -> int:
-    from tokentui.credentials import ENV_VARS, redact, set_key
+    from tokentui.credentials import key_env, redact, set_key
     from tokentui.errors import CredentialError
 
     key = _read_key(args.source).strip()
@@ -60,24 +52,24 @@ def cmd_add(args: argparse.Namespace) -> int:
         raise CredentialError("no key given: nothing stored")
     set_key(args.source, key)
     print(f"stored the {args.source} key {redact(key)} in the OS keyring")
-    expected = EXPECTED_PREFIX.get(args.source)
-    if expected and not key.startswith(expected[0]):
-        print(f"  note: this does not look like {expected[1]}", file=sys.stderr)
+    spec = registry.get(args.source)
+    if spec.key_prefixes and spec.key_warning and not key.startswith(spec.key_prefixes):
+        print(f"  note: this does not look like {spec.key_warning}", file=sys.stderr)
     import os
 
-    if os.environ.get(ENV_VARS[args.source], "").strip():
-        print(f"  note: {ENV_VARS[args.source]} is set and takes precedence over the keyring", file=sys.stderr)
+    if os.environ.get(key_env(args.source), "").strip():
+        print(f"  note: {key_env(args.source)} is set and takes precedence over the keyring", file=sys.stderr)
     print(f"  check it with `tokentop keys test {args.source}`")
     return 0
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from tokentui.credentials import ENV_VARS, key_info
+    from tokentui.credentials import key_env, key_info
 
     rows = []
-    for source in SOURCES:
+    for source in registry.names(registry.API):
         info = key_info(source, refresh=True)  # asks the keyring itself, and updates the index
-        where = {"env": f"env {ENV_VARS[source]}", "keyring": "keyring", "none": "-"}[info.origin]
+        where = {"env": f"env {key_env(source)}", "keyring": "keyring", "none": "-"}[info.origin]
         rows.append({"source": source, "origin": info.origin, "where": where, "key": info.redacted})
     if args.json:
         import json
@@ -95,13 +87,13 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_remove(args: argparse.Namespace) -> int:
     import os
 
-    from tokentui.credentials import ENV_VARS, delete_key
+    from tokentui.credentials import delete_key, key_env
 
     removed = delete_key(args.source)
     print(f"removed the {args.source} key from the keyring" if removed
           else f"no {args.source} key was stored in the keyring")
-    if os.environ.get(ENV_VARS[args.source], "").strip():
-        print(f"  note: {ENV_VARS[args.source]} is still set in this environment and will be used")
+    if os.environ.get(key_env(args.source), "").strip():
+        print(f"  note: {key_env(args.source)} is still set in this environment and will be used")
     return 0
 
 

@@ -43,13 +43,11 @@ from typing import TYPE_CHECKING, Any
 
 from tokentui import paths
 from tokentui.errors import ConfigError
+from tokentui.sources import registry
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
-LOCAL_SOURCES = ("claude-code", "codex", "gemini-cli", "opencode")
-API_SOURCES = ("openai", "anthropic", "openrouter", "deepseek", "moonshot")
-ALL_SOURCES = LOCAL_SOURCES + API_SOURCES
 
 PRICE_FIELDS = ("input", "output", "cache_write", "cache_write_1h", "cache_read")
 
@@ -284,8 +282,8 @@ def parse_settings(text: str, path: Path) -> Settings:
     sources = {}
     for name, spec in c.table(raw.get("sources", {}), ["sources"]).items():
         kp = ["sources", name]
-        if name not in ALL_SOURCES:
-            raise c.fail(kp, f"unknown source (known: {', '.join(ALL_SOURCES)})")
+        if not registry.known(name):
+            raise c.fail(kp, f"unknown source (known: {registry.help_list()})")
         c.table(spec, kp)
         c.known(spec, kp, ("enabled", "paths", "base_url", "poll_interval", "backfill_days"))
         s: dict[str, Any] = {}

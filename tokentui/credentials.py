@@ -17,17 +17,13 @@ import re
 from dataclasses import dataclass
 
 from tokentui.errors import CredentialError
+from tokentui.sources import registry
 
 SERVICE = "tokentop"
 
-#: the standard environment variable for each API source
-ENV_VARS = {
-    "openai": "OPENAI_ADMIN_KEY",
-    "anthropic": "ANTHROPIC_ADMIN_KEY",
-    "openrouter": "OPENROUTER_API_KEY",
-    "deepseek": "DEEPSEEK_API_KEY",
-    "moonshot": "MOONSHOT_API_KEY",
-}
+def key_env(source: str) -> str:
+    """The standard environment variable of ``source``'s key (from the source registry)."""
+    return registry.key_env(source)
 
 
 @dataclass(frozen=True)
@@ -52,7 +48,7 @@ _KEYLIKE = re.compile(r"sk-[A-Za-z0-9_\-]{12,}")
 def scrub(text: str, *keys: str | None) -> str:
     """``text`` with every key in ``keys``, every key in the standard env vars and anything
     shaped like a provider key replaced by its redacted tail (for errors, logs, tracebacks)."""
-    for key in (*keys, *(os.environ.get(v, "").strip() for v in ENV_VARS.values())):
+    for key in (*keys, *(os.environ.get(v, "").strip() for v in registry.key_env_vars().values())):
         if key and len(key) >= 8 and key in text:
             text = text.replace(key, redact(key))
     return _KEYLIKE.sub(lambda m: redact(m.group(0)), text)
@@ -77,8 +73,8 @@ def _keyring():
 
 
 def _check_source(source: str) -> None:
-    if source not in ENV_VARS:
-        raise CredentialError(f"unknown key source {source!r}", f"known: {', '.join(ENV_VARS)}")
+    if source not in registry.key_env_vars():
+        raise CredentialError(f"unknown key source {source!r}", f"known: {registry.help_list(registry.API)}")
 
 
 def _index_file():
@@ -95,7 +91,7 @@ def keyring_index() -> dict[str, bool]:
         return {}
     if not isinstance(data, dict):
         return {}
-    return {k: v for k, v in data.items() if k in ENV_VARS and type(v) is bool}
+    return {k: v for k, v in data.items() if k in registry.key_env_vars() and type(v) is bool}
 
 
 def _note(source: str, present: bool) -> None:
@@ -118,7 +114,7 @@ def get_key(source: str, refresh: bool = False) -> tuple[str | None, str]:
     ``refresh``, a source the keyring index says has no key is not looked up.
     """
     _check_source(source)
-    env = os.environ.get(ENV_VARS[source], "").strip()
+    env = os.environ.get(key_env(source), "").strip()
     if env:
         return env, "env"
     if not refresh and keyring_index().get(source) is False:
@@ -138,7 +134,7 @@ def get_key(source: str, refresh: bool = False) -> tuple[str | None, str]:
 def has_key(source: str, index: dict[str, bool] | None = None) -> bool:
     """Whether a key for ``source`` is available: its env var is set, or the keyring holds one.
     Asks the keyring only when the index (read here unless given) does not know yet."""
-    if os.environ.get(ENV_VARS[source], "").strip():
+    if os.environ.get(key_env(source), "").strip():
         return True
     known = (keyring_index() if index is None else index).get(source)
     return known if known is not None else get_key(source)[0] is not None
@@ -168,7 +164,7 @@ def set_key(source: str, key: str) -> None:
         kr.set_password(SERVICE, source, key)
     except Exception as exc:
         raise CredentialError(f"the OS keyring refused to store the key: {type(exc).__name__}",
-                              f"set {ENV_VARS[source]} instead") from None
+                              f"set {key_env(source)} instead") from None
     _note(source, True)
 
 

@@ -26,8 +26,8 @@ from tests.hardening.helpers import (
 )
 from tests.hardening.test_crash_ingest import _append
 from tests.hardening.test_crash_poll import KEYS, ROWS, SlowServer
-from tokentui.config import API_SOURCES
 from tokentui.services import report
+from tokentui.sources import registry
 from tokentui.store.db import connect
 
 
@@ -115,7 +115,7 @@ def concurrent_rounds(src, live, srv, rounds: int, seed: int) -> dict:
         api = conn.execute(ROWS.replace("ORDER BY", "WHERE kind = 'api' ORDER BY")).fetchall()
     finally:
         conn.close()
-    ref = tokentop("sync", "-q", *(f"--source={name}" for name in API_SOURCES), env={**env, "TOKENTOP_DATA_DIR": str(live / "ref"),
+    ref = tokentop("sync", "-q", *(f"--source={name}" for name in registry.names(registry.API)), env={**env, "TOKENTOP_DATA_DIR": str(live / "ref"),
                                       "CLAUDE_CONFIG_DIR": str(live / "none"), "CODEX_HOME": str(live / "none")})
     assert ref.returncode == 0, ref.stderr
     ref_conn = sqlite3.connect(live / "ref" / "history.db")

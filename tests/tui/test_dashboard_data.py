@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tokentui.core.records import BILLED, ESTIMATED, UNPRICED, UsageRecord
-from tokentui.services import dashboard, demo, history
+from tokentui.services import dashboard, demo, history, status
 from tokentui.store import ledger
 from tokentui.store.db import connect, transaction
 from tokentui.store.queries import Filter, grouped
@@ -135,13 +135,13 @@ def test_local_day_sql_is_exact_across_dst(tmp_path, zone):
 def test_source_rows_from_the_store(tmp_path):
     c = connect(tmp_path / "h.db")
     demo.generate(c, now=NOW, days=3)
-    rows = {r.name: r for r in dashboard.stored_source_rows(c)}
+    rows = {r.name: r for r in status.stored_statuses(c)}
     assert rows["claude-code"].status == "ok" and rows["claude-code"].records > 0
     assert rows["anthropic"].status == "error" and "401" in rows["anthropic"].message
     assert rows["deepseek"].status == "not configured" and "keys add deepseek" in rows["deepseek"].message
     with transaction(c):
         ledger.set_status(c, "codex", "error", "cannot read ~/.codex: permission denied")
-    fresh = {r.name: r for r in dashboard.refresh_rows(c, tuple(rows.values()))}
+    fresh = {r.name: r for r in status.refresh_statuses(c, tuple(rows.values()))}
     assert fresh["codex"].status == "error" and "permission" in fresh["codex"].message
 
 

@@ -133,10 +133,10 @@ def test_demo_settings_live_in_the_demo_folder(tmp_path):
 
 
 def test_demo_statuses_say_not_configured_never_planned(tmp_path):
-    from tokentui.services.dashboard import stored_source_rows
+    from tokentui.services.status import stored_statuses
 
     conn = connect(tmp_path / "h.db")
     demo.generate(conn, now=NOW, tz=TZ, days=2)
-    rows = {r.name: r for r in stored_source_rows(conn)}
+    rows = {r.name: r for r in stored_statuses(conn)}
     assert rows["gemini-cli"].status == rows["opencode"].status == "not configured"
     assert all(r.status != "planned" for r in rows.values())

@@ -6,7 +6,10 @@ import threading
 import time
 
 from tests.tui.conftest import FROZEN_NOW, settings, wait_for
-from tokentui.config import API_SOURCES, SourceSettings
+from tokentui.config import SourceSettings
+from tokentui.sources import registry
+
+API_SOURCES = registry.names(registry.API)
 from tokentui.services.dashboard import PollSchedule
 
 

@@ -13,20 +13,23 @@ import pytest
 import tomli_w
 
 from tokentui import paths
-from tokentui.config import ALL_SOURCES, ConfigError, load_settings
-from tokentui.core.budgets import (DEFAULT_ALERTS, PROVIDERS, Budget, BudgetError, parse_alerts, parse_budget,
+from tokentui.config import ConfigError, load_settings
+from tokentui.core.budgets import (DEFAULT_ALERTS, Budget, BudgetError, parse_alerts, parse_budget,
                                    parse_budgets)
 from tokentui.core.records import ESTIMATED, UNPRICED, UsageRecord, to_pico
 from tokentui.services import budgets as svc
+from tokentui.sources import registry
 from tokentui.store import ledger
 from tokentui.store.db import connect, transaction
+
+CATALOG = registry.catalog()
 
 UTC = ZoneInfo("UTC")
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
 
 
 def parse(table: dict, name: str = "work") -> Budget:
-    return parse_budget(name, table, ALL_SOURCES)
+    return parse_budget(name, table, CATALOG)
 
 
 # --- validation ------------------------------------------------------------------------------
@@ -99,12 +102,12 @@ def test_budget_names_and_section_settings():
         parse({"usd": 5, "period": "month"}, name="has space")
     with pytest.raises(BudgetError, match="setting of \\[budgets\\]"):
         parse({"usd": 5, "period": "month"}, name="notify_desktop")
-    settings = parse_budgets({"notify_desktop": True, "a": {"usd": 1, "period": "month"}}, ALL_SOURCES)
+    settings = parse_budgets({"notify_desktop": True, "a": {"usd": 1, "period": "month"}}, CATALOG)
     assert settings.notify_desktop and [b.name for b in settings.budgets] == ["a"]
     with pytest.raises(BudgetError, match="true or false"):
-        parse_budgets({"notify_desktop": "yes"}, ALL_SOURCES)
+        parse_budgets({"notify_desktop": "yes"}, CATALOG)
     with pytest.raises(BudgetError, match="expected a table \\[budgets.limit\\]"):
-        parse_budgets({"limit": 5}, ALL_SOURCES)
+        parse_budgets({"limit": 5}, CATALOG)
 
 
 def test_alert_strings_from_the_command_line():
@@ -115,10 +118,11 @@ def test_alert_strings_from_the_command_line():
 
 
 def test_providers_map_to_known_sources():
-    for provider, sources in PROVIDERS.items():
-        assert set(sources) <= set(ALL_SOURCES), provider
-    assert PROVIDERS["anthropic"] == ("claude-code", "anthropic")
-    assert PROVIDERS["openai"] == ("codex", "openai")
+    providers = CATALOG.provider_sources
+    for provider, sources in providers.items():
+        assert set(sources) <= set(CATALOG.names), provider
+    assert providers["anthropic"] == ("claude-code", "anthropic")
+    assert providers["openai"] == ("codex", "openai")
 
 
 @pytest.mark.parametrize("table", [
@@ -130,7 +134,7 @@ def test_providers_map_to_known_sources():
 def test_to_raw_round_trips_through_toml(table):
     b = parse(table)
     text = tomli_w.dumps({"budgets": {"work": b.to_raw()}})
-    again = parse_budgets(tomllib.loads(text)["budgets"], ALL_SOURCES).budgets[0]
+    again = parse_budgets(tomllib.loads(text)["budgets"], CATALOG).budgets[0]
     assert again == b
 
 

@@ -11,7 +11,7 @@ Example::
     period = "year"                   # month | quarter | year
     start = 2026-04-01                # optional: its month and day start each period (fiscal years)
     sources = ["claude-code"]         # optional scope; empty = all usage
-    providers = ["openai"]            # optional: expands to that provider's sources (see PROVIDERS)
+    providers = ["openai"]            # optional: expands to that provider's sources (see core.catalog)
     models = ["claude-opus-4-5"]      # optional: only these models
     alerts = [0.5, 0.8, 1.0]          # fractions of the amount; default 50 %, 80 %, 100 %
 
@@ -28,6 +28,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Collection, Mapping
 
 from tokentui.core import fmt
+from tokentui.core.catalog import SourceCatalog
 from tokentui.errors import ConfigError
 
 PERIODS = ("month", "quarter", "year")
@@ -38,16 +39,6 @@ MAX_DIGITS = 15
 DEFAULT_ALERTS = (0.5, 0.8, 1.0)
 #: largest alert threshold accepted (5 = 500 %): larger values are almost surely percentages
 MAX_ALERT = 5.0
-
-#: provider → the sources whose usage it bills (local agents and the provider's own API)
-PROVIDERS: dict[str, tuple[str, ...]] = {
-    "anthropic": ("claude-code", "anthropic"),
-    "openai": ("codex", "openai"),
-    "google": ("gemini-cli",),
-    "openrouter": ("openrouter",),
-    "deepseek": ("deepseek",),
-    "moonshot": ("moonshot",),
-}
 
 #: keys of ``[budgets]`` that are settings rather than budgets
 SETTINGS = ("notify_desktop",)
@@ -77,12 +68,13 @@ class Budget:
     providers: tuple[str, ...] = ()
     models: tuple[str, ...] = ()
     alerts: tuple[float, ...] = DEFAULT_ALERTS
+    #: the sources ``providers`` bill, resolved when the budget was parsed (see SourceCatalog)
+    provider_sources: tuple[str, ...] = ()
 
     def scope_sources(self) -> tuple[str, ...]:
         """The sources this budget counts (empty: every source)."""
         out: list[str] = list(self.sources)
-        for p in self.providers:
-            out.extend(s for s in PROVIDERS[p] if s not in out)
+        out.extend(s for s in self.provider_sources if s not in out)
         return tuple(out)
 
     def scope_text(self) -> str:
@@ -237,7 +229,7 @@ def check_name(name: str, kp: list[str] | None = None) -> str:
     return name
 
 
-def parse_budget(name: str, table: Any, known_sources: Collection[str]) -> Budget:
+def parse_budget(name: str, table: Any, catalog: SourceCatalog) -> Budget:
     """Validate one ``[budgets.NAME]`` table. Errors name the budget and the key."""
     kp = ["budgets", name]
     check_name(name, kp)
@@ -260,15 +252,19 @@ def parse_budget(name: str, table: Any, known_sources: Collection[str]) -> Budge
     if period not in PERIODS:
         raise BudgetError(kp + ["period"], f"unknown period {period!r} (one of: {', '.join(PERIODS)})")
     start = parse_start(table["start"], kp + ["start"]) if "start" in table else None
+    providers = _names(table.get("providers", []), kp + ["providers"], "provider", tuple(catalog.provider_sources))
+    expanded: list[str] = []
+    for p in providers:
+        expanded.extend(s for s in catalog.provider_sources[p] if s not in expanded)
     return Budget(
         name=name, unit=unit, amount=amount, period=period, start=start,
-        sources=_names(table.get("sources", []), kp + ["sources"], "source", tuple(known_sources)),
-        providers=_names(table.get("providers", []), kp + ["providers"], "provider", tuple(PROVIDERS)),
+        sources=_names(table.get("sources", []), kp + ["sources"], "source", catalog.names),
+        providers=providers, provider_sources=tuple(expanded),
         models=_names(table.get("models", []), kp + ["models"], "model", None),
         alerts=parse_alerts(table["alerts"], kp + ["alerts"]) if "alerts" in table else DEFAULT_ALERTS)
 
 
-def parse_budgets(section: Any, known_sources: Collection[str]) -> BudgetSettings:
+def parse_budgets(section: Any, catalog: SourceCatalog) -> BudgetSettings:
     """Validate the whole ``[budgets]`` table of the config (``raw.get("budgets", {})``)."""
     if not isinstance(section, Mapping):
         raise BudgetError(["budgets"], f"expected a table, got {section!r}")
@@ -279,7 +275,7 @@ def parse_budgets(section: Any, known_sources: Collection[str]) -> BudgetSetting
                 raise BudgetError(["budgets", key], f"expected true or false, got {value!r}")
             notify = value
         elif isinstance(value, Mapping):
-            budgets.append(parse_budget(key, value, known_sources))
+            budgets.append(parse_budget(key, value, catalog))
         else:
             raise BudgetError(["budgets", key], f"expected a table [budgets.{key}] or a setting "
                               f"({', '.join(SETTINGS)})")

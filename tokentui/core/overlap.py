@@ -27,8 +27,6 @@ from typing import Mapping
 
 from tokentui.core.totals import Totals
 
-#: local source → the provider whose API may report the same usage
-LOCAL_PROVIDER: dict[str, str] = {"claude-code": "anthropic", "codex": "openai"}
 
 
 @dataclass(frozen=True)
@@ -55,10 +53,11 @@ def _has_usage(t: Totals | None) -> bool:
 
 
 def person_totals(cells: Mapping[tuple[str, str], Totals],
-                  local_provider: Mapping[str, str] = LOCAL_PROVIDER) -> PersonTotals:
+                  local_provider: Mapping[str, str]) -> PersonTotals:
     """Combine per-``(period, source)`` totals into per-period totals by the rule above.
 
-    ``cells`` is not modified. Periods keep their first-seen order.
+    ``local_provider`` maps a local source to the provider whose API may report the same usage
+    (:attr:`~tokentui.core.catalog.SourceCatalog.local_provider`). ``cells`` is not modified. Periods keep their first-seen order.
     """
     by_period: dict[str, dict[str, Totals]] = {}
     for (period, source), t in cells.items():

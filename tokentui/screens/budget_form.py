@@ -15,8 +15,8 @@ from textual.markup import escape
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
-from tokentui.config import ALL_SOURCES
-from tokentui.core.budgets import PERIODS, PROVIDERS, Budget, BudgetError, check_name, parse_budget
+from tokentui.core.budgets import PERIODS, Budget, BudgetError, check_name, parse_budget
+from tokentui.sources import registry
 from tokentui.errors import TokentopError
 from tokentui.messages import BudgetSaved
 
@@ -62,7 +62,7 @@ def budget_from_form(name: str, amount: str, unit: str, period: str, start: str 
             table[key] = _names(text)
     if alerts.strip():
         table["alerts"] = alerts
-    return parse_budget(name, table, ALL_SOURCES)
+    return parse_budget(name, table, registry.catalog())
 
 
 def explain(exc: BudgetError) -> tuple[str, str | None]:
@@ -106,8 +106,8 @@ class BudgetFormScreen(ModalScreen[BudgetEdit | None]):
                 yield Input(b.start.isoformat() if b and b.start else "", placeholder="start: YYYY-MM-DD (optional)",
                             id="budget-start", compact=True)
             for field, label, value, hint in (
-                    ("sources", "Sources", b.sources if b else (), "all (or: " + ", ".join(ALL_SOURCES[:2]) + ", …)"),
-                    ("providers", "Providers", b.providers if b else (), "e.g. " + ", ".join(list(PROVIDERS)[:2])),
+                    ("sources", "Sources", b.sources if b else (), "all (or: " + ", ".join(registry.names()[:2]) + ", …)"),
+                    ("providers", "Providers", b.providers if b else (), "e.g. " + ", ".join(list(registry.provider_sources())[:2])),
                     ("models", "Models", b.models if b else (), "all models")):
                 with Horizontal(classes="form-row"):
                     yield Label(label, classes="form-label")

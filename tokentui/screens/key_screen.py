@@ -13,15 +13,9 @@ from textual.reactive import reactive
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
-from tokentui.credentials import ENV_VARS
+from tokentui.sources import registry
 from tokentui.errors import TokentopError
 from tokentui.messages import KeyStored
-
-#: what kind of key each source wants, in plain words
-KEY_KIND = {"openai": "an admin key (sk-admin-…)", "anthropic": "an admin key (sk-ant-admin…)",
-            "openrouter": "any API key (a management key also reads activity)",
-            "deepseek": "any API key (balance only)", "moonshot": "any API key (balance only)"}
-
 
 class KeyScreen(ModalScreen[None]):
     """Stores the key in the keyring; on success posts :class:`KeyStored` (with the redacted
@@ -41,12 +35,12 @@ class KeyScreen(ModalScreen[None]):
         self.demo = demo
 
     def compose(self) -> ComposeResult:
-        env = ENV_VARS.get(self.source, "")
+        env = registry.get(self.source).key_env or ""
         now = (f"in use: key {escape(self.current)}" if self.current else "no key stored yet")
         if self.demo:
             now = "[$warning]demo mode: nothing is stored[/]"
         with Vertical(id="key-form"):
-            yield Static(f"{escape(self.source)} wants {KEY_KIND.get(self.source, 'an API key')}.\n"
+            yield Static(f"{escape(self.source)} wants {registry.get(self.source).key_hint or 'an API key'}.\n"
                          f"[dim]{now} · the environment variable {env} overrides the keyring[/]",
                          id="key-about")
             yield Input(placeholder="paste the key (hidden)", password=True, id="key-input", compact=True)
@@ -93,8 +87,8 @@ class KeyScreen(ModalScreen[None]):
             set_key(self.source, key)
         except TokentopError as exc:
             text = str(exc)
-            if ENV_VARS[self.source] not in text:
-                text += f" For {self.source}, set {ENV_VARS[self.source]}."
+            if registry.key_env(self.source) not in text:
+                text += f" For {self.source}, set {registry.key_env(self.source)}."
             self.app.call_from_thread(self._failed, text)
             return
         self.app.call_from_thread(self._stored, redact(key.strip()))

@@ -13,7 +13,8 @@ from textual.widgets import DataTable, Static
 from tokentui.errors import TokentopError
 from tokentui.screens.base import TokentopScreen
 from tokentui.screens.key_screen import KeyScreen
-from tokentui.services.dashboard import Snapshot, SourceRow
+from tokentui.core.source_status import SourceStatus
+from tokentui.services.dashboard import Snapshot
 from tokentui.widgets.bars import ago
 from tokentui.widgets.source_status_list import STATUS_COLORS, status_dot
 
@@ -49,7 +50,7 @@ class SourcesScreen(TokentopScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self._rows: tuple[SourceRow, ...] = ()
+        self._rows: tuple[SourceStatus, ...] = ()
         self._now_ms = 0
 
     def compose_body(self) -> ComposeResult:
@@ -92,7 +93,7 @@ class SourcesScreen(TokentopScreen):
         color = self.app.theme_variables.get(var[1:]) if var else None
         return Text("●", style=color) if color else Text("○", style="dim")
 
-    def _selected(self) -> SourceRow | None:
+    def _selected(self) -> SourceStatus | None:
         row = self.query_one(DataTable).cursor_row
         return self._rows[row] if 0 <= row < len(self._rows) else None
 

@@ -22,7 +22,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Iterable, Sequence
 from zoneinfo import ZoneInfo
 
-from tokentui.config import ALL_SOURCES, Settings, line_of
+from tokentui.config import Settings, line_of
+from tokentui.sources import registry
 from tokentui.core.budgets import PERIOD_ADJECTIVE, Budget, BudgetError, BudgetSettings, parse_budgets
 from tokentui.core.projection import WINDOW_DAYS, Projection, project
 from tokentui.core.overlap import person_totals
@@ -118,7 +119,7 @@ def _json_num(v: Decimal | int) -> float | int:
 def load_budgets(settings: Settings) -> BudgetSettings:
     """The validated ``[budgets]`` of ``settings``; errors name the file, line and key."""
     try:
-        return parse_budgets(settings.raw.get("budgets", {}), ALL_SOURCES)
+        return parse_budgets(settings.raw.get("budgets", {}), registry.catalog())
     except BudgetError as exc:
         try:
             text = settings.path.read_text(encoding="utf-8")
@@ -154,7 +155,7 @@ def daily_series(conn: sqlite3.Connection, budget: Budget, tz: ZoneInfo, since: 
     values: dict[date, Decimal | int] = {}
     unpriced: dict[date, int] = {}
     overlap: dict[date, int] = {}
-    for key, t in person_totals(cells).periods.items():
+    for key, t in person_totals(cells, registry.local_provider()).periods.items():
         day = date.fromisoformat(key)
         values[day] = Decimal(t.cost_pico) / PICO if budget.unit == "usd" else t.total
         unpriced[day] = t.unpriced_tokens

@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Iterable
 from zoneinfo import ZoneInfo
 
-from tokentui.config import API_SOURCES, LOCAL_SOURCES
+from tokentui.core.source_status import SourceStatus
 from tokentui.core.records import PICO
 from tokentui.store.queries import period_bounds, utc_ms
 
@@ -79,24 +79,6 @@ class Share:
 
 
 @dataclass(frozen=True, slots=True)
-class SourceRow:
-    """A source's status in plain words."""
-
-    name: str
-    kind: str  # local | api
-    status: str  # ok | stale | error | not configured | disabled
-    message: str | None = None
-    last_sync_ms: int | None = None
-    records: int = 0
-    paths: tuple[str, ...] = ()
-    skipped_lines: int = 0
-    duplicates: int = 0
-    #: an API key's redacted tail and where it came from, e.g. "…3f9a (keyring)"; never more
-    key_hint: str | None = None
-    balances: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
 class Snapshot:
     """Everything the dashboard shows at one instant."""
 
@@ -109,7 +91,7 @@ class Snapshot:
     top_models: tuple[Share, ...]
     top_sources: tuple[Share, ...]
     top_days: int
-    sources: tuple[SourceRow, ...]
+    sources: tuple[SourceStatus, ...]
     tokens_per_week: int  # average over the last AVG_DAYS days
     cache_hit_ratio: float | None  # cache reads / all input, last TOP_DAYS days
     #: (local date, tokens) for the last AVG_DAYS days including today, oldest first
@@ -249,7 +231,7 @@ def _period_totals(conn: sqlite3.Connection, now: datetime, tz: ZoneInfo):
 
 
 def build_snapshot(conn: sqlite3.Connection, now: datetime, tz: ZoneInfo,
-                   sources: Iterable[SourceRow] = ()) -> Snapshot:
+                   sources: Iterable[SourceStatus] = ()) -> Snapshot:
     """The dashboard's figures at ``now`` (aware). ``sources`` are passed through unchanged."""
     t0 = _time.perf_counter()
     now_ms = utc_ms(now)
@@ -257,52 +239,6 @@ def build_snapshot(conn: sqlite3.Connection, now: datetime, tz: ZoneInfo,
     periods, top_models, top_sources, per_week, ratio, daily = _period_totals(conn, now, tz)
     return Snapshot(now_ms, str(tz), burn, spark_hour, spark_day, periods, top_models, top_sources, TOP_DAYS,
                     tuple(sources), per_week, ratio, daily, (_time.perf_counter() - t0) * 1000)
-
-
-# --- source statuses ----------------------------------------------------------------------
-
-def source_rows(conn: sqlite3.Connection, settings) -> tuple[SourceRow, ...]:
-    """Full statuses: detected paths, keys present, record counts (stats files, reads the keyring)."""
-    from tokentui.services.status import source_statuses
-
-    from tokentui.credentials import key_info
-
-    def hint(name: str) -> str | None:
-        info = key_info(name)
-        return f"{info.redacted} ({info.origin})" if info.origin != "none" else None
-
-    return tuple(SourceRow(s.name, s.kind, s.status, s.message, s.last_sync_ms, s.records, tuple(s.paths),
-                           s.skipped_lines, s.duplicates, hint(s.name) if s.kind == "api" else None,
-                           tuple(s.balances)) for s in source_statuses(conn, settings))
-
-
-def stored_source_rows(conn: sqlite3.Connection) -> tuple[SourceRow, ...]:
-    """Statuses from the store alone (no file system, no keyring): what the demo shows."""
-    stored = {r[0]: r for r in conn.execute("SELECT source, status, message, last_sync_ms FROM source_status")}
-    counts = dict(conn.execute("SELECT source, COUNT(*) FROM ledger GROUP BY source"))
-    out = []
-    for name in LOCAL_SOURCES + API_SOURCES:
-        kind = "local" if name in LOCAL_SOURCES else "api"
-        row = stored.get(name)
-        if row:
-            out.append(SourceRow(name, kind, row[1], row[2], row[3], counts.get(name, 0)))
-        else:
-            out.append(SourceRow(name, kind, "not configured", "no key: add one on the Sources screen or with "
-                                 f"`tokentop keys add {name}`" if kind == "api" else "no logs found"))
-    return tuple(out)
-
-
-def refresh_rows(conn: sqlite3.Connection, rows: tuple[SourceRow, ...]) -> tuple[SourceRow, ...]:
-    """``rows`` with status, message and last sync re-read from the store (cheap; for every tick)."""
-    stored = {r[0]: r for r in conn.execute("SELECT source, status, message, last_sync_ms FROM source_status")}
-    out = []
-    for r in rows:
-        s = stored.get(r.name)
-        if s and r.status != "disabled":
-            r = replace(r, status=s[1], message=s[2], last_sync_ms=s[3])
-        out.append(r)
-    return tuple(out)
-
 
 
 # --- budgets and leverage: the figures that change slowly -----------------------------------

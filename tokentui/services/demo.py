@@ -27,13 +27,16 @@ from tokentui.config import Settings, load_settings, save_raw
 from tokentui.core.benchmarks import Distribution, TeamBenchmark
 from tokentui.core.pricing import Pricer, pricing_data_version
 from tokentui.core.records import BILLED, ESTIMATED, UNPRICED, UsageRecord
+from tokentui.sources import registry
 from tokentui.store import ledger
 from tokentui.store.db import connect, set_meta, transaction
 
 DEVICE = "demo"
+#: the sources the demo makes history for (every other registered source shows "not configured")
 CLAUDE = "claude-code"
 CODEX = "codex"
 OPENAI = "openai"
+ANTHROPIC = "anthropic"  # shown with a rejected key: what an error looks like
 
 CLAUDE_MODELS = (("claude-sonnet-4-5-20250929", 0.62), ("claude-opus-4-5-20251101", 0.23),
                  ("claude-haiku-4-5-20251001", 0.15))
@@ -273,15 +276,12 @@ def _set_demo_status(conn: sqlite3.Connection, stamp_ms: int) -> None:
     # written with the demo's clock (not the wall clock) so frozen-time snapshots are stable
     rows = ((CLAUDE, "ok", None, stamp_ms - 2_000), (CODEX, "ok", None, stamp_ms - 2_000),
             (OPENAI, "ok", "demo: daily usage buckets and billed costs", stamp_ms - 95_000),
-            ("anthropic", "error", "the admin key was rejected (401): check it with `tokentop keys test "
-             "anthropic`", stamp_ms - 300_000),
-            ("gemini-cli", "not configured", "demo: no Gemini CLI logs", None),
-            ("opencode", "not configured", "demo: no OpenCode data", None))
-    conn.executemany(
-        "INSERT INTO source_status (source, status, message, last_sync_ms, last_ok_ms, detail) "
-        "VALUES (?, ?, ?, ?, ?, NULL) ON CONFLICT (source) DO UPDATE SET status = excluded.status, "
-        "message = excluded.message, last_sync_ms = excluded.last_sync_ms, last_ok_ms = excluded.last_ok_ms",
-        [(s, st, msg, ms, ms if st == "ok" else None) for s, st, msg, ms in rows])
+            (ANTHROPIC, "error", f"the admin key was rejected (401): check it with `tokentop keys test "
+             f"{ANTHROPIC}`", stamp_ms - 300_000))
+    featured = {r[0] for r in rows}
+    rows += tuple((s.name, "not configured", f"demo: no {s.label} data", None)
+                  for s in registry.all_sources(registry.LOCAL) if s.name not in featured)
+    ledger.put_statuses(conn, [(s, st, msg, ms, ms if st == "ok" else None) for s, st, msg, ms in rows])
 
 
 def write_demo_store(db: Path, *, now: datetime, tz: ZoneInfo | None = None, seed: int = 7,

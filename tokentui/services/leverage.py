@@ -29,7 +29,8 @@ from zoneinfo import ZoneInfo
 from tokentui.config import Settings, line_of
 from tokentui.core import benchmarks as bm
 from tokentui.core import leverage as lv
-from tokentui.core.overlap import LOCAL_PROVIDER, person_totals
+from tokentui.core.overlap import person_totals
+from tokentui.sources import registry
 from tokentui.core.totals import Totals
 from tokentui.errors import ConfigError, CredentialError, SourceError, TokentopError
 from tokentui.store import queries
@@ -51,11 +52,12 @@ def measure(conn: sqlite3.Connection, *, now: datetime | None = None, window_day
         for (source, _model), t in by.items():
             cells.setdefault((day, source), Totals()).add(t)
     dropped: set[tuple[str, str]] = set()
-    for c in person_totals(cells).choices:
+    local_provider = registry.local_provider()
+    for c in person_totals(cells, local_provider).choices:
         if c.counted == "local":
             dropped.add((c.period, c.provider))
         else:
-            dropped.update((c.period, s) for s, p in LOCAL_PROVIDER.items() if p == c.provider)
+            dropped.update((c.period, s) for s, p in local_provider.items() if p == c.provider)
     total, by_model = Totals(), {}
     for day, by in groups.items():
         for (source, model), t in by.items():
@@ -328,7 +330,7 @@ def pull_team(provider: str, settings: Settings, *, days: int = lv.DEFAULT_WINDO
     """A team file from an admin API: per-person figures over the last ``days`` whole UTC days
     (today is left out: it is partial), aggregated in memory; nothing per person is kept."""
     from tokentui.core.pricing import Pricer
-    from tokentui.credentials import ENV_VARS, get_key, key_problem
+    from tokentui.credentials import get_key, key_env, key_problem
     from tokentui.sources.api import PROVIDERS, resolve_base_url
     from tokentui.sources.api.base import Window
     from tokentui.sources.api.http import ApiClient, ApiError
@@ -339,11 +341,11 @@ def pull_team(provider: str, settings: Settings, *, days: int = lv.DEFAULT_WINDO
         raise ConfigError("--days must be between 1 and 366")
     key, _origin = get_key(provider)
     if not key:
-        raise CredentialError(f"no {provider} admin key", f"set {ENV_VARS[provider]} or run "
+        raise CredentialError(f"no {provider} admin key", f"set {key_env(provider)} or run "
                               f"`tokentop keys add {provider}`")
     if key_problem(key):  # it could not even be sent in a header: say so, never a generic failure
         raise CredentialError(f"the {provider} key (from {_origin}) {key_problem(key)}",
-                              f"set it again with only the key ({ENV_VARS[provider]} or `tokentop keys add "
+                              f"set it again with only the key ({key_env(provider)} or `tokentop keys add "
                               f"{provider}`)")
     p = PROVIDERS[provider]
     today: date = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).date()

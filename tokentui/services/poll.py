@@ -23,10 +23,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
-from tokentui.config import API_SOURCES, Settings
+from tokentui.config import Settings
 from tokentui.core.pricing import Pricer
-from tokentui.credentials import ENV_VARS, get_key, key_problem, redact
+from tokentui.credentials import get_key, key_env, key_problem, redact
 from tokentui.errors import ConfigError, StoreError
+from tokentui.sources import registry
 from tokentui.sources.api import PROVIDERS, Provider, resolve_base_url
 from tokentui.sources.api.base import Fetched, PollContext, Window, plan_window
 from tokentui.sources.api.http import ApiClient, ApiError, RetryPolicy
@@ -74,7 +75,7 @@ async def poll_all_async(conn: sqlite3.Connection, settings: Settings, *, only: 
                          now: datetime | None = None, transport: httpx.AsyncBaseTransport | None = None,
                          retry: RetryPolicy | None = None, pricer: Pricer | None = None) -> list[PollResult]:
     """The async form of :func:`poll_all`."""
-    names = [n for n in API_SOURCES if settings.source(n).enabled and (not only or n in only)]
+    names = [n for n in registry.names(registry.API) if settings.source(n).enabled and (not only or n in only)]
     with _exclusive(conn) as acquired:
         if not acquired:
             return [PollResult(n, SKIPPED, "another poll is running; skipped") for n in names]
@@ -85,12 +86,12 @@ async def poll_all_async(conn: sqlite3.Connection, settings: Settings, *, only: 
         for name in names:
             key, _origin = get_key(name)
             if not key:
-                msg = f"no key: set {ENV_VARS[name]} or run `tokentop keys add {name}`"
+                msg = f"no key: set {key_env(name)} or run `tokentop keys add {name}`"
                 results[name] = _status_only(conn, name, NOT_CONFIGURED, msg)
                 continue
             if key_problem(key):
                 msg = (f"the {name} key (from {_origin}) {key_problem(key)}: set it again with only the key "
-                       f"({ENV_VARS[name]} or `tokentop keys add {name}`)")
+                       f"({key_env(name)} or `tokentop keys add {name}`)")
                 results[name] = _status_only(conn, name, ERROR, msg)
                 continue
             try:
@@ -212,7 +213,7 @@ def check_key(source: str, settings: Settings, *, transport: httpx.AsyncBaseTran
     """Make exactly one call with ``source``'s key; ``(ok, plain-words explanation)``."""
     key, origin = get_key(source, refresh=True)  # a user-initiated check asks the keyring itself
     if not key:
-        return False, f"no key for {source}: set {ENV_VARS[source]} or run `tokentop keys add {source}`"
+        return False, f"no key for {source}: set {key_env(source)} or run `tokentop keys add {source}`"
     if key_problem(key):
         return False, f"the {source} key (from {origin}) {key_problem(key)}: set it again with only the key"
     p = PROVIDERS[source]

@@ -9,7 +9,8 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from tokentui.core import fmt
-from tokentui.core.overlap import LOCAL_PROVIDER, person_totals
+from tokentui.core.overlap import person_totals
+from tokentui.sources import registry
 from tokentui.core.records import usd
 from tokentui.store import queries
 from tokentui.store.queries import Filter, Totals
@@ -57,16 +58,17 @@ def _counted_days(days: dict[str, Cells]) -> dict[str, tuple[Cells, Cells]]:
     where a local agent log and its provider's API both saw usage that day, only the larger
     view counts toward totals; the other is reported under ``sources`` but not added."""
     out = {}
+    local_provider = registry.local_provider()
     for day, cells in days.items():
         per_source: dict[str, Totals] = {}
         for (source, _m), t in cells.items():
             per_source.setdefault(source, Totals()).add(t)
         dropped: set[str] = set()
-        for c in person_totals({(day, src): t for src, t in per_source.items()}).choices:
+        for c in person_totals({(day, src): t for src, t in per_source.items()}, local_provider).choices:
             if c.counted == "local":
                 dropped.add(c.provider)
             else:
-                dropped.update(src for src in per_source if LOCAL_PROVIDER.get(src) == c.provider)
+                dropped.update(src for src in per_source if local_provider.get(src) == c.provider)
         counted = {k: t for k, t in cells.items() if k[0] not in dropped}
         out[day] = (counted, {k: t for k, t in cells.items() if k[0] in dropped})
     return out

@@ -20,8 +20,9 @@ from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 from tokentui import __version__, paths
-from tokentui.config import ALL_SOURCES, LOCAL_SOURCES, Settings, resolve_timezone
-from tokentui.core.overlap import LOCAL_PROVIDER, person_totals
+from tokentui.config import Settings, resolve_timezone
+from tokentui.core.overlap import person_totals
+from tokentui.sources import registry
 from tokentui.core.pricing import pricing_data_version
 from tokentui.core.totals import Totals
 from tokentui.export import EXTENSIONS, render
@@ -56,6 +57,12 @@ def _tokens(t: Totals) -> dict[str, int]:
             "cache_read_tokens": t.cache_read}
 
 
+def _kind(source: str) -> str:
+    """A source's kind; one no longer registered (history from an older version) counts as an
+    API source, as it did before the registry."""
+    return registry.kind_of(source) if registry.known(source) else registry.API
+
+
 def _dropped(choices) -> dict[str, set[str]]:
     """Per day, the sources the overlap rule left out of the person's total."""
     out: dict[str, set[str]] = {}
@@ -63,7 +70,7 @@ def _dropped(choices) -> dict[str, set[str]]:
         if c.counted == "local":
             out.setdefault(c.period, set()).add(c.provider)
         else:
-            out.setdefault(c.period, set()).update(s for s, p in LOCAL_PROVIDER.items() if p == c.provider)
+            out.setdefault(c.period, set()).update(s for s, p in registry.local_provider().items() if p == c.provider)
     return out
 
 
@@ -82,7 +89,7 @@ def _usage(conn: sqlite3.Connection, f: queries.Filter, tz: ZoneInfo) -> _Usage:
     for day, cells in groups.items():
         for (source, _model), t in cells.items():
             per_source.setdefault((day, source), Totals()).add(t)
-    person = person_totals(per_source)
+    person = person_totals(per_source, registry.local_provider())
     dropped = _dropped(person.choices)
     u = _Usage(Totals(), {}, {}, {}, person.choices)
     for day, cells in groups.items():
@@ -107,7 +114,7 @@ def _totals_section(u: _Usage) -> dict[str, Any]:
 
 
 def _by_source(u: _Usage) -> list[dict[str, Any]]:
-    rows = [{"source": s, "kind": "local" if s in LOCAL_SOURCES else "api", **_tokens(t), "total_tokens": t.total,
+    rows = [{"source": s, "kind": _kind(s), **_tokens(t), "total_tokens": t.total,
              "cost_usd": money(t.cost_pico), "billed_usd": money(t.billed_pico),
              "unpriced_tokens": t.unpriced_tokens, "records": t.records}
             for s, t in u.by_source.items()]
@@ -151,8 +158,8 @@ def _provenance(conn: sqlite3.Connection, u: _Usage) -> dict[str, Any]:
     status = {row[0]: row for row in conn.execute(
         "SELECT source, status, last_sync_ms, detail FROM source_status")}
     counts = dict(conn.execute("SELECT source, COUNT(*) FROM ledger GROUP BY source"))
-    names = [s for s in ALL_SOURCES if s in status or s in counts]
-    names += sorted(s for s in set(counts) - set(ALL_SOURCES))
+    names = [s for s in registry.names() if s in status or s in counts]
+    names += sorted(s for s in set(counts) - set(registry.names()))
     sources = []
     for name in names:
         row = status.get(name)
@@ -161,7 +168,7 @@ def _provenance(conn: sqlite3.Connection, u: _Usage) -> dict[str, Any]:
         except ValueError:
             detail = {}
         in_period = u.by_source.get(name)
-        sources.append({"source": name, "kind": "local" if name in LOCAL_SOURCES else "api",
+        sources.append({"source": name, "kind": _kind(name),
                         "status": row[1] if row else "not synced", "last_sync": _iso_utc(row[2]) if row and row[2]
                         else None, "records": counts.get(name, 0),
                         "records_in_period": in_period.records if in_period else 0,

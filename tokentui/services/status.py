@@ -1,75 +1,93 @@
-"""Status of every source in plain words, for `tokentop sources` and the TUI."""
+"""Status of every source in plain words, for `tokentop sources`, the dashboard and exports.
+
+One model (:class:`~tokentui.core.source_status.SourceStatus`) built three ways: in full
+(:func:`source_statuses`: stats the folders each reader declares, asks for keys), from the
+store alone (:func:`stored_statuses`: what the demo shows), and refreshed from the store
+(:func:`refresh_statuses`: cheap, for every dashboard tick). Every source comes from the
+registry, in its order.
+"""
 
 from __future__ import annotations
 
 import json
-import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import replace
 
-from tokentui.config import API_SOURCES, LOCAL_SOURCES, Settings
-from tokentui.credentials import ENV_VARS, get_key
+from tokentui.config import Settings
+from tokentui.core.source_status import SourceStatus
+from tokentui.sources import registry
+from tokentui.store import ledger
 
-
-@dataclass
-class SourceStatus:
-    name: str
-    kind: str  # local | api
-    status: str  # ok | stale | error | not configured | planned
-    message: str | None = None
-    last_sync_ms: int | None = None
-    records: int = 0
-    paths: list[str] = field(default_factory=list)
-    skipped_lines: int = 0
-    duplicates: int = 0
-    balances: list[str] = field(default_factory=list)  # e.g. "USD 12.50 available" (API sources)
+NO_LOGS = "no logs found in the default locations"
 
 
-def _local_paths(name: str, settings: Settings) -> tuple[list[str], str | None]:
-    from tokentui.sources import claude_code, codex, gemini_cli, opencode
-
-    extra = settings.source(name).paths
-    if name == "claude-code":
-        roots, problem = claude_code.roots(extra)
-        return [str(r / "projects") for r in roots], problem
-    if name == "codex":
-        return [str(h) for h in codex.homes(extra)], None
-    if name == "gemini-cli":
-        roots, problem = gemini_cli.roots(extra)
-        return [str(r) for r in roots], problem
-    return [str(d) for d in opencode.data_dirs(extra)], None
+def _stored(name: str, row: tuple | None, records: int) -> SourceStatus:
+    st = SourceStatus(name, registry.kind_of(name), "not configured", records=records)
+    if not row:
+        return st
+    detail = json.loads(row[4]) if row[4] else {}
+    balances = tuple(f"{b.get('currency', '')} {b['available']} available".strip()
+                     for b in detail.get("balance") or [] if isinstance(b, dict) and b.get("available") is not None)
+    return replace(st, status=row[1], message=row[2], last_sync_ms=row[3], skipped_lines=detail.get("skipped_lines", 0),
+                   duplicates=detail.get("duplicates", 0), balances=balances)
 
 
-def source_statuses(conn: sqlite3.Connection, settings: Settings) -> list[SourceStatus]:
-    stored = {row[0]: row for row in conn.execute(
-        "SELECT source, status, message, last_sync_ms, detail FROM source_status")}
-    counts = dict(conn.execute("SELECT source, COUNT(*) FROM ledger GROUP BY source"))
+def source_statuses(conn, settings: Settings, *, key_hints: bool = False) -> list[SourceStatus]:
+    """Full statuses: the folders each local reader reads (``stat`` only), whether each API
+    source has a key (with ``key_hints``, its redacted tail and origin too)."""
+    from tokentui.credentials import get_key, key_env, key_info
+
+    stored = ledger.statuses(conn)
+    counts = ledger.record_counts(conn)
     out = []
-    for name in LOCAL_SOURCES + API_SOURCES:
-        kind = "local" if name in LOCAL_SOURCES else "api"
-        st = SourceStatus(name, kind, "not configured", records=counts.get(name, 0))
+    for name in registry.names():
         row = stored.get(name)
-        if row:
-            st.status, st.message, st.last_sync_ms = row[1], row[2], row[3]
-            detail = json.loads(row[4]) if row[4] else {}
-            st.skipped_lines = detail.get("skipped_lines", 0)
-            st.duplicates = detail.get("duplicates", 0)
-            for b in detail.get("balance") or []:
-                if isinstance(b, dict) and b.get("available") is not None:
-                    st.balances.append(f"{b.get('currency', '')} {b['available']} available".strip())
+        st = _stored(name, row, counts.get(name, 0))
         if not settings.source(name).enabled:
-            st.status, st.message = "disabled", "disabled in config"
-        elif kind == "local":
-            st.paths, problem = _local_paths(name, settings)
-            if not st.paths:
-                st.status = "error" if problem else "not configured"
-                st.message = problem or "no logs found in the default locations"
+            st = replace(st, status="disabled", message="disabled in config")
+        elif st.kind == registry.LOCAL:
+            paths, problem = registry.reader(name).where(settings.source(name).paths)
+            st = replace(st, paths=tuple(paths))
+            if not paths:
+                st = replace(st, status="error" if problem else "not configured", message=problem or NO_LOGS)
             elif not row:
-                st.status, st.message = "stale", "found, not synced yet: run `tokentop sync`"
+                st = replace(st, status="stale", message="found, not synced yet: run `tokentop sync`")
         else:
             key, origin = get_key(name)
             if not key and not row:
-                st.message = f"no key: set {ENV_VARS[name]} or run `tokentop keys add {name}`"
+                st = replace(st, message=f"no key: set {key_env(name)} or run `tokentop keys add {name}`")
             elif key and not row:
-                st.status, st.message = "stale", f"key found ({origin}); not polled yet"
+                st = replace(st, status="stale", message=f"key found ({origin}); not polled yet")
+            if key_hints:
+                info = key_info(name)
+                st = replace(st, key_hint=f"{info.redacted} ({info.origin})" if info.origin != "none" else None)
         out.append(st)
     return out
+
+
+def stored_statuses(conn) -> tuple[SourceStatus, ...]:
+    """Statuses from the store alone (no file system, no keyring): what the demo shows."""
+    stored = ledger.statuses(conn)
+    counts = ledger.record_counts(conn)
+    out = []
+    for name in registry.names():
+        row = stored.get(name)
+        if row:
+            out.append(SourceStatus(name, registry.kind_of(name), row[1], row[2], row[3], counts.get(name, 0)))
+        elif registry.kind_of(name) == registry.API:
+            out.append(SourceStatus(name, registry.API, "not configured", "no key: add one on the Sources screen "
+                                    f"or with `tokentop keys add {name}`"))
+        else:
+            out.append(SourceStatus(name, registry.LOCAL, "not configured", "no logs found"))
+    return tuple(out)
+
+
+def refresh_statuses(conn, rows: tuple[SourceStatus, ...]) -> tuple[SourceStatus, ...]:
+    """``rows`` with status, message and last sync re-read from the store (cheap; for every tick)."""
+    stored = ledger.statuses(conn)
+    out = []
+    for r in rows:
+        s = stored.get(r.name)
+        if s and r.status != "disabled":
+            r = replace(r, status=s[1], message=s[2], last_sync_ms=s[3])
+        out.append(r)
+    return tuple(out)

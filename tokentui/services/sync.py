@@ -7,13 +7,11 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from tokentui import paths
-from tokentui.config import LOCAL_SOURCES, Settings
+from tokentui.config import Settings
 from tokentui.core.pricing import Pricer
 from tokentui.services.ingest import Ingestor, SourceResult
+from tokentui.sources import registry
 from tokentui.store.db import connect
-
-#: local sources with a reader (all of config.LOCAL_SOURCES)
-READY_LOCAL = ("claude-code", "codex", "gemini-cli", "opencode")
 
 
 def open_store(db: Path | None = None, readonly: bool = False) -> sqlite3.Connection:
@@ -22,7 +20,7 @@ def open_store(db: Path | None = None, readonly: bool = False) -> sqlite3.Connec
 
 
 def local_sources(settings: Settings, only: Sequence[str] = ()) -> list[str]:
-    names = [s for s in READY_LOCAL if settings.source(s).enabled]
+    names = [s for s in registry.names(registry.LOCAL) if settings.source(s).enabled]
     if only:
         names = [s for s in names if s in only]
     return names
@@ -33,7 +31,7 @@ def sync_local(conn: sqlite3.Connection, settings: Settings, *, only: Sequence[s
                ) -> list[SourceResult]:
     """Ingest new lines of every enabled local source (``only`` restricts the set)."""
     pricer = pricer or Pricer.from_settings(settings)
-    extra = {name: settings.source(name).paths for name in LOCAL_SOURCES}
+    extra = {name: settings.source(name).paths for name in registry.names(registry.LOCAL)}
     ing = Ingestor(conn, pricer, device=settings.device, mode=settings.pricing_mode, extra_paths=extra,
                    progress=progress)
     return ing.run(local_sources(settings, only))
@@ -43,10 +41,9 @@ def api_poll_needed(conn: sqlite3.Connection, settings: Settings) -> bool:
     """Whether polling the API sources could do anything: one has a key, or one's stored status
     is not yet "not configured" (a key was removed). Cheap once the keyring index knows each
     source (no keyring, no httpx), so a sync without keys starts fast."""
-    from tokentui.config import API_SOURCES
     from tokentui.credentials import has_key, keyring_index
 
-    names = [n for n in API_SOURCES if settings.source(n).enabled]
+    names = [n for n in registry.names(registry.API) if settings.source(n).enabled]
     index = keyring_index()  # one read for every source
     if any(has_key(n, index) for n in names):
         return True

@@ -1,0 +1,28 @@
+"""A source's status in plain words: the one value the CLI, the dashboard and exports show."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class SourceStatus:
+    name: str
+    kind: str  # local | api
+    status: str  # ok | stale | error | not configured | disabled
+    message: str | None = None
+    last_sync_ms: int | None = None
+    records: int = 0
+    paths: tuple[str, ...] = ()  # folders read (local sources)
+    skipped_lines: int = 0
+    duplicates: int = 0
+    balances: tuple[str, ...] = ()  # e.g. "USD 12.50 available" (API sources)
+    #: an API key's redacted tail and where it came from, e.g. "…3f9a (keyring)"; never more
+    key_hint: str | None = None
+
+    def as_json(self) -> dict:
+        """The fields of `tokentop sources --json`."""
+        return {"name": self.name, "kind": self.kind, "status": self.status, "message": self.message,
+                "last_sync_ms": self.last_sync_ms, "records": self.records, "paths": list(self.paths),
+                "skipped_lines": self.skipped_lines, "duplicates": self.duplicates,
+                "balances": list(self.balances)}
