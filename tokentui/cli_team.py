@@ -12,6 +12,7 @@ import textwrap
 from pathlib import Path
 
 from tokentui.errors import TokentopError, UsageError
+from tokentui.sources import registry
 
 NOT_A_RANKING = """\
 What these numbers are not: a ranking of people, or a measure of value or
@@ -51,7 +52,7 @@ def register(sub) -> None:
                            "key and write only the team's percentiles (nothing per person is kept). "
                            "anthropic: Claude Code analytics per user; openai: completions usage grouped by "
                            "user_id.\n\n" + NOT_A_RANKING, formatter_class=fmt)
-    p.add_argument("provider", choices=("anthropic", "openai"))
+    p.add_argument("provider", choices=[s.name for s in registry.all_sources(registry.API) if s.team_pull])
     p.add_argument("-o", "--output", required=True, metavar="FILE", help="the team file to write")
     p.add_argument("--days", type=int, default=28, metavar="N", help="days to read (default 28)")
     p.add_argument("--name", metavar="TEAM", help="the team's name (default: the organization)")

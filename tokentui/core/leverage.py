@@ -228,3 +228,25 @@ def format_value(metric: str, value: float | Decimal | None) -> str:
     if unit == "hours":
         return f"{float(value):.1f} h"
     return fmt.percent(float(value))
+
+
+@dataclass
+class PersonUsage:
+    """One person's usage over a team pull's window (summed in memory, never stored)."""
+
+    input: int = 0
+    output: int = 0
+    cache_write: int = 0
+    cache_read: int = 0
+    cost: Decimal = Decimal(0)
+    cost_known: bool = True
+
+    def values(self, days: int) -> dict[str, Decimal | None]:
+        weeks = Decimal(days) / 7
+        total = self.input + self.output + self.cache_write + self.cache_read
+        all_in = self.input + self.cache_write + self.cache_read
+        return {"tokens_per_week": total / weeks,
+                "fresh_tokens_per_week": (total - self.cache_read) / weeks,
+                "cost_per_week": self.cost / weeks if self.cost_known else None,
+                "cache_hit_ratio": Decimal(self.cache_read) / all_in if all_in else None,
+                "output_share": Decimal(self.output) / total if total else None}

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sqlite3
 import time as _time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from decimal import Decimal

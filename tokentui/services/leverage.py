@@ -30,9 +30,9 @@ from tokentui.config import Settings, line_of
 from tokentui.core import benchmarks as bm
 from tokentui.core import leverage as lv
 from tokentui.core.overlap import person_totals
-from tokentui.sources import registry
 from tokentui.core.totals import Totals
 from tokentui.errors import ConfigError, CredentialError, SourceError, TokentopError
+from tokentui.sources import registry
 from tokentui.store import queries
 
 TEAM_KEYS = ("file",)
@@ -226,104 +226,6 @@ def headline(r: LeverageReport) -> str:
 
 # --- team pull from admin APIs ---------------------------------------------------------------
 
-@dataclass
-class _Person:
-    input: int = 0
-    output: int = 0
-    cache_write: int = 0
-    cache_read: int = 0
-    cost: Decimal = Decimal(0)
-    cost_known: bool = True
-
-    def values(self, days: int) -> dict[str, Decimal | None]:
-        weeks = Decimal(days) / 7
-        total = self.input + self.output + self.cache_write + self.cache_read
-        all_in = self.input + self.cache_write + self.cache_read
-        return {"tokens_per_week": total / weeks,
-                "fresh_tokens_per_week": (total - self.cache_read) / weeks,
-                "cost_per_week": self.cost / weeks if self.cost_known else None,
-                "cache_hit_ratio": Decimal(self.cache_read) / all_in if all_in else None,
-                "output_share": Decimal(self.output) / total if total else None}
-
-
-PULL_SOURCES = {"anthropic": "anthropic claude_code", "openai": "openai usage by user_id"}
-
-
-async def _pull_anthropic(client, window, notes: list[str]) -> dict[str, _Person]:
-    from tokentui.sources.api.base import arr, count, decimal, obj, text
-
-    people: dict[str, _Person] = {}
-    api_actors: set[str] = set()
-    where = "claude_code"
-    for day in window.each_day():
-        params = [("starting_at", day.isoformat()), ("limit", "1000")]
-        async for page in client.pages("v1/organizations/usage_report/claude_code", params):
-            for r in arr(page.get("data"), f"{where}: data"):
-                r = obj(r, f"{where}: record")
-                actor = obj(r.get("actor") or {}, f"{where}.actor")
-                who = text(actor, "email_address", where)
-                if actor.get("type") != "user_actor" or not who:
-                    api_actors.add(text(actor, "api_key_name", where) or "?")
-                    continue
-                person = people.setdefault(who.lower(), _Person())
-                for m in arr(r.get("model_breakdown"), f"{where}.model_breakdown"):
-                    m = obj(m, f"{where}.model_breakdown[]")
-                    tok = obj(m.get("tokens") or {}, f"{where}.tokens")
-                    person.input += count(tok, "input", where)
-                    person.output += count(tok, "output", where)
-                    person.cache_read += count(tok, "cache_read", where)
-                    person.cache_write += count(tok, "cache_creation", where)
-                    est = m.get("estimated_cost")
-                    est = obj(est, f"{where}.estimated_cost") if est is not None else None
-                    if est is None or (text(est, "currency", where) or "USD").upper() != "USD":
-                        person.cost_known = False
-                    else:  # cents, an estimate (not billing data)
-                        person.cost += decimal(est.get("amount", 0), f"{where}.estimated_cost.amount") / 100
-    if api_actors:
-        notes.append(f"{len(api_actors)} API-key actor(s) left out (keys, not people)")
-    notes.append("cost_per_week is Anthropic's estimated cost, not billing data; active hours are not available "
-                 "from this API; people with no Claude Code use in the window are not in it")
-    return people
-
-
-async def _pull_openai(client, window, pricer, notes: list[str]) -> dict[str, _Person]:
-    from tokentui.sources.api.base import arr, count, estimate, obj, text
-
-    people: dict[str, _Person] = {}
-    unattributed = 0
-    where = "openai completions"
-    params = [("start_time", str(window.start_ts)), ("end_time", str(window.end_ts)), ("bucket_width", "1d"),
-              ("limit", str(min(31, window.days))), ("group_by", "user_id"), ("group_by", "model")]
-    async for page in client.pages("organization/usage/completions", params):
-        for b in arr(page.get("data"), f"{where}: data"):
-            for r in arr(obj(b, f"{where}: bucket").get("results"), f"{where}: results"):
-                r = obj(r, f"{where}: result")
-                cached, written = count(r, "input_cached_tokens", where), count(r, "input_cache_write_tokens", where)
-                uncached = (count(r, "input_uncached_tokens", where) if r.get("input_uncached_tokens") is not None
-                            else max(0, count(r, "input_tokens", where) - cached - written))
-                out = count(r, "output_tokens", where)
-                user = text(r, "user_id", where)
-                if not user:
-                    unattributed += uncached + cached + written + out
-                    continue
-                person = people.setdefault(user, _Person())
-                person.input += uncached
-                person.output += out
-                person.cache_read += cached
-                person.cache_write += written
-                cost, _label, _basis = estimate(pricer, text(r, "model", where), uncached, out, written, 0, cached,
-                                                requests=count(r, "num_model_requests", where))
-                if cost is None:
-                    person.cost_known = False
-                else:
-                    person.cost += Decimal(cost) / 10**12
-    if unattributed:
-        notes.append(f"{unattributed:,} tokens had no user_id (service accounts or project keys) and are left out")
-    notes.append("cost_per_week is estimated from list prices (the costs API has no per-user view); active hours "
-                 "are not available from this API")
-    return people
-
-
 def pull_team(provider: str, settings: Settings, *, days: int = lv.DEFAULT_WINDOW_DAYS, name: str | None = None,
               min_members: int = bm.DEFAULT_MIN_MEMBERS, now: datetime | None = None, transport: Any = None,
               retry: Any = None) -> tuple[bm.TeamBenchmark, list[str]]:
@@ -335,8 +237,9 @@ def pull_team(provider: str, settings: Settings, *, days: int = lv.DEFAULT_WINDO
     from tokentui.sources.api.base import Window
     from tokentui.sources.api.http import ApiClient, ApiError
 
-    if provider not in PULL_SOURCES:
-        raise ConfigError(f"team pull reads anthropic or openai, not {provider!r}")
+    able = [s.name for s in registry.all_sources(registry.API) if s.team_pull]
+    if provider not in able:
+        raise ConfigError(f"team pull reads {' or '.join(able)}, not {provider!r}")
     if not 1 <= days <= 366:
         raise ConfigError("--days must be between 1 and 366")
     key, _origin = get_key(provider)
@@ -352,22 +255,20 @@ def pull_team(provider: str, settings: Settings, *, days: int = lv.DEFAULT_WINDO
     window = Window(today - timedelta(days=days), today - timedelta(days=1))
     notes: list[str] = []
 
-    async def run() -> dict[str, _Person]:
+    team = p.team
+    assert team is not None  # the registry's team_pull says the reader has one
+
+    async def run() -> dict:
         async with ApiClient(p.label, resolve_base_url(provider, settings), p.headers(key), secret=key,
                              retry=retry, transport=transport) as client:
-            if provider == "anthropic":
-                return await _pull_anthropic(client, window, notes)
-            return await _pull_openai(client, window, Pricer.from_settings(settings), notes)
+            return await team.pull(client, window, Pricer.from_settings(settings), notes)
 
     try:
         people = asyncio.run(run())
     except ApiError as exc:
-        if provider == "anthropic" and exc.kind in ("forbidden", "not_found") and "claude_code" in exc.path:
-            raise SourceError("Claude Code analytics are not available to this key or organization "
-                              f"(HTTP {exc.status})") from None
-        raise SourceError(p.explain(exc, key)) from None
+        raise SourceError((team.explain and team.explain(exc)) or p.explain(exc, key)) from None
     rows = [person.values(days) for person in people.values()]
     label = name or f"{p.label} organization"
-    team, more = bm.team_from_values(rows, name=label, window_days=days, source=PULL_SOURCES[provider],
+    team, more = bm.team_from_values(rows, name=label, window_days=days, source=team.describes,
                                      min_members=min_members, now=now)
     return team, [f"{len(rows)} people with usage from {window.start} to {window.end}"] + notes + more

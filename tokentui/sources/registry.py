@@ -42,6 +42,8 @@ class Source:
     key_prefixes: tuple[str, ...] = ()
     #: API: a warning for a key without one of ``key_prefixes`` (the commonest mistake)
     key_warning: str = ""
+    #: API: its reader can pull a team's per-person usage (`tokentop team pull NAME`)
+    team_pull: bool = False
 
     @property
     def key_env(self) -> str | None:
@@ -88,11 +90,12 @@ for _s in (
     Source("openai", API, "OpenAI", "tokentui.sources.api.openai:PROVIDER", provider="openai",
            env=("OPENAI_ADMIN_KEY",), reads="organization usage (completions and siblings) and costs",
            key_hint="an admin key (sk-admin-…)", key_prefixes=("sk-admin-",),
-           key_warning="an OpenAI admin key (sk-admin-…); project keys cannot read usage"),
+           key_warning="an OpenAI admin key (sk-admin-…); project keys cannot read usage", team_pull=True),
     Source("anthropic", API, "Anthropic", "tokentui.sources.api.anthropic:PROVIDER", provider="anthropic",
            env=("ANTHROPIC_ADMIN_KEY",), reads="usage report, cost report, Claude Code analytics",
            key_hint="an admin key (sk-ant-admin…)", key_prefixes=("sk-ant-admin",),
-           key_warning="an Anthropic Admin API key (sk-ant-admin…); normal API keys cannot read usage"),
+           key_warning="an Anthropic Admin API key (sk-ant-admin…); normal API keys cannot read usage",
+           team_pull=True),
     Source("openrouter", API, "OpenRouter", "tokentui.sources.api.openrouter:PROVIDER", provider="openrouter",
            env=("OPENROUTER_API_KEY",), reads="`/key` spend; `/activity` with a management key",
            key_hint="any API key (a management key also reads activity)", key_prefixes=("sk-or-",),

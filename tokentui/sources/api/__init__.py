@@ -32,7 +32,7 @@ from tokentui.config import Settings
 from tokentui.credentials import check_base_url
 from tokentui.errors import ConfigError
 from tokentui.sources import registry
-from tokentui.sources.api.base import Fetched, PollContext
+from tokentui.sources.api.base import Fetched, PollContext, TeamPull
 from tokentui.sources.api.http import ApiClient, ApiError
 
 
@@ -50,6 +50,7 @@ class Provider:
     check: Callable[[ApiClient, PollContext], Awaitable[str]]  # exactly one call, for `keys test`
     explain: Callable[[ApiError, str], str]
     windowed: bool = True  # fetches a day window (False: balance/running totals only)
+    team: TeamPull | None = None  # `tokentop team pull` support
 
 
 class _Providers(Mapping[str, Provider]):
@@ -60,7 +61,7 @@ class _Providers(Mapping[str, Provider]):
         if not registry.known(name) or registry.kind_of(name) != registry.API:
             raise KeyError(name)
         spec, r = registry.get(name), registry.reader(name)
-        return Provider(name, spec.label, r.default_base_url, r.headers, r.fetch, r.check, r.explain, r.windowed)
+        return Provider(name, spec.label, r.default_base_url, r.headers, r.fetch, r.check, r.explain, r.windowed, r.team)
 
     def __iter__(self) -> Iterator[str]:
         return iter(registry.names(registry.API))

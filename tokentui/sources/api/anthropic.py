@@ -21,8 +21,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from tokentui.core.leverage import PersonUsage
 from tokentui.core.records import BILLED, UNPRICED, UsageRecord
-from tokentui.sources.api.base import (DAY_S, ApiReader, Fetched, PollContext, arr, count, decimal, dims, estimate,
+from tokentui.sources.api.base import (DAY_S, ApiReader, TeamPull, Fetched, PollContext, arr, count, decimal, dims, estimate,
                                        floor_day, iso_z, obj, parse_time, pico, raw_json, text)
 from tokentui.sources.api.http import ApiClient, ApiError
 
@@ -188,4 +189,50 @@ def explain(exc: ApiError, key: str) -> str:
     return exc.message + (f" — {exc.hint}" if exc.hint else "")
 
 
-PROVIDER = ApiReader(DEFAULT_BASE_URL, headers, fetch, check, explain)
+# --- team pull ---------------------------------------------------------------------------
+
+async def team_usage(client: ApiClient, window, _pricer, notes: list[str]) -> dict[str, PersonUsage]:
+    """Per-person usage from Claude Code analytics (``tokentop team pull anthropic``)."""
+
+    people: dict[str, PersonUsage] = {}
+    api_actors: set[str] = set()
+    where = "claude_code"
+    for day in window.each_day():
+        params = [("starting_at", day.isoformat()), ("limit", "1000")]
+        async for page in client.pages("v1/organizations/usage_report/claude_code", params):
+            for r in arr(page.get("data"), f"{where}: data"):
+                r = obj(r, f"{where}: record")
+                actor = obj(r.get("actor") or {}, f"{where}.actor")
+                who = text(actor, "email_address", where)
+                if actor.get("type") != "user_actor" or not who:
+                    api_actors.add(text(actor, "api_key_name", where) or "?")
+                    continue
+                person = people.setdefault(who.lower(), PersonUsage())
+                for m in arr(r.get("model_breakdown"), f"{where}.model_breakdown"):
+                    m = obj(m, f"{where}.model_breakdown[]")
+                    tok = obj(m.get("tokens") or {}, f"{where}.tokens")
+                    person.input += count(tok, "input", where)
+                    person.output += count(tok, "output", where)
+                    person.cache_read += count(tok, "cache_read", where)
+                    person.cache_write += count(tok, "cache_creation", where)
+                    est = m.get("estimated_cost")
+                    est = obj(est, f"{where}.estimated_cost") if est is not None else None
+                    if est is None or (text(est, "currency", where) or "USD").upper() != "USD":
+                        person.cost_known = False
+                    else:  # cents, an estimate (not billing data)
+                        person.cost += decimal(est.get("amount", 0), f"{where}.estimated_cost.amount") / 100
+    if api_actors:
+        notes.append(f"{len(api_actors)} API-key actor(s) left out (keys, not people)")
+    notes.append("cost_per_week is Anthropic's estimated cost, not billing data; active hours are not available "
+                 "from this API; people with no Claude Code use in the window are not in it")
+    return people
+
+
+def team_explain(exc: ApiError) -> str | None:
+    if exc.kind in ("forbidden", "not_found") and "claude_code" in exc.path:
+        return f"Claude Code analytics are not available to this key or organization (HTTP {exc.status})"
+    return None
+
+
+PROVIDER = ApiReader(DEFAULT_BASE_URL, headers, fetch, check, explain,
+                     team=TeamPull(team_usage, "anthropic claude_code", team_explain))

@@ -251,3 +251,14 @@ class ApiReader:
     check: Any  # async (ApiClient, PollContext) -> str: exactly one call, for `keys test`
     explain: Any  # (ApiError, key) -> str: a failure in plain words
     windowed: bool = True  # fetches a day window (False: balance/running totals only)
+    team: TeamPull | None = None  # per-person usage for `tokentop team pull` (the registry's team_pull)
+
+
+@dataclass(frozen=True)
+class TeamPull:
+    """Reading a team's per-person usage with an admin key."""
+
+    #: async (ApiClient, Window, Pricer, notes to append to) -> {person: PersonUsage}
+    pull: Any
+    describes: str  # what was read, for the team file's ``source``
+    explain: Any = None  # (ApiError) -> a sentence for a failure only a team pull has, or None

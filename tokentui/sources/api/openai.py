@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from tokentui.core.leverage import PersonUsage
 from tokentui.core.records import BILLED, UNPRICED, UsageRecord
-from tokentui.sources.api.base import (DAY_S, ApiReader, Fetched, PollContext, arr, count, decimal, dims, epoch, estimate,
+from tokentui.sources.api.base import (DAY_S, ApiReader, TeamPull, Fetched, PollContext, arr, count, decimal, dims, epoch, estimate,
                                        floor_day, obj, pico, raw_json, text)
 from tokentui.sources.api.http import ApiClient, ApiError
 
@@ -202,4 +203,45 @@ def explain(exc: ApiError, key: str) -> str:
     return exc.message + (f" — {exc.hint}" if exc.hint else "")
 
 
-PROVIDER = ApiReader(DEFAULT_BASE_URL, headers, fetch, check, explain)
+# --- team pull ---------------------------------------------------------------------------
+
+async def team_usage(client: ApiClient, window, pricer, notes: list[str]) -> dict[str, PersonUsage]:
+    """Per-person usage from completions usage grouped by user_id (``tokentop team pull openai``)."""
+
+    people: dict[str, PersonUsage] = {}
+    unattributed = 0
+    where = "openai completions"
+    params = [("start_time", str(window.start_ts)), ("end_time", str(window.end_ts)), ("bucket_width", "1d"),
+              ("limit", str(min(31, window.days))), ("group_by", "user_id"), ("group_by", "model")]
+    async for page in client.pages("organization/usage/completions", params):
+        for b in arr(page.get("data"), f"{where}: data"):
+            for r in arr(obj(b, f"{where}: bucket").get("results"), f"{where}: results"):
+                r = obj(r, f"{where}: result")
+                cached, written = count(r, "input_cached_tokens", where), count(r, "input_cache_write_tokens", where)
+                uncached = (count(r, "input_uncached_tokens", where) if r.get("input_uncached_tokens") is not None
+                            else max(0, count(r, "input_tokens", where) - cached - written))
+                out = count(r, "output_tokens", where)
+                user = text(r, "user_id", where)
+                if not user:
+                    unattributed += uncached + cached + written + out
+                    continue
+                person = people.setdefault(user, PersonUsage())
+                person.input += uncached
+                person.output += out
+                person.cache_read += cached
+                person.cache_write += written
+                cost, _label, _basis = estimate(pricer, text(r, "model", where), uncached, out, written, 0, cached,
+                                                requests=count(r, "num_model_requests", where))
+                if cost is None:
+                    person.cost_known = False
+                else:
+                    person.cost += Decimal(cost) / 10**12
+    if unattributed:
+        notes.append(f"{unattributed:,} tokens had no user_id (service accounts or project keys) and are left out")
+    notes.append("cost_per_week is estimated from list prices (the costs API has no per-user view); active hours "
+                 "are not available from this API")
+    return people
+
+
+PROVIDER = ApiReader(DEFAULT_BASE_URL, headers, fetch, check, explain,
+                     team=TeamPull(team_usage, "openai usage by user_id"))
