@@ -12,7 +12,7 @@ import pytest
 
 from tokentui.core.records import BILLED, ESTIMATED, UNPRICED, UsageRecord
 from tokentui.services import dashboard, demo, history, status
-from tokentui.store import ledger
+from tokentui.store import figures, ledger
 from tokentui.store.db import connect, transaction
 from tokentui.store.queries import Filter, grouped
 
@@ -119,11 +119,11 @@ def test_local_day_sql_is_exact_across_dst(tmp_path, zone):
     # and the instants either side of every transition
     t = lo
     while t < hi:
-        if history._offset_ms(tz, t) != history._offset_ms(tz, t + 3_600_000):
+        if figures._offset_ms(tz, t) != figures._offset_ms(tz, t + 3_600_000):
             for m in range(0, 3_600_000, 60_000):
                 stamps += [t + m - 1, t + m]
         t += 3_600_000
-    sql, args = history.local_day_sql(tz, min(stamps), max(stamps))
+    sql, args = figures.local_day_sql(tz, min(stamps), max(stamps))
     c.execute("CREATE TEMP TABLE stamps (ts_ms INTEGER)")
     c.executemany("INSERT INTO stamps VALUES (?)", [(s,) for s in stamps])
     epoch = datetime(1970, 1, 1).toordinal()
@@ -168,10 +168,17 @@ def test_costs_past_sqlite_integer_range_still_add_up(tmp_path):
     start = _ms(datetime(2026, 11, 20, 5, tzinfo=timezone.utc))
     recs = [UsageRecord("openai", f"completions|{n}|86400|gpt-4.1", start, "gpt-4.1", input=10, cost_pico=big,
                         cost_label=BILLED, kind="api", width_s=86400) for n in range(2)]
-    recs += [_rec(n, NOW - timedelta(minutes=n), 10, "4000000") for n in range(1, 4)]  # $12M of local burn
+    recs += [_rec(n, NOW - timedelta(minutes=n), 10, "4000000", project="web") for n in range(1, 4)]  # $12M
     with transaction(c):
         ledger.upsert(c, recs, "test")
     snap = dashboard.build_snapshot(c, NOW, TZ)
     assert snap.period("today").cost == Decimal(2 * big) / PICO + 12_000_000
     assert snap.period("today").billed == Decimal(2 * big) / PICO
     assert snap.burn.usd_per_hour_1h == 12_000_000
+    # the History table and the snapshot's projects sum money the same exact way
+    table = history.build_history(c, TZ, "day")
+    assert sum((r.cost for r in table.rows), Decimal(0)) == Decimal(2 * big) / PICO + 12_000_000
+    from tokentui.store import figures
+
+    projects = {p: pico for p, _tok, pico in figures.project_sums(c, 0, _ms(NOW) + 1)}
+    assert projects == {"web": 12_000_000 * PICO}

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 from tokentui.core.source_status import SourceStatus
 from tokentui.core.records import PICO
+from tokentui.store import figures
 from tokentui.store.queries import period_bounds, utc_ms
 
 MINUTE_MS = 60_000
@@ -32,7 +33,6 @@ QUARTER_MS = 900_000
 TOP_DAYS = 7
 AVG_DAYS = 28
 
-_TOT = "input + output + cache_write_5m + cache_write_1h + cache_read"
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,21 +102,6 @@ class Snapshot:
         return next((p for p in self.periods if p.name == name), None)
 
 
-# Money is summed as whole micro-dollars and the picodollar remainder (as store.queries does):
-# SQLite's SUM of integers fails past 2**63 picodollars (~$9.2 million), which one quarter hour
-# of an organisation's provider costs can reach.
-_SPLIT = 1_000_000
-_BILLED = "CASE WHEN cost_label = 'billed' THEN COALESCE(cost_pico, 0) ELSE 0 END"
-
-
-def _split_sum(expr: str) -> str:
-    return f"SUM(({expr}) / {_SPLIT}), SUM(({expr}) % {_SPLIT})"
-
-
-def _joined(hi: int | None, lo: int | None) -> int:
-    return (hi or 0) * _SPLIT + (lo or 0)
-
-
 def _usd(pico: int) -> Decimal:
     return Decimal(pico) / PICO
 
@@ -137,32 +122,20 @@ def _burn_and_sparks(conn: sqlite3.Connection, now_ms: int) -> tuple[Burn, tuple
     since = (end_hour - 23) * HOUR_MS
     minutes: dict[int, int] = {}
     hours = [0] * 24
-    for m, w, tok in conn.execute(
-            f"SELECT ts_ms / {MINUTE_MS}, width_s <= 60, SUM({_TOT}) FROM ledger "
-            "WHERE ts_ms >= ? AND ts_ms <= ? AND width_s <= 3600 GROUP BY 1, 2", (since, now_ms)):
+    for m, w, tok in figures.minute_tokens(conn, since, now_ms):
         h = m * MINUTE_MS // HOUR_MS - (end_hour - 23)
         if 0 <= h < 24:
             hours[h] += tok
         if w:
             minutes[m] = minutes.get(m, 0) + tok
     spark_hour = tuple(minutes.get(m, 0) for m in range(end_min - 59, end_min + 1))
-    # rates over exact windows ending now (minute buckets would count a partial minute as whole)
-    recent = "CASE WHEN ts_ms > ? THEN COALESCE(cost_pico, 0) ELSE 0 END"
-    t5, c5_hi, c5_lo, t60, c60_hi, c60_lo = conn.execute(
-        f"SELECT SUM(CASE WHEN ts_ms > ? THEN {_TOT} ELSE 0 END), {_split_sum(recent)}, "
-        f"SUM({_TOT}), {_split_sum('COALESCE(cost_pico, 0)')} FROM ledger "
-        "WHERE ts_ms > ? AND ts_ms <= ? AND width_s <= 60",
-        (now_ms - 5 * MINUTE_MS, now_ms - 5 * MINUTE_MS, now_ms - 5 * MINUTE_MS, now_ms - HOUR_MS,
-         now_ms)).fetchone()
-    c5, c60 = _joined(c5_hi, c5_lo), _joined(c60_hi, c60_lo)
+    t5, c5, t60, c60 = figures.recent_rates(conn, now_ms)
     by_source, by_model = [], []
     for col, out in (("source", by_source), ("model", by_model)):
-        for name, tok in conn.execute(
-                f"SELECT {col}, SUM({_TOT}) FROM ledger WHERE ts_ms > ? AND ts_ms <= ? AND width_s <= 60 "
-                f"GROUP BY {col} ORDER BY 2 DESC, 1", (now_ms - HOUR_MS, now_ms)):
+        for name, tok in figures.recent_tokens_by(conn, col, now_ms - HOUR_MS, now_ms):
             if tok:
                 out.append((name or "unknown model", tok / 60))
-    burn = Burn((t5 or 0) / 5, _usd(c5 or 0) * 12, (t60 or 0) / 60, _usd(c60 or 0), tuple(by_source),
+    burn = Burn(t5 / 5, _usd(c5) * 12, t60 / 60, _usd(c60), tuple(by_source),
                 tuple(by_model))
     return burn, spark_hour, tuple(hours)
 
@@ -189,13 +162,7 @@ def _period_totals(conn: sqlite3.Connection, now: datetime, tz: ZoneInfo):
     days = [(today - timedelta(days=n)).isoformat() for n in range(AVG_DAYS - 1, -1, -1)]
     daily = dict.fromkeys(days, 0)
     cache = [0, 0]  # cache reads, all input
-    sql = (f"SELECT ts_ms / {QUARTER_MS}, source, model, SUM(input), SUM(output), "
-           "SUM(cache_write_5m + cache_write_1h), SUM(cache_read), "
-           f"{_split_sum('COALESCE(cost_pico, 0)')}, {_split_sum(_BILLED)}, "
-           f"SUM(CASE WHEN cost_pico IS NULL THEN {_TOT} ELSE 0 END) "
-           "FROM ledger WHERE ts_ms >= ? AND ts_ms < ? GROUP BY 1, 2, 3")
-    for q, source, model, i, o, cw, cr, c_hi, c_lo, b_hi, b_lo, unpriced in conn.execute(sql, (lo, hi)):
-        cost, billed = _joined(c_hi, c_lo), _joined(b_hi, b_lo)
+    for q, source, model, i, o, cw, cr, cost, billed, unpriced in figures.quarter_hour_cells(conn, lo, hi):
         ts = q * QUARTER_MS
         tok = i + o + cw + cr
         for name, a, b, _ in ranges:

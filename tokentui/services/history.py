@@ -15,10 +15,10 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from tokentui.core.records import PICO
+from tokentui.store import figures
 from tokentui.store.queries import period_key
 
 QUARTER_MS = 900_000
-_TOT = "input + output + cache_write_5m + cache_write_1h + cache_read"
 
 
 def _usd(pico: int) -> Decimal:
@@ -86,47 +86,6 @@ def _fill_keys(period: str, first: str, last: str) -> list[str]:
     return [(start + timedelta(days=n)).isoformat() for n in range(0, (end - start).days + 1, step)]
 
 
-def _offset_ms(tz: ZoneInfo, ms: int) -> int:
-    off = datetime.fromtimestamp(ms / 1000, tz).utcoffset()
-    return int(off.total_seconds() * 1000) if off else 0
-
-
-def local_day_sql(tz: ZoneInfo, lo_ms: int, hi_ms: int) -> tuple[str, list[int]]:
-    """A SQL expression (and its arguments) giving the local day number (days since
-    1970-01-01 in ``tz``) of ``ts_ms``, exact for every instant in ``[lo_ms, hi_ms]``.
-
-    The UTC offset is constant between transitions, so the expression is a CASE over the
-    transitions in the range (found by daily steps, then bisection to the quarter hour)."""
-    step = 86_400_000
-    segments: list[tuple[int, int]] = []  # (from_ms, offset)
-    t, off = lo_ms, _offset_ms(tz, lo_ms)
-    segments.append((lo_ms, off))
-    while t < hi_ms:
-        nxt = min(t + step, hi_ms)
-        noff = _offset_ms(tz, nxt)
-        if noff != off:
-            a, b = t, nxt  # offset(a) == off, offset(b) == noff
-            while b - a > QUARTER_MS:
-                mid = (a + b) // 2
-                if _offset_ms(tz, mid) == off:
-                    a = mid
-                else:
-                    b = mid
-            b = b // QUARTER_MS * QUARTER_MS if _offset_ms(tz, b // QUARTER_MS * QUARTER_MS) == noff else b
-            segments.append((b, noff))
-            off = noff
-        t = nxt
-    if len(segments) == 1:
-        return f"(ts_ms + ?) / {step}", [segments[0][1]]
-    sql, args = "(ts_ms + CASE", []
-    for (_start, o), (nstart, _) in zip(segments, segments[1:]):
-        sql += " WHEN ts_ms < ? THEN ?"
-        args += [nstart, o]
-    sql += f" ELSE ? END) / {step}"
-    args.append(segments[-1][1])
-    return sql, args
-
-
 def build_history(conn: sqlite3.Connection, tz: ZoneInfo, period: str, source: str | None = None,
                   model: str | None = None) -> HistoryTable:
     """All stored usage grouped by local day, week (Monday) or month, optionally filtered.
@@ -136,26 +95,13 @@ def build_history(conn: sqlite3.Connection, tz: ZoneInfo, period: str, source: s
     if period not in HISTORY_PERIODS:
         raise ValueError(f"unknown period {period!r}")
     t0 = _time.perf_counter()
-    sources = tuple(r[0] for r in conn.execute("SELECT DISTINCT source FROM ledger ORDER BY 1"))
-    models = tuple(r[0] for r in conn.execute("SELECT DISTINCT model FROM ledger WHERE model IS NOT NULL "
-                                               "AND model != '<synthetic>' ORDER BY 1"))
-    # two statements: SQLite answers a lone MIN or MAX from the index, not both at once
-    lo = conn.execute("SELECT MIN(ts_ms) FROM ledger").fetchone()[0]
-    hi = conn.execute("SELECT MAX(ts_ms) FROM ledger").fetchone()[0]
-    if lo is None:
+    sources, models = figures.distinct_sources(conn), figures.distinct_models(conn)
+    lo, hi = figures.time_range(conn)
+    if lo is None or hi is None:
         return HistoryTable(period, (), sources, models, source, model)
-    day_sql, args = local_day_sql(tz, lo, hi)
-    where, wargs = [], []
-    for col, val in (("source", source), ("model", model)):
-        if val:
-            where.append(f"{col} = ?")
-            wargs.append(val)
-    sql = (f"SELECT {day_sql} AS d, SUM(input), SUM(output), SUM(cache_write_5m + cache_write_1h), "
-           f"SUM(cache_read), SUM(COALESCE(cost_pico, 0)), SUM(CASE WHEN cost_pico IS NULL THEN {_TOT} ELSE 0 END) "
-           f"FROM ledger{' WHERE ' + ' AND '.join(where) if where else ''} GROUP BY d")
     acc: dict[str, list[int]] = {}
     epoch = date(1970, 1, 1).toordinal()
-    for d, *sums in conn.execute(sql, args + wargs):
+    for d, *sums in figures.daily_sums(conn, tz, lo, hi, source, model):
         key = period_key(date.fromordinal(epoch + d), period)
         a = acc.get(key)
         if a is None:

@@ -25,7 +25,7 @@ from tokentui.services.parse_pool import PARALLEL_MIN, ParsePool, default_worker
 from tokentui.sources import registry
 from tokentui.sources.readers import Dedupe, JsonlLog, ParseContext, RewrittenJson, SignedDatabase
 from tokentui.store import ledger
-from tokentui.store.db import get_meta, set_meta, transaction
+from tokentui.store.db import data_version, get_meta, set_meta, transaction
 
 BATCH = 32 << 20  # bytes of log per commit
 
@@ -210,7 +210,7 @@ class Ingestor:
         transaction). When the ledger held no entry with a message id for ``source`` as this
         ingest began and no other process has written since, they are exactly the entries this
         ingest kept so far, in memory: a first ingest never looks up the store."""
-        version = self.conn.execute("PRAGMA data_version").fetchone()[0]  # changes on others' commits
+        version = data_version(self.conn)  # changes on others' commits
         if self._run_kept is not None and version == self._data_version:
             return self._run_kept
         self._run_kept = None
@@ -223,7 +223,7 @@ class Ingestor:
         """Append-only logs: each commit batch writes its rows (after the dedupe hook, if the
         reader has one) and its files' cursors in one transaction."""
         if dedupe is not None:
-            self._data_version = self.conn.execute("PRAGMA data_version").fetchone()[0]  # read first: no race
+            self._data_version = data_version(self.conn)  # read first: no race
             self._run_kept = {} if not ledger.has_message_ids(self.conn, source) else None
         for batch in self._batches(source, jobs, result, on_bytes):
             with transaction(self.conn):

@@ -33,10 +33,9 @@ from tokentui.core.overlap import person_totals
 from tokentui.core.totals import Totals
 from tokentui.errors import ConfigError, CredentialError, SourceError, TokentopError
 from tokentui.sources import registry
-from tokentui.store import queries
+from tokentui.store import figures, queries
 
 TEAM_KEYS = ("file",)
-TOKEN_SQL = "input + output + cache_write_5m + cache_write_1h + cache_read"
 
 
 def measure(conn: sqlite3.Connection, *, now: datetime | None = None, window_days: int = lv.DEFAULT_WINDOW_DAYS,
@@ -67,12 +66,9 @@ def measure(conn: sqlite3.Connection, *, now: datetime | None = None, window_day
             by_model[model] = by_model.get(model, 0) + t.total
     usage = lv.Usage(total.input, total.output, total.cache_write, total.cache_read, total.cost_pico,
                      total.unpriced_tokens)
-    minutes = [m for (m,) in conn.execute(
-        f"SELECT DISTINCT ts_ms / {lv.MINUTE_MS} FROM ledger WHERE ts_ms >= ? AND ts_ms < ? AND width_s = 0",
-        (start, end))]
-    timed = conn.execute(f"SELECT COALESCE(SUM({TOKEN_SQL}), 0) FROM ledger WHERE ts_ms >= ? AND ts_ms < ? "
-                         "AND width_s = 0", (start, end)).fetchone()[0]
-    first = conn.execute("SELECT MIN(ts_ms) FROM ledger").fetchone()[0]
+    minutes = figures.active_minute_numbers(conn, start, end)
+    timed = figures.timed_tokens(conn, start, end)
+    first = figures.time_range(conn)[0]
     return lv.compute(usage, window_days=window_days, start_ms=start, end_ms=end,
                       active=lv.active_minutes(minutes), timed_tokens=timed, tokens_by_model=by_model,
                       comp_usd=comp_usd, history_start_ms=first)

@@ -175,7 +175,7 @@ def _status_only(conn: sqlite3.Connection, name: str, status: str, message: str,
 
 
 def _states(conn: sqlite3.Connection, source: str) -> dict[str, str]:
-    return dict(conn.execute("SELECT name, value FROM sync_state WHERE source = ?", (source,)))
+    return ledger.sync_states(conn, source)
 
 
 @contextlib.contextmanager

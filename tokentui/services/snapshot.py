@@ -30,7 +30,7 @@ from tokentui.export.model import (KIND, LAYOUT_VERSION, SCHEMA_VERSION, Snapsho
                                    project_name, ratio)
 from tokentui.errors import TokentopError, UsageError
 from tokentui.export import sections
-from tokentui.store import queries
+from tokentui.store import figures, ledger, queries
 from tokentui.store.db import get_meta
 
 
@@ -142,22 +142,18 @@ def _daily(u: _Usage, first: date, last: date) -> list[dict[str, Any]]:
 
 
 def _projects(conn: sqlite3.Connection, f: queries.Filter) -> list[dict[str, Any]]:
-    sql = ("SELECT project, SUM(input + output + cache_write_5m + cache_write_1h + cache_read), "
-           "SUM(COALESCE(cost_pico, 0)) FROM ledger WHERE ts_ms >= ? AND ts_ms < ? AND project IS NOT NULL "
-           "GROUP BY project")
     merged: dict[str, list[int]] = {}
-    for project, tokens, pico in conn.execute(sql, (f.since_ms, f.until_ms)):
+    for project, tokens, pico in figures.project_sums(conn, f.since_ms, f.until_ms):
         acc = merged.setdefault(project_name(project), [0, 0])
-        acc[0] += tokens or 0
-        acc[1] += pico or 0
+        acc[0] += tokens
+        acc[1] += pico
     rows = [{"project": name, "total_tokens": tok, "cost_usd": money(pico)} for name, (tok, pico) in merged.items()]
     return sorted(rows, key=lambda r: (-r["total_tokens"], r["project"]))
 
 
 def _provenance(conn: sqlite3.Connection, u: _Usage) -> dict[str, Any]:
-    status = {row[0]: row for row in conn.execute(
-        "SELECT source, status, last_sync_ms, detail FROM source_status")}
-    counts = dict(conn.execute("SELECT source, COUNT(*) FROM ledger GROUP BY source"))
+    status = {s: (row[0], row[1], row[3], row[4]) for s, row in ledger.statuses(conn).items()}
+    counts = ledger.record_counts(conn)
     names = [s for s in registry.names() if s in status or s in counts]
     names += sorted(s for s in set(counts) - set(registry.names()))
     sources = []

@@ -11,6 +11,7 @@ from tokentui.config import Settings
 from tokentui.core.pricing import Pricer
 from tokentui.services.ingest import Ingestor, SourceResult
 from tokentui.sources import registry
+from tokentui.store import ledger
 from tokentui.store.db import connect
 
 
@@ -47,7 +48,4 @@ def api_poll_needed(conn: sqlite3.Connection, settings: Settings) -> bool:
     index = keyring_index()  # one read for every source
     if any(has_key(n, index) for n in names):
         return True
-    marks = ", ".join("?" * len(names))
-    return bool(names) and conn.execute(
-        f"SELECT EXISTS (SELECT 1 FROM source_status WHERE source IN ({marks}) AND status != 'not configured')",
-        names).fetchone()[0] == 1
+    return bool(names) and ledger.any_status_other_than(conn, names, "not configured")

@@ -235,3 +235,16 @@ def put_statuses(conn: sqlite3.Connection, rows: Iterable[tuple]) -> None:
         "INSERT INTO source_status (source, status, message, last_sync_ms, last_ok_ms, detail) "
         "VALUES (?, ?, ?, ?, ?, NULL) ON CONFLICT (source) DO UPDATE SET status = excluded.status, "
         "message = excluded.message, last_sync_ms = excluded.last_sync_ms, last_ok_ms = excluded.last_ok_ms", rows)
+
+
+def sync_states(conn: sqlite3.Connection, source: str) -> dict[str, str]:
+    """Every ``sync_state`` value of ``source``, by name."""
+    return dict(conn.execute("SELECT name, value FROM sync_state WHERE source = ?", (source,)))
+
+
+def any_status_other_than(conn: sqlite3.Connection, sources: Sequence[str], status: str) -> bool:
+    """Whether any of ``sources`` has a stored status other than ``status``."""
+    marks = ", ".join("?" * len(sources))
+    return bool(sources) and conn.execute(
+        f"SELECT EXISTS (SELECT 1 FROM source_status WHERE source IN ({marks}) AND status != ?)",
+        (*sources, status)).fetchone()[0] == 1

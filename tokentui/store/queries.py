@@ -45,20 +45,35 @@ def _where(f: Filter) -> tuple[str, list]:
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
 
 
+#: a record's tokens, the one token sum every read uses
+TOKENS = "input + output + cache_write_5m + cache_write_1h + cache_read"
+#: a record's billed picodollars
+BILLED = "CASE WHEN cost_label = 'billed' THEN COALESCE(cost_pico, 0) ELSE 0 END"
+
 # Money is summed as whole micro-dollars and the picodollar remainder, recombined in Python:
 # SQLite's SUM of integers fails past 2**63 (about $9.2 million in picodollars), which one
 # organisation's provider costs can reach; each part stays far below that.
-_BILLED = "CASE WHEN cost_label = 'billed' THEN COALESCE(cost_pico, 0) ELSE 0 END"
 _SPLIT = 1_000_000
+
+
+def money_sums(expr: str) -> str:
+    """Two SQL sums of the picodollar expression ``expr`` that never overflow: see :func:`joined`."""
+    return f"SUM(({expr}) / {_SPLIT}), SUM(({expr}) % {_SPLIT})"
+
+
+def joined(hi: int | None, lo: int | None) -> int:
+    """The exact picodollar total from the two sums of :func:`money_sums`."""
+    return (hi or 0) * _SPLIT + (lo or 0)
+
+
 _SUMS = ("SUM(input), SUM(output), SUM(cache_write_5m + cache_write_1h), SUM(cache_read), SUM(reasoning), "
-         f"SUM(COALESCE(cost_pico, 0) / {_SPLIT}), SUM(COALESCE(cost_pico, 0) % {_SPLIT}), "
-         f"SUM(({_BILLED}) / {_SPLIT}), SUM(({_BILLED}) % {_SPLIT}), "
-         "SUM(CASE WHEN cost_pico IS NULL THEN input + output + cache_write_5m + cache_write_1h + cache_read "
-         "ELSE 0 END), COUNT(*), SUM(requests), MAX(model_fallback), MIN(id)")
+         f"{money_sums('COALESCE(cost_pico, 0)')}, {money_sums(BILLED)}, "
+         f"SUM(CASE WHEN cost_pico IS NULL THEN {TOKENS} ELSE 0 END), COUNT(*), SUM(requests), MAX(model_fallback), "
+         "MIN(id)")
 
 
 def _totals(row: Sequence, model: str | None) -> Totals:
-    cost, billed = row[5] * _SPLIT + row[6], row[7] * _SPLIT + row[8]
+    cost, billed = joined(row[5], row[6]), joined(row[7], row[8])
     t = Totals(*row[:5], cost, billed, *row[9:12])
     if model and model != "<synthetic>":
         t.models[model] = bool(row[12])
