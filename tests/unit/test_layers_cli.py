@@ -34,10 +34,13 @@ def _loaded_after_import(mods: list[str], prefixes: tuple[str, ...]) -> list[str
     return json.loads(out)
 
 
-def test_core_modules_never_load_textual() -> None:
+def test_core_modules_never_load_textual_or_rich() -> None:
+    """Every module outside the TUI, each imported in one process: neither Textual nor Rich is
+    loaded, directly or through another module (lint-imports checks the same statically)."""
     mods = _core_modules()
     assert "tokentui.store.db" in mods and "tokentui.cli" in mods and "tokentui.services.ingest" in mods
-    assert _loaded_after_import(mods, ("textual",)) == []
+    assert "tokentui.sources.registry" in mods and "tokentui.sources.api.openai" in mods
+    assert _loaded_after_import(mods, ("textual", "rich")) == []
 
 
 def test_cli_start_path_loads_no_ui_or_http_library() -> None:
