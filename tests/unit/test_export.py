@@ -384,3 +384,20 @@ def test_export_commands_never_import_textual(isolated, tmp_path):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env={**os.environ, "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"})
     assert proc.returncode == 0, proc.stderr
+
+
+def test_documents_of_an_older_layout_are_checked_as_far_as_this_tokentop_can(store):
+    """Layout 2 escapes Markdown in data text; HTML and CSV of layout 1 render the same and
+    are still checked in full, Markdown of layout 1 has its data checked (and says so)."""
+    from tokentui.export.model import LAYOUT_VERSION, make
+    from tokentui.export.verify import RENDERED_LAYOUTS
+
+    assert all(LAYOUT_VERSION in v for v in RENDERED_LAYOUTS.values())
+    old = make({**snapshot(store, label="my_team *A*").data, "layout_version": 1})
+    for fmt in ("html", "csv"):
+        v = verify_text(render(old, fmt))
+        assert v.ok and "only the data" not in v.message, (fmt, v.message)
+        assert not verify_text(_flip(render(old, fmt), render(old, fmt).index("\n2026-11-18") + 20)
+                               if fmt == "csv" else render(old, fmt).replace("Token usage", "Token usagE")).ok
+    v = verify_text(render(old, "md"))
+    assert v.ok and "only the data was checked" in v.message, v.message
