@@ -704,3 +704,37 @@ def test_trailing_spaces_on_the_marker_lines_only(snap):
         lines = [ln + " " if ln.startswith(marker) else ln for ln in lines]
         v = verify_text("\n".join(lines))
         assert v.ok, (fmt, marker, v.message)
+
+
+#: data of the wrong shape under a matching digest (anyone can recompute one)
+MISSHAPEN = {
+    "daily-not-dates": lambda d: d.update(daily=[{"date": "nope"}]),
+    "totals-empty": lambda d: d.update(totals={}),
+    "window-zero": lambda d: d.update(window_days=0),
+    "budget-without-fields": lambda d: d.update(budgets=[{"name": 1}]),
+    "period-empty": lambda d: d.update(period={}),
+    "sources-not-objects": lambda d: d["provenance"].update(sources=[1, "x"]),
+    "model-rows-strings": lambda d: d.update(by_model=["a", "b"]),
+}
+
+
+@pytest.mark.parametrize("fmt", ["md", "html", "csv", "json", "toml"])
+@pytest.mark.parametrize("name", sorted(MISSHAPEN))
+def test_verify_never_crashes_on_data_of_the_wrong_shape(snap, tmp_path, capsys, name, fmt):
+    import tomli_w
+
+    from tokentui.export.model import Snapshot
+    from tokentui.export.text import embed_json
+
+    data = json.loads(json.dumps(snap.data))
+    MISSHAPEN[name](data)
+    forged = Snapshot(data, digest(data))
+    if fmt == "json":
+        text = json.dumps(forged.envelope())
+    elif fmt == "toml":
+        text = tomli_w.dumps(forged.envelope())
+    else:  # the real document with the forged data and digest swapped in
+        text = render(snap, fmt).replace(embed_json(snap.data), embed_json(data)).replace(snap.digest, forged.digest)
+    code, out = _verify_cli(tmp_path, f"forged.{fmt}", text, capsys)
+    assert code in (0, 1) and "Traceback" not in out and "unexpected" not in out, out
+    assert len(out.strip().splitlines()) == 1, out

@@ -71,9 +71,10 @@ def _normal(text: str) -> list[str]:
 
 
 def _describe(data: dict[str, Any]) -> str:
-    p = data["period"]
+    p = data["period"]  # a dict (validated); its fields may be missing in a hand-made file
     label = f" '{data['label']}'" if data.get("label") else ""
-    return f"snapshot{label} of {p['start']} to {p['end']} ({p['timezone']}), generated {data['generated_at']}"
+    return (f"snapshot{label} of {p.get('start', '?')} to {p.get('end', '?')} ({p.get('timezone', '?')}), "
+            f"generated {data['generated_at']}")
 
 
 def _check_data(fmt: str, data: Any, stated: str) -> Verdict | None:
@@ -111,7 +112,13 @@ def _check_document(fmt: str, text: str, embedded: str, stated: str) -> Verdict:
         return Verdict(True, fmt, f"intact data ({fmt}): {_describe(data)}; sha256 {stated}. The readable part "
                        f"uses layout {data.get('layout_version')}, not this tokentop's ({LAYOUT_VERSION}), so only "
                        "the data was checked.", stated, data)
-    want, got = _normal(render(Snapshot(data, stated), fmt)), _normal(text)
+    try:
+        want = _normal(render(Snapshot(data, stated), fmt))
+    except (LookupError, TypeError, ValueError, ArithmeticError, AttributeError) as exc:
+        # digest and data agree, but the data lacks what every snapshot has: hand-made
+        return _bad(fmt, f"the data does not have the shape of a snapshot ({type(exc).__name__} while "
+                    "rendering it again)", stated)
+    got = _normal(text)
     if want != got:
         line = next((i for i, (a, b) in enumerate(zip(want, got), 1) if a != b), min(len(want), len(got)) + 1)
         return _bad(fmt, f"the readable text no longer matches the embedded data (first difference at line {line})",
