@@ -625,12 +625,18 @@ def test_verify_rejects_a_key_given_twice_in_json(snap, tmp_path, capsys, where,
     assert code == 1 and "ALTERED" in out and "twice" in out, out
 
 
-@pytest.mark.parametrize("fmt", ["md", "html", "csv"])
-def test_verify_rejects_a_key_given_twice_in_embedded_data(snap, fmt):
+def _embedded(fmt: str, data: dict) -> str:
+    """The line of JSON a md, html or csv document embeds."""
+    from tokentui.export.machine import csv_data_json
     from tokentui.export.text import embed_json
 
+    return csv_data_json(data) if fmt == "csv" else embed_json(data)
+
+
+@pytest.mark.parametrize("fmt", ["md", "html", "csv"])
+def test_verify_rejects_a_key_given_twice_in_embedded_data(snap, fmt):
     text = render(snap, fmt)
-    line = embed_json(snap.data)
+    line = _embedded(fmt, snap.data)
     assert text.count(line) == 1
     forged = line.replace('"label":"Alice"', '"label":"Bob","label":"Alice"')
     assert forged != line
@@ -724,7 +730,6 @@ def test_verify_never_crashes_on_data_of_the_wrong_shape(snap, tmp_path, capsys,
     import tomli_w
 
     from tokentui.export.model import Snapshot
-    from tokentui.export.text import embed_json
 
     data = json.loads(json.dumps(snap.data))
     MISSHAPEN[name](data)
@@ -734,7 +739,57 @@ def test_verify_never_crashes_on_data_of_the_wrong_shape(snap, tmp_path, capsys,
     elif fmt == "toml":
         text = tomli_w.dumps(forged.envelope())
     else:  # the real document with the forged data and digest swapped in
-        text = render(snap, fmt).replace(embed_json(snap.data), embed_json(data)).replace(snap.digest, forged.digest)
+        real = render(snap, fmt)
+        assert real.count(_embedded(fmt, snap.data)) == 1
+        text = real.replace(_embedded(fmt, snap.data), _embedded(fmt, data)).replace(snap.digest, forged.digest)
     code, out = _verify_cli(tmp_path, f"forged.{fmt}", text, capsys)
     assert code in (0, 1) and "Traceback" not in out and "unexpected" not in out, out
     assert len(out.strip().splitlines()) == 1, out
+
+
+# =============================================================================================
+# CSV: a spreadsheet opening the file never sees a formula made from a name
+# =============================================================================================
+
+FORMULAS = ["x,=1+1,y", "a,=HYPERLINK(C3),b", "=cmd|' /C calc'!A0", "p,+1+1,q", "p,-1+1,q", "p,@SUM(A1),q",
+            "t,\t=1+1,u", "r,\r=1+1,s"]
+
+
+def _cells(line: str) -> list[str]:
+    """The cells a spreadsheet may make of ``line``: split at every comma (quotes taken
+    literally, as Excel does for a field that does not start with one) and as Python's
+    csv module reads it (quoted fields)."""
+    import csv
+    import io
+
+    cells = line.split(",")
+    cells += next(csv.reader(io.StringIO(line)))
+    return cells
+
+
+@pytest.mark.parametrize("where", ["model", "project", "label"])
+def test_csv_export_never_starts_a_cell_with_a_formula(tmp_path, capsys, where):
+    models = [f"m{i}" for i in range(len(FORMULAS))]
+    projects = [f"p{i}" for i in range(len(FORMULAS))]
+    if where == "model":
+        models = FORMULAS
+    elif where == "project":
+        projects = [f"/w/{f}" for f in FORMULAS]
+    _config()
+    _seed(models, projects)
+    label = " ".join(FORMULAS) if where == "label" else None
+    target = tmp_path / "snap.csv"
+    argv = ["export", "--no-sync", "--include-projects", "-o", str(target)] + (["--name", label] if label else [])
+    assert main(argv) == 0, capsys.readouterr().err
+    text = target.read_text(encoding="utf-8")
+    for n, line in enumerate(text.splitlines(), 1):
+        for c in _cells(line):
+            c = c.strip('"')
+            assert c[:1] not in ("=", "+", "@", "\t", "\r"), (n, c)
+            assert not c.startswith("-") or re.fullmatch(r"-[\d.]+[\]}]*", c), (n, c)  # only a negative number
+    v = verify_file(target)
+    assert v.ok, v.message
+    data = v.data
+    assert sorted(m["model"] for m in data["by_model"]) == sorted(models)
+    if label:
+        assert data["label"] == label.strip()

@@ -34,9 +34,9 @@ from tokentui.export.model import KIND, LAYOUT_VERSION, Snapshot, SnapshotError,
 from tokentui.export.text import EMBED_TAG
 
 HEX = r"[0-9a-f]{64}"
-#: the layouts this tokentop renders exactly, per format: Markdown changed in layout 2 (text
-#: from the data is escaped); HTML and CSV still render as they did in layout 1
-RENDERED_LAYOUTS = {"md": (2,), "html": (1, 2), "csv": (1, 2)}
+#: the layouts this tokentop renders exactly, per format: layout 2 escapes text from the data
+#: in Markdown, and in the CSV's data line; HTML still renders as it did in layout 1
+RENDERED_LAYOUTS = {"md": (2,), "html": (1, 2), "csv": (2,)}
 #: the top-level fields of a json or toml snapshot (the envelope); anything else is refused
 ENVELOPE = ("format", "schema_version", "digest", "data")
 _MD = re.compile(rf"^```json {EMBED_TAG} sha256=({HEX})\n(.*?)\n```[ \t]*$", re.M | re.S)
