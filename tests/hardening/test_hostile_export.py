@@ -262,6 +262,40 @@ def test_a_symlinked_config_keeps_its_link_when_saved(tmp_path, monkeypatch, how
     assert _leftovers(real.parent, {"config.toml"}) == []
 
 
+async def test_the_dashboard_theme_save_keeps_a_symlinked_config_linked(tmp_path):
+    """`t` in the dashboard, with config.toml a symlink into a dotfiles folder."""
+    from dataclasses import replace
+
+    from tests.tui.conftest import FROZEN_NOW, settings, write_template
+    from tokentui.app import TokentopApp
+
+    real = tmp_path / "dotfiles" / "config.toml"
+    real.parent.mkdir()
+    real.write_text('timezone = "UTC"\ndevice = "kept"\n', encoding="utf-8")
+    link = tmp_path / "linked" / "config.toml"
+    link.parent.mkdir()
+    link.symlink_to(real)
+    (tmp_path / "demo").mkdir()
+    db = write_template(tmp_path / "demo" / "history.db")
+    app = TokentopApp(replace(settings(tmp_path), path=link), db_path=db, demo=True, clock=lambda: FROZEN_NOW)
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        deadline = 200
+        while app.snapshot is None and deadline:
+            await pilot.pause(0.05)
+            deadline -= 1
+        app.settings = replace(app.settings, path=link)  # demo mode would save next to its store
+        await pilot.press("t")
+        for _ in range(200):
+            if "theme" in real.read_text(encoding="utf-8"):
+                break
+            await pilot.pause(0.05)
+        theme = app.theme
+    assert _kind(link) == "link" and os.readlink(link) == str(real)
+    doc = tomllib.loads(real.read_text(encoding="utf-8"))
+    assert doc["theme"] == theme and doc["device"] == "kept"
+    assert not any("not saved" in str(n.message) for n in app._notifications)
+
+
 def test_export_through_your_own_symlink_writes_its_target(tmp_path, capsys):
     _config()
     _seed(["m"], ["p"])
