@@ -104,10 +104,13 @@ def write_target(path: Path) -> Path:
         except OSError as exc:
             raise _write_error(path, exc, current.parent) from None
         if stat.S_ISLNK(st.st_mode):
-            if st.st_uid not in (os.geteuid(), 0):
+            if hasattr(os, "geteuid") and st.st_uid not in (os.geteuid(), 0):  # no owners on Windows
                 raise TargetRefused(f"cannot write {path}: it is a symlink owned by another user (uid {st.st_uid})",
                                     "tokentop does not follow it; remove it or write to another file")
-            current = Path(os.path.join(current.parent, os.readlink(current)))
+            try:
+                current = Path(os.path.join(current.parent, os.readlink(current)))
+            except OSError as exc:  # replaced while we looked
+                raise _write_error(path, exc, current.parent) from None
             continue
         for test, kind in _NOT_REGULAR:
             if test(st.st_mode):
