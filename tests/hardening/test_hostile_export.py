@@ -207,6 +207,17 @@ def test_export_refuses_a_target_that_is_not_a_regular_file(tmp_path, capsys, ki
             sock.close()
 
 
+def test_export_refuses_a_symlink_loop(tmp_path, capsys):
+    _config()
+    a, b = tmp_path / "a.md", tmp_path / "b.md"
+    a.symlink_to(b)
+    b.symlink_to(a)
+    code = main(["export", "--no-sync", "-o", str(a)])
+    assert code == 2
+    _one_error(capsys.readouterr().err, str(a), "symlinks")
+    assert os.readlink(a) == str(b) and os.readlink(b) == str(a)
+
+
 def test_config_save_refuses_a_config_that_is_a_device(tmp_path, capsys, monkeypatch):
     """TOKENTOP_CONFIG=/dev/null (here a private copy of it) reads as no config; saving the
     theme or a budget must not replace the device with a regular file."""
