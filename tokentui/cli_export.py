@@ -65,13 +65,15 @@ def cmd_export(args) -> int:
     from tokentui.services.snapshot import ExportOptions, render_snapshot, write_snapshot
     from tokentui.services.sync import open_store
 
+    output = None if args.output in (None, "-") else Path(args.output).expanduser()
+    if output is not None:
+        _check_output(output)  # a FIFO, device or directory is refused before any work is done
     settings = _settings()
     if args.no_sync:
         conn = open_store()
     else:
         conn, _ = _sync(settings)
-    opts = ExportOptions(period=args.period, format=_format_for(args),
-                         output=None if args.output in (None, "-") else Path(args.output).expanduser(),
+    opts = ExportOptions(period=args.period, format=_format_for(args), output=output,
                          label=args.name, include_projects=args.include_projects, timezone=args.timezone)
     if args.output == "-":
         _snap, text = render_snapshot(conn, settings, opts)
@@ -83,6 +85,17 @@ def cmd_export(args) -> int:
     verdict = verify_file(path)
     print(f"wrote {path} ({opts.format}, sha256 {verdict.digest})")
     return 0 if verdict.ok else 1
+
+
+def _check_output(path: Path) -> None:
+    from tokentui.errors import TargetRefused
+    from tokentui.paths import write_target
+
+    try:
+        write_target(path)
+    except TargetRefused as exc:
+        raise TargetRefused(exc.message, "it was left as it is; for a pipe or a device use -o - "
+                            "(standard output) and redirect it") from None
 
 
 def cmd_verify(args) -> int:

@@ -16,7 +16,7 @@ import os
 import re
 from dataclasses import dataclass
 
-from tokentui.errors import CredentialError
+from tokentui.errors import CredentialError, TokentopError
 from tokentui.sources import registry
 
 SERVICE = "tokentop"
@@ -103,7 +103,7 @@ def _note(source: str, present: bool) -> None:
 
     try:
         paths.write_private_text(_index_file(), json.dumps(index, sort_keys=True))
-    except OSError:
+    except (OSError, TokentopError):
         pass  # only a cache: the keyring is asked again next time
 
 

@@ -48,3 +48,15 @@ class StoreDamaged(StoreError):
 
 class SourceError(TokentopError):
     """A source failed; the message says why in plain words."""
+
+
+class WriteError(TokentopError):
+    """A file could not be written. The message names the file the user gave (or the config
+    file), never the temporary file it was being written through."""
+
+
+class TargetRefused(WriteError):
+    """The file to write is not a regular file (a FIFO, device, socket or directory) or is a
+    symlink someone else owns: it is left exactly as it is. Exit 2, like a bad argument."""
+
+    exit_code = 2

@@ -7,10 +7,16 @@ Environment overrides: ``TOKENTOP_CONFIG`` (the config file) and ``TOKENTOP_DATA
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from pathlib import Path
 
+from tokentui.errors import TargetRefused, WriteError
+
 APP_NAME = "tokentop"
+#: symlinks followed from a file to write before giving up (the kernel's limit is 40)
+MAX_LINKS = 40
 
 
 def _platformdirs():
@@ -77,20 +83,103 @@ def private_file(path: Path) -> Path:
     return path
 
 
-def write_private_text(path: Path, text: str) -> None:
-    """Write ``text`` atomically to ``path`` with mode 0600."""
-    ensure_dir(path.parent)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+_NOT_REGULAR = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+                (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def write_target(path: Path) -> Path:
+    """The regular file that writing ``path`` replaces.
+
+    ``path`` itself, or, when it is a symlink you (or root) own, the file it points to,
+    followed link by link, so the link survives the write (a ``config.toml`` kept in a
+    dotfiles repository). Refused (:class:`TargetRefused`, nothing touched): a FIFO, device,
+    socket or directory, and a symlink owned by another user (planted in a shared folder
+    such as /tmp). A missing file is fine: it is created."""
+    current = Path(os.path.abspath(path))
+    for _ in range(MAX_LINKS):
+        try:
+            st = os.lstat(current)
+        except FileNotFoundError:
+            return current
+        except OSError as exc:
+            raise _write_error(path, exc, current.parent) from None
+        if stat.S_ISLNK(st.st_mode):
+            if hasattr(os, "geteuid") and st.st_uid not in (os.geteuid(), 0):  # no owners on Windows
+                raise TargetRefused(f"cannot write {path}: it is a symlink owned by another user (uid {st.st_uid})",
+                                    "tokentop does not follow it; remove it or write to another file")
+            try:
+                current = Path(os.path.join(current.parent, os.readlink(current)))
+            except OSError as exc:  # replaced while we looked
+                raise _write_error(path, exc, current.parent) from None
+            continue
+        for test, kind in _NOT_REGULAR:
+            if test(st.st_mode):
+                raise TargetRefused(f"cannot write {path}: it is {kind}, not a regular file",
+                                    "it was left as it is; give the name of a regular file")
+        return current
+    raise TargetRefused(f"cannot write {path}: more than {MAX_LINKS} symlinks lead from it",
+                        "point it at a regular file")
+
+
+def _write_error(path: Path, exc: OSError, folder: Path) -> WriteError:
+    """``exc`` as one line naming ``path`` (what the user gave), never a temporary file."""
+    code = exc.errno
+    if code in (errno.ENOSPC, errno.EDQUOT):
+        return WriteError(f"cannot write {path}: the disk is full (no space left on device)",
+                          "free some space, or write the file somewhere else")
+    if code == errno.EROFS:
+        return WriteError(f"cannot write {path}: the file system is read-only", "write the file somewhere else")
+    if code in (errno.EACCES, errno.EPERM):
+        return WriteError(f"cannot write {path}: permission denied",
+                          f"you may not write in {folder}: choose another folder or fix its permissions")
+    if code in (errno.ENOTDIR, errno.EEXIST) and not folder.is_dir():
+        return WriteError(f"cannot write {path}: {folder} is not a folder", "give a path inside a folder")
+    return WriteError(f"cannot write {path}: {(exc.strerror or type(exc).__name__).lower()}")
+
+
+def write_private_text(path: Path, text: str) -> Path:
+    """Write ``text`` atomically to ``path`` with mode 0600; returns the file written.
+
+    The text goes to a new temporary file with an unpredictable name in the target's folder
+    (``mkstemp``: created with ``O_EXCL``, so a symlink planted at any name is never
+    followed), is synced, and replaces the target in one rename. The target is
+    :func:`write_target` (a symlink you own keeps pointing at the new file; a FIFO, device
+    or directory is refused). Errors are a :class:`WriteError` naming ``path``."""
+    import tempfile
+
+    target = write_target(path)
+    try:
+        ensure_dir(target.parent)
+        fd, tmp = tempfile.mkstemp(prefix=".tokentop-", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise _write_error(path, exc, target.parent) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
+        os.replace(tmp, target)
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        if isinstance(exc, OSError):
+            raise _write_error(path, exc, target.parent) from None
         raise
+    _sync_folder(target.parent)
+    return target
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the rename durable (best effort: not every file system allows it)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

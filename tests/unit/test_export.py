@@ -384,3 +384,20 @@ def test_export_commands_never_import_textual(isolated, tmp_path):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env={**os.environ, "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"})
     assert proc.returncode == 0, proc.stderr
+
+
+def test_documents_of_an_older_layout_are_checked_as_far_as_this_tokentop_can(store):
+    """Layout 2 escapes data text in Markdown and in the CSV's data line; HTML of layout 1
+    renders the same and is still checked in full, Markdown and CSV of layout 1 have their
+    data checked (and say so)."""
+    from tokentui.export.model import LAYOUT_VERSION, make
+    from tokentui.export.verify import RENDERED_LAYOUTS
+
+    assert all(LAYOUT_VERSION in v for v in RENDERED_LAYOUTS.values())
+    old = make({**snapshot(store, label="my_team *A*").data, "layout_version": 1})
+    v = verify_text(render(old, "html"))
+    assert v.ok and "only the data" not in v.message, v.message
+    assert not verify_text(render(old, "html").replace("Token usage", "Token usagE")).ok
+    for fmt in ("md", "csv"):
+        v = verify_text(render(old, fmt))
+        assert v.ok and "only the data was checked" in v.message, v.message

@@ -58,6 +58,7 @@ from datetime import datetime, timezone
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any, Iterable, Mapping, Sequence
 
+from tokentui.core import strict_json
 from tokentui.errors import TokentopError
 
 FORMAT = "tokentop-team/1"
@@ -321,7 +322,7 @@ def parse_snapshot(text: str, origin: str, *, toml: bool | None = None) -> Membe
     if toml is None:
         toml = not text.lstrip().startswith("{")
     try:
-        doc = tomllib.loads(text) if toml else json.loads(text)
+        doc = tomllib.loads(text) if toml else strict_json.loads(text)  # a key given twice: refused
     except (ValueError, tomllib.TOMLDecodeError) as exc:
         raise BenchmarkError(f"{origin}: not a readable {'TOML' if toml else 'JSON'} snapshot ({exc})") from None
     except RecursionError:

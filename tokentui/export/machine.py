@@ -8,7 +8,10 @@ CSV holds the daily rows. Spreadsheets cannot carry a digest in a cell without i
 data, so the file starts with three ``#`` comment lines: a title, ``# sha256: HEX`` and
 ``# data: {JSON}`` (the whole snapshot). ``tokentop verify`` checks the data against the
 digest and the rows against the data. Readers that do not skip ``#`` lines (pandas:
-``comment="#"``; spreadsheets: delete the first three rows) see them as rows.
+``comment="#"``; spreadsheets: delete the first three rows) see them as rows, so inside the
+JSON strings of that line ``, = + - @`` are written as ``\\u`` escapes: a spreadsheet that
+splits the line at commas never gets a cell that starts with a formula made from a model
+or project name (``x,=HYPERLINK(…),y``).
 """
 
 from __future__ import annotations
@@ -16,12 +19,22 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
 from tokentui.export import text as tx
 from tokentui.export.model import TOKEN_FIELDS, Snapshot
 
 CSV_FIELDS = ("date",) + TOKEN_FIELDS + ("total_tokens", "cost_usd", "unpriced_tokens")
 CSV_TITLE = "# tokentop snapshot: daily usage"
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_CELL_STARTS = re.compile(r"[,=+\-@]")
+
+
+def csv_data_json(data) -> str:
+    """:func:`tokentui.export.text.embed_json` with ``, = + - @`` inside strings escaped too
+    (``json.loads`` gives back exactly ``data``)."""
+    return _JSON_STRING.sub(lambda m: _CELL_STARTS.sub(lambda c: f"\\u{ord(c.group()):04x}", m.group()),
+                            tx.embed_json(data))
 
 
 def render_json(snap: Snapshot) -> str:
@@ -44,7 +57,7 @@ def render_csv(snap: Snapshot) -> str:
     buf.write(f"{CSV_TITLE} {d['period']['start']} to {d['period']['end']} ({d['period']['timezone']}); "
               "`tokentop verify FILE` checks it\n")
     buf.write(f"# sha256: {snap.digest}\n")
-    buf.write(f"# data: {tx.embed_json(d)}\n")
+    buf.write(f"# data: {csv_data_json(d)}\n")
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(CSV_FIELDS)
     for row in d["daily"]:

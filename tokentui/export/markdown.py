@@ -3,10 +3,17 @@
 The data is embedded at the end in a fenced block (info string ``json tokentop-snapshot``)
 next to its sha256 digest, so ``tokentop verify`` can check both the data and, by rendering
 it again, the readable part above it.
+
+Every string that comes from the data (model, project, source and team names, the label,
+budget scopes, notes, versions) goes through :func:`text`: one line, with each character
+that could start Markdown or HTML backslash-escaped, so a model named
+``![x](https://host/beacon)`` or ``<img src=x onerror=…>`` is shown as those characters and
+never becomes an image, a link, raw HTML, emphasis or a broken table.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Iterable, Mapping, Sequence
@@ -17,9 +24,43 @@ from tokentui.export.model import Snapshot
 BAR_WIDTH = 20
 
 
+#: characters that can start markup anywhere in a line: backslash, code, emphasis, links and
+#: images, raw HTML and autolinks, table pipes, headings, entities, strikethrough, and ``$``
+#: (math) unless it is an amount such as ``$1.50``. CommonMark lets any ASCII punctuation be
+#: backslash-escaped and then shows it as itself.
+_SPECIAL = re.compile(r"[\\`*_\[\]<>|#&~]|\$(?!\d)")
+#: bare URLs that GFM and chat apps turn into links and previews (``http://…``, ``//host``,
+#: ``www.…``): a backslash before the ``:``, between the slashes and after ``www``
+_BARE_LINK = re.compile(r"(?i)(?<=[a-z0-9])(?=://)|(?<=/)(?=/)|(?<=\bwww)(?=\.)")
+#: what makes the start of a list item a nested list or a heading underline
+_BLOCK_START = re.compile(r"^(?:(\d{1,9})(?=[.)])|(?=[-+=]))")
+
+
+def _escape(s: str) -> str:
+    return _BARE_LINK.sub("\\\\", _SPECIAL.sub(lambda m: "\\" + m.group(0), s))
+
+
+def text(value: Any) -> str:
+    """A data string as Markdown that shows exactly its characters: on one line (any
+    whitespace run, newlines included, becomes one space), markup characters escaped."""
+    return _escape(" ".join(str(value).split()))
+
+
+def item(value: Any) -> str:
+    """A list item's text (the notes): :func:`text`, plus a start that cannot open a nested
+    list or block; `code spans` in it stay code spans (their content is never markup)."""
+    s = " ".join(str(value).split())
+    parts = s.split("`")
+    if len(parts) > 1 and len(parts) % 2 and all(p.strip() for p in parts[1::2]):
+        out = "".join(_escape(p) if i % 2 == 0 else f"`{p}`" for i, p in enumerate(parts))
+    else:
+        out = _escape(s)
+    return _BLOCK_START.sub(lambda m: (m.group(1) or "") + "\\", out, count=1)
+
+
 def cell(value: Any) -> str:
-    """Table cell text: one line, pipes escaped."""
-    return " ".join(str(value).split()).replace("|", "\\|")
+    """Table cell text: :func:`text` (pipes are escaped with the rest)."""
+    return text(value)
 
 
 def table(heads: Sequence[str], rows: Iterable[Sequence[Any]], right: Sequence[int] = ()) -> list[str]:
@@ -60,12 +101,12 @@ def _budgets(d: Mapping[str, Any]) -> list[str]:
     if not budgets:
         return out + ["No budgets configured.", ""]
     for b in budgets:
-        out.append(f"- **{cell(b['headline'])}**")
+        out.append(f"- **{text(b['headline'])}**")
         out.append(f"  spent {tx.budget_amount(b, 'spent')} of {tx.budget_amount(b, 'amount')} "
-                   f"({tx.pct(b['used_share'])}) with {tx.pct(b['elapsed_share'])} of the {b['period']} elapsed "
-                   f"({tx.budget_period(b)}); projected "
+                   f"({tx.pct(b['used_share'])}) with {tx.pct(b['elapsed_share'])} of the {text(b['period'])} "
+                   f"elapsed ({tx.budget_period(b)}); projected "
                    f"{tx.budget_amount(b, 'projected')} (P10–P90 {tx.budget_amount(b, 'projected_p10')} – "
-                   f"{tx.budget_amount(b, 'projected_p90')}); scope: {b['scope']}")
+                   f"{tx.budget_amount(b, 'projected_p90')}); scope: {text(b['scope'])}")
     return out + [""]
 
 
@@ -76,11 +117,11 @@ def _leverage(d: Mapping[str, Any]) -> list[str]:
     lev = d.get("leverage") or {}
     intro = (f"Per week over the {lev.get('window_days', d['window_days'])}-day window (fresh: without cache "
              f"reads). {tx.team_line(d)}").strip()
-    out = ["## Leverage", "", intro, ""]
+    out = ["## Leverage", "", text(intro), ""]
     out += table(tx.leverage_heads(d), rows, right=(1, 2, 3, 4))
     mix = tx.model_mix(d)
     if mix:
-        out += ["", f"Model mix: {cell(mix)}"]
+        out += ["", f"Model mix: {text(mix)}"]
     return out + [""]
 
 
@@ -150,11 +191,11 @@ def _provenance(d: Mapping[str, Any]) -> list[str]:
                    tx.tokens(s["records_in_period"]), tx.tokens(s["records"]), tx.tokens(s["duplicates_dropped"]),
                    tx.tokens(s["skipped_lines"])] for s in pv["sources"]), right=(4, 5, 6, 7))
     out += ["", f"- **Cost basis:** {tx.cost_basis(d)}",
-            f"- **Pricing data:** {pv['pricing_data_version']}"
-            + (f" (stored records priced with {pv['store_pricing_version']})"
+            f"- **Pricing data:** {text(pv['pricing_data_version'])}"
+            + (f" (stored records priced with {text(pv['store_pricing_version'])})"
                if pv.get("store_pricing_version") and pv["store_pricing_version"] != pv["pricing_data_version"]
                else ""),
-            f"- **tokentop:** {pv['tokentop_version']}"]
+            f"- **tokentop:** {text(pv['tokentop_version'])}"]
     if pv.get("overlap"):
         counted = {"local": 0, "api": 0}
         for o in pv["overlap"]:
@@ -167,13 +208,13 @@ def _provenance(d: Mapping[str, Any]) -> list[str]:
 def render_md(snap: Snapshot) -> str:
     """The Markdown document of ``snap``."""
     d = snap.data
-    lines = [f"# {cell(tx.title(d))}", "",
-             f"**Period:** {tx.period_line(d)}  ",
-             f"**Generated:** {tx.generated_line(d)}  ",
+    lines = [f"# {text(tx.title(d))}", "",
+             f"**Period:** {text(tx.period_line(d))}  ",
+             f"**Generated:** {text(tx.generated_line(d))}  ",
              f"**sha256:** `{snap.digest}`", ""]
     for part in (_summary, _budgets, _leverage, _breakdowns, _daily, _provenance):
         lines += part(d)
-    lines += ["## Method notes", ""] + [f"- {cell(n)}" for n in d["notes"]] + [""]
+    lines += ["## Method notes", ""] + [f"- {item(n)}" for n in d["notes"]] + [""]
     lines += ["## Verification", "",
               "The block below is this snapshot's data. `tokentop verify FILE` recomputes its sha256 digest "
               "and checks that the text above still matches it.", "",

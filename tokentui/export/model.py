@@ -64,7 +64,7 @@ from tokentui.core.records import PICO
 SCHEMA_VERSION = 1
 KIND = "tokentop-snapshot"
 #: bump when md/html/csv layout changes: verify re-renders only documents of its own layout
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2
 MICRO = Decimal("0.000001")
 TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_write_tokens", "cache_read_tokens")
 PERIOD_SPECS = ("7d", "28d", "month", "quarter", "year")
@@ -125,6 +125,8 @@ def _check_values(value: Any, where: str) -> None:
 REQUIRED = {"schema_version": int, "kind": str, "generated_at": str, "tokentop_version": str, "period": dict,
             "window_days": int, "totals": dict, "by_source": list, "by_model": list, "daily": list,
             "provenance": dict, "notes": list}
+#: the other top-level fields of schema 1 (see the layout above); nothing else is accepted
+OPTIONAL = ("layout_version", "label", "projects", "budgets", "leverage", "team")
 
 
 def validate(data: Any) -> None:
@@ -139,6 +141,11 @@ def validate(data: Any) -> None:
     if data["schema_version"] > SCHEMA_VERSION:
         raise SnapshotError(f"schema version {data['schema_version']} is newer than this tokentop "
                             f"understands ({SCHEMA_VERSION})")
+    extra = sorted(str(k) for k in data if k not in REQUIRED and k not in OPTIONAL)
+    if extra:
+        raise SnapshotError(f"unexpected field{'s' if len(extra) > 1 else ''} "
+                            f"{', '.join('data.' + k for k in extra[:5])}{' …' if len(extra) > 5 else ''}: "
+                            "tokentop never writes it")
     _check_values(data, "data")
 
 

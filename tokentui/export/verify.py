@@ -11,24 +11,34 @@ the digest the file states:
   readable tables is caught too. A document made by a tokentop with another layout version
   has its data checked only, and the result says so.
 
+Line endings and trailing spaces (which mail clients and editors add) are ignored in every
+format. Refused: JSON that gives a key twice in one object (readers disagree on which value
+counts), fields outside the envelope of a json/toml file (nothing there is covered by the
+digest), and data fields a snapshot does not have.
+
 The digest detects changes; it is not a signature (anyone can edit data and recompute it).
 """
 
 from __future__ import annotations
 
-import json
 import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tokentui.core import strict_json
 from tokentui.export import render
 from tokentui.export.machine import CSV_TITLE
 from tokentui.export.model import KIND, LAYOUT_VERSION, Snapshot, SnapshotError, digest, validate
 from tokentui.export.text import EMBED_TAG
 
 HEX = r"[0-9a-f]{64}"
+#: the layouts this tokentop renders exactly, per format: layout 2 escapes text from the data
+#: in Markdown, and in the CSV's data line; HTML still renders as it did in layout 1
+RENDERED_LAYOUTS = {"md": (2,), "html": (1, 2), "csv": (2,)}
+#: the top-level fields of a json or toml snapshot (the envelope); anything else is refused
+ENVELOPE = ("format", "schema_version", "digest", "data")
 _MD = re.compile(rf"^```json {EMBED_TAG} sha256=({HEX})\n(.*?)\n```[ \t]*$", re.M | re.S)
 _HTML = re.compile(rf"<!-- {EMBED_TAG} sha256=({HEX})\n(.*?)\n-->", re.S)
 _CSV = re.compile(rf"\A{re.escape(CSV_TITLE)}[^\n]*\n# sha256: ({HEX})\n# data: ([^\n]*)\n")
@@ -61,9 +71,10 @@ def _normal(text: str) -> list[str]:
 
 
 def _describe(data: dict[str, Any]) -> str:
-    p = data["period"]
+    p = data["period"]  # a dict (validated); its fields may be missing in a hand-made file
     label = f" '{data['label']}'" if data.get("label") else ""
-    return f"snapshot{label} of {p['start']} to {p['end']} ({p['timezone']}), generated {data['generated_at']}"
+    return (f"snapshot{label} of {p.get('start', '?')} to {p.get('end', '?')} ({p.get('timezone', '?')}), "
+            f"generated {data['generated_at']}")
 
 
 def _check_data(fmt: str, data: Any, stated: str) -> Verdict | None:
@@ -78,19 +89,36 @@ def _check_data(fmt: str, data: Any, stated: str) -> Verdict | None:
     return None
 
 
-def _check_document(fmt: str, text: str, embedded: str, stated: str) -> Verdict:
+def _load_json(fmt: str, text: str, what: str, stated: str | None = None) -> tuple[Any, Verdict | None]:
+    """(the parsed value, None), or (None, a failing verdict): invalid JSON, or a key given
+    twice in one object (readers disagree on which value counts; the digest covers one)."""
     try:
-        data = json.loads(embedded)
+        return strict_json.loads(text), None
+    except strict_json.DuplicateKeyError as exc:
+        return None, _bad(fmt, f"{what} gives the key {exc.key!r} twice in one object, so readers "
+                          "can see different values", stated)
     except ValueError as exc:
-        return _bad(fmt, f"the embedded data is not valid JSON ({exc.msg})", stated)
+        return None, _bad(fmt, f"{what} is not valid JSON ({getattr(exc, 'msg', exc)})", stated)
+
+
+def _check_document(fmt: str, text: str, embedded: str, stated: str) -> Verdict:
+    data, failed = _load_json(fmt, embedded, "the embedded data", stated)
+    if failed:
+        return failed
     failed = _check_data(fmt, data, stated)
     if failed:
         return failed
-    if data.get("layout_version") != LAYOUT_VERSION:
+    if data.get("layout_version") not in RENDERED_LAYOUTS[fmt]:
         return Verdict(True, fmt, f"intact data ({fmt}): {_describe(data)}; sha256 {stated}. The readable part "
                        f"uses layout {data.get('layout_version')}, not this tokentop's ({LAYOUT_VERSION}), so only "
                        "the data was checked.", stated, data)
-    want, got = _normal(render(Snapshot(data, stated), fmt)), _normal(text)
+    try:
+        want = _normal(render(Snapshot(data, stated), fmt))
+    except (LookupError, TypeError, ValueError, ArithmeticError, AttributeError) as exc:
+        # digest and data agree, but the data lacks what every snapshot has: hand-made
+        return _bad(fmt, f"the data does not have the shape of a snapshot ({type(exc).__name__} while "
+                    "rendering it again)", stated)
+    got = _normal(text)
     if want != got:
         line = next((i for i, (a, b) in enumerate(zip(want, got), 1) if a != b), min(len(want), len(got)) + 1)
         return _bad(fmt, f"the readable text no longer matches the embedded data (first difference at line {line})",
@@ -101,6 +129,11 @@ def _check_document(fmt: str, text: str, embedded: str, stated: str) -> Verdict:
 def _check_envelope(fmt: str, env: Any) -> Verdict:
     if not isinstance(env, dict) or env.get("format") != KIND or "data" not in env:
         return _bad(fmt, "not a tokentop snapshot (no format/data fields)")
+    extra = sorted(str(k) for k in env if k not in ENVELOPE)
+    if extra:  # outside the digest: whatever they say is unchecked
+        return _bad(fmt, f"unexpected top-level field{'s' if len(extra) > 1 else ''} "
+                    f"{', '.join(repr(k) for k in extra[:5])}{' …' if len(extra) > 5 else ''} (a snapshot has "
+                    f"only {', '.join(ENVELOPE)}; nothing outside data is covered by the digest)")
     stated = env.get("digest")
     if not isinstance(stated, str) or not re.fullmatch(HEX, stated):
         return _bad(fmt, "the digest field is missing or is not a sha256 hex string")
@@ -122,23 +155,23 @@ def verify_text(text: str) -> Verdict:
 
 
 def _verify_text(text: str) -> Verdict:
-    text = text.lstrip("\ufeff").replace("\r\n", "\n")  # a mail client or Windows editor may add CRs
-    m = _HTML.search(text)
-    if m and "<html" in text[:500].lower():
-        return _check_document("html", text, m.group(2), m.group(1))
-    m = _MD.search(text)
+    # a mail client or a Windows editor may add CRs and trailing spaces: neither counts
+    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    lines = "\n".join(_normal(text))  # md, html and csv are read (and compared) without them
+    m = _HTML.search(lines)
+    if m and "<html" in lines[:500].lower():
+        return _check_document("html", lines, m.group(2), m.group(1))
+    m = _MD.search(lines)
     if m:
-        return _check_document("md", text, m.group(2), m.group(1))
-    if text.startswith(CSV_TITLE):
-        m = _CSV.match(text)
+        return _check_document("md", lines, m.group(2), m.group(1))
+    if lines.startswith(CSV_TITLE):
+        m = _CSV.match(lines + "\n")
         if not m:
             return _bad("csv", "the digest and data comment lines at the top are missing or damaged")
-        return _check_document("csv", text, m.group(2), m.group(1))
-    if text.lstrip().startswith("{"):
-        try:
-            return _check_envelope("json", json.loads(text))
-        except ValueError as exc:
-            return _bad("json", f"not valid JSON ({exc})")
+        return _check_document("csv", lines, m.group(2), m.group(1))
+    if text.lstrip().startswith("{"):  # JSON and TOML ignore trailing spaces themselves
+        env, failed = _load_json("json", text, "the file")
+        return failed or _check_envelope("json", env)
     try:
         env = tomllib.loads(text)
     except tomllib.TOMLDecodeError:
