@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable
 
 from textual.app import App, SystemCommand
+from textual.notifications import SeverityLevel
 from textual.binding import Binding
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
@@ -35,6 +36,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from tokentui import paths
 from tokentui.config import Settings
+from tokentui.core.text import printable
 from tokentui.errors import TokentopError
 from tokentui.messages import (BudgetSaved, ExportFinished, FiguresUpdated, HistoryLoaded, HistoryQuery,
                                HistoryRequested, KeyStored, RefreshFailed, UsageUpdated)
@@ -174,6 +176,20 @@ class TokentopApp(PollingMixin, ThemeCycleMixin, App[int]):
             finally:
                 if held:
                     lock.release()
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Every notice is text, never markup (``markup`` is ignored): notices quote paths,
+        names and provider errors. Control characters are escaped (``core.text.printable``)."""
+        super().notify(printable(message, newlines=True), title=printable(title), severity=severity,
+                       timeout=timeout, markup=False)
+
+    def action_help_quit(self) -> None:
+        # Textual's own ctrl+c hint uses markup; notices here are text (see notify)
+        for key, active in self.active_bindings.items():
+            if active.binding.action in ("quit", "app.quit"):
+                self.notify(f"Press {key} to quit the app", title="Do you want to quit?")
+                return
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         # themes without tokentop's variables (Textual's own, or a user's) take them from their palette

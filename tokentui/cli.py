@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from typing import Sequence
 
 from tokentui import __version__
+from tokentui.core.text import printable
 from tokentui.errors import TokentopError, UsageError
 from tokentui.sources import registry
 
@@ -77,7 +78,45 @@ def _command_module(name: str):
     return importlib.import_module(name)
 
 
-def main(argv: Sequence[str] | None = None, *, _repaired: bool = False) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command. Everything it writes to stdout and stderr goes through
+    :func:`tokentui.core.text.printable`: no control character but newline ever reaches the
+    terminal, whatever a log, an API, a config file or a file name held."""
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = PrintableStream.wrap(out), PrintableStream.wrap(err)
+    try:
+        return _main(argv)
+    finally:
+        sys.stdout, sys.stderr = out, err
+
+
+class PrintableStream:
+    """A text stream that writes ``printable(text, newlines=True)`` to ``stream``."""
+
+    def __init__(self, stream) -> None:
+        self.unfiltered = stream  # for tokentop's own control characters (the progress bar's \r)
+
+    @classmethod
+    def wrap(cls, stream):
+        return stream if stream is None or isinstance(stream, cls) else cls(stream)
+
+    def write(self, text: str) -> int:
+        self.unfiltered.write(printable(text, newlines=True))
+        return len(text)
+
+    def writelines(self, lines) -> None:
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, name: str):
+        return getattr(self.unfiltered, name)
+
+
+def _unfiltered(stream):
+    return stream.unfiltered if isinstance(stream, PrintableStream) else stream
+
+
+def _main(argv: Sequence[str] | None = None, *, _repaired: bool = False) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -104,7 +143,7 @@ def main(argv: Sequence[str] | None = None, *, _repaired: bool = False) -> int:
             from tokentui.store.recover import recover_store
 
             _notice(recover_store(err.path, err.reason))
-            return main(argv, _repaired=True)  # once more, on the new store
+            return _main(argv, _repaired=True)  # once more, on the new store
         return _fail(err)
     finally:
         db = sys.modules.get("tokentui.store.db")
@@ -183,13 +222,13 @@ class _ProgressBar:
         self.last, self.shown = pct, True
         width = 30
         fill = width * pct // 100
-        sys.stderr.write(f"\r{self.label} [{'#' * fill}{'.' * (width - fill)}] {pct:3d}% "
-                         f"{done / 1e6:,.0f}/{total / 1e6:,.0f} MB")
-        sys.stderr.flush()
+        _unfiltered(sys.stderr).write(f"\r{self.label} [{'#' * fill}{'.' * (width - fill)}] {pct:3d}% "
+                                      f"{done / 1e6:,.0f}/{total / 1e6:,.0f} MB")
+        _unfiltered(sys.stderr).flush()
 
     def close(self) -> None:
         if self.shown:
-            sys.stderr.write("\n")
+            _unfiltered(sys.stderr).write("\n")
 
 
 def _sync(settings, only=()):
@@ -351,6 +390,8 @@ def _run_tui(args) -> int:
         _check_theme(args.theme)
     from tokentui.app import run_app  # the only place the CLI imports Textual
 
+    # the TUI draws with control sequences of its own; it shows outside text as text itself
+    sys.stdout, sys.stderr = _unfiltered(sys.stdout), _unfiltered(sys.stderr)
     return run_app(settings, demo=args.demo, theme=args.theme)
 
 

@@ -11,14 +11,15 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.markup import escape
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from tokentui.core.budgets import PERIODS, Budget, BudgetError, check_name, parse_budget
+from tokentui.core.text import printable
 from tokentui.sources import registry
 from tokentui.errors import TokentopError
 from tokentui.messages import BudgetSaved
+from tokentui.widgets.text import plain
 
 #: config key of a budget → the form field that sets it (to focus the field at fault)
 FIELD_OF = {"usd": "budget-amount", "tokens": "budget-amount", "period": "budget-period", "start": "budget-start",
@@ -85,6 +86,7 @@ class BudgetFormScreen(ModalScreen[BudgetEdit | None]):
         self.budget = budget
         self.taken = tuple(n for n in taken if budget is None or n != budget.name)
         self._confirm_remove = False
+        self._raw: dict[str, str] = {}  # input id → the exact text a field shows escaped
 
     def compose(self) -> ComposeResult:
         b = self.budget
@@ -111,7 +113,8 @@ class BudgetFormScreen(ModalScreen[BudgetEdit | None]):
                     ("models", "Models", b.models if b else (), "all models")):
                 with Horizontal(classes="form-row"):
                     yield Label(label, classes="form-label")
-                    yield Input(", ".join(value), placeholder=hint, id=f"budget-{field}", compact=True)
+                    self._raw[f"budget-{field}"] = raw = ", ".join(value)  # names from config: shown escaped
+                    yield Input(printable(raw), placeholder=hint, id=f"budget-{field}", compact=True)
             with Horizontal(classes="form-row"):
                 yield Label("Alerts", classes="form-label")
                 yield Input(alerts, placeholder="50%, 80%, 100%", id="budget-alerts", compact=True)
@@ -124,7 +127,7 @@ class BudgetFormScreen(ModalScreen[BudgetEdit | None]):
 
     def on_mount(self) -> None:
         box = self.query_one("#budget-form")
-        box.border_title = f"Edit budget {self.budget.name!r}" if self.budget else "Add a budget"
+        box.border_title = plain(f"Edit budget {self.budget.name!r}") if self.budget else "Add a budget"
         box.border_subtitle = "enter / ctrl+s: save · esc: cancel"
         self.query_one("#budget-amount" if self.budget else "#budget-name", Input).focus()
 
@@ -133,13 +136,15 @@ class BudgetFormScreen(ModalScreen[BudgetEdit | None]):
         return str(self.query_one("#budget-error", Static).render())
 
     def show_error(self, text: str, field: str | None = None) -> None:
-        self.query_one("#budget-error", Static).update(f"[$error]⚠ {escape(text)}[/]" if text else "")
+        self.query_one("#budget-error", Static).update(plain(f"⚠ {text}", "$error", newlines=True) if text else "")
         self.query_one("#budget-form").set_class(bool(text), "-invalid")
         if field:
             self.query_one(f"#{field}").focus()
 
     def _value(self, id_: str) -> str:
-        return self.query_one(f"#{id_}", Input).value
+        value = self.query_one(f"#{id_}", Input).value
+        raw = self._raw.get(id_)  # left as shown, a field keeps the exact names it showed escaped
+        return raw if raw is not None and value == printable(raw) else value
 
     def action_save(self) -> None:
         unit = str(self.query_one("#budget-unit", Select).value)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.markup import escape
+from textual.content import Content
 from textual.widgets import Label, ListItem, ListView, Static
 
 from tokentui.core.fmt import tokens_short
@@ -16,6 +16,7 @@ from tokentui.services.budgets import BudgetResult, details
 from tokentui.services.dashboard import BudgetsView
 from tokentui.widgets.budget_gauge import STATUS_WORDS, BudgetGauge, status_color
 from tokentui.widgets.burnup_chart import LEGEND, BurnupChart
+from tokentui.widgets.text import lines, markup, plain
 
 EMPTY = ("No budgets yet. Press [b]a[/b] to add one: an amount in dollars or tokens per month, quarter or "
          "year, with a projection of where the period lands and an alert when a threshold is crossed.\n"
@@ -30,12 +31,14 @@ def short_amount(r: BudgetResult) -> str:
     return tokens_short(int(amount))
 
 
-def title_line(r: BudgetResult) -> str:
+def title_line(r: BudgetResult) -> Content:
     """'work  $417.68 / $560.00 a month · 65% gone · projected over'."""
     b = r.budget
     words = STATUS_WORDS.get(r.status, r.status)
-    return (f"[b]{escape(b.name)}[/]  {escape(b.format_amount(r.spent))} [dim]/[/] {escape(b.format_amount())} "
-            f"[dim]a {b.period} · {r.elapsed_fraction:.0%} gone ·[/] [{status_color(r.status)}]{words}[/]")
+    return Content.assemble(
+        plain(b.name, "b"), plain(f"  {b.format_amount(r.spent)} "), Content.styled("/", "dim"),
+        plain(f" {b.format_amount()} "), plain(f"a {b.period} · {r.elapsed_fraction:.0%} gone ·", "dim"), " ",
+        plain(words, status_color(r.status)))
 
 
 class BudgetItem(ListItem):
@@ -107,8 +110,9 @@ class BudgetsScreen(TokentopScreen):
         self._view = view
         empty = self.query_one("#budgets-empty", Static)
         if view.problem:
-            empty.update(f"[$error]⚠ The budgets in the config cannot be read:[/]\n{escape(view.problem)}\n\n"
-                         "[dim]Fix the file, or press [b]a[/b] to write a budget over the broken one.[/]")
+            empty.update(Content.assemble(
+                markup("[$error]⚠ The budgets in the config cannot be read:[/]\n"), plain(view.problem, newlines=True),
+                markup("\n\n[dim]Fix the file, or press [b]a[/b] to write a budget over the broken one.[/]")))
         else:
             empty.update(EMPTY)
         self._show_parts(bool(view.results) and not view.problem)
@@ -140,15 +144,15 @@ class BudgetsScreen(TokentopScreen):
         if r is None:
             return
         chart = self.query_one(BurnupChart)
-        chart.border_title = (f"Burn-up · {r.budget.name} · {r.period_start.isoformat()} … "
-                              f"{r.projection.burnup[-1].day.isoformat() if r.projection.burnup else ''}")
+        chart.border_title = plain(f"Burn-up · {r.budget.name} · {r.period_start.isoformat()} … "
+                                   f"{r.projection.burnup[-1].day.isoformat() if r.projection.burnup else ''}")
         chart.budget_label = short_amount(r)
         chart.budget = float(r.budget.amount)
         chart.points = r.projection.burnup
-        lines = [f"[b {status_color(r.status)}]{escape(r.headline)}[/]"]
-        lines += [escape(line) for line in details(r)]
-        lines.append(f"[dim]method: {escape(r.projection.method)}[/]")
-        self.query_one("#budget-detail", Static).update("\n".join(lines))
+        parts = [plain(r.headline, f"b {status_color(r.status)}")]
+        parts += [plain(line) for line in details(r)]
+        parts.append(plain(f"method: {r.projection.method}", "dim"))
+        self.query_one("#budget-detail", Static).update(lines(parts))
 
     def on_list_view_highlighted(self, event: ListView.Highlighted) -> None:
         if isinstance(event.item, BudgetItem) and event.item.result.budget.name != self._selected:

@@ -7,7 +7,6 @@ from typing import Sequence
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.markup import escape
 from textual.widgets import Static
 
 from tokentui.screens.base import TokentopScreen
@@ -20,6 +19,7 @@ from tokentui.widgets.burn_meter import BurnMeter
 from tokentui.widgets.source_status_list import SourceStatusList
 from tokentui.widgets.top_list import TopList
 from tokentui.widgets.totals_panel import TotalsPanel
+from tokentui.widgets.text import plain
 
 #: budget status → urgency (higher first)
 URGENCY = {"over": 3, "projected_over": 2, "warning": 1, "ok": 0}
@@ -89,7 +89,7 @@ class DashboardScreen(TokentopScreen):
     def show_leverage(self, report: LeverageReport) -> None:
         # the Leverage screen's own headline, so the two screens always agree
         if not self._empty:
-            self.query_one("#leverage-line", Static).update(escape(report.headline))
+            self.query_one("#leverage-line", Static).update(plain(report.headline))
 
     def show_budgets(self, view: BudgetsView) -> None:
         name = self.query_one("#dash-budget-name", Static)
@@ -98,7 +98,7 @@ class DashboardScreen(TokentopScreen):
         text = self.query_one("#budget-headline", Static)
         r = most_urgent(view.results)
         gauge.display = r is not None
-        name.update(f"[b]{escape(r.budget.name)}[/]" if r is not None else "")
+        name.update(plain(r.budget.name, "b") if r is not None else "")
         if view.problem:
             status.update("")
             text.update("[$error]⚠ budgets in the config cannot be read: see 3[/]")
@@ -110,4 +110,4 @@ class DashboardScreen(TokentopScreen):
             more = f" [dim](+{len(view.results) - 1} more on 3)[/]" if len(view.results) > 1 else ""
             status.update(f"[{status_color(r.status)}]{STATUS_WORDS.get(r.status, r.status)}[/]{more}")
             # the headline without its "monthly budget 'name':" (the name is on the line above)
-            text.update(escape(r.headline.split(": ", 1)[-1]))
+            text.update(plain(r.headline.split(": ", 1)[-1]))

@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.markup import escape
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static, Switch
+
+from tokentui.widgets.text import markup, plain
 
 PERIODS = (("last 7 days", "7d"), ("last 28 days", "28d"), ("this month", "month"), ("this quarter", "quarter"),
            ("this year", "year"))
@@ -55,9 +57,10 @@ class ExportScreen(ModalScreen[ExportChoice | None]):
                 yield Switch(False, id="export-projects")
                 yield Static("[dim]include project names (never paths)[/]", id="export-projects-help")
             demo = "[$warning]demo data[/] · " if self.demo else ""
-            yield Static(f"[dim]{demo}writes to[/] {escape(self.folder)}\n"
-                         "[dim]No key, prompt or file path is ever exported; anyone can check the file "
-                         "with [b]tokentop verify FILE[/b].[/]", id="export-where")
+            yield Static(Content.assemble(  # the folder's name is text, never markup
+                markup(f"[dim]{demo}writes to[/] "), plain(self.folder),
+                markup("\n[dim]No key, prompt or file path is ever exported; anyone can check the file "
+                       "with [b]tokentop verify FILE[/b].[/]")), id="export-where")
             with Horizontal(id="export-buttons"):
                 yield Button("Export", id="export-go", variant="primary", compact=True)
                 yield Button("Cancel", id="export-cancel", compact=True)

@@ -8,6 +8,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.content import Content
 from textual.widgets import DataTable, Select, Static
 
 from tokentui.core.fmt import tokens_short, usd
@@ -17,6 +18,7 @@ from tokentui.services.dashboard import Snapshot
 from tokentui.services.history import HistoryTable
 from tokentui.widgets.bar_chart import BarChart
 from tokentui.widgets.bars import hbar, money, short_model
+from tokentui.widgets.text import markup, plain, rich_plain
 
 PERIODS = (("Daily", "day"), ("Weekly", "week"), ("Monthly", "month"))
 _UNIT = {"day": "days", "week": "weeks", "month": "months"}
@@ -111,11 +113,11 @@ class HistoryScreen(TokentopScreen):
         self._choices = (table.sources, table.models)
         with self.prevent(Select.Changed):
             src = self.query_one("#history-source", Select)
-            src.set_options((s, s) for s in table.sources)
+            src.set_options((rich_plain(s), s) for s in table.sources)  # names as text, never markup
             if self.query_state.source in table.sources:
                 src.value = self.query_state.source
             mdl = self.query_one("#history-model", Select)
-            mdl.set_options((short_model(m), m) for m in table.models)
+            mdl.set_options((rich_plain(short_model(m)), m) for m in table.models)
             if self.query_state.model in table.models:
                 mdl.value = self.query_state.model
 
@@ -137,9 +139,10 @@ class HistoryScreen(TokentopScreen):
         chart.highlight = self._keys[dt.cursor_row] if table.rows else None
         what = [s for s in (table.source, short_model(table.model) if table.model else None) if s]
         scope = f" · {', '.join(what)}" if what else ""
-        self.query_one("#history-summary", Static).update(
-            f"{len(table.rows)} {_UNIT[table.period]}{scope} · [b]{tokens_short(table.total_tokens)}[/] tokens · "
-            f"[b]{usd(table.total_cost, places=2)}[/] · [dim]d w m: period[/]")
+        self.query_one("#history-summary", Static).update(Content.assemble(
+            plain(f"{len(table.rows)} {_UNIT[table.period]}{scope}"),
+            markup(f" · [b]{tokens_short(table.total_tokens)}[/] tokens · [b]{usd(table.total_cost, places=2)}[/] · "
+                   "[dim]d w m: period[/]")))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if 0 <= event.cursor_row < len(self._keys):

@@ -8,14 +8,16 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.markup import escape
+from textual.content import Content
 from textual.reactive import reactive
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
-from tokentui.sources import registry
 from tokentui.errors import TokentopError
 from tokentui.messages import KeyStored
+from tokentui.sources import registry
+from tokentui.widgets.text import markup, plain
+
 
 class KeyScreen(ModalScreen[None]):
     """Stores the key in the keyring; on success posts :class:`KeyStored` (with the redacted
@@ -35,14 +37,15 @@ class KeyScreen(ModalScreen[None]):
         self.demo = demo
 
     def compose(self) -> ComposeResult:
-        env = registry.get(self.source).key_env or ""
-        now = (f"in use: key {escape(self.current)}" if self.current else "no key stored yet")
+        spec = registry.get(self.source)
+        env = spec.key_env or ""
+        now = plain(f"in use: key {self.current}" if self.current else "no key stored yet", "dim")
         if self.demo:
-            now = "[$warning]demo mode: nothing is stored[/]"
+            now = markup("[dim][$warning]demo mode: nothing is stored[/][/]")
         with Vertical(id="key-form"):
-            yield Static(f"{escape(self.source)} wants {registry.get(self.source).key_hint or 'an API key'}.\n"
-                         f"[dim]{now} · the environment variable {env} overrides the keyring[/]",
-                         id="key-about")
+            yield Static(Content.assemble(
+                plain(f"{self.source} wants {spec.key_hint or 'an API key'}.\n"), now,
+                plain(f" · the environment variable {env} overrides the keyring", "dim")), id="key-about")
             yield Input(placeholder="paste the key (hidden)", password=True, id="key-input", compact=True)
             yield Static("", id="key-error")
             with Horizontal(id="key-buttons"):
@@ -56,7 +59,7 @@ class KeyScreen(ModalScreen[None]):
         self.query_one("#key-input", Input).focus()
 
     def watch_error(self, error: str) -> None:
-        self.query_one("#key-error", Static).update(f"[$error]⚠ {escape(error)}[/]" if error else "")
+        self.query_one("#key-error", Static).update(plain(f"⚠ {error}", "$error", newlines=True) if error else "")
 
     def watch_busy(self, busy: bool) -> None:
         self.query_one("#key-save", Button).disabled = busy

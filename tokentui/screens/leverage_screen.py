@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.markup import escape
+from textual.content import Content
 from textual.widgets import Static
 
 from tokentui.screens.base import TokentopScreen
 from tokentui.services.leverage import LeverageReport
 from tokentui.widgets.leverage_table import BAND, MEDIAN, YOU, LeverageTable, ReferenceScale, short_label
+from tokentui.widgets.text import lines, markup, plain
 
 #: metrics with public reference points, in the order shown
 SCALES = ("tokens_per_week", "cost_per_week", "spend_to_comp")
@@ -50,15 +51,17 @@ class LeverageScreen(TokentopScreen):
         window = f"Last {lev.window_days} days, per week"
         if report.team is not None:
             t = report.team
-            head.update(f"{window} · vs [b]{escape(t.name)}[/]: {t.members} people, {t.window_days}-day window "
-                        f"[dim]({escape(t.source)}, {escape(t.generated[:10])})[/]")
+            head.update(Content.assemble(  # the team file's words are text, never markup
+                f"{window} · vs ", plain(t.name, "b"), f": {t.members} people, {t.window_days}-day window ",
+                plain(f"({t.source}, {t.generated[:10]})", "dim")))
         elif report.team_problem:
-            head.update(f"{window}\n[$warning]⚠ The team file could not be used:[/] {escape(report.team_problem)}")
+            head.update(Content.assemble(f"{window}\n", markup("[$warning]⚠ The team file could not be used:[/] "),
+                                         plain(report.team_problem, newlines=True)))
         else:
             head.update(f"{window}\n{NO_TEAM}")
         table = self.query_one(LeverageTable)
         table.rows = report.rows
-        table.border_title = (f"Your figures vs {report.team.name}" if report.team is not None
+        table.border_title = (plain(f"Your figures vs {report.team.name}") if report.team is not None
                               else "Your figures")
         table.border_subtitle = (f"team range: [{BAND[1]}]  [/] p10–p90 [{MEDIAN[1]}]{MEDIAN[0]}[/] median "
                                  f"[{YOU[1]}]{YOU[0]}[/] you"
@@ -76,6 +79,5 @@ class LeverageScreen(TokentopScreen):
             scale.value = None if row.value is None else float(row.value)
             scale.team = row.team
             scale.refs = tuple(sorted(refs, key=lambda r: r.low))
-        self.query_one("#leverage-notes", Static).update(
-            "\n".join(f"[dim]· {escape(n)}[/]" for n in report.notes))
-        self.query_one("#leverage-disclaimer", Static).update(escape(report.disclaimer))
+        self.query_one("#leverage-notes", Static).update(lines(plain(f"· {n}", "dim") for n in report.notes))
+        self.query_one("#leverage-disclaimer", Static).update(plain(report.disclaimer))

@@ -7,7 +7,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.markup import escape
+from textual.content import Content
 from textual.widgets import DataTable, Static
 
 from tokentui.errors import TokentopError
@@ -17,6 +17,7 @@ from tokentui.core.source_status import SourceStatus
 from tokentui.services.dashboard import Snapshot
 from tokentui.widgets.bars import ago
 from tokentui.widgets.source_status_list import STATUS_COLORS, status_dot
+from tokentui.widgets.text import lines as lines_of, markup, plain, rich_plain
 
 _PLAIN = {
     "ok": "working",
@@ -81,7 +82,8 @@ class SourcesScreen(TokentopScreen):
         keep = table.cursor_row
         table.clear()
         for r in snap.sources:
-            table.add_row(self._dot(r.status), r.name, r.kind, r.status, ago(r.last_sync_ms, snap.now_ms),
+            table.add_row(self._dot(r.status), rich_plain(r.name), rich_plain(r.kind), rich_plain(r.status),
+                          ago(r.last_sync_ms, snap.now_ms),
                           Text(f"{r.records:,}" if r.records else "", justify="right"), key=r.name)
         if snap.sources:
             table.move_cursor(row=min(keep, len(snap.sources) - 1))
@@ -104,28 +106,32 @@ class SourcesScreen(TokentopScreen):
         r = self._selected()
         if r is None:
             return
-        lines = [f"{status_dot(r.status)} [b]{escape(r.name)}[/] ({r.kind}): {_PLAIN.get(r.status, r.status)}"]
+        # names, paths, messages and balances come from config, the filesystem and providers:
+        # each is plain() text; markup() is for this screen's own words only
+        lines = [Content.assemble(status_dot(r.status), " ", plain(r.name, "b"),
+                                  plain(f" ({r.kind}): {_PLAIN.get(r.status, r.status)}"))]
         if r.message:
-            lines.append(escape(r.message))
+            lines.append(plain(r.message, newlines=True))
         if r.last_sync_ms:
-            lines.append(f"[dim]last sync[/] {ago(r.last_sync_ms, self._now_ms)} · "
-                         f"[dim]records stored[/] {r.records:,}")
+            lines.append(markup(f"[dim]last sync[/] {ago(r.last_sync_ms, self._now_ms)} · "
+                                f"[dim]records stored[/] {r.records:,}"))
         for p in r.paths:
-            lines.append(f"[dim]reads[/] {escape(p)}")
+            lines.append(Content.assemble(markup("[dim]reads[/] "), plain(p)))
         if r.skipped_lines:
-            lines.append(f"[$warning]{r.skipped_lines} corrupt or invalid line(s) skipped[/]")
+            lines.append(markup(f"[$warning]{r.skipped_lines} corrupt or invalid line(s) skipped[/]"))
         if r.duplicates:
-            lines.append(f"[dim]{r.duplicates} duplicate line(s) dropped (streaming repeats, resumed sessions)[/]")
+            lines.append(markup(f"[dim]{r.duplicates} duplicate line(s) dropped (streaming repeats, resumed "
+                                "sessions)[/]"))
         if r.kind == "api":
             if r.key_hint:
-                lines.append(f"[dim]key[/] {escape(r.key_hint)}")
+                lines.append(Content.assemble(markup("[dim]key[/] "), plain(r.key_hint)))
                 wait = getattr(self.app, "next_poll_in", lambda _s: None)(r.name)
                 if wait is not None:
-                    lines.append(f"[dim]next poll[/] {_in(wait)}")
+                    lines.append(markup(f"[dim]next poll[/] {_in(wait)}"))
             for b in r.balances:
-                lines.append(f"[dim]balance[/] {escape(b)}")
-            lines.append("[dim]k: add a key · x: test the key[/]")
-        self.query_one("#source-detail", Static).update("\n".join(lines))
+                lines.append(Content.assemble(markup("[dim]balance[/] "), plain(b)))
+            lines.append(markup("[dim]k: add a key · x: test the key[/]"))
+        self.query_one("#source-detail", Static).update(lines_of(lines))
 
     def action_key(self, action: str) -> None:
         r = self._selected()

@@ -12,6 +12,7 @@ from tokentui.core import fmt
 from tokentui.core.overlap import person_totals
 from tokentui.sources import registry
 from tokentui.core.records import usd
+from tokentui.core.text import printable
 from tokentui.store import queries
 from tokentui.store.queries import Filter, Totals
 
@@ -171,14 +172,14 @@ def render_table(report: dict, kind: str, width: int = 80, breakdown: bool = Fal
 
     any_unpriced = False
     for r in rows:
-        label = str(r[label_key])
+        label = printable(r[label_key])  # measured as printed: escapes take their room
         if len(label) > label_w:
             label = "…" + label[-(label_w - 1):]
         lines.append(f"{label:<{label_w}}  {cells(r)}")
         any_unpriced |= bool(r.get("unpricedTokens"))
         if breakdown:
             for m in r["modelBreakdowns"]:
-                name = "  " + short_model(m["modelName"])
+                name = "  " + printable(short_model(m["modelName"]))
                 if len(name) > label_w:
                     name = name[:label_w - 1] + "…"
                 lines.append(f"{name:<{label_w}}  {cells({**m, 'totalTokens': m['inputTokens'] + m['outputTokens'] + m['cacheCreationTokens'] + m['cacheReadTokens']})}")

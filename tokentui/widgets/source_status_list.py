@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 from textual.content import Content
-from textual.markup import escape
 from textual.reactive import reactive
 from textual.widget import Widget
 
 from tokentui.core.fmt import tokens_short
+from tokentui.core.text import printable
 from tokentui.widgets.bars import ago, rate
 from tokentui.widgets.shapes import ShareLike, SourceLike
+from tokentui.widgets.text import plain
 
 #: status → theme variable of its dot
 STATUS_COLORS = {"ok": "$success", "stale": "$warning", "error": "$error"}
 QUIET = ("not configured", "planned", "disabled")
 
 
-def status_dot(status: str) -> str:
+def status_dot(status: str) -> Content:
     color = STATUS_COLORS.get(status)
-    return f"[{color}]●[/]" if color else "[dim]○[/]"
+    return Content.styled("●", color) if color else Content.styled("○", "dim")
 
 
 class SourceStatusList(Widget):
@@ -37,20 +38,21 @@ class SourceStatusList(Widget):
         share = {s.name: s for s in self.shares}
         active = [r for r in self.rows if r.status not in QUIET]
         quiet = [r.name for r in self.rows if r.status in QUIET]
-        lines = []
+        lines: list[Content] = []
         for r in active:
             s = share.get(r.name)
-            line = f"{status_dot(r.status)} {escape(r.name):<12}{escape(r.status):<7}{ago(r.last_sync_ms, self.now_ms):>8}"
+            parts = [status_dot(r.status), " ", f"{printable(r.name):<12}{printable(r.status):<7}"
+                     f"{ago(r.last_sync_ms, self.now_ms):>8}"]
             if s and width >= 42:
-                line += f" {tokens_short(s.tokens):>6}[dim]{s.share:>5.0%}[/]"
+                parts += [f" {tokens_short(s.tokens):>6}", Content.styled(f"{s.share:>5.0%}", "dim")]
                 now = self.rates.get(r.name, 0)
                 if now and width >= 58:
-                    line += f" [$burn-color]{rate(now) + '/min':>11}[/]"
+                    parts += [" ", Content.styled(f"{rate(now) + '/min':>11}", "$burn-color")]
             elif s and width >= 34:
-                line += f"[dim]{s.share:>5.0%}[/]"
-            lines.append(line)
+                parts.append(Content.styled(f"{s.share:>5.0%}", "dim"))
+            lines.append(Content.assemble(*parts))
         if not active:
-            lines.append("[dim]no source has data yet: see the Sources screen (5)[/]")
+            lines.append(Content.styled("no source has data yet: see the Sources screen (5)", "dim"))
         if quiet:
-            lines.append(f"[dim]○ not set up: {escape(', '.join(quiet))}[/]")
-        return Content.from_markup("\n".join(lines))
+            lines.append(plain(f"○ not set up: {', '.join(quiet)}", "dim"))
+        return Content("\n").join(lines)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from textual.content import Content
-from textual.markup import escape
 from textual.reactive import reactive
 from textual.widget import Widget
 
 from tokentui.core.fmt import tokens_short
+from tokentui.core.text import printable
 from tokentui.widgets.bars import clip, hbar, money, rate, short_model
 from tokentui.widgets.shapes import ShareLike
+from tokentui.widgets.text import plain
 
 
 class TopList(Widget):
@@ -22,25 +23,26 @@ class TopList(Widget):
 
     def render(self) -> Content:
         if not self.items:
-            return Content.from_markup(f"[dim]{escape(self.empty_text)}[/]")
+            return plain(self.empty_text, "dim")
         width = self.content_size.width
         rows = max(1, self.content_size.height)
         items = self.items[:rows]
+        names = [printable(short_model(s.name)) for s in items]  # names come from logs and APIs
         cost_w = 10 if width >= 48 else 0
         rate_w = 12 if width >= 80 else 0
-        longest = max(len(short_model(s.name)) for s in items)
+        longest = max(len(n) for n in names)
         name_w = max(8, min(longest, 26, width - 6 - 5 - cost_w - rate_w - 6))
         bar_w = max(0, width - name_w - 6 - 5 - cost_w - rate_w - 2)
         top = items[0].tokens
         lines = []
-        for s in items:
-            name = escape(clip(short_model(s.name), name_w)).ljust(name_w)
-            line = (f"{name} [$primary]{hbar(s.tokens, top, bar_w)}[/] {tokens_short(s.tokens):>6}"
-                    f"[dim]{s.share:>5.0%}[/]")
+        for s, name in zip(items, names):
+            parts = [clip(name, name_w).ljust(name_w), " ", Content.styled(hbar(s.tokens, top, bar_w), "$primary"),
+                     f" {tokens_short(s.tokens):>6}", Content.styled(f"{s.share:>5.0%}", "dim")]
             if cost_w:
-                line += f"{money(s.cost, s.unpriced_tokens):>{cost_w}}"
+                parts.append(f"{money(s.cost, s.unpriced_tokens):>{cost_w}}")
             if rate_w:
                 now = self.rates.get(s.name, 0)
-                line += f"[$burn-color]{rate(now) + '/min':>{rate_w}}[/]" if now else " " * rate_w
-            lines.append(line)
-        return Content.from_markup("\n".join(lines))
+                parts.append(Content.styled(f"{rate(now) + '/min':>{rate_w}}", "$burn-color") if now
+                             else " " * rate_w)
+            lines.append(Content.assemble(*parts))
+        return Content("\n").join(lines)
