@@ -838,3 +838,32 @@ def test_csv_export_never_starts_a_cell_with_a_formula(tmp_path, capsys, where):
     assert sorted(m["model"] for m in data["by_model"]) == sorted(models)
     if label:
         assert data["label"] == label.strip()
+
+
+# =============================================================================================
+# control characters: no export carries an escape sequence to whoever views it
+# =============================================================================================
+
+ESCAPES = ["\x1b]0;pwned\x07", "\x1b[2J\x1b[31mred", "\x9b2J", "nul\x00del\x7f", "bell\x07"]
+
+
+@pytest.mark.parametrize("fmt", ["md", "html", "csv", "json", "toml"])
+def test_no_export_carries_control_characters_and_piped_copies_verify(tmp_path, capsys, fmt):
+    """A model, project or label with an escape sequence: the file holds none (so `cat` or a
+    pager shows text), shows it escaped, and the file and a copy piped from `-o -` both verify."""
+    models = [f"m{e}x" for e in ESCAPES]
+    _config()
+    _seed(models, [f"/home/u/p{e}" for e in ESCAPES])
+    target = tmp_path / f"snap.{fmt}"
+    label = "Alice" + ESCAPES[0]
+    assert main(["export", "--no-sync", "--include-projects", "--name", label, "--format", fmt,
+                 "-o", str(target)]) == 0, capsys.readouterr().err
+    text = target.read_text(encoding="utf-8")
+    bad = re.findall("[\x00-\x08\x0b-\x1f\x7f-\x9f]", text.replace("\r\n", "\n"))
+    assert not bad, f"{fmt}: raw control characters {sorted(set(bad))!r}"
+    assert verify_file(target).ok
+    capsys.readouterr()
+    assert main(["export", "--no-sync", "--include-projects", "--name", label, "--format", fmt, "-o", "-"]) == 0
+    piped = tmp_path / f"piped.{fmt}"
+    piped.write_text(capsys.readouterr().out, encoding="utf-8")
+    assert verify_file(piped).ok, f"{fmt}: a copy piped from `-o -` no longer verifies"

@@ -11,6 +11,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any, Iterable, Mapping, Sequence
 
+from tokentui.core.text import printable
 from tokentui.export import charts
 from tokentui.export import text as tx
 from tokentui.export.model import Snapshot
@@ -73,7 +74,7 @@ class Raw(str):
 
 
 def e(value: Any) -> str:
-    return value if isinstance(value, Raw) else escape(str(value), quote=True)
+    return value if isinstance(value, Raw) else escape(printable(value, newlines=True), quote=True)
 
 
 def _stamp(text: str) -> Raw:

@@ -28,6 +28,14 @@ CSV_FIELDS = ("date",) + TOKEN_FIELDS + ("total_tokens", "cost_usd", "unpriced_t
 CSV_TITLE = "# tokentop snapshot: daily usage"
 _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 _CELL_STARTS = re.compile(r"[,=+\-@]")
+#: what json.dumps (DEL, C1) and tomli-w (C1) leave raw; both only ever write them inside a
+#: double-quoted string, where ``\uXXXX`` is the same character: a viewer of the file never
+#: gets an escape sequence, and parsing gives back exactly the data
+_RAW_CONTROL = re.compile("[\x7f-\x9f]")
+
+
+def _no_raw_controls(text: str) -> str:
+    return _RAW_CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def csv_data_json(data) -> str:
@@ -39,7 +47,7 @@ def csv_data_json(data) -> str:
 
 def render_json(snap: Snapshot) -> str:
     """Pretty JSON of the envelope (keys sorted, UTF-8 kept)."""
-    return json.dumps(snap.envelope(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return _no_raw_controls(json.dumps(snap.envelope(), indent=2, sort_keys=True, ensure_ascii=False)) + "\n"
 
 
 def render_toml(snap: Snapshot) -> str:
@@ -47,7 +55,7 @@ def render_toml(snap: Snapshot) -> str:
     import tomli_w
 
     # no comment header: text outside [data] and the envelope keys would not be covered
-    return tomli_w.dumps(snap.envelope())
+    return _no_raw_controls(tomli_w.dumps(snap.envelope()))
 
 
 def render_csv(snap: Snapshot) -> str:

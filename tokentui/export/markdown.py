@@ -18,6 +18,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Iterable, Mapping, Sequence
 
+from tokentui.core.text import printable
 from tokentui.export import text as tx
 from tokentui.export.model import Snapshot
 
@@ -42,14 +43,15 @@ def _escape(s: str) -> str:
 
 def text(value: Any) -> str:
     """A data string as Markdown that shows exactly its characters: on one line (any
-    whitespace run, newlines included, becomes one space), markup characters escaped."""
-    return _escape(" ".join(str(value).split()))
+    whitespace run, newlines included, becomes one space), markup characters escaped and
+    control characters written as their ``\\uXXXX`` escapes (:func:`core.text.printable`)."""
+    return _escape(printable(" ".join(str(value).split())))
 
 
 def item(value: Any) -> str:
     """A list item's text (the notes): :func:`text`, plus a start that cannot open a nested
     list or block; `code spans` in it stay code spans (their content is never markup)."""
-    s = " ".join(str(value).split())
+    s = printable(" ".join(str(value).split()))
     parts = s.split("`")
     if len(parts) > 1 and len(parts) % 2 and all(p.strip() for p in parts[1::2]):
         out = "".join(_escape(p) if i % 2 == 0 else f"`{p}`" for i, p in enumerate(parts))
