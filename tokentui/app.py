@@ -1,34 +1,30 @@
-"""The Textual App: wiring, workers and app-level reactives (themes: app_themes; API polls: app_polling).
+"""The Textual App: screens, keys, workers and app-level reactives over one UI-free
+:class:`~tokentui.services.session.Session`, which owns the store connections, demo mode and
+the refresh and poll schedules.
 
-Data flow: an interval only *starts* a refresh worker (a thread); the worker syncs local logs
-(or, in demo mode, extends the demo's live session), builds an immutable
-:class:`~tokentui.services.dashboard.Snapshot` and posts :class:`UsageUpdated`. The App
-replaces its ``snapshot`` reactive; screens watch it. The next refresh is armed only when the
-last one has finished, so refreshes never overlap; ``r`` asks for one now (or right after the
-running one). Every ``SLOW_FIGURES_SECONDS`` (and on ``r`` or a budget change) the same worker
-also evaluates the budgets (announcing thresholds crossed for the first time) and builds the
-leverage report: the ``budgets`` and ``leverage`` reactives.
-
-Other workers, each with its own connection or none: history tables; API polls (one at a
-time, armed when the last finished, per-source interval with backoff; never in demo mode);
-export; storing and testing keys; writing budgets to config.toml.
+Data flow: a timer only *starts* a refresh worker (a thread) that runs
+:meth:`Session.refresh` and posts :class:`UsageUpdated` (and :class:`FiguresUpdated` when the
+session planned budgets and leverage too). The App replaces its reactives; screens watch
+them. The next refresh is armed only when the last one has finished, so refreshes never
+overlap; ``r`` asks for one now (or right after the running one). API polls work the same
+way, one at a time, never in demo mode. History tables, exports and theme saves run in
+workers of their own.
 """
 
 from __future__ import annotations
 
 import shutil
 import tempfile
-import threading
 import time
-from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable
 
+from textual import work
 from textual.app import App, SystemCommand
-from textual.notifications import SeverityLevel
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
@@ -39,7 +35,7 @@ from tokentui.config import Settings
 from tokentui.core.text import printable
 from tokentui.errors import TokentopError
 from tokentui.messages import (BudgetSaved, ExportFinished, FiguresUpdated, HistoryLoaded, HistoryQuery,
-                               HistoryRequested, KeyStored, RefreshFailed, UsageUpdated)
+                               HistoryRequested, KeyStored, PollFinished, RefreshFailed, UsageUpdated)
 from tokentui.screens.budgets_screen import BudgetsScreen
 from tokentui.screens.dashboard_screen import DashboardScreen
 from tokentui.screens.export_screen import ExportChoice, ExportScreen
@@ -47,26 +43,21 @@ from tokentui.screens.help_screen import HelpScreen
 from tokentui.screens.history_screen import HistoryScreen
 from tokentui.screens.leverage_screen import LeverageScreen
 from tokentui.screens.sources_screen import SourcesScreen
-from tokentui.services import dashboard, status
-from tokentui.services import history as history_service
-from tokentui.services.dashboard import BudgetsView, PollSchedule, Snapshot
+from tokentui.services.dashboard import BudgetsView, Snapshot
 from tokentui.services.history import HistoryTable
-from tokentui.app_polling import PollingMixin
-from tokentui.app_themes import DEFAULT_THEME, ThemeCycleMixin, load_themes, resolve_theme, theme_from_spec
-from tokentui.widgets.nav_bar import SCREENS, NavBar
+from tokentui.services.session import RefreshPlan, Session, utc_now
+from tokentui.app_themes import DEFAULT_THEME, THEME_SAVE_DELAY, load_themes, resolve_theme, theme_from_spec
+from tokentui.widgets.nav_bar import NavBar
 
 if TYPE_CHECKING:
     from tokentui.services.leverage import LeverageReport
 
-FULL_STATUS_EVERY = 12  # refreshes between full source checks (paths, keys, record counts)
-#: seconds between budget and leverage evaluations (a budget's projection costs ~0.1 s of CPU)
-SLOW_FIGURES_SECONDS = 30.0
+#: the screens, in key order: each is an App mode named by its ``MODE``
+SCREENS = (DashboardScreen, HistoryScreen, BudgetsScreen, LeverageScreen, SourcesScreen)
 WORKER_TITLES = {"refresh": "Refresh failed", "poll": "API poll failed", "export": "Export failed"}
+#: actions a form (a modal other than the help) keeps for itself while it is open
+GUARDED_BY_FORMS = frozenset({"show_screen", "export", "help"})
 Clock = Callable[[], datetime]
-
-
-def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def _describe(error: BaseException | None) -> str:
@@ -75,22 +66,20 @@ def _describe(error: BaseException | None) -> str:
     return f"{type(error).__name__}: {error}" if error else "unknown error"
 
 
-class TokentopApp(PollingMixin, ThemeCycleMixin, App[int]):
-    """tokentop's TUI. ``db_path`` is the store (the user's by default); ``demo`` fills an
-    empty store with generated history (and its own budgets and team file, next to the store)
-    and never reads the user's logs, keys or files; ``clock`` gives "now" (tests freeze it)."""
+class TokentopApp(App[int]):
+    """tokentop's TUI over a :class:`Session` (see there for ``db_path``, ``demo`` and ``clock``)."""
 
     CSS_PATH = "tokentop.tcss"
     TITLE = "tokentop"
-    MODES = {mode: screen for (mode, *_), screen in zip(SCREENS, (
-        DashboardScreen, HistoryScreen, BudgetsScreen, LeverageScreen, SourcesScreen))}
+    MODES = {s.MODE: s for s in SCREENS}
+    NAV_TABS = tuple((s.MODE, s.KEY, s.TITLE) for s in SCREENS)
     BINDINGS = [
-        *(Binding(key, f"show_screen('{mode}')", title, show=False) for mode, key, title in SCREENS),
-        Binding("r", "refresh", "Refresh"),
-        Binding("t", "cycle_theme", "Theme"),
-        Binding("e", "export", "Export"),
-        Binding("question_mark", "help", "Keys", key_display="?"),
-        Binding("q", "quit", "Quit"),
+        *(Binding(s.KEY, f"show_screen('{s.MODE}')", s.TITLE, show=False) for s in SCREENS),
+        Binding("r", "refresh", "Refresh", tooltip="refresh now (new log lines; API sources not polled for a minute)"),
+        Binding("t", "cycle_theme", "Theme", tooltip="next theme"),
+        Binding("e", "export", "Export", tooltip="export a snapshot for your manager (md, html, json, toml, csv)"),
+        Binding("question_mark", "help", "Keys", key_display="?", tooltip="this help"),
+        Binding("q", "quit", "Quit", tooltip="quit"),
     ]
 
     snapshot: reactive[Snapshot | None] = reactive(None)
@@ -103,44 +92,53 @@ class TokentopApp(PollingMixin, ThemeCycleMixin, App[int]):
                  theme: str | None = None, clock: Clock | None = None, demo_seed: int = 7,
                  theme_dirs: Iterable[Path] | None = None) -> None:
         super().__init__()
-        self.demo = demo
-        self.db_path = db_path or paths.history_db()
-        if demo:  # from the start, nothing of the user's config is shown or written
-            settings = replace(settings, path=self.db_path.parent / "config.toml", raw={})
-        self.settings = settings  # replaced (never mutated) when a budget is saved
-        self.clock: Clock = clock or _utc_now
-        self.demo_seed = demo_seed
-        self.tz = settings.tz()
-        self._conn = None  # used by the refresh worker only
-        self._read_conn = None  # used by history workers, one at a time
-        self._poll_conn = None  # used by the poll worker only
-        self._read_lock = threading.Lock()
-        self._conn_lock = threading.Lock()  # held by the refresh worker while it uses _conn
-        self._poll_lock = threading.Lock()  # held by the poll worker while it uses _poll_conn
+        self.session = Session(settings, db_path=db_path or paths.history_db(), demo=demo, clock=clock or utc_now,
+                               demo_seed=demo_seed)
         self._refresh_worker: Worker | None = None
         self._refresh_again = False
-        self._refresh_full = True
-        self._refreshes = 0
         self._timer: Timer | None = None
-        self._slow_due = 0.0  # monotonic time of the next budget/leverage evaluation
         self._poll_worker: Worker | None = None
         self._poll_again = False
         self._poll_timer: Timer | None = None
-        self._polls = PollSchedule()
         self._history_query = HistoryQuery()
         self._last_problem: str | None = None
-        self._demo_pricer = None
-        self._demo_configured = False
         dirs = list(theme_dirs) if theme_dirs is not None else [paths.builtin_themes_dir(), paths.user_themes_dir()]
         themes, self._theme_problems = load_themes(dirs)
         self.theme_names = [t.name for t in themes]
         for t in themes:
             self.register_theme(t)
-        self._wanted_theme = resolve_theme(self, theme or settings.theme, dirs, self._theme_problems)
+        self._wanted_theme = resolve_theme(self, theme or self.settings.theme, dirs, self._theme_problems)
         if self._wanted_theme in self.available_themes:
             self.theme = self._wanted_theme
         elif DEFAULT_THEME in self.available_themes:
             self.theme = DEFAULT_THEME
+
+    # --- the session's state, as the screens read it ---------------------------------------
+    @property
+    def settings(self) -> Settings:
+        return self.session.settings
+
+    @settings.setter
+    def settings(self, value: Settings) -> None:
+        self.session.settings = value
+
+    @property
+    def demo(self) -> bool:
+        return self.session.demo
+
+    @property
+    def db_path(self) -> Path:
+        return self.session.db_path
+
+    @property
+    def tz(self):
+        return self.session.tz
+
+    def next_poll_in(self, source: str) -> float | None:
+        return self.session.next_poll_in(source)
+
+    def close_store(self) -> None:
+        self.session.close()
 
     # --- lifecycle ------------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -150,7 +148,7 @@ class TokentopApp(PollingMixin, ThemeCycleMixin, App[int]):
         if problems:
             self.notify("\n".join(problems[:4]) + ("\n…" if len(problems) > 4 else ""),
                         title="Theme problem", severity="warning", timeout=10)
-        self.switch_mode("dashboard")
+        self.switch_mode(SCREENS[0].MODE)
         self._start_refresh()
         if not self.demo:  # the first poll after the first paint
             self._poll_timer = self.set_timer(1.0, self._start_poll)
@@ -159,23 +157,6 @@ class TokentopApp(PollingMixin, ThemeCycleMixin, App[int]):
         for timer in (self._timer, self._poll_timer):
             if timer is not None:
                 timer.stop()
-
-    def close_store(self) -> None:
-        """Close the workers' connections, each once its worker is done with it (a thread
-        worker outlives the app's exit; closing under a running query would crash)."""
-        for lock, attr in ((self._conn_lock, "_conn"), (self._read_lock, "_read_conn"),
-                           (self._poll_lock, "_poll_conn")):
-            held = lock.acquire(timeout=30)
-            conn = getattr(self, attr)
-            setattr(self, attr, None)
-            try:
-                if conn is not None:
-                    conn.close()
-            except Exception:  # closing is best effort on the way out
-                pass
-            finally:
-                if held:
-                    lock.release()
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = False) -> None:
@@ -197,80 +178,34 @@ class TokentopApp(PollingMixin, ThemeCycleMixin, App[int]):
         return {"burn-color": t.accent or t.primary, "input-color": t.primary,
                 "output-color": t.secondary or t.primary, "cache-color": t.success or t.primary}
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """A form (a modal other than the help) keeps the keys until it is closed."""
+        if action in GUARDED_BY_FORMS and isinstance(self.screen, ModalScreen) \
+                and not isinstance(self.screen, HelpScreen):
+            return False
+        return True
+
     # --- refresh ----------------------------------------------------------------------------
     def _start_refresh(self, full: bool = False, figures: bool = False) -> None:
         """Start a refresh unless one is running (then run again right after). Never does I/O.
-        ``figures``: evaluate budgets and leverage in it, whenever they were last done."""
-        self._refresh_full |= full
-        if full or figures:
-            self._slow_due = 0.0
+        ``full``: re-check every source; ``figures``: evaluate budgets and leverage in it."""
+        self.session.ask_refresh(full=full, figures=figures)
         if self._refresh_worker is not None and self._refresh_worker.is_running:
             self._refresh_again = True
             return
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
-        self._refreshes += 1
-        full, self._refresh_full = self._refresh_full or self._refreshes % FULL_STATUS_EVERY == 1, False
-        slow = time.monotonic() >= self._slow_due
-        if slow:
-            self._slow_due = time.monotonic() + SLOW_FIGURES_SECONDS
-        self._refresh_worker = self.run_worker(partial(self._refresh, full, slow), name="refresh",
-                                               group="refresh", thread=True, exit_on_error=False)
+        self._refresh_worker = self._refresh(self.session.next_refresh(), self.snapshot)
 
-    def _store(self):
-        if self._conn is None:
-            from tokentui.store.db import NOTICES, connect
-
-            # a damaged store is moved aside and rebuilt (store.recover); say so once
-            self._conn = connect(self.db_path, recover=True)
-            while NOTICES:
-                self.notify(NOTICES.pop(0), title="History store repaired", severity="warning", timeout=20)
-        return self._conn
-
-    def _refresh(self, full: bool, slow: bool = True) -> None:
-        """Runs in a thread: sync, post a new snapshot; then, when ``slow``, budgets and leverage."""
-        with self._conn_lock:
-            self._refresh_locked(full, slow)
-
-    def _refresh_locked(self, full: bool, slow: bool) -> None:
-        conn = self._store()
-        previous = self.snapshot
-        if self.demo:
-            rows = self._demo_sync(conn)
-        else:
-            from tokentui.services.sync import sync_local
-
-            if previous is None:  # first paint: what is stored, before reading any log
-                self.post_message(UsageUpdated(dashboard.build_snapshot(conn, self.clock(), self.tz)))
-            sync_local(conn, self.settings)
-            if full or previous is None or not previous.sources:
-                rows = tuple(status.source_statuses(conn, self.settings, key_hints=True))
-            else:
-                rows = status.refresh_statuses(conn, previous.sources)
-        self.post_message(UsageUpdated(dashboard.build_snapshot(conn, self.clock(), self.tz, rows)))
-        if slow:
-            self._figures(conn)
-
-    def _demo_sync(self, conn):
-        from tokentui.services import demo
-        from tokentui.store.ledger import get_sync_state
-
-        if self._demo_pricer is None:
-            from tokentui.core.pricing import Pricer
-
-            self._demo_pricer = Pricer()  # kept: it caches each model's rates
-        if not self._demo_configured:  # budgets and a team file in the demo's own folder
-            self.settings = demo.demo_settings(self.settings, self.db_path.parent, now=self.clock())
-            self._demo_configured = True
-        if get_sync_state(conn, "demo", "live_until_ms") is None:
-            demo.generate(conn, now=self.clock(), tz=self.tz, seed=self.demo_seed, pricer=self._demo_pricer)
-        else:
-            demo.tick(conn, now=self.clock(), seed=self.demo_seed, pricer=self._demo_pricer)
-        return status.stored_statuses(conn)
-
-    def _figures(self, conn) -> None:
-        self.post_message(FiguresUpdated(dashboard.build_figures(conn, self.settings, self.clock(), self.tz)))
+    @work(thread=True, name="refresh", group="refresh", exit_on_error=False)
+    def _refresh(self, plan: RefreshPlan, previous: Snapshot | None) -> None:
+        result = self.session.refresh(plan, previous, first_paint=lambda s: self.post_message(UsageUpdated(s)))
+        for title, text in result.notices:
+            self.call_from_thread(self.notify, text, title=title, severity="warning", timeout=20)
+        self.post_message(UsageUpdated(result.snapshot))
+        if result.figures is not None:
+            self.post_message(FiguresUpdated(result.figures))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
@@ -298,7 +233,7 @@ class TokentopApp(PollingMixin, ThemeCycleMixin, App[int]):
         self.status_line = f"{'demo · ' if self.demo else 'synced '}{stamp}"
 
     def on_refresh_failed(self, message: RefreshFailed) -> None:
-        if message.title == "Refresh failed":
+        if message.title == WORKER_TITLES["refresh"]:
             self.status_line = "⚠ refresh failed"
         if message.problem != self._last_problem:  # one notice per distinct problem
             self._last_problem = message.problem
@@ -314,27 +249,56 @@ class TokentopApp(PollingMixin, ThemeCycleMixin, App[int]):
             self.bell()
 
     def on_budget_saved(self, message: BudgetSaved) -> None:
-        self.settings = replace(self.settings, raw=message.raw)
+        self.session.settings_saved(message.raw)
         verb = "removed from" if message.removed else "saved in"
         self.notify(f"budget {message.name!r} {verb} {message.path}", title="Budgets", timeout=5)
         self._start_refresh(figures=True)
 
+    # --- API polls ----------------------------------------------------------------------------
+    def _start_poll(self, force: bool = False) -> None:
+        """Poll the API sources that are due (``force``: also those not polled for a minute)."""
+        if self.demo or not self.is_running:
+            return
+        if self._poll_worker is not None and self._poll_worker.is_running:
+            self._poll_again |= force
+            return
+        if self._poll_timer is not None:
+            self._poll_timer.stop()
+            self._poll_timer = None
+        due = self.session.due_polls(force)
+        if not due:
+            self._arm_poll()
+            return
+        self._poll_worker = self._poll(due)
+
+    @work(thread=True, name="poll", group="poll", exit_on_error=False)
+    def _poll(self, only: tuple[str, ...]) -> None:
+        try:
+            got = self.session.poll(only)
+        except Exception:
+            self.post_message(PollFinished(tuple((s, "error", "") for s in only)))  # back off, then re-raise
+            raise
+        self.post_message(PollFinished(got))
+
+    def on_poll_finished(self, message: PollFinished) -> None:
+        if self.session.polled(message.results):
+            self._start_refresh(full=True)  # new statuses and records on the screens
+
+    def _arm_poll(self) -> None:
+        delay = self.session.seconds_to_next_poll()
+        if delay is not None and self.is_running:
+            self._poll_timer = self.set_timer(delay, self._start_poll)
+
     # --- history ----------------------------------------------------------------------------
     def on_history_requested(self, message: HistoryRequested) -> None:
         self._history_query = message.query
-        self.run_worker(partial(self._load_history, message.query), name="history", group="history",
-                        exclusive=True, thread=True, exit_on_error=False)
+        self._load_history(message.query)
 
+    @work(thread=True, name="history", group="history", exclusive=True, exit_on_error=False)
     def _load_history(self, query: HistoryQuery) -> None:
-        with self._read_lock:
-            if get_current_worker().is_cancelled:
-                return
-            if self._read_conn is None:
-                from tokentui.store.db import connect
-
-                self._read_conn = connect(self.db_path)
-            table = history_service.build_history(self._read_conn, self.tz, query.period, query.source, query.model)
-        if not get_current_worker().is_cancelled:
+        worker = get_current_worker()
+        table = self.session.history(query.period, query.source, query.model, cancelled=lambda: worker.is_cancelled)
+        if table is not None and not worker.is_cancelled:
             self.post_message(HistoryLoaded(query, table))
 
     def on_history_loaded(self, message: HistoryLoaded) -> None:
@@ -342,18 +306,14 @@ class TokentopApp(PollingMixin, ThemeCycleMixin, App[int]):
             self.history = message.table
 
     # --- actions ----------------------------------------------------------------------------
-    def _modal_open(self) -> bool:
-        return isinstance(self.screen, ModalScreen) and not isinstance(self.screen, HelpScreen)
-
     def action_show_screen(self, mode: str) -> None:
-        if self._modal_open():
-            return  # a form is open: it keeps the keys until it is closed
         if isinstance(self.screen, HelpScreen):
             self.screen.dismiss()
         self.switch_mode(mode)
 
     def on_nav_bar_selected(self, message: NavBar.Selected) -> None:
-        self.action_show_screen(message.name)
+        if self.check_action("show_screen", (message.name,)):
+            self.action_show_screen(message.name)
 
     def action_refresh(self) -> None:
         self.status_line = "refreshing…"
@@ -363,13 +323,51 @@ class TokentopApp(PollingMixin, ThemeCycleMixin, App[int]):
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
             self.screen.dismiss()
-        elif not self._modal_open():
-            self.push_screen(HelpScreen())
+        else:
+            self.push_screen(HelpScreen(self.help_rows()))
+
+    def help_rows(self) -> tuple[tuple[str, str], ...]:
+        """The help table, from the bindings: the screens, the App's keys, each screen's own."""
+        rows = [(f"{SCREENS[0].KEY} … {SCREENS[-1].KEY}", ", ".join(s.TITLE for s in SCREENS)),
+                ("ctrl+p", "command palette: every screen and action by name")]
+        for b in self.BINDINGS:
+            if isinstance(b, Binding) and b.show:
+                rows.append((b.key_display or b.key, b.tooltip or b.description.lower()))
+        for s in SCREENS:
+            own = [b for cls in (s, *s.HELP_WIDGETS) for b in cls.BINDINGS if isinstance(b, Binding)]
+            if own:
+                rows.append((" ".join(b.key_display or _key_label(b.key) for b in own),
+                             f"{s.TITLE}: " + ", ".join(b.description.lower() for b in own)))
+        return tuple(rows)
+
+    # --- themes -------------------------------------------------------------------------------
+    def action_cycle_theme(self) -> None:
+        """The next theme, remembered in config.toml off the UI thread, once per burst of presses."""
+        names = self.theme_names or [self.theme]
+        nxt = names[(names.index(self.theme) + 1) % len(names)] if self.theme in names else names[0]
+        self.theme = nxt
+        self.notify(f"theme: {nxt}", timeout=2)
+        self._save_theme(nxt)
+
+    @work(thread=True, name="save-theme", group="save-theme", exclusive=True, exit_on_error=False)
+    def _save_theme(self, name: str) -> None:
+        time.sleep(THEME_SAVE_DELAY)
+        if get_current_worker().is_cancelled:
+            return
+        from dataclasses import replace
+
+        from tokentui.config import update_config
+
+        try:
+            update_config(self.settings.path, ["theme"], name)
+            self.settings = replace(self.settings, theme=name)
+        except (TokentopError, OSError) as exc:
+            why = exc.message if isinstance(exc, TokentopError) else (exc.strerror or str(exc))
+            self.call_from_thread(self.notify, f"the theme is used now but not saved: {why}",
+                                  title="Theme", severity="warning", timeout=8)
 
     # --- export -------------------------------------------------------------------------------
     def action_export(self) -> None:
-        if self._modal_open():
-            return
         if isinstance(self.screen, HelpScreen):
             self.screen.dismiss()
         try:
@@ -381,21 +379,13 @@ class TokentopApp(PollingMixin, ThemeCycleMixin, App[int]):
     def _export_chosen(self, choice: ExportChoice | None) -> None:
         if choice is not None:
             self.notify(f"writing the {choice.format} snapshot…", title="Export", timeout=3)
-            self.run_worker(partial(self._export, choice), name="export", group="export", thread=True,
-                            exit_on_error=False)
+            self._export(choice)
 
+    @work(thread=True, name="export", group="export", exit_on_error=False)
     def _export(self, choice: ExportChoice) -> None:
-        from tokentui.services.snapshot import ExportOptions, write_snapshot
-        from tokentui.store.db import connect
-
-        options = ExportOptions(period=choice.period, format=choice.format, label=choice.label,
-                                include_projects=choice.include_projects, timezone=str(self.tz), now=self.clock())
         try:
-            conn = connect(self.db_path, readonly=True)
-            try:
-                path = write_snapshot(conn, self.settings, options)
-            finally:
-                conn.close()
+            path = self.session.export(period=choice.period, format=choice.format, label=choice.label,
+                                       include_projects=choice.include_projects)
         except (TokentopError, OSError) as exc:
             self.post_message(ExportFinished(None, _describe(exc)))
             return
@@ -412,20 +402,24 @@ class TokentopApp(PollingMixin, ThemeCycleMixin, App[int]):
     def on_key_stored(self, message: KeyStored) -> None:
         self.notify(f"{message.source} key {message.hint} stored in the OS keyring. x tests it.",
                     title=f"{message.source} key", timeout=8)
-        self._polls.due[message.source] = 0.0
+        self.session.key_stored(message.source)
         self._start_refresh(full=True)
         self._start_poll()
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        for mode, key, title in SCREENS:
-            yield SystemCommand(f"{title} screen", f"Show the {title} screen (key {key})",
-                                partial(self.action_show_screen, mode))
+        for s in SCREENS:
+            yield SystemCommand(f"{s.TITLE} screen", f"Show the {s.TITLE} screen (key {s.KEY})",
+                                partial(self.action_show_screen, s.MODE))
         yield SystemCommand("Refresh now", "Read new log lines, poll APIs and rebuild the figures (r)",
                             self.action_refresh)
         yield SystemCommand("Next theme", "Cycle through tokentop's themes (t)", self.action_cycle_theme)
         yield SystemCommand("Export snapshot", "Write a snapshot for your manager: md, html, json, toml, csv (e)",
                             self.action_export)
+
+
+def _key_label(key: str) -> str:
+    return {"enter": "⏎", "escape": "esc"}.get(key, key)
 
 
 def run_app(settings: Settings, *, demo: bool = False, theme: str | None = None) -> int:
@@ -443,4 +437,4 @@ def run_app(settings: Settings, *, demo: bool = False, theme: str | None = None)
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-__all__ = ["TokentopApp", "run_app", "load_themes", "theme_from_spec"]
+__all__ = ["TokentopApp", "run_app", "load_themes", "theme_from_spec", "SCREENS"]

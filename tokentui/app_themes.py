@@ -1,20 +1,15 @@
 """Themes for the TUI: built-in and user theme files to Textual themes (files are read and
-checked UI-free in :mod:`tokentui.theme_files`)."""
+checked UI-free in :mod:`tokentui.theme_files`); the App cycles through them with ``t``."""
 
 from __future__ import annotations
 
-import time
-from dataclasses import replace
-from functools import partial
 from pathlib import Path
 from typing import Iterable
 
 from textual.app import App
 from textual.color import Color, ColorParseError
 from textual.theme import Theme
-from textual.worker import get_current_worker
 
-from tokentui.errors import TokentopError
 from tokentui.theme_files import ThemeProblem, ThemeSpec, load_theme_dirs, read_theme_file
 
 DEFAULT_THEME = "tokentop-dark"
@@ -77,30 +72,3 @@ def resolve_theme(app: App, wanted: str, dirs: list[Path], problems: list[ThemeP
                 return wanted
         return got.name
     return wanted
-
-
-class ThemeCycleMixin:
-    """``t`` for :class:`tokentui.app.TokentopApp` (which owns ``theme_names`` and ``settings``):
-    the next theme, remembered in config.toml off the UI thread, once per burst of presses."""
-
-    def action_cycle_theme(self) -> None:
-        names = self.theme_names or [self.theme]
-        nxt = names[(names.index(self.theme) + 1) % len(names)] if self.theme in names else names[0]
-        self.theme = nxt
-        self.notify(f"theme: {nxt}", timeout=2)
-        self.run_worker(partial(self._save_theme, nxt), name="save-theme", group="save-theme", exclusive=True,
-                        thread=True, exit_on_error=False)
-
-    def _save_theme(self, name: str) -> None:
-        time.sleep(THEME_SAVE_DELAY)
-        if get_current_worker().is_cancelled:
-            return
-        from tokentui.config import update_config
-
-        try:
-            update_config(self.settings.path, ["theme"], name)
-            self.settings = replace(self.settings, theme=name)
-        except (TokentopError, OSError) as exc:
-            why = exc.message if isinstance(exc, TokentopError) else (exc.strerror or str(exc))
-            self.call_from_thread(self.notify, f"the theme is used now but not saved: {why}",
-                                  title="Theme", severity="warning", timeout=8)

@@ -174,9 +174,9 @@ async def test_refresh_key_runs_a_refresh(make_app):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await _ready(app, pilot)
-        before = app._refreshes
+        before = app.session.refreshes
         await pilot.press("r")
-        await wait_for(pilot, lambda: app._refreshes == before + 1 and not app._refresh_worker.is_running,
+        await wait_for(pilot, lambda: app.session.refreshes == before + 1 and not app._refresh_worker.is_running,
                        what="second refresh")
         assert app.status_line == "demo · 15:30:00"
 

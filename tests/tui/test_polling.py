@@ -55,7 +55,7 @@ async def test_polls_never_overlap(tmp_path, monkeypatch):
         assert fake.peak == 1
         assert len(fake.calls) == 1  # just polled: "r" does not re-poll within a minute
         assert app._poll_timer is not None  # the next poll is armed after the last finished
-        due = app._polls.due
+        due = app.session.polls.due
         assert all(280 < due[s] - time.monotonic() <= 300 for s in API_SOURCES)
 
 
@@ -72,8 +72,8 @@ async def test_each_source_on_its_own_interval_with_backoff(tmp_path, monkeypatc
         await pilot.pause(0.3)
         assert "moonshot" not in fake.calls[0]
         now = time.monotonic()
-        assert 110 < app._polls.due["openai"] - now <= 120  # an error: twice its 60 s
-        assert 590 < app._polls.due["anthropic"] - now <= 600  # twice the default 300 s
+        assert 110 < app.session.polls.due["openai"] - now <= 120  # an error: twice its 60 s
+        assert 590 < app.session.polls.due["anthropic"] - now <= 600  # twice the default 300 s
 
 
 def test_poll_schedule():

@@ -7,27 +7,28 @@ import time
 
 from tests.tui.conftest import FROZEN_NOW, settings, wait_for
 from tokentui.app import TokentopApp
+from tokentui.services.session import Session
 
 
 async def test_refreshes_never_overlap(make_app, monkeypatch):
     app = make_app()
     active, peak, runs = [0], [0], [0]
     lock = threading.Lock()
-    real = TokentopApp._refresh
+    real = Session.refresh
 
-    def slow_refresh(self, full, slow=True):
+    def slow_refresh(self, *args, **kw):
         with lock:
             active[0] += 1
             peak[0] = max(peak[0], active[0])
             runs[0] += 1
         try:
             time.sleep(1.0)
-            real(self, full, slow)
+            return real(self, *args, **kw)
         finally:
             with lock:
                 active[0] -= 1
 
-    monkeypatch.setattr(TokentopApp, "_refresh", slow_refresh)
+    monkeypatch.setattr(Session, "refresh", slow_refresh)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: runs[0] == 1, what="first refresh started")
         for _ in range(10):  # hammer "refresh now" while the first one runs
@@ -42,7 +43,7 @@ async def test_refreshes_never_overlap(make_app, monkeypatch):
 async def test_the_timer_keeps_refreshing(make_app):
     app = make_app(settings_kw={"refresh_seconds": 0.5})
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: app._refreshes >= 3, timeout=10, what="three timed refreshes")
+        await wait_for(pilot, lambda: app.session.refreshes >= 3, timeout=10, what="three timed refreshes")
 
 
 async def test_a_failing_refresh_is_one_notice_not_a_crash(make_app, monkeypatch):
@@ -103,7 +104,7 @@ def test_run_app_demo_removes_its_store(tmp_path, monkeypatch):
     def fake_run(self, *a, **k):
         seen["db"] = self.db_path
         seen["demo"] = self.demo
-        self._store()  # create the store as the real run would
+        self.session.store()  # create the store as the real run would
         return None
 
     monkeypatch.setattr(TokentopApp, "run", fake_run)

@@ -22,10 +22,15 @@ if TYPE_CHECKING:
 
 
 class TokentopScreen(Screen):
-    """Base of the five screens. Subclasses set ``MODE`` (and ``DATA``), implement
+    """Base of the five screens. Subclasses set ``MODE`` (the App mode, which is the screen's
+    name everywhere), ``KEY`` and ``TITLE`` (its tab and key) and ``DATA``, implement
     ``compose_body`` and the ``show_*`` methods of the data they show."""
 
     MODE: ClassVar[str] = ""
+    KEY: ClassVar[str] = ""
+    TITLE: ClassVar[str] = ""
+    #: widget classes whose keys the help lists under this screen, with the screen's own
+    HELP_WIDGETS: ClassVar[tuple[type, ...]] = ()
     #: App reactives this screen shows
     DATA: ClassVar[tuple[str, ...]] = ("snapshot",)
 
@@ -34,7 +39,7 @@ class TokentopScreen(Screen):
         self._stale: set[str] = set()
 
     def compose(self) -> ComposeResult:
-        yield NavBar(id="nav")
+        yield NavBar(self.app.NAV_TABS, id="nav")
         yield from self.compose_body()
         yield Footer()
 

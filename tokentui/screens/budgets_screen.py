@@ -76,6 +76,9 @@ class BudgetsScreen(TokentopScreen):
     :class:`BudgetEdit` (the App writes config.toml in a worker)."""
 
     MODE = "budgets"
+    HELP_WIDGETS = (BudgetList,)
+    KEY = "3"
+    TITLE = "Budgets"
     DATA = ("budgets",)
     BINDINGS = [Binding("a", "add", "Add budget")]
 

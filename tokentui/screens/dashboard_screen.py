@@ -35,6 +35,8 @@ class DashboardScreen(TokentopScreen):
     """The first screen: how fast am I burning, how much so far, and where it leads."""
 
     MODE = "dashboard"
+    KEY = "1"
+    TITLE = "Dashboard"
     DATA = ("snapshot", "leverage", "budgets")
 
     def __init__(self) -> None:

@@ -2,35 +2,30 @@
 
 from __future__ import annotations
 
+from typing import Sequence
+
 from textual.app import ComposeResult
+from textual.content import Content
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-KEYS = (
-    ("1 … 5", "Dashboard, History, Budgets, Leverage, Sources"),
-    ("ctrl+p", "command palette: every screen and action by name"),
-    ("r", "refresh now (new log lines; API sources not polled for a minute)"),
-    ("t", "next theme"),
-    ("e", "export a snapshot for your manager (md, html, json, toml, csv)"),
-    ("d w m", "History: daily, weekly, monthly"),
-    ("a ⏎", "Budgets: add a budget / edit the highlighted one"),
-    ("k x", "Sources: add / test an API key"),
-    ("?", "this help"),
-    ("q", "quit"),
-)
-
-
 class HelpScreen(ModalScreen[None]):
-    """A modal listing the keys; escape, ? or a click outside closes it."""
+    """A modal listing the keys (``rows``: key, what it does; the App builds them from its
+    bindings and the screens'); escape, ? or a click outside closes it."""
 
     BINDINGS = [Binding("escape", "dismiss", "Close"), Binding("question_mark", "dismiss", "Close")]
 
+    def __init__(self, rows: Sequence[tuple[str, str]]) -> None:
+        super().__init__()
+        self.rows = tuple(rows)
+
     def compose(self) -> ComposeResult:
         with Vertical(id="help-box"):
-            rows = "\n".join(f"[b $accent]{key.ljust(8)}[/]{what}" for key, what in KEYS)
-            yield Static(rows, id="help-keys")
+            width = max((len(key) for key, _ in self.rows), default=6) + 2
+            yield Static(Content("\n").join(Content.assemble((key.ljust(width), "bold $accent"), what)
+                                             for key, what in self.rows), id="help-keys")
             yield Static("[dim]Local logs refresh every few seconds, API sources every few minutes; "
                          "the mouse works everywhere.[/]", id="help-foot")
 

@@ -33,6 +33,8 @@ class HistoryScreen(TokentopScreen):
     """Asks the App for a table (``HistoryRequested``) and shows what arrives in ``app.history``."""
 
     MODE = "history"
+    KEY = "2"
+    TITLE = "History"
     BINDINGS = [
         Binding("d", "period('day')", "Daily"),
         Binding("w", "period('week')", "Weekly"),

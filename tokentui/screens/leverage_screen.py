@@ -28,6 +28,8 @@ class LeverageScreen(TokentopScreen):
     """Shows ``app.leverage`` (a :class:`LeverageReport`, built in the refresh worker)."""
 
     MODE = "leverage"
+    KEY = "4"
+    TITLE = "Leverage"
     DATA = ("leverage",)
 
     def compose_body(self) -> ComposeResult:

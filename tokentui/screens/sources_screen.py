@@ -44,6 +44,8 @@ class SourcesScreen(TokentopScreen):
     for an API source, ``x`` tests its key with one real call (in a worker)."""
 
     MODE = "sources"
+    KEY = "5"
+    TITLE = "Sources"
     BINDINGS = [
         Binding("k", "key('add')", "Add key"),
         Binding("x", "key('test')", "Test key"),

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Sequence
+
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.events import Click
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Static
-
-
-#: (mode name, key, title) in key order
-SCREENS = (("dashboard", "1", "Dashboard"), ("history", "2", "History"), ("budgets", "3", "Budgets"),
-           ("leverage", "4", "Leverage"), ("sources", "5", "Sources"))
 
 
 class NavTab(Static):
@@ -30,19 +28,23 @@ class NavTab(Static):
 class NavBar(Horizontal):
     """Screen tabs; ``current`` marks the active one, ``status`` shows on the right."""
 
+    @dataclass
     class Selected(Message):
         """A tab was clicked: show the screen (App mode) ``name``."""
 
-        def __init__(self, name: str) -> None:
-            super().__init__()
-            self.name = name
+        name: str
 
     current: reactive[str] = reactive("dashboard")
     status: reactive[str] = reactive("")
 
+    def __init__(self, tabs: Sequence[tuple[str, str, str]], **kw) -> None:
+        """``tabs``: ``(mode, key, title)`` of each screen, in key order."""
+        super().__init__(**kw)
+        self.tabs = tuple(tabs)
+
     def compose(self) -> ComposeResult:
         yield Static("tokentop", id="nav-brand")
-        for mode, key, title in SCREENS:
+        for mode, key, title in self.tabs:
             yield NavTab(mode, key, title)
         yield Static("", id="nav-status")
 

@@ -1,0 +1,250 @@
+"""The dashboard's backend, UI-free: one object owns the store connections and their locks,
+demo mode, and the refresh and poll schedules. The TUI composes it: its workers call the
+methods below (each in a thread, each with its own connection) and show what they return.
+
+Refresh: a refresh syncs the local logs (or, in demo mode, extends the demo's live session)
+and builds an immutable :class:`~tokentui.services.dashboard.Snapshot`; every
+:data:`FULL_STATUS_EVERY` refreshes (and when asked) it re-checks every source in full, and
+every :data:`SLOW_FIGURES_SECONDS` (and when asked) it also evaluates budgets and leverage.
+:meth:`Session.next_refresh` decides which, so the UI only asks and shows.
+
+Polls: one poll of the API sources at a time, each source on its own interval with backoff
+(:class:`~tokentui.services.dashboard.PollSchedule`); never in demo mode.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from tokentui.config import Settings
+from tokentui.services import dashboard, status
+from tokentui.services.dashboard import Figures, PollSchedule, Snapshot
+from tokentui.services.history import HistoryTable
+from tokentui.sources import registry
+
+FULL_STATUS_EVERY = 12  # refreshes between full source checks (paths, keys, record counts)
+#: seconds between budget and leverage evaluations (a budget's projection costs ~0.1 s of CPU)
+SLOW_FIGURES_SECONDS = 30.0
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshPlan:
+    full: bool  # re-check every source's paths and keys
+    figures: bool  # evaluate budgets and leverage too
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshResult:
+    snapshot: Snapshot
+    figures: Figures | None  # None when the plan did not ask for them
+    #: (title, text) for the user, e.g. a damaged store was repaired
+    notices: tuple[tuple[str, str], ...] = ()
+
+
+class Session:
+    """``db_path`` is the store; ``demo`` fills an empty store with generated history (and its
+    own budgets and team file, next to the store) and never reads the user's logs, keys or
+    files; ``clock`` gives "now" (tests freeze it)."""
+
+    def __init__(self, settings: Settings, *, db_path: Path, demo: bool = False, clock: Clock | None = None,
+                 demo_seed: int = 7) -> None:
+        self.demo = demo
+        self.db_path = db_path
+        if demo:  # from the start, nothing of the user's config is shown or written
+            settings = replace(settings, path=db_path.parent / "config.toml", raw={})
+        self.settings = settings  # replaced (never mutated) when a budget is saved
+        self.clock: Clock = clock or utc_now
+        self.demo_seed = demo_seed
+        self.tz = settings.tz()
+        self.polls = PollSchedule()
+        self._conn = None  # the refresh worker's
+        self._read_conn = None  # history workers', one at a time
+        self._poll_conn = None  # the poll worker's
+        self._conn_lock = threading.Lock()
+        self._read_lock = threading.Lock()
+        self._poll_lock = threading.Lock()
+        self.refreshes = 0
+        self._want_full = True
+        self._figures_due = 0.0  # monotonic time of the next budget/leverage evaluation
+        self._demo_pricer = None
+        self._demo_configured = False
+
+    # --- scheduling (UI thread; no I/O) ---------------------------------------------------------
+    def ask_refresh(self, *, full: bool = False, figures: bool = False) -> None:
+        """Note what the next refresh must include (a key was stored, ``r`` was pressed …)."""
+        self._want_full |= full
+        if full or figures:
+            self._figures_due = 0.0
+
+    def next_refresh(self) -> RefreshPlan:
+        """What the refresh about to start does; resets what was asked."""
+        self.refreshes += 1
+        full = self._want_full or self.refreshes % FULL_STATUS_EVERY == 1
+        self._want_full = False
+        figures = time.monotonic() >= self._figures_due
+        if figures:
+            self._figures_due = time.monotonic() + SLOW_FIGURES_SECONDS
+        return RefreshPlan(full, figures)
+
+    def settings_saved(self, raw: dict) -> None:
+        """The config document changed (a budget was saved): use it from now on."""
+        self.settings = replace(self.settings, raw=raw)
+
+    # --- refresh (a worker thread) ----------------------------------------------------------------
+    def refresh(self, plan: RefreshPlan, previous: Snapshot | None,
+                first_paint: Callable[[Snapshot], None] | None = None) -> RefreshResult:
+        """Sync, then the snapshot (and, when planned, the figures). ``first_paint`` gets what is
+        stored before any log is read, on the first refresh of a real store."""
+        from tokentui.store.db import NOTICES
+
+        with self._conn_lock:
+            conn = self.store()
+            notices = []
+            while NOTICES:  # a damaged store was moved aside and rebuilt (store.recover)
+                notices.append(("History store repaired", NOTICES.pop(0)))
+            if self.demo:
+                rows = self._demo_sync(conn)
+            else:
+                from tokentui.services.sync import sync_local
+
+                if previous is None and first_paint is not None:
+                    first_paint(dashboard.build_snapshot(conn, self.clock(), self.tz))
+                sync_local(conn, self.settings)
+                if plan.full or previous is None or not previous.sources:
+                    rows = tuple(status.source_statuses(conn, self.settings, key_hints=True))
+                else:
+                    rows = status.refresh_statuses(conn, previous.sources)
+            snap = dashboard.build_snapshot(conn, self.clock(), self.tz, rows)
+            figs = dashboard.build_figures(conn, self.settings, self.clock(), self.tz) if plan.figures else None
+        return RefreshResult(snap, figs, tuple(notices))
+
+    def store(self):
+        """The refresh worker's connection (opened, and a damaged store repaired, on first use)."""
+        if self._conn is None:
+            from tokentui.store.db import connect
+
+            self._conn = connect(self.db_path, recover=True)
+        return self._conn
+
+    def _demo_sync(self, conn):
+        from tokentui.services import demo
+        from tokentui.store.ledger import get_sync_state
+
+        if self._demo_pricer is None:
+            from tokentui.core.pricing import Pricer
+
+            self._demo_pricer = Pricer()  # kept: it caches each model's rates
+        if not self._demo_configured:  # budgets and a team file in the demo's own folder
+            self.settings = demo.demo_settings(self.settings, self.db_path.parent, now=self.clock())
+            self._demo_configured = True
+        if get_sync_state(conn, "demo", "live_until_ms") is None:
+            demo.generate(conn, now=self.clock(), tz=self.tz, seed=self.demo_seed, pricer=self._demo_pricer)
+        else:
+            demo.tick(conn, now=self.clock(), seed=self.demo_seed, pricer=self._demo_pricer)
+        return status.stored_statuses(conn)
+
+    # --- history (a worker thread) ----------------------------------------------------------------
+    def history(self, period: str, source: str | None, model: str | None,
+                cancelled: Callable[[], bool] = lambda: False) -> HistoryTable | None:
+        """The History table, or None when ``cancelled()`` turned true while waiting."""
+        from tokentui.services.history import build_history
+
+        with self._read_lock:
+            if cancelled():
+                return None
+            if self._read_conn is None:
+                from tokentui.store.db import connect
+
+                self._read_conn = connect(self.db_path)
+            return build_history(self._read_conn, self.tz, period, source, model)
+
+    # --- export (a worker thread) -----------------------------------------------------------------
+    def export(self, *, period: str, format: str, label: str | None, include_projects: bool) -> Path:
+        from tokentui.services.snapshot import ExportOptions, write_snapshot
+        from tokentui.store.db import connect
+
+        options = ExportOptions(period=period, format=format, label=label, include_projects=include_projects,
+                                timezone=str(self.tz), now=self.clock())
+        conn = connect(self.db_path, readonly=True)
+        try:
+            return write_snapshot(conn, self.settings, options)
+        finally:
+            conn.close()
+
+    # --- API polls --------------------------------------------------------------------------------
+    def api_sources(self) -> list[str]:
+        return [n for n in registry.names(registry.API) if self.settings.source(n).enabled]
+
+    def due_polls(self, force: bool = False) -> tuple[str, ...]:
+        """The API sources to poll now (``force``: also those not polled for a minute); none in
+        demo mode."""
+        if self.demo:
+            return ()
+        return tuple(self.polls.due_now(self.api_sources(), time.monotonic(), force))
+
+    def poll(self, only: tuple[str, ...]) -> tuple[tuple[str, str, str], ...]:
+        """Runs in a worker thread: poll ``only``; ``(source, status, message)`` each."""
+        from tokentui.services.poll import poll_all
+        from tokentui.services.sync import open_store
+
+        with self._poll_lock:
+            if self._poll_conn is None:
+                self._poll_conn = open_store(self.db_path)
+            results = poll_all(self._poll_conn, self.settings, only=only)
+        return tuple((r.source, r.status, r.message) for r in results)
+
+    def polled(self, results: tuple[tuple[str, str, str], ...]) -> bool:
+        """Schedule each source's next poll; True when the screens have something new to show."""
+        now = time.monotonic()
+        for source, state, _text in results:
+            self.polls.polled(source, state, now, self.settings.source(source).poll_interval)
+        return any(state not in ("skipped", "error") or text for _, state, text in results)
+
+    def poll_failed(self, only: tuple[str, ...]) -> None:
+        """A poll raised: back off each source it was for."""
+        self.polled(tuple((s, "error", "") for s in only))
+
+    def seconds_to_next_poll(self) -> float | None:
+        if self.demo:
+            return None
+        now = time.monotonic()
+        return max(1.0, self.polls.next_at(self.api_sources(), now) - now)
+
+    def next_poll_in(self, source: str) -> float | None:
+        """Seconds until ``source`` is polled again (0: due now), or None when no poll is
+        scheduled (demo mode, a disabled source, or before the first poll)."""
+        due = None if self.demo else self.polls.due.get(source)
+        return None if due is None else max(0.0, due - time.monotonic())
+
+    def key_stored(self, source: str) -> None:
+        self.polls.due[source] = 0.0
+        self.ask_refresh(full=True)
+
+    # --- the end ---------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Close the workers' connections, each once its worker is done with it (a thread
+        worker outlives the app's exit; closing under a running query would crash)."""
+        for lock, attr in ((self._conn_lock, "_conn"), (self._read_lock, "_read_conn"),
+                           (self._poll_lock, "_poll_conn")):
+            held = lock.acquire(timeout=30)
+            conn = getattr(self, attr)
+            setattr(self, attr, None)
+            try:
+                if conn is not None:
+                    conn.close()
+            except Exception:  # closing is best effort on the way out
+                pass
+            finally:
+                if held:
+                    lock.release()
