@@ -260,10 +260,14 @@ def cmd_report(args) -> int:
     from tokentui.services import report
     from tokentui.services.sync import open_store
 
+    from tokentui.core.dates import DateRangeError
+
     settings = _settings()
     try:
-        since = report.parse_date(args.since) if args.since else None
-        until = report.parse_date(args.until) if args.until else None
+        since = report.parse_date(args.since, "--since") if args.since else None
+        until = report.parse_date(args.until, "--until") if args.until else None
+    except DateRangeError as exc:
+        raise UsageError(str(exc)) from None
     except ValueError:
         raise UsageError("dates must look like 2026-11-20 or 20261120") from None
     if since and until and since > until:
