@@ -203,9 +203,17 @@ class TokentopApp(PollingMixin, ThemeCycleMixin, App[int]):
                                                group="refresh", thread=True, exit_on_error=False)
 
     def _store(self):
-        if self._conn is None:
-            from tokentui.store.db import NOTICES, connect
+        from tokentui.store.db import NOTICES, close_if_moved, connect, moved_message
 
+        if self._conn is not None:
+            # history.db deleted, replaced or emptied under us: never write on into a file that
+            # is gone; say so once and go on with what the path holds now
+            why = close_if_moved(self._conn)
+            if why:
+                self._conn = None
+                self.notify(moved_message(self.db_path, why), title="History store", severity="warning",
+                            timeout=30)
+        if self._conn is None:
             # a damaged store is moved aside and rebuilt (store.recover); say so once
             self._conn = connect(self.db_path, recover=True)
             while NOTICES:
@@ -213,9 +221,21 @@ class TokentopApp(PollingMixin, ThemeCycleMixin, App[int]):
         return self._conn
 
     def _refresh(self, full: bool, slow: bool = True) -> None:
-        """Runs in a thread: sync, post a new snapshot; then, when ``slow``, budgets and leverage."""
+        """Runs in a thread: sync, post a new snapshot; then, when ``slow``, budgets and leverage.
+        A SQLite failure is reported in plain words; a damaged store is repaired on the next one."""
+        import sqlite3
+
         with self._conn_lock:
-            self._refresh_locked(full, slow)
+            try:
+                self._refresh_locked(full, slow)
+            except sqlite3.Error as exc:
+                from tokentui.store.db import StoreDamaged, store_error
+
+                err = store_error(exc, self.db_path)
+                if isinstance(err, StoreDamaged) and self._conn is not None:
+                    self._conn.close()
+                    self._conn = None  # the next refresh opens it with recover=True
+                raise err from None
 
     def _refresh_locked(self, full: bool, slow: bool) -> None:
         conn = self._store()
@@ -313,9 +333,11 @@ class TokentopApp(PollingMixin, ThemeCycleMixin, App[int]):
         with self._read_lock:
             if get_current_worker().is_cancelled:
                 return
-            if self._read_conn is None:
-                from tokentui.store.db import connect
+            from tokentui.store.db import close_if_moved, connect
 
+            if self._read_conn is not None and close_if_moved(self._read_conn):
+                self._read_conn = None  # the refresh worker says what happened to the file
+            if self._read_conn is None:
                 self._read_conn = connect(self.db_path)
             table = history_service.build_history(self._read_conn, self.tz, query.period, query.source, query.model)
         if not get_current_worker().is_cancelled:

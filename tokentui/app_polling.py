@@ -38,9 +38,12 @@ class PollingMixin:
     def _poll(self, only: tuple[str, ...]) -> None:
         from tokentui.services.poll import poll_all
         from tokentui.services.sync import open_store
+        from tokentui.store.db import close_if_moved
 
         try:
             with self._poll_lock:
+                if self._poll_conn is not None and close_if_moved(self._poll_conn):
+                    self._poll_conn = None  # never poll into a deleted file; the refresh says what happened
                 if self._poll_conn is None:
                     self._poll_conn = open_store(self.db_path)
                 results = poll_all(self._poll_conn, self.settings, only=only)

@@ -61,13 +61,12 @@ def _format_for(args) -> str:
 
 
 def cmd_export(args) -> int:
-    from tokentui.cli import _settings, _sync
+    from tokentui.cli import _open_stored_or_empty, _settings, _sync
     from tokentui.services.snapshot import ExportOptions, render_snapshot, write_snapshot
-    from tokentui.services.sync import open_store
 
     settings = _settings()
     if args.no_sync:
-        conn = open_store()
+        conn = _open_stored_or_empty()
     else:
         conn, _ = _sync(settings)
     opts = ExportOptions(period=args.period, format=_format_for(args),

@@ -130,6 +130,30 @@ def file_changed(conn: sqlite3.Connection) -> str | None:
     return None
 
 
+def close_if_moved(conn: sqlite3.Connection) -> str | None:
+    """Close ``conn`` when its file is no longer the store at its path (see :func:`file_changed`)
+    and return why; the caller then connects again, to whatever the path holds now (a new
+    store, the replacement, or the damaged one, which is then repaired). None: still current."""
+    why = file_changed(conn)
+    if why:
+        with contextlib.suppress(sqlite3.Error):
+            conn.close()
+    return why
+
+
+def moved_message(path: Path, why: str) -> str:
+    """What happened to the store at ``path`` under a running tokentop, and what it did."""
+    if why == "deleted":
+        return (f"the history store {path} was deleted while tokentop was running: a new one was started and "
+                "the agents' logs are read again; what only the old file held is gone (restore it from a backup, "
+                "with tokentop closed, to get it back)")
+    if why == "replaced":
+        return (f"the history store {path} was replaced by another file while tokentop was running (restored "
+                "from a backup, or repaired by another tokentop process): tokentop now uses the new file")
+    return (f"the history store {path} was emptied (truncated to 0 bytes) while tokentop was running: it is "
+            "treated as damaged, moved aside and rebuilt from what can still be read and the agents' logs")
+
+
 def connect(path: Path, *, readonly: bool = False, timeout: float | None = None,
             recover: bool = False) -> sqlite3.Connection:
     """Open (and migrate) the store at ``path``. Writers wait up to ``timeout`` (default
