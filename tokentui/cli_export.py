@@ -65,6 +65,7 @@ def cmd_export(args) -> int:
     from tokentui.services.snapshot import ExportOptions, render_snapshot, write_snapshot
 
     settings = _settings()
+    _check_period(args.period)  # a bad --period is a usage error before the store is touched
     if args.no_sync:
         conn = _open_stored_or_empty()
     else:
@@ -82,6 +83,19 @@ def cmd_export(args) -> int:
     verdict = verify_file(path)
     print(f"wrote {path} ({opts.format}, sha256 {verdict.digest})")
     return 0 if verdict.ok else 1
+
+
+def _check_period(spec: str) -> None:
+    """The shape and the date range of ``--period`` (which days it means is decided later)."""
+    from datetime import date
+
+    from tokentui.errors import UsageError
+    from tokentui.export.model import SnapshotError, parse_period
+
+    try:
+        parse_period(spec, date.today(), lambda _p: date.today())
+    except SnapshotError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def cmd_verify(args) -> int:

@@ -49,6 +49,9 @@ def test_report_dates_outside_the_range_are_usage_errors(capsys, flag, day, kind
 
 @pytest.mark.parametrize("tz", ["UTC", "Pacific/Kiritimati", "Etc/GMT+12"])
 def test_report_edges_of_the_range_work_in_every_zone(capsys, tz) -> None:
+    from tokentui.store.db import connect
+
+    connect(paths.history_db()).close()  # an (empty) store: --no-sync reads it
     for since, until in (("2000-01-01", "20991231"), ("20000101", "2099-12-31")):
         for kind in ("daily", "weekly", "monthly", "session"):
             code = main(["report", kind, "--no-sync", "--json", "--since", since, "--until", until, "--timezone", tz])
@@ -61,6 +64,9 @@ def test_report_edges_of_the_range_work_in_every_zone(capsys, tz) -> None:
                                         ("9999-12-30", "9999-12-31"), ("1999-12-31", "2026-01-01"),
                                         ("2026-01-01", "2100-01-01")])
 def test_export_periods_outside_the_range_are_usage_errors(capsys, tmp_path, first, last) -> None:
+    from tokentui.store.db import connect
+
+    connect(paths.history_db()).close()
     out = tmp_path / "snap.md"
     code = main(["export", "--no-sync", "--period", f"{first}..{last}", "-o", str(out)])
     _, err = capsys.readouterr()
