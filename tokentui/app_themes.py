@@ -10,30 +10,55 @@ from textual.app import App
 from textual.color import Color, ColorParseError
 from textual.theme import Theme
 
-from tokentui.theme_files import ThemeProblem, ThemeSpec, load_theme_dirs, read_theme_file
+from tokentui.theme_files import ThemeProblem, ThemeSpec, is_style_variable, load_theme_dirs, read_theme_file
 
 DEFAULT_THEME = "tokentop-dark"
 THEME_SAVE_DELAY = 0.5  # seconds after the last `t` before the theme is written to config
 
 
 def theme_from_spec(spec: ThemeSpec) -> Theme:
-    """A Textual theme from a checked theme file; raises ``ValueError`` naming a bad colour."""
+    """A Textual theme from a checked theme file; raises ``ValueError`` naming the first field
+    Textual would refuse. Each variable is parsed by Textual's stylesheet parser in a rule of
+    its kind (``text-style`` or ``color``), as the widgets' stylesheets will use it: a value
+    that parses there cannot break a stylesheet later, when a widget using it is mounted."""
     for key, value in spec.colors:
         try:
             Color.parse(value)
         except ColorParseError:
             raise ValueError(f"{key}: {value!r} is not a colour Textual knows") from None
     for key, value in spec.variables:
-        if key.endswith("text-style"):
+        if is_style_variable(key):
+            if not _parses(key, "text-style", value):
+                raise ValueError(f"variables.{key}: {value!r} is not a text style Textual knows")
             continue
         base = value.rsplit(" ", 1)[0] if value.endswith("%") else value
         try:
             Color.parse(base)
         except ColorParseError:
             raise ValueError(f"variables.{key}: {value!r} is not a colour Textual knows") from None
+        if not _parses(key, "color", value):
+            raise ValueError(f"variables.{key}: {value!r} is not a colour Textual knows")
     extra = {k: v for k, v in (("luminosity_spread", spec.luminosity_spread), ("text_alpha", spec.text_alpha))
              if v is not None}
-    return Theme(name=spec.name, dark=spec.dark, variables=dict(spec.variables), **dict(spec.colors), **extra)
+    theme = Theme(name=spec.name, dark=spec.dark, variables=dict(spec.variables), **dict(spec.colors), **extra)
+    try:
+        theme.to_color_system().generate()  # what the app computes on every theme change
+    except Exception as exc:  # noqa: BLE001 - whatever Textual raises, the theme is unusable
+        raise ValueError(f"Textual cannot use this palette: {exc}") from None
+    return theme
+
+
+def _parses(key: str, rule: str, value: str) -> bool:
+    """Whether Textual's stylesheet parser takes ``rule: $key`` with ``key`` set to ``value``."""
+    from textual.css.stylesheet import Stylesheet
+
+    try:
+        sheet = Stylesheet(variables={key: value})
+        sheet.add_source(f"Widget {{ {rule}: ${key}; }}", read_from=("theme", ""))
+        sheet.parse()
+    except Exception:  # noqa: BLE001 - StylesheetParseError, tokenizer errors: all refusals
+        return False
+    return True
 
 
 def load_themes(dirs: Iterable[Path]) -> tuple[list[Theme], list[ThemeProblem]]:
@@ -61,14 +86,20 @@ def resolve_theme(app: App, wanted: str, dirs: list[Path], problems: list[ThemeP
             continue
         got = read_theme_file(candidate)
         if isinstance(got, ThemeProblem):
-            problems.append(got)
+            _add(problems, got)
             return wanted
         if got.name not in app.available_themes:  # a file outside the theme dirs
             try:
                 app.register_theme(theme_from_spec(got))
                 app.theme_names.append(got.name)  # type: ignore[attr-defined]
             except ValueError as exc:
-                problems.append(ThemeProblem(candidate, str(exc)))
+                _add(problems, ThemeProblem(candidate, str(exc)))
                 return wanted
         return got.name
     return wanted
+
+
+def _add(problems: list[ThemeProblem], problem: ThemeProblem) -> None:
+    """Note ``problem`` once: a file in the themes folder was already checked when loaded."""
+    if all(p.path.resolve() != problem.path.resolve() for p in problems):
+        problems.append(problem)

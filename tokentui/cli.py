@@ -204,6 +204,19 @@ def _settings():
     return load_settings()
 
 
+def _open_stored_or_empty():
+    """The store for ``--no-sync`` in a command whose output still makes sense empty (export,
+    leverage): a missing store is said first (deleted, or never synced), then an empty one is used."""
+    from tokentui.errors import StoreMissing
+    from tokentui.services.sync import open_store, open_stored
+
+    try:
+        return open_stored()[0]
+    except StoreMissing as exc:
+        _notice(f"{exc.message}; {exc.hint}")
+        return open_store()
+
+
 class _ProgressBar:
     """A one-line progress bar on stderr for long work (only on a terminal, only past 16 MB)."""
 
@@ -295,20 +308,33 @@ def cmd_sync(args) -> int:
 
 def cmd_report(args) -> int:
     from tokentui.config import resolve_timezone
+    from tokentui.errors import StoreMissing
     from tokentui.services import report
-    from tokentui.services.sync import open_store
+    from tokentui.services.sync import open_stored
+
+    from tokentui.core.dates import DateRangeError
 
     settings = _settings()
     try:
-        since = report.parse_date(args.since) if args.since else None
-        until = report.parse_date(args.until) if args.until else None
+        since = report.parse_date(args.since, "--since") if args.since else None
+        until = report.parse_date(args.until, "--until") if args.until else None
+    except DateRangeError as exc:
+        raise UsageError(str(exc)) from None
     except ValueError:
         raise UsageError("dates must look like 2026-11-20 or 20261120") from None
     if since and until and since > until:
         raise UsageError("--since is after --until")
     tz = resolve_timezone(args.timezone or settings.timezone)
     if args.no_sync:
-        conn = open_store()
+        try:
+            conn, _repaired = open_stored()  # a repair is said on the way out (store.db.NOTICES)
+        except StoreMissing as exc:
+            if args.json:
+                raise  # one error line: JSON of zeros would read as "nothing spent"
+            print(f"No history yet: {exc.path} does not exist (tokentop has not synced here, or the file was "
+                  "deleted).\nRun `tokentop sync` to read the agents' logs; `tokentop sources` shows what tokentop "
+                  "can read.")
+            return 0
     else:
         conn, _ = _sync(settings, [s for s in args.source if registry.known(s) and registry.kind_of(s) == registry.LOCAL])
     req = report.ReportRequest(args.kind, since, until, tz, tuple(args.source), tuple(args.model), args.breakdown,

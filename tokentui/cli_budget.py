@@ -1,8 +1,10 @@
 """`tokentop budget set|list|remove|check`: budgets kept in config.toml, checked against history.
 
 ``check`` exit codes: 0 every budget within its thresholds, 1 one is projected to cross
-100 % before its period ends, 2 one is already over, 3 the check itself failed (bad config,
-unreadable store). Only the standard library is imported here; the rest loads on use.
+100 % before its period ends, 2 one is already over, 3 whenever the answer could not be
+computed (a bad config; a store locked too long, full, damaged, or missing under
+``--no-sync``; any other failure). Scripts rely on 1 and 2: nothing else may exit with them.
+Only the standard library is imported here; the rest loads on use.
 """
 
 from __future__ import annotations
@@ -158,6 +160,8 @@ def run_check(args: argparse.Namespace) -> int:
         settings, budgets, results = _evaluate(args)
     except TokentopError as exc:
         raise CheckFailed(exc.message, exc.hint) from None
+    except Exception as exc:  # noqa: BLE001 - any failure means no answer: exit 3, never 1 or 2
+        return _failed(exc)
     from tokentui.services import budgets as svc
 
     code = svc.exit_code(results)
@@ -166,16 +170,57 @@ def run_check(args: argparse.Namespace) -> int:
             from tokentui.services.sync import open_store
 
             svc.notify_desktop(svc.new_alerts(open_store(), results, channel="desktop"), True)
-        except TokentopError as exc:
-            print(f"tokentop: desktop notification skipped: {exc.message}", file=sys.stderr)
+        except Exception as exc:  # noqa: BLE001 - the answer stands; only the notification failed
+            why = exc.message if isinstance(exc, TokentopError) else f"{type(exc).__name__}: {exc}"
+            print(f"tokentop: desktop notification skipped: {why}", file=sys.stderr)
+    try:
+        _print_check(args, results, code)
+    except BrokenPipeError:
+        # `budget check | head`: the exit code is the answer; the text is not
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return code
+
+
+def _failed(exc: BaseException) -> int:
+    """One plain line for a failure that is not a TokentopError, and exit 3."""
+    import sqlite3
+
+    from tokentui import paths
+
+    if isinstance(exc, sqlite3.Error):
+        from tokentui.store.db import StoreDamaged, store_error
+
+        err = store_error(exc, paths.history_db())
+        if isinstance(err, StoreDamaged):
+            from tokentui.store import db
+            from tokentui.store.recover import recover_store
+
+            try:  # what any other command would do; the warning is printed on the way out
+                db.NOTICES.append(recover_store(err.path, err.reason))
+            except Exception:  # noqa: BLE001 - the next command repairs it
+                pass
+            raise CheckFailed(f"cannot check budgets: the history store is damaged ({err.reason})",
+                              "check again: the store is rebuilt and the logs are read again") from None
+        raise CheckFailed(err.message, err.hint) from None
+    from tokentui.cli import _internal_error
+
+    _internal_error(exc)  # OSError: its plain line; anything else: the bug line (traceback with TOKENTOP_DEBUG)
+    return CHECK_FAILED
+
+
+def _print_check(args: argparse.Namespace, results, code: int) -> None:
+    from tokentui.services import budgets as svc
+
     if args.json:
         json.dump({"generatedAt": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                    "exitCode": code, "budgets": [r.to_json() for r in results]}, sys.stdout, indent=2)
         sys.stdout.write("\n")
-        return code
+        return
     if not results:
         print("No budgets yet. Add one: tokentop budget set NAME --usd 500 --period month")
-        return 0
+        return
     marks = {svc.OK: "ok  ", svc.WARNING: "warn", svc.PROJECTED_OVER: "RISK", svc.OVER: "OVER"}
     for i, r in enumerate(results):
         if i:
@@ -185,20 +230,26 @@ def run_check(args: argparse.Namespace) -> int:
             print(f"       {line}")
         for line in textwrap.wrap(f"method: {r.projection.method}", 100):
             print(f"       {line}")
-    return code
+    sys.stdout.flush()  # a closed pipe fails here, inside the check, not at exit
 
 
 def _evaluate(args: argparse.Namespace):
     from tokentui.config import load_settings, resolve_timezone
     from tokentui.services import budgets as svc
-    from tokentui.services.sync import open_store, sync_local
+    from tokentui.services.sync import open_store, open_stored, sync_local
 
     settings = load_settings()
     budgets = svc.load_budgets(settings)
     tz = resolve_timezone(args.timezone or settings.timezone)
     if not budgets.budgets:
         return settings, budgets, ()
-    conn = open_store()
-    if not args.no_sync:
+    if args.no_sync:
+        conn, repaired = open_stored()
+        if repaired:  # what was stored is incomplete until the logs are read again
+            raise CheckFailed("cannot check budgets: the history store was damaged and has been rebuilt from "
+                              "what could still be read, so its totals are incomplete",
+                              "run `tokentop budget check` without --no-sync: it reads the agents' logs again")
+    else:
+        conn = open_store()
         sync_local(conn, settings)
     return settings, budgets, svc.evaluate_all(conn, settings, tz=tz, budgets=budgets)

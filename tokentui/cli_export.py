@@ -61,16 +61,16 @@ def _format_for(args) -> str:
 
 
 def cmd_export(args) -> int:
-    from tokentui.cli import _settings, _sync
+    from tokentui.cli import _open_stored_or_empty, _settings, _sync
     from tokentui.services.snapshot import ExportOptions, render_snapshot, write_snapshot
-    from tokentui.services.sync import open_store
 
     output = None if args.output in (None, "-") else Path(args.output).expanduser()
     if output is not None:
         _check_output(output)  # a FIFO, device or directory is refused before any work is done
     settings = _settings()
+    _check_period(args.period)  # a bad --period is a usage error before the store is touched
     if args.no_sync:
-        conn = open_store()
+        conn = _open_stored_or_empty()
     else:
         conn, _ = _sync(settings)
     opts = ExportOptions(period=args.period, format=_format_for(args), output=output,
@@ -96,6 +96,17 @@ def _check_output(path: Path) -> None:
     except TargetRefused as exc:
         raise TargetRefused(exc.message, "it was left as it is; for a pipe or a device use -o - "
                             "(standard output) and redirect it") from None
+def _check_period(spec: str) -> None:
+    """The shape and the date range of ``--period`` (which days it means is decided later)."""
+    from datetime import date
+
+    from tokentui.errors import UsageError
+    from tokentui.export.model import SnapshotError, parse_period
+
+    try:
+        parse_period(spec, date.today(), lambda _p: date.today())
+    except SnapshotError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def cmd_verify(args) -> int:

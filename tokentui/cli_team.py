@@ -145,8 +145,12 @@ def run_leverage(args: argparse.Namespace) -> int:
     if not 1 <= args.window <= 3660:
         raise UsageError("--window must be between 1 and 3660 days")
     settings = load_settings()
-    conn = open_store()
-    if not args.no_sync:
+    if args.no_sync:
+        from tokentui.cli import _open_stored_or_empty
+
+        conn = _open_stored_or_empty()
+    else:
+        conn = open_store()
         sync_local(conn, settings)
     report = svc.build_report(conn, settings, window_days=args.window)
     if args.json:

@@ -46,6 +46,16 @@ class StoreDamaged(StoreError):
         self.path, self.reason = path, reason
 
 
+class StoreMissing(StoreError):
+    """A command that reads only what is stored (``--no-sync``) found no history store."""
+
+    def __init__(self, path) -> None:
+        super().__init__(f"there is no history yet: {path} does not exist (tokentop has not synced here, "
+                         "or the file was deleted)",
+                         "run `tokentop sync` to read the agents' logs, or leave out --no-sync")
+        self.path = path
+
+
 class SourceError(TokentopError):
     """A source failed; the message says why in plain words."""
 

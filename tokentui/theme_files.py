@@ -9,9 +9,12 @@ A theme file holds Textual's theme fields plus a ``[variables]`` table of app co
                                  #           boost, success, warning, error
     [variables]
     burn-color = "#F2A65A"       # the colours tokentop's stylesheet uses (see APP_VARIABLES)
+    block-cursor-text-style = "bold"   # a variable named ``*-style`` is a text style
 
-This module checks the shape and the colour syntax; the TUI turns a :class:`ThemeSpec` into
-a ``textual.theme.Theme`` (and checks colour names with Textual's parser). A file that fails
+Every field is checked here, each by its kind: a variable's value is substituted into the
+stylesheets, so one the CSS parser would refuse (an unknown style flag, punctuation that ends
+a rule) must never get through. The TUI turns a :class:`ThemeSpec` into a
+``textual.theme.Theme`` and checks it once more with Textual's own parser. A file that fails
 becomes a :class:`ThemeProblem` naming the file and the key, never an exception.
 """
 
@@ -35,6 +38,11 @@ _HEX = re.compile(r"^#(?:[0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
 _FUNC = re.compile(r"^(?:rgb|rgba|hsl|hsla)\(\s*[0-9.%,\s]+\)$")
 _WORD = re.compile(r"^[a-z][a-z0-9_]*$")
 _ALPHA = re.compile(r"^(.*\S)\s+\d{1,3}%$")
+#: a stylesheet variable's name (Textual's ``$name``)
+_VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]{0,63}$")
+#: the words a text style is made of (Textual's VALID_STYLE_FLAGS)
+STYLE_FLAGS = frozenset(("b", "blink", "bold", "dim", "i", "italic", "none", "not", "o", "overline", "reverse",
+                         "strike", "u", "underline", "uu"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +87,18 @@ def color_syntax_ok(value: str, allow_alpha: bool = True) -> bool:
     return bool(_HEX.match(v) or _FUNC.match(v) or _WORD.match(v))
 
 
+def is_style_variable(key: str) -> bool:
+    """Whether the variable ``key`` holds a text style (``block-cursor-text-style``,
+    ``link-style``), not a colour."""
+    return key.endswith("-style")
+
+
+def style_syntax_ok(value: str) -> bool:
+    """True when ``value`` is a text style: words from :data:`STYLE_FLAGS` and spaces only."""
+    words = value.split()
+    return bool(words) and all(w in STYLE_FLAGS for w in words) and value.isascii() and value.isprintable()
+
+
 def parse_theme(text: str, path: Path) -> ThemeSpec:
     """Check one theme document; raise :class:`ThemeFileError` on the first problem."""
     try:
@@ -114,9 +134,15 @@ def parse_theme(text: str, path: Path) -> ThemeSpec:
         raise ThemeFileError("[variables] must be a table")
     pairs = []
     for key, value in variables.items():
+        if not _VARIABLE.match(key):
+            raise ThemeFileError(f"variables.{key!r}: not a variable name (letters, digits, '-' and '_')")
         if not isinstance(value, str) or not value.strip():
             raise ThemeFileError(f"variables.{key}: must be a non-empty string")
-        if not key.endswith("text-style") and not color_syntax_ok(value):
+        if is_style_variable(key):
+            if not style_syntax_ok(value):
+                raise ThemeFileError(f"variables.{key}: {value!r} is not a text style (use words from: "
+                                     f"{', '.join(sorted(STYLE_FLAGS))})")
+        elif not color_syntax_ok(value):
             raise ThemeFileError(f"variables.{key}: {value!r} is not a colour")
         pairs.append((key, value.strip()))
     return ThemeSpec(name, path, dark, tuple(colors), tuple(pairs), numbers["luminosity_spread"],

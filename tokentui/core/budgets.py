@@ -29,6 +29,7 @@ from typing import Any, Collection, Mapping
 
 from tokentui.core import fmt
 from tokentui.core.catalog import SourceCatalog
+from tokentui.core.dates import FIRST_DAY, LAST_DAY
 from tokentui.errors import ConfigError
 
 PERIODS = ("month", "quarter", "year")
@@ -174,14 +175,18 @@ def parse_start(value: Any, kp: list[str]) -> date:
     """A date (TOML local date or 'YYYY-MM-DD')."""
     if isinstance(value, datetime):
         raise BudgetError(kp, f"expected a date like 2026-04-01 without a time, got {value.isoformat()}")
-    if isinstance(value, date):
-        return value
+    day = value if isinstance(value, date) else None
     if isinstance(value, str):
         try:
-            return date.fromisoformat(value.strip())
+            day = date.fromisoformat(value.strip())
         except ValueError:
             pass
-    raise BudgetError(kp, f"expected a date like 2026-04-01, got {value!r}")
+    if day is None:
+        raise BudgetError(kp, f"expected a date like 2026-04-01, got {value!r}")
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise BudgetError(kp, f"{day.isoformat()} is outside the dates tokentop keeps "
+                              f"({FIRST_DAY.isoformat()} … {LAST_DAY.isoformat()})")
+    return day
 
 
 def parse_alerts(value: Any, kp: list[str]) -> tuple[float, ...]:

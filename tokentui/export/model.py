@@ -59,6 +59,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Mapping
 
+from tokentui.core.dates import DateRangeError, check_day
 from tokentui.core.records import PICO
 
 SCHEMA_VERSION = 1
@@ -234,6 +235,11 @@ def parse_period(spec: str, today: date, bounds) -> tuple[date, date, bool]:
             a, b = date.fromisoformat(a_text.strip()), date.fromisoformat(b_text.strip())
         except ValueError:
             raise SnapshotError(f"dates in {spec!r} must look like 2026-11-01..2026-11-30") from None
+        try:
+            check_day(a, "--period")
+            check_day(b, "--period")
+        except DateRangeError as exc:
+            raise SnapshotError(str(exc)) from None
         if a > b:
             raise SnapshotError(f"period {spec!r} ends before it starts")
         return a, b, b >= today

@@ -202,9 +202,9 @@ def short_model(name: str) -> str:
     return name[7:] if name.startswith("claude-") else name
 
 
-def parse_date(text: str) -> date:
-    """``YYYY-MM-DD`` or ``YYYYMMDD``."""
-    t = text.strip()
-    if len(t) == 8 and t.isdigit():
-        t = f"{t[:4]}-{t[4:6]}-{t[6:]}"
-    return date.fromisoformat(t)
+def parse_date(text: str, what: str = "date") -> date:
+    """``YYYY-MM-DD`` or ``YYYYMMDD``, in the range tokentop stores (see :mod:`tokentui.core.dates`:
+    ``ValueError`` when malformed, its ``DateRangeError`` naming ``what`` when outside)."""
+    from tokentui.core.dates import parse_day
+
+    return parse_day(text, what)

@@ -106,34 +106,56 @@ class Session:
                 first_paint: Callable[[Snapshot], None] | None = None) -> RefreshResult:
         """Sync, then the snapshot (and, when planned, the figures). ``first_paint`` gets what is
         stored before any log is read, on the first refresh of a real store."""
-        from tokentui.store.db import NOTICES
+        import sqlite3
+
+        from tokentui.store.db import NOTICES, StoreDamaged, store_error
 
         with self._conn_lock:
-            conn = self.store()
-            notices = []
+            notices: list[tuple[str, str]] = []
+            conn = self.store(notices)
             while NOTICES:  # a damaged store was moved aside and rebuilt (store.recover)
                 notices.append(("History store repaired", NOTICES.pop(0)))
-            if self.demo:
-                rows = self._demo_sync(conn)
-            else:
-                from tokentui.services.sync import sync_local
-
-                if previous is None and first_paint is not None:
-                    first_paint(dashboard.build_snapshot(conn, self.clock(), self.tz))
-                sync_local(conn, self.settings)
-                if plan.full or previous is None or not previous.sources:
-                    rows = tuple(status.source_statuses(conn, self.settings, key_hints=True))
-                else:
-                    rows = status.refresh_statuses(conn, previous.sources)
-            snap = dashboard.build_snapshot(conn, self.clock(), self.tz, rows)
-            figs = dashboard.build_figures(conn, self.settings, self.clock(), self.tz) if plan.figures else None
+            try:
+                snap, figs = self._refresh(conn, plan, previous, first_paint)
+            except sqlite3.Error as exc:  # one plain line; a damaged store is repaired on the next refresh
+                err = store_error(exc, self.db_path)
+                if isinstance(err, StoreDamaged) and self._conn is not None:
+                    self._conn.close()
+                    self._conn = None  # the next refresh opens it with recover=True
+                raise err from None
         return RefreshResult(snap, figs, tuple(notices))
 
-    def store(self):
-        """The refresh worker's connection (opened, and a damaged store repaired, on first use)."""
-        if self._conn is None:
-            from tokentui.store.db import connect
+    def _refresh(self, conn, plan: RefreshPlan, previous: Snapshot | None,
+                 first_paint: Callable[[Snapshot], None] | None) -> tuple[Snapshot, Figures | None]:
+        if self.demo:
+            rows = self._demo_sync(conn)
+        else:
+            from tokentui.services.sync import sync_local
 
+            if previous is None and first_paint is not None:
+                first_paint(dashboard.build_snapshot(conn, self.clock(), self.tz))
+            sync_local(conn, self.settings)
+            if plan.full or previous is None or not previous.sources:
+                rows = tuple(status.source_statuses(conn, self.settings, key_hints=True))
+            else:
+                rows = status.refresh_statuses(conn, previous.sources)
+        snap = dashboard.build_snapshot(conn, self.clock(), self.tz, rows)
+        figs = dashboard.build_figures(conn, self.settings, self.clock(), self.tz) if plan.figures else None
+        return snap, figs
+
+    def store(self, notices: list[tuple[str, str]] | None = None):
+        """The refresh worker's connection (opened, and a damaged store repaired, on first use).
+        A history.db deleted, replaced or emptied under it is never written on: the connection
+        is closed, what happened goes to ``notices``, and the path is opened again."""
+        from tokentui.store.db import close_if_moved, connect, moved_message
+
+        if self._conn is not None:
+            why = close_if_moved(self._conn)
+            if why:
+                self._conn = None
+                if notices is not None:
+                    notices.append(("History store", moved_message(self.db_path, why)))
+        if self._conn is None:
             self._conn = connect(self.db_path, recover=True)
         return self._conn
 
@@ -163,9 +185,11 @@ class Session:
         with self._read_lock:
             if cancelled():
                 return None
-            if self._read_conn is None:
-                from tokentui.store.db import connect
+            from tokentui.store.db import close_if_moved, connect
 
+            if self._read_conn is not None and close_if_moved(self._read_conn):
+                self._read_conn = None  # the refresh says what happened to the file
+            if self._read_conn is None:
                 self._read_conn = connect(self.db_path)
             return build_history(self._read_conn, self.tz, period, source, model)
 
@@ -197,8 +221,11 @@ class Session:
         """Runs in a worker thread: poll ``only``; ``(source, status, message)`` each."""
         from tokentui.services.poll import poll_all
         from tokentui.services.sync import open_store
+        from tokentui.store.db import close_if_moved
 
         with self._poll_lock:
+            if self._poll_conn is not None and close_if_moved(self._poll_conn):
+                self._poll_conn = None  # never poll into a deleted file; the refresh says what happened
             if self._poll_conn is None:
                 self._poll_conn = open_store(self.db_path)
             results = poll_all(self._poll_conn, self.settings, only=only)

@@ -9,6 +9,7 @@ from typing import Callable, Sequence
 from tokentui import paths
 from tokentui.config import Settings
 from tokentui.core.pricing import Pricer
+from tokentui.errors import StoreMissing
 from tokentui.services.ingest import Ingestor, SourceResult
 from tokentui.sources import registry
 from tokentui.store import ledger
@@ -18,6 +19,21 @@ from tokentui.store.db import connect
 def open_store(db: Path | None = None, readonly: bool = False) -> sqlite3.Connection:
     """The history store; a damaged one is moved aside and rebuilt (see :func:`connect`)."""
     return connect(db or paths.history_db(), readonly=readonly, recover=not readonly)
+
+
+def open_stored(db: Path | None = None) -> tuple[sqlite3.Connection, bool]:
+    """The store for a command that reads only what is stored (``--no-sync``), and whether it
+    had to be repaired on the way (then what it holds is incomplete until the logs are read
+    again). A missing store is :class:`~tokentui.errors.StoreMissing`: never an empty new one
+    that reports zeros as if nothing had been spent."""
+    from tokentui.store import db as store_db
+
+    path = db or paths.history_db()
+    if not path.exists():
+        raise StoreMissing(path)
+    before = len(store_db.NOTICES)
+    conn = open_store(path)
+    return conn, len(store_db.NOTICES) > before
 
 
 def local_sources(settings: Settings, only: Sequence[str] = ()) -> list[str]:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from tokentui.core.records import MAX_TOKENS, ESTIMATED, UNPRICED, UsageRecord, storable_cost, to_pico
-from tokentui.sources.common import LocalFile, loads, parse_ts_ms, token_count, walk_files
+from tokentui.sources.common import LocalFile, loads, parse_ts_ms, real_roots, token_count, walk_files
 
 SOURCE = "claude-code"
 SYNTHETIC = "<synthetic>"
@@ -59,13 +59,15 @@ def roots(extra: Sequence[str] = ()) -> tuple[list[Path], str | None]:
 
 
 def discover(extra: Sequence[str] = (), errors: list[str] | None = None) -> tuple[list[LocalFile], str | None]:
-    """Every ``*.jsonl`` under ``<root>/projects/`` of each root, sorted by path."""
+    """Every ``*.jsonl`` under ``<root>/projects/`` of each root, sorted by path. Links are
+    followed only while they stay under one of those ``projects/`` folders."""
     rts, problem = roots(extra)
     files: list[LocalFile] = []
+    within = real_roots(root / "projects" for root in rts)
     for root in rts:
         proj = root / "projects"
         cut = len(str(proj)) + len(os.sep)  # walk_files joins names to str(proj): string ops, not Path (~3x faster)
-        for path in walk_files(proj, (".jsonl",), errors):
+        for path in walk_files(proj, (".jsonl",), errors, within=within):
             rel = path[cut:].split(os.sep)
             if len(rel) < 2:
                 continue

@@ -20,6 +20,7 @@ from tokentui.sources.common import (
     existing_dirs,
     loads,
     parse_ts_ms,
+    real_roots,
     token_count,
     walk_files,
 )
@@ -52,13 +53,17 @@ def homes(extra: Sequence[str] = ()) -> list[Path]:
 
 def discover(extra: Sequence[str] = (), errors: list[str] | None = None) -> tuple[list[LocalFile], str | None]:
     """Rollouts under ``sessions/`` and ``archived_sessions/`` of each home (``sessions/`` wins
-    for the same relative path); a home with neither is read as a folder of headless JSONL."""
+    for the same relative path); a home with neither is read as a folder of headless JSONL.
+    Links are followed only while they stay under one of the folders read."""
     files: list[LocalFile] = []
-    for home in homes(extra):
+    found = homes(extra)
+    bases = [[b for b in (h / "sessions", h / "archived_sessions") if b.is_dir()] or [h] for h in found]
+    within = real_roots(b for bs in bases for b in bs)
+    for home in found:
         sess, arch = home / "sessions", home / "archived_sessions"
         if not sess.is_dir() and not arch.is_dir():
             cut = len(str(home)) + len(os.sep)  # walk_files joins names to str(home)
-            for path in sorted(walk_files(home, (".jsonl",), errors)):
+            for path in sorted(walk_files(home, (".jsonl",), errors, within=within)):
                 rel = path[cut:]
                 files.append(LocalFile(path, SOURCE, None, rel[:-6], "headless/" + rel, "headless"))
             continue
@@ -67,7 +72,7 @@ def discover(extra: Sequence[str] = (), errors: list[str] | None = None) -> tupl
             if not base.is_dir():
                 continue
             cut = len(str(base)) + len(os.sep)
-            for path in sorted(walk_files(base, (".jsonl",), errors)):
+            for path in sorted(walk_files(base, (".jsonl",), errors, within=within)):
                 rel = path[cut:].replace(os.sep, "/")
                 if rel in taken:
                     continue

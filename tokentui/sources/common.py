@@ -84,12 +84,39 @@ def parse_ts_ms(value: str) -> int | None:
     return ms if MIN_MS <= ms < MAX_MS else None
 
 
+#: at most this many folder entries (files and folders) are looked at under one root: no
+#: agent's log folder is this large, a root or link that reaches ``~`` or ``/`` is
+MAX_WALK_ENTRIES = 1_000_000
+
+
+def real_roots(folders: Iterable[str | Path]) -> list[str]:
+    """The real paths (links resolved) of ``folders``: what :func:`walk_files` keeps links under."""
+    return [os.path.realpath(f) for f in folders]
+
+
+def is_under(real: str, roots: Iterable[str]) -> bool:
+    """Whether the real path ``real`` is one of ``roots`` (real paths) or inside one."""
+    for r in roots:
+        if real == r or real.startswith(r if r.endswith(os.sep) else r + os.sep):
+            return True
+    return False
+
+
 def walk_files(root: Path, suffixes: tuple[str, ...], errors: list[str] | None = None,
-               max_depth: int = 64) -> Iterator[str]:
+               max_depth: int = 64, *, within: Iterable[str] | None = None,
+               max_entries: int | None = None) -> Iterator[str]:
     """Paths of regular files under ``root`` ending with one of ``suffixes``; symlinked folders
     are followed, each real folder is walked once (no symlink loops), at most ``max_depth``
     levels deep. A folder that cannot be listed (no permission) is skipped and named in
     ``errors``.
+
+    ``within`` (real paths, see :func:`real_roots`) are the folders the walk may reach: a
+    symlink, to a folder or to a file, whose target resolves outside all of them is not
+    followed and is named in ``errors`` (a link to ``/`` or to another user's logs must not
+    make a sync crawl the machine and count other people's usage). Every source's discovery
+    passes its roots; ``None`` follows links anywhere. The walk stops, and says so, after
+    ``max_entries`` (default :data:`MAX_WALK_ENTRIES`) entries, and names the folders it
+    leaves unlisted below ``max_depth``.
 
     A folder's identity is ``(device, inode)``: ``stat`` is called only for the root and for
     symlinked folders; a plain subfolder is on its parent's device and its inode comes with
@@ -102,6 +129,23 @@ def walk_files(root: Path, suffixes: tuple[str, ...], errors: list[str] | None =
         if errors is not None:
             errors.append(f"{root}: {exc.strerror or exc}")
         return
+    bounds = None if within is None else tuple(within)
+    budget = MAX_WALK_ENTRIES if max_entries is None else max_entries
+    too_deep = False
+
+    def note(message: str) -> None:
+        if errors is not None:
+            errors.append(message)
+
+    def outside(path: str) -> bool:
+        if bounds is None:
+            return False
+        real = os.path.realpath(path)
+        if is_under(real, bounds):
+            return False
+        note(f"{path}: a link to {real}, outside the folders tokentop reads for this source; not followed")
+        return True
+
     seen = {(st.st_dev, st.st_ino)}
     stack = [(str(root), st.st_dev, 0)]
     while stack:
@@ -109,11 +153,21 @@ def walk_files(root: Path, suffixes: tuple[str, ...], errors: list[str] | None =
         try:
             with os.scandir(d) as it:
                 for e in it:
+                    budget -= 1
+                    if budget < 0:
+                        note(f"{root}: more than {MAX_WALK_ENTRIES if max_entries is None else max_entries:,} "
+                             "files and folders; stopped listing (is this the right folder?)")
+                        return
                     try:
                         if e.is_dir():
                             if depth >= max_depth:
+                                if not too_deep:
+                                    too_deep = True
+                                    note(f"{e.path}: deeper than {max_depth} folders below {root}; not listed")
                                 continue
                             if e.is_symlink():
+                                if outside(e.path):
+                                    continue
                                 target = os.stat(e.path)
                                 key, sub_dev = (target.st_dev, target.st_ino), target.st_dev
                             else:
@@ -122,12 +176,13 @@ def walk_files(root: Path, suffixes: tuple[str, ...], errors: list[str] | None =
                                 seen.add(key)
                                 stack.append((e.path, sub_dev, depth + 1))
                         elif e.name.endswith(suffixes) and e.is_file():
+                            if e.is_symlink() and outside(e.path):
+                                continue
                             yield e.path
                     except OSError:
                         continue
         except FileNotFoundError:
             continue  # vanished while walking
         except OSError as exc:
-            if errors is not None:
-                errors.append(f"{d}: {exc.strerror or exc}")
+            note(f"{d}: {exc.strerror or exc}")
             continue

@@ -20,7 +20,8 @@ from typing import Sequence
 
 from tokentui.core.records import ESTIMATED, UNPRICED, UsageRecord
 from tokentui.sources.common import INVALID as _BAD
-from tokentui.sources.common import MAX_MS, MIN_MS, LocalFile, existing_dirs, loads, parse_ts_ms, walk_files
+from tokentui.sources.common import (MAX_MS, MIN_MS, LocalFile, existing_dirs, loads, parse_ts_ms, real_roots,
+                                     walk_files)
 from tokentui.sources.common import optional_count as _count
 
 SOURCE = "gemini-cli"
@@ -57,12 +58,14 @@ def discover(extra: Sequence[str] = (), errors: list[str] | None = None) -> tupl
     """Every ``*.json`` and ``*.jsonl`` under each root (recursively), sorted by path.
 
     ``project`` is the first directory under the root (slug or legacy sha256 hash),
-    ``session`` the file stem (the parser prefers the ``sessionId`` inside the file)."""
+    ``session`` the file stem (the parser prefers the ``sessionId`` inside the file). Links are
+    followed only while they stay under one of the roots."""
     rts, problem = roots(extra)
     files: list[LocalFile] = []
     seen: set[str] = set()
+    within = real_roots(rts)
     for root in rts:
-        for path in walk_files(root, (".json", ".jsonl"), errors):
+        for path in walk_files(root, (".json", ".jsonl"), errors, within=within):
             real = os.path.realpath(path)
             if real in seen:
                 continue

@@ -24,7 +24,7 @@ from urllib.parse import quote
 
 from tokentui.core.records import ESTIMATED, UNPRICED, UsageRecord, to_pico
 from tokentui.sources.common import INVALID as _BAD
-from tokentui.sources.common import MAX_MS, MIN_MS, existing_dirs, loads, walk_files
+from tokentui.sources.common import MAX_MS, MIN_MS, existing_dirs, is_under, loads, real_roots, walk_files
 from tokentui.sources.common import optional_count as _count
 
 SOURCE = "opencode"
@@ -49,20 +49,22 @@ def data_dirs(extra: Sequence[str] = ()) -> list[Path]:
 
 
 def db_files(data_dir: Path) -> list[Path]:
-    """``opencode.db`` first, then ``opencode-<channel>.db`` sorted (``-wal``/``-shm`` ignored)."""
+    """``opencode.db`` first, then ``opencode-<channel>.db`` sorted (``-wal``/``-shm`` ignored).
+    A database that is a link to a file outside ``data_dir`` is not read."""
     data_dir = Path(data_dir)
-    out = [data_dir / "opencode.db"] if (data_dir / "opencode.db").is_file() else []
     try:
         names = sorted(n for n in os.listdir(data_dir) if _CHANNEL_DB.match(n))
     except OSError:
         names = []
-    out += [data_dir / n for n in names if (data_dir / n).is_file()]
-    return out
+    within = real_roots([data_dir])
+    return [data_dir / n for n in ["opencode.db"] + names
+            if (data_dir / n).is_file() and is_under(os.path.realpath(data_dir / n), within)]
 
 
 def _legacy_files(data_dir: Path) -> list[str]:
+    """Legacy message files; links are followed only while they stay under ``data_dir``."""
     base = Path(data_dir) / "storage" / "message"
-    return sorted(walk_files(base, (".json",))) if base.is_dir() else []
+    return sorted(walk_files(base, (".json",), within=real_roots([data_dir]))) if base.is_dir() else []
 
 
 def signature(data_dir: Path) -> str:

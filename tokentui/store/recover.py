@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import threading
 from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import quote
@@ -45,18 +46,32 @@ def recover_store(path: Path, reason: str) -> str:
             "and the provider APIs for the rest")
 
 
+_HELD = threading.local()  # the lock files this thread holds: a repair creates the new store under its lock
+
+
 @contextlib.contextmanager
 def _lock(path: Path):
+    """One repair (or creation of a store) at a time across processes and threads; re-entrant
+    in one thread. An flock on a file of its own, never a lock on the database file."""
     try:
         import fcntl
     except ImportError:  # pragma: no cover - Windows: one process at a time is the user's job
         yield
         return
-    fd = os.open(f"{path}.recover.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    name = f"{path}.recover.lock"
+    held = getattr(_HELD, "names", None)
+    if held is None:
+        held = _HELD.names = set()
+    if name in held:
+        yield
+        return
+    fd = os.open(name, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
+        held.add(name)
         yield
     finally:
+        held.discard(name)
         os.close(fd)  # closing releases the lock
 
 
