@@ -380,6 +380,9 @@ def test_export_write_errors_name_the_file_you_gave(tmp_path):
         (base / "cfg").mkdir()
         (base / "data").mkdir()
         (base / "locked").mkdir()
+        from tokentui.store.db import connect
+
+        connect(base / "data" / "history.db").close()  # a history to export (none would add a warning)
         give(base / "cfg")
         give(base / "data")
         os.chmod(base / "locked", 0o755 if IS_ROOT else 0o555)  # the (unprivileged) user may not write in it

@@ -146,9 +146,9 @@ def test_truncated_under_a_dashboard_is_damage_with_the_recovery_path(cut) -> No
 # --- the dashboard ------------------------------------------------------------------------
 
 async def _refresh(app, pilot) -> None:
-    before = app._refreshes
+    before = app.session.refreshes
     app._start_refresh(full=True)
-    await wait_for(pilot, lambda: app._refreshes > before and not (app._refresh_worker and
+    await wait_for(pilot, lambda: app.session.refreshes > before and not (app._refresh_worker and
                                                                     app._refresh_worker.is_running),
                    what="a refresh")
     await pilot.pause(0.1)
