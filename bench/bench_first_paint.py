@@ -50,12 +50,12 @@ BUDGETS = {"monthly": {"usd": 800, "period": "month"},
 
 
 async def _one_run(db: Path, size: tuple[int, int]) -> dict[str, float]:
-    from tokentui.app import TokentopApp
+    from tokentui.tui.app import TokentopApp
     from tokentui.config import Settings
-    from tokentui.screens.dashboard_screen import DashboardScreen
-    from tokentui.widgets.source_status_list import SourceStatusList
-    from tokentui.widgets.top_list import TopList
-    from tokentui.widgets.totals_panel import TotalsPanel
+    from tokentui.tui.screens.dashboard_screen import DashboardScreen
+    from tokentui.tui.widgets.source_status_list import SourceStatusList
+    from tokentui.tui.widgets.top_list import TopList
+    from tokentui.tui.widgets.totals_panel import TotalsPanel
 
     marks: dict[str, float] = {}
     t0 = time.perf_counter()

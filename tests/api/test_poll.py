@@ -203,8 +203,8 @@ async def test_poll_all_from_inside_an_event_loop(store, settings, fast, urls, m
 
 
 def test_layers_stay_clean():
-    code = ("import sys, tokentui.sources.api, tokentui.services.poll, tokentui.core.overlap, tokentui.cli_keys; "
+    code = ("import sys, tokentui.sources.api, tokentui.services.poll, tokentui.core.overlap, tokentui.cli.keys; "
             "bad = [m for m in ('textual', 'rich') if m in sys.modules]; assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)
-    code = "import sys, tokentui.cli_keys; assert 'httpx' not in sys.modules and 'keyring' not in sys.modules"
+    code = "import sys, tokentui.cli.keys; assert 'httpx' not in sys.modules and 'keyring' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -110,7 +110,7 @@ def test_the_budget_form_and_the_export_modal_share_the_checks() -> None:
     """The TUI reads the same dates through the same functions."""
     from tokentui.core.budgets import BudgetError
     from tokentui.export.model import SnapshotError, parse_period
-    from tokentui.screens.budget_form import budget_from_form
+    from tokentui.tui.screens.budget_form import budget_from_form
 
     for day in ("0001-01-01", "9999-12-31", "2100-01-01"):
         with pytest.raises(BudgetError, match="2099-12-31"):

@@ -278,7 +278,7 @@ async def test_the_dashboard_theme_save_keeps_a_symlinked_config_linked(tmp_path
     from dataclasses import replace
 
     from tests.tui.conftest import FROZEN_NOW, settings, write_template
-    from tokentui.app import TokentopApp
+    from tokentui.tui.app import TokentopApp
 
     real = tmp_path / "dotfiles" / "config.toml"
     real.parent.mkdir()
@@ -364,8 +364,8 @@ def _warm_export_imports() -> None:
     """The forked unprivileged child cannot import from /root: import what export needs."""
     import tomli_w  # noqa: F401
 
-    import tokentui.cli_budget  # noqa: F401
-    import tokentui.cli_export  # noqa: F401
+    import tokentui.cli.budget  # noqa: F401
+    import tokentui.cli.export  # noqa: F401
     import tokentui.export.html  # noqa: F401
     import tokentui.export.machine  # noqa: F401
     import tokentui.export.markdown  # noqa: F401

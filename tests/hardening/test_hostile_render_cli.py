@@ -111,7 +111,7 @@ def test_the_filter_lets_only_tokentop_own_progress_bar_draw(monkeypatch):
     import io
     import sys
 
-    from tokentui import cli
+    from tokentui.cli import common as cli
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
@@ -119,7 +119,7 @@ def test_the_filter_lets_only_tokentop_own_progress_bar_draw(monkeypatch):
 
     term = Terminal()
     monkeypatch.setattr(sys, "stderr", cli.PrintableStream.wrap(term))
-    bar = cli._ProgressBar("reading agent logs")
+    bar = cli.ProgressBar("reading agent logs")
     bar(16 << 20, 32 << 20)
     bar.close()
     print(f"model {H.MODELS['osc']}", file=sys.stderr)

@@ -88,9 +88,9 @@ async def test_widgets_render_any_name_as_text():
     from textual.app import App
     from textual.widgets import Static
 
-    from tokentui.widgets.source_status_list import SourceStatusList
-    from tokentui.widgets.text import lines, plain, rich_plain
-    from tokentui.widgets.top_list import TopList
+    from tokentui.tui.widgets.source_status_list import SourceStatusList
+    from tokentui.tui.widgets.text import lines, plain, rich_plain
+    from tokentui.tui.widgets.top_list import TopList
 
     class Host(App):
         def compose(self):

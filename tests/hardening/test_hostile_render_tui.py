@@ -20,7 +20,7 @@ SIZE = (160, 50)
 def hostile_app(tmp_path, monkeypatch):
     """An app (not demo) on a store already holding the hostile data, as after a `tokentop sync`."""
     from tokentui import paths
-    from tokentui.app import TokentopApp
+    from tokentui.tui.app import TokentopApp
     from tokentui.cli import main
     from tokentui.config import load_settings
 
@@ -160,7 +160,7 @@ async def test_budgets_and_leverage_show_hostile_scope_and_team(hostile_app):
         assert_alive(app)
         # the edit form shows the scope escaped, and saving it unchanged keeps the exact names
         from tokentui.config import load_settings
-        from tokentui.screens.budget_form import BudgetFormScreen
+        from tokentui.tui.screens.budget_form import BudgetFormScreen
 
         before = load_settings().raw["budgets"]["hostile"]
         app.screen.query_one("#budget-list").focus()

@@ -45,7 +45,7 @@ def _css_sources() -> list[tuple[str, str]]:
     from textual.app import App
     from textual.widget import Widget
 
-    import tokentui.app  # noqa: F401 (imports tokentop's screens and widgets)
+    import tokentui.tui.app  # noqa: F401 (imports tokentop's screens and widgets)
 
     for name in tw.__all__:
         getattr(tw, name)
@@ -57,7 +57,7 @@ def _css_sources() -> list[tuple[str, str]]:
 
     sources = [(f"{c.__module__}.{c.__qualname__}", c.__dict__["DEFAULT_CSS"])
                for c in {Widget, *subclasses(Widget)} if c.__dict__.get("DEFAULT_CSS")]
-    return sources + [("App", App.DEFAULT_CSS), ("tokentop.tcss", (REPO / "tokentui" / "tokentop.tcss").read_text())]
+    return sources + [("App", App.DEFAULT_CSS), ("tokentop.tcss", (REPO / "tokentui" / "tui" / "tokentop.tcss").read_text())]
 
 
 def _textual_accepts(theme, sources) -> str | None:
@@ -97,7 +97,7 @@ CASES = _cases()
 def test_every_loaded_theme_parses_in_every_stylesheet(tmp_path) -> None:
     """Each hostile value is either refused at load (a problem naming the file and the key)
     or harmless: no theme the loader accepts makes a stylesheet fail."""
-    from tokentui.app_themes import load_themes
+    from tokentui.tui.theming import load_themes
 
     sources = _css_sources()
     accepted = []

@@ -223,7 +223,7 @@ def test_committed_svg_snapshots_hold_no_key() -> None:
 
 async def test_sources_screen_screenshot_holds_no_key(keyed) -> None:
     """The TUI's Sources screen with every key configured, as an SVG screenshot."""
-    from tokentui.app import TokentopApp
+    from tokentui.tui.app import TokentopApp
     from tokentui.config import load_settings
 
     assert main(["sync", "-q"]) in (0, 1)

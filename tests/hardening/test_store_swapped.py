@@ -213,7 +213,7 @@ async def test_the_dashboard_notices_an_emptied_store(make_app, demo_db) -> None
 async def test_the_history_and_poll_workers_follow_the_store_too(make_app, demo_db, tmp_path) -> None:  # noqa: F811
     """The history worker's and the poll worker's connections are checked before each use,
     not only the refresh worker's: after a restore, neither reads or writes the old file."""
-    from tokentui.messages import HistoryRequested
+    from tokentui.tui.messages import HistoryRequested
 
     app = make_app(demo=False)  # reads the stored demo history; polls the (keyless) API sources
     async with app.run_test(size=(100, 30), notifications=True) as pilot:

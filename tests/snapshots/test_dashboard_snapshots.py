@@ -21,7 +21,7 @@ def template(tmp_path_factory) -> Path:
 
 
 def _app(template: Path, tmp_path: Path, theme: str):
-    from tokentui.app import TokentopApp
+    from tokentui.tui.app import TokentopApp
 
     db = tmp_path / "store" / "history.db"
     db.parent.mkdir()

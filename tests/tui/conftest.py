@@ -76,7 +76,7 @@ def settings(tmp_path: Path, **kw) -> Settings:
 @pytest.fixture
 def make_app(tmp_path: Path, demo_db: Path) -> Callable:
     """``make_app(**kw)``: a demo-mode TokentopApp on a copy of the demo store, clock frozen."""
-    from tokentui.app import TokentopApp
+    from tokentui.tui.app import TokentopApp
 
     def factory(*, settings_kw: dict | None = None, **kw):
         kw.setdefault("db_path", demo_db)

@@ -6,19 +6,19 @@ import pytest
 from textual.widgets import DataTable, Select
 
 from tests.tui.conftest import rendered, wait_for
-from tokentui.screens.budgets_screen import BudgetsScreen
-from tokentui.screens.dashboard_screen import DashboardScreen
-from tokentui.screens.export_screen import ExportScreen
-from tokentui.screens.help_screen import HelpScreen
-from tokentui.screens.history_screen import HistoryScreen
-from tokentui.screens.key_screen import KeyScreen
-from tokentui.screens.leverage_screen import LeverageScreen
-from tokentui.screens.sources_screen import SourcesScreen
-from tokentui.widgets.burn_meter import BurnMeter
-from tokentui.widgets.nav_bar import NavBar
-from tokentui.widgets.source_status_list import SourceStatusList
-from tokentui.widgets.top_list import TopList
-from tokentui.widgets.totals_panel import TotalsPanel
+from tokentui.tui.screens.budgets_screen import BudgetsScreen
+from tokentui.tui.screens.dashboard_screen import DashboardScreen
+from tokentui.tui.screens.export_screen import ExportScreen
+from tokentui.tui.screens.help_screen import HelpScreen
+from tokentui.tui.screens.history_screen import HistoryScreen
+from tokentui.tui.screens.key_screen import KeyScreen
+from tokentui.tui.screens.leverage_screen import LeverageScreen
+from tokentui.tui.screens.sources_screen import SourcesScreen
+from tokentui.tui.widgets.burn_meter import BurnMeter
+from tokentui.tui.widgets.nav_bar import NavBar
+from tokentui.tui.widgets.source_status_list import SourceStatusList
+from tokentui.tui.widgets.top_list import TopList
+from tokentui.tui.widgets.totals_panel import TotalsPanel
 
 SIZE = (100, 30)
 
@@ -262,7 +262,7 @@ async def test_mouse_scroll_in_history(make_app):
 
 async def test_a_year_of_history_scrolls_without_lag(tmp_path):
     from tests.tui.conftest import FROZEN_NOW, fixed_pricer, settings
-    from tokentui.app import TokentopApp
+    from tokentui.tui.app import TokentopApp
     from tokentui.services.demo import generate
     from tokentui.store.db import connect
     import time
@@ -294,7 +294,7 @@ async def test_a_year_of_history_scrolls_without_lag(tmp_path):
 
 async def test_first_run_with_nothing_to_read_says_what_to_do(tmp_path, monkeypatch):
     from tests.tui.conftest import settings
-    from tokentui.app import TokentopApp
+    from tokentui.tui.app import TokentopApp
 
     monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "nope"))
     app = TokentopApp(settings(tmp_path))

@@ -9,10 +9,10 @@ from textual.widgets import Input, ListView, Select
 
 from tests.tui.conftest import rendered, wait_for
 from tokentui.core.budgets import BudgetError
-from tokentui.screens.budget_form import BudgetFormScreen, budget_from_form, explain
-from tokentui.screens.budgets_screen import BudgetItem, BudgetsScreen
-from tokentui.widgets.budget_gauge import BudgetGauge, gauge_markup
-from tokentui.widgets.burnup_chart import BurnupChart
+from tokentui.tui.screens.budget_form import BudgetFormScreen, budget_from_form, explain
+from tokentui.tui.screens.budgets_screen import BudgetItem, BudgetsScreen
+from tokentui.tui.widgets.budget_gauge import BudgetGauge, gauge_markup
+from tokentui.tui.widgets.burnup_chart import BurnupChart
 
 SIZE = (100, 32)
 
@@ -180,7 +180,7 @@ async def test_escape_cancels_the_form(make_app):
 
 
 async def test_an_alert_toasts_and_rings_once_across_refreshes(make_app, monkeypatch):
-    from tokentui.app import TokentopApp
+    from tokentui.tui.app import TokentopApp
     from tokentui.services import dashboard
 
     bells, evaluations = [], []

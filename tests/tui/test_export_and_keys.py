@@ -11,8 +11,8 @@ from textual.widgets import DataTable, Input, Select, Switch
 
 from tests.tui.conftest import FROZEN_NOW, rendered, settings, wait_for
 from tokentui.export.verify import verify_file
-from tokentui.screens.export_screen import ExportScreen
-from tokentui.screens.key_screen import KeyScreen
+from tokentui.tui.screens.export_screen import ExportScreen
+from tokentui.tui.screens.key_screen import KeyScreen
 
 SIZE = (100, 30)
 SECRET = "sk-admin-THIS-IS-A-TEST-KEY-9f3a"
@@ -90,7 +90,7 @@ def _everything_shown(app) -> str:
 
 
 async def test_key_modal_stores_in_the_keyring_and_never_shows_the_key(tmp_path, memkeyring, monkeypatch):
-    from tokentui.app import TokentopApp
+    from tokentui.tui.app import TokentopApp
     from tokentui.services import poll
 
     checked = []
@@ -135,7 +135,7 @@ async def test_key_modal_stores_in_the_keyring_and_never_shows_the_key(tmp_path,
 
 
 async def test_without_a_keyring_backend_the_modal_names_the_env_var(tmp_path, monkeypatch):
-    from tokentui.app import TokentopApp
+    from tokentui.tui.app import TokentopApp
     from tokentui.services import poll
 
     monkeypatch.setattr(poll, "poll_all", lambda conn, settings, only=(), **kw: [])
@@ -159,7 +159,7 @@ async def test_without_a_keyring_backend_the_modal_names_the_env_var(tmp_path, m
 
 @pytest.mark.parametrize("typed,expected", [("", "paste a key first"), ("has space", "whitespace")])
 async def test_empty_or_bad_keys_are_refused(tmp_path, memkeyring, monkeypatch, typed, expected):
-    from tokentui.app import TokentopApp
+    from tokentui.tui.app import TokentopApp
     from tokentui.services import poll
 
     monkeypatch.setattr(poll, "poll_all", lambda conn, settings, only=(), **kw: [])
@@ -177,7 +177,7 @@ async def test_empty_or_bad_keys_are_refused(tmp_path, memkeyring, monkeypatch, 
 
 
 async def test_sources_screen_says_when_an_api_source_is_polled_next(tmp_path, memkeyring, monkeypatch):
-    from tokentui.app import TokentopApp
+    from tokentui.tui.app import TokentopApp
     from tokentui.services import poll
 
     memkeyring.set_password("tokentop", "openai", SECRET)
@@ -201,7 +201,7 @@ async def test_sources_screen_says_when_an_api_source_is_polled_next(tmp_path, m
 
 
 def test_next_poll_wording():
-    from tokentui.screens.sources_screen import _in
+    from tokentui.tui.screens.sources_screen import _in
 
     assert [_in(s) for s in (0, 0.4, 1, 59.4, 60, 299.6, 3599, 3600, 7500)] == [
         "now", "now", "in 1 s", "in 59 s", "in 1 min", "in 5 min", "in 1 h 0 min", "in 1 h 0 min", "in 2 h 5 min"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from tests.tui.conftest import FROZEN_NOW, rendered, settings, wait_for
 from tokentui.core.benchmarks import NOT_A_RANKING, REFERENCE_POINTS
-from tokentui.screens.leverage_screen import LeverageScreen
-from tokentui.widgets.leverage_table import LeverageTable, ReferenceScale, placement_bar, tick_text
+from tokentui.tui.screens.leverage_screen import LeverageScreen
+from tokentui.tui.widgets.leverage_table import LeverageTable, ReferenceScale, placement_bar, tick_text
 
 SIZE = (120, 40)
 
@@ -65,7 +65,7 @@ def test_scale_helpers():
 
 
 async def test_without_a_team_file_it_says_how_to_make_one(tmp_path, demo_db):
-    from tokentui.app import TokentopApp
+    from tokentui.tui.app import TokentopApp
 
     # the user's own app (not demo mode) on a store with history and no [team] in the config
     app = TokentopApp(settings(tmp_path), db_path=demo_db, clock=lambda: FROZEN_NOW)
@@ -83,7 +83,7 @@ async def test_without_a_team_file_it_says_how_to_make_one(tmp_path, demo_db):
 
 
 async def test_a_broken_team_file_is_named_not_fatal(tmp_path, demo_db):
-    from tokentui.app import TokentopApp
+    from tokentui.tui.app import TokentopApp
 
     bad = tmp_path / "team.toml"
     bad.write_text("format = 'something else'\n")

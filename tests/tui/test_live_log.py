@@ -8,8 +8,8 @@ import uuid
 from datetime import datetime, timezone
 
 from tests.tui.conftest import rendered, settings, wait_for
-from tokentui.app import TokentopApp
-from tokentui.widgets.totals_panel import TotalsPanel
+from tokentui.tui.app import TokentopApp
+from tokentui.tui.widgets.totals_panel import TotalsPanel
 
 REFRESH = 1.0
 

@@ -106,7 +106,7 @@ def test_config_validation_knows_a_registered_agent(toy_agent, tmp_path):
 
 
 async def test_sources_screen_shows_a_registered_agent(toy_agent, tmp_path):
-    from tokentui.app import TokentopApp
+    from tokentui.tui.app import TokentopApp
 
     app = TokentopApp(settings(tmp_path), db_path=tmp_path / "data" / "history.db", clock=lambda: FROZEN_NOW)
     async with app.run_test(size=(110, 32)) as pilot:

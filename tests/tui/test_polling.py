@@ -38,7 +38,7 @@ class FakePoll:
 
 
 async def test_polls_never_overlap(tmp_path, monkeypatch):
-    from tokentui.app import TokentopApp
+    from tokentui.tui.app import TokentopApp
     from tokentui.services import poll
 
     fake = FakePoll()
@@ -60,7 +60,7 @@ async def test_polls_never_overlap(tmp_path, monkeypatch):
 
 
 async def test_each_source_on_its_own_interval_with_backoff(tmp_path, monkeypatch):
-    from tokentui.app import TokentopApp
+    from tokentui.tui.app import TokentopApp
     from tokentui.services import poll
 
     fake = FakePoll(delay=0.0, status="error")
@@ -112,7 +112,7 @@ async def test_demo_mode_never_polls(make_app, monkeypatch):
 
 
 async def test_a_poll_refreshes_the_source_statuses(tmp_path, monkeypatch):
-    from tokentui.app import TokentopApp
+    from tokentui.tui.app import TokentopApp
     from tokentui.services import poll
     from tokentui.store import ledger
     from tokentui.store.db import transaction

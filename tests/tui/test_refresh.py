@@ -6,7 +6,7 @@ import threading
 import time
 
 from tests.tui.conftest import FROZEN_NOW, settings, wait_for
-from tokentui.app import TokentopApp
+from tokentui.tui.app import TokentopApp
 from tokentui.services.session import Session
 
 
@@ -95,7 +95,7 @@ async def test_demo_generates_into_an_empty_store_and_reads_nothing_of_the_user(
 def test_run_app_demo_removes_its_store(tmp_path, monkeypatch):
     import tempfile
 
-    from tokentui import app as app_module
+    from tokentui.tui import app as app_module
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
     (tmp_path / "tmp").mkdir()

@@ -79,7 +79,7 @@ def test_theme_files_module_does_not_import_textual():
 
 
 def test_theme_from_spec_rejects_names_textual_does_not_know(tmp_path):
-    from tokentui.app import theme_from_spec
+    from tokentui.tui.app import theme_from_spec
 
     spec = ThemeSpec("x", tmp_path / "x.toml", colors=(("primary", "notacolour"),))
     with pytest.raises(ValueError, match="primary"):
@@ -144,7 +144,7 @@ async def test_textual_builtin_theme_gets_app_variables(make_app):
 
 
 def test_stylesheet_uses_theme_variables_only():
-    css = (Path(__file__).resolve().parents[2] / "tokentui" / "tokentop.tcss").read_text()
+    css = (Path(__file__).resolve().parents[2] / "tokentui" / "tui" / "tokentop.tcss").read_text()
     assert not re.search(r"#[0-9a-fA-F]{3,8}\b", css), "hex colour in tokentop.tcss"
     for name in re.findall(r"\$([a-z][a-z0-9-]*)", css):
         assert not name.startswith("#")

@@ -280,7 +280,7 @@ def test_reference_points_have_sources_and_sit_on_a_log_axis():
 def test_team_file_is_written_private(tmp_path) -> None:
     import stat
 
-    from tokentui.cli_team import _write
+    from tokentui.cli.team import _write
 
     target = tmp_path / "sub" / "team.toml"
     _write(target, "name = 'x'\n")

@@ -14,7 +14,7 @@ import pytest
 import tokentui
 from tests.conftest import LOG_FIXTURES
 
-TUI_PREFIXES = ("tokentui.app", "tokentui.screens", "tokentui.widgets", "tokentui.messages")
+TUI_PREFIXES = ("tokentui.tui",)
 
 
 def _core_modules() -> list[str]:

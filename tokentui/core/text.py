@@ -11,7 +11,7 @@ escape is the one JSON and TOML use, so a JSON or TOML document passed through
 :func:`printable` still parses to the same data.
 
 Markup is the other half: the TUI shows such text as text (``Content``/``Text``, never
-markup), see ``tokentui/widgets/text.py``; the CLI prints plain text only.
+markup), see ``tokentui/tui/widgets/text.py``; the CLI prints plain text only.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from textual.markup import escape
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from tokentui.widgets.bars import hbar
+from tokentui.tui.widgets.bars import hbar
 
 #: budget status → theme variable of its fill (ok | warning | projected_over | over)
 STATUS_COLORS = {"ok": "$success", "warning": "$warning", "projected_over": "$warning", "over": "$error"}

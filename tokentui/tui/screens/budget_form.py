@@ -18,8 +18,8 @@ from tokentui.core.budgets import PERIODS, Budget, BudgetError, check_name, pars
 from tokentui.core.text import printable
 from tokentui.sources import registry
 from tokentui.errors import TokentopError
-from tokentui.messages import BudgetSaved
-from tokentui.widgets.text import plain
+from tokentui.tui.messages import BudgetSaved
+from tokentui.tui.widgets.text import plain
 
 #: config key of a budget → the form field that sets it (to focus the field at fault)
 FIELD_OF = {"usd": "budget-amount", "tokens": "budget-amount", "period": "budget-period", "start": "budget-start",

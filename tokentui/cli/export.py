@@ -61,7 +61,9 @@ def _format_for(args) -> str:
 
 
 def cmd_export(args) -> int:
-    from tokentui.cli import _open_stored_or_empty, _settings, _sync
+    from tokentui.cli.common import open_stored_or_empty as _open_stored_or_empty
+    from tokentui.cli.common import settings as _settings
+    from tokentui.cli.common import sync as _sync
     from tokentui.services.snapshot import ExportOptions, render_snapshot, write_snapshot
 
     output = None if args.output in (None, "-") else Path(args.output).expanduser()

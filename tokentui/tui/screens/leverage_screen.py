@@ -8,10 +8,10 @@ from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widgets import Static
 
-from tokentui.screens.base import TokentopScreen
+from tokentui.tui.screens.base import TokentopScreen
 from tokentui.services.leverage import LeverageReport
-from tokentui.widgets.leverage_table import BAND, MEDIAN, YOU, LeverageTable, ReferenceScale, short_label
-from tokentui.widgets.text import lines, markup, plain
+from tokentui.tui.widgets.leverage_table import BAND, MEDIAN, YOU, LeverageTable, ReferenceScale, short_label
+from tokentui.tui.widgets.text import lines, markup, plain
 
 #: metrics with public reference points, in the order shown
 SCALES = ("tokens_per_week", "cost_per_week", "spend_to_comp")

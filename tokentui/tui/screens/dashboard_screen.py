@@ -9,17 +9,17 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
-from tokentui.screens.base import TokentopScreen
+from tokentui.tui.screens.base import TokentopScreen
 from tokentui.services.budgets import BudgetResult
 from tokentui.services.dashboard import BudgetsView, Snapshot
 from tokentui.services.leverage import LeverageReport
-from tokentui.widgets.bar_chart import BarChart
-from tokentui.widgets.budget_gauge import STATUS_WORDS, BudgetGauge, status_color
-from tokentui.widgets.burn_meter import BurnMeter
-from tokentui.widgets.source_status_list import SourceStatusList
-from tokentui.widgets.top_list import TopList
-from tokentui.widgets.totals_panel import TotalsPanel
-from tokentui.widgets.text import plain
+from tokentui.tui.widgets.bar_chart import BarChart
+from tokentui.tui.widgets.budget_gauge import STATUS_WORDS, BudgetGauge, status_color
+from tokentui.tui.widgets.burn_meter import BurnMeter
+from tokentui.tui.widgets.source_status_list import SourceStatusList
+from tokentui.tui.widgets.top_list import TopList
+from tokentui.tui.widgets.totals_panel import TotalsPanel
+from tokentui.tui.widgets.text import plain
 
 #: budget status → urgency (higher first)
 URGENCY = {"over": 3, "projected_over": 2, "warning": 1, "ok": 0}

@@ -8,9 +8,9 @@ from textual.widget import Widget
 
 from tokentui.core.fmt import tokens_short
 from tokentui.core.text import printable
-from tokentui.widgets.bars import ago, rate
-from tokentui.widgets.shapes import ShareLike, SourceLike
-from tokentui.widgets.text import plain
+from tokentui.tui.widgets.bars import ago, rate
+from tokentui.tui.widgets.shapes import ShareLike, SourceLike
+from tokentui.tui.widgets.text import plain
 
 #: status → theme variable of its dot
 STATUS_COLORS = {"ok": "$success", "stale": "$warning", "error": "$error"}

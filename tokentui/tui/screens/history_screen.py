@@ -12,13 +12,13 @@ from textual.content import Content
 from textual.widgets import DataTable, Select, Static
 
 from tokentui.core.fmt import tokens_short, usd
-from tokentui.messages import HistoryQuery, HistoryRequested
-from tokentui.screens.base import TokentopScreen
+from tokentui.tui.messages import HistoryQuery, HistoryRequested
+from tokentui.tui.screens.base import TokentopScreen
 from tokentui.services.dashboard import Snapshot
 from tokentui.services.history import HistoryTable
-from tokentui.widgets.bar_chart import BarChart
-from tokentui.widgets.bars import hbar, money, short_model
-from tokentui.widgets.text import markup, plain, rich_plain
+from tokentui.tui.widgets.bar_chart import BarChart
+from tokentui.tui.widgets.bars import hbar, money, short_model
+from tokentui.tui.widgets.text import markup, plain, rich_plain
 
 PERIODS = (("Daily", "day"), ("Weekly", "week"), ("Monthly", "month"))
 _UNIT = {"day": "days", "week": "weeks", "month": "months"}

@@ -8,9 +8,9 @@ from textual.widget import Widget
 
 from tokentui.core.fmt import tokens_short
 from tokentui.core.text import printable
-from tokentui.widgets.bars import clip, hbar, money, rate, short_model
-from tokentui.widgets.shapes import ShareLike
-from tokentui.widgets.text import plain
+from tokentui.tui.widgets.bars import clip, hbar, money, rate, short_model
+from tokentui.tui.widgets.shapes import ShareLike
+from tokentui.tui.widgets.text import plain
 
 
 class TopList(Widget):

@@ -12,7 +12,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static, Switch
 
-from tokentui.widgets.text import markup, plain
+from tokentui.tui.widgets.text import markup, plain
 
 PERIODS = (("last 7 days", "7d"), ("last 28 days", "28d"), ("this month", "month"), ("this quarter", "quarter"),
            ("this year", "year"))

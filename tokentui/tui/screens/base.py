@@ -14,7 +14,7 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from tokentui.widgets.nav_bar import NavBar
+from tokentui.tui.widgets.nav_bar import NavBar
 
 if TYPE_CHECKING:
     from tokentui.services.dashboard import BudgetsView, Snapshot

@@ -146,7 +146,7 @@ def run_leverage(args: argparse.Namespace) -> int:
         raise UsageError("--window must be between 1 and 3660 days")
     settings = load_settings()
     if args.no_sync:
-        from tokentui.cli import _open_stored_or_empty
+        from tokentui.cli.common import open_stored_or_empty as _open_stored_or_empty
 
         conn = _open_stored_or_empty()
     else:

@@ -13,9 +13,9 @@ from textual.widget import Widget
 from tokentui.core.benchmarks import log_axis, log_fraction
 from tokentui.core.fmt import tokens_short
 from tokentui.core.leverage import UNITS, format_value
-from tokentui.widgets.bars import clip
-from tokentui.widgets.budget_gauge import markup_runs
-from tokentui.widgets.shapes import DistributionLike, MetricLike, ReferenceLike
+from tokentui.tui.widgets.bars import clip
+from tokentui.tui.widgets.budget_gauge import markup_runs
+from tokentui.tui.widgets.shapes import DistributionLike, MetricLike, ReferenceLike
 
 YOU = ("●", "$burn-color")
 BAND = (" ", "on $primary 35%")  # a background: the median and "you" marks show through it

@@ -8,7 +8,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from tokentui.core.fmt import tokens_short
-from tokentui.widgets.bars import vbar_cells
+from tokentui.tui.widgets.bars import vbar_cells
 
 
 class BarChart(Widget):

@@ -14,9 +14,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
 from tokentui.errors import TokentopError
-from tokentui.messages import KeyStored
+from tokentui.tui.messages import KeyStored
 from tokentui.sources import registry
-from tokentui.widgets.text import markup, plain
+from tokentui.tui.widgets.text import markup, plain
 
 
 class KeyScreen(ModalScreen[None]):

@@ -34,20 +34,20 @@ from tokentui import paths
 from tokentui.config import Settings
 from tokentui.core.text import printable
 from tokentui.errors import TokentopError
-from tokentui.messages import (BudgetSaved, ExportFinished, FiguresUpdated, HistoryLoaded, HistoryQuery,
+from tokentui.tui.messages import (BudgetSaved, ExportFinished, FiguresUpdated, HistoryLoaded, HistoryQuery,
                                HistoryRequested, KeyStored, PollFinished, RefreshFailed, UsageUpdated)
-from tokentui.screens.budgets_screen import BudgetsScreen
-from tokentui.screens.dashboard_screen import DashboardScreen
-from tokentui.screens.export_screen import ExportChoice, ExportScreen
-from tokentui.screens.help_screen import HelpScreen
-from tokentui.screens.history_screen import HistoryScreen
-from tokentui.screens.leverage_screen import LeverageScreen
-from tokentui.screens.sources_screen import SourcesScreen
+from tokentui.tui.screens.budgets_screen import BudgetsScreen
+from tokentui.tui.screens.dashboard_screen import DashboardScreen
+from tokentui.tui.screens.export_screen import ExportChoice, ExportScreen
+from tokentui.tui.screens.help_screen import HelpScreen
+from tokentui.tui.screens.history_screen import HistoryScreen
+from tokentui.tui.screens.leverage_screen import LeverageScreen
+from tokentui.tui.screens.sources_screen import SourcesScreen
 from tokentui.services.dashboard import BudgetsView, Snapshot
 from tokentui.services.history import HistoryTable
 from tokentui.services.session import RefreshPlan, Session, utc_now
-from tokentui.app_themes import DEFAULT_THEME, THEME_SAVE_DELAY, load_themes, resolve_theme, theme_from_spec
-from tokentui.widgets.nav_bar import NavBar
+from tokentui.tui.theming import DEFAULT_THEME, THEME_SAVE_DELAY, load_themes, resolve_theme, theme_from_spec
+from tokentui.tui.widgets.nav_bar import NavBar
 
 if TYPE_CHECKING:
     from tokentui.services.leverage import LeverageReport

@@ -8,8 +8,8 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from tokentui.core.fmt import tokens_short
-from tokentui.widgets.bars import money
-from tokentui.widgets.shapes import PeriodLike
+from tokentui.tui.widgets.bars import money
+from tokentui.tui.widgets.shapes import PeriodLike
 
 _NAMES = {"today": "today", "week": "week", "month": "month", "quarter": "quarter"}
 

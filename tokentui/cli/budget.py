@@ -204,7 +204,7 @@ def _failed(exc: BaseException) -> int:
             raise CheckFailed(f"cannot check budgets: the history store is damaged ({err.reason})",
                               "check again: the store is rebuilt and the logs are read again") from None
         raise CheckFailed(err.message, err.hint) from None
-    from tokentui.cli import _internal_error
+    from tokentui.cli.main import _internal_error
 
     _internal_error(exc)  # OSError: its plain line; anything else: the bug line (traceback with TOKENTOP_DEBUG)
     return CHECK_FAILED

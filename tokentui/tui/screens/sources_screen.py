@@ -11,13 +11,13 @@ from textual.content import Content
 from textual.widgets import DataTable, Static
 
 from tokentui.errors import TokentopError
-from tokentui.screens.base import TokentopScreen
-from tokentui.screens.key_screen import KeyScreen
+from tokentui.tui.screens.base import TokentopScreen
+from tokentui.tui.screens.key_screen import KeyScreen
 from tokentui.core.source_status import SourceStatus
 from tokentui.services.dashboard import Snapshot
-from tokentui.widgets.bars import ago
-from tokentui.widgets.source_status_list import STATUS_COLORS, status_dot
-from tokentui.widgets.text import lines as lines_of, markup, plain, rich_plain
+from tokentui.tui.widgets.bars import ago
+from tokentui.tui.widgets.source_status_list import STATUS_COLORS, status_dot
+from tokentui.tui.widgets.text import lines as lines_of, markup, plain, rich_plain
 
 _PLAIN = {
     "ok": "working",

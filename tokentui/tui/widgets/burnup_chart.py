@@ -8,8 +8,8 @@ from textual.markup import escape
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from tokentui.widgets.budget_gauge import markup_runs
-from tokentui.widgets.shapes import BurnupPointLike
+from tokentui.tui.widgets.budget_gauge import markup_runs
+from tokentui.tui.widgets.shapes import BurnupPointLike
 
 _VERTICAL = " ▁▂▃▄▅▆▇█"
 #: what each part of the chart is drawn with (theme variables only)

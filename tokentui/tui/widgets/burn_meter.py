@@ -8,8 +8,8 @@ from textual.reactive import reactive
 from textual.widgets import Label, Sparkline, Static
 
 from tokentui.core.fmt import tokens_short, usd
-from tokentui.widgets.shapes import BurnLike
-from tokentui.widgets.bars import rate
+from tokentui.tui.widgets.shapes import BurnLike
+from tokentui.tui.widgets.bars import rate
 
 
 class BurnMeter(Vertical):

@@ -10,13 +10,13 @@ from textual.content import Content
 from textual.widgets import Label, ListItem, ListView, Static
 
 from tokentui.core.fmt import tokens_short
-from tokentui.screens.base import TokentopScreen
-from tokentui.screens.budget_form import BudgetEdit, BudgetFormScreen
+from tokentui.tui.screens.base import TokentopScreen
+from tokentui.tui.screens.budget_form import BudgetEdit, BudgetFormScreen
 from tokentui.services.budgets import BudgetResult, details
 from tokentui.services.dashboard import BudgetsView
-from tokentui.widgets.budget_gauge import STATUS_WORDS, BudgetGauge, status_color
-from tokentui.widgets.burnup_chart import LEGEND, BurnupChart
-from tokentui.widgets.text import lines, markup, plain
+from tokentui.tui.widgets.budget_gauge import STATUS_WORDS, BudgetGauge, status_color
+from tokentui.tui.widgets.burnup_chart import LEGEND, BurnupChart
+from tokentui.tui.widgets.text import lines, markup, plain
 
 EMPTY = ("No budgets yet. Press [b]a[/b] to add one: an amount in dollars or tokens per month, quarter or "
          "year, with a projection of where the period lands and an alert when a threshold is crossed.\n"

@@ -1,0 +1,101 @@
+"""What the commands share: settings, the store, a progress bar, the terminal's width."""
+
+from __future__ import annotations
+
+import sys
+
+from tokentui.core.text import printable
+
+
+class PrintableStream:
+    """A text stream that writes ``printable(text, newlines=True)`` to ``stream``."""
+
+    def __init__(self, stream) -> None:
+        self.unfiltered = stream  # for tokentop's own control characters (the progress bar's \r)
+
+    @classmethod
+    def wrap(cls, stream):
+        return stream if stream is None or isinstance(stream, cls) else cls(stream)
+
+    def write(self, text: str) -> int:
+        self.unfiltered.write(printable(text, newlines=True))
+        return len(text)
+
+    def writelines(self, lines) -> None:
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, name: str):
+        return getattr(self.unfiltered, name)
+
+
+def unfiltered(stream):
+    return stream.unfiltered if isinstance(stream, PrintableStream) else stream
+
+
+def clean(text: str) -> str:
+    from tokentui.credentials import scrub
+
+    return scrub(text)
+
+
+def notice(message: str) -> None:
+    print(clean(f"tokentop: warning: {message}"), file=sys.stderr)
+
+
+def settings():
+    from tokentui.config import load_settings
+
+    return load_settings()
+
+
+def open_stored_or_empty():
+    """The store for ``--no-sync`` in a command whose output still makes sense empty (export,
+    leverage): a missing store is said first (deleted, or never synced), then an empty one is used."""
+    from tokentui.errors import StoreMissing
+    from tokentui.services.sync import open_store, open_stored
+
+    try:
+        return open_stored()[0]
+    except StoreMissing as exc:
+        notice(f"{exc.message}; {exc.hint}")
+        return open_store()
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr for long work (only on a terminal, only past 16 MB)."""
+
+    def __init__(self, label: str, enabled: bool = True) -> None:
+        self.label = label
+        self.enabled = enabled and sys.stderr.isatty()
+        self.shown = False
+        self.last = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled or total < (16 << 20):
+            return
+        pct = int(done * 100 / total) if total else 100
+        if pct == self.last:
+            return
+        self.last, self.shown = pct, True
+        width = 30
+        fill = width * pct // 100
+        unfiltered(sys.stderr).write(f"\r{self.label} [{'#' * fill}{'.' * (width - fill)}] {pct:3d}% "
+                                      f"{done / 1e6:,.0f}/{total / 1e6:,.0f} MB")
+        unfiltered(sys.stderr).flush()
+
+    def close(self) -> None:
+        if self.shown:
+            unfiltered(sys.stderr).write("\n")
+
+
+def sync(settings, only=()):
+    from tokentui.services.sync import open_store, sync_local
+
+    conn = open_store()
+    bar = ProgressBar("reading agent logs", enabled=True)
+    try:
+        results = sync_local(conn, settings, only=only, progress=bar)
+    finally:
+        bar.close()
+    return conn, results

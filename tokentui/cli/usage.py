@@ -1,0 +1,202 @@
+"""`tokentop sync`, `report`, `sources` and `locate`: reading usage and saying where it is."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import datetime, timezone
+
+from tokentui.cli.common import settings as _settings
+from tokentui.cli.common import sync as _sync
+from tokentui.errors import UsageError
+from tokentui.sources import registry
+
+
+def register(sub) -> None:
+    s = sub.add_parser("sync", help="ingest new local log lines and poll API sources once",
+                       description="Read what is new in the agents' logs and poll every API source that has "
+                       "a key, into the history store.")
+    s.add_argument("--source", action="append", default=[], metavar="S",
+                   help=f"only these sources ({registry.help_list()})")
+    s.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
+
+    r = sub.add_parser("report", help="daily / weekly / monthly / session tables or JSON",
+                       description="Usage tables like ccusage's (JSON is ccusage-compatible). Syncs local "
+                       "sources first unless --no-sync.")
+    r.add_argument("kind", choices=("daily", "weekly", "monthly", "session"))
+    r.add_argument("--json", "-j", action="store_true", help="print JSON (ccusage fields + sources, unpricedTokens)")
+    r.add_argument("--since", "-s", metavar="DATE", help="first day, YYYY-MM-DD or YYYYMMDD (inclusive)")
+    r.add_argument("--until", "-u", metavar="DATE", help="last day, YYYY-MM-DD or YYYYMMDD (inclusive)")
+    r.add_argument("--timezone", "-z", metavar="TZ", help="IANA zone for day boundaries (default: config, "
+                   "then the system zone)")
+    r.add_argument("--source", action="append", default=[], metavar="S", help="only this source (repeatable)")
+    r.add_argument("--model", action="append", default=[], metavar="M", help="only this model (repeatable)")
+    r.add_argument("--breakdown", "-b", action="store_true", help="per-model rows under each period")
+    r.add_argument("--order", choices=("asc", "desc"), default="asc")
+    r.add_argument("--start-of-week", choices=("monday", "sunday"), default="monday")
+    r.add_argument("--no-sync", action="store_true", help="report what is stored; do not read logs first")
+
+    src = sub.add_parser("sources", help="status of every source, detected paths and errors")
+    src.add_argument("--json", action="store_true")
+
+    loc = sub.add_parser("locate", help="print where tokentop keeps a file or directory")
+    loc.add_argument("what", choices=("config", "data", "db", "themes"))
+    s.set_defaults(func=cmd_sync)
+    r.set_defaults(func=cmd_report)
+    src.set_defaults(func=cmd_sources)
+    loc.set_defaults(func=cmd_locate)
+
+
+#: the sync summary: one row per local source, 69 columns
+SYNC_HEADER = f"{'source':<12} {'status':<14} {'files':>6} {'read MB':>9} {'new records':>12} {'duplicates':>11}"
+
+
+def cmd_sync(args) -> int:
+    settings = _settings()
+    unknown = [s for s in args.source if not registry.known(s)]
+    if unknown:
+        raise UsageError(f"unknown source {unknown[0]!r}", f"known: {registry.help_list()}")
+    local = [s for s in args.source if registry.kind_of(s) == registry.LOCAL]
+    api = [s for s in args.source if registry.kind_of(s) == registry.API]
+    conn, results = None, []
+    if local or not args.source:
+        conn, results = _sync(settings, local)
+    if not args.quiet and results:
+        print(SYNC_HEADER)
+        for r in results:
+            print(f"{r.source:<12} {r.status:<14} {r.files:>6,} {r.bytes_read / 1e6:>9,.1f} {r.records:>12,} "
+                  f"{r.duplicates:>11,}")
+            if r.skipped:
+                print(f"  {r.skipped:,} corrupt or invalid line(s) skipped (`tokentop sources` counts them)")
+            if r.problem:
+                print(f"  {r.problem}")
+            for e in r.errors[:3]:
+                print(f"  could not read {e}")
+    polled = []
+    if api or not args.source:
+        from tokentui.services.sync import api_poll_needed, open_store
+
+        conn = conn or open_store()
+        if api or api_poll_needed(conn, settings):
+            from tokentui.services.poll import poll_all
+
+            polled = poll_all(conn, settings, only=api)
+        if not args.quiet:
+            for p in polled:
+                if p.status == "not configured" and not api:
+                    continue  # no key: `tokentop sources` says so
+                print(f"{p.source:<12} {p.status:<15} {p.message}")
+    local_failed = any(r.problem for r in results) and not any(r.files for r in results)
+    failed = [f"{r.source}: {r.problem}" for r in results if local_failed and r.problem]
+    failed += [f"{p.source}: {p.message}" for p in polled if p.status == "error"]
+    if failed and args.quiet:  # --quiet silences success only: a failure always says why
+        for line in failed:
+            print(f"tokentop: error: {line}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def cmd_report(args) -> int:
+    from tokentui.config import resolve_timezone
+    from tokentui.errors import StoreMissing
+    from tokentui.services import report
+    from tokentui.services.sync import open_stored
+
+    from tokentui.core.dates import DateRangeError
+
+    settings = _settings()
+    try:
+        since = report.parse_date(args.since, "--since") if args.since else None
+        until = report.parse_date(args.until, "--until") if args.until else None
+    except DateRangeError as exc:
+        raise UsageError(str(exc)) from None
+    except ValueError:
+        raise UsageError("dates must look like 2026-11-20 or 20261120") from None
+    if since and until and since > until:
+        raise UsageError("--since is after --until")
+    tz = resolve_timezone(args.timezone or settings.timezone)
+    if args.no_sync:
+        try:
+            conn, _repaired = open_stored()  # a repair is said on the way out (store.db.NOTICES)
+        except StoreMissing as exc:
+            if args.json:
+                raise  # one error line: JSON of zeros would read as "nothing spent"
+            print(f"No history yet: {exc.path} does not exist (tokentop has not synced here, or the file was "
+                  "deleted).\nRun `tokentop sync` to read the agents' logs; `tokentop sources` shows what tokentop "
+                  "can read.")
+            return 0
+    else:
+        conn, _ = _sync(settings, [s for s in args.source if registry.known(s) and registry.kind_of(s) == registry.LOCAL])
+    req = report.ReportRequest(args.kind, since, until, tz, tuple(args.source), tuple(args.model), args.breakdown,
+                               6 if args.start_of_week == "sunday" else 0, args.order)
+    data = report.build(conn, req)
+    if args.json:
+        json.dump(data, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    if not data[args.kind]:
+        print("No usage in this range. Run `tokentop sources` to see what tokentop can read.")
+        return 0
+    width = max(80, min(160, _term_width()))
+    print(report.render_table(data, args.kind, width, args.breakdown))
+    return 0
+
+
+def _term_width() -> int:
+    """``shutil.get_terminal_size((80, 24)).columns`` without importing shutil."""
+    try:
+        cols = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        cols = 0
+    if cols > 0:
+        return cols
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80
+    except (AttributeError, ValueError, OSError):
+        return 80
+
+
+def _ago(ms: int | None) -> str:
+    if not ms:
+        return "never"
+    secs = max(0, int(datetime.now(timezone.utc).timestamp() - ms / 1000))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if secs >= size:
+            return f"{secs // size}{unit} ago"
+    return f"{secs}s ago"
+
+
+def cmd_sources(args) -> int:
+    from tokentui.services.status import source_statuses
+    from tokentui.services.sync import open_store
+
+    settings = _settings()
+    rows = source_statuses(open_store(), settings)
+    if args.json:
+        json.dump([r.as_json() for r in rows], sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    for r in rows:
+        print(f"{r.name:<12} {r.kind:<6} {r.status:<15} last sync {_ago(r.last_sync_ms):<10} "
+              f"records {r.records:>8}")
+        if r.message:
+            print(f"    {r.message}")
+        for p in r.paths:
+            print(f"    reads {p}")
+        if r.skipped_lines:
+            print(f"    {r.skipped_lines} corrupt or invalid line(s) skipped")
+        if r.duplicates:
+            print(f"    {r.duplicates} duplicate line(s) dropped")
+        for b in r.balances:
+            print(f"    balance: {b}")
+    return 0
+
+
+def cmd_locate(args) -> int:
+    from tokentui import paths
+
+    print({"config": paths.config_file, "data": paths.data_dir, "db": paths.history_db,
+           "themes": paths.user_themes_dir}[args.what]())
+    return 0
+
+
