@@ -32,6 +32,7 @@ from decimal import Decimal
 from typing import Iterable, Mapping
 
 from tokentui.core import fmt
+from tokentui.core.benchmarks import Distribution, Placement
 from tokentui.core.records import PICO
 
 DEFAULT_WINDOW_DAYS = 28
@@ -250,3 +251,18 @@ class PersonUsage:
                 "cost_per_week": self.cost / weeks if self.cost_known else None,
                 "cache_hit_ratio": Decimal(self.cache_read) / all_in if all_in else None,
                 "output_share": Decimal(self.output) / total if total else None}
+
+
+@dataclass(frozen=True, slots=True)
+class MetricRow:
+    """One metric: the person's value, the team's distribution and the placement in it."""
+
+    metric: str
+    label: str
+    value: float | Decimal | None
+    team: Distribution | None = None
+    placement: Placement | None = None
+
+    @property
+    def text(self) -> str:
+        return format_value(self.metric, self.value)

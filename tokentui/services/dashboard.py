@@ -17,13 +17,14 @@ import sqlite3
 import time as _time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import lru_cache
 from decimal import Decimal
+from functools import lru_cache
 from typing import Iterable
 from zoneinfo import ZoneInfo
 
-from tokentui.core.source_status import SourceStatus
+from tokentui.core.figures import Burn, PeriodTotal, Share
 from tokentui.core.records import PICO
+from tokentui.core.source_status import SourceStatus
 from tokentui.store import figures
 from tokentui.store.queries import period_bounds, utc_ms
 
@@ -33,49 +34,6 @@ QUARTER_MS = 900_000
 TOP_DAYS = 7
 AVG_DAYS = 28
 
-
-
-@dataclass(frozen=True, slots=True)
-class Burn:
-    """Tokens per minute and dollars per hour over the last 5 minutes and the last hour."""
-
-    tokens_per_min_5m: float = 0.0
-    usd_per_hour_5m: Decimal = Decimal(0)
-    tokens_per_min_1h: float = 0.0
-    usd_per_hour_1h: Decimal = Decimal(0)
-    #: (source, tokens per minute over the last hour), busiest first
-    by_source: tuple[tuple[str, float], ...] = ()
-    #: (model, tokens per minute over the last hour), busiest first
-    by_model: tuple[tuple[str, float], ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class PeriodTotal:
-    """Summed usage of one calendar period (local time) up to now."""
-
-    name: str  # today | week | month | quarter
-    label: str  # e.g. "Fri 20 Nov", "Q4 2026"
-    start_ms: int
-    end_ms: int
-    tokens: int = 0
-    input: int = 0
-    output: int = 0
-    cache_write: int = 0
-    cache_read: int = 0
-    cost: Decimal = Decimal(0)  # priced records only
-    billed: Decimal = Decimal(0)
-    unpriced_tokens: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class Share:
-    """One model's or source's part of the recent usage."""
-
-    name: str
-    tokens: int
-    cost: Decimal  # priced tokens only
-    share: float  # of all tokens in the window
-    unpriced_tokens: int = 0
 
 
 @dataclass(frozen=True, slots=True)

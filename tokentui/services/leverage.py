@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 from tokentui.config import Settings, line_of
 from tokentui.core import benchmarks as bm
 from tokentui.core import leverage as lv
+from tokentui.core.leverage import MetricRow
 from tokentui.core.overlap import person_totals
 from tokentui.core.totals import Totals
 from tokentui.errors import ConfigError, CredentialError, SourceError, TokentopError
@@ -116,21 +117,6 @@ def load_team(path: Path) -> bm.TeamBenchmark:
 
 
 # --- the report ----------------------------------------------------------------------------
-
-@dataclass(frozen=True, slots=True)
-class MetricRow:
-    """One metric: the person's value, the team's distribution and the placement in it."""
-
-    metric: str
-    label: str
-    value: float | Decimal | None
-    team: bm.Distribution | None = None
-    placement: bm.Placement | None = None
-
-    @property
-    def text(self) -> str:
-        return lv.format_value(self.metric, self.value)
-
 
 @dataclass(frozen=True, slots=True)
 class LeverageReport:

@@ -7,15 +7,15 @@ from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.widgets import Label, Sparkline, Static
 
+from tokentui.core.figures import Burn
 from tokentui.core.fmt import tokens_short, usd
-from tokentui.tui.widgets.shapes import BurnLike
 from tokentui.tui.widgets.bars import rate
 
 
 class BurnMeter(Vertical):
     """Shows ``burn`` (rates over 5 minutes and 1 hour) and the per-minute / per-hour series."""
 
-    burn: reactive[BurnLike | None] = reactive(None)
+    burn: reactive[Burn | None] = reactive(None)
     hour: reactive[tuple[int, ...]] = reactive(())
     day: reactive[tuple[int, ...]] = reactive(())
 
@@ -32,7 +32,7 @@ class BurnMeter(Vertical):
     def on_mount(self) -> None:
         self.border_title = "Burn · last 5 min"
 
-    def watch_burn(self, burn: BurnLike | None) -> None:
+    def watch_burn(self, burn: Burn | None) -> None:
         if burn is None:
             return
         top = self.query_one("#burn-rate", Static)

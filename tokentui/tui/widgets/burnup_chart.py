@@ -8,8 +8,8 @@ from textual.markup import escape
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from tokentui.core.projection import BurnupPoint
 from tokentui.tui.widgets.budget_gauge import markup_runs
-from tokentui.tui.widgets.shapes import BurnupPointLike
 
 _VERTICAL = " ▁▂▃▄▅▆▇█"
 #: what each part of the chart is drawn with (theme variables only)
@@ -22,14 +22,14 @@ LEGEND = (f"[{SPENT}]█[/] spent  [{EXPECTED[1]}]{EXPECTED[0]}[/] expected  "
 
 
 class BurnupChart(Widget):
-    """``points``: one per day of the period, oldest first (see :class:`BurnupPointLike`);
+    """``points``: one per day of the period, oldest first (see :class:`BurnupPoint`);
     ``budget``: the amount, drawn as a line labelled ``budget_label``."""
 
-    points: reactive[tuple[BurnupPointLike, ...]] = reactive(())
+    points: reactive[tuple[BurnupPoint, ...]] = reactive(())
     budget: reactive[float] = reactive(0.0)
     budget_label: reactive[str] = reactive("")
 
-    def _columns(self, width: int) -> list[BurnupPointLike]:
+    def _columns(self, width: int) -> list[BurnupPoint]:
         """The point each column shows: days spread over the width, or the last day of each
         group of days when there are more days than columns (the values are cumulative)."""
         n = len(self.points)
@@ -84,7 +84,7 @@ class BurnupChart(Widget):
         lines.append(f"[dim]{escape(self._axis(cols, gutter, plot_w))}[/]")
         return Content.from_markup("\n".join(lines))
 
-    def _axis(self, cols: list[BurnupPointLike], gutter: int, plot_w: int) -> str:
+    def _axis(self, cols: list[BurnupPoint], gutter: int, plot_w: int) -> str:
         """First day, today and last day under their columns (MM-DD)."""
         first, last = cols[0].day, self.points[-1].day
         axis = [" "] * plot_w

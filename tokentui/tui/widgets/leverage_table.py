@@ -10,12 +10,16 @@ from textual.markup import escape
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from tokentui.core.benchmarks import log_axis, log_fraction
+from tokentui.core.benchmarks import (
+    Distribution,
+    ReferencePoint,
+    log_axis,
+    log_fraction,
+)
 from tokentui.core.fmt import tokens_short
-from tokentui.core.leverage import UNITS, format_value
+from tokentui.core.leverage import UNITS, MetricRow, format_value
 from tokentui.tui.widgets.bars import clip
 from tokentui.tui.widgets.budget_gauge import markup_runs
-from tokentui.tui.widgets.shapes import DistributionLike, MetricLike, ReferenceLike
 
 YOU = ("●", "$burn-color")
 BAND = (" ", "on $primary 35%")  # a background: the median and "you" marks show through it
@@ -72,7 +76,7 @@ def _axis(metric: str, values: list[float]) -> tuple[float, float]:
     return log_axis(values)
 
 
-def placement_bar(metric: str, value: float | None, team: DistributionLike | None, width: int) -> str:
+def placement_bar(metric: str, value: float | None, team: Distribution | None, width: int) -> str:
     """A ``width``-cell track: the team's p10–p90 band, its median and the person's value."""
     if width <= 0 or team is None:
         return ""
@@ -95,7 +99,7 @@ def placement_bar(metric: str, value: float | None, team: DistributionLike | Non
 class LeverageTable(Widget):
     """``rows``: each metric's value, team median, placement and a band (when there is a team)."""
 
-    rows: reactive[tuple[MetricLike, ...]] = reactive(())
+    rows: reactive[tuple[MetricRow, ...]] = reactive(())
 
     def render(self) -> Content:
         if not self.rows:
@@ -135,8 +139,8 @@ class ReferenceScale(Widget):
 
     metric: reactive[str] = reactive("tokens_per_week")
     value: reactive[float | None] = reactive(None)
-    team: reactive[DistributionLike | None] = reactive(None)
-    refs: reactive[tuple[ReferenceLike, ...]] = reactive(())
+    team: reactive[Distribution | None] = reactive(None)
+    refs: reactive[tuple[ReferencePoint, ...]] = reactive(())
 
     def render(self) -> Content:
         width = self.content_size.width

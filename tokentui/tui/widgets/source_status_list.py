@@ -6,10 +6,11 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from tokentui.core.figures import Share
 from tokentui.core.fmt import tokens_short
+from tokentui.core.source_status import SourceStatus
 from tokentui.core.text import printable
 from tokentui.tui.widgets.bars import ago, rate
-from tokentui.tui.widgets.shapes import ShareLike, SourceLike
 from tokentui.tui.widgets.text import plain
 
 #: status → theme variable of its dot
@@ -25,8 +26,8 @@ def status_dot(status: str) -> Content:
 class SourceStatusList(Widget):
     """``rows`` (status), ``shares`` (tokens per source in the recent window), at ``now_ms``."""
 
-    rows: reactive[tuple[SourceLike, ...]] = reactive(())
-    shares: reactive[tuple[ShareLike, ...]] = reactive(())
+    rows: reactive[tuple[SourceStatus, ...]] = reactive(())
+    shares: reactive[tuple[Share, ...]] = reactive(())
     now_ms: reactive[int] = reactive(0)
     #: tokens per minute right now by source (shown when there is room)
     rates: reactive[dict[str, float]] = reactive(dict)

@@ -6,17 +6,17 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from tokentui.core.figures import Share
 from tokentui.core.fmt import tokens_short
 from tokentui.core.text import printable
 from tokentui.tui.widgets.bars import clip, hbar, money, rate, short_model
-from tokentui.tui.widgets.shapes import ShareLike
 from tokentui.tui.widgets.text import plain
 
 
 class TopList(Widget):
     """``items`` ranked by tokens, each with a bar, its share, tokens and cost."""
 
-    items: reactive[tuple[ShareLike, ...]] = reactive(())
+    items: reactive[tuple[Share, ...]] = reactive(())
     empty_text: reactive[str] = reactive("no usage in this window")
     #: tokens per minute right now by name (shown when there is room)
     rates: reactive[dict[str, float]] = reactive(dict)

@@ -7,9 +7,9 @@ from textual.markup import escape
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from tokentui.core.figures import PeriodTotal
 from tokentui.core.fmt import tokens_short
 from tokentui.tui.widgets.bars import money
-from tokentui.tui.widgets.shapes import PeriodLike
 
 _NAMES = {"today": "today", "week": "week", "month": "month", "quarter": "quarter"}
 
@@ -17,7 +17,7 @@ _NAMES = {"today": "today", "week": "week", "month": "month", "quarter": "quarte
 class TotalsPanel(Widget):
     """A small table of ``periods``; the input/output/cache split appears when there is room."""
 
-    periods: reactive[tuple[PeriodLike, ...]] = reactive(())
+    periods: reactive[tuple[PeriodTotal, ...]] = reactive(())
 
     def on_mount(self) -> None:
         self.border_title = "Totals"
