@@ -29,6 +29,13 @@ class Tmux:
     def screen(self) -> str:
         return self.run("capture-pane", "-p", "-t", "t")
 
+    def wait_for_gone(self, needle: str, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while needle in self.screen():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{needle!r} still on screen after {timeout}s")
+            time.sleep(0.1)
+
     def wait_for(self, *needles: str, timeout: float = 30.0) -> str:
         deadline = time.monotonic() + timeout
         text = ""
@@ -70,7 +77,7 @@ def test_demo_in_a_real_terminal(tmp_path):
         tmux.run("send-keys", "-t", "t", "e")
         tmux.wait_for("Export a snapshot", "Format")
         tmux.run("send-keys", "-t", "t", "Escape")
-        time.sleep(0.3)
+        tmux.wait_for_gone("Export a snapshot")  # a key pressed while the form is open is the form's
         tmux.run("send-keys", "-t", "t", "1")
         tmux.wait_for("Burn", "Top models")
         tmux.run("send-keys", "-t", "t", "q")
