@@ -17,9 +17,15 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 LOG_FIXTURES = FIXTURES / "logs"
 PROVIDER_FIXTURES = FIXTURES / "providers"
 
-_SCRUB = ("CLAUDE_CONFIG_DIR", "CODEX_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "GEMINI_DATA_DIR",
-          "GEMINI_CLI_HOME", "OPENCODE_DATA_DIR", "OPENAI_ADMIN_KEY", "ANTHROPIC_ADMIN_KEY", "OPENROUTER_API_KEY",
-          "DEEPSEEK_API_KEY", "MOONSHOT_API_KEY", "TZ")
+def _source_env_vars() -> tuple[str, ...]:
+    from tokentui.sources import registry
+
+    return tuple(e for src in registry.all_sources() for e in src.env)
+
+
+#: every env var that points tokentop at the developer's own data: each source's (from the
+#: registry: its folders, its key) and the base directories
+_SCRUB = ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "TZ", *_source_env_vars())
 
 
 def pytest_addoption(parser):
