@@ -136,7 +136,11 @@ async def _claude_code(client: ApiClient, ctx: PollContext, out: Fetched) -> int
 
 
 async def fetch(client: ApiClient, ctx: PollContext) -> Fetched:
-    """Messages usage, cost report and Claude Code analytics of ``ctx.window``."""
+    """Messages usage, cost report and Claude Code analytics of ``ctx.window``.
+
+    Usage and costs are one unit (as for OpenAI: usage without its day's cost lines would be
+    counted twice next to stored ones); Claude Code analytics come last and may be cut short
+    without losing them (see :func:`_claude_code`)."""
     out = Fetched()
     usage = [(_message_record(s, r), r) async for s, r in
              _results(client, "v1/organizations/usage_report/messages", _params(ctx, MESSAGE_GROUPS))]
