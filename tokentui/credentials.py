@@ -16,6 +16,7 @@ import os
 import re
 from dataclasses import dataclass
 
+from tokentui.core.secrets import redact_key
 from tokentui.errors import CredentialError, TokentopError
 from tokentui.sources import registry
 
@@ -35,10 +36,7 @@ class KeyInfo:
 
 def redact(key: str | None) -> str:
     """Only a short tail of a key, e.g. ``…3f9a``; never more than 4 characters of it."""
-    if not key:
-        return ""
-    tail = key[-4:] if len(key) >= 12 else ""
-    return f"…{tail}"
+    return redact_key(key)
 
 
 #: anything shaped like a provider key (sk-…, sk-ant-…, sk-or-v1-…, sk-admin-…), for scrubbing
@@ -52,6 +50,17 @@ def scrub(text: str, *keys: str | None) -> str:
         if key and len(key) >= 8 and key in text:
             text = text.replace(key, redact(key))
     return _KEYLIKE.sub(lambda m: redact(m.group(0)), text)
+
+
+def configured_keys(keyring: bool = True) -> tuple[str, ...]:
+    """Every API key tokentop is configured with: the standard env vars and, with
+    ``keyring``, the keys the keyring holds (asked only for sources the index does not rule
+    out). For redacting them from text that came from elsewhere; never stored."""
+    env_vars = registry.key_env_vars()
+    keys = [os.environ.get(v, "").strip() for v in env_vars.values()]
+    if keyring:
+        keys += [get_key(source)[0] for source in env_vars]
+    return tuple(k for k in dict.fromkeys(keys) if k)
 
 
 def _no_backend(exc: Exception | None = None) -> CredentialError:

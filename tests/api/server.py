@@ -2,7 +2,9 @@
 
 Routes map a path to a handler ``f(Request) -> Reply`` or to a list of replies served in
 turn (the last one repeats), so a test can script faults: ``[Reply(429, retry_after=2),
-ok]``. Every request is recorded (path, query, headers) for assertions.
+ok]``. Every request is recorded (path, query, headers) for assertions. A reply can also
+stream its body (``chunks``, with a pause between them): a slow drip, or a body far bigger
+than the test process should hold.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 from urllib.parse import parse_qs, urlsplit
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "providers"
@@ -48,6 +50,10 @@ class Reply:
     delay: float = 0.0  # seconds before answering (to trip a client timeout)
     retry_after: str | None = None
     short_by: int = 0  # announce more bytes than sent, then drop the connection
+    #: a streamed body instead of ``body``: called once per request, each chunk sent and flushed
+    chunks: Callable[[], Iterable[bytes]] | None = None
+    chunk_delay: float = 0.0  # seconds between chunks (a slow drip)
+    length: int | None = None  # Content-Length announced for ``chunks``; None: chunked encoding
 
     def payload(self) -> bytes:
         if isinstance(self.body, bytes):
@@ -133,6 +139,9 @@ class ProviderServer:
                 reply = server._dispatch(req)
                 if reply.delay:
                     time.sleep(reply.delay)
+                if reply.chunks is not None:
+                    self._stream(reply)
+                    return
                 data = reply.payload()
                 try:
                     self.send_response(reply.status)
@@ -151,6 +160,35 @@ class ProviderServer:
                         self.close_connection = True
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (timeout test)
+
+            def _stream(self, reply: Reply) -> None:
+                self.close_connection = True
+                try:
+                    self.send_response(reply.status)
+                    self.send_header("Content-Type", "application/json")
+                    if reply.length is not None:
+                        self.send_header("Content-Length", str(reply.length))
+                    else:
+                        self.send_header("Transfer-Encoding", "chunked")
+                    for k, v in reply.headers.items():
+                        self.send_header(k, v)
+                    self.send_header("Connection", "close")
+                    self.end_headers()
+                    self.wfile.flush()
+                    for chunk in reply.chunks():
+                        if reply.chunk_delay:
+                            time.sleep(reply.chunk_delay)
+                        if not chunk:
+                            continue
+                        if reply.length is None:
+                            chunk = b"%x\r\n%s\r\n" % (len(chunk), chunk)
+                        self.wfile.write(chunk)
+                        self.wfile.flush()
+                    if reply.length is None:
+                        self.wfile.write(b"0\r\n\r\n")
+                        self.wfile.flush()
+                except (BrokenPipeError, ConnectionResetError, OSError):
+                    pass  # the client stopped reading: what a bounded client does
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), H)
         self._httpd.daemon_threads = True

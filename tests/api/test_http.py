@@ -173,3 +173,35 @@ def test_retry_after_parsing():
     assert retry_after_seconds(format_datetime(now + timedelta(seconds=90), usegmt=True), now) == 90.0
     assert retry_after_seconds(format_datetime(now - timedelta(seconds=90), usegmt=True), now) == 0.0
     assert retry_after_seconds("soon") is None and retry_after_seconds(None) is None
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "x-gzip", "deflate", "deflate-raw", "identity"])
+@pytest.mark.parametrize("streamed", [False, True], ids=["whole", "in-small-chunks"])
+def test_compressed_answers_decode(server, fast, encoding, streamed):
+    """tokentop decodes gzip/deflate itself (bounded); ordinary compressed answers read as before."""
+    import json
+    import zlib
+
+    body = json.dumps({"data": [{"n": i, "model": "gpt-4o"} for i in range(5000)], "has_more": False}).encode()
+    wbits = {"gzip": 31, "x-gzip": 31, "deflate": 15, "deflate-raw": -15}.get(encoding)
+    data = body
+    if wbits is not None:
+        c = zlib.compressobj(6, zlib.DEFLATED, wbits)
+        data = c.compress(body) + c.flush()
+    headers = {"Content-Encoding": encoding.replace("-raw", "")}
+    if streamed:
+        server.route("/x", Reply(200, headers=headers, chunks=lambda: (data[i:i + 333] for i in range(0, len(data), 333))))
+    else:
+        server.route("/x", Reply(200, data, headers=headers))
+    got, n = call(server, fast)
+    assert got == json.loads(body) and n == 1
+    assert server.hits("/x")[0].headers["accept-encoding"] == "gzip, deflate"
+
+
+def test_unasked_encoding_and_corrupt_gzip_are_malformed(server, fast):
+    server.route("/x", Reply(200, b"\x00" * 100, headers={"Content-Encoding": "br"}))
+    with pytest.raises(Malformed, match="did not ask for"):
+        call(server, fast)
+    server.route("/x", Reply(200, b"\x1f\x8b\x08\x00garbage-not-gzip", headers={"Content-Encoding": "gzip"}))
+    with pytest.raises(Malformed, match="does not decompress"):
+        call(server, fast)

@@ -236,3 +236,134 @@ async def test_sources_screen_screenshot_holds_no_key(keyed) -> None:
         svg = app.export_screenshot()
     assert "openai" in svg.lower()
     assert leaks(svg) == [], leaks(svg)
+
+
+#: a configured key of no known shape (a custom gateway's): found only because it is configured
+CUSTOM_KEY = "gw-live-TESTcustomGATEWAY0123456789abcdefghij"
+
+
+def _echoing(server) -> None:
+    """A gateway that echoes keys (its own, other sources', a keyring-only one, a custom one)
+    into the data itself: dimensions that form natural keys, model names, descriptions, raw
+    fields, and the status detail."""
+    from tests.api.server import fixture_json, paged
+
+    page1 = fixture_json("openai_usage_completions_page1.json")
+    first, second = page1["data"][0]["results"][:2]
+    first["api_key_id"] = fakes.OPENAI_KEY  # a natural-key dimension
+    first["user_id"] = f"Bearer {KEYRING_KEY}"  # raw only
+    second["model"] = f"gpt-4o-2024-08-06 ({fakes.ANTHROPIC_KEY})"  # model name, by_model in exports
+    second["project_id"] = f"proj for {CUSTOM_KEY}"
+    server.route("/v1/organization/usage/completions",
+                 paged(page1, {page1["next_page"]: "openai_usage_completions_page2.json"}))
+    costs = fixture_json("anthropic_cost_report.json")
+    costs["data"][0]["results"][0]["description"] = f"x-api-key: {fakes.OPENROUTER_KEY}"
+    server.route("/v1/organizations/cost_report", Reply(200, costs))
+    cc = fixture_json("anthropic_claude_code.json")
+    cc["data"][1]["actor"]["api_key_name"] = fakes.DEEPSEEK_KEY
+    server.route("/v1/organizations/usage_report/claude_code",
+                 lambda req: Reply(200, cc if req.q("starting_at") == "2025-09-08" else fakes.EMPTY_ANTHROPIC))
+    key = fixture_json("openrouter_key.json")
+    key["data"]["limit_reset"] = f"monthly for {fakes.OPENAI_PROJECT_KEY}"  # status detail
+    server.route("/api/v1/key", Reply(200, key))
+
+
+def test_keys_echoed_into_api_data_never_reach_history_or_exports(keyed, tmp_path, capsys, monkeypatch) -> None:
+    from tests.api.test_openai import expected_tokens
+
+    monkeypatch.setenv("MOONSHOT_API_KEY", CUSTOM_KEY)
+    _echoing(keyed)
+    exports = tmp_path / "exports"
+    terminal = []
+    steps = [("sync",), ("sources",), ("sources", "--json"), ("report", "daily", "--json", "--no-sync"),
+             ("report", "daily", "--breakdown", "--no-sync", "--since", "20250901", "--until", "20250910"),
+             ("leverage", "--no-sync")]
+    steps += [("export", "--no-sync", "--include-projects", "--period", "2025-09-01..2025-09-10", "--format", f,
+               "-o", str(exports / f"s.{f}")) for f in ("md", "html", "json", "toml", "csv")]
+    for argv in steps:
+        code, text = _run(capsys, *argv)
+        assert code in (0, 1), (argv, text)
+        terminal.append(text)
+    keys = (*KEYS.values(), KEYRING_KEY, CUSTOM_KEY, fakes.OPENAI_PROJECT_KEY)
+    blob = "\n".join(terminal)
+    assert leaks(blob, keys) == [], leaks(blob, keys)
+    files = written(Path(os.environ["TOKENTOP_DATA_DIR"]), exports)
+    assert len([p for p in files if p.parent == exports]) == 5
+    # the model is still listed, its key redacted to the tail
+    assert f"gpt-4o-2024-08-06 (…{fakes.ANTHROPIC_KEY[-4:]})" in files[exports / "s.md"].decode()
+    for path, data in files.items():
+        assert leaks(data.decode("latin-1"), keys) == [], path
+    # redaction changes no figure: every bucket is still its own record, totals are exact
+    code, text = _run(capsys, "report", "daily", "--json", "--no-sync", "--source", "openai", "--timezone", "UTC")
+    assert __import__("json").loads(text)["totals"]["totalTokens"] == expected_tokens()
+
+
+def test_a_key_in_a_natural_key_stored_before_redaction_is_replaced(keyed, capsys, monkeypatch) -> None:
+    """A store written before keys were redacted holds a record whose natural key quotes the
+    key; the next poll replaces it (no copy left, nothing counted twice)."""
+    import sqlite3
+
+    from tests.api.test_openai import expected_tokens
+    from tokentui.core.records import UsageRecord
+    from tokentui.store import ledger
+    from tokentui.store.db import connect
+
+    monkeypatch.setenv("MOONSHOT_API_KEY", CUSTOM_KEY)
+    _echoing(keyed)
+    old_key = (f"completions|1756684800|86400|model=gpt-4o-2024-08-06|project_id=|"
+               f"api_key_id={fakes.OPENAI_KEY}")
+    conn = connect(Path(os.environ["TOKENTOP_DATA_DIR"]) / "history.db")
+    ledger.upsert(conn, [UsageRecord("openai", old_key, 1756684800000, "gpt-4o-2024-08-06", input=182340,
+                                     output=41210, cache_read=96000, kind="api", width_s=86400, requests=412)], "dev")
+    conn.close()
+    code, text = _run(capsys, "sync", "--source", "openai")
+    assert code == 0, text
+    db = sqlite3.connect(Path(os.environ["TOKENTOP_DATA_DIR"]) / "history.db")
+    try:
+        keys = [k for (k,) in db.execute("SELECT key FROM ledger WHERE source = 'openai'")]
+    finally:
+        db.close()
+    assert leaks("\n".join(keys)) == [], keys
+    assert any("api_key_id=…" in k for k in keys)
+    code, text = _run(capsys, "report", "daily", "--json", "--no-sync", "--source", "openai", "--timezone", "UTC")
+    assert __import__("json").loads(text)["totals"]["totalTokens"] == expected_tokens()
+
+
+def test_same_tail_keys_stay_apart() -> None:
+    """Two keys ending alike redact to the same tail, but never to the same natural key."""
+    from tokentui.core.secrets import redact_secrets
+
+    a, b = "sk-admin-TESTaaaaaaaaaaaaaaaaaaaaaaaaWXYZ", "sk-admin-TESTbbbbbbbbbbbbbbbbbbbbbbbbWXYZ"
+    assert redact_secrets(a) == redact_secrets(b) == "…WXYZ"
+    ka, kb = redact_secrets(f"k|{a}", identity=True), redact_secrets(f"k|{b}", identity=True)
+    assert ka != kb and leaks(ka + kb, [a, b]) == []
+    for word in ("task-0123456789abcdefghijklmnopq", "risk-assessment-pipeline-v2024", "sk-learn-pipeline-2024",
+                 "api_key_id=key_0123456789abcdefgh"):
+        assert redact_secrets(word) == word  # ordinary names are left alone
+
+
+def test_exports_redact_keys_already_in_the_store(keyed, tmp_path, capsys) -> None:
+    """History written before redaction existed (or by an older tokentop) may quote a key in a
+    model name; no export format carries it out."""
+    from tokentui.core.records import BILLED, UsageRecord
+    from tokentui.store import ledger
+    from tokentui.store.db import connect
+
+    conn = connect(Path(os.environ["TOKENTOP_DATA_DIR"]) / "history.db")
+    ledger.upsert(conn, [UsageRecord("openai", "completions|1756684800|86400|m", 1756684800000,
+                                     f"gpt-4o via {fakes.OPENAI_KEY}", input=1000, output=10, cost_pico=5 * 10**12,
+                                     cost_label=BILLED, kind="api", width_s=86400, requests=1),
+                         UsageRecord("openrouter", "activity|1756684800|m", 1756684800000,
+                                     f"auth Bearer {KEYRING_KEY}", input=10, output=1, kind="api", width_s=86400,
+                                     requests=1)], "dev")
+    conn.close()
+    exports = tmp_path / "exports"
+    for f in ("md", "html", "json", "toml", "csv"):
+        code, text = _run(capsys, "export", "--no-sync", "--period", "2025-09-01..2025-09-02", "--format", f,
+                          "-o", str(exports / f"s.{f}"))
+        assert code == 0, text
+        data = (exports / f"s.{f}").read_text()
+        assert leaks(data) == [], (f, leaks(data))
+        assert f == "csv" or "gpt-4o via …" in data  # (the csv is days only)
+    code, text = _run(capsys, "verify", str(exports / "s.json"))
+    assert code == 0, text  # the digest covers the redacted data

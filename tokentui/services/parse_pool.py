@@ -4,12 +4,21 @@ commits, in file order: the result is the ledger a serial ingest writes.
 Workers are forked (Linux, from a single-threaded process only), inherit the jobs and the
 parse context, run at lower priority than the writer, and return plain tuples. If one dies,
 the rest is parsed in this process.
+
+Workers die with the writer, however it ends, so they never hold the store or the caller's
+output pipe (``$(tokentop sync)``) after it: each asks the kernel for SIGKILL when its parent
+dies (``PR_SET_PDEATHSIG``) and, where that cannot be armed, checks every
+:data:`PARENT_CHECK` seconds that its parent is alive. A SIGTERM or SIGHUP to the writer
+(when not ignored) first kills the workers, then ends the writer as the signal would have.
+Workers ignore SIGINT (Ctrl-C reaches the whole terminal process group): the writer stops
+them in order. Their stdin and stdout are /dev/null.
 """
 
 from __future__ import annotations
 
 import gc
 import os
+import signal
 import sqlite3
 import sys
 import threading
@@ -22,6 +31,10 @@ from tokentui.sources.readers import ParseContext
 PARALLEL_MIN = 16 << 20  # new bytes from which worker processes parse (forking costs ~20 ms)
 TASK = 2 << 20  # bytes of log per task sent to a worker
 WINDOW = 64 << 20  # bytes of log parsed ahead of the writer at most (bounds memory)
+PARENT_CHECK = 0.25  # seconds between a worker's checks that its parent lives (without PDEATHSIG)
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+#: signals whose default action ends the writer: its handler kills the workers first
+_FATAL = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n))
 
 #: the jobs and context of the running ingest; worker processes inherit it when they fork
 _WORK: dict[str, Any] = {}
@@ -37,9 +50,48 @@ def _work(source: str, indices: list[int]) -> list[tuple[Parsed | None, list[str
     return [parse_jsonl(jobs[i], ctx, _no_progress) for i in indices]
 
 
-def _worker_init() -> None:
-    """Workers yield the CPU to the writer: it alone orders and commits the results, so it is
-    the ingest's critical path; the workers only need to stay ahead of it."""
+def _arm_parent_death_signal() -> bool:
+    """Ask Linux to SIGKILL this process when its parent dies; False where that is not possible."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _watch_parent(parent: int) -> None:
+    """The fallback: end this worker at once when its parent is gone (it is then re-parented)."""
+    import time
+
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK)
+    os._exit(1)
+
+
+def _worker_init(parent: int) -> None:
+    """Runs first in each worker: die with the writer (see the module doc), leave Ctrl-C and
+    SIGTERM/SIGHUP handling to it, keep off its stdout, and yield the CPU to it: it alone
+    orders and commits the results, so it is the ingest's critical path."""
+    armed = _arm_parent_death_signal()
+    if os.getppid() != parent:  # the writer died before the signal was armed
+        os._exit(1)
+    if not armed:
+        threading.Thread(target=_watch_parent, args=(parent,), name="tokentop-parent-check", daemon=True).start()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for sig in _FATAL:  # the writer's handler, inherited through fork, is not for workers
+        if signal.getsignal(sig) not in (signal.SIG_IGN, None):
+            signal.signal(sig, signal.SIG_DFL)
+    try:
+        null = os.open(os.devnull, os.O_RDWR)
+        os.dup2(null, 0)
+        os.dup2(null, 1)  # also keeps a flush of stdout text inherited at fork from printing twice
+        os.close(null)
+    except OSError:
+        pass
     try:
         os.nice(10)
     except OSError:
@@ -93,6 +145,7 @@ class ParsePool:
         self._cache_size: int | None = None  # the store's page cache size, while raised
         self._queued: deque = deque()  # (source, job indices, bytes) not yet submitted
         self._pending: deque = deque()  # (source, job indices, bytes, future) submitted, in order
+        self._handlers: dict[int, Any] = {}  # signal -> the handler to restore at stop
 
     @property
     def active(self) -> bool:
@@ -118,18 +171,48 @@ class ParsePool:
         self.conn.execute("PRAGMA cache_size = -32768")
         try:
             self._executor = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"),
-                                                 initializer=_worker_init)
+                                                 initializer=_worker_init, initargs=(os.getpid(),))
         except (OSError, ImportError, ValueError):  # no semaphores (some containers): parse here
             self._executor = None
             return
+        self._trap_signals()
         for source, js in jobs.items():
             for task in _tasks(js):
                 self._queued.append((source, task, sum(js[i].st.st_size - js[i].start for i in task)))
+
+    def _trap_signals(self) -> None:
+        """SIGTERM/SIGHUP kill the workers before they end this process (only where their
+        action is the default: an ignored SIGHUP, as under nohup, stays ignored)."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for sig in _FATAL:
+            if signal.getsignal(sig) is signal.SIG_DFL:
+                self._handlers[sig] = signal.signal(sig, self._on_fatal_signal)
+
+    def _restore_signals(self) -> None:
+        while self._handlers:
+            sig, previous = self._handlers.popitem()
+            signal.signal(sig, previous)
+
+    def _on_fatal_signal(self, signum: int, _frame) -> None:
+        self.kill_workers()
+        self._restore_signals()
+        os.kill(os.getpid(), signum)  # the default action now: end as the signal would have
+
+    def kill_workers(self) -> None:
+        """SIGKILL every worker process at once (they hold no state of their own)."""
+        procs = getattr(self._executor, "_processes", None) or {}
+        for proc in list(procs.values()):
+            try:
+                os.kill(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError, TypeError):
+                pass
 
     def stop(self) -> None:
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
+        self._restore_signals()
         if self._cache_size is not None:
             self.conn.execute(f"PRAGMA cache_size = {int(self._cache_size)}")
             self._cache_size = None

@@ -6,7 +6,9 @@ CLI (``tokentop export``) and the TUI's export modal both call :func:`write_snap
 
 What never enters a snapshot: keys, prompts or any text from the logs, file paths, session
 ids, device names, source status messages (they can quote paths). Project *names* (never
-their paths) enter only with ``include_projects``.
+their paths) enter only with ``include_projects``. Every string is redacted of configured
+keys and anything shaped like a key before the digest is made (a store written before
+polling redacted keys may still quote one in a model name).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from tokentui.config import Settings, resolve_timezone
 from tokentui.core.overlap import person_totals
 from tokentui.sources import registry
 from tokentui.core.pricing import pricing_data_version
+from tokentui.core.secrets import redact_tree
 from tokentui.core.totals import Totals
 from tokentui.export import EXTENSIONS, render
 from tokentui.export.model import (KIND, LAYOUT_VERSION, SCHEMA_VERSION, Snapshot, SnapshotError, make, money, parse_period,
@@ -227,7 +230,9 @@ def build(conn: sqlite3.Connection, settings: Settings, options: ExportOptions =
     data["budgets"] = _budgets(conn, settings, tz, now, missing)
     data.update(_leverage(conn, settings, tz, now, first, last, to_date, missing))
     data["notes"] = _notes(data, tz, options.include_projects, missing)
-    return make(data)
+    from tokentui.credentials import configured_keys
+
+    return make(redact_tree(data, configured_keys(keyring=False)))
 
 
 # --- optional sections: other features, imported when called -------------------------------

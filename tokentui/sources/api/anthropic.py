@@ -113,7 +113,11 @@ def _claude_code_record(day_start: int, r: dict) -> UsageRecord:
 
 
 async def _claude_code(client: ApiClient, ctx: PollContext, out: Fetched) -> int:
-    """One call (plus pages) per day. An organization without Claude Code analytics is a note."""
+    """One call (plus pages) per day. An organization without Claude Code analytics is a note.
+
+    Any other failure (the poll's deadline, endless pages, a deferred rate limit …) stops
+    here but keeps the rest: these records carry no tokens or cost, so the usage and cost
+    records fetched before them are exact without them (``out.incomplete`` says so)."""
     n = 0
     for day in ctx.window.each_day():
         params = [("starting_at", day.isoformat()), ("limit", str(CLAUDE_CODE_LIMIT))]
@@ -125,14 +129,19 @@ async def _claude_code(client: ApiClient, ctx: PollContext, out: Fetched) -> int
                     n += 1
         except ApiError as exc:
             if exc.kind not in ("forbidden", "not_found"):
-                raise
+                out.incomplete.append(f"Claude Code analytics stopped at {day}: {exc.message}")
+                break
             out.notes.append(f"Claude Code analytics are not available to this key (HTTP {exc.status}); skipped")
             break
     return n
 
 
 async def fetch(client: ApiClient, ctx: PollContext) -> Fetched:
-    """Messages usage, cost report and Claude Code analytics of ``ctx.window``."""
+    """Messages usage, cost report and Claude Code analytics of ``ctx.window``.
+
+    Usage and costs are one unit (as for OpenAI: usage without its day's cost lines would be
+    counted twice next to stored ones); Claude Code analytics come last and may be cut short
+    without losing them (see :func:`_claude_code`)."""
     out = Fetched()
     usage = [(_message_record(s, r), r) async for s, r in
              _results(client, "v1/organizations/usage_report/messages", _params(ctx, MESSAGE_GROUPS))]

@@ -103,6 +103,9 @@ class Fetched:
     state: dict[str, str] = field(default_factory=dict)  # sync_state updates
     delete: list[str] = field(default_factory=list)  # ledger keys of this source to remove
     summary: str = ""
+    #: why parts of the poll were cut short (plain words); the records above are still kept:
+    #: a provider fills this only where what it fetched stays exact without the rest
+    incomplete: list[str] = field(default_factory=list)
 
 
 # --- field readers: missing and null are fine, wrong types are not -------------------------

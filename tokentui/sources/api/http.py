@@ -1,15 +1,23 @@
-"""The one HTTP client every provider uses: retries, Retry-After, paging, plain errors.
+"""The one HTTP client every provider uses: retries, Retry-After, paging, plain errors, bounds.
 
 Fault policy (providers.md §0, §1.6, §2.5):
 
 * ``429`` waits for ``Retry-After`` (seconds or an HTTP date) and tries again; a wait
-  longer than :attr:`RetryPolicy.max_retry_after` fails the poll at once instead of
-  blocking it (the next poll tries again).
+  longer than :attr:`RetryPolicy.max_retry_after` (default :data:`MAX_RETRY_AFTER`), or
+  past the poll's deadline, defers the source to the next poll at once instead of blocking.
 * ``5xx``/``529``, timeouts and dropped connections retry with exponential backoff and
   jitter, a bounded number of times.
+* A ``3xx`` is reported as a redirect, naming where to; it is never followed, so a key is
+  never sent to another address.
 * Any other status raises :class:`ApiError` at once; each provider turns it into plain words.
 * A body that is not JSON, or not the expected shape, raises :class:`Malformed`: never
   retried (the same bytes would come back) and never half-used.
+
+Bounds (module constants, read at each use): every request must end within
+:data:`REQUEST_DEADLINE` seconds however slowly its answer drips in; no answer is read past
+:data:`MAX_BODY` bytes after decompression (tokentop decompresses gzip/deflate itself, a
+bounded piece at a time, so a compression bomb never expands in memory); and a client made
+with a ``deadline`` (one poll) stops every request, retry and wait at that moment.
 
 Delays go through :attr:`RetryPolicy.sleep` so tests run without waiting. The key never
 appears in an error message: :meth:`ApiClient.scrub` replaces it with a short redacted tail.
@@ -21,10 +29,13 @@ import asyncio
 import json
 import random
 import sys
+import time
+import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, AsyncIterator, Awaitable, Callable, Sequence
+from urllib.parse import quote
 
 if "httpx" not in sys.modules:
     # httpx's package import pulls in its command-line tool (click, pygments, rich) whenever
@@ -40,6 +51,7 @@ if "httpx" not in sys.modules:
 else:
     import httpx
 
+from tokentui.core.secrets import redact_secrets
 from tokentui.credentials import redact
 from tokentui.errors import SourceError
 
@@ -48,13 +60,18 @@ Params = Sequence[tuple[str, str]]
 #: statuses worth retrying: the provider is overloaded or briefly broken
 RETRY_STATUSES = frozenset({500, 502, 503, 504, 529})
 MAX_PAGES = 100  # CodexBar's cap; a loop past it means the server misbehaves
+REQUEST_DEADLINE = 60.0  # s: one request, from sending it to the last byte of the answer
+POLL_DEADLINE = 180.0  # s: one poll of one source, every request, retry and wait included
+MAX_BODY = 32 << 20  # bytes of one answer after decompression (a 90-day usage page is far smaller)
+MAX_RETRY_AFTER = 30.0  # s: a longer Retry-After defers the source to the next poll
 
 
 class ApiError(SourceError):
     """A provider call failed. ``kind`` says how, for the provider's explanation.
 
     kinds: auth (401), forbidden (403), not_found (404), bad_request (400), billing (402),
-    http (other 4xx), rate_limited, server, timeout, network, malformed.
+    http (other 4xx), redirect (3xx), rate_limited (also when deferred), server, timeout,
+    deadline (the poll's time is up), too_large, network, malformed.
     """
 
     def __init__(self, message: str, *, kind: str, status: int | None = None, detail: str = "",
@@ -72,15 +89,28 @@ class Malformed(ApiError):
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How hard to try. ``attempts`` counts every try of one request (1 = no retry)."""
+    """How hard to try. ``attempts`` counts every try of one request (1 = no retry).
+
+    ``timeout`` bounds each network step (connect, each read); ``deadline`` a whole request
+    (default :data:`REQUEST_DEADLINE`); ``max_retry_after`` the longest Retry-After waited
+    for (default :data:`MAX_RETRY_AFTER`)."""
 
     attempts: int = 4
     base_delay: float = 1.0
     max_delay: float = 30.0
-    max_retry_after: float = 120.0
+    max_retry_after: float | None = None
     timeout: float = 30.0
     sleep: Callable[[float], Awaitable[None]] = field(default=asyncio.sleep, compare=False)
     jitter: Callable[[], float] = field(default=random.random, compare=False)
+    deadline: float | None = None
+
+    @property
+    def retry_after_cap(self) -> float:
+        return MAX_RETRY_AFTER if self.max_retry_after is None else self.max_retry_after
+
+    @property
+    def request_deadline(self) -> float:
+        return REQUEST_DEADLINE if self.deadline is None else self.deadline
 
     def backoff(self, attempt: int) -> float:
         """Delay before retry ``attempt`` (0-based): exponential, "equal jitter" (½–1×)."""
@@ -129,19 +159,69 @@ def error_text(body: bytes) -> str:
 _KINDS = {400: "bad_request", 401: "auth", 402: "billing", 403: "forbidden", 404: "not_found"}
 
 
+async def _each(chunks: Any) -> AsyncIterator[bytes]:
+    if isinstance(chunks, list):
+        for chunk in chunks:
+            yield chunk
+    else:
+        async for chunk in chunks:
+            yield chunk
+
+
+def _mb(n: int) -> str:
+    return f"{n / (1 << 20):g} MB"
+
+
+class _Decoder:
+    """Content decoding with a bound: gzip and deflate expand at most ``room`` bytes per call,
+    however much one compressed chunk would expand to."""
+
+    def __init__(self, encoding: str) -> None:
+        self.name = encoding
+        self._z: Any = None
+        self._first = True
+        if encoding in ("gzip", "x-gzip"):
+            self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif encoding == "deflate":
+            self._z = zlib.decompressobj(zlib.MAX_WBITS)  # zlib-wrapped; raw deflate on its first error
+        elif encoding not in ("", "identity"):
+            raise ValueError(encoding)
+
+    def feed(self, data: bytes, room: int) -> bytes | None:
+        """Up to ``room`` decoded bytes of ``data``; None when the decoded data would exceed it."""
+        if self._z is None:
+            return data if len(data) <= room else None
+        try:
+            out = self._z.decompress(data, room + 1)
+        except zlib.error:
+            if not (self.name == "deflate" and self._first):
+                raise
+            self._z = zlib.decompressobj(-zlib.MAX_WBITS)
+            out = self._z.decompress(data, room + 1)
+        self._first = False
+        while self._z.unconsumed_tail and len(out) <= room:
+            out += self._z.decompress(self._z.unconsumed_tail, room + 1 - len(out))
+        return None if len(out) > room else out
+
+
 class ApiClient:
-    """An ``httpx.AsyncClient`` for one provider and key. Use as an async context manager."""
+    """An ``httpx.AsyncClient`` for one provider and key. Use as an async context manager.
+
+    ``deadline`` (a :func:`time.monotonic` value) ends the whole poll: no request, retry or
+    wait runs past it."""
 
     def __init__(self, label: str, base_url: str, headers: dict[str, str], *, secret: str,
-                 retry: RetryPolicy | None = None, transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 retry: RetryPolicy | None = None, transport: httpx.AsyncBaseTransport | None = None,
+                 deadline: float | None = None) -> None:
         self.label = label
         self.base_url = base_url
         self.retry = retry or RetryPolicy()
+        self.deadline = deadline
         self._secret = secret
         self.requests = 0  # HTTP requests sent (retries included)
         self.notes: list[str] = []  # plain-language remarks gathered while fetching
-        self._client = httpx.AsyncClient(base_url=base_url, headers=headers, transport=transport,
-                                         timeout=httpx.Timeout(self.retry.timeout),
+        self._client = httpx.AsyncClient(base_url=base_url, headers={**headers, "Accept-Encoding": "gzip, deflate"},
+                                         transport=transport, timeout=httpx.Timeout(self.retry.timeout),
                                          follow_redirects=False)
 
     async def __aenter__(self) -> "ApiClient":
@@ -157,19 +237,48 @@ class ApiClient:
             text = text.replace(self._secret, redact(self._secret))
         return text
 
+    def _left(self) -> float | None:
+        return None if self.deadline is None else self.deadline - time.monotonic()
+
+    def _out_of_time(self, path: str, last: ApiError | None = None) -> ApiError:
+        why = f" (last answer: {last.message})" if last is not None else ""
+        return ApiError(f"{self.label}: the poll ran out of time before {path} was fetched{why}", kind="deadline",
+                        path=path, hint="the next poll tries again")
+
+    async def _wait(self, seconds: float, path: str, last: ApiError) -> None:
+        """Sleep before a retry, unless the poll would end first: then give up at once."""
+        left = self._left()
+        if left is not None and seconds >= left:
+            raise self._out_of_time(path, last)
+        await self.retry.sleep(seconds)
+
     async def get_json(self, path: str, params: Params = ()) -> Any:
         """GET ``path`` and decode JSON, retrying transient faults per :attr:`retry`."""
         policy = self.retry
         last: ApiError | None = None
         for attempt in range(max(1, policy.attempts)):
             if attempt and last is not None and last.kind != "rate_limited":
-                await policy.sleep(policy.backoff(attempt - 1))
+                await self._wait(policy.backoff(attempt - 1), path, last)
+            left = self._left()
+            if left is not None and left <= 0:
+                raise self._out_of_time(path, last)
             self.requests += 1
+            limit = policy.request_deadline if left is None else min(policy.request_deadline, left)
+            tries = f"tried {attempt + 1} time{'s' if attempt else ''}"
             try:
-                resp = await self._client.get(path, params=list(params))
+                async with asyncio.timeout(limit):
+                    async with self._client.stream("GET", path, params=list(params)) as resp:
+                        body = await self._read(resp, path)
+            except TimeoutError:
+                if limit < policy.request_deadline:
+                    raise self._out_of_time(path, last) from None
+                last = ApiError(f"{self.label} did not finish answering within {limit:g} s ({tries})",
+                                kind="timeout", path=path,
+                                hint="the provider, or something between, is too slow; the next poll tries again")
+                continue
             except httpx.TimeoutException:
-                last = ApiError(f"{self.label} did not answer within {policy.timeout:g} s "
-                                f"(tried {attempt + 1} time{'s' if attempt else ''})", kind="timeout", path=path,
+                last = ApiError(f"{self.label} did not answer within {policy.timeout:g} s ({tries})",
+                                kind="timeout", path=path,
                                 hint="the provider may be slow right now; the next poll tries again")
                 continue
             except httpx.TransportError as exc:
@@ -178,39 +287,100 @@ class ApiClient:
                                 hint="check the network, a proxy, or the base URL")
                 continue
             status = resp.status_code
+            if 300 <= status < 400:
+                raise self._redirect(resp, path)
             if status == 429:
                 wait = retry_after_seconds(resp.headers.get("retry-after"))
                 last = ApiError(f"{self.label} is rate limiting tokentop (HTTP 429)", kind="rate_limited",
-                                status=status, path=path, detail=self.scrub(error_text(resp.content)),
+                                status=status, path=path, detail=self.scrub(error_text(body)),
                                 hint="the next poll tries again")
-                if wait is not None and wait > policy.max_retry_after:
-                    last.message = f"{last.message}; it asks to wait {wait:.0f} s"
+                left = self._left()
+                if wait is not None and (wait > policy.retry_after_cap or (left is not None and wait >= left)):
+                    why = (f"longer than tokentop waits within a poll ({policy.retry_after_cap:g} s)"
+                           if wait > policy.retry_after_cap else f"longer than this poll has left ({max(0, left):.0f} s)")
+                    last.message = f"{last.message}; it asks to wait {wait:.0f} s, {why}: deferred to the next poll"
+                    last.hint = None
                     raise last
                 if attempt + 1 < policy.attempts:
-                    await policy.sleep(wait if wait is not None else policy.backoff(attempt))
+                    await self._wait(wait if wait is not None else policy.backoff(attempt), path, last)
                 continue
             if status in RETRY_STATUSES:
-                last = ApiError(f"{self.label} had a server error (HTTP {status}, tried {attempt + 1} "
-                                f"time{'s' if attempt else ''})", kind="server", status=status, path=path,
-                                detail=self.scrub(error_text(resp.content)),
+                last = ApiError(f"{self.label} had a server error (HTTP {status}, {tries})", kind="server",
+                                status=status, path=path, detail=self.scrub(error_text(body)),
                                 hint="usually temporary; the next poll tries again")
                 continue
             if status >= 400 or status < 200:
-                detail = self.scrub(error_text(resp.content))
+                detail = self.scrub(error_text(body))
                 raise ApiError(f"{self.label} refused the request (HTTP {status})"
                                + (f": {detail}" if detail else ""),
                                kind=_KINDS.get(status, "http"), status=status, detail=detail, path=path)
-            return self._decode(resp, path)
+            return self._decode(body, path)
         assert last is not None
         raise last
 
-    def _decode(self, resp: httpx.Response, path: str) -> Any:
+    async def _read(self, resp: httpx.Response, path: str) -> bytes:
+        """The decoded body, at most :data:`MAX_BODY` bytes; stops reading past that."""
+        cap = MAX_BODY
+        encoding = resp.headers.get("content-encoding", "").strip().lower()
         try:
-            return json.loads(resp.content)
+            decoder = _Decoder(encoding)
+        except ValueError:
+            raise Malformed(f"{self.label} sent a body in an encoding tokentop did not ask for "
+                            f"({encoding[:40]!r}) from {path}", path) from None
+        try:
+            declared = int(resp.headers.get("content-length", ""))
+        except ValueError:
+            declared = None
+        too_big = ApiError(f"{self.label} sent more than {_mb(cap)} for {path}; tokentop stopped reading it",
+                           kind="too_large", status=resp.status_code, path=path,
+                           hint="a usage answer is far smaller: a gateway or proxy may be misbehaving; "
+                                "the next poll tries again")
+        if decoder.name in ("", "identity") and declared is not None and declared > cap:
+            raise too_big
+        parts: list[bytes] = []
+        size = 0
+        try:
+            try:
+                chunks: Any = [resp.content]  # already in memory (a mock transport's answer)
+            except httpx.ResponseNotRead:
+                chunks = resp.aiter_raw()
+            async for raw in _each(chunks):
+                data = decoder.feed(raw, cap - size)
+                if data is None:
+                    raise too_big
+                size += len(data)
+                parts.append(data)
+        except zlib.error:
+            raise Malformed(f"{self.label} sent a {encoding} body that does not decompress, from {path}",
+                            path) from None
+        return b"".join(parts)
+
+    def _redirect(self, resp: httpx.Response, path: str) -> ApiError:
+        """A 3xx as what it is: where the provider (or a proxy) points, never followed."""
+        location = resp.headers.get("location", "").strip()
+        try:
+            target = str(resp.url.join(location)) if location else ""
+        except (httpx.InvalidURL, ValueError, TypeError):
+            target = location
+        # quoted first (control characters and spaces become %XX), then the keys redacted
+        target = redact_secrets(quote(target, safe="/:?#[]@!$&'()*+,;=%~-._"), (self._secret,))
+        if len(target) > 200:
+            target = target[:200] + "…"
+        where = f"to {target}" if target else "without saying where to"
+        return ApiError(f"{self.label} redirected the request for {path} (HTTP {resp.status_code}) {where}; "
+                        "tokentop does not follow redirects, so the key is never sent to another address",
+                        kind="redirect", status=resp.status_code, path=path,
+                        hint="if the API moved, set this source's base URL to the new address "
+                             "(TOKENTOP_<SOURCE>_BASE_URL or [sources.<source>] base_url)")
+
+    def _decode(self, body: bytes | httpx.Response, path: str) -> Any:
+        content = body.content if isinstance(body, httpx.Response) else body
+        try:
+            return json.loads(content)
         except RecursionError:
             raise Malformed(f"{self.label} sent JSON nested too deeply to read from {path}", path) from None
         except ValueError as exc:
-            size = len(resp.content)
+            size = len(content)
             where = f"{exc.msg} at byte {exc.pos}" if isinstance(exc, json.JSONDecodeError) else str(exc)[:80]
             raise Malformed(f"{self.label} sent a body that is not valid JSON ({size} bytes, "
                             f"{where}; truncated or corrupted?) from {path}", path) from None

@@ -132,7 +132,11 @@ def _cost_record(start: int, r: dict, notes: list[str]) -> UsageRecord:
 
 
 async def fetch(client: ApiClient, ctx: PollContext) -> Fetched:
-    """Poll every usage endpoint and the costs of ``ctx.window`` into records."""
+    """Poll every usage endpoint and the costs of ``ctx.window`` into records.
+
+    Usage and costs are one unit: a failure anywhere (the poll's deadline included) keeps
+    none of them, since usage buckets fetched without their day's cost lines would be
+    estimated next to cost lines already stored, and so counted twice."""
     out = Fetched()
     usage: list[tuple[UsageRecord, dict]] = []
     for ep, groups in USAGE.items():

@@ -138,13 +138,18 @@ async def _activity(client: ApiClient, ctx: PollContext, out: Fetched) -> bool:
 
 
 async def _balance(client: ApiClient, out: Fetched) -> None:
+    """The balance is status detail only: when it cannot be fetched (the poll's deadline, a
+    deferred rate limit, a server error …), the spend records fetched before stay exact."""
     try:
         data = obj(obj(await client.get_json("credits"), "/credits").get("data"), "/credits: data")
     except ApiError as exc:
         if exc.kind in ("forbidden", "auth", "not_found"):
             out.notes.append("the account balance needs a management key")
             return
-        raise
+        if exc.kind == "malformed":
+            raise
+        out.incomplete.append(f"the balance (/credits) was not fetched: {exc.message}")
+        return
     left = _usd(data.get("total_credits", 0), "total_credits") - _usd(data.get("total_usage", 0), "total_usage")
     out.detail["balance"] = [{"currency": "USD", "available": str(left)}]
 
