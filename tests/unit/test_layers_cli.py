@@ -154,3 +154,25 @@ def test_sync_without_keys_loads_no_http_library_or_keyring(isolated: Path) -> N
     assert proc.stdout.split()[-2:] == ["True", "0"], proc.stderr
     conn = sqlite3.connect(data / "history.db")
     assert conn.execute("SELECT status FROM source_status WHERE source = 'openai'").fetchone() == ("not configured",)
+
+
+def test_sql_lives_in_the_store_only() -> None:
+    """No ``.execute`` and no SQL text outside ``tokentui/store`` (the one exception is the
+    OpenCode reader, which reads OpenCode's own database, not tokentop's)."""
+    import ast
+    import re
+
+    sql = re.compile(r"\b(SELECT\b.+\bFROM|INSERT (OR \w+ )?INTO|UPDATE \w+ SET|DELETE FROM|PRAGMA \w+|"
+                     r"CREATE (TABLE|INDEX)|BEGIN IMMEDIATE)\b", re.S)
+    root = Path(tokentui.__file__).parent
+    allowed = {root / "sources" / "opencode.py"}
+    found = []
+    for path in root.rglob("*.py"):
+        if root / "store" in path.parents or path in allowed:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and node.attr in ("execute", "executemany", "executescript"):
+                found.append(f"{path.relative_to(root)}:{node.lineno} .{node.attr}")
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str) and sql.search(node.value):
+                found.append(f"{path.relative_to(root)}:{node.lineno} {node.value[:40]!r}")
+    assert found == []

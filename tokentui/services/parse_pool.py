@@ -27,6 +27,7 @@ from typing import Any, Sequence
 
 from tokentui.services.logfiles import Job, Parsed, parse_jsonl
 from tokentui.sources.readers import ParseContext
+from tokentui.store.db import set_cache_size
 
 PARALLEL_MIN = 16 << 20  # new bytes from which worker processes parse (forking costs ~20 ms)
 TASK = 2 << 20  # bytes of log per task sent to a worker
@@ -167,8 +168,7 @@ class ParsePool:
         gc.freeze()
         # a page cache that holds the ledger's indexes while they grow (SQLite's default is 2 MiB:
         # random inserts into a bigger index evict and re-read pages): ~3 % on a 500 MB ingest
-        self._cache_size = self.conn.execute("PRAGMA cache_size").fetchone()[0]
-        self.conn.execute("PRAGMA cache_size = -32768")
+        self._cache_size = set_cache_size(self.conn, -32768)
         try:
             self._executor = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"),
                                                  initializer=_worker_init, initargs=(os.getpid(),))
@@ -214,7 +214,7 @@ class ParsePool:
             self._executor = None
         self._restore_signals()
         if self._cache_size is not None:
-            self.conn.execute(f"PRAGMA cache_size = {int(self._cache_size)}")
+            set_cache_size(self.conn, self._cache_size)
             self._cache_size = None
         if self._gc_paused:
             # freeze what the ingest made before collecting again: a first collection over all of

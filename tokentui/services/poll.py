@@ -41,7 +41,7 @@ from tokentui.sources.api import PROVIDERS, Provider, http, resolve_base_url
 from tokentui.sources.api.base import Fetched, PollContext, Window, plan_window
 from tokentui.sources.api.http import ApiClient, ApiError, RetryPolicy
 from tokentui.store import ledger
-from tokentui.store.db import transaction
+from tokentui.store.db import file_of, transaction
 
 if TYPE_CHECKING:
     import httpx
@@ -232,7 +232,7 @@ def _exclusive(conn: sqlite3.Connection) -> Iterator[bool]:
         return
     handle = None
     try:
-        db = next((row[2] for row in conn.execute("PRAGMA database_list") if row[1] == "main"), "")
+        db = file_of(conn)
         if db:
             try:
                 import fcntl

@@ -439,3 +439,15 @@ def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
 def data_version(conn: sqlite3.Connection) -> int:
     """Changes whenever another connection commits to the store (``PRAGMA data_version``)."""
     return conn.execute("PRAGMA data_version").fetchone()[0]
+
+
+def set_cache_size(conn: sqlite3.Connection, size: int) -> int:
+    """Set ``PRAGMA cache_size`` (pages, or KiB when negative); returns the previous value."""
+    before = conn.execute("PRAGMA cache_size").fetchone()[0]
+    conn.execute(f"PRAGMA cache_size = {int(size)}")
+    return before
+
+
+def file_of(conn: sqlite3.Connection) -> str:
+    """The path of the database file ``conn`` has open ("" for an in-memory one)."""
+    return next((row[2] for row in conn.execute("PRAGMA database_list") if row[1] == "main"), "")
