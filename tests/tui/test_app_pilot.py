@@ -308,3 +308,32 @@ async def test_first_run_with_nothing_to_read_says_what_to_do(tmp_path, monkeypa
         detail = str(app.screen.query_one("#source-detail").render())
         assert "failing" in detail and "CLAUDE_CONFIG_DIR" in detail
         assert app.status_line.startswith("synced ")
+
+
+def test_the_help_is_built_from_the_bindings(make_app, monkeypatch):
+    """Every App key and each screen's own keys (not those Textual's Screen gives every screen),
+    so a key added to a screen is in the help without editing it."""
+    from textual.binding import Binding
+
+    rows = dict(make_app().help_rows())
+    assert rows["d w m"] == "History: daily, weekly, monthly"
+    assert rows["k x"] == "Sources: add key, test key" and rows["a ⏎"] == "Budgets: add budget, edit"
+    assert rows["r"].startswith("refresh now") and rows["q"] == "quit" and "ctrl+p" in rows
+    assert not any("focus next" in what for what in rows.values())
+    monkeypatch.setattr(LeverageScreen, "BINDINGS", [Binding("s", "sort", "Sort rows")], raising=False)
+    assert dict(make_app().help_rows())["s"] == "Leverage: sort rows"
+
+
+async def test_forms_keep_the_screen_keys(make_app):
+    """While a form is open, 1 … 5, e and ? are the form's (check_action), never a screen switch."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(app, pilot)
+        await pilot.press("e")
+        await pilot.pause()
+        assert isinstance(app.screen, ExportScreen)
+        assert app.check_action("show_screen", ("history",)) is False
+        assert app.check_action("help", ()) is False and app.check_action("refresh", ()) is True
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.check_action("show_screen", ("history",)) is True

@@ -334,7 +334,9 @@ class TokentopApp(App[int]):
             if isinstance(b, Binding) and b.show:
                 rows.append((b.key_display or b.key, b.tooltip or b.description.lower()))
         for s in SCREENS:
-            own = [b for cls in (s, *s.HELP_WIDGETS) for b in cls.BINDINGS if isinstance(b, Binding)]
+            # each class's own keys, not those it inherits from Textual (tab, ctrl+c …)
+            own = [b for cls in (s, *s.HELP_WIDGETS) for b in cls.__dict__.get("BINDINGS", ())
+                   if isinstance(b, Binding)]
             if own:
                 rows.append((" ".join(b.key_display or _key_label(b.key) for b in own),
                              f"{s.TITLE}: " + ", ".join(b.description.lower() for b in own)))
