@@ -20,11 +20,15 @@ from tokentui.sources import registry
 
 
 def epilog() -> str:
+    import textwrap
+
     keys = ", ".join(registry.key_env_vars().values())
     roots = ", ".join(e for s in registry.all_sources(registry.LOCAL) for e in s.env)
-    return (f"data:   history in the user data dir (`tokentop locate data`), config in `tokentop locate config`\n"
-            f"keys:   OS keyring (service \"tokentop\") or env vars {keys}\n"
-            f"env:    TOKENTOP_CONFIG, TOKENTOP_DATA_DIR, {roots}\n")
+    lines = [("data:", "history in the user data dir (`tokentop locate data`), config in `tokentop locate config`"),
+             ("keys:", f'OS keyring (service "tokentop") or env vars {keys}'),
+             ("env:", f"TOKENTOP_CONFIG, TOKENTOP_DATA_DIR, {roots}")]
+    return "".join(textwrap.fill(text, 79, initial_indent=f"{head:<8}", subsequent_indent=" " * 8) + "\n"
+                   for head, text in lines)
 
 
 def build_parser() -> argparse.ArgumentParser:
