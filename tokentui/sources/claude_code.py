@@ -100,6 +100,9 @@ def _has_null_key(line: bytes) -> bool:
         i = line.find(b'":null', i + 6)
     return False
 
+#: ClaudeParser._fields() result for a valid line without ``message.usage``: not counted at all
+NOT_USAGE = object()
+
 # the fields of one valid usage line, before pricing (see ClaudeParser._fields)
 _Fields = tuple  # (key, msg_id, sidechain, total, has_speed, ts_ms, model, in, out, c5, c1, cr, logged, req_id)
 
@@ -136,6 +139,8 @@ class ClaudeParser:
             if f is None:
                 self.skipped += 1
                 continue
+            if f is NOT_USAGE:
+                continue
             if pending is not None:
                 if f[1] is not None and f[0] == pending[0] and f[2] == pending[2]:
                     self.collapsed += 1
@@ -150,10 +155,11 @@ class ClaudeParser:
         self._pending = pending
         return out
 
-    def _fields(self, line: bytes) -> _Fields | None:
+    def _fields(self, line: bytes) -> _Fields | None | object:
+        """The fields of a usage line; None for a corrupt one (counted as skipped);
+        :data:`NOT_USAGE` for a valid line that is not a usage line (e.g. a user line carrying
+        a sub-agent result's ``toolUseResult.usage``)."""
         # hot: one call per usage line, so locals and inline checks (the same as token_count)
-        if _has_null_key(line):
-            return None
         try:
             obj = loads(line)
         except ValueError:
@@ -162,10 +168,12 @@ class ClaudeParser:
             return None
         get = obj.get
         msg = get("message")
+        if msg is None or (type(msg) is dict and "usage" not in msg):
+            return NOT_USAGE
         if type(msg) is not dict:
             return None
         usage = msg.get("usage")
-        if type(usage) is not dict:
+        if type(usage) is not dict or _has_null_key(line):
             return None
         ts = get("timestamp")
         if ts == self._ts[0]:
