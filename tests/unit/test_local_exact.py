@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tokentui.core.pricing import Pricer
 from tokentui.sources import claude_code
 from tokentui.sources.common import LocalFile
 
 CLAUDE_FILE = LocalFile("/x/s.jsonl", claude_code.SOURCE, "proj", "sess", "proj/s.jsonl")
 PRICER = Pricer({}, use_genai=False)
+
+
+@pytest.fixture
+def pricer(fixture_price_table):
+    return Pricer(table=fixture_price_table, use_genai=False)
 
 
 def _dumps(obj, compact: bool = True) -> bytes:
@@ -52,3 +59,54 @@ def test_really_malformed_usage_lines_still_count() -> None:
                    "message": {"id": "m", "usage": {"input_tokens": -1, "output_tokens": 1}}})]
     parser = claude_code.ClaudeParser(CLAUDE_FILE, PRICER)
     assert parser.feed(bad) == [] and parser.skipped == 3
+
+
+# -- item 5: lines a JSON writer may legally produce ------------------------------------------
+BOM = b"\xef\xbb\xbf"
+
+
+def test_claude_usage_lines_any_legal_spelling_are_read() -> None:
+    spaced = _dumps(_assistant(2, "msg_2"), compact=False)  # "usage": {  (json.dumps' default spacing)
+    assert b'"usage": {' in spaced
+    wide = _dumps(_assistant(3, "msg_3")).replace(b'"usage":{', b'"usage" :\t{')
+    escaped = _dumps(_assistant(4, "msg_4")).replace(b'"usage":{', b'"us\\u0061ge":{')
+    lines = [BOM + _dumps(_assistant(1, "msg_1")), spaced, wide, escaped]
+    parser = claude_code.ClaudeParser(CLAUDE_FILE, PRICER)
+    got = [e.record.msg_id for e in parser.feed(lines)]
+    assert got == ["msg_1", "msg_2", "msg_3", "msg_4"] and parser.skipped == 0
+
+
+def test_claude_prefilter_skips_only_lines_without_usage() -> None:
+    lines = [_dumps({"type": "user", "message": {"role": "user", "content": "what is \\u0075sage?"}}),
+             _dumps({"type": "summary", "summary": "usage stats"}),
+             b'{"type":"assistant","message":{"us\\u0061ge": {"input_tokens": 1',  # cut short: corrupt
+             _dumps(_assistant(1))]
+    parser = claude_code.ClaudeParser(CLAUDE_FILE, PRICER)
+    assert [e.record.msg_id for e in parser.feed(lines)] == ["msg_1"] and parser.skipped == 1
+
+
+def test_codex_fork_with_a_bom_is_still_a_fork(pricer, tmp_path, monkeypatch) -> None:
+    import shutil
+
+    from tests.conftest import LOG_FIXTURES
+    from tests.unit.ingest_helpers import daily, sync
+
+    home = tmp_path / "codex"
+    shutil.copytree(LOG_FIXTURES / "codex" / "sessions", home / "sessions")
+    fork = next(home.rglob("*01a1f89f*.jsonl"))
+    fork.write_bytes(BOM + fork.read_bytes())
+    monkeypatch.setenv("CODEX_HOME", str(home))
+    conn, res = sync(tmp_path / "h.db", pricer, sources=("codex",))
+    assert res["codex"].skipped == 0
+    assert daily(conn, "codex")["2026-11-20"]["totalTokens"] == 92350  # the replay is not counted twice
+
+
+def test_codex_headless_usage_with_spacing(tmp_path) -> None:
+    from tokentui.sources import codex
+
+    f = LocalFile(str(tmp_path / "run.jsonl"), codex.SOURCE, None, "run", "headless/run.jsonl", "headless")
+    lines = [BOM + b'{"type":"turn.completed","usage" : {"input_tokens" : 100, "cached_input_tokens": 40, '
+             b'"output_tokens": 7}, "timestamp": "2026-11-20T10:00:00Z"}']
+    parser = codex.CodexParser(f, PRICER)
+    recs = parser.records(lines)
+    assert [(r.input, r.cache_read, r.output) for r in recs] == [(60, 40, 7)] and parser.skipped == 0

@@ -14,7 +14,16 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from tokentui.core.records import MAX_TOKENS, ESTIMATED, UNPRICED, UsageRecord, storable_cost, to_pico
-from tokentui.sources.common import LocalFile, loads, parse_ts_ms, real_roots, token_count, walk_files
+from tokentui.sources.common import (
+    JSON_WS,
+    LocalFile,
+    json_string_pattern,
+    loads,
+    parse_ts_ms,
+    real_roots,
+    token_count,
+    walk_files,
+)
 
 SOURCE = "claude-code"
 SYNTHETIC = "<synthetic>"
@@ -24,7 +33,8 @@ _NULL_KEY_NAMES = frozenset((b"id", b"cwd", b"model", b"speed", b"costUSD", b"ve
                              b"isApiErrorMessage", b"cache_read_input_tokens", b"cache_creation_input_tokens"))
 _TS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{3})?(?:Z|[+-]\d{2}:\d{2})$")
 _VERSION = re.compile(r"^\d+\.\d+\.\d+")
-_USAGE_MARK = b'"usage":{'
+_USAGE_MARK = b'"usage":{'  # how Claude Code writes it: the cheap test; _maybe_usage() falls back to _USAGE_KEY
+_USAGE_KEY = re.compile(b'"' + json_string_pattern("usage") + b'"' + JSON_WS + b":" + JSON_WS + rb"\{")
 
 
 def roots(extra: Sequence[str] = ()) -> tuple[list[Path], str | None]:
@@ -90,6 +100,18 @@ class ClaudeEntry:
     has_speed: bool
 
 
+def _maybe_usage(line: bytes) -> bool:
+    """Whether ``line`` may be a usage line: it has a ``"usage"`` key with an object value,
+    in any spelling a JSON writer may use (spaces around the colon, escaped letters). The
+    literal compact form is tested first (one ``in``); the regex runs only on lines that
+    contain ``"usage"`` or a ``\\u00`` escape. Never false for a line whose JSON has such a key."""
+    if _USAGE_MARK in line:
+        return True
+    if b'"usage"' not in line and b"\\u00" not in line:
+        return False
+    return _USAGE_KEY.search(line) is not None
+
+
 def _has_null_key(line: bytes) -> bool:
     """Whether one of the §2.3 keys is literally ``null`` anywhere in ``line``: some
     ``"<key>":null`` in the raw bytes (as a regex would find it, about twice as fast)."""
@@ -133,7 +155,7 @@ class ClaudeParser:
         out: list[ClaudeEntry] = []
         pending = self._pending
         for line in lines:
-            if _USAGE_MARK not in line:
+            if _USAGE_MARK not in line and not _maybe_usage(line):
                 continue
             f = self._fields(line)
             if f is None:

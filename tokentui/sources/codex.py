@@ -18,6 +18,7 @@ from tokentui.sources.common import (
     MIN_MS,
     LocalFile,
     existing_dirs,
+    json_string_pattern,
     loads,
     parse_ts_ms,
     real_roots,
@@ -39,6 +40,11 @@ _ALIASES = {
 }
 #: the lines events() reads contain one of these (one regex scan: twice as fast as three ``in``)
 _EVENT_MARK = re.compile(rb'"(?:token_count|turn_context|session_meta)"')
+#: the same names in any spelling JSON allows (escaped letters): tried on lines with a \u00 escape
+_EVENT_MARK_ANY = re.compile(b'"(?:' + b"|".join(json_string_pattern(n) for n in (
+    "token_count", "turn_context", "session_meta")) + b')"')
+_HEADLESS_MARK = re.compile(b'"(?:' + b"|".join(json_string_pattern(n) for n in (
+    "usage", "input_tokens", "prompt_tokens")) + b')"')
 # codex-auto-review is billed as the newest model released on or before the log date (§3.3)
 _AUTO_REVIEW = (("2026-04-23", "gpt-5.5"), ("2026-03-05", "gpt-5.4"), ("2026-02-05", "gpt-5.3-codex"),
                 ("2025-12-11", "gpt-5.2-codex"), ("2025-11-13", "gpt-5.1-codex"), ("2025-09-15", "gpt-5-codex"))
@@ -169,7 +175,7 @@ class CodexParser:
         """Yield ``(ts_ms, ts_str, model, fallback, [in, cached, out, reasoning, total])``."""
         search = _EVENT_MARK.search
         for line in lines:
-            if not search(line):
+            if not search(line) and (b"\\u00" not in line or not _EVENT_MARK_ANY.search(line)):
                 continue
             try:
                 obj = loads(line)
@@ -280,7 +286,7 @@ class CodexParser:
         return False
 
     def _headless(self, line: bytes):
-        if b'"usage":' not in line and b'"input_tokens":' not in line and b'"prompt_tokens":' not in line:
+        if not _HEADLESS_MARK.search(line):  # any spelling JSON allows (spaces, escapes)
             return None
         try:
             obj = loads(line)
