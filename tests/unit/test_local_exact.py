@@ -110,3 +110,52 @@ def test_codex_headless_usage_with_spacing(tmp_path) -> None:
     parser = codex.CodexParser(f, PRICER)
     recs = parser.records(lines)
     assert [(r.input, r.cache_read, r.output) for r in recs] == [(60, 40, 7)] and parser.skipped == 0
+
+
+# -- item 1: Claude fast mode -----------------------------------------------------------------
+def test_claude_fast_lines_are_named_model_fast() -> None:
+    fast = _assistant(1, "msg_1", speed="fast")
+    fast["message"]["model"] = "claude-opus-4-8"
+    std = _assistant(2, "msg_2", speed="standard")
+    parser = claude_code.ClaudeParser(CLAUDE_FILE, PRICER)
+    got = [(e.record.msg_id, e.record.model) for e in parser.feed([_dumps(fast), _dumps(std)])]
+    assert got == [("msg_1", "claude-opus-4-8-fast"), ("msg_2", "claude-sonnet-4-5")]
+
+
+def test_fast_rates_from_genai_prices_override_or_unpriced() -> None:
+    from decimal import Decimal
+
+    from tokentui.config import PriceOverride
+
+    p = Pricer({}, use_genai=True)
+    std = p.cost_pico("claude-opus-4-8", 10**6, 10**6, 10**6, 0, 10**6)
+    fast = p.cost_pico("claude-opus-4-8-fast", 10**6, 10**6, 10**6, 0, 10**6)
+    assert std is not None and fast == 2 * std  # genai-prices' speed=fast variant: $10/$50, cache x2
+    # a model whose fast price genai-prices does not know is unpriced, never the standard price
+    assert p.cost_pico("claude-opus-4-6", 1000, 1000) is not None
+    assert p.cost_pico("claude-opus-4-6-fast", 1000, 1000) is None
+    o = Pricer({"claude-opus-4-6-fast": PriceOverride(Decimal("30"), Decimal("150"))}, use_genai=True)
+    assert o.cost_pico("claude-opus-4-6-fast", 10**6, 10**6) == 180 * 10**12
+    assert Pricer({}, use_genai=False).cost_pico("claude-opus-4-8-fast", 10, 10) is None
+
+
+def test_claude_fast_through_the_ingest(tmp_path, monkeypatch) -> None:
+    from decimal import Decimal
+
+    from tests.unit.ingest_helpers import daily, sync
+    from tokentui.config import PriceOverride
+
+    proj = tmp_path / "claude" / "projects" / "-p"
+    proj.mkdir(parents=True)
+    fast = _assistant(1, "msg_1", speed="fast")
+    fast["message"]["model"] = "claude-opus-4-6"
+    slow = _assistant(2, "msg_2")
+    slow["message"]["model"] = "claude-opus-4-6"
+    (proj / "s.jsonl").write_bytes(_dumps(fast) + b"\n" + _dumps(slow) + b"\n")
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "claude"))
+    pricer = Pricer({"claude-opus-4-6": PriceOverride(Decimal("5"), Decimal("25")),
+                     "claude-opus-4-6-fast": PriceOverride(Decimal("30"), Decimal("150"))}, use_genai=False)
+    conn, res = sync(tmp_path / "h.db", pricer, sources=("claude-code",))
+    bd = {m["modelName"]: m["cost"] for m in daily(conn, "claude-code")["2026-11-20"]["modelBreakdowns"]}
+    assert bd == {"claude-opus-4-6-fast": pytest.approx((10 * 30 + 20 * 150) / 1e6),
+                  "claude-opus-4-6": pytest.approx((10 * 5 + 20 * 25) / 1e6)}

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from tokentui.core.pricing import FAST_SUFFIX
 from tokentui.core.records import MAX_TOKENS, ESTIMATED, UNPRICED, UsageRecord, storable_cost, to_pico
 from tokentui.sources.common import (
     JSON_WS,
@@ -244,8 +245,11 @@ class ClaudeParser:
             key = "line:" + hashlib.sha1(self.file.rel.encode() + b"\0" + line).hexdigest()
         logged = get("costUSD")
         logged_pico = storable_cost(to_pico(logged)) if type(logged) in (int, float) and logged >= 0 else None
+        speed = uget("speed")
+        if speed == "fast" and model is not None and model != SYNTHETIC:
+            model += FAST_SUFFIX  # fast mode: its own price, its own row in breakdowns (ccusage's name)
         return (key, msg_id, get("isSidechain") is True, inp + out + c5 + c1 + cr,
-                uget("speed") is not None, ts_ms, model, inp, out, c5, c1, cr, logged_pico, req_id)
+                speed is not None, ts_ms, model, inp, out, c5, c1, cr, logged_pico, req_id)
 
     def _entry(self, fields: _Fields) -> ClaudeEntry:
         key, msg_id, sidechain, total, has_speed, ts_ms, model, inp, out, c5, c1, cr, logged_pico, req_id = fields
