@@ -89,7 +89,14 @@ def signature(data_dir: Path) -> str:
 
 
 def _str(v) -> str | None:
-    return v.strip() if type(v) is str and v.strip() else None
+    """A non-blank string that UTF-8 can encode (a lone surrogate cannot be stored), else None."""
+    if type(v) is not str or not v.strip():
+        return None
+    try:
+        v.encode()
+    except UnicodeEncodeError:
+        return None
+    return v.strip()
 
 
 def price_candidates(model: str, provider: str | None = None) -> list[str]:
