@@ -159,3 +159,97 @@ def test_claude_fast_through_the_ingest(tmp_path, monkeypatch) -> None:
     bd = {m["modelName"]: m["cost"] for m in daily(conn, "claude-code")["2026-11-20"]["modelBreakdowns"]}
     assert bd == {"claude-opus-4-6-fast": pytest.approx((10 * 30 + 20 * 150) / 1e6),
                   "claude-opus-4-6": pytest.approx((10 * 5 + 20 * 25) / 1e6)}
+
+
+# -- item 3: Codex fork replays judged by each turn's start, not by a one-second window --------
+def _iso(ms: int) -> str:
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(ms / 1000, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+FORK_MS = 1_795_258_964_000  # 2026-11-20T10:22:44Z
+
+
+def _cx(ms: int, kind: str, payload: dict) -> bytes:
+    return _dumps({"timestamp": _iso(ms), "type": kind, "payload": payload})
+
+
+def _tc(ms: int, total: int, last: int) -> bytes:
+    def u(n):
+        return {"input_tokens": n, "cached_input_tokens": 0, "output_tokens": n // 10,
+                "reasoning_output_tokens": 0, "total_tokens": n + n // 10}
+    return _cx(ms, "event_msg", {"type": "token_count", "info": {"total_token_usage": u(total),
+                                                               "last_token_usage": u(last)}})
+
+
+def _turn(ms: int, turn_id: str, started_at_s: int | None) -> list[bytes]:
+    started = {} if started_at_s is None else {"started_at": started_at_s}
+    return [_cx(ms, "turn_context", {"turn_id": turn_id, "cwd": "/p", "model": "gpt-5"}),
+            _cx(ms + 1, "event_msg", {"type": "task_started", "turn_id": turn_id, **started})]
+
+
+def _fork_meta() -> bytes:
+    return _cx(FORK_MS, "session_meta", {"id": "01a1f89f-7c84-7b1d-8e3f-5a6b7c8d9e0f",
+                                         "forked_from_id": "01a1f83b-fd78-7a3c-9d2e-4b5f6a7c8d9e",
+                                         "timestamp": _iso(FORK_MS - 10)})
+
+
+def _parse_fork(lines: list[bytes], parent=None) -> tuple[list, object]:
+    from tokentui.sources import codex
+
+    f = LocalFile("/c/sessions/r.jsonl", codex.SOURCE, None, "r", "r.jsonl")
+    parser = codex.CodexParser(f, PRICER, None, lambda pid, until: parent)
+    return parser.records(lines), parser
+
+
+def test_codex_fork_replay_longer_than_a_second_is_not_counted_again() -> None:
+    # the parent file is gone; the replayed history spans 3 seconds of the fork's first lines
+    lines = [_fork_meta(), *_turn(FORK_MS + 100, "t-parent-1", FORK_MS // 1000 - 3600)]
+    total = 0
+    for i in range(30):  # 30 replayed rows, 100 ms apart
+        total += 1000
+        lines.append(_tc(FORK_MS + 200 + 100 * i, total, 1000))
+    lines += _turn(FORK_MS + 3500, "t-parent-2", FORK_MS // 1000 - 60)
+    total += 500
+    lines.append(_tc(FORK_MS + 3600, total, 500))
+    # the fork's own turn, much later
+    lines += _turn(FORK_MS + 60_000, "t-live-1", FORK_MS // 1000 + 60)
+    lines.append(_tc(FORK_MS + 61_000, total + 700, 700))
+    recs, parser = _parse_fork(lines)
+    assert [(r.input, r.output) for r in recs] == [(700, 70)]
+    assert parser.duplicates == 31
+
+
+def test_codex_fork_own_first_turn_in_its_first_second_is_counted() -> None:
+    lines = [_fork_meta(), *_turn(FORK_MS + 50, "t-parent-1", FORK_MS // 1000 - 600),
+             _tc(FORK_MS + 60, 4000, 4000),
+             *_turn(FORK_MS + 300, "t-live-1", FORK_MS // 1000),  # the fork's own turn, same second
+             _tc(FORK_MS + 800, 4900, 900)]
+    recs, parser = _parse_fork(lines)
+    assert [(r.input, r.output) for r in recs] == [(900, 90)] and parser.duplicates == 1
+    # the same when the parent is found: its events decide nothing once turns carry their start
+    recs, _ = _parse_fork(lines, parent=[[4000, 0, 400, 0, 4400]])
+    assert [(r.input, r.output) for r in recs] == [(900, 90)]
+
+
+def test_codex_fork_turn_start_from_uuid7_turn_id() -> None:
+    """No started_at: a UUIDv7 turn id carries the turn's start time (Codex's ids are v7)."""
+    def v7(ms: int) -> str:
+        h = f"{ms:012x}"
+        return f"{h[:8]}-{h[8:]}-7abc-8def-0123456789ab"
+
+    lines = [_fork_meta(), *_turn(FORK_MS + 50, v7(FORK_MS - 90_000), None),
+             _tc(FORK_MS + 60, 4000, 4000), _tc(FORK_MS + 1500, 6000, 2000),
+             *_turn(FORK_MS + 1600, v7(FORK_MS + 1600), None), _tc(FORK_MS + 1900, 6300, 300)]
+    recs, _ = _parse_fork(lines)
+    assert [(r.input, r.output) for r in recs] == [(300, 30)]
+
+
+def test_codex_fork_untimed_own_turn_without_parent_is_counted() -> None:
+    lines = [_fork_meta(), _tc(FORK_MS + 20, 4000, 4000), _tc(FORK_MS + 2500, 6000, 2000),
+             *_turn(FORK_MS + 2600, "own", None), _tc(FORK_MS + 2700, 6300, 300)]
+    recs, _ = _parse_fork(lines)
+    assert [(r.input, r.output) for r in recs] == [(300, 30)]  # the 2.5 s replay is not counted
+    recs, _ = _parse_fork([_fork_meta(), *_turn(FORK_MS + 100, "own", None), _tc(FORK_MS + 200, 300, 300)])
+    assert [(r.input, r.output) for r in recs] == [(300, 30)]  # its own first turn, first second

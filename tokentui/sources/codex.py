@@ -39,10 +39,11 @@ _ALIASES = {
     "total_tokens": ("total_tokens",),
 }
 #: the lines events() reads contain one of these (one regex scan: twice as fast as three ``in``)
-_EVENT_MARK = re.compile(rb'"(?:token_count|turn_context|session_meta)"')
+_EVENT_MARK = re.compile(rb'"(?:token_count|turn_context|session_meta|task_started)"')
 #: the same names in any spelling JSON allows (escaped letters): tried on lines with a \u00 escape
 _EVENT_MARK_ANY = re.compile(b'"(?:' + b"|".join(json_string_pattern(n) for n in (
-    "token_count", "turn_context", "session_meta")) + b')"')
+    "token_count", "turn_context", "session_meta", "task_started")) + b')"')
+_UUID7 = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-7[0-9a-fA-F]{3}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _HEADLESS_MARK = re.compile(b'"(?:' + b"|".join(json_string_pattern(n) for n in (
     "usage", "input_tokens", "prompt_tokens")) + b')"')
 # codex-auto-review is billed as the newest model released on or before the log date (§3.3)
@@ -144,6 +145,23 @@ def _auto_review(day: str) -> str:
     return FALLBACK_MODEL
 
 
+def turn_start_ms(payload: dict) -> int | None:
+    """When a turn started, from its ``turn_context`` / ``task_started`` payload: ``started_at``
+    (Unix seconds or milliseconds, or an ISO time), else the time inside a UUIDv7 ``turn_id``
+    (its first 48 bits are Unix milliseconds); None when the payload says nothing."""
+    v = payload.get("started_at", payload.get("startedAt"))
+    ms = None
+    if type(v) in (int, float) and v == v and v > 0:
+        ms = int(v * 1000) if v < 10**11 else int(v)  # seconds, or already milliseconds
+    elif type(v) is str:
+        ms = parse_ts_ms(v)
+    if ms is None:
+        tid = payload.get("turn_id")
+        if type(tid) is str and _UUID7.match(tid):
+            ms = int(tid[:8] + tid[9:13], 16)
+    return ms if ms is not None and MIN_MS <= ms < MAX_MS else None
+
+
 def initial_state() -> dict:
     return {"prev": None, "model": None, "fb": False, "replay": None}
 
@@ -192,11 +210,17 @@ class CodexParser:
                 m = _model_of(payload)
                 if m:
                     self.state["model"], self.state["fb"] = m, False
+                self._turn_started(payload)
                 continue
             if kind == "session_meta":
-                self._session_meta(payload)
+                self._session_meta(payload, obj.get("timestamp"))
                 continue
-            if kind != "event_msg" or payload.get("type") != "token_count":
+            if kind != "event_msg":
+                continue
+            if payload.get("type") == "task_started":
+                self._turn_started(payload)
+                continue
+            if payload.get("type") != "token_count":
                 continue
             ts = obj.get("timestamp")
             ts_ms = parse_ts_ms(ts) if type(ts) is str else None
@@ -244,7 +268,7 @@ class CodexParser:
                 continue
             yield ts_ms, ts, model, fallback, raw
 
-    def _session_meta(self, payload: dict) -> None:
+    def _session_meta(self, payload: dict, line_ts=None) -> None:
         parent = payload.get("forked_from_id")
         src = payload.get("source")
         if not parent and type(src) is dict:
@@ -253,8 +277,30 @@ class CodexParser:
                 parent = spawn.get("parent_thread_id")
         if self.replays and parent and type(parent) is str and self.state.get("replay") is None:
             ts = payload.get("timestamp")
-            self.state["replay"] = {"parent": parent, "until": parse_ts_ms(ts) if type(ts) is str else None,
-                                    "mode": "match", "idx": 0, "sec": None}
+            until = parse_ts_ms(ts) if type(ts) is str else None
+            if until is None and type(line_ts) is str:
+                until = parse_ts_ms(line_ts)
+            self.state["replay"] = {"parent": parent, "until": until, "mode": "match", "idx": 0, "turn": False}
+
+    # Replays (§3.4). A fork or sub-agent file first copies its parent's history. Rows are
+    # replayed until the file's own first turn starts: a turn whose start (turn_start_ms) is
+    # at or after the fork's time (to the second) is the fork's own, an earlier one is the
+    # parent's. A turn without a start time: while the parent's rows are matched in order
+    # (ccusage's prefix rule, parent file found) the first row that differs ends the replay;
+    # otherwise the file's first turn ends it (tokscale's rule). No time window decides.
+    def _turn_started(self, payload: dict) -> None:
+        rp = self.state.get("replay")
+        if not rp or rp["mode"] == "done":
+            return
+        start = turn_start_ms(payload)
+        until = rp.get("until")
+        if start is not None and until is not None:
+            rp["mode"] = "done" if start >= until // 1000 * 1000 else "skip"
+            rp["timed"] = True
+        elif rp["mode"] == "skip" and not rp.get("timed"):
+            rp["mode"] = "done"  # no start time known: the file's own first turn
+        else:
+            rp["turn"] = True
 
     def _replayed(self, ts: str, raw: list[int]) -> bool:
         rp = self.state.get("replay")
@@ -265,25 +311,20 @@ class CodexParser:
                 until = rp["until"] if rp["until"] is not None else 2**62
                 got = self.parent_events(rp["parent"], until) if self.parent_events else None
                 self._parent_cache = got if got is not None else []
-                if got is None:
-                    rp["mode"] = "burst"
+                if got is None:  # no parent file: the file's own first turn ends the replay
+                    rp["mode"] = "done" if rp.get("turn") else "skip"
+                    if rp["mode"] == "done":
+                        return False
             if rp["mode"] == "match":
                 parent = self._parent_cache
                 if rp["idx"] < len(parent) and parent[rp["idx"]] == raw:
                     rp["idx"] += 1
                     return True
-                if rp["idx"] > 0:
+                if rp["idx"] > 0 or rp.get("turn"):  # the parent's rows ended, or a turn began
                     rp["mode"] = "done"
                     return False
-                rp["mode"] = "burst"
-        if rp["mode"] == "burst":
-            sec = ts[:19]
-            if rp["sec"] is None:
-                rp["sec"] = sec
-            if sec == rp["sec"]:
-                return True
-            rp["mode"] = "done"
-        return False
+                rp["mode"] = "skip"  # nothing matched: replayed rows until the file's own turn
+        return rp["mode"] == "skip"
 
     def _headless(self, line: bytes):
         if not _HEADLESS_MARK.search(line):  # any spelling JSON allows (spaces, escapes)
