@@ -253,3 +253,64 @@ def test_codex_fork_untimed_own_turn_without_parent_is_counted() -> None:
     assert [(r.input, r.output) for r in recs] == [(300, 30)]  # the 2.5 s replay is not counted
     recs, _ = _parse_fork([_fork_meta(), *_turn(FORK_MS + 100, "own", None), _tc(FORK_MS + 200, 300, 300)])
     assert [(r.input, r.output) for r in recs] == [(300, 30)]  # its own first turn, first second
+
+
+# -- item 13: a headless output file overwritten by the next run keeps the earlier run ---------
+def _overwrite(path, data: bytes, bump_s: int) -> None:
+    import os
+
+    path.write_bytes(data)
+    st = os.stat(path)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + bump_s * 10**9))
+
+
+def test_gemini_json_capture_overwritten_keeps_both_runs(pricer, tmp_path, monkeypatch) -> None:
+    from tests.unit.ingest_helpers import sync
+
+    root = tmp_path / "gem"
+    (root / "proj").mkdir(parents=True)
+    cap = root / "proj" / "out.json"
+
+    def run(prompt: int, response: str) -> bytes:
+        return _dumps({"response": response, "stats": {"models": {"gemini-2.5-pro": {"tokens": {
+            "prompt": prompt, "candidates": 10, "total": prompt + 10, "cached": 0, "thoughts": 0, "tool": 0}}}}})
+
+    monkeypatch.setenv("GEMINI_DATA_DIR", str(root))
+    _overwrite(cap, run(1000, "first"), 0)
+    conn, _ = sync(tmp_path / "h.db", pricer, sources=("gemini-cli",))
+    _overwrite(cap, run(2000, "second"), 60)  # `gemini -p ... --output-format json > out.json` again
+    conn, res = sync(tmp_path / "h.db", pricer, sources=("gemini-cli",))
+    got = conn.execute("SELECT SUM(input), COUNT(*) FROM ledger WHERE source='gemini-cli'").fetchone()
+    assert got == (3000, 2)
+    conn, _ = sync(tmp_path / "h.db", pricer, sources=("gemini-cli",))  # nothing new: idempotent
+    _overwrite(cap, run(2000, "second"), 120)  # the same bytes again (touched): the same run
+    conn, _ = sync(tmp_path / "h.db", pricer, sources=("gemini-cli",))
+    assert conn.execute("SELECT SUM(input), COUNT(*) FROM ledger WHERE source='gemini-cli'").fetchone() == (3000, 2)
+
+
+def test_codex_exec_json_overwritten_at_the_same_offsets_keeps_both_runs(pricer, tmp_path, monkeypatch) -> None:
+    from tests.unit.ingest_helpers import sync
+
+    home = tmp_path / "exec"
+    home.mkdir()
+    out = home / "ci.jsonl"
+
+    def run(thread: str, n: int) -> bytes:
+        return (_dumps({"type": "thread.started", "thread_id": thread}) + b"\n"
+                + _dumps({"type": "turn.started"}) + b"\n"
+                + _dumps({"type": "turn.completed", "usage": {"input_tokens": n, "cached_input_tokens": 0,
+                                                                "output_tokens": 7}}) + b"\n")
+
+    a, b = run("0199a000-0000-7000-8000-000000000001", 1234), run("0199a000-0000-7000-8000-000000000002", 4321)
+    assert len(a) == len(b)  # the second run's lines land at the same byte offsets
+    monkeypatch.setenv("CODEX_HOME", str(home))
+    _overwrite(out, a, 0)
+    conn, _ = sync(tmp_path / "h.db", pricer, sources=("codex",))
+    _overwrite(out, b, 60)
+    conn, _ = sync(tmp_path / "h.db", pricer, sources=("codex",))
+    assert conn.execute("SELECT SUM(input), COUNT(*) FROM ledger WHERE source='codex'").fetchone() == (5555, 2)
+    # appending a line to the second run adds only that line
+    with open(out, "ab") as fh:
+        fh.write(_dumps({"type": "turn.completed", "usage": {"input_tokens": 5, "output_tokens": 1}}) + b"\n")
+    conn, _ = sync(tmp_path / "h.db", pricer, sources=("codex",))
+    assert conn.execute("SELECT SUM(input), COUNT(*) FROM ledger WHERE source='codex'").fetchone() == (5560, 3)

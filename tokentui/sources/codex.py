@@ -6,6 +6,7 @@ line and resume from the byte offset later (the state is stored with the file cu
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from pathlib import Path
@@ -371,11 +372,17 @@ class CodexParser:
         """Records for complete ``lines`` whose first byte is at ``start_offset`` in the file."""
         f = self.file
         if f.kind == "headless":  # no stable content key: a line is identified by its offset
+            if start_offset == 0 and lines:
+                # and by the run: a file the next `codex exec --json` run rewrites is new content
+                # (its first line names the new thread), never a replay of the earlier run
+                self.state["head"] = hashlib.sha1(lines[0]).hexdigest()[:16]
+            head = self.state.get("head")
+            tag = f"#{head}" if head else ""  # no head: a cursor from before heads were kept
             evs, off = [], start_offset
             for line in lines:
                 ev = self._headless(line)
                 if ev:
-                    evs.append((f"{f.rel}@{off}", ev))
+                    evs.append((f"{f.rel}@{off}{tag}", ev))
                 off += len(line) + 1
         else:
             evs = [(None, ev) for ev in self.events(lines)]
