@@ -314,3 +314,44 @@ def test_codex_exec_json_overwritten_at_the_same_offsets_keeps_both_runs(pricer,
         fh.write(_dumps({"type": "turn.completed", "usage": {"input_tokens": 5, "output_tokens": 1}}) + b"\n")
     conn, _ = sync(tmp_path / "h.db", pricer, sources=("codex",))
     assert conn.execute("SELECT SUM(input), COUNT(*) FROM ledger WHERE source='codex'").fetchone() == (5560, 3)
+
+
+# -- item 12 (local): a line no request can produce is quarantined, counted and reported ------
+def test_a_line_with_ten_billion_tokens_is_quarantined_and_reported(pricer, tmp_path, monkeypatch) -> None:
+    from tests.unit.ingest_helpers import sync
+    from tokentui.config import load_settings
+    from tokentui.services import status
+
+    proj = tmp_path / "claude" / "projects" / "-p"
+    proj.mkdir(parents=True)
+    huge = _assistant(2, "msg_2", cache_read_input_tokens=10**10)  # one corrupt line: ~$3,000+ of reads
+    (proj / "s.jsonl").write_bytes(b"\n".join([_dumps(_assistant(1)), _dumps(huge), _dumps(_assistant(3, "msg_3"))])
+                                   + b"\n")
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "claude"))
+    conn, res = sync(tmp_path / "h.db", pricer, sources=("claude-code",))
+    assert conn.execute("SELECT COUNT(*), SUM(cache_read) FROM ledger").fetchone() == (2, 0)
+    assert res["claude-code"].skipped == 1 and res["claude-code"].implausible == 1
+    conn, res = sync(tmp_path / "h.db", pricer, sources=("claude-code",))  # nothing new: still said
+    st = {s.name: s for s in status.source_statuses(conn, load_settings())}["claude-code"]
+    assert (st.skipped_lines, st.implausible_lines) == (1, 1)
+    assert st.as_json()["implausible_lines"] == 1
+
+
+def test_opencode_and_gemini_impossible_messages_are_quarantined(pricer, tmp_path, monkeypatch) -> None:
+    from tests.unit.ingest_helpers import sync
+    from tests.unit.test_gemini_opencode import add_row, make_oc, oc_msg
+
+    d = make_oc(tmp_path / "oc")
+    add_row(d / "opencode.db", "msg_huge", oc_msg(tokens={"input": 10**10, "output": 1}))
+    gem = tmp_path / "gem" / "proj"
+    gem.mkdir(parents=True)
+    (gem / "out.json").write_bytes(_dumps({"response": "x", "stats": {"models": {"gemini-2.5-pro": {"tokens": {
+        "prompt": 5 * 10**8, "candidates": 1, "total": 5 * 10**8 + 1}}}}}))
+    monkeypatch.setenv("OPENCODE_DATA_DIR", str(d))
+    monkeypatch.setenv("GEMINI_DATA_DIR", str(tmp_path / "gem"))
+    for n in range(2):  # the second sync reads nothing new and still says so
+        conn, res = sync(tmp_path / "h.db", pricer, sources=("gemini-cli", "opencode"))
+        assert res["opencode"].implausible == 1 and res["opencode"].records == (3, 0)[n]
+        assert conn.execute("SELECT MAX(input) FROM ledger").fetchone()[0] < 10**6
+        detail = {s: json.loads(v) for s, v in conn.execute("SELECT source, detail FROM source_status")}
+        assert detail["opencode"]["implausible_lines"] == 1 and detail["gemini-cli"]["implausible_lines"] == 1
