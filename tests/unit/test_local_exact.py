@@ -355,3 +355,32 @@ def test_opencode_and_gemini_impossible_messages_are_quarantined(pricer, tmp_pat
         assert conn.execute("SELECT MAX(input) FROM ledger").fetchone()[0] < 10**6
         detail = {s: json.loads(v) for s, v in conn.execute("SELECT source, detail FROM source_status")}
         assert detail["opencode"]["implausible_lines"] == 1 and detail["gemini-cli"]["implausible_lines"] == 1
+
+
+# -- item 6: Codex service_tier = "fast" in config.toml ---------------------------------------
+def test_codex_service_tier_fast_is_priced_fast_and_labelled(pricer, tmp_path, monkeypatch) -> None:
+    import shutil
+
+    from tests.conftest import LOG_FIXTURES
+    from tests.unit.ingest_helpers import daily, sync
+
+    home = tmp_path / "codex"
+    shutil.copytree(LOG_FIXTURES / "codex" / "sessions", home / "sessions")
+    (home / "config.toml").write_text('model = "gpt-5.1-codex"\nservice_tier = "fast"\n')
+    monkeypatch.setenv("CODEX_HOME", str(home))
+    conn, _ = sync(tmp_path / "h.db", pricer, sources=("codex",))
+    d = daily(conn, "codex")["2026-11-20"]
+    assert d["totalTokens"] == 92350  # tokens are what they were
+    assert d["totalCost"] == pytest.approx(2 * 0.04816, abs=1e-9)  # Codex fast mode: 2x the standard rate
+    costs = {m["modelName"]: m["cost"] for m in d["modelBreakdowns"]}
+    assert costs == {"gpt-5-codex-fast": pytest.approx(2 * 0.0119325), "gpt-5.1-codex-fast": pytest.approx(2 * 0.0362275)}
+    assert set(d["fallbackModels"]) >= {"gpt-5-codex-fast", "gpt-5.1-codex-fast"}  # an estimate: today's config
+    keys = {k for (k,) in conn.execute("SELECT key FROM ledger")}
+    assert all("-fast" not in k for k in keys)  # the same event keeps its key whatever the config says
+
+
+def test_fast_fallback_multiplier_only_for_openai_models() -> None:
+    p = Pricer({}, use_genai=True)
+    assert p.cost_pico("gpt-5.4-fast", 10**6, 10**6) == 2 * p.cost_pico("gpt-5.4", 10**6, 10**6)
+    assert p.cost_pico("gpt-5.5-fast", 10**6, 0) == 5 * p.cost_pico("gpt-5.5", 10**6, 0) // 2
+    assert p.cost_pico("claude-opus-4-6-fast", 10**6, 0) is None

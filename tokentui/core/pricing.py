@@ -127,6 +127,11 @@ def load_price_table(path: Path) -> dict[str, Any]:
 #: Codex ``service_tier = "fast"``): priced only at a known fast price, never the standard one
 FAST_SUFFIX = "-fast"
 _FAST = {"speed": "fast"}
+#: OpenAI models (Codex's fast mode, ``service_tier = "fast"``) with no known fast price: the
+#: standard price times OpenAI's published fast-mode factor (ccusage's table: gpt-5.5 x2.5,
+#: gpt-5.4 and gpt-5.3-codex x2; otherwise x2). Claude models get no such guess.
+_OPENAI = re.compile(r"^(?:openai/)?(?:gpt-|o\d|codex)")
+_FAST_FACTORS = (("gpt-5.5", (5, 2)), ("gpt-5-5", (5, 2)))
 
 
 def _genai_rates(name: str, fast: bool = False) -> Rates | None:
@@ -229,8 +234,25 @@ class Pricer:
                 found = _genai_rates(c[:-len(FAST_SUFFIX)], fast=True) if fast else _genai_rates(c)
                 if found:
                     break
+        if found is None and fast:
+            found = self._openai_fast(model[:-len(FAST_SUFFIX)])
         self._cache[model] = found
         return found
+
+    def _openai_fast(self, base: str) -> Rates | None:
+        """An OpenAI model's fast price from its standard one (see :data:`_FAST_FACTORS`)."""
+        if not _OPENAI.match(base.lower()):
+            return None
+        std = self.rates(base)
+        if std is None:
+            return None
+        num, den = next((f for prefix, f in _FAST_FACTORS if base.lower().startswith(prefix)), (2, 1))
+
+        def scale(r):
+            return tuple(x * num // den for x in r)
+
+        return Rates(std.model + FAST_SUFFIX, f"{std.origin} x{num / den:g}", scale(std.base),
+                     tuple((s, scale(t)) for s, t in std.tiers))
 
     # -- a saved copy of what was resolved: loading genai-prices costs ~150 ms a process ------
     def resolved(self) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
+from tokentui.core.pricing import FAST_SUFFIX
 from tokentui.core.records import ESTIMATED, UNPRICED, UsageRecord
 from tokentui.sources.common import (
     MAX_MS,
@@ -178,13 +179,17 @@ class CodexParser:
     """
 
     def __init__(self, file: LocalFile, pricer, state: dict | None = None,
-                 parent_events: ParentEvents | None = None, mtime_ms: int = 0, replays: bool = True) -> None:
+                 parent_events: ParentEvents | None = None, mtime_ms: int = 0, replays: bool = True,
+                 fast: bool = False) -> None:
         self.file = file
         self.pricer = pricer
         self.state = state if state is not None else initial_state()
         self.parent_events = parent_events
         self.mtime_ms = mtime_ms
         self.replays = replays
+        #: the home's config.toml sets service_tier "fast": models priced as ``<model>-fast``,
+        #: flagged as a guess (the config is today's, the logs do not say what a session used)
+        self.fast = fast
         self.skipped = 0
         self.duplicates = 0
         self._parent_cache: list[list[int]] | None = None
@@ -389,7 +394,9 @@ class CodexParser:
         out = []
         for key, (ts_ms, _ts, model, fallback, raw) in evs:
             inp, cached, outp, reas, total = raw
-            key = key or f"{ts_ms}|{model}|{inp}|{cached}|{outp}|{reas}|{total}"
+            key = key or f"{ts_ms}|{model}|{inp}|{cached}|{outp}|{reas}|{total}"  # the config never changes it
+            if self.fast:
+                model, fallback = model + FAST_SUFFIX, True
             cost = self.pricer.cost_pico(model, inp - cached, outp, 0, 0, cached)
             out.append(UsageRecord(SOURCE, key, ts_ms, model, inp - cached, outp, 0, 0, cached, reas,
                                    f.project, f.session, cost, UNPRICED if cost is None else ESTIMATED,
@@ -415,17 +422,55 @@ def sessions_by_id(files: Sequence[LocalFile]) -> dict[str, str]:
     return {sid: f.path for f in files if f.kind == "session" and (sid := session_id_of(f.path))}
 
 
+FAST_TIERS = ("fast", "priority")
+
+
+def home_of(f: LocalFile) -> str:
+    """The Codex home a discovered file belongs to (the folder that holds ``sessions/``, or the
+    folder of headless JSONL)."""
+    rel = f.rel[len("headless/"):] if f.kind == "headless" else f.rel
+    base = f.path[:len(f.path) - len(rel) - 1]
+    return base if f.kind == "headless" else os.path.dirname(base)
+
+
+def service_tier(home: str) -> str | None:
+    """``service_tier`` in ``<home>/config.toml`` (top level), or None (no file, unreadable,
+    not TOML, not set)."""
+    import tomllib
+
+    try:
+        with open(os.path.join(home, "config.toml"), "rb") as fh:
+            doc = tomllib.load(fh)
+    except (OSError, ValueError):
+        return None
+    tier = doc.get("service_tier")
+    return tier.strip().lower() if type(tier) is str else None
+
+
+def prepare(files: Sequence[LocalFile]) -> dict:
+    """What every parser of a sync shares: rollout paths by session id (forks find their parent)
+    and the homes whose ``config.toml`` sets a fast ``service_tier``."""
+    tiers: dict[str, str | None] = {}
+    for f in files:
+        h = home_of(f)
+        if h not in tiers:
+            tiers[h] = service_tier(h)
+    return {"sessions": sessions_by_id(files), "fast_homes": sorted(h for h, t in tiers.items() if t in FAST_TIERS)}
+
+
 def parse_lines(chunks, file: LocalFile, state: dict | None, ctx, row_of, mtime_ms: int = 0):
     """:data:`~tokentui.sources.readers.ParseLines` for rollouts: ledger rows, the delta state."""
     from tokentui.sources.readers import LinesParsed
 
-    sessions = ctx.shared.get(SOURCE) or {}
+    shared = ctx.shared.get(SOURCE) or {}
+    sessions = shared.get("sessions") or {}
 
     def parent_events(pid: str, until: int):
         path = sessions.get(pid)
         return read_events(path, until) if path else None
 
-    parser = CodexParser(file, ctx.pricer, dict(state) if state is not None else None, parent_events, mtime_ms)
+    parser = CodexParser(file, ctx.pricer, dict(state) if state is not None else None, parent_events, mtime_ms,
+                         fast=home_of(file) in (shared.get("fast_homes") or ()))
     rows: list = []
     for lines, start in chunks:
         for r in parser.records(lines, start):
@@ -444,7 +489,7 @@ def where(extra: Sequence[str] = ()) -> tuple[list[str], str | None]:
 def _reader():
     from tokentui.sources.readers import JsonlLog
 
-    return JsonlLog(where=where, discover=discover, parse=parse_lines, prepare=sessions_by_id)
+    return JsonlLog(where=where, discover=discover, parse=parse_lines, prepare=prepare)
 
 
 READER = _reader()
