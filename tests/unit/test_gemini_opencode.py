@@ -302,22 +302,26 @@ def test_opencode_fixture_numbers(tmp_path, pricer) -> None:
     assert (skipped, problem) == (0, None)
     by = {r.key: r for r in recs}
     assert sorted(by) == sorted([M2, M3, M4])
-    # ts, model, in, out, cacheWrite, cacheRead, cost, logged cost
+    # ts, model, in, out (ccusage: without reasoning), cacheWrite, cacheRead, reasoning, cost, logged cost
+    # output includes tokens.reasoning (README: for every source), priced at the output rate
+    # (issue 14 item 2; tokscale's numbers): msg 2002's 96 reasoning tokens add 96 x $15/M
     expected = {
-        M2: ("2026-11-20T10:30:05Z", "claude-sonnet-4-5", 2120, 418, 1024, 14336, "0.0207708", None),
-        M3: ("2026-11-20T10:31:40Z", "gpt-5", 5400, 610, 0, 3072, "0.0112", "0.0112"),
-        M4: ("2026-11-20T10:33:20Z", "claude-haiku-4-5", 900, 60, 0, 0, "0.0012", None),
+        M2: ("2026-11-20T10:30:05Z", "claude-sonnet-4-5", 2120, 418, 1024, 14336, 96, "0.0222108", None),
+        M3: ("2026-11-20T10:31:40Z", "gpt-5", 5400, 610, 0, 3072, 256, "0.0112", "0.0112"),
+        M4: ("2026-11-20T10:33:20Z", "claude-haiku-4-5", 900, 60, 0, 0, 0, "0.0012", None),
     }
-    for key, (ts, model, inp, out, cw, cr, cost, logged) in expected.items():
+    for key, (ts, model, inp, out, cw, cr, reas, cost, logged) in expected.items():
         r = by[key]
         assert r.source == "opencode" and r.session == OC_SESSION and r.msg_id == key
         assert (r.ts_ms, r.model) == (parse_ts_ms(ts), model)
-        assert (r.input, r.output, r.cache_write_5m, r.cache_write_1h, r.cache_read) == (inp, out, cw, 0, cr)
-        assert r.reasoning == 0  # tokens.reasoning is not counted (ccusage)
+        assert (r.input, r.output - r.reasoning, r.cache_write_5m, r.cache_write_1h, r.cache_read) == (
+            inp, out, cw, 0, cr)
+        assert r.reasoning == reas
         assert r.cost_label == ESTIMATED and close(r.cost, cost) and r.cost == Decimal(cost)
         assert (r.logged_cost_pico is None) == (logged is None)
-    assert sum(r.total for r in recs) == 27940
-    assert close(sum(r.cost for r in recs), "0.0331708")
+    assert sum(r.total for r in recs) - sum(r.reasoning for r in recs) == 27940  # ccusage's total
+    assert sum(r.total for r in recs) == 27940 + 352
+    assert close(sum(r.cost for r in recs), "0.0346108")
     again, _, _ = opencode.read_all(d, pricer)
     assert [r.key for r in again] == [r.key for r in recs] and again == recs
 

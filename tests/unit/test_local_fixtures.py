@@ -196,12 +196,12 @@ def test_gemini_and_opencode_through_the_ingest(pricer, tmp_path, monkeypatch) -
     conn, res = sync(tmp_path / "h.db", pricer, sources=("gemini-cli", "opencode"))
     assert res["opencode"].records == 3 and res["gemini-cli"].records == 3
     d = daily(conn, "opencode")
-    assert d["2026-11-20"]["totalTokens"] == 27940
-    assert d["2026-11-20"]["totalCost"] == pytest.approx(0.0331708, abs=TOL)
+    assert d["2026-11-20"]["totalTokens"] == 27940 + 352  # ccusage's total + tokens.reasoning (issue 14 item 2)
+    assert d["2026-11-20"]["totalCost"] == pytest.approx(0.0346108, abs=TOL)
     g = daily(conn, "gemini-cli")
     assert g["2026-11-20"]["totalTokens"] == 9272 + 9489
     assert g["2026-11-20"]["totalCost"] == pytest.approx(0.012133 + 0.005314, abs=TOL)
     assert g["2025-10-01"]["totalTokens"] == 1430
     conn, res = sync(tmp_path / "h.db", pricer, sources=("gemini-cli", "opencode"))
     assert res["opencode"].files_read == 0 and res["gemini-cli"].files_read == 0  # nothing changed
-    assert daily(conn, "opencode")["2026-11-20"]["totalTokens"] == 27940
+    assert daily(conn, "opencode")["2026-11-20"]["totalTokens"] == 27940 + 352

@@ -185,6 +185,8 @@ def cmd_sources(args) -> int:
             print(f"    reads {p}")
         if r.skipped_lines:
             print(f"    {r.skipped_lines} corrupt or invalid line(s) skipped")
+        if r.implausible_lines:
+            print(f"    {r.implausible_lines} of them quarantined: more tokens in one line than any request has")
         if r.duplicates:
             print(f"    {r.duplicates} duplicate line(s) dropped")
         for b in r.balances:

@@ -11,6 +11,9 @@ rule: when a request's total input (uncached + cache writes + cache reads) excee
 start, every token of that request is priced at the tier's rate. Pass one request's usage,
 never a bucket's sum.
 
+Fast mode: ``<model>-fast`` is priced at a fast price only (an override or table entry of
+that name, or genai-prices' ``speed=fast`` variant of ``<model>``); none known → unpriced.
+
 Missing rates: cache reads and cache writes fall back to the input rate; 1-hour cache
 writes fall back to 2 × input (Anthropic's list price and ccusage's rule).
 """
@@ -120,12 +123,28 @@ def load_price_table(path: Path) -> dict[str, Any]:
     return {k: v for k, v in data.items() if isinstance(v, dict)}
 
 
-def _genai_rates(name: str) -> Rates | None:
+#: a model name ending with this is the model in fast mode (Claude ``usage.speed: "fast"``,
+#: Codex ``service_tier = "fast"``): priced only at a known fast price, never the standard one
+FAST_SUFFIX = "-fast"
+_FAST = {"speed": "fast"}
+#: OpenAI models (Codex's fast mode, ``service_tier = "fast"``) with no known fast price: the
+#: standard price times OpenAI's published fast-mode factor (ccusage's table: gpt-5.5 x2.5,
+#: gpt-5.4 and gpt-5.3-codex x2; otherwise x2). Claude models get no such guess.
+_OPENAI = re.compile(r"^(?:openai/)?(?:gpt-|o\d|codex)")
+_FAST_FACTORS = (("gpt-5.5", (5, 2)), ("gpt-5-5", (5, 2)))
+
+
+def _genai_rates(name: str, fast: bool = False) -> Rates | None:
     import genai_prices
     from genai_prices.types import TieredPrices
 
     try:
         calc = genai_prices.calc_price(genai_prices.Usage(input_tokens=1, output_tokens=1), name)
+        if fast:  # only a model with a speed=fast price variant has a fast price
+            if not any(v.when == _FAST for v in (calc.model.price_variants or ())):
+                return None
+            calc = genai_prices.calc_price(genai_prices.Usage(input_tokens=1, output_tokens=1), name,
+                                           price_context=_FAST)
     except (LookupError, ValueError):
         return None
     mp = calc.model_price
@@ -157,7 +176,7 @@ def _genai_rates(name: str) -> Rates | None:
             return price
 
         tiers.append((start, _complete(*(at(raw[k]) for k in KINDS))))
-    return Rates(calc.model.id, "genai-prices", base, tuple(tiers))
+    return Rates(calc.model.id + (FAST_SUFFIX if fast else ""), "genai-prices", base, tuple(tiers))
 
 
 def _ints5(v: Any) -> tuple[int, int, int, int, int]:
@@ -194,7 +213,11 @@ class Pricer:
         except KeyError:
             pass
         found = None
-        cands = _normalise(model)
+        fast = model.endswith(FAST_SUFFIX) and len(model) > len(FAST_SUFFIX)
+        if fast:  # "<model>-fast": a fast price for a spelling of <model>, or unpriced
+            cands = [c + FAST_SUFFIX for c in _normalise(model[:-len(FAST_SUFFIX)])]
+        else:
+            cands = _normalise(model)
         for c in cands:
             if c in self._overrides:
                 found = self._overrides[c]
@@ -207,11 +230,29 @@ class Pricer:
                         break
         if found is None and self._use_genai:
             for c in cands:
-                found = _genai_rates(c)
+                # never "<model>-fast" as a name: genai-prices would match <model>'s standard price
+                found = _genai_rates(c[:-len(FAST_SUFFIX)], fast=True) if fast else _genai_rates(c)
                 if found:
                     break
+        if found is None and fast:
+            found = self._openai_fast(model[:-len(FAST_SUFFIX)])
         self._cache[model] = found
         return found
+
+    def _openai_fast(self, base: str) -> Rates | None:
+        """An OpenAI model's fast price from its standard one (see :data:`_FAST_FACTORS`)."""
+        if not _OPENAI.match(base.lower()):
+            return None
+        std = self.rates(base)
+        if std is None:
+            return None
+        num, den = next((f for prefix, f in _FAST_FACTORS if base.lower().startswith(prefix)), (2, 1))
+
+        def scale(r):
+            return tuple(x * num // den for x in r)
+
+        return Rates(std.model + FAST_SUFFIX, f"{std.origin} x{num / den:g}", scale(std.base),
+                     tuple((s, scale(t)) for s, t in std.tiers))
 
     # -- a saved copy of what was resolved: loading genai-prices costs ~150 ms a process ------
     def resolved(self) -> dict[str, Any]:

@@ -13,6 +13,11 @@ PICO = 10**12
 
 #: more tokens of one kind than this in one request (local logs) is corrupt data
 MAX_TOKENS = 10**10
+#: more tokens than this in one local log line (all kinds together) is no real request: 100x
+#: the largest context window an agent uses. Such a line is quarantined (not stored, counted
+#: and named in `tokentop sources`) by the ingest, never added to a total (issue 14: one
+#: corrupt line of 10^10 tokens added $426,000)
+MAX_LINE_TOKENS = 10**8
 #: the same for one API bucket (a whole organisation's day of one model)
 MAX_BUCKET_TOKENS = 10**13
 #: SQLite INTEGER: the largest cost (picodollars, about $9.2 million) one record can hold
@@ -85,6 +90,14 @@ def token_count(v: object, cap: int = MAX_TOKENS) -> int | None:
     if type(v) is not int or v < 0 or v > cap:
         return None
     return v
+
+
+def implausible(r: UsageRecord) -> bool:
+    """Whether a local record holds more tokens than any one request can (:data:`MAX_LINE_TOKENS`)."""
+    if r.kind != "local":
+        return False
+    n = (r.input, r.output, r.cache_write_5m, r.cache_write_1h, r.cache_read)
+    return all(type(v) is int for v in n) and sum(n) > MAX_LINE_TOKENS
 
 
 def problem(r: UsageRecord) -> str | None:

@@ -15,6 +15,7 @@ class SourceStatus:
     records: int = 0
     paths: tuple[str, ...] = ()  # folders read (local sources)
     skipped_lines: int = 0
+    implausible_lines: int = 0  # of skipped_lines: quarantined for impossible token counts
     duplicates: int = 0
     balances: tuple[str, ...] = ()  # e.g. "USD 12.50 available" (API sources)
     #: an API key's redacted tail and where it came from, e.g. "…3f9a (keyring)"; never more
@@ -24,5 +25,6 @@ class SourceStatus:
         """The fields of `tokentop sources --json`."""
         return {"name": self.name, "kind": self.kind, "status": self.status, "message": self.message,
                 "last_sync_ms": self.last_sync_ms, "records": self.records, "paths": list(self.paths),
-                "skipped_lines": self.skipped_lines, "duplicates": self.duplicates,
+                "skipped_lines": self.skipped_lines, "implausible_lines": self.implausible_lines,
+                "duplicates": self.duplicates,
                 "balances": list(self.balances)}

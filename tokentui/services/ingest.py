@@ -19,7 +19,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
-from tokentui.core.records import ESTIMATED, UNPRICED
+from tokentui.core.records import ESTIMATED, UNPRICED, implausible
 from tokentui.services.logfiles import Job, Unpriced, open_job, plan, prefix_of
 from tokentui.services.parse_pool import PARALLEL_MIN, ParsePool, default_workers
 from tokentui.sources import registry
@@ -41,6 +41,7 @@ class SourceResult:
     records: int = 0
     duplicates: int = 0
     skipped: int = 0
+    implausible: int = 0  # of ``skipped``: lines with more tokens than a request can have (quarantined)
     errors: list[str] = field(default_factory=list)
     problem: str | None = None
 
@@ -51,6 +52,24 @@ class SourceResult:
         if not self.files:
             return "not configured"
         return "ok"
+
+
+def _quarantine(records: list) -> tuple[list, int]:
+    """``records`` without those no request can produce (:func:`~tokentui.core.records.implausible`),
+    and how many those were."""
+    kept = [r for r in records if not implausible(r)]
+    return kept, len(records) - len(kept)
+
+
+def _with_implausible(job: Job, state: dict, n: int) -> dict:
+    """The cursor state to store: the parser's, with the file's count of quarantined lines
+    (kept across appends, restarted when the file is read again from its start)."""
+    base = job.cursor.state.get("implausible", 0) if job.cursor and not job.fresh and job.cursor.state else 0
+    total = (base if type(base) is int else 0) + n
+    state = {k: v for k, v in (state or {}).items() if k != "implausible"}
+    if total:
+        state["implausible"] = total
+    return state
 
 
 class Ingestor:
@@ -245,10 +264,12 @@ class Ingestor:
                 for n, (job, p) in enumerate(batch):
                     # p.duplicates: copies the parser collapsed; dups[n]: the dedupe hook's
                     new, dup = len(p.items) - dups[n], dups[n] + p.duplicates
-                    cursors.append(self._cursor(job, p.end, p.state, new, dup, p.skipped, p.prefix))
+                    cursors.append(self._cursor(job, p.end, _with_implausible(job, p.state, p.implausible),
+                                                new, dup, p.skipped, p.prefix))
                     result.records += new
                     result.duplicates += dup
                     result.skipped += p.skipped
+                    result.implausible += p.implausible
                 ledger.put_cursors(self.conn, cursors)
 
     def _rewritten(self, reader: RewrittenJson, jobs: list[Job], result: SourceResult, on_bytes) -> None:
@@ -267,17 +288,21 @@ class Ingestor:
                 continue
             on_bytes(job.st.st_size - job.start)
             records, skipped = reader.parse_file(data, job.file, self.pricer, job.st.st_mtime_ns // 10**6)
+            records, bad = _quarantine(records)
+            skipped += bad
             job.fresh, job.start = True, 0  # counters restart: the whole file was read again
             with transaction(self.conn):
                 if not self._still_ours([(job,)]):
                     continue
                 ledger.upsert(self.conn, records, self.device)
-                ledger.put_cursor(self.conn, self._cursor(job, len(data), {}, len(records), 0, skipped,
+                ledger.put_cursor(self.conn, self._cursor(job, len(data), {"implausible": bad} if bad else {},
+                                                          len(records), 0, skipped,
                                                           prefix_of(job.file.path, len(data))))
             result.files_read += 1
             result.bytes_read += len(data)
             result.records += len(records)
             result.skipped += skipped
+            result.implausible += bad
 
     def _database(self, source: str, reader: SignedDatabase) -> SourceResult:
         """Databases (e.g. OpenCode's SQLite, plus legacy JSON files): re-read a location when
@@ -285,12 +310,18 @@ class Ingestor:
         result = SourceResult(source)
         dirs = reader.locations(self.extra.get(source, ()))
         result.files = len(dirs)
+        quarantined = 0  # kept per location: a location read before says its count again
         for d in dirs:
             sig = reader.signature(d)
             name = f"signature:{d}"
             if ledger.get_sync_state(self.conn, source, name) == sig:
+                with contextlib.suppress(TypeError, ValueError):
+                    quarantined += int(ledger.get_sync_state(self.conn, source, f"implausible:{d}") or 0)
                 continue
             records, skipped, problem = reader.read_all(d, self.pricer)
+            records, bad = _quarantine(records)
+            skipped += bad
+            quarantined += bad
             if problem:
                 result.errors.append(f"{d}: {problem}")
             with transaction(self.conn):
@@ -298,15 +329,19 @@ class Ingestor:
                 if not problem:  # a database that could not be read (locked, damaged) is read again next time
                     ledger.set_sync_state(self.conn, source, name, sig)
                 ledger.set_sync_state(self.conn, source, f"skipped:{d}", str(skipped))
+                ledger.set_sync_state(self.conn, source, f"implausible:{d}", str(bad))
             result.files_read += 1
             result.records += len(records)
             result.skipped += skipped
+        result.implausible = quarantined
         return result
 
     def _finish(self, result: SourceResult) -> None:
         totals = ledger.file_totals(self.conn, result.source)
+        implausible = ledger.implausible_lines(self.conn, result.source) or result.implausible
         detail = {"files": result.files, "tracked_files": totals[0], "records": totals[1],
-                  "duplicates": totals[2], "skipped_lines": totals[3], "read_errors": result.errors[:5]}
+                  "duplicates": totals[2], "skipped_lines": max(totals[3], implausible),
+                  "implausible_lines": implausible, "read_errors": result.errors[:5]}
         message = result.problem
         if not message and result.errors:
             message = f"{len(result.errors)} file(s) or folder(s) could not be read: {result.errors[0]}"

@@ -14,6 +14,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Callable, NamedTuple, Sequence
 
+from tokentui.core.records import implausible
 from tokentui.sources import registry
 from tokentui.sources.common import LocalFile, loads
 from tokentui.sources.readers import ParseContext
@@ -127,6 +128,7 @@ class Parsed(NamedTuple):
     duplicates: int
     state: dict  # parser state to resume from (e.g. Codex's running totals)
     prefix: str | None  # hash of the file's first bytes, for the cursor
+    implausible: int = 0  # of ``skipped``: lines with more tokens than a request can have
 
 
 class Unpriced:
@@ -166,6 +168,14 @@ def parse_jsonl(job: Job, ctx: ParseContext, on_bytes) -> tuple[Parsed | None, l
             yield lines, start
 
     state = None if job.fresh or job.cursor is None else job.cursor.state
-    got = reader.parse(chunks(), job.file, state, ctx, ledger.record_row, job.st.st_mtime_ns // 10**6)
+    quarantined = [0]
+
+    def row_of(r, has_speed: bool = False):
+        if implausible(r):  # quarantined: not stored, counted apart (the parser counts it skipped too)
+            quarantined[0] += 1
+            return None
+        return ledger.record_row(r, has_speed)
+
+    got = reader.parse(chunks(), job.file, state, ctx, row_of, job.st.st_mtime_ns // 10**6)
     return (Parsed(end[0], got.items, got.skipped, got.duplicates, got.state,
-                   prefix_of(job.file.path, end[0], head)), errors)
+                   prefix_of(job.file.path, end[0], head), quarantined[0]), errors)

@@ -28,6 +28,7 @@ def _stored(name: str, row: tuple | None, records: int) -> SourceStatus:
     balances = tuple(f"{b.get('currency', '')} {b['available']} available".strip()
                      for b in detail.get("balance") or [] if isinstance(b, dict) and b.get("available") is not None)
     return replace(st, status=row[1], message=row[2], last_sync_ms=row[3], skipped_lines=detail.get("skipped_lines", 0),
+                   implausible_lines=detail.get("implausible_lines", 0),
                    duplicates=detail.get("duplicates", 0), balances=balances)
 
 

@@ -13,8 +13,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from tokentui.core.pricing import FAST_SUFFIX
 from tokentui.core.records import MAX_TOKENS, ESTIMATED, UNPRICED, UsageRecord, storable_cost, to_pico
-from tokentui.sources.common import LocalFile, loads, parse_ts_ms, real_roots, token_count, walk_files
+from tokentui.sources.common import (
+    JSON_WS,
+    LocalFile,
+    json_string_pattern,
+    loads,
+    parse_ts_ms,
+    real_roots,
+    token_count,
+    walk_files,
+)
 
 SOURCE = "claude-code"
 SYNTHETIC = "<synthetic>"
@@ -24,7 +34,8 @@ _NULL_KEY_NAMES = frozenset((b"id", b"cwd", b"model", b"speed", b"costUSD", b"ve
                              b"isApiErrorMessage", b"cache_read_input_tokens", b"cache_creation_input_tokens"))
 _TS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{3})?(?:Z|[+-]\d{2}:\d{2})$")
 _VERSION = re.compile(r"^\d+\.\d+\.\d+")
-_USAGE_MARK = b'"usage":{'
+_USAGE_MARK = b'"usage":{'  # how Claude Code writes it: the cheap test; _maybe_usage() falls back to _USAGE_KEY
+_USAGE_KEY = re.compile(b'"' + json_string_pattern("usage") + b'"' + JSON_WS + b":" + JSON_WS + rb"\{")
 
 
 def roots(extra: Sequence[str] = ()) -> tuple[list[Path], str | None]:
@@ -90,6 +101,18 @@ class ClaudeEntry:
     has_speed: bool
 
 
+def _maybe_usage(line: bytes) -> bool:
+    """Whether ``line`` may be a usage line: it has a ``"usage"`` key with an object value,
+    in any spelling a JSON writer may use (spaces around the colon, escaped letters). The
+    literal compact form is tested first (one ``in``); the regex runs only on lines that
+    contain ``"usage"`` or a ``\\u00`` escape. Never false for a line whose JSON has such a key."""
+    if _USAGE_MARK in line:
+        return True
+    if b'"usage"' not in line and b"\\u00" not in line:
+        return False
+    return _USAGE_KEY.search(line) is not None
+
+
 def _has_null_key(line: bytes) -> bool:
     """Whether one of the §2.3 keys is literally ``null`` anywhere in ``line``: some
     ``"<key>":null`` in the raw bytes (as a regex would find it, about twice as fast)."""
@@ -99,6 +122,9 @@ def _has_null_key(line: bytes) -> bool:
             return True
         i = line.find(b'":null', i + 6)
     return False
+
+#: ClaudeParser._fields() result for a valid line without ``message.usage``: not counted at all
+NOT_USAGE = object()
 
 # the fields of one valid usage line, before pricing (see ClaudeParser._fields)
 _Fields = tuple  # (key, msg_id, sidechain, total, has_speed, ts_ms, model, in, out, c5, c1, cr, logged, req_id)
@@ -130,11 +156,13 @@ class ClaudeParser:
         out: list[ClaudeEntry] = []
         pending = self._pending
         for line in lines:
-            if _USAGE_MARK not in line:
+            if _USAGE_MARK not in line and not _maybe_usage(line):
                 continue
             f = self._fields(line)
             if f is None:
                 self.skipped += 1
+                continue
+            if f is NOT_USAGE:
                 continue
             if pending is not None:
                 if f[1] is not None and f[0] == pending[0] and f[2] == pending[2]:
@@ -150,10 +178,11 @@ class ClaudeParser:
         self._pending = pending
         return out
 
-    def _fields(self, line: bytes) -> _Fields | None:
+    def _fields(self, line: bytes) -> _Fields | None | object:
+        """The fields of a usage line; None for a corrupt one (counted as skipped);
+        :data:`NOT_USAGE` for a valid line that is not a usage line (e.g. a user line carrying
+        a sub-agent result's ``toolUseResult.usage``)."""
         # hot: one call per usage line, so locals and inline checks (the same as token_count)
-        if _has_null_key(line):
-            return None
         try:
             obj = loads(line)
         except ValueError:
@@ -162,10 +191,12 @@ class ClaudeParser:
             return None
         get = obj.get
         msg = get("message")
+        if msg is None or (type(msg) is dict and "usage" not in msg):
+            return NOT_USAGE
         if type(msg) is not dict:
             return None
         usage = msg.get("usage")
-        if type(usage) is not dict:
+        if type(usage) is not dict or _has_null_key(line):
             return None
         ts = get("timestamp")
         if ts == self._ts[0]:
@@ -214,8 +245,11 @@ class ClaudeParser:
             key = "line:" + hashlib.sha1(self.file.rel.encode() + b"\0" + line).hexdigest()
         logged = get("costUSD")
         logged_pico = storable_cost(to_pico(logged)) if type(logged) in (int, float) and logged >= 0 else None
+        speed = uget("speed")
+        if speed == "fast" and model is not None and model != SYNTHETIC:
+            model += FAST_SUFFIX  # fast mode: its own price, its own row in breakdowns (ccusage's name)
         return (key, msg_id, get("isSidechain") is True, inp + out + c5 + c1 + cr,
-                uget("speed") is not None, ts_ms, model, inp, out, c5, c1, cr, logged_pico, req_id)
+                speed is not None, ts_ms, model, inp, out, c5, c1, cr, logged_pico, req_id)
 
     def _entry(self, fields: _Fields) -> ClaudeEntry:
         key, msg_id, sidechain, total, has_speed, ts_ms, model, inp, out, c5, c1, cr, logged_pico, req_id = fields

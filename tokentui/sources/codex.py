@@ -6,11 +6,13 @@ line and resume from the byte offset later (the state is stored with the file cu
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
+from tokentui.core.pricing import FAST_SUFFIX
 from tokentui.core.records import ESTIMATED, UNPRICED, UsageRecord
 from tokentui.sources.common import (
     MAX_MS,
@@ -18,6 +20,7 @@ from tokentui.sources.common import (
     MIN_MS,
     LocalFile,
     existing_dirs,
+    json_string_pattern,
     loads,
     parse_ts_ms,
     real_roots,
@@ -38,7 +41,13 @@ _ALIASES = {
     "total_tokens": ("total_tokens",),
 }
 #: the lines events() reads contain one of these (one regex scan: twice as fast as three ``in``)
-_EVENT_MARK = re.compile(rb'"(?:token_count|turn_context|session_meta)"')
+_EVENT_MARK = re.compile(rb'"(?:token_count|turn_context|session_meta|task_started)"')
+#: the same names in any spelling JSON allows (escaped letters): tried on lines with a \u00 escape
+_EVENT_MARK_ANY = re.compile(b'"(?:' + b"|".join(json_string_pattern(n) for n in (
+    "token_count", "turn_context", "session_meta", "task_started")) + b')"')
+_UUID7 = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-7[0-9a-fA-F]{3}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_HEADLESS_MARK = re.compile(b'"(?:' + b"|".join(json_string_pattern(n) for n in (
+    "usage", "input_tokens", "prompt_tokens")) + b')"')
 # codex-auto-review is billed as the newest model released on or before the log date (§3.3)
 _AUTO_REVIEW = (("2026-04-23", "gpt-5.5"), ("2026-03-05", "gpt-5.4"), ("2026-02-05", "gpt-5.3-codex"),
                 ("2025-12-11", "gpt-5.2-codex"), ("2025-11-13", "gpt-5.1-codex"), ("2025-09-15", "gpt-5-codex"))
@@ -138,6 +147,23 @@ def _auto_review(day: str) -> str:
     return FALLBACK_MODEL
 
 
+def turn_start_ms(payload: dict) -> int | None:
+    """When a turn started, from its ``turn_context`` / ``task_started`` payload: ``started_at``
+    (Unix seconds or milliseconds, or an ISO time), else the time inside a UUIDv7 ``turn_id``
+    (its first 48 bits are Unix milliseconds); None when the payload says nothing."""
+    v = payload.get("started_at", payload.get("startedAt"))
+    ms = None
+    if type(v) in (int, float) and v == v and v > 0:
+        ms = int(v * 1000) if v < 10**11 else int(v)  # seconds, or already milliseconds
+    elif type(v) is str:
+        ms = parse_ts_ms(v)
+    if ms is None:
+        tid = payload.get("turn_id")
+        if type(tid) is str and _UUID7.match(tid):
+            ms = int(tid[:8] + tid[9:13], 16)
+    return ms if ms is not None and MIN_MS <= ms < MAX_MS else None
+
+
 def initial_state() -> dict:
     return {"prev": None, "model": None, "fb": False, "replay": None}
 
@@ -153,13 +179,17 @@ class CodexParser:
     """
 
     def __init__(self, file: LocalFile, pricer, state: dict | None = None,
-                 parent_events: ParentEvents | None = None, mtime_ms: int = 0, replays: bool = True) -> None:
+                 parent_events: ParentEvents | None = None, mtime_ms: int = 0, replays: bool = True,
+                 fast: bool = False) -> None:
         self.file = file
         self.pricer = pricer
         self.state = state if state is not None else initial_state()
         self.parent_events = parent_events
         self.mtime_ms = mtime_ms
         self.replays = replays
+        #: the home's config.toml sets service_tier "fast": models priced as ``<model>-fast``,
+        #: flagged as a guess (the config is today's, the logs do not say what a session used)
+        self.fast = fast
         self.skipped = 0
         self.duplicates = 0
         self._parent_cache: list[list[int]] | None = None
@@ -169,7 +199,7 @@ class CodexParser:
         """Yield ``(ts_ms, ts_str, model, fallback, [in, cached, out, reasoning, total])``."""
         search = _EVENT_MARK.search
         for line in lines:
-            if not search(line):
+            if not search(line) and (b"\\u00" not in line or not _EVENT_MARK_ANY.search(line)):
                 continue
             try:
                 obj = loads(line)
@@ -186,11 +216,17 @@ class CodexParser:
                 m = _model_of(payload)
                 if m:
                     self.state["model"], self.state["fb"] = m, False
+                self._turn_started(payload)
                 continue
             if kind == "session_meta":
-                self._session_meta(payload)
+                self._session_meta(payload, obj.get("timestamp"))
                 continue
-            if kind != "event_msg" or payload.get("type") != "token_count":
+            if kind != "event_msg":
+                continue
+            if payload.get("type") == "task_started":
+                self._turn_started(payload)
+                continue
+            if payload.get("type") != "token_count":
                 continue
             ts = obj.get("timestamp")
             ts_ms = parse_ts_ms(ts) if type(ts) is str else None
@@ -238,7 +274,7 @@ class CodexParser:
                 continue
             yield ts_ms, ts, model, fallback, raw
 
-    def _session_meta(self, payload: dict) -> None:
+    def _session_meta(self, payload: dict, line_ts=None) -> None:
         parent = payload.get("forked_from_id")
         src = payload.get("source")
         if not parent and type(src) is dict:
@@ -247,8 +283,30 @@ class CodexParser:
                 parent = spawn.get("parent_thread_id")
         if self.replays and parent and type(parent) is str and self.state.get("replay") is None:
             ts = payload.get("timestamp")
-            self.state["replay"] = {"parent": parent, "until": parse_ts_ms(ts) if type(ts) is str else None,
-                                    "mode": "match", "idx": 0, "sec": None}
+            until = parse_ts_ms(ts) if type(ts) is str else None
+            if until is None and type(line_ts) is str:
+                until = parse_ts_ms(line_ts)
+            self.state["replay"] = {"parent": parent, "until": until, "mode": "match", "idx": 0, "turn": False}
+
+    # Replays (§3.4). A fork or sub-agent file first copies its parent's history. Rows are
+    # replayed until the file's own first turn starts: a turn whose start (turn_start_ms) is
+    # at or after the fork's time (to the second) is the fork's own, an earlier one is the
+    # parent's. A turn without a start time: while the parent's rows are matched in order
+    # (ccusage's prefix rule, parent file found) the first row that differs ends the replay;
+    # otherwise the file's first turn ends it (tokscale's rule). No time window decides.
+    def _turn_started(self, payload: dict) -> None:
+        rp = self.state.get("replay")
+        if not rp or rp["mode"] == "done":
+            return
+        start = turn_start_ms(payload)
+        until = rp.get("until")
+        if start is not None and until is not None:
+            rp["mode"] = "done" if start >= until // 1000 * 1000 else "skip"
+            rp["timed"] = True
+        elif rp["mode"] == "skip" and not rp.get("timed"):
+            rp["mode"] = "done"  # no start time known: the file's own first turn
+        else:
+            rp["turn"] = True
 
     def _replayed(self, ts: str, raw: list[int]) -> bool:
         rp = self.state.get("replay")
@@ -259,28 +317,23 @@ class CodexParser:
                 until = rp["until"] if rp["until"] is not None else 2**62
                 got = self.parent_events(rp["parent"], until) if self.parent_events else None
                 self._parent_cache = got if got is not None else []
-                if got is None:
-                    rp["mode"] = "burst"
+                if got is None:  # no parent file: the file's own first turn ends the replay
+                    rp["mode"] = "done" if rp.get("turn") else "skip"
+                    if rp["mode"] == "done":
+                        return False
             if rp["mode"] == "match":
                 parent = self._parent_cache
                 if rp["idx"] < len(parent) and parent[rp["idx"]] == raw:
                     rp["idx"] += 1
                     return True
-                if rp["idx"] > 0:
+                if rp["idx"] > 0 or rp.get("turn"):  # the parent's rows ended, or a turn began
                     rp["mode"] = "done"
                     return False
-                rp["mode"] = "burst"
-        if rp["mode"] == "burst":
-            sec = ts[:19]
-            if rp["sec"] is None:
-                rp["sec"] = sec
-            if sec == rp["sec"]:
-                return True
-            rp["mode"] = "done"
-        return False
+                rp["mode"] = "skip"  # nothing matched: replayed rows until the file's own turn
+        return rp["mode"] == "skip"
 
     def _headless(self, line: bytes):
-        if b'"usage":' not in line and b'"input_tokens":' not in line and b'"prompt_tokens":' not in line:
+        if not _HEADLESS_MARK.search(line):  # any spelling JSON allows (spaces, escapes)
             return None
         try:
             obj = loads(line)
@@ -324,18 +377,26 @@ class CodexParser:
         """Records for complete ``lines`` whose first byte is at ``start_offset`` in the file."""
         f = self.file
         if f.kind == "headless":  # no stable content key: a line is identified by its offset
+            if start_offset == 0 and lines:
+                # and by the run: a file the next `codex exec --json` run rewrites is new content
+                # (its first line names the new thread), never a replay of the earlier run
+                self.state["head"] = hashlib.sha1(lines[0]).hexdigest()[:16]
+            head = self.state.get("head")
+            tag = f"#{head}" if head else ""  # no head: a cursor from before heads were kept
             evs, off = [], start_offset
             for line in lines:
                 ev = self._headless(line)
                 if ev:
-                    evs.append((f"{f.rel}@{off}", ev))
+                    evs.append((f"{f.rel}@{off}{tag}", ev))
                 off += len(line) + 1
         else:
             evs = [(None, ev) for ev in self.events(lines)]
         out = []
         for key, (ts_ms, _ts, model, fallback, raw) in evs:
             inp, cached, outp, reas, total = raw
-            key = key or f"{ts_ms}|{model}|{inp}|{cached}|{outp}|{reas}|{total}"
+            key = key or f"{ts_ms}|{model}|{inp}|{cached}|{outp}|{reas}|{total}"  # the config never changes it
+            if self.fast:
+                model, fallback = model + FAST_SUFFIX, True
             cost = self.pricer.cost_pico(model, inp - cached, outp, 0, 0, cached)
             out.append(UsageRecord(SOURCE, key, ts_ms, model, inp - cached, outp, 0, 0, cached, reas,
                                    f.project, f.session, cost, UNPRICED if cost is None else ESTIMATED,
@@ -361,17 +422,55 @@ def sessions_by_id(files: Sequence[LocalFile]) -> dict[str, str]:
     return {sid: f.path for f in files if f.kind == "session" and (sid := session_id_of(f.path))}
 
 
+FAST_TIERS = ("fast", "priority")
+
+
+def home_of(f: LocalFile) -> str:
+    """The Codex home a discovered file belongs to (the folder that holds ``sessions/``, or the
+    folder of headless JSONL)."""
+    rel = f.rel[len("headless/"):] if f.kind == "headless" else f.rel
+    base = f.path[:len(f.path) - len(rel) - 1]
+    return base if f.kind == "headless" else os.path.dirname(base)
+
+
+def service_tier(home: str) -> str | None:
+    """``service_tier`` in ``<home>/config.toml`` (top level), or None (no file, unreadable,
+    not TOML, not set)."""
+    import tomllib
+
+    try:
+        with open(os.path.join(home, "config.toml"), "rb") as fh:
+            doc = tomllib.load(fh)
+    except (OSError, ValueError):
+        return None
+    tier = doc.get("service_tier")
+    return tier.strip().lower() if type(tier) is str else None
+
+
+def prepare(files: Sequence[LocalFile]) -> dict:
+    """What every parser of a sync shares: rollout paths by session id (forks find their parent)
+    and the homes whose ``config.toml`` sets a fast ``service_tier``."""
+    tiers: dict[str, str | None] = {}
+    for f in files:
+        h = home_of(f)
+        if h not in tiers:
+            tiers[h] = service_tier(h)
+    return {"sessions": sessions_by_id(files), "fast_homes": sorted(h for h, t in tiers.items() if t in FAST_TIERS)}
+
+
 def parse_lines(chunks, file: LocalFile, state: dict | None, ctx, row_of, mtime_ms: int = 0):
     """:data:`~tokentui.sources.readers.ParseLines` for rollouts: ledger rows, the delta state."""
     from tokentui.sources.readers import LinesParsed
 
-    sessions = ctx.shared.get(SOURCE) or {}
+    shared = ctx.shared.get(SOURCE) or {}
+    sessions = shared.get("sessions") or {}
 
     def parent_events(pid: str, until: int):
         path = sessions.get(pid)
         return read_events(path, until) if path else None
 
-    parser = CodexParser(file, ctx.pricer, dict(state) if state is not None else None, parent_events, mtime_ms)
+    parser = CodexParser(file, ctx.pricer, dict(state) if state is not None else None, parent_events, mtime_ms,
+                         fast=home_of(file) in (shared.get("fast_homes") or ()))
     rows: list = []
     for lines, start in chunks:
         for r in parser.records(lines, start):
@@ -390,7 +489,7 @@ def where(extra: Sequence[str] = ()) -> tuple[list[str], str | None]:
 def _reader():
     from tokentui.sources.readers import JsonlLog
 
-    return JsonlLog(where=where, discover=discover, parse=parse_lines, prepare=sessions_by_id)
+    return JsonlLog(where=where, discover=discover, parse=parse_lines, prepare=prepare)
 
 
 READER = _reader()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -13,16 +14,48 @@ from tokentui.core.records import MAX_TOKENS, MAX_TS_MS, MIN_TS_MS, token_count 
 try:  # orjson: Claude log parsing 271 vs 210 MB/s with json (README); json keeps working without it
     import orjson
 
-    loads = orjson.loads  # raises orjson.JSONDecodeError, a ValueError
+    _loads = orjson.loads  # raises orjson.JSONDecodeError, a ValueError
 
 except ImportError:  # pragma: no cover - exercised only without orjson
     import json
 
-    def loads(data: bytes | str):
+    def _loads(data: bytes | str):
         try:
             return json.loads(data)
         except RecursionError:  # orjson stops at depth 1024 with a ValueError; so does this
             raise ValueError("JSON nested too deeply") from None
+
+_BOM, _BOM_STR = b"\xef\xbb\xbf", "\ufeff"
+
+
+def loads(data: bytes | str):
+    """One JSON value; a UTF-8 byte-order mark before it is ignored (Python's ``json`` accepts
+    one in bytes, and some writers put one before a file's, or a line's, first byte). Only a
+    value that does not parse is looked at again: the usual path costs nothing extra."""
+    try:
+        return _loads(data)
+    except ValueError:
+        if type(data) is bytes and data.startswith(_BOM):
+            return _loads(data[3:])
+        if type(data) is str and data.startswith(_BOM_STR):
+            return _loads(data[1:])
+        raise
+
+
+def json_string_pattern(text: str) -> bytes:
+    """A regex (bytes) for ``text`` as a JSON string's content may spell it: each ASCII
+    character literally or as a ``\\uXXXX`` escape (hex digits in either case). A cheap
+    pre-filter that looks for a literal name first falls back to this one, so it never skips
+    a line a JSON parser would read as containing that name."""
+    parts = []
+    for ch in text:
+        hexes = "".join(f"[{d.lower()}{d.upper()}]" if d.isalpha() else d for d in f"{ord(ch):04x}")
+        parts.append("(?:" + re.escape(ch) + r"|\\u" + hexes + ")")
+    return "".join(parts).encode()
+
+
+#: JSON whitespace, as a regex (between a key, its colon and its value)
+JSON_WS = rb"[ \t\r\n]*"
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)

@@ -14,6 +14,8 @@ ccusage's ``outputTokens`` column excludes thoughts: it equals ``output − reas
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from pathlib import Path
 from typing import Sequence
@@ -200,7 +202,8 @@ class _Parse:
                 self.skipped += 1
                 continue
             if c["input"] or c["output"] or c["cached"] or c["thoughts"] or c["tool"]:
-                out.append(self._record(f"{self.session}|stats{tag}|{name}", None, ts_ms, name, c, True))
+                key = f"{self.session}|stats{tag}|{name}|{_content_id(doc)}"
+                out.append(self._record(key, None, ts_ms, name, c, True))
         return out
 
     def records(self) -> list[UsageRecord]:
@@ -218,6 +221,14 @@ class _Parse:
         for doc, tag in self.stats:
             out.extend(self._stats_records(doc, tag))
         return out
+
+
+def _content_id(doc: dict) -> str:
+    """A hash of a ``-p --output-format json`` capture: the next run written over the same file
+    is new content with its own keys (the earlier run's records stay); the same capture read
+    again has the same keys."""
+    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 def parse_file(data: bytes, file: LocalFile, pricer, mtime_ms: int = 0) -> tuple[list[UsageRecord], int]:

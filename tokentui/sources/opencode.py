@@ -4,10 +4,11 @@ Pure reading: :func:`read_all` returns every usage record of one data dir; the k
 message id, so re-reading everything on each sync is idempotent (the store upserts).
 :func:`signature` lets the ingest skip a data dir whose files did not change.
 
-Representation (ccusage): ``input`` = ``tokens.input``, ``output`` = ``tokens.output``,
-``cache_write_5m`` = ``tokens.cache.write``, ``cache_read`` = ``tokens.cache.read``.
-``tokens.reasoning`` is *not* counted (ccusage) and not stored in ``reasoning`` either:
-OpenCode's ``output`` does not include it, so it is not a subset of ``output``.
+Representation: ``input`` = ``tokens.input``, ``output`` = ``tokens.output`` +
+``tokens.reasoning`` (OpenCode's ``output`` excludes reasoning; tokentop's output includes it
+for every source, and it is priced at the output rate, as tokscale does; ccusage drops it),
+``reasoning`` = ``tokens.reasoning``, ``cache_write_5m`` = ``tokens.cache.write``,
+``cache_read`` = ``tokens.cache.read``.
 Cost: OpenCode's stored ``cost`` when > 0 (also kept in ``logged_cost_pico``), else priced.
 """
 
@@ -88,7 +89,14 @@ def signature(data_dir: Path) -> str:
 
 
 def _str(v) -> str | None:
-    return v.strip() if type(v) is str and v.strip() else None
+    """A non-blank string that UTF-8 can encode (a lone surrogate cannot be stored), else None."""
+    if type(v) is not str or not v.strip():
+        return None
+    try:
+        v.encode()
+    except UnicodeEncodeError:
+        return None
+    return v.strip()
 
 
 def price_candidates(model: str, provider: str | None = None) -> list[str]:
@@ -127,8 +135,10 @@ def message_record(obj, msg_id: str | None, session: str | None, pricer) -> Usag
     cache = cache or {}
     inp, out = _count(tokens.get("input")), _count(tokens.get("output"))
     cr, cw = _count(cache.get("read")), _count(cache.get("write"))
-    if _BAD in (inp, out, cr, cw):
+    reas = _count(tokens.get("reasoning"))
+    if _BAD in (inp, out, cr, cw, reas):
         return SKIP
+    out += reas  # output includes reasoning (module docstring)
     if not (inp or out or cr or cw):
         return None
     model, provider = _str(obj.get("modelID")), _str(obj.get("providerID"))
@@ -149,7 +159,7 @@ def message_record(obj, msg_id: str | None, session: str | None, pricer) -> Usag
     if type(stored) in (int, float) and math.isfinite(stored) and 0 < stored < MAX_COST_USD:
         logged = to_pico(stored)
     cost = logged if logged is not None else cost_pico(pricer, model, provider, inp, out, cw, cr)
-    return UsageRecord(SOURCE, msg_id, created, model, inp, out, cw, 0, cr, 0, project, session, cost,
+    return UsageRecord(SOURCE, msg_id, created, model, inp, out, cw, 0, cr, reas, project, session, cost,
                        UNPRICED if cost is None else ESTIMATED, msg_id=msg_id, logged_cost_pico=logged)
 
 

@@ -205,6 +205,12 @@ def file_totals(conn: sqlite3.Connection, source: str) -> tuple[int, int, int, i
                         "COALESCE(SUM(skipped), 0) FROM files WHERE source = ?", (source,)).fetchone()
 
 
+def implausible_lines(conn: sqlite3.Connection, source: str) -> int:
+    """Lines of ``source`` quarantined for impossible token counts, as its cursors' states count them."""
+    return conn.execute("SELECT COALESCE(SUM(json_extract(state, '$.implausible')), 0) FROM files "
+                        "WHERE source = ? AND json_valid(state)", (source,)).fetchone()[0]
+
+
 def local_price_inputs(conn: sqlite3.Connection) -> list[tuple]:
     """``(id, model, input, output, cache_write_5m, cache_write_1h, cache_read, logged_cost_pico)``
     of every local row: what re-pricing needs."""

@@ -121,6 +121,8 @@ class SourcesScreen(TokentopScreen):
             lines.append(Content.assemble(markup("[dim]reads[/] "), plain(p)))
         if r.skipped_lines:
             lines.append(markup(f"[$warning]{r.skipped_lines} corrupt or invalid line(s) skipped[/]"))
+        if r.implausible_lines:
+            lines.append(markup(f"[$warning]{r.implausible_lines} of them quarantined: more tokens than a request has[/]"))
         if r.duplicates:
             lines.append(markup(f"[dim]{r.duplicates} duplicate line(s) dropped (streaming repeats, resumed "
                                 "sessions)[/]"))
