@@ -82,3 +82,30 @@ def test_other_commands_never_unlink_a_running_dashboards_wal(tmp_path):
     finally:
         after.close()
     assert counts == {"dash": 6, "other": 18}
+
+
+def test_a_store_appears_only_complete(tmp_path, monkeypatch):
+    """A first sync killed while it creates the store leaves no half-made history.db (outside
+    readers would find no tables): the store is built aside and linked into place."""
+    from tokentui.store import db
+
+    path = tmp_path / "history.db"
+
+    def killed(conn):
+        assert list(tmp_path.glob("history.db.creating-*")), "built under a temporary name"
+        raise KeyboardInterrupt  # the process dies here
+
+    monkeypatch.setattr(db, "migrate", killed)
+    with pytest.raises(KeyboardInterrupt):
+        connect(path)
+    assert not path.exists()
+    monkeypatch.undo()
+    (tmp_path / "history.db.creating-99999").write_bytes(b"left by a killed creator")
+    conn = connect(path)
+    try:
+        assert conn.execute("SELECT COUNT(*) FROM ledger").fetchone()[0] == 0
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        conn.close()
+    assert not list(tmp_path.glob("history.db.creating-*"))
+    assert (path.stat().st_mode & 0o777) == 0o600

@@ -191,10 +191,10 @@ def _open(path: Path, readonly: bool, timeout: float) -> sqlite3.Connection:
     problem = _size_problem(path) if existed else None
     if problem:
         raise StoreDamaged(path, problem)
-    if not existed and not readonly:
-        _create(path)
     conn = None
     try:
+        if not existed and not readonly:
+            _create(path)
         if readonly:
             conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, timeout=timeout,
                                    isolation_level=None, check_same_thread=False, factory=StoreConnection)
@@ -226,8 +226,9 @@ def _open(path: Path, readonly: bool, timeout: float) -> sqlite3.Connection:
 
 
 def _create(path: Path) -> None:
-    """Create an empty store file, 0600, before SQLite opens it: SQLite gives its -wal and -shm
-    files the database's mode, so they never exist readable by others, not even for a moment.
+    """Create the store file, 0600, with its schema, before it is opened: SQLite gives its -wal
+    and -shm files the database's mode, so they never exist readable by others, not even for a
+    moment; and a ``history.db`` that exists is always a complete store.
 
     A ``-wal`` or ``-shm`` found while there is no database belongs to one that was deleted,
     perhaps under a running dashboard that still writes to them. A new store must never adopt
@@ -245,8 +246,26 @@ def _create(path: Path) -> None:
             if side.exists():
                 with contextlib.suppress(OSError):
                     os.replace(side, f"{side}.orphaned-{stamp}")
-        with contextlib.suppress(FileExistsError):
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        for stale in path.parent.glob(f"{path.name}.creating-*"):  # a creator killed midway (we hold the lock)
+            with contextlib.suppress(OSError):
+                stale.unlink()
+        # the store appears only complete: built under a temporary name (schema committed, WAL
+        # mode set, connection closed), then linked into place; a process killed meanwhile
+        # leaves no half-made history.db, only a temporary file the next creator removes
+        tmp = Path(f"{path}.creating-{os.getpid()}")
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        try:
+            conn = sqlite3.connect(tmp, isolation_level=None)
+            try:  # the schema first, then WAL mode: a WAL would need room for a second copy
+                migrate(conn)
+                conn.execute("PRAGMA journal_mode = WAL")
+            finally:
+                conn.close()
+            with contextlib.suppress(FileExistsError):
+                os.link(tmp, path)
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
 
 
 def _remember_file(conn: sqlite3.Connection, path: Path) -> None:
