@@ -87,6 +87,11 @@ for _s in (
     Source("opencode", LOCAL, "OpenCode", "tokentui.sources.opencode:READER", env=("OPENCODE_DATA_DIR",),
            reads="`$OPENCODE_DATA_DIR`, else `${XDG_DATA_HOME:-~/.local/share}/opencode` (SQLite "
                  "`opencode*.db` + legacy JSON)"),
+    Source("openclaw", LOCAL, "OpenClaw", "tokentui.sources.openclaw:READER",
+           env=("OPENCLAW_STATE_DIR", "CLAWDBOT_STATE_DIR", "OPENCLAW_HOME"),
+           reads="`$OPENCLAW_STATE_DIR` (comma list), else `~/.openclaw` (or `~/.clawdbot`, `~/.moltbot`; "
+                 "`~` = `$OPENCLAW_HOME`): `agents/*/sessions/*.jsonl` with reset/deleted archives, and "
+                 "`agents/*/agent/openclaw-agent.sqlite`"),
     Source("openai", API, "OpenAI", "tokentui.sources.api.openai:PROVIDER", provider="openai",
            env=("OPENAI_ADMIN_KEY",), reads="organization usage (completions and siblings) and costs",
            key_hint="an admin key (sk-admin-…)", key_prefixes=("sk-admin-",),
