@@ -92,6 +92,8 @@ for _s in (
            reads="`$OPENCLAW_STATE_DIR` (comma list), else `~/.openclaw` (or `~/.clawdbot`, `~/.moltbot`; "
                  "`~` = `$OPENCLAW_HOME`): `agents/*/sessions/*.jsonl` with reset/deleted archives, and "
                  "`agents/*/agent/openclaw-agent.sqlite`"),
+    Source("amp", LOCAL, "Amp", "tokentui.sources.amp:READER", env=("AMP_DATA_DIR",),
+           reads="`threads/*.json` of `$AMP_DATA_DIR` (comma list), else `${XDG_DATA_HOME:-~/.local/share}/amp`"),
     Source("openai", API, "OpenAI", "tokentui.sources.api.openai:PROVIDER", provider="openai",
            env=("OPENAI_ADMIN_KEY",), reads="organization usage (completions and siblings) and costs",
            key_hint="an admin key (sk-admin-…)", key_prefixes=("sk-admin-",),
