@@ -98,6 +98,10 @@ for _s in (
            env=("COPILOT_HOME", "COPILOT_OTEL_FILE_EXPORTER_PATH"),
            reads="`$COPILOT_HOME` (comma list, default `~/.copilot`): `session-state/*/events.jsonl` and "
                  "`otel/**/*.jsonl`, plus the file `$COPILOT_OTEL_FILE_EXPORTER_PATH`"),
+    Source("qwen-code", LOCAL, "Qwen Code", "tokentui.sources.qwen_code:READER",
+           env=("QWEN_RUNTIME_DIR", "QWEN_DATA_DIR"),
+           reads="`projects/*/chats/*.jsonl` of `$QWEN_RUNTIME_DIR` (comma list), else `$QWEN_DATA_DIR`, else "
+                 "`~/.qwen`"),
     Source("openai", API, "OpenAI", "tokentui.sources.api.openai:PROVIDER", provider="openai",
            env=("OPENAI_ADMIN_KEY",), reads="organization usage (completions and siblings) and costs",
            key_hint="an admin key (sk-admin-…)", key_prefixes=("sk-admin-",),
