@@ -12,6 +12,7 @@ import pytest
 from tests.conftest import FIXTURES
 from tests.unit.ingest_helpers import daily, sync, tokens
 from tokentui.core.pricing import Pricer
+from tokentui.services import report
 from tokentui.sources import qwen_code
 
 FIX = FIXTURES / "agents" / "qwen"
@@ -46,10 +47,8 @@ def test_fixture_totals(runtime, pricer, tmp_path, tz) -> None:
     assert tokens(d["2026-11-20"]) == (6564, 1005, 0, 26336, 33905)
     assert tokens(d["2026-11-21"]) == (4476, 720, 0, 1024, 6220)
     assert _reasoning(conn) == {"2026-11-20": 328, "2026-11-21": 0}
-    sessions = {s["sessionId"]: s["projectPath"] for s in
-                __import__("tokentui.services.report", fromlist=["x"]).build(
-                    conn, __import__("tokentui.services.report", fromlist=["x"]).ReportRequest(
-                        "session", sources=SRC))["session"]}
+    sessions = {s["sessionId"]: s["projectPath"]
+                for s in report.build(conn, report.ReportRequest("session", sources=SRC))["session"]}
     assert sessions["5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9"] == "-home-u-proj"
 
 
