@@ -6,6 +6,7 @@ import pytest
 from textual.widgets import DataTable, Select
 
 from tests.tui.conftest import rendered, wait_for
+from tokentui.sources import registry
 from tokentui.tui.screens.budgets_screen import BudgetsScreen
 from tokentui.tui.screens.dashboard_screen import DashboardScreen
 from tokentui.tui.screens.export_screen import ExportScreen
@@ -140,11 +141,12 @@ async def test_sources_screen_details_and_keys_in_demo(make_app, memkeyring):
         await pilot.press("5")
         screen = app.screen
         table = screen.query_one(DataTable)
-        await wait_for(pilot, lambda: table.row_count == 9, what="source rows")
+        await wait_for(pilot, lambda: table.row_count == len(registry.names()), what="source rows")
         table.focus()
         names = [str(table.get_row_at(i)[1]) for i in range(table.row_count)]
         statuses = {names[i]: str(table.get_row_at(i)[3]) for i in range(table.row_count)}
         assert statuses["gemini-cli"] == statuses["opencode"] == "not configured"
+        assert {statuses[s] for s in ("openclaw", "amp", "copilot", "qwen-code")} == {"not configured"}
         assert "planned" not in statuses.values()
         table.move_cursor(row=names.index("anthropic"))
         await pilot.pause()

@@ -11,6 +11,7 @@ from textual.widgets import DataTable, Input, Select, Switch
 
 from tests.tui.conftest import FROZEN_NOW, rendered, settings, wait_for
 from tokentui.export.verify import verify_file
+from tokentui.sources import registry
 from tokentui.tui.screens.export_screen import ExportScreen
 from tokentui.tui.screens.key_screen import KeyScreen
 
@@ -73,7 +74,7 @@ async def test_export_failure_is_one_clear_notice(make_app, tmp_path, monkeypatc
 async def _sources_row(app, pilot, name: str):
     await pilot.press("5")
     table = app.screen.query_one(DataTable)
-    await wait_for(pilot, lambda: table.row_count == 9, what="source rows")
+    await wait_for(pilot, lambda: table.row_count == len(registry.names()), what="source rows")  # 13 today
     names = [str(table.get_row_at(i)[1]) for i in range(table.row_count)]
     table.focus()
     table.move_cursor(row=names.index(name))

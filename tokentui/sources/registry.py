@@ -87,6 +87,21 @@ for _s in (
     Source("opencode", LOCAL, "OpenCode", "tokentui.sources.opencode:READER", env=("OPENCODE_DATA_DIR",),
            reads="`$OPENCODE_DATA_DIR`, else `${XDG_DATA_HOME:-~/.local/share}/opencode` (SQLite "
                  "`opencode*.db` + legacy JSON)"),
+    Source("openclaw", LOCAL, "OpenClaw", "tokentui.sources.openclaw:READER",
+           env=("OPENCLAW_STATE_DIR", "CLAWDBOT_STATE_DIR", "OPENCLAW_HOME"),
+           reads="`$OPENCLAW_STATE_DIR` (comma list), else `~/.openclaw` (or `~/.clawdbot`, `~/.moltbot`; "
+                 "`~` = `$OPENCLAW_HOME`): `agents/*/sessions/*.jsonl` with reset/deleted archives, and "
+                 "`agents/*/agent/openclaw-agent.sqlite`"),
+    Source("amp", LOCAL, "Amp", "tokentui.sources.amp:READER", env=("AMP_DATA_DIR",),
+           reads="`threads/*.json` of `$AMP_DATA_DIR` (comma list), else `${XDG_DATA_HOME:-~/.local/share}/amp`"),
+    Source("copilot", LOCAL, "GitHub Copilot CLI", "tokentui.sources.copilot:READER",
+           env=("COPILOT_HOME", "COPILOT_OTEL_FILE_EXPORTER_PATH"),
+           reads="`$COPILOT_HOME` (comma list, default `~/.copilot`): `session-state/*/events.jsonl` and "
+                 "`otel/**/*.jsonl`, plus the file `$COPILOT_OTEL_FILE_EXPORTER_PATH`"),
+    Source("qwen-code", LOCAL, "Qwen Code", "tokentui.sources.qwen_code:READER",
+           env=("QWEN_RUNTIME_DIR", "QWEN_DATA_DIR"),
+           reads="`projects/*/chats/*.jsonl` of `$QWEN_RUNTIME_DIR` (comma list), else `$QWEN_DATA_DIR`, else "
+                 "`~/.qwen`"),
     Source("openai", API, "OpenAI", "tokentui.sources.api.openai:PROVIDER", provider="openai",
            env=("OPENAI_ADMIN_KEY",), reads="organization usage (completions and siblings) and costs",
            key_hint="an admin key (sk-admin-…)", key_prefixes=("sk-admin-",),

@@ -1,0 +1,132 @@
+"""GitHub Copilot CLI (spec/agents.md §3): the fixture's hand-checked totals through a real sync,
+in UTC and Los Angeles; re-exported spans, rollup legs, corrupt and partial lines."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FIXTURES
+from tests.unit.ingest_helpers import daily, sync, tokens
+from tokentui.core.pricing import Pricer
+from tokentui.sources import copilot
+
+FIX = FIXTURES / "agents" / "copilot"
+SRC = ("copilot",)
+
+
+@pytest.fixture
+def pricer(fixture_price_table):
+    return Pricer(table=fixture_price_table, use_genai=False)
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch) -> Path:
+    root = tmp_path / "copilot"
+    shutil.copytree(FIX, root)
+    monkeypatch.setenv("COPILOT_HOME", str(root))
+    return root
+
+
+def _reasoning(conn) -> dict:
+    return dict(conn.execute("SELECT substr(datetime(ts_ms/1000,'unixepoch'),1,10), SUM(reasoning) FROM ledger "
+                             "WHERE source='copilot' GROUP BY 1"))
+
+
+def test_fixture_totals_utc(home, pricer, tmp_path) -> None:
+    conn, res = sync(tmp_path / "h.db", pricer, sources=SRC)
+    r = res["copilot"]
+    assert (r.files, r.records, r.duplicates, r.skipped) == (3, 9, 1, 1)  # S2's re-export; the truncated line
+    d = daily(conn, "copilot")
+    assert sorted(d) == ["2026-11-20", "2026-11-21"]
+    assert tokens(d["2026-11-20"]) == (10119, 3030, 12000, 95881, 121030)
+    assert tokens(d["2026-11-21"]) == (10200, 2340, 2000, 35000, 49540)
+    assert _reasoning(conn) == {"2026-11-20": 576, "2026-11-21": 528}
+    assert "claude-sonnet-4-5" in d["2026-11-20"]["modelsUsed"]  # dotted Claude name as a LiteLLM id
+
+
+def test_fixture_totals_los_angeles(home, pricer, tmp_path) -> None:
+    conn, _ = sync(tmp_path / "h.db", pricer, sources=SRC)
+    d = daily(conn, "copilot", "America/Los_Angeles")
+    assert sorted(d) == ["2026-11-20", "2026-11-21"]
+    assert tokens(d["2026-11-20"]) == (14119, 3280, 12000, 95881, 125280)
+    assert tokens(d["2026-11-21"]) == (6200, 2090, 2000, 35000, 45290)
+
+
+def test_exporter_path_env_and_resync(tmp_path, pricer, monkeypatch) -> None:
+    exported = tmp_path / "elsewhere" / "spans.jsonl"
+    exported.parent.mkdir()
+    shutil.copy(FIX / "otel" / "copilot-otel.jsonl", exported)
+    monkeypatch.setenv("COPILOT_OTEL_FILE_EXPORTER_PATH", str(exported))
+    conn, res = sync(tmp_path / "h.db", pricer, sources=SRC)
+    assert res["copilot"].records == 4
+    conn, res = sync(tmp_path / "h.db", pricer, sources=SRC)
+    assert res["copilot"].files_read == 0
+    with exported.open("a") as fh:  # the CLI exports S2 once more, in a later sync
+        fh.write(next(ln for ln in (FIX / "otel" / "copilot-otel.jsonl").read_text().splitlines()
+                      if '"c3c3c3c3c3c3c3c3"' in ln).replace("c3c3c3c3c3c3c3c3", "f6f6f6f6f6f6f6f6") + "\n")
+    conn, res = sync(tmp_path / "h.db", pricer, sources=SRC)
+    assert (res["copilot"].records, res["copilot"].duplicates) == (0, 1)
+    assert daily(conn, "copilot")["2026-11-20"]["inputTokens"] == 1000 + 3000 + 119
+
+
+def _span(span_id: str, conv: str, inp: int) -> str:
+    return json.dumps({"type": "span", "traceId": "t" * 32, "spanId": span_id, "name": "chat gpt-5.1",
+                       "endTime": [1795341600, 0], "attributes": {
+                           "gen_ai.operation.name": "chat", "gen_ai.response.model": "gpt-5.1",
+                           "gen_ai.conversation.id": conv, "gen_ai.usage.input_tokens": inp,
+                           "gen_ai.usage.output_tokens": 5}})
+
+
+def _shutdown(eid: str, inp: int) -> str:
+    return json.dumps({"type": "session.shutdown", "id": eid, "timestamp": "2026-11-22T12:00:00Z",
+                       "data": {"modelMetrics": {"gpt-5.1": {"usage": {"inputTokens": inp, "outputTokens": 7}}}}})
+
+
+def test_corrupt_and_partial_lines(tmp_path, pricer, monkeypatch) -> None:
+    root = tmp_path / "c"
+    (root / "otel").mkdir(parents=True)
+    (root / "session-state" / "s1").mkdir(parents=True)
+    otel = root / "otel" / "a.jsonl"
+    last = _span("0003", "x", 300)
+    otel.write_text(_span("0001", "x", 100) + "\n" + '{"type":"span",\n'
+                    + json.dumps({"type": "span", "name": "chat m", "attributes": {
+                        "gen_ai.operation.name": "chat", "gen_ai.usage.input_tokens": "many"}}) + "\n"
+                    + last[:30])
+    journal = root / "session-state" / "s1" / "events.jsonl"
+    journal.write_text('{"type":"session.start","data":{"sessionId":"s1"}}\n' + _shutdown("e1", 50) + "\n"
+                       + '{"type":"session.shutdown","id":"e2","timestamp":"2026-11-22T12:00:00Z","data":[]}\n'
+                       + _shutdown("e3", 80)[:20])
+    monkeypatch.setenv("COPILOT_HOME", str(root))
+    conn, res = sync(tmp_path / "h.db", pricer, sources=SRC)
+    assert (res["copilot"].records, res["copilot"].skipped) == (2, 3)
+    with otel.open("a") as fh:
+        fh.write(last[30:] + "\n")
+    with journal.open("a") as fh:
+        fh.write(_shutdown("e3", 80)[20:] + "\n")
+    conn, res = sync(tmp_path / "h.db", pricer, sources=SRC)
+    assert (res["copilot"].records, res["copilot"].skipped) == (2, 0)
+    d = daily(conn, "copilot")["2026-11-22"]
+    # spans 100 + 300; journal leg 1 50, leg 2 the increase 80 - 50
+    assert (d["inputTokens"], d["outputTokens"]) == (100 + 300 + 50 + 30, 5 + 5 + 7 + 0)
+
+
+def test_a_session_with_spans_is_not_counted_from_its_rollups(tmp_path, pricer, monkeypatch) -> None:
+    root = tmp_path / "c"
+    (root / "otel").mkdir(parents=True)
+    (root / "session-state" / "s1").mkdir(parents=True)
+    (root / "otel" / "a.jsonl").write_text(_span("0001", "s1", 100) + "\n")
+    (root / "session-state" / "s1" / "events.jsonl").write_text(
+        '{"type":"session.start","data":{"sessionId":"s1"}}\n' + _shutdown("e1", 100) + "\n")
+    monkeypatch.setenv("COPILOT_HOME", str(root))
+    conn, res = sync(tmp_path / "h.db", pricer, sources=SRC)
+    assert res["copilot"].records == 1
+    assert daily(conn, "copilot")["2026-11-22"]["inputTokens"] == 100
+
+
+def test_model_names() -> None:
+    assert copilot.normalise_model("claude-opus-4.5-1m-internal") == "claude-opus-4-5"
+    assert copilot.normalise_model("gpt-5.1") == "gpt-5.1"
