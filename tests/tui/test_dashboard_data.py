@@ -182,3 +182,31 @@ def test_costs_past_sqlite_integer_range_still_add_up(tmp_path):
 
     projects = {p: pico for p, _tok, pico in figures.project_sums(c, 0, _ms(NOW) + 1)}
     assert projects == {"web": 12_000_000 * PICO}
+
+
+@pytest.mark.parametrize("width, names_shown", [(32, False), (150, True)])
+async def test_sources_not_set_up_fit_on_one_line(width, names_shown):
+    """However many agents are registered, the dashboard's source box says which are not set
+    up on one line: the names when they fit, else how many."""
+    from textual.app import App
+
+    from tokentui.core.source_status import SourceStatus
+    from tokentui.sources import registry
+    from tokentui.tui.widgets.source_status_list import SourceStatusList
+
+    class Host(App):
+        def compose(self):
+            yield SourceStatusList(id="src")
+
+    quiet = registry.names()[1:]
+    app = Host()
+    async with app.run_test(size=(width, 10)) as pilot:
+        src = app.query_one(SourceStatusList)
+        src.rows = (SourceStatus(registry.names()[0], "local", "ok", last_sync_ms=0),
+                    *(SourceStatus(n, registry.kind_of(n), "not configured") for n in quiet))
+        await pilot.pause()
+        out = src.render().plain.splitlines()
+        last = out[-1]
+        assert len(out) == 2 and len(last) <= width, out
+        assert (quiet[-1] in last) is names_shown
+        assert names_shown or f"{len(quiet)} not set up" in last

@@ -54,6 +54,8 @@ class SourceStatusList(Widget):
             lines.append(Content.assemble(*parts))
         if not active:
             lines.append(Content.styled("no source has data yet: see the Sources screen (5)", "dim"))
-        if quiet:
-            lines.append(plain(f"○ not set up: {', '.join(quiet)}", "dim"))
+        if quiet:  # every name when they fit on one line, else how many (the Sources screen lists them)
+            names = f"○ not set up: {', '.join(quiet)}"
+            lines.append(plain(names if len(names) <= width else f"○ {len(quiet)} not set up (5 → sources)",
+                               "dim"))
         return Content("\n").join(lines)
