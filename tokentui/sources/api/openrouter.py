@@ -27,7 +27,7 @@ from decimal import Decimal
 from tokentui.core.records import BILLED, UsageRecord
 from tokentui.sources.api.base import (DAY_S, ApiReader, Fetched, PollContext, arr, count, day_ts, decimal, dims, obj,
                                        parse_time, pico, raw_json, text)
-from tokentui.sources.api.http import ApiClient, ApiError
+from tokentui.sources.api.http import ApiClient, ApiError, Malformed
 
 NAME = "openrouter"
 DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
@@ -121,7 +121,10 @@ async def _activity(client: ApiClient, ctx: PollContext, out: Fetched) -> bool:
                              f"({MANAGEMENT_KEYS_URL}); showing spend from /key only")
             return False
         raise
-    rows = [_activity_record(obj(r, "/activity row")) for r in arr(obj(body, "/activity").get("data"), "/activity")]
+    data = obj(body, "/activity").get("data")
+    if not isinstance(data, list):  # missing is not "no activity": it is not the documented shape
+        raise Malformed(f"/activity: expected a data list, got {type(data).__name__ if data is not None else 'none'}")
+    rows = [_activity_record(obj(r, "/activity row")) for r in data]
     out.records.extend(rows)
     if rows:
         last = max(r.ts_ms // 1000 for r in rows)
