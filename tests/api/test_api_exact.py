@@ -74,3 +74,73 @@ def test_redirect_with_json_body_covers_nothing(server, store, settings, fast, k
     res = poll(store, settings, fast, source)
     assert res.status == "error" and "redirected" in res.message
     assert ledger.sync_states(store, source).get("covered_from") is None
+
+
+# --- item 11: OpenAI cost lines without amount, long backfills, rows of zeros ---------------
+
+def test_openai_cost_line_without_amount_is_skipped_and_counted(server, store, settings, fast, keys):
+    body = {"object": "page", "has_more": False, "next_page": None, "data": [
+        {"object": "bucket", "start_time": 1756684800, "end_time": 1756771200, "results": [
+            {"object": "organization.costs.result", "amount": {"value": 0.25, "currency": "usd"},
+             "line_item": "gpt-4o-2024-08-06, input", "project_id": "proj_a"},
+            {"object": "organization.costs.result", "line_item": "gpt-4o-2024-08-06, output", "project_id": "proj_a"},
+            {"object": "organization.costs.result", "amount": {"currency": "usd"}, "line_item": "x, output"}]}]}
+    server.route("/v1/organization/costs", Reply(200, body))
+    res = poll(store, settings, fast, "openai")
+    assert res.status == "ok", res.message
+    assert "2 cost line(s) without an amount" in res.message
+    billed = store.execute("SELECT COUNT(*), SUM(cost_pico) FROM ledger WHERE source = 'openai' AND key LIKE 'costs|%'"
+                           ).fetchone()
+    assert billed == (1, 250_000_000_000)
+
+
+def test_openai_cost_lines_without_amount_do_not_mark_their_day_billed(server, store, settings, fast, keys):
+    body = {"object": "page", "has_more": False, "next_page": None, "data": [
+        {"object": "bucket", "start_time": 1756684800, "end_time": 1756771200, "results": [
+            {"object": "organization.costs.result", "line_item": "gpt-4o-2024-08-06, output"}]}]}
+    server.route("/v1/organization/costs", Reply(200, body))
+    res = poll(store, settings, fast, "openai")
+    assert res.status == "ok", res.message
+    labels = {r[0] for r in store.execute(
+        "SELECT cost_label FROM ledger WHERE source = 'openai' AND key LIKE 'completions|1756684800|%'")}
+    assert labels == {"estimated"}  # no dollars for that day: the usage is estimated, not billed $0
+
+
+def _many_pages(req):
+    """A listing that pages daily buckets ``limit`` at a time over the whole requested window."""
+    start, end, limit = int(req.q("start_time")), int(req.q("end_time")), int(req.q("limit"))
+    first = start + int(req.q("page") or 0) * limit * 86400
+    last = min(end, first + limit * 86400)
+    data = [{"object": "bucket", "start_time": t, "end_time": t + 86400, "results": []}
+            for t in range(first, last, 86400)]
+    more = last < end
+    return Reply(200, {"object": "page", "data": data, "has_more": more,
+                       "next_page": str(int(req.q("page") or 0) + 1) if more else None})
+
+
+def test_openai_longest_configured_backfill_pages_through(server, store, settings, fast, keys):
+    import dataclasses
+
+    from tokentui.config import SourceSettings
+
+    settings = dataclasses.replace(settings, sources={**settings.sources, "openai": SourceSettings(backfill_days=3660)})
+    server.route("/v1/organization/usage/completions", _many_pages)
+    res = poll(store, settings, fast, "openai")
+    assert res.status == "ok", res.message
+    assert len(server.hits("/v1/organization/usage/completions")) == -(-3660 // 31)  # 119 pages
+    assert ledger.sync_states(store, "openai")["covered_from"] == (
+        fakes.NOW.date() - timedelta(days=3659)).isoformat()
+
+
+def test_claude_code_only_day_is_not_a_row_of_zeros(server, store, settings, fast, keys):
+    from zoneinfo import ZoneInfo
+
+    from tokentui.services import report
+
+    server.route("/v1/organizations/usage_report/messages", Reply(200, fakes.EMPTY_ANTHROPIC))
+    server.route("/v1/organizations/cost_report", Reply(200, fakes.EMPTY_ANTHROPIC))
+    res = poll(store, settings, fast, "anthropic")
+    assert res.status == "ok" and "2 Claude Code day records" in res.message
+    assert store.execute("SELECT COUNT(*) FROM ledger WHERE key LIKE 'claude_code|%'").fetchone()[0] == 2
+    out = report.build(store, report.ReportRequest("daily", tz=ZoneInfo("UTC"), sources=("anthropic",)))
+    assert out["daily"] == []

@@ -24,7 +24,7 @@ from decimal import Decimal
 from tokentui.core.leverage import PersonUsage
 from tokentui.core.records import BILLED, UNPRICED, UsageRecord
 from tokentui.sources.api.base import (DAY_S, ApiReader, TeamPull, Fetched, PollContext, arr, count, decimal, dims, estimate,
-                                       floor_day, iso_z, obj, parse_time, pico, raw_json, text)
+                                       floor_day, iso_z, obj, page_cap, parse_time, pico, raw_json, text)
 from tokentui.sources.api.http import ApiClient, ApiError
 
 NAME = "anthropic"
@@ -56,8 +56,8 @@ def _params(ctx: PollContext, groups: tuple[str, ...]) -> list[tuple[str, str]]:
              ("limit", str(min(MAX_LIMIT, w.days)))] + [("group_by[]", g) for g in groups])
 
 
-async def _results(client: ApiClient, path: str, params: list[tuple[str, str]]):
-    async for page in client.pages(path, params):
+async def _results(client: ApiClient, path: str, params: list[tuple[str, str]], max_pages: int):
+    async for page in client.pages(path, params, max_pages=max_pages):
         for b in arr(page.get("data"), f"{path}: data"):
             b = obj(b, f"{path}: bucket")
             start = floor_day(parse_time(b.get("starting_at"), f"{path}: bucket.starting_at"))
@@ -144,9 +144,11 @@ async def fetch(client: ApiClient, ctx: PollContext) -> Fetched:
     without losing them (see :func:`_claude_code`)."""
     out = Fetched()
     usage = [(_message_record(s, r), r) async for s, r in
-             _results(client, "v1/organizations/usage_report/messages", _params(ctx, MESSAGE_GROUPS))]
+             _results(client, "v1/organizations/usage_report/messages", _params(ctx, MESSAGE_GROUPS),
+                      page_cap(ctx.window, MAX_LIMIT))]
     costs = [_cost_record(s, r, out.notes) async for s, r in
-             _results(client, "v1/organizations/cost_report", _params(ctx, COST_GROUPS))]
+             _results(client, "v1/organizations/cost_report", _params(ctx, COST_GROUPS),
+                      page_cap(ctx.window, MAX_LIMIT))]
     billed_days = {c.ts_ms for c in costs}
     estimated = 0
     for rec, r in usage:
