@@ -144,3 +144,101 @@ def test_claude_code_only_day_is_not_a_row_of_zeros(server, store, settings, fas
     assert store.execute("SELECT COUNT(*) FROM ledger WHERE key LIKE 'claude_code|%'").fetchone()[0] == 2
     out = report.build(store, report.ReportRequest("daily", tz=ZoneInfo("UTC"), sources=("anthropic",)))
     assert out["daily"] == []
+
+
+# --- item 12 (API half): negative billed costs are rejected, counted and shown --------------
+
+def _sources_line(store, source):
+    from tokentui.services import status
+
+    detail = store.execute("SELECT detail FROM source_status WHERE source = ?", (source,)).fetchone()[0]
+    return status, __import__("json").loads(detail)
+
+
+def _billed(store, source):
+    return store.execute("SELECT COALESCE(SUM(cost_pico), 0) FROM ledger WHERE source = ? AND cost_label = 'billed'",
+                         (source,)).fetchone()[0]
+
+
+def test_openai_negative_cost_line_is_rejected_and_counted(server, store, settings, fast, keys):
+    body = {"object": "page", "has_more": False, "next_page": None, "data": [
+        {"object": "bucket", "start_time": 1756684800, "end_time": 1756771200, "results": [
+            {"object": "organization.costs.result", "amount": {"value": 0.5, "currency": "usd"},
+             "line_item": "gpt-4o-2024-08-06, input"},
+            {"object": "organization.costs.result", "amount": {"value": -1_000_000, "currency": "usd"},
+             "line_item": "gpt-4o-2024-08-06, output"}]}]}
+    server.route("/v1/organization/costs", Reply(200, body))
+    res = poll(store, settings, fast, "openai")
+    assert _billed(store, "openai") == 500_000_000_000
+    assert "1 cost line(s) with a negative amount were rejected" in res.message
+    assert _sources_line(store, "openai")[1]["skipped_lines"] == 1
+
+
+def test_anthropic_negative_cost_line_is_rejected_and_counted(server, store, settings, fast, keys):
+    from tests.api.server import fixture_json
+
+    body = fixture_json("anthropic_cost_report.json")
+    first = body["data"][0]["results"][0]
+    good = sum(__import__("decimal").Decimal(r["amount"]) for b in body["data"] for r in b["results"])
+    first["amount"] = "-100000000"
+    good -= __import__("decimal").Decimal("45.702")
+    server.route("/v1/organizations/cost_report", Reply(200, body))
+    res = poll(store, settings, fast, "anthropic")
+    costs = store.execute("SELECT COALESCE(SUM(cost_pico), 0) FROM ledger WHERE source = 'anthropic' AND "
+                          "key LIKE 'costs|%'").fetchone()[0]
+    assert costs == int(good / 100 * 10**12)
+    assert "1 cost line(s) with a negative amount were rejected" in res.message
+    assert _sources_line(store, "anthropic")[1]["skipped_lines"] == 1
+
+
+def test_openrouter_negative_activity_usage_is_rejected_and_counted(server, store, settings, fast, keys):
+    from tests.api.server import fixture_json
+
+    body = fixture_json("openrouter_activity.json")
+    body["data"][0]["usage"] = -1_000_000
+    server.route("/api/v1/activity", Reply(200, body))
+    res = poll(store, settings, fast, "openrouter")
+    assert _billed(store, "openrouter") >= 0
+    assert store.execute("SELECT COUNT(*) FROM ledger WHERE source = 'openrouter' AND key LIKE 'activity|%'"
+                         ).fetchone()[0] == len(body["data"]) - 1
+    assert "1 activity row(s) with a negative amount were rejected" in res.message
+    assert _sources_line(store, "openrouter")[1]["skipped_lines"] == 1
+
+
+def test_negative_costs_do_not_pass_budget_check(server, store, settings, fast, keys):
+    body = {"object": "page", "has_more": False, "next_page": None, "data": [
+        {"object": "bucket", "start_time": 1756684800, "end_time": 1756771200, "results": [
+            {"object": "organization.costs.result", "amount": {"value": -1_000_000, "currency": "usd"},
+             "line_item": "gpt-4o-2024-08-06, output"}]}]}
+    server.route("/v1/organization/costs", Reply(200, body))
+    poll(store, settings, fast, "openai")
+    assert store.execute("SELECT MIN(cost_pico) FROM ledger").fetchone()[0] >= 0
+
+
+def test_openrouter_negative_daily_spend_is_rejected_and_counted(server, store, settings, fast, urls, monkeypatch):
+    from tests.api.server import fixture_json
+
+    monkeypatch.setenv("OPENROUTER_API_KEY", fakes.OPENROUTER_KEY)
+    body = fixture_json("openrouter_key.json")
+    body["data"]["usage_daily"] = -1_000_000
+    server.route("/api/v1/key", Reply(200, body))
+    res = poll(store, settings, fast, "openrouter")
+    assert store.execute("SELECT COUNT(*) FROM ledger WHERE source = 'openrouter' AND cost_pico < 0").fetchone()[0] == 0
+    assert "1 day spend(s) with a negative amount were rejected" in res.message
+    assert _sources_line(store, "openrouter")[1]["skipped_lines"] == 1
+
+
+def test_sources_command_says_negative_lines_were_rejected(server, store, settings, fast, keys, capsys):
+    from tokentui.cli import main
+
+    body = {"object": "page", "has_more": False, "next_page": None, "data": [
+        {"object": "bucket", "start_time": 1756684800, "end_time": 1756771200, "results": [
+            {"object": "organization.costs.result", "amount": {"value": -5, "currency": "usd"},
+             "line_item": "gpt-4o-2024-08-06, output"}]}]}
+    server.route("/v1/organization/costs", Reply(200, body))
+    poll(store, settings, fast, "openai")
+    capsys.readouterr()
+    assert main(["sources"]) == 0
+    out = capsys.readouterr().out
+    assert "1 cost line(s) with a negative amount were rejected" in out
+    assert "1 corrupt or invalid line(s) skipped" in out

@@ -23,7 +23,7 @@ from decimal import Decimal
 
 from tokentui.core.leverage import PersonUsage
 from tokentui.core.records import BILLED, UNPRICED, UsageRecord
-from tokentui.sources.api.base import (DAY_S, ApiReader, TeamPull, Fetched, PollContext, arr, count, decimal, dims, estimate,
+from tokentui.sources.api.base import (DAY_S, ApiReader, Negative, billed_amount, rejected, TeamPull, Fetched, PollContext, arr, count, decimal, dims, estimate,
                                        floor_day, iso_z, obj, page_cap, parse_time, pico, raw_json, text)
 from tokentui.sources.api.http import ApiClient, ApiError
 
@@ -80,7 +80,7 @@ def _message_record(start: int, r: dict) -> UsageRecord:
 
 def _cost_record(start: int, r: dict, notes: list[str]) -> UsageRecord:
     where = "anthropic cost_report"
-    usd = _usd_from_cents(r.get("amount"), f"{where}.amount")
+    usd = billed_amount(_usd_from_cents(r.get("amount"), f"{where}.amount"), f"{where}.amount")
     currency = (text(r, "currency", where) or "USD").upper()
     cost_pico, label = pico(usd, f"{where}.amount"), BILLED
     if currency != "USD":
@@ -146,9 +146,15 @@ async def fetch(client: ApiClient, ctx: PollContext) -> Fetched:
     usage = [(_message_record(s, r), r) async for s, r in
              _results(client, "v1/organizations/usage_report/messages", _params(ctx, MESSAGE_GROUPS),
                       page_cap(ctx.window, MAX_LIMIT))]
-    costs = [_cost_record(s, r, out.notes) async for s, r in
-             _results(client, "v1/organizations/cost_report", _params(ctx, COST_GROUPS),
-                      page_cap(ctx.window, MAX_LIMIT))]
+    costs: list[UsageRecord] = []
+    negative = 0
+    async for s, r in _results(client, "v1/organizations/cost_report", _params(ctx, COST_GROUPS),
+                               page_cap(ctx.window, MAX_LIMIT)):
+        try:
+            costs.append(_cost_record(s, r, out.notes))
+        except Negative:
+            negative += 1
+    rejected(out, negative, "cost line(s)")
     billed_days = {c.ts_ms for c in costs}
     estimated = 0
     for rec, r in usage:

@@ -169,6 +169,26 @@ def decimal(v: Any, where: str) -> Decimal:
     return d
 
 
+class Negative(ValueError):
+    """A billed amount below zero: no cost line, activity row or spend can be negative; the
+    line is rejected and counted (:func:`rejected`), never added to a total."""
+
+
+def billed_amount(amount: Decimal, where: str) -> Decimal:
+    """``amount`` when it can be a billed cost; :class:`Negative` when it is below zero."""
+    if amount < 0:
+        raise Negative(f"{where}: negative amount {amount}")
+    return amount
+
+
+def rejected(out: "Fetched", n: int, what: str) -> None:
+    """Say (status message) and count (``skipped_lines``, shown by `tokentop sources`) ``n``
+    rejected ``what``."""
+    if n:
+        out.notes.append(f"{n} {what} with a negative amount were rejected (a cost cannot be negative)")
+        out.detail["skipped_lines"] = int(out.detail.get("skipped_lines", 0)) + n
+
+
 def pico(amount: Decimal, where: str) -> int:
     """Dollars to the store's integer picodollars, refusing what SQLite cannot hold."""
     p = to_pico(amount)

@@ -17,7 +17,7 @@ from decimal import Decimal
 
 from tokentui.core.leverage import PersonUsage
 from tokentui.core.records import BILLED, UNPRICED, UsageRecord
-from tokentui.sources.api.base import (DAY_S, ApiReader, TeamPull, Fetched, PollContext, arr, count, decimal, dims, epoch, estimate,
+from tokentui.sources.api.base import (DAY_S, ApiReader, Negative, billed_amount, rejected, TeamPull, Fetched, PollContext, arr, count, decimal, dims, epoch, estimate,
                                        floor_day, obj, page_cap, pico, raw_json, text)
 from tokentui.sources.api.http import ApiClient, ApiError
 
@@ -124,7 +124,7 @@ def _cost_record(start: int, r: dict, notes: list[str]) -> UsageRecord | None:
     amount = obj(r.get("amount"), f"{where}.amount")
     if amount.get("value") is None:
         return None
-    value = _usd(amount.get("value"), f"{where}.amount.value")
+    value = billed_amount(_usd(amount.get("value"), f"{where}.amount.value"), f"{where}.amount.value")
     currency = (text(amount, "currency", f"{where}.amount") or "usd").lower()
     line_item, project = text(r, "line_item", where), text(r, "project_id", where)
     cost_pico, label = pico(value, f"{where}.amount.value"), BILLED
@@ -158,15 +158,20 @@ async def fetch(client: ApiClient, ctx: PollContext) -> Fetched:
                 continue
             raise
     costs: list[UsageRecord] = []
-    no_amount = 0
+    no_amount = negative = 0
     async for start, r in _results(client, "organization/costs",
                                    _params(ctx, COSTS_MAX_LIMIT, ("line_item", "project_id")),
                                    page_cap(ctx.window, COSTS_MAX_LIMIT)):
-        rec = _cost_record(start, r, out.notes)
+        try:
+            rec = _cost_record(start, r, out.notes)
+        except Negative:
+            negative += 1
+            continue
         if rec is None:
             no_amount += 1
         else:
             costs.append(rec)
+    rejected(out, negative, "cost line(s)")
     if no_amount:
         out.notes.append(f"{no_amount} cost line(s) without an amount were skipped (no dollars to count)")
     billed_days = {c.ts_ms for c in costs}

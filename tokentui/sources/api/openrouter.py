@@ -25,7 +25,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from tokentui.core.records import BILLED, UsageRecord
-from tokentui.sources.api.base import (DAY_S, ApiReader, Fetched, PollContext, arr, count, day_ts, decimal, dims, obj,
+from tokentui.sources.api.base import (DAY_S, ApiReader, Negative, billed_amount, rejected, Fetched, PollContext, arr, count, day_ts, decimal, dims, obj,
                                        parse_time, pico, raw_json, text)
 from tokentui.sources.api.http import ApiClient, ApiError, Malformed
 
@@ -83,6 +83,9 @@ def _spend_records(ctx: PollContext, info: dict, out: Fetched) -> Decimal:
         else:
             out.notes.append("the key's spend counter went down since the last poll; that span is not recorded")
     today_spend = usage - start_today
+    if today_spend < 0:  # a negative usage_daily: no spend record, the day is not closed from it
+        rejected(out, 1, "day spend(s)")
+        return Decimal(0)
     out.records.append(_spend(today, 1, today_spend, usage, info))
     spend_days[str(day_ts(today))] = 1
     out.state.update(key_id=fp, day_start=json.dumps({"day": today.isoformat(), "usage": str(start_today)}),
@@ -104,11 +107,13 @@ def _activity_record(r: dict) -> UsageRecord:
     model = text(r, "model_permaslug", where) or text(r, "model", where)
     key = "activity|{}|{}".format(start, dims([(d, text(r, d, where)) for d in (
         "model", "model_permaslug", "endpoint_id", "provider_name", "workspace_id")]))
-    _usd(r.get("byok_usage_inference", 0), f"{where}.byok_usage_inference")  # validated, kept raw
+    billed_amount(_usd(r.get("byok_usage_inference", 0), f"{where}.byok_usage_inference"),
+                  f"{where}.byok_usage_inference")  # validated, kept raw
     return UsageRecord(source=NAME, key=key, ts_ms=start * 1000, model=model, kind="api", width_s=DAY_S,
                        input=count(r, "prompt_tokens", where), output=count(r, "completion_tokens", where),
                        reasoning=count(r, "reasoning_tokens", where), requests=count(r, "requests", where),
-                       cost_pico=pico(_usd(r.get("usage", 0), f"{where}.usage"), where), cost_label=BILLED,
+                       cost_pico=pico(billed_amount(_usd(r.get("usage", 0), f"{where}.usage"), f"{where}.usage"),
+                                      where), cost_label=BILLED,
                        raw=raw_json(endpoint="activity", start_time=start, cost_basis="billed (usage)", result=r))
 
 
@@ -124,7 +129,13 @@ async def _activity(client: ApiClient, ctx: PollContext, out: Fetched) -> bool:
     data = obj(body, "/activity").get("data")
     if not isinstance(data, list):  # missing is not "no activity": it is not the documented shape
         raise Malformed(f"/activity: expected a data list, got {type(data).__name__ if data is not None else 'none'}")
-    rows = [_activity_record(obj(r, "/activity row")) for r in data]
+    rows, negative = [], 0
+    for r in data:
+        try:
+            rows.append(_activity_record(obj(r, "/activity row")))
+        except Negative:
+            negative += 1
+    rejected(out, negative, "activity row(s)")
     out.records.extend(rows)
     if rows:
         last = max(r.ts_ms // 1000 for r in rows)
