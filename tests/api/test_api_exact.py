@@ -242,3 +242,61 @@ def test_sources_command_says_negative_lines_were_rejected(server, store, settin
     out = capsys.readouterr().out
     assert "1 cost line(s) with a negative amount were rejected" in out
     assert "1 corrupt or invalid line(s) skipped" in out
+
+
+# --- item 7: Anthropic Priority Tier usage is estimated, never billed at $0 -----------------
+
+SEP1 = 1756684800  # 2025-09-01: has cost_report lines in the fixture
+
+
+def _priority_usage():
+    from tests.api.server import fixture_json
+
+    body = fixture_json("anthropic_usage_messages_grouped_all.json")
+    rows = body["data"][0]["results"]
+    assert body["data"][0]["starting_at"].startswith("2025-09-01")
+    prio = dict(rows[0], service_tier="priority", api_key_id="apikey_prio")
+    rows.append(prio)
+    return body, prio
+
+
+def test_priority_tier_rows_are_estimated_on_billed_days(server, store, settings, fast, keys):
+    from tokentui.core.pricing import Pricer
+
+    body, prio = _priority_usage()
+    server.route("/v1/organizations/usage_report/messages", Reply(200, body))
+    res = poll(store, settings, fast, "anthropic")
+    assert res.status == "ok", res.message
+    [req] = server.hits("/v1/organizations/usage_report/messages")
+    assert "service_tier" in req.query["group_by[]"]
+    rows = store.execute("SELECT key, cost_pico, cost_label FROM ledger WHERE key LIKE 'messages|%'").fetchall()
+    by_tier = {}
+    for key, cost, label in rows:
+        tier = dict(p.split("=", 1) for p in key.split("|")[3:])["service_tier"]
+        by_tier.setdefault(tier, []).append((cost, label))
+    assert by_tier["standard"] == [(0, "billed")] and by_tier["batch"] == [(0, "billed")]
+    [(cost, label)] = by_tier["priority"]
+    r = Pricer().rates(prio["model"]).base
+    cc = prio["cache_creation"]
+    want = (prio["uncached_input_tokens"] * r[0] + prio["output_tokens"] * r[1] + cc["ephemeral_5m_input_tokens"] * r[2]
+            + cc["ephemeral_1h_input_tokens"] * r[3] + prio["cache_read_input_tokens"] * r[4])
+    assert label == "estimated" and cost == want and cost > 0
+    assert "Priority Tier" in res.message
+
+
+def test_records_keyed_before_service_tier_grouping_are_replaced(server, store, settings, fast, keys):
+    from tokentui.core.records import UsageRecord
+
+    body, _prio = _priority_usage()
+    server.route("/v1/organizations/usage_report/messages", Reply(200, body))
+    old = ("messages|1756684800|86400|model=claude-sonnet-4-20250514|workspace_id=wrkspc_01JwQvzr7rXLA5AGx3HKfFUJ"
+           "|api_key_id=apikey_01Rj2N8SVvo6BePZj99NhmiT|context_window=0-200k")
+    ledger.upsert(store, [UsageRecord(source="anthropic", key=old, ts_ms=SEP1 * 1000, model="claude-sonnet-4-20250514",
+                                      kind="api", width_s=86400, input=1500, output=500, cost_pico=0,
+                                      cost_label="billed")], "dev")
+    store.commit()
+    poll(store, settings, fast, "anthropic")
+    keys_now = [k for (k,) in store.execute("SELECT key FROM ledger WHERE key LIKE 'messages|%'")]
+    assert old not in keys_now and all("|service_tier=" in k for k in keys_now)
+    assert store.execute("SELECT SUM(input) FROM ledger WHERE key LIKE 'messages|%'").fetchone()[0] == sum(
+        r["uncached_input_tokens"] for b in body["data"] for r in b["results"])

@@ -9,7 +9,8 @@ Money: ``cost_report`` ``amount`` is **cents as a decimal string** (:func:`_usd_
 is the one conversion). Billed-cost rule as for OpenAI: zero-token ``billed`` cost records;
 token buckets of a day that has cost lines carry ``cost 0, billed``; other days are
 estimated (no request count exists, so the base tier, or the long-context tier when the
-bucket's ``context_window`` says ``200k-1M``).
+bucket's ``context_window`` says ``200k-1M``). Usage is grouped by ``service_tier`` too:
+``cost_report`` never lists Priority Tier spend, so ``priority`` buckets are always estimated.
 
 Claude Code records (key ``claude_code|<day>|<actor>|<terminal_type>``) keep the whole
 analytics record in ``raw`` but **no tokens and no cost**: the same usage is already in
@@ -33,7 +34,11 @@ ADMIN_KEYS_URL = "https://console.anthropic.com/settings/admin-keys"
 VERSION = "2023-06-01"
 MAX_LIMIT = 31  # daily buckets per page (messages and cost_report)
 CLAUDE_CODE_LIMIT = 1000
-MESSAGE_GROUPS = ("model", "workspace_id", "api_key_id", "context_window")
+MESSAGE_GROUPS = ("model", "workspace_id", "api_key_id", "context_window", "service_tier")
+#: the natural key's dimensions before ``service_tier`` was grouped: those records are replaced
+OLD_MESSAGE_GROUPS = MESSAGE_GROUPS[:4]
+#: tiers whose spend ``cost_report`` never lists (providers.md §2.3): their usage is estimated
+UNBILLED_TIERS = ("priority", "priority_on_demand")
 COST_GROUPS = ("workspace_id", "description")
 #: dimensions a description-grouped cost row carries; all of them form the natural key
 COST_DIMS = ("workspace_id", "description", "model", "cost_type", "token_type", "service_tier",
@@ -157,8 +162,19 @@ async def fetch(client: ApiClient, ctx: PollContext) -> Fetched:
     rejected(out, negative, "cost line(s)")
     billed_days = {c.ts_ms for c in costs}
     estimated = 0
+    priority = 0
     for rec, r in usage:
-        if rec.ts_ms in billed_days:
+        # the same bucket as stored before service_tier was a dimension (never equal to rec.key)
+        old_dims = dims([(g, text(r, g, "anthropic messages")) for g in OLD_MESSAGE_GROUPS])
+        out.delete.append(f"messages|{rec.ts_ms // 1000}|{DAY_S}|{old_dims}")
+        if r.get("service_tier") in UNBILLED_TIERS:
+            # Priority Tier is billed by commitment, outside cost_report: list price is the estimate
+            rec.cost_pico, rec.cost_label, basis = estimate(
+                ctx.pricer, rec.model, rec.input, rec.output, rec.cache_write_5m, rec.cache_write_1h,
+                rec.cache_read, tier_input=LONG_CONTEXT_PROBE if r.get("context_window") == "200k-1M" else None)
+            basis = f"{r.get('service_tier')} tier (not in cost_report): {basis}"
+            priority += 1
+        elif rec.ts_ms in billed_days:
             rec.cost_pico, rec.cost_label, basis = 0, BILLED, "billed: in this day's cost_report records"
         else:
             long_ctx = r.get("context_window") == "200k-1M"
@@ -175,6 +191,9 @@ async def fetch(client: ApiClient, ctx: PollContext) -> Fetched:
                    f"billed), {claude_code} Claude Code day records")
     if estimated:
         out.notes.append(f"{estimated} bucket(s) on days without cost lines yet are estimated")
+    if priority:
+        out.notes.append(f"{priority} Priority Tier bucket(s) are estimated at list prices (their spend is not in "
+                         "the cost report)")
     return out
 
 
