@@ -300,3 +300,78 @@ def test_records_keyed_before_service_tier_grouping_are_replaced(server, store, 
     assert old not in keys_now and all("|service_tier=" in k for k in keys_now)
     assert store.execute("SELECT SUM(input) FROM ledger WHERE key LIKE 'messages|%'").fetchone()[0] == sum(
         r["uncached_input_tokens"] for b in body["data"] for r in b["results"])
+
+
+# --- item 8: Claude Code analytics keep their own progress, fail as a note, are paced -------
+
+CC = "/v1/organizations/usage_report/claude_code"
+TODAY = fakes.NOW.date()
+
+
+def _cc_failing_on(bad_day):
+    def handler(req):
+        if req.q("starting_at") == bad_day.isoformat():
+            return Reply(500, {"error": {"type": "api_error", "message": "boom"}})
+        return fakes._claude_code(req)
+    return handler
+
+
+def test_claude_code_failure_is_a_note_and_usage_window_advances(server, store, settings, fast, keys):
+    bad = TODAY - timedelta(days=10)
+    server.route(CC, _cc_failing_on(bad))
+    res = poll(store, settings, fast, "anthropic")
+    assert res.status == "ok", res.message
+    assert f"Claude Code analytics stopped at {bad}" in res.message
+    st = ledger.sync_states(store, "anthropic")
+    assert st["covered_from"] == (TODAY - timedelta(days=89)).isoformat() and st["last_ok_day"] == TODAY.isoformat()
+    assert (st["claude_code_from"], st["claude_code_to"]) == ((TODAY - timedelta(days=89)).isoformat(),
+                                                              (bad - timedelta(days=1)).isoformat())
+    days = [r.q("starting_at") for r in server.hits(CC)]  # oldest first, up to the day that failed
+    assert list(dict.fromkeys(days)) == [(TODAY - timedelta(days=89 - i)).isoformat() for i in range(80)]
+
+
+def test_next_poll_fetches_only_the_analytics_days_left(server, store, settings, fast, keys):
+    bad = TODAY - timedelta(days=10)
+    server.route(CC, _cc_failing_on(bad))
+    poll(store, settings, fast, "anthropic")
+    fakes.install(server)
+    server.requests.clear()
+    res = poll(store, settings, fast, "anthropic", now=fakes.NOW + timedelta(hours=1))
+    assert res.status == "ok" and "Claude Code analytics stopped" not in res.message
+    days = [r.q("starting_at") for r in server.hits(CC)]
+    assert days == [(bad + timedelta(days=i)).isoformat() for i in range(11)]  # the failed day … today
+    assert store.execute("SELECT COUNT(*) FROM ledger WHERE key LIKE 'claude_code|%'").fetchone()[0] == 2
+    recent = (TODAY - timedelta(days=2)).isoformat()
+    assert server.hits("/v1/organizations/usage_report/messages")[0].q("starting_at").startswith(recent)
+    st = ledger.sync_states(store, "anthropic")
+    assert (st["claude_code_from"], st["claude_code_to"]) == ((TODAY - timedelta(days=89)).isoformat(),
+                                                              TODAY.isoformat())
+    server.requests.clear()
+    poll(store, settings, fast, "anthropic", now=fakes.NOW + timedelta(hours=2))
+    assert len(server.hits(CC)) == 3  # caught up: the last 3 days only
+
+
+def test_claude_code_calls_are_paced(server, store, settings, fast, keys, sleeps):
+    from tokentui.sources.api.anthropic import CLAUDE_CODE_PACE
+
+    poll(store, settings, fast, "anthropic")
+    assert len(server.hits(CC)) == 90
+    assert sleeps.count(CLAUDE_CODE_PACE) == 89 and CLAUDE_CODE_PACE > 0
+
+
+
+def test_analytics_behind_the_usage_backfill_reach_back_newest_first(server, store, settings, fast, keys):
+    """Usage covered 90 days, the analytics only the last 5 (say, they failed before): the next
+    poll re-fetches the recent days, then goes back day by day to the usage backfill's start."""
+    poll(store, settings, fast, "anthropic")
+    for name, value in (("claude_code_from", (TODAY - timedelta(days=4)).isoformat()),
+                        ("claude_code_to", TODAY.isoformat())):
+        ledger.set_sync_state(store, "anthropic", name, value)
+    store.commit()
+    server.requests.clear()
+    poll(store, settings, fast, "anthropic", now=fakes.NOW + timedelta(hours=1))
+    days = [r.q("starting_at") for r in server.hits(CC)]
+    assert days == ([(TODAY - timedelta(days=i)).isoformat() for i in (2, 1, 0)]
+                    + [(TODAY - timedelta(days=i)).isoformat() for i in range(5, 90)])
+    st = ledger.sync_states(store, "anthropic")
+    assert st["claude_code_from"] == (TODAY - timedelta(days=89)).isoformat()

@@ -245,6 +245,13 @@ class ApiClient:
     def _left(self) -> float | None:
         return None if self.deadline is None else self.deadline - time.monotonic()
 
+    async def pace(self, seconds: float) -> None:
+        """Wait ``seconds`` between calls of a burst (never past the poll's deadline)."""
+        left = self._left()
+        wait = seconds if left is None else min(seconds, max(0.0, left))
+        if wait > 0:
+            await self.retry.sleep(wait)
+
     def _out_of_time(self, path: str, last: ApiError | None = None) -> ApiError:
         why = f" (last answer: {last.message})" if last is not None else ""
         return ApiError(f"{self.label}: the poll ran out of time before {path} was fetched{why}", kind="deadline",

@@ -17,8 +17,9 @@ from decimal import Decimal
 
 from tokentui.core.leverage import PersonUsage
 from tokentui.core.records import BILLED, UNPRICED, UsageRecord
-from tokentui.sources.api.base import (DAY_S, ApiReader, Negative, billed_amount, rejected, TeamPull, Fetched, PollContext, arr, count, decimal, dims, epoch, estimate,
-                                       floor_day, obj, page_cap, pico, raw_json, text)
+from tokentui.sources.api.base import (ApiReader, DAY_S, Fetched, Negative, PollContext, TeamPull, arr, billed_amount,
+                                       count, decimal, dims, epoch, estimate, floor_day, obj, page_cap, pico,
+                                       raw_json, rejected, text)
 from tokentui.sources.api.http import ApiClient, ApiError
 
 NAME = "openai"

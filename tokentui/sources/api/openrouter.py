@@ -25,8 +25,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from tokentui.core.records import BILLED, UsageRecord
-from tokentui.sources.api.base import (DAY_S, ApiReader, Negative, billed_amount, rejected, Fetched, PollContext, arr, count, day_ts, decimal, dims, obj,
-                                       parse_time, pico, raw_json, text)
+from tokentui.sources.api.base import (ApiReader, DAY_S, Fetched, Negative, PollContext, arr, billed_amount, count,
+                                       day_ts, decimal, dims, obj, parse_time, pico, raw_json, rejected, text)
 from tokentui.sources.api.http import ApiClient, ApiError, Malformed
 
 NAME = "openrouter"
