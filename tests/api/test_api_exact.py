@@ -375,3 +375,50 @@ def test_analytics_behind_the_usage_backfill_reach_back_newest_first(server, sto
                     + [(TODAY - timedelta(days=i)).isoformat() for i in range(5, 90)])
     st = ledger.sync_states(store, "anthropic")
     assert st["claude_code_from"] == (TODAY - timedelta(days=89)).isoformat()
+
+
+# --- item 10: OpenRouter with a management key: today from /credits deltas, BYOK shown ------
+
+def _credits(total_usage):
+    return Reply(200, {"data": {"total_credits": 100.5, "total_usage": total_usage}})
+
+
+def _credit_spend(store):
+    return dict(store.execute("SELECT key, cost_pico FROM ledger WHERE source = 'openrouter' AND "
+                              "key LIKE 'credits_spend|%' AND cost_label = 'billed'"))
+
+
+def test_management_key_fills_today_from_credits_deltas(server, store, settings, fast, keys):
+    from tokentui.sources.api.base import day_ts
+
+    today = day_ts(TODAY)
+    server.route("/api/v1/credits", _credits(25.75))
+    res = poll(store, settings, fast, "openrouter")
+    assert res.status == "ok", res.message
+    assert _credit_spend(store) == {f"credits_spend|{today}": 0}  # nothing seen spent yet today
+    server.route("/api/v1/credits", _credits(28.25))
+    res = poll(store, settings, fast, "openrouter", now=fakes.NOW + timedelta(hours=1))
+    assert _credit_spend(store) == {f"credits_spend|{today}": 2_500_000_000_000}
+    assert "spend today $2.50" in res.message
+    # the next day closes today's record at the counter then, and /activity covering it replaces it
+    server.route("/api/v1/credits", _credits(30.00))
+    poll(store, settings, fast, "openrouter", now=fakes.NOW + timedelta(days=1))
+    assert _credit_spend(store) == {f"credits_spend|{today}": 4_250_000_000_000,
+                                    f"credits_spend|{today + 86400}": 0}
+    activity = {"data": [{"date": (TODAY + timedelta(days=1)).isoformat(), "model": "openai/gpt-4.1", "usage": 4.25,
+                          "byok_usage_inference": 0, "requests": 1, "prompt_tokens": 1, "completion_tokens": 1}]}
+    server.route("/api/v1/activity", Reply(200, activity))
+    poll(store, settings, fast, "openrouter", now=fakes.NOW + timedelta(days=2))
+    assert f"credits_spend|{today}" not in _credit_spend(store)  # covered by /activity: never counted twice
+
+
+def test_byok_inference_is_shown_separately(server, store, settings, fast, keys):
+    from decimal import Decimal
+
+    from tests.api.server import fixture_json
+
+    byok = sum(Decimal(str(r["byok_usage_inference"])) for r in fixture_json("openrouter_activity.json")["data"])
+    assert byok > 0
+    res = poll(store, settings, fast, "openrouter")
+    assert Decimal(res.detail["byok_usage_inference"]) == byok
+    assert f"BYOK inference ${byok:,.3f}" in res.message

@@ -13,7 +13,10 @@ than duplicated. A changed key restarts the series (the counter is per key).
 With a management key, ``/activity`` gives the last 30 completed days per model with
 tokens and billed cost; any ``key_spend`` record those days cover is deleted, so the same
 dollars are never counted twice. Management keys cannot make completions, so their own
-``/key`` spend is not recorded. A 403 from ``/activity`` or ``/credits`` is not an error:
+``/key`` spend is not recorded; today (which ``/activity`` does not cover yet) is filled from
+``/credits`` ``total_usage`` deltas between polls (``credits_spend|<day start>``, replaced by
+``/activity`` once it covers the day). ``byok_usage_inference`` (inference billed by the
+user's own provider keys) is shown apart in the status, never added to totals. A 403 from ``/activity`` or ``/credits`` is not an error:
 the status says what a management key would add.
 """
 
@@ -129,16 +132,20 @@ async def _activity(client: ApiClient, ctx: PollContext, out: Fetched) -> bool:
     data = obj(body, "/activity").get("data")
     if not isinstance(data, list):  # missing is not "no activity": it is not the documented shape
         raise Malformed(f"/activity: expected a data list, got {type(data).__name__ if data is not None else 'none'}")
-    rows, negative = [], 0
+    rows, negative, byok = [], 0, Decimal(0)
     for r in data:
         try:
             rows.append(_activity_record(obj(r, "/activity row")))
         except Negative:
             negative += 1
+            continue
+        byok += _usd(r.get("byok_usage_inference") or 0, "/activity: byok_usage_inference")
     rejected(out, negative, "activity row(s)")
     out.records.extend(rows)
+    out.detail["byok_usage_inference"] = str(byok)  # shown apart: not OpenRouter credits, not in totals
     if rows:
         last = max(r.ts_ms // 1000 for r in rows)
+        out.detail["activity_to"] = last
         oldest = day_ts(ctx.today - timedelta(days=ACTIVITY_DAYS))
         spend_days = json.loads(out.state.get("spend_days") or ctx.state.get("spend_days") or "{}")
         for start, width in list(spend_days.items()):
@@ -151,21 +158,69 @@ async def _activity(client: ApiClient, ctx: PollContext, out: Fetched) -> bool:
     return True
 
 
-async def _balance(client: ApiClient, out: Fetched) -> None:
+async def _balance(client: ApiClient, out: Fetched) -> Decimal | None:
     """The balance is status detail only: when it cannot be fetched (the poll's deadline, a
-    deferred rate limit, a server error …), the spend records fetched before stay exact."""
+    deferred rate limit, a server error …), the spend records fetched before stay exact.
+    Returns the account's ``total_usage`` counter (None when not fetched)."""
     try:
         data = obj(obj(await client.get_json("credits"), "/credits").get("data"), "/credits: data")
     except ApiError as exc:
         if exc.kind in ("forbidden", "auth", "not_found"):
             out.notes.append("the account balance needs a management key")
-            return
+            return None
         if exc.kind == "malformed":
             raise
         out.incomplete.append(f"the balance (/credits) was not fetched: {exc.message}")
-        return
-    left = _usd(data.get("total_credits", 0), "total_credits") - _usd(data.get("total_usage", 0), "total_usage")
+        return None
+    used = _usd(data.get("total_usage", 0), "total_usage")
+    left = _usd(data.get("total_credits", 0), "total_credits") - used
     out.detail["balance"] = [{"currency": "USD", "available": str(left)}]
+    return used
+
+
+def _credits_spend(ctx: PollContext, used: Decimal, out: Fetched, covered_to: int | None) -> Decimal:
+    """Today's account spend from ``/credits`` deltas (a management key: ``/activity`` has
+    completed days only). ``sync_state`` keeps the counter at the day's first poll; each poll
+    stores today's spend since then as ``credits_spend|<day start>``; the first poll of a later
+    day closes the previous record at the counter then (it spans to that poll: ``width_s``).
+    A record is deleted once ``/activity`` covers every day it spans (``covered_to``)."""
+    today = ctx.today
+    prev = json.loads(ctx.state["credits_day_start"]) if ctx.state.get("credits_day_start") else None
+    days: dict[str, int] = json.loads(ctx.state.get("credits_days") or "{}")
+    start_today = Decimal(prev["usage"]) if prev and prev["day"] == today.isoformat() else used
+    if prev and prev["day"] < today.isoformat():
+        prev_day = date.fromisoformat(prev["day"])
+        span, width = used - Decimal(prev["usage"]), (today - prev_day).days
+        if span >= 0:
+            out.records.append(_credits_record(prev_day, width, span, used))
+            days[str(day_ts(prev_day))] = width
+        else:
+            rejected(out, 1, "day spend(s)")
+    spend = used - start_today
+    if spend < 0:
+        rejected(out, 1, "day spend(s)")
+        spend = Decimal(0)
+    else:
+        out.records.append(_credits_record(today, 1, spend, used))
+        days[str(day_ts(today))] = 1
+    if covered_to is not None:
+        for start, width in list(days.items()):
+            if int(start) + width * DAY_S <= covered_to + DAY_S:
+                out.delete.append(f"credits_spend|{start}")
+                out.records = [r for r in out.records if r.key != f"credits_spend|{start}"]
+                del days[start]
+    out.state.update(credits_day_start=json.dumps({"day": today.isoformat(), "usage": str(start_today)}),
+                     credits_days=json.dumps(days, sort_keys=True))
+    return spend
+
+
+def _credits_record(day: date, width_days: int, spend: Decimal, used: Decimal) -> UsageRecord:
+    start = day_ts(day)
+    return UsageRecord(source=NAME, key=f"credits_spend|{start}", ts_ms=start * 1000, model=None, kind="api",
+                       width_s=width_days * DAY_S, requests=0, cost_pico=pico(spend, "/credits: total_usage"),
+                       cost_label=BILLED, raw=raw_json(endpoint="credits", start_time=start, days=width_days,
+                                                       total_usage=str(used),
+                                                       cost_basis="difference of /credits total_usage"))
 
 
 async def fetch(client: ApiClient, ctx: PollContext) -> Fetched:
@@ -189,7 +244,16 @@ async def fetch(client: ApiClient, ctx: PollContext) -> Fetched:
             parts.append(out.summary)
     elif not mgmt:
         out.notes.append("per-model daily history (/activity) needs a management key; showing spend from /key")
-    await _balance(client, out)
+    used = await _balance(client, out)
+    if mgmt and used is not None:
+        covered_to = out.detail.pop("activity_to", None)
+        today = _credits_spend(ctx, used, out, covered_to)
+        out.detail["spend_today"] = str(today)
+        parts.insert(0, f"spend today ${today:,.2f}")
+    out.detail.pop("activity_to", None)
+    if Decimal(out.detail.get("byok_usage_inference") or 0):
+        parts.append(f"BYOK inference ${Decimal(out.detail['byok_usage_inference']):,.3f} over 30 days (billed by "
+                     "your own provider keys; not in totals)")
     if "balance" in out.detail:
         parts.append(f"balance ${Decimal(out.detail['balance'][0]['available']):,.2f}")
     out.summary = ", ".join(parts)
