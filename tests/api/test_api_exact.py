@@ -422,3 +422,16 @@ def test_byok_inference_is_shown_separately(server, store, settings, fast, keys)
     res = poll(store, settings, fast, "openrouter")
     assert Decimal(res.detail["byok_usage_inference"]) == byok
     assert f"BYOK inference ${byok:,.3f}" in res.message
+
+
+def test_credits_counter_of_another_key_starts_afresh(server, store, settings, fast, keys):
+    from tokentui.store import ledger as lg
+
+    server.route("/api/v1/credits", _credits(25.75))
+    poll(store, settings, fast, "openrouter")
+    state = __import__("json").loads(lg.sync_states(store, "openrouter")["credits_day_start"])
+    lg.set_sync_state(store, "openrouter", "credits_day_start",
+                      __import__("json").dumps({**state, "key_id": "another", "usage": "1.00"}))
+    store.commit()
+    res = poll(store, settings, fast, "openrouter", now=fakes.NOW + timedelta(hours=1))
+    assert set(_credit_spend(store).values()) == {0} and "rejected" not in res.message

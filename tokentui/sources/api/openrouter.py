@@ -185,7 +185,9 @@ def _credits_spend(ctx: PollContext, used: Decimal, out: Fetched, covered_to: in
     day closes the previous record at the counter then (it spans to that poll: ``width_s``).
     A record is deleted once ``/activity`` covers every day it spans (``covered_to``)."""
     today = ctx.today
+    fp = _fingerprint(ctx.key)  # another key may be another account: its counter starts afresh
     prev = json.loads(ctx.state["credits_day_start"]) if ctx.state.get("credits_day_start") else None
+    prev = prev if prev and prev.get("key_id") == fp else None
     days: dict[str, int] = json.loads(ctx.state.get("credits_days") or "{}")
     start_today = Decimal(prev["usage"]) if prev and prev["day"] == today.isoformat() else used
     if prev and prev["day"] < today.isoformat():
@@ -209,7 +211,8 @@ def _credits_spend(ctx: PollContext, used: Decimal, out: Fetched, covered_to: in
                 out.delete.append(f"credits_spend|{start}")
                 out.records = [r for r in out.records if r.key != f"credits_spend|{start}"]
                 del days[start]
-    out.state.update(credits_day_start=json.dumps({"day": today.isoformat(), "usage": str(start_today)}),
+    out.state.update(credits_day_start=json.dumps({"day": today.isoformat(), "usage": str(start_today),
+                                                   "key_id": fp}),
                      credits_days=json.dumps(days, sort_keys=True))
     return spend
 
