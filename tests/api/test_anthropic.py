@@ -32,7 +32,8 @@ def test_requests_use_brackets_headers_and_max_limits(server, store, settings, f
     assert res.status == "ok", res.message
     first = server.hits("/v1/organizations/usage_report/messages")[0]
     assert first.headers["x-api-key"] == fakes.ANTHROPIC_KEY and first.headers["anthropic-version"] == "2023-06-01"
-    assert first.query["group_by[]"] == ["model", "workspace_id", "api_key_id", "context_window"]
+    assert first.query["group_by[]"] == ["model", "workspace_id", "api_key_id", "context_window",
+                                         "service_tier"]
     assert first.q("starting_at") == "2025-06-11T00:00:00Z" and first.q("ending_at") == "2025-09-09T00:00:00Z"
     assert first.q("limit") == "31" and first.q("bucket_width") == "1d"
     cost = server.hits("/v1/organizations/cost_report")[0]

@@ -43,6 +43,9 @@ class FakeClient(ApiClient):
             raise ApiError("too many calls", kind="http")
         return self._answer(path, dict(params))
 
+    async def pace(self, seconds):  # no waiting between calls here
+        return None
+
 
 def _ctx(source: str, state: dict | None = None) -> PollContext:
     return PollContext(source, NOW, Window(date(2025, 9, 6), date(2025, 9, 8)), state or {}, PRICER, KEY)

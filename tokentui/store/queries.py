@@ -72,6 +72,12 @@ _SUMS = ("SUM(input), SUM(output), SUM(cache_write_5m + cache_write_1h), SUM(cac
          "MIN(id)")
 
 
+#: a group with tokens, requests or money: records with none of them (Claude Code analytics,
+#: kept for their ``raw``) make no row of zeros
+_NOT_EMPTY = (f"MAX({TOKENS}) > 0 OR MAX(requests) > 0 OR MAX(COALESCE(cost_pico, 0)) != 0 "
+              "OR MIN(COALESCE(cost_pico, 0)) != 0")
+
+
 def _totals(row: Sequence, model: str | None) -> Totals:
     cost, billed = joined(row[5], row[6]), joined(row[7], row[8])
     t = Totals(*row[:5], cost, billed, *row[9:12])
@@ -105,7 +111,7 @@ def grouped(conn: sqlite3.Connection, f: Filter, tz: ZoneInfo, period: str, week
     """``{period key: {(source, model): Totals}}`` in first-seen (time) order."""
     where, args = _where(f)
     sql = (f"SELECT ts_ms / {QUARTER_MS} AS q, width_s >= 86400 AS whole_day, source, model, {_SUMS} "
-           f"FROM ledger{where} GROUP BY q, whole_day, source, model ORDER BY q, MIN(id)")
+           f"FROM ledger{where} GROUP BY q, whole_day, source, model HAVING {_NOT_EMPTY} ORDER BY q, MIN(id)")
     out: dict[str, dict[tuple[str, str | None], Totals]] = {}
     utc = ZoneInfo("UTC")
     for row in conn.execute(sql, args):

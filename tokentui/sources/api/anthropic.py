@@ -3,13 +3,15 @@
 Requests (providers.md §2.2–2.4): daily buckets, ``limit=31`` (the maximum for both
 ``usage_report/messages`` and ``cost_report``), arrays as ``group_by[]=…``, RFC 3339
 ``starting_at``/``ending_at``. Claude Code analytics only takes one day per call, so it is
-one call per day of the window (``limit=1000`` records per page, the maximum).
+one call per day (``limit=1000`` records per page, the maximum), paced, with its own
+backfill progress in ``sync_state``; its failures are a note, never a failed poll.
 
 Money: ``cost_report`` ``amount`` is **cents as a decimal string** (:func:`_usd_from_cents`
 is the one conversion). Billed-cost rule as for OpenAI: zero-token ``billed`` cost records;
 token buckets of a day that has cost lines carry ``cost 0, billed``; other days are
 estimated (no request count exists, so the base tier, or the long-context tier when the
-bucket's ``context_window`` says ``200k-1M``).
+bucket's ``context_window`` says ``200k-1M``). Usage is grouped by ``service_tier`` too:
+``cost_report`` never lists Priority Tier spend, so ``priority`` buckets are always estimated.
 
 Claude Code records (key ``claude_code|<day>|<actor>|<terminal_type>``) keep the whole
 analytics record in ``raw`` but **no tokens and no cost**: the same usage is already in
@@ -19,12 +21,14 @@ the messages buckets (API customers) or in the local claude-code logs, and the
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from decimal import Decimal
 
 from tokentui.core.leverage import PersonUsage
 from tokentui.core.records import BILLED, UNPRICED, UsageRecord
-from tokentui.sources.api.base import (DAY_S, ApiReader, TeamPull, Fetched, PollContext, arr, count, decimal, dims, estimate,
-                                       floor_day, iso_z, obj, parse_time, pico, raw_json, text)
+from tokentui.sources.api.base import (ApiReader, DAY_S, Fetched, Negative, PollContext, TeamPull, arr, billed_amount,
+                                       count, day_ts, decimal, dims, estimate, floor_day, iso_z, obj, page_cap,
+                                       parse_time, pico, raw_json, rejected, text)
 from tokentui.sources.api.http import ApiClient, ApiError
 
 NAME = "anthropic"
@@ -33,7 +37,12 @@ ADMIN_KEYS_URL = "https://console.anthropic.com/settings/admin-keys"
 VERSION = "2023-06-01"
 MAX_LIMIT = 31  # daily buckets per page (messages and cost_report)
 CLAUDE_CODE_LIMIT = 1000
-MESSAGE_GROUPS = ("model", "workspace_id", "api_key_id", "context_window")
+CLAUDE_CODE_PACE = 0.25  # seconds between analytics calls (one per day: a backfill is a burst)
+MESSAGE_GROUPS = ("model", "workspace_id", "api_key_id", "context_window", "service_tier")
+#: the natural key's dimensions before ``service_tier`` was grouped: those records are replaced
+OLD_MESSAGE_GROUPS = MESSAGE_GROUPS[:4]
+#: tiers whose spend ``cost_report`` never lists (providers.md §2.3): their usage is estimated
+UNBILLED_TIERS = ("priority", "priority_on_demand")
 COST_GROUPS = ("workspace_id", "description")
 #: dimensions a description-grouped cost row carries; all of them form the natural key
 COST_DIMS = ("workspace_id", "description", "model", "cost_type", "token_type", "service_tier",
@@ -56,8 +65,8 @@ def _params(ctx: PollContext, groups: tuple[str, ...]) -> list[tuple[str, str]]:
              ("limit", str(min(MAX_LIMIT, w.days)))] + [("group_by[]", g) for g in groups])
 
 
-async def _results(client: ApiClient, path: str, params: list[tuple[str, str]]):
-    async for page in client.pages(path, params):
+async def _results(client: ApiClient, path: str, params: list[tuple[str, str]], max_pages: int):
+    async for page in client.pages(path, params, max_pages=max_pages):
         for b in arr(page.get("data"), f"{path}: data"):
             b = obj(b, f"{path}: bucket")
             start = floor_day(parse_time(b.get("starting_at"), f"{path}: bucket.starting_at"))
@@ -80,7 +89,7 @@ def _message_record(start: int, r: dict) -> UsageRecord:
 
 def _cost_record(start: int, r: dict, notes: list[str]) -> UsageRecord:
     where = "anthropic cost_report"
-    usd = _usd_from_cents(r.get("amount"), f"{where}.amount")
+    usd = billed_amount(_usd_from_cents(r.get("amount"), f"{where}.amount"), f"{where}.amount")
     currency = (text(r, "currency", where) or "USD").upper()
     cost_pico, label = pico(usd, f"{where}.amount"), BILLED
     if currency != "USD":
@@ -112,28 +121,77 @@ def _claude_code_record(day_start: int, r: dict) -> UsageRecord:
                        raw=raw_json(endpoint="claude_code", start_time=start, result=r))
 
 
-async def _claude_code(client: ApiClient, ctx: PollContext, out: Fetched) -> int:
-    """One call (plus pages) per day. An organization without Claude Code analytics is a note.
+def _state_day(ctx: PollContext, name: str) -> date | None:
+    try:
+        return date.fromisoformat(ctx.state[name])
+    except (KeyError, ValueError):
+        return None
 
-    Any other failure (the poll's deadline, endless pages, a deferred rate limit …) stops
-    here but keeps the rest: these records carry no tokens or cost, so the usage and cost
-    records fetched before them are exact without them (``out.incomplete`` says so)."""
-    n = 0
-    for day in ctx.window.each_day():
-        params = [("starting_at", day.isoformat()), ("limit", str(CLAUDE_CODE_LIMIT))]
-        day_start = ctx.window.start_ts + (day - ctx.window.start).days * DAY_S
-        try:
-            async for page in client.pages("v1/organizations/usage_report/claude_code", params):
-                for r in arr(page.get("data"), "claude_code: data"):
-                    out.records.append(_claude_code_record(day_start, obj(r, "claude_code: record")))
-                    n += 1
-        except ApiError as exc:
-            if exc.kind not in ("forbidden", "not_found"):
-                out.incomplete.append(f"Claude Code analytics stopped at {day}: {exc.message}")
-                break
+
+def _claude_code_plan(ctx: PollContext) -> tuple[list[date], list[date], date | None, date | None]:
+    """The analytics days to fetch: ``(up, down, from, to)``.
+
+    Claude Code analytics keep their own progress: ``claude_code_from`` … ``claude_code_to``
+    is the run of days already fetched. ``up`` (oldest first) re-fetches this poll's window
+    and fills any gap after ``to`` (the first time: the whole backfill), so each success
+    extends ``to``; ``down`` (newest first) reaches back to the usage backfill's start when
+    that is older than ``from`` (a larger ``backfill_days``), so each success extends ``from``."""
+    cc_from, cc_to = _state_day(ctx, "claude_code_from"), _state_day(ctx, "claude_code_to")
+    covered = _state_day(ctx, "covered_from")
+    want = min(ctx.window.start, covered) if covered else ctx.window.start
+    today = ctx.window.end
+
+    def span(a: date, b: date) -> list[date]:
+        return [a + timedelta(days=i) for i in range((b - a).days + 1)]
+
+    if cc_from is None or cc_to is None or cc_from > cc_to:
+        return span(want, today), [], None, None
+    up = span(min(ctx.window.start, cc_to + timedelta(days=1)), today)
+    return up, span(want, cc_from - timedelta(days=1))[::-1], cc_from, cc_to
+
+
+async def _claude_code_day(client: ApiClient, ctx: PollContext, day: date, records: list[UsageRecord]) -> None:
+    """One day's records, page by page (each record is exact on its own: a day cut short keeps
+    the pages read, and is fetched again)."""
+    params = [("starting_at", day.isoformat()), ("limit", str(CLAUDE_CODE_LIMIT))]
+    async for page in client.pages("v1/organizations/usage_report/claude_code", params):
+        for r in arr(page.get("data"), "claude_code: data"):
+            records.append(_claude_code_record(day_ts(day), obj(r, "claude_code: record")))
+
+
+async def _claude_code(client: ApiClient, ctx: PollContext, out: Fetched) -> int:
+    """One call (plus pages) per day, paced (:data:`CLAUDE_CODE_PACE` apart), with the
+    progress of its own (:func:`_claude_code_plan`) in ``sync_state``.
+
+    A failure is a note on the source, never a failed poll: these records carry no tokens or
+    cost, so the usage and cost records stay exact without them, and their window advances;
+    the analytics days not fetched are fetched by the next polls. An organization without
+    Claude Code analytics is a note too."""
+    up, down, cc_from, cc_to = _claude_code_plan(ctx)
+    records: list[UsageRecord] = []
+    calls = 0
+    try:
+        for direction, days in (("up", up), ("down", down)):
+            for day in days:
+                if calls:
+                    await client.pace(CLAUDE_CODE_PACE)
+                calls += 1
+                await _claude_code_day(client, ctx, day, records)
+                if direction == "up":
+                    cc_from = cc_from or day
+                    cc_to = day if cc_to is None or day > cc_to else cc_to
+                else:
+                    cc_from = day
+    except ApiError as exc:
+        if exc.kind in ("forbidden", "not_found"):
             out.notes.append(f"Claude Code analytics are not available to this key (HTTP {exc.status}); skipped")
-            break
-    return n
+        else:
+            out.notes.append(f"Claude Code analytics stopped at {day}: {exc.message}; the next poll fetches the "
+                             "days not fetched yet")
+    out.records.extend(records)
+    if cc_from is not None and cc_to is not None:
+        out.state.update(claude_code_from=cc_from.isoformat(), claude_code_to=cc_to.isoformat())
+    return len(records)
 
 
 async def fetch(client: ApiClient, ctx: PollContext) -> Fetched:
@@ -144,13 +202,32 @@ async def fetch(client: ApiClient, ctx: PollContext) -> Fetched:
     without losing them (see :func:`_claude_code`)."""
     out = Fetched()
     usage = [(_message_record(s, r), r) async for s, r in
-             _results(client, "v1/organizations/usage_report/messages", _params(ctx, MESSAGE_GROUPS))]
-    costs = [_cost_record(s, r, out.notes) async for s, r in
-             _results(client, "v1/organizations/cost_report", _params(ctx, COST_GROUPS))]
+             _results(client, "v1/organizations/usage_report/messages", _params(ctx, MESSAGE_GROUPS),
+                      page_cap(ctx.window, MAX_LIMIT))]
+    costs: list[UsageRecord] = []
+    negative = 0
+    async for s, r in _results(client, "v1/organizations/cost_report", _params(ctx, COST_GROUPS),
+                               page_cap(ctx.window, MAX_LIMIT)):
+        try:
+            costs.append(_cost_record(s, r, out.notes))
+        except Negative:
+            negative += 1
+    rejected(out, negative, "cost line(s)")
     billed_days = {c.ts_ms for c in costs}
     estimated = 0
+    priority = 0
     for rec, r in usage:
-        if rec.ts_ms in billed_days:
+        # the same bucket as stored before service_tier was a dimension (never equal to rec.key)
+        old_dims = dims([(g, text(r, g, "anthropic messages")) for g in OLD_MESSAGE_GROUPS])
+        out.delete.append(f"messages|{rec.ts_ms // 1000}|{DAY_S}|{old_dims}")
+        if r.get("service_tier") in UNBILLED_TIERS:
+            # Priority Tier is billed by commitment, outside cost_report: list price is the estimate
+            rec.cost_pico, rec.cost_label, basis = estimate(
+                ctx.pricer, rec.model, rec.input, rec.output, rec.cache_write_5m, rec.cache_write_1h,
+                rec.cache_read, tier_input=LONG_CONTEXT_PROBE if r.get("context_window") == "200k-1M" else None)
+            basis = f"{r.get('service_tier')} tier (not in cost_report): {basis}"
+            priority += 1
+        elif rec.ts_ms in billed_days:
             rec.cost_pico, rec.cost_label, basis = 0, BILLED, "billed: in this day's cost_report records"
         else:
             long_ctx = r.get("context_window") == "200k-1M"
@@ -167,6 +244,9 @@ async def fetch(client: ApiClient, ctx: PollContext) -> Fetched:
                    f"billed), {claude_code} Claude Code day records")
     if estimated:
         out.notes.append(f"{estimated} bucket(s) on days without cost lines yet are estimated")
+    if priority:
+        out.notes.append(f"{priority} Priority Tier bucket(s) are estimated at list prices (their spend is not in "
+                         "the cost report)")
     return out
 
 

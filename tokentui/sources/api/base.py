@@ -18,7 +18,7 @@ from typing import Any
 
 from tokentui.core.pricing import Pricer
 from tokentui.core.records import ESTIMATED, MAX_BUCKET_TOKENS, MAX_TS_MS, MIN_TS_MS, UNPRICED, to_pico
-from tokentui.sources.api.http import Malformed
+from tokentui.sources.api.http import MAX_PAGES, Malformed
 
 DAY_S = 86400
 MAX_DIGITS = 15  # amounts of 10^15 or more: no real balance or cost line comes near; the data is bad
@@ -62,6 +62,12 @@ def plan_window(today: date, backfill_days: int, covered_from: date | None, last
         return Window(want, today)
     recent = min(today, last_ok) - timedelta(days=RECENT_DAYS - 1)
     return Window(max(want, recent), today)
+
+
+def page_cap(window: Window, per_page: int) -> int:
+    """Pages a listing of ``window``'s daily buckets may take: the pages the window needs (the
+    longest ``backfill_days``, 3,660, is 119 pages of 31) on top of the usual loop guard."""
+    return MAX_PAGES + -(-window.days // max(1, per_page))
 
 
 def day_ts(d: date) -> int:
@@ -161,6 +167,26 @@ def decimal(v: Any, where: str) -> Decimal:
     if not d.is_finite() or (d and d.adjusted() >= MAX_DIGITS):  # adjusted(): no context overflow
         raise Malformed(f"{where}: amount {v!r:.40} is not finite or implausibly large")
     return d
+
+
+class Negative(ValueError):
+    """A billed amount below zero: no cost line, activity row or spend can be negative; the
+    line is rejected and counted (:func:`rejected`), never added to a total."""
+
+
+def billed_amount(amount: Decimal, where: str) -> Decimal:
+    """``amount`` when it can be a billed cost; :class:`Negative` when it is below zero."""
+    if amount < 0:
+        raise Negative(f"{where}: negative amount {amount}")
+    return amount
+
+
+def rejected(out: "Fetched", n: int, what: str) -> None:
+    """Say (status message) and count (``skipped_lines``, shown by `tokentop sources`) ``n``
+    rejected ``what``."""
+    if n:
+        out.notes.append(f"{n} {what} with a negative amount were rejected (a cost cannot be negative)")
+        out.detail["skipped_lines"] = int(out.detail.get("skipped_lines", 0)) + n
 
 
 def pico(amount: Decimal, where: str) -> int:

@@ -157,6 +157,11 @@ def error_text(body: bytes) -> str:
 
 
 _KINDS = {400: "bad_request", 401: "auth", 402: "billing", 403: "forbidden", 404: "not_found"}
+#: an error body's ``type``/``code`` (OpenAI, Anthropic) → the kind its HTTP status would have given
+_ENVELOPE_KINDS = {"invalid_request_error": "bad_request", "authentication_error": "auth",
+                   "invalid_api_key": "auth", "permission_error": "forbidden", "not_found_error": "not_found",
+                   "rate_limit_error": "rate_limited", "rate_limit_exceeded": "rate_limited",
+                   "insufficient_quota": "billing"}
 
 
 async def _each(chunks: Any) -> AsyncIterator[bytes]:
@@ -240,6 +245,13 @@ class ApiClient:
     def _left(self) -> float | None:
         return None if self.deadline is None else self.deadline - time.monotonic()
 
+    async def pace(self, seconds: float) -> None:
+        """Wait ``seconds`` between calls of a burst (never past the poll's deadline)."""
+        left = self._left()
+        wait = seconds if left is None else min(seconds, max(0.0, left))
+        if wait > 0:
+            await self.retry.sleep(wait)
+
     def _out_of_time(self, path: str, last: ApiError | None = None) -> ApiError:
         why = f" (last answer: {last.message})" if last is not None else ""
         return ApiError(f"{self.label}: the poll ran out of time before {path} was fetched{why}", kind="deadline",
@@ -314,7 +326,10 @@ class ApiClient:
                 raise ApiError(f"{self.label} refused the request (HTTP {status})"
                                + (f": {detail}" if detail else ""),
                                kind=_KINDS.get(status, "http"), status=status, detail=detail, path=path)
-            return self._decode(body, path)
+            data = self._decode(body, path)
+            if isinstance(data, dict) and data.get("error") not in (None, "", {}):
+                raise self._error_envelope(data, status, path)
+            return data
         assert last is not None
         raise last
 
@@ -373,6 +388,16 @@ class ApiClient:
                         hint="if the API moved, set this source's base URL to the new address "
                              "(TOKENTOP_<SOURCE>_BASE_URL or [sources.<source>] base_url)")
 
+    def _error_envelope(self, data: dict, status: int, path: str) -> ApiError:
+        """A success status carrying an error body (``{"error": …}``): an error, never data."""
+        err = data.get("error")
+        etype = err.get("type") or err.get("code") if isinstance(err, dict) else None
+        detail = self.scrub(error_text(json.dumps(data).encode()))
+        kind = _ENVELOPE_KINDS.get(etype if isinstance(etype, str) else "", "http")
+        return ApiError(f"{self.label} answered HTTP {status} with an error instead of data for {path}"
+                        + (f": {detail}" if detail else ""), kind=kind, status=status, detail=detail, path=path,
+                        hint="the next poll tries again")
+
     def _decode(self, body: bytes | httpx.Response, path: str) -> Any:
         content = body.content if isinstance(body, httpx.Response) else body
         try:
@@ -401,6 +426,10 @@ class ApiClient:
             if not isinstance(body, dict):
                 raise Malformed(f"{self.label} sent {type(body).__name__} where a page object was expected "
                                 f"from {path}", path)
+            if not isinstance(body.get("data"), list):
+                got = "none" if body.get("data") is None else type(body.get("data")).__name__
+                raise Malformed(f"{self.label} sent a page from {path} that is not the documented shape: expected "
+                                f"a data list, got {got}", path)
             yield body
             nxt = body.get("next_page")
             if body.get("has_more") is not True or not isinstance(nxt, str) or not nxt:

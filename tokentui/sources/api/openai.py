@@ -17,8 +17,9 @@ from decimal import Decimal
 
 from tokentui.core.leverage import PersonUsage
 from tokentui.core.records import BILLED, UNPRICED, UsageRecord
-from tokentui.sources.api.base import (DAY_S, ApiReader, TeamPull, Fetched, PollContext, arr, count, decimal, dims, epoch, estimate,
-                                       floor_day, obj, pico, raw_json, text)
+from tokentui.sources.api.base import (ApiReader, DAY_S, Fetched, Negative, PollContext, TeamPull, arr, billed_amount,
+                                       count, decimal, dims, epoch, estimate, floor_day, obj, page_cap, pico,
+                                       raw_json, rejected, text)
 from tokentui.sources.api.http import ApiClient, ApiError
 
 NAME = "openai"
@@ -73,9 +74,9 @@ def _params(ctx: PollContext, max_limit: int, groups: tuple[str, ...]) -> list[t
              ("limit", str(min(max_limit, w.days)))] + [("group_by", g) for g in groups])
 
 
-async def _results(client: ApiClient, path: str, params: list[tuple[str, str]]):
+async def _results(client: ApiClient, path: str, params: list[tuple[str, str]], max_pages: int):
     """(day start, result) for every result of every bucket of every page."""
-    async for page in client.pages(path, params):
+    async for page in client.pages(path, params, max_pages=max_pages):
         for b in arr(page.get("data"), f"{path}: data"):
             b = obj(b, f"{path}: bucket")
             start = floor_day(epoch(b.get("start_time"), f"{path}: bucket.start_time"))
@@ -115,10 +116,16 @@ def _line_item_model(item: str | None) -> str | None:
     return head if head and not any(c.isspace() for c in head) and ", " in item else None
 
 
-def _cost_record(start: int, r: dict, notes: list[str]) -> UsageRecord:
+def _cost_record(start: int, r: dict, notes: list[str]) -> UsageRecord | None:
+    """A cost line's record; None for a line without an amount (the schema requires only
+    ``object``): it carries no dollars, so it is counted in a note and bills no day."""
     where = "openai costs"
+    if r.get("amount") is None:
+        return None
     amount = obj(r.get("amount"), f"{where}.amount")
-    value = _usd(amount.get("value"), f"{where}.amount.value")
+    if amount.get("value") is None:
+        return None
+    value = billed_amount(_usd(amount.get("value"), f"{where}.amount.value"), f"{where}.amount.value")
     currency = (text(amount, "currency", f"{where}.amount") or "usd").lower()
     line_item, project = text(r, "line_item", where), text(r, "project_id", where)
     cost_pico, label = pico(value, f"{where}.amount.value"), BILLED
@@ -142,7 +149,8 @@ async def fetch(client: ApiClient, ctx: PollContext) -> Fetched:
     for ep, groups in USAGE.items():
         path = f"organization/usage/{ep}"
         try:
-            async for start, r in _results(client, path, _params(ctx, USAGE_MAX_LIMIT, groups)):
+            async for start, r in _results(client, path, _params(ctx, USAGE_MAX_LIMIT, groups),
+                                           page_cap(ctx.window, USAGE_MAX_LIMIT)):
                 usage.append(_usage_record(ep, start, r))
         except ApiError as exc:
             # a gateway (or an older API) may lack a sibling endpoint: that is not fatal
@@ -151,9 +159,22 @@ async def fetch(client: ApiClient, ctx: PollContext) -> Fetched:
                 continue
             raise
     costs: list[UsageRecord] = []
+    no_amount = negative = 0
     async for start, r in _results(client, "organization/costs",
-                                   _params(ctx, COSTS_MAX_LIMIT, ("line_item", "project_id"))):
-        costs.append(_cost_record(start, r, out.notes))
+                                   _params(ctx, COSTS_MAX_LIMIT, ("line_item", "project_id")),
+                                   page_cap(ctx.window, COSTS_MAX_LIMIT)):
+        try:
+            rec = _cost_record(start, r, out.notes)
+        except Negative:
+            negative += 1
+            continue
+        if rec is None:
+            no_amount += 1
+        else:
+            costs.append(rec)
+    rejected(out, negative, "cost line(s)")
+    if no_amount:
+        out.notes.append(f"{no_amount} cost line(s) without an amount were skipped (no dollars to count)")
     billed_days = {c.ts_ms for c in costs}
     estimated = 0
     for rec, raw in usage:
