@@ -218,8 +218,12 @@ def test_long_retry_after_defers_the_source_and_says_so(server, tmp_path, header
     server.route(MESSAGES, Reply(429, {"error": {"message": "slow down"}}, retry_after=value))
     run = sync(server, tmp_path)
     status, message = run.status()
-    assert status == "error" and "deferred to the next poll" in message and "wait 100 s" in message.replace(
-        "wait 99 s", "wait 100 s"), message
+    import re
+
+    wait = re.search(r"wait (\d+) s", message)
+    # an HTTP date counts down while the sync starts: what is said is what was left of the 100 s
+    assert status == "error" and "deferred to the next poll" in message and wait, message
+    assert (90 if header == "http-date" else 100) <= int(wait.group(1)) <= 100, message
     assert len(server.hits(MESSAGES)) == 1  # no waiting, no retry in this poll
     assert "deferred" in run.proc.stdout
 
