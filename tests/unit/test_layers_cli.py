@@ -176,3 +176,18 @@ def test_sql_lives_in_the_store_only() -> None:
             elif isinstance(node, ast.Constant) and isinstance(node.value, str) and sql.search(node.value):
                 found.append(f"{path.relative_to(root)}:{node.lineno} {node.value[:40]!r}")
     assert found == []
+
+
+@pytest.mark.parametrize("args", [(), ("--demo",)])
+def test_dashboard_without_a_terminal_says_so_and_exits_2(isolated: Path, args: tuple[str, ...]) -> None:
+    """Piped, redirected or from cron: one line pointing at the table, never a hung full-screen app."""
+    try:
+        proc = subprocess.run([sys.executable, "-m", "tokentui", *args], capture_output=True, text=True,
+                              stdin=subprocess.DEVNULL, env=dict(os.environ), timeout=20)
+    except subprocess.TimeoutExpired:
+        pytest.fail("tokentop with stdout not a terminal started the dashboard and hung")
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stdout == ""
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and "needs a terminal" in lines[0]
+    assert "tokentop report daily" in proc.stderr and "\x1b" not in proc.stderr

@@ -129,6 +129,11 @@ def _internal_error(exc: BaseException) -> int:
 
 
 def _run_tui(args) -> int:
+    if not _is_terminal(sys.stdout) or not _is_terminal(sys.stdin):
+        # piped, redirected or from cron: a full-screen app would hang there, drawing to no one
+        print("tokentop: the dashboard needs a terminal; for a table run `tokentop report daily`",
+              file=sys.stderr)
+        return 2
     settings = _settings()
     if args.theme:
         _check_theme(args.theme)
@@ -137,6 +142,13 @@ def _run_tui(args) -> int:
     # the TUI draws with control sequences of its own; it shows outside text as text itself
     sys.stdout, sys.stderr = _unfiltered(sys.stdout), _unfiltered(sys.stderr)
     return run_app(settings, demo=args.demo, theme=args.theme)
+
+
+def _is_terminal(stream) -> bool:
+    try:
+        return stream is not None and _unfiltered(stream).isatty()
+    except (AttributeError, ValueError, OSError):  # no isatty, or a closed stream
+        return False
 
 
 def _check_theme(name: str) -> None:
