@@ -337,3 +337,42 @@ async def test_forms_keep_the_screen_keys(make_app):
         await pilot.press("escape")
         await pilot.pause()
         assert app.check_action("show_screen", ("history",)) is True
+
+
+async def test_too_small_terminal_says_so_instead_of_a_garbled_layout(make_app):
+    """Below the smallest size at which every screen is usable, one notice with the size it
+    needs; the screens come back as they were when the terminal grows. Tried in tmux: below 76
+    columns model names and the leverage table's range column are cut; below 20 rows the
+    dashboard loses its budget line."""
+    from tokentui.tui.app import MIN_SIZE, TooSmallScreen
+
+    assert MIN_SIZE == (76, 20)
+    app = make_app()
+    async with app.run_test(size=(60, 18)) as pilot:
+        await _ready(app, pilot)
+        assert isinstance(app.screen, TooSmallScreen)
+        text = rendered(app.screen.query_one("#too-small-text"))
+        assert "too small" in text and "60×18" in text and "76×20" in text
+        await pilot.press("2")  # screen keys wait until it fits
+        await pilot.resize_terminal(100, 30)
+        await pilot.pause()
+        assert isinstance(app.screen, DashboardScreen)
+        await pilot.press("3")
+        await pilot.pause()
+        assert isinstance(app.screen, BudgetsScreen)
+        for size in ((75, 30), (100, 19)):  # one dimension short is too small too
+            await pilot.resize_terminal(*size)
+            await pilot.pause()
+            assert isinstance(app.screen, TooSmallScreen), size
+            await pilot.resize_terminal(*MIN_SIZE)
+            await pilot.pause()
+            assert isinstance(app.screen, BudgetsScreen), size
+        await pilot.press("a")  # a form open when the terminal shrinks is still there after
+        await pilot.pause()
+        form = app.screen
+        await pilot.resize_terminal(50, 10)
+        await pilot.pause()
+        assert isinstance(app.screen, TooSmallScreen)
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert app.screen is form

@@ -21,7 +21,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable
 
-from textual import work
+from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
@@ -43,6 +43,7 @@ from tokentui.tui.screens.help_screen import HelpScreen
 from tokentui.tui.screens.history_screen import HistoryScreen
 from tokentui.tui.screens.leverage_screen import LeverageScreen
 from tokentui.tui.screens.sources_screen import SourcesScreen
+from tokentui.tui.screens.too_small import TooSmallScreen
 from tokentui.services.dashboard import BudgetsView, Snapshot
 from tokentui.services.history import HistoryTable
 from tokentui.services.session import RefreshPlan, Session, utc_now
@@ -58,6 +59,10 @@ WORKER_TITLES = {"refresh": "Refresh failed", "poll": "API poll failed", "export
 #: actions a form (a modal other than the help) keeps for itself while it is open
 GUARDED_BY_FORMS = frozenset({"show_screen", "export", "help"})
 Clock = Callable[[], datetime]
+#: the smallest terminal (columns, rows) at which every screen is usable, found by trying sizes
+#: in tmux on the demo: narrower cuts model names on the dashboard and the leverage table's range
+#: column; shorter drops the dashboard's budget line. Below it the App shows a notice instead.
+MIN_SIZE = (76, 20)
 
 
 def _describe(error: BaseException | None) -> str:
@@ -149,9 +154,25 @@ class TokentopApp(App[int]):
             self.notify("\n".join(problems[:4]) + ("\n…" if len(problems) > 4 else ""),
                         title="Theme problem", severity="warning", timeout=10)
         self.switch_mode(SCREENS[0].MODE)
+        self._check_size(self.size.width, self.size.height)
         self._start_refresh()
         if not self.demo:  # the first poll after the first paint
             self._poll_timer = self.set_timer(1.0, self._start_poll)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._check_size(event.size.width, event.size.height)
+
+    def _check_size(self, width: int, height: int) -> None:
+        """Show the "terminal too small" notice below :data:`MIN_SIZE`, take it away above."""
+        too_small = width < MIN_SIZE[0] or height < MIN_SIZE[1]
+        top = self.screen_stack[-1] if self.screen_stack else None
+        if isinstance(top, TooSmallScreen):
+            if too_small:
+                top.show_size((width, height))
+            else:
+                top.dismiss()
+        elif too_small and top is not None:
+            self.push_screen(TooSmallScreen((width, height), MIN_SIZE))
 
     def on_unmount(self) -> None:
         for timer in (self._timer, self._poll_timer):
@@ -439,4 +460,4 @@ def run_app(settings: Settings, *, demo: bool = False, theme: str | None = None)
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-__all__ = ["TokentopApp", "run_app", "load_themes", "theme_from_spec", "SCREENS"]
+__all__ = ["TokentopApp", "run_app", "MIN_SIZE", "TooSmallScreen", "load_themes", "theme_from_spec", "SCREENS"]
