@@ -172,7 +172,7 @@ def test_check_reports_the_worst_budget(capsys, config):
     set_budget(capsys, "tight", "1000")
     code, out, _ = run(capsys, "budget", "check", "--no-sync")
     assert code == 1
-    assert "[ok  ] annual budget 'roomy'" in out and "[RISK] annual budget 'tight': at this pace it lasts" in out
+    assert "[ok  ] annual budget 'roomy'" in out and "[RISK] annual budget 'tight': at this pace it runs out" in out
     set_budget(capsys, "gone", "50")
     code, out, _ = run(capsys, "budget", "check", "--no-sync")
     assert code == 2 and "[OVER] annual budget 'gone': used up — $100.00 of $50.00" in out
@@ -207,7 +207,7 @@ def test_check_in_a_real_subprocess(capsys, config):
     proc = subprocess.run([sys.executable, "-m", "tokentui", "budget", "check"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1, proc.stderr
-    assert "annual budget 'year': at this pace it lasts" in proc.stdout
+    assert "annual budget 'year': at this pace it runs out" in proc.stdout
     proc = subprocess.run([sys.executable, "-m", "tokentui", "budget", "check", "--json", "--no-sync"], cwd=ROOT,
                           env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1 and json.loads(proc.stdout)["budgets"][0]["status"] == "projected_over"

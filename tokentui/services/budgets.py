@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from tokentui.config import Settings, line_of
 from tokentui.sources import registry
 from tokentui.core.budgets import PERIOD_ADJECTIVE, Budget, BudgetError, BudgetSettings, parse_budgets
-from tokentui.core.projection import WINDOW_DAYS, Projection, project
+from tokentui.core.projection import QUARTER_DAYS, WINDOW_DAYS, Projection, project
 from tokentui.core.overlap import person_totals
 from tokentui.core.records import PICO
 from tokentui.core.totals import Totals
@@ -217,26 +217,40 @@ def exit_code(results: Iterable[BudgetResult]) -> int:
 
 # --- words ---------------------------------------------------------------------------------
 
-def _quarters(q: float) -> str:
-    return f"{q:.1f} quarter{'s' if round(q, 1) != 1 else ''}"
+def _plural(n: float, unit: str, decimals: int = 0) -> str:
+    text = f"{n:.{decimals}f}"
+    return f"{text} {unit}{'' if text == '1' else 's'}"
+
+
+def span(days: float, period: str) -> str:
+    """A stretch of ``days`` in the unit a reader of a ``period`` budget counts in: days for a
+    month; weeks for a quarter; weeks, then quarters, for a year (days under two weeks)."""
+    if period == "month" or days < 14:
+        return _plural(max(1, round(days)), "day")
+    if period == "quarter" or days < QUARTER_DAYS:
+        return _plural(round(days / 7), "week")
+    return _plural(days / QUARTER_DAYS, "quarter", 1)
 
 
 def headline(r: BudgetResult) -> str:
-    """'annual budget "work": at this pace it lasts 1.2 quarters (runs out 2027-02-14)'."""
+    """One plain sentence: 'monthly budget 'work': at this pace it runs out 2026-11-29, 2 days
+    before the month ends' / 'won't run out this month at this pace (projected $300.00 of
+    $1,000.00)' / 'used up — … (ran out 2026-11-20, 20 days into the month)'."""
     p, b = r.projection, r.budget
     head = f"{PERIOD_ADJECTIVE[b.period]} budget {b.name!r}"
     if r.status == OVER:
-        when = f"ran out {p.runs_out.isoformat()}, " if p.runs_out else ""
-        return (f"{head}: used up — {b.format_amount(r.spent)} of {b.format_amount()} "
-                f"({when}{_quarters(p.runway_quarters or 0)} into the {b.period})")
+        when = (f"ran out {p.runs_out.isoformat()}, {span(p.runway_days, b.period)} into the {b.period}"
+                if p.runs_out is not None and p.runway_days is not None else "")
+        return (f"{head}: used up — {b.format_amount(r.spent)} of {b.format_amount()}"
+                + (f" ({when})" if when else ""))
     if p.daily_rate <= 0 and p.runs_out is None:
         return f"{head}: no recent usage — {b.format_amount(r.remaining)} left this {b.period}"
-    if p.runway_days is None:
-        return f"{head}: at this pace it lasts more than 40 quarters"
-    text = f"{head}: at this pace it lasts {_quarters(p.runway_quarters)} (runs out {p.runs_out.isoformat()}"
-    if p.runs_out >= r.period_end:
-        text += f", after this {b.period} ends"
-    return text + ")"
+    if p.runs_out is None or p.runs_out >= r.period_end:
+        return (f"{head}: won't run out this {b.period} at this pace "
+                f"(projected {b.format_amount(r.projected)} of {b.format_amount()})")
+    left = (r.period_end - p.runs_out).days
+    return (f"{head}: at this pace it runs out {p.runs_out.isoformat()}, "
+            f"{span(left, b.period)} before the {b.period} ends")
 
 
 def details(r: BudgetResult) -> list[str]:
