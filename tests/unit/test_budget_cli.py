@@ -156,7 +156,7 @@ def test_check_exit_codes(capsys, config, usd, expected, status):
     set_budget(capsys, "year", usd)
     code, out, err = run(capsys, "budget", "check")  # syncs local sources first (none here)
     assert code == expected, err
-    assert "annual budget 'year'" in out and "method: Daily rate from 19 day(s)" in out
+    assert "annual budget 'year'" in out and "how this is computed: Daily rate from 19 day(s)" in out
     code, out, _ = run(capsys, "budget", "check", "--json", "--no-sync")
     data = json.loads(out)
     assert code == expected and data["exitCode"] == expected

@@ -228,7 +228,7 @@ def _print_check(args: argparse.Namespace, results, code: int) -> None:
         print(f"[{marks[r.status]}] {r.headline}")
         for line in svc.details(r):
             print(f"       {line}")
-        for line in textwrap.wrap(f"method: {r.projection.method}", 100):
+        for line in textwrap.wrap(f"how this is computed: {r.projection.method}", 100):
             print(f"       {line}")
     sys.stdout.flush()  # a closed pipe fails here, inside the check, not at exit
 
