@@ -55,7 +55,9 @@ async def test_dashboard_shows_the_figures(make_app):
         # the most urgent budget: the monthly one, projected over
         assert str(screen.query_one("#dash-budget-name").render()) == "api-monthly"
         status = str(screen.query_one("#budget-status").render())
-        assert "projected over" in status and "(+1 more on 3)" in status
+        # key hints read as keys, not as counts ("3 budgets" read as three budgets)
+        assert "projected over" in status and "(+1 more: 3 → budgets)" in status
+        assert screen.query_one("#headline").border_subtitle == "3 → budgets · 4 → leverage"
         line = str(screen.query_one("#budget-headline").render())
         assert line == app.budgets.get("api-monthly").headline.split(": ", 1)[1] and "runs out" in line
         assert screen.query_one(NavBar).status == "demo · 15:30:00"
