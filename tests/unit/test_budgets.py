@@ -363,3 +363,17 @@ def test_headlines_use_the_periods_own_units(conn, table, expected):
     put(conn, daily("codex", 56, "10.00"))
     r = svc.evaluate(conn, parse({"period": "month", **table}), UTC, NOW)
     assert r.headline == expected
+
+
+@pytest.mark.parametrize("text, tokens", [("50M", 50_000_000), ("1.5B", 1_500_000_000), ("250k", 250_000),
+                                          ("2 T", 2_000_000_000_000), ("12b", 12_000_000_000),
+                                          ("2,000,000", 2_000_000)])
+def test_token_amounts_accept_the_suffixes_every_screen_prints(text, tokens):
+    """`--tokens 50M` (or tokens = "50M" in config) means what the dashboard's "50M" means."""
+    assert parse({"tokens": text, "period": "month"}).amount == tokens
+
+
+@pytest.mark.parametrize("text", ["50X", "M", "0.5k5", "1.0000001k", "-5M", "1e999999999M", "1e999999999"])
+def test_token_amounts_with_a_suffix_are_still_whole_and_checked(text):
+    with pytest.raises(BudgetError):
+        parse({"tokens": text, "period": "month"})

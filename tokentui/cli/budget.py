@@ -42,7 +42,7 @@ def register(sub) -> None:
     s.add_argument("name", metavar="NAME")
     amount = s.add_mutually_exclusive_group()
     amount.add_argument("--usd", metavar="N", help="amount in US dollars")
-    amount.add_argument("--tokens", metavar="N", help="amount in tokens (input + output + cache)")
+    amount.add_argument("--tokens", metavar="N", help="amount in tokens (input + output + cache), e.g. 50M, 1.5B")
     s.add_argument("--period", choices=("month", "quarter", "year"))
     s.add_argument("--start", metavar="YYYY-MM-DD", help="its month and day begin each period (fiscal years)")
     s.add_argument("--source", action="append", metavar="S", help="count only this source (repeatable)")
