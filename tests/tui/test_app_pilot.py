@@ -378,3 +378,27 @@ async def test_too_small_terminal_says_so_instead_of_a_garbled_layout(make_app):
         await pilot.resize_terminal(80, 24)
         await pilot.pause()
         assert app.screen is form
+
+
+async def test_palette_screenshot_without_a_downloads_folder_saves_here_and_says_where(make_app, tmp_path,
+                                                                                      monkeypatch):
+    """No ~/Downloads (a server, a container): the screenshot goes to the current directory and
+    the notice names the file, instead of a bare "Failed"."""
+    home, here = tmp_path / "no-downloads-home", tmp_path / "here"
+    home.mkdir()
+    here.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("XDG_DOWNLOAD_DIR", raising=False)
+    monkeypatch.chdir(here)
+    app = make_app()
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await _ready(app, pilot)
+        (command,) = [c for c in app.get_system_commands(app.screen) if c.title == "Screenshot"]
+        command.callback()
+        await wait_for(pilot, lambda: any("Screenshot" in n.title for n in app._notifications), what="notice")
+        await pilot.pause()
+        saved = list(here.glob("*.svg"))
+        assert len(saved) == 1 and saved[0].read_text(encoding="utf-8").startswith("<svg")
+        (notice,) = [n for n in app._notifications if "Screenshot" in n.title]
+        assert str(saved[0]) in notice.message and notice.severity == "information"
+        assert not (home / "Downloads").exists()

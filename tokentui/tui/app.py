@@ -429,6 +429,28 @@ class TokentopApp(App[int]):
         self._start_refresh(full=True)
         self._start_poll()
 
+    def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
+                           time_format: str | None = None) -> str | None:
+        """The palette's Screenshot: an SVG in ``path``, else the Downloads folder if there is one,
+        else the current directory, else the data dir; the notice names the file or says why not
+        (Textual's own delivery fails with a bare "Failed" when ~/Downloads does not exist)."""
+        import platformdirs
+
+        downloads = Path(platformdirs.user_downloads_dir())
+        folders = [Path(path).expanduser()] if path else [d for d in (downloads,) if d.is_dir()]
+        folders += [Path.cwd(), paths.data_dir()] if not path else []
+        problem = ""
+        for folder in folders:
+            try:
+                saved = self.save_screenshot(filename, str(folder), time_format)
+            except OSError as exc:
+                problem = f"{folder}: {exc.strerror or exc}"
+                continue
+            self.notify(f"screenshot saved to {saved}", title="Screenshot", timeout=10)
+            return None
+        self.notify(f"screenshot not saved ({problem})", title="Screenshot", severity="error", timeout=10)
+        return None
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         for s in SCREENS:
