@@ -402,3 +402,23 @@ async def test_palette_screenshot_without_a_downloads_folder_saves_here_and_says
         (notice,) = [n for n in app._notifications if "Screenshot" in n.title]
         assert str(saved[0]) in notice.message and notice.severity == "information"
         assert not (home / "Downloads").exists()
+
+
+async def test_refresh_key_says_when_it_is_done(make_app):
+    """`r` shows that it did something: a short notice when the refresh it asked for has finished
+    (a refresh takes milliseconds, so "refreshing…" alone is never seen); timer refreshes stay quiet."""
+    app = make_app()
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await _ready(app, pilot)
+        await pilot.pause()
+        app.clear_notifications()
+        before = app.session.refreshes
+        app._start_refresh()  # a timer's refresh: no notice
+        await wait_for(pilot, lambda: app.session.refreshes == before + 1 and not app._refresh_worker.is_running,
+                       what="timer refresh")
+        await pilot.pause()
+        assert not [n for n in app._notifications if n.title == "Refresh"]
+        await pilot.press("r")
+        await wait_for(pilot, lambda: any(n.title == "Refresh" for n in app._notifications), what="refresh notice")
+        (notice,) = [n for n in app._notifications if n.title == "Refresh"]
+        assert notice.message == "refreshed at 15:30:00" and notice.severity == "information"

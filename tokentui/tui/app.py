@@ -101,6 +101,7 @@ class TokentopApp(App[int]):
                                demo_seed=demo_seed)
         self._refresh_worker: Worker | None = None
         self._refresh_again = False
+        self._announce_refresh = False  # `r` was pressed: say when its refresh is done
         self._timer: Timer | None = None
         self._poll_worker: Worker | None = None
         self._poll_again = False
@@ -252,10 +253,14 @@ class TokentopApp(App[int]):
         self._last_problem = None
         stamp = datetime.fromtimestamp(message.snapshot.now_ms / 1000, self.tz).strftime("%H:%M:%S")
         self.status_line = f"{'demo · ' if self.demo else 'synced '}{stamp}"
+        if self._announce_refresh and not self._refresh_again:  # not the one running when `r` was pressed
+            self._announce_refresh = False
+            self.notify(f"refreshed at {stamp}", title="Refresh", timeout=3)
 
     def on_refresh_failed(self, message: RefreshFailed) -> None:
         if message.title == WORKER_TITLES["refresh"]:
             self.status_line = "⚠ refresh failed"
+            self._announce_refresh = False  # the error notice below says what happened
         if message.problem != self._last_problem:  # one notice per distinct problem
             self._last_problem = message.problem
             self.notify(message.problem, title=message.title, severity="error", timeout=8)
@@ -338,6 +343,7 @@ class TokentopApp(App[int]):
 
     def action_refresh(self) -> None:
         self.status_line = "refreshing…"
+        self._announce_refresh = True
         self._start_refresh(full=True)
         self._start_poll(force=True)
 
