@@ -191,3 +191,15 @@ def test_dashboard_without_a_terminal_says_so_and_exits_2(isolated: Path, args: 
     lines = proc.stderr.splitlines()
     assert len(lines) == 1 and "needs a terminal" in lines[0]
     assert "tokentop report daily" in proc.stderr and "\x1b" not in proc.stderr
+
+
+def test_unknown_sources_are_errors_with_a_suggestion(isolated: Path) -> None:
+    """`--source claude` or `--source cursor` used to print "No usage" and exit 0."""
+    proc = _run("report", "daily", "--no-sync", "--source", "claude")
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.startswith("tokentop: error: unknown source 'claude'") and "did you mean 'claude-code'" in proc.stderr
+    proc = _run("report", "session", "--no-sync", "--source", "codex", "--source", "cursor")
+    assert proc.returncode == 2 and "unknown source 'cursor'" in proc.stderr and "claude-code" in proc.stderr
+    proc = _run("sync", "--source", "gemini")
+    assert proc.returncode == 2 and "did you mean 'gemini-cli'" in proc.stderr
+    assert _run("report", "daily", "--no-sync", "--source", "codex").returncode == 0
