@@ -31,7 +31,8 @@ def register(sub) -> None:
     r.add_argument("--timezone", "-z", metavar="TZ", help="IANA zone for day boundaries (default: config, "
                    "then the system zone)")
     r.add_argument("--source", action="append", default=[], metavar="S", help="only this source (repeatable)")
-    r.add_argument("--model", action="append", default=[], metavar="M", help="only this model (repeatable)")
+    r.add_argument("--model", action="append", default=[], metavar="M",
+                   help="only this model (repeatable); claude-sonnet-4-5 also matches its dated ids")
     r.add_argument("--breakdown", "-b", action="store_true", help="per-model rows under each period")
     r.add_argument("--order", choices=("asc", "desc"), default="asc")
     r.add_argument("--start-of-week", choices=("monday", "sunday"), default="monday")
