@@ -219,3 +219,22 @@ def test_budget_commands_never_import_textual(config):
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_a_budget_whose_scope_matches_nothing_is_warned_about(capsys, config):
+    """Set and check both say when a budget's scope matches nothing in the history (a model id
+    typed as the provider spells it, a source never used); a matching scope gets no warning."""
+    seed_store()
+    code, out, err = run(capsys, "budget", "set", "typo", "--usd", "50", "--period", "month", "--model", "sonnet-4.5")
+    assert code == 0 and "budget 'typo' added" in out
+    assert "warning: nothing in your history matches budget 'typo' (models sonnet-4.5)" in err
+    code, out, err = run(capsys, "budget", "set", "fine", "--usd", "50", "--period", "month", "--model",
+                         "claude-sonnet-4-5")
+    assert code == 0 and "warning" not in err
+    code, out, _ = run(capsys, "budget", "check", "--no-sync")
+    (typo,) = [block for block in out.split("\n\n") if "budget 'typo'" in block]
+    assert "warning: nothing in your history matches this budget's scope (models sonnet-4.5)" in typo
+    assert out.count("warning: nothing in your history") == 1
+    code, out, _ = run(capsys, "budget", "list")
+    (line,) = [x for x in out.splitlines() if "matches nothing in your history" in x]
+    assert code == 0 and line.startswith("typo")

@@ -377,3 +377,21 @@ def test_token_amounts_accept_the_suffixes_every_screen_prints(text, tokens):
 def test_token_amounts_with_a_suffix_are_still_whole_and_checked(text):
     with pytest.raises(BudgetError):
         parse({"tokens": text, "period": "month"})
+
+
+def test_a_scope_that_matches_nothing_in_history_is_said(conn):
+    """A budget scoped to a model id (or source) that never occurs stays "$0.00, on track"
+    forever unless someone says so: its details carry a warning."""
+    put(conn, daily("claude-code", 10, "1.00", model="claude-sonnet-4-5-20250929"))
+    never = svc.evaluate(conn, budget(usd=100, models=["claude-sonnet-4.5"]), UTC, NOW)
+    assert never.unmatched and never.spent == 0
+    assert any(line.startswith("warning: nothing in your history matches this budget's scope (models "
+                               "claude-sonnet-4.5)") for line in svc.details(never))
+    for b in (budget(usd=100, models=["claude-sonnet-4-5"]), budget(usd=100, sources=["claude-code"]),
+              budget(usd=100)):
+        r = svc.evaluate(conn, b, UTC, NOW)
+        assert not r.unmatched and not any(line.startswith("warning:") for line in svc.details(r))
+    # usage long before the projection window still counts as a match
+    old = datetime(2025, 1, 15, 12, tzinfo=timezone.utc)
+    put(conn, daily("codex", 1, "1.00", model="gpt-5", end=old))
+    assert not svc.evaluate(conn, budget(usd=100, models=["gpt-5"]), UTC, NOW).unmatched

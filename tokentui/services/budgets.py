@@ -58,6 +58,9 @@ class BudgetResult:
     status: str  # ok | warning | projected_over | over
     headline: str
     projection: Projection
+    #: a scoped budget whose sources, providers or models match no record in the whole history
+    #: (a misspelt model id stays "$0.00, on track" forever otherwise)
+    unmatched: bool = False
 
     @property
     def used_fraction(self) -> float:
@@ -197,8 +200,16 @@ def evaluate(conn: sqlite3.Connection, budget: Budget, tz: ZoneInfo, now: dateti
         projected_low=_amount(budget, p.projected_low), projected_high=_amount(budget, p.projected_high),
         daily_rate=_amount(budget, p.daily_rate), unpriced_tokens=unpriced, overlap_tokens=overlap,
         crossed=crossed, status=status,
-        headline="", projection=p)
+        headline="", projection=p, unmatched=matches_nothing(conn, budget, series))
     return _with_headline(result)
+
+
+def matches_nothing(conn: sqlite3.Connection, budget: Budget, series: dict | None = None) -> bool:
+    """A scoped budget with no record in its scope in the whole history (``series``: its recent
+    daily values, if known: any usage there is a match without another query)."""
+    if not (budget.sources or budget.providers or budget.models) or any((series or {}).values()):
+        return False  # all usage, or usage in the recent window: it matches
+    return queries.totals(conn, queries.Filter(None, None, budget.scope_sources(), budget.models)).records == 0
 
 
 def evaluate_all(conn: sqlite3.Connection, settings: Settings, now: datetime | None = None,
@@ -278,6 +289,9 @@ def details(r: BudgetResult) -> list[str]:
         lines.append(f"{r.overlap_tokens:,} tokens seen both in agent logs and a provider API were counted once "
                      "(the larger view each day)")
     lines.append(f"scope: {b.scope_text()}")
+    if r.unmatched:
+        lines.insert(0, f"warning: nothing in your history matches this budget's scope ({b.scope_text()}); "
+                        "`tokentop report daily --breakdown` shows the names")
     return lines
 
 
