@@ -153,7 +153,7 @@ def cmd_report(args) -> int:
         print("No usage in this range. Run `tokentop sources` to see what tokentop can read.")
         return 0
     width = max(80, min(160, _term_width()))
-    print(report.render_table(data, args.kind, width, args.breakdown))
+    print(report.render_table(data, args.kind, width, args.breakdown, tz=tz))
     return 0
 
 
