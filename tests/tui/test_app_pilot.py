@@ -422,3 +422,20 @@ async def test_refresh_key_says_when_it_is_done(make_app):
         await wait_for(pilot, lambda: any(n.title == "Refresh" for n in app._notifications), what="refresh notice")
         (notice,) = [n for n in app._notifications if n.title == "Refresh"]
         assert notice.message == "refreshed at 15:30:00" and notice.severity == "information"
+
+
+@pytest.mark.parametrize("size", [(76, 20), (80, 24), (120, 30)])
+async def test_help_box_fits_every_usable_terminal(make_app, size):
+    """The ? box never runs off the screen (it clipped its own border and text below 80
+    columns): from the smallest usable size up, the box and every key line are inside it."""
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        await _ready(app, pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        box, keys = app.screen.query_one("#help-box"), app.screen.query_one("#help-keys")
+        assert box.region.x >= 0 and box.region.right <= size[0] and box.region.bottom <= size[1]
+        assert keys.region.right <= box.region.right - 3  # border and padding stay visible
+        longest = max(len(line) for line in str(keys.render()).splitlines())
+        assert keys.size.width >= longest or keys.size.height > len(app.help_rows())  # fits, or wraps
