@@ -56,7 +56,9 @@ async def test_dashboard_shows_the_figures(make_app):
         # the most urgent budget: the monthly one, projected over
         assert str(screen.query_one("#dash-budget-name").render()) == "api-monthly"
         status = str(screen.query_one("#budget-status").render())
-        assert "projected over" in status and "(+1 more on 3)" in status
+        # key hints read as keys, not as counts ("3 budgets" read as three budgets)
+        assert "projected over" in status and "(+1 more: 3 → budgets)" in status
+        assert screen.query_one("#headline").border_subtitle == "3 → budgets · 4 → leverage"
         line = str(screen.query_one("#budget-headline").render())
         assert line == app.budgets.get("api-monthly").headline.split(": ", 1)[1] and "runs out" in line
         assert screen.query_one(NavBar).status == "demo · 15:30:00"
@@ -339,3 +341,103 @@ async def test_forms_keep_the_screen_keys(make_app):
         await pilot.press("escape")
         await pilot.pause()
         assert app.check_action("show_screen", ("history",)) is True
+
+
+async def test_too_small_terminal_says_so_instead_of_a_garbled_layout(make_app):
+    """Below the smallest size at which every screen is usable, one notice with the size it
+    needs; the screens come back as they were when the terminal grows. Tried in tmux: below 76
+    columns model names and the leverage table's range column are cut; below 20 rows the
+    dashboard loses its budget line."""
+    from tokentui.tui.app import MIN_SIZE, TooSmallScreen
+
+    assert MIN_SIZE == (76, 20)
+    app = make_app()
+    async with app.run_test(size=(60, 18)) as pilot:
+        await _ready(app, pilot)
+        assert isinstance(app.screen, TooSmallScreen)
+        text = rendered(app.screen.query_one("#too-small-text"))
+        assert "too small" in text and "60×18" in text and "76×20" in text
+        await pilot.press("2")  # screen keys wait until it fits
+        await pilot.resize_terminal(100, 30)
+        await pilot.pause()
+        assert isinstance(app.screen, DashboardScreen)
+        await pilot.press("3")
+        await pilot.pause()
+        assert isinstance(app.screen, BudgetsScreen)
+        for size in ((75, 30), (100, 19)):  # one dimension short is too small too
+            await pilot.resize_terminal(*size)
+            await pilot.pause()
+            assert isinstance(app.screen, TooSmallScreen), size
+            await pilot.resize_terminal(*MIN_SIZE)
+            await pilot.pause()
+            assert isinstance(app.screen, BudgetsScreen), size
+        await pilot.press("a")  # a form open when the terminal shrinks is still there after
+        await pilot.pause()
+        form = app.screen
+        await pilot.resize_terminal(50, 10)
+        await pilot.pause()
+        assert isinstance(app.screen, TooSmallScreen)
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert app.screen is form
+
+
+async def test_palette_screenshot_without_a_downloads_folder_saves_here_and_says_where(make_app, tmp_path,
+                                                                                      monkeypatch):
+    """No ~/Downloads (a server, a container): the screenshot goes to the current directory and
+    the notice names the file, instead of a bare "Failed"."""
+    home, here = tmp_path / "no-downloads-home", tmp_path / "here"
+    home.mkdir()
+    here.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("XDG_DOWNLOAD_DIR", raising=False)
+    monkeypatch.chdir(here)
+    app = make_app()
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await _ready(app, pilot)
+        (command,) = [c for c in app.get_system_commands(app.screen) if c.title == "Screenshot"]
+        command.callback()
+        await wait_for(pilot, lambda: any("Screenshot" in n.title for n in app._notifications), what="notice")
+        await pilot.pause()
+        saved = list(here.glob("*.svg"))
+        assert len(saved) == 1 and saved[0].read_text(encoding="utf-8").startswith("<svg")
+        (notice,) = [n for n in app._notifications if "Screenshot" in n.title]
+        assert str(saved[0]) in notice.message and notice.severity == "information"
+        assert not (home / "Downloads").exists()
+
+
+async def test_refresh_key_says_when_it_is_done(make_app):
+    """`r` shows that it did something: a short notice when the refresh it asked for has finished
+    (a refresh takes milliseconds, so "refreshing…" alone is never seen); timer refreshes stay quiet."""
+    app = make_app()
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await _ready(app, pilot)
+        await pilot.pause()
+        app.clear_notifications()
+        before = app.session.refreshes
+        app._start_refresh()  # a timer's refresh: no notice
+        await wait_for(pilot, lambda: app.session.refreshes == before + 1 and not app._refresh_worker.is_running,
+                       what="timer refresh")
+        await pilot.pause()
+        assert not [n for n in app._notifications if n.title == "Refresh"]
+        await pilot.press("r")
+        await wait_for(pilot, lambda: any(n.title == "Refresh" for n in app._notifications), what="refresh notice")
+        (notice,) = [n for n in app._notifications if n.title == "Refresh"]
+        assert notice.message == "refreshed at 15:30:00" and notice.severity == "information"
+
+
+@pytest.mark.parametrize("size", [(76, 20), (80, 24), (120, 30)])
+async def test_help_box_fits_every_usable_terminal(make_app, size):
+    """The ? box never runs off the screen (it clipped its own border and text below 80
+    columns): from the smallest usable size up, the box and every key line are inside it."""
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        await _ready(app, pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        box, keys = app.screen.query_one("#help-box"), app.screen.query_one("#help-keys")
+        assert box.region.x >= 0 and box.region.right <= size[0] and box.region.bottom <= size[1]
+        assert keys.region.right <= box.region.right - 3  # border and padding stay visible
+        longest = max(len(line) for line in str(keys.render()).splitlines())
+        assert keys.size.width >= longest or keys.size.height > len(app.help_rows())  # fits, or wraps

@@ -61,7 +61,7 @@ async def test_demo_budgets_show_gauges_burnup_and_projection(make_app):
         assert "$560" in drawn and "today 11-20" in drawn and "11-01" in drawn and "11-30" in drawn
         assert "━" in drawn and "╌" in drawn and "█" in drawn
         detail = rendered(screen.query_one("#budget-detail"))
-        assert monthly.headline in detail and "P10–P90" in detail and "method:" in detail
+        assert monthly.headline in detail and "P10–P90" in detail and "how this is computed:" in detail
         # the second budget: its chart and projection when highlighted
         screen.query_one(ListView).focus()
         await pilot.press("down")

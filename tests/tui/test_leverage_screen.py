@@ -94,3 +94,21 @@ async def test_a_broken_team_file_is_named_not_fatal(tmp_path, demo_db):
         head = rendered(screen.query_one("#leverage-head"))
         assert "could not be used" in head and "team.toml" in head
         assert "329M" in rendered(screen.query_one(LeverageTable))  # your own figures still show
+
+
+def test_outside_the_team_range_is_not_painted_as_a_warning():
+    """The screen says its figures are not a ranking: "above p90" or "below p10" is set apart
+    (bold), never in the warning or error colours."""
+    from decimal import Decimal
+
+    from tokentui.core.benchmarks import Distribution, place
+    from tokentui.core.leverage import MetricRow
+
+    dist = Distribution(9, Decimal(10), Decimal(20), Decimal(30), Decimal(40), Decimal(90))
+    rows = tuple(MetricRow("tokens_per_week", "tokens / week", v, dist, place(v, dist)) for v in (500.0, 1.0, 35.0))
+    assert [r.placement.text for r in rows] == ["above p90", "below p10", "p62"]
+    table = LeverageTable()
+    table.rows = rows
+    markup_text = table.render().markup
+    assert "above p90" in markup_text and "below p10" in markup_text
+    assert "$warning" not in markup_text and "$error" not in markup_text

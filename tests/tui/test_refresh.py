@@ -124,3 +124,39 @@ async def test_damaged_store_is_repaired_and_the_user_told(make_app, tmp_path):
                        what="repair notice")
         assert list(db.parent.glob("history.db.corrupt-*")), "the damaged file is kept aside"
         assert app._refresh_worker is not None
+
+
+def test_a_config_changed_from_the_cli_is_used_at_the_next_refresh(isolated, tmp_path):
+    """`tokentop budget set` (or any edit of config.toml) while the dashboard runs: the next
+    refresh reads the file again, re-evaluates the budgets and says so; a half-written, broken
+    file keeps the settings the dashboard had and says why. The demo never reads it."""
+    import os
+
+    from tokentui.config import load_settings
+    from tokentui.services.session import RefreshPlan
+
+    cfg = tmp_path / "config" / "config.toml"
+    cfg.parent.mkdir(parents=True)
+    cfg.write_text('timezone = "UTC"\n', encoding="utf-8")
+    session = Session(load_settings(cfg), db_path=tmp_path / "data" / "history.db", clock=lambda: FROZEN_NOW)
+    try:
+        first = session.refresh(RefreshPlan(True, True), None)
+        assert first.figures.budgets.results == () and first.notices == ()
+        quiet = session.refresh(RefreshPlan(False, False), first.snapshot)
+        assert quiet.figures is None and quiet.notices == ()
+        cfg.write_text('timezone = "UTC"\n[budgets.cli]\nusd = 50\nperiod = "month"\n', encoding="utf-8")
+        os.utime(cfg, ns=(time.time_ns(), time.time_ns() + 10**9))  # a new stamp even within one tick
+        changed = session.refresh(RefreshPlan(False, False), quiet.snapshot)
+        assert [r.budget.name for r in changed.figures.budgets.results] == ["cli"]
+        assert [t for t, _ in changed.notices] == ["Config reloaded"]
+        cfg.write_text('timezone = "UTC"\n[budgets.cli\nusd = 5', encoding="utf-8")  # half-written
+        os.utime(cfg, ns=(time.time_ns(), time.time_ns() + 2 * 10**9))
+        broken = session.refresh(RefreshPlan(False, False), changed.snapshot)
+        (notice,) = broken.notices
+        assert notice[0] == "Config not reloaded" and str(cfg) in notice[1] and "keeps the settings" in notice[1]
+        assert session.refresh(RefreshPlan(False, False), broken.snapshot).notices == ()  # said once
+        from tokentui.services.budgets import load_budgets
+
+        assert [b.name for b in load_budgets(session.settings).budgets] == ["cli"]
+    finally:
+        session.close()

@@ -156,7 +156,7 @@ def test_check_exit_codes(capsys, config, usd, expected, status):
     set_budget(capsys, "year", usd)
     code, out, err = run(capsys, "budget", "check")  # syncs local sources first (none here)
     assert code == expected, err
-    assert "annual budget 'year'" in out and "method: Daily rate from 19 day(s)" in out
+    assert "annual budget 'year'" in out and "how this is computed: Daily rate from 19 day(s)" in out
     code, out, _ = run(capsys, "budget", "check", "--json", "--no-sync")
     data = json.loads(out)
     assert code == expected and data["exitCode"] == expected
@@ -172,7 +172,7 @@ def test_check_reports_the_worst_budget(capsys, config):
     set_budget(capsys, "tight", "1000")
     code, out, _ = run(capsys, "budget", "check", "--no-sync")
     assert code == 1
-    assert "[ok  ] annual budget 'roomy'" in out and "[RISK] annual budget 'tight': at this pace it lasts" in out
+    assert "[ok  ] annual budget 'roomy'" in out and "[RISK] annual budget 'tight': at this pace it runs out" in out
     set_budget(capsys, "gone", "50")
     code, out, _ = run(capsys, "budget", "check", "--no-sync")
     assert code == 2 and "[OVER] annual budget 'gone': used up — $100.00 of $50.00" in out
@@ -207,7 +207,7 @@ def test_check_in_a_real_subprocess(capsys, config):
     proc = subprocess.run([sys.executable, "-m", "tokentui", "budget", "check"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1, proc.stderr
-    assert "annual budget 'year': at this pace it lasts" in proc.stdout
+    assert "annual budget 'year': at this pace it runs out" in proc.stdout
     proc = subprocess.run([sys.executable, "-m", "tokentui", "budget", "check", "--json", "--no-sync"], cwd=ROOT,
                           env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1 and json.loads(proc.stdout)["budgets"][0]["status"] == "projected_over"
@@ -219,3 +219,22 @@ def test_budget_commands_never_import_textual(config):
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_a_budget_whose_scope_matches_nothing_is_warned_about(capsys, config):
+    """Set and check both say when a budget's scope matches nothing in the history (a model id
+    typed as the provider spells it, a source never used); a matching scope gets no warning."""
+    seed_store()
+    code, out, err = run(capsys, "budget", "set", "typo", "--usd", "50", "--period", "month", "--model", "sonnet-4.5")
+    assert code == 0 and "budget 'typo' added" in out
+    assert "warning: nothing in your history matches budget 'typo' (models sonnet-4.5)" in err
+    code, out, err = run(capsys, "budget", "set", "fine", "--usd", "50", "--period", "month", "--model",
+                         "claude-sonnet-4-5")
+    assert code == 0 and "warning" not in err
+    code, out, _ = run(capsys, "budget", "check", "--no-sync")
+    (typo,) = [block for block in out.split("\n\n") if "budget 'typo'" in block]
+    assert "warning: nothing in your history matches this budget's scope (models sonnet-4.5)" in typo
+    assert out.count("warning: nothing in your history") == 1
+    code, out, _ = run(capsys, "budget", "list")
+    (line,) = [x for x in out.splitlines() if "matches nothing in your history" in x]
+    assert code == 0 and line.startswith("typo")

@@ -196,7 +196,7 @@ def test_spent_and_projection_in_usd_are_exact_decimals(conn):
     assert r.projected == Decimal("76.25")
     assert r.daily_rate == Decimal("2.50")
     assert r.status == svc.OK and r.crossed == () and r.exit_code == 0
-    assert r.headline.startswith("monthly budget 'work': at this pace it lasts")
+    assert r.headline == "monthly budget 'work': won't run out this month at this pace (projected $76.25 of $1,000.00)"
     data = r.to_json()
     assert data["spent"] == 62.5 and data["projected"]["expected"] == 76.25 and data["status"] == "ok"
 
@@ -331,3 +331,67 @@ def test_usage_seen_in_logs_and_api_counts_once(conn):
     assert svc.evaluate(conn, budget(usd=1000, providers=["anthropic"]), UTC, NOW).spent == Decimal("50.00")
     assert svc.evaluate(conn, budget(usd=1000, sources=["claude-code"]), UTC, NOW).spent == Decimal("5.00")
     assert any("counted once" in line for line in svc.details(r))
+
+
+# --- headlines in words a reader checks against a calendar ------------------------------------
+
+@pytest.mark.parametrize("table, expected", [
+    # $10 a day at noon since Oct 1: $250 of November by now (noon Nov 25), $305 by its end
+    ({"usd": 1000}, "monthly budget 'work': won't run out this month at this pace (projected $305.00 of $1,000.00)"),
+    ({"usd": 290}, "monthly budget 'work': at this pace it runs out 2026-11-29, 2 days before the month ends"),
+    ({"usd": 200}, "monthly budget 'work': used up — $250.00 of $200.00 (ran out 2026-11-20, 20 days into the "
+                   "month)"),
+    # the quarter Oct–Dec: $560 by now; $600 lasts to Nov 29, 4.7 weeks before Jan 1
+    ({"usd": 600, "period": "quarter"},
+     "quarterly budget 'work': at this pace it runs out 2026-11-29, 5 weeks before the quarter ends"),
+    ({"usd": 600, "period": "quarter", "start": "2026-11-01"},  # Nov–Jan: $250 so far
+     "quarterly budget 'work': at this pace it runs out 2026-12-30, 5 weeks before the quarter ends"),
+    # the year from Apr 1: $560 by now (all of it since Oct 1), $1,825 by Mar 31 at this pace
+    ({"usd": 1000, "period": "year", "start": "2026-04-01"},
+     "annual budget 'work': at this pace it runs out 2027-01-08, 12 weeks before the year ends"),
+    ({"usd": 700, "period": "year", "start": "2026-04-01"},
+     "annual budget 'work': at this pace it runs out 2026-12-09, 1.2 quarters before the year ends"),
+    ({"usd": 300, "period": "year", "start": "2026-04-01"},
+     "annual budget 'work': used up — $560.00 of $300.00 (ran out 2026-10-30, 2.3 quarters into the year)"),
+    ({"usd": 100_000, "period": "year", "start": "2026-04-01"},
+     "annual budget 'work': won't run out this year at this pace (projected $1,825.00 of $100,000.00)"),
+])
+def test_headlines_use_the_periods_own_units(conn, table, expected):
+    """Days for a month, weeks for a quarter, weeks or quarters for a year; a budget that lasts
+    past the period end says it won't run out this period, never a date after it or "more
+    than 40 quarters"."""
+    put(conn, daily("codex", 56, "10.00"))
+    r = svc.evaluate(conn, parse({"period": "month", **table}), UTC, NOW)
+    assert r.headline == expected
+
+
+@pytest.mark.parametrize("text, tokens", [("50M", 50_000_000), ("1.5B", 1_500_000_000), ("250k", 250_000),
+                                          ("2 T", 2_000_000_000_000), ("12b", 12_000_000_000),
+                                          ("2,000,000", 2_000_000)])
+def test_token_amounts_accept_the_suffixes_every_screen_prints(text, tokens):
+    """`--tokens 50M` (or tokens = "50M" in config) means what the dashboard's "50M" means."""
+    assert parse({"tokens": text, "period": "month"}).amount == tokens
+
+
+@pytest.mark.parametrize("text", ["50X", "M", "0.5k5", "1.0000001k", "-5M", "1e999999999M", "1e999999999"])
+def test_token_amounts_with_a_suffix_are_still_whole_and_checked(text):
+    with pytest.raises(BudgetError):
+        parse({"tokens": text, "period": "month"})
+
+
+def test_a_scope_that_matches_nothing_in_history_is_said(conn):
+    """A budget scoped to a model id (or source) that never occurs stays "$0.00, on track"
+    forever unless someone says so: its details carry a warning."""
+    put(conn, daily("claude-code", 10, "1.00", model="claude-sonnet-4-5-20250929"))
+    never = svc.evaluate(conn, budget(usd=100, models=["claude-sonnet-4.5"]), UTC, NOW)
+    assert never.unmatched and never.spent == 0
+    assert any(line.startswith("warning: nothing in your history matches this budget's scope (models "
+                               "claude-sonnet-4.5)") for line in svc.details(never))
+    for b in (budget(usd=100, models=["claude-sonnet-4-5"]), budget(usd=100, sources=["claude-code"]),
+              budget(usd=100)):
+        r = svc.evaluate(conn, b, UTC, NOW)
+        assert not r.unmatched and not any(line.startswith("warning:") for line in svc.details(r))
+    # usage long before the projection window still counts as a match
+    old = datetime(2025, 1, 15, 12, tzinfo=timezone.utc)
+    put(conn, daily("codex", 1, "1.00", model="gpt-5", end=old))
+    assert not svc.evaluate(conn, budget(usd=100, models=["gpt-5"]), UTC, NOW).unmatched

@@ -401,3 +401,18 @@ def test_documents_of_an_older_layout_are_checked_as_far_as_this_tokentop_can(st
     for fmt in ("md", "csv"):
         v = verify_text(render(old, fmt))
         assert v.ok and "only the data was checked" in v.message, v.message
+
+
+def test_an_output_extension_that_is_no_export_format_is_refused(isolated, tmp_path, capsys):
+    """`-o out.xlsx` never writes Markdown under a spreadsheet's name: a usage error (exit 2),
+    naming the formats, with no file written. An explicit --format, or no extension, still works."""
+    seed(known_records(datetime.now(timezone.utc)), datetime.now(timezone.utc))
+    for name in ("out.xlsx", "out.PDF", "out.txt"):
+        assert main(["export", "--no-sync", "-o", str(tmp_path / name)]) == 2, name
+        err = capsys.readouterr().err
+        assert err.startswith("tokentop: error: ") and "md, html, json, toml, csv" in err and "--format" in err
+        assert not (tmp_path / name).exists()
+    assert main(["export", "--no-sync", "--format", "csv", "-o", str(tmp_path / "out.txt")]) == 0
+    assert verify_file(tmp_path / "out.txt").format == "csv"
+    assert main(["export", "--no-sync", "-o", str(tmp_path / "plain")]) == 0
+    assert verify_file(tmp_path / "plain").format == "md"

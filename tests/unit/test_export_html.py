@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from datetime import date
+from html import escape
 from html.parser import HTMLParser
 
 import pytest
@@ -162,3 +163,16 @@ def test_a_minimal_snapshot_renders_everywhere():
     for fmt in ("md", "html", "json", "toml", "csv"):
         assert verify_text(render(snap, fmt)).ok, fmt
     assert parse(render(snap, "html")).errors == []
+
+
+def test_budget_method_is_a_collapsed_how_this_is_computed(store, budget_config):  # noqa: F811
+    """Plain words first (the headline and figures); the method behind them sits in a collapsed
+    "How this is computed" block after them, never as the budget's open last paragraph."""
+    snap = snapshot(store)
+    text = render(snap, "html")
+    for b in snap.data["budgets"]:
+        method = re.escape(escape(b["method"], quote=True))
+        block = re.search(r"<details><summary>How this is computed</summary>\s*<p[^>]*>" + method + "</p>\s*"
+                          "</details>", text)
+        assert block, b["name"]
+        assert text.index(escape(b["headline"], quote=True)) < block.start()

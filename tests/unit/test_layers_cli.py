@@ -176,3 +176,30 @@ def test_sql_lives_in_the_store_only() -> None:
             elif isinstance(node, ast.Constant) and isinstance(node.value, str) and sql.search(node.value):
                 found.append(f"{path.relative_to(root)}:{node.lineno} {node.value[:40]!r}")
     assert found == []
+
+
+@pytest.mark.parametrize("args", [(), ("--demo",)])
+def test_dashboard_without_a_terminal_says_so_and_exits_2(isolated: Path, args: tuple[str, ...]) -> None:
+    """Piped, redirected or from cron: one line pointing at the table, never a hung full-screen app."""
+    try:
+        proc = subprocess.run([sys.executable, "-m", "tokentui", *args], capture_output=True, text=True,
+                              stdin=subprocess.DEVNULL, env=dict(os.environ), timeout=20)
+    except subprocess.TimeoutExpired:
+        pytest.fail("tokentop with stdout not a terminal started the dashboard and hung")
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stdout == ""
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and "needs a terminal" in lines[0]
+    assert "tokentop report daily" in proc.stderr and "\x1b" not in proc.stderr
+
+
+def test_unknown_sources_are_errors_with_a_suggestion(isolated: Path) -> None:
+    """`--source claude` or `--source cursor` used to print "No usage" and exit 0."""
+    proc = _run("report", "daily", "--no-sync", "--source", "claude")
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.startswith("tokentop: error: unknown source 'claude'") and "did you mean 'claude-code'" in proc.stderr
+    proc = _run("report", "session", "--no-sync", "--source", "codex", "--source", "cursor")
+    assert proc.returncode == 2 and "unknown source 'cursor'" in proc.stderr and "claude-code" in proc.stderr
+    proc = _run("sync", "--source", "gemini")
+    assert proc.returncode == 2 and "did you mean 'gemini-cli'" in proc.stderr
+    assert _run("report", "daily", "--no-sync", "--source", "codex").returncode == 0

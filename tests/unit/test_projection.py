@@ -283,3 +283,14 @@ def test_quantile():
     assert quantile([1, 2, 3, 4], 0.5) == 2.5
     assert quantile([5], 0.9) == 5
     assert P.QUARTER_DAYS == pytest.approx(91.3125)
+
+
+@pytest.mark.parametrize("drop", [1.0, 2.5, 3.0, 3.7])
+def test_a_falling_trend_never_reads_below_minus_100_percent_a_week(drop):
+    """Use falling to nothing within a week is −100 %/week: the level cannot fall below zero, so
+    a figure like "−979.5 %/week" is impossible (it divided a linear slope by a small level)."""
+    s = days("2026-10-29", 28, lambda d, i: max(0.5, 100.0 - drop * i))
+    p = project(s, NOV, DEC, TODAY, budget=1000)
+    assert -1.0 <= p.trend_per_week < 0
+    figure = float(p.method.split("Trend ", 1)[1].split("%/week", 1)[0])
+    assert -100.0 <= figure < 0 and figure == pytest.approx(p.trend_per_week * 100, abs=0.05)

@@ -67,3 +67,37 @@ def test_api_day_buckets_keep_their_date_in_any_timezone(tmp_path) -> None:
     rep = report.build(conn, report.ReportRequest("daily", tz=ZoneInfo("America/Los_Angeles"),
                                                   sources=("anthropic", "openai")))
     assert [r["date"] for r in rep["daily"]] == ["2026-11-20", "2026-11-21"]
+
+
+def test_session_table_shows_project_source_last_activity_tokens_and_cost():
+    """`report session` was UUID or path tails only; the JSON already had the rest. Wide
+    terminals add a models column, not padding."""
+    from zoneinfo import ZoneInfo
+
+    def row(sid, project, source, last, models, total, cost):
+        return {"sessionId": sid, "projectPath": project, "source": source, "inputTokens": total, "outputTokens": 0,
+                "cacheCreationTokens": 0, "cacheReadTokens": 0, "totalTokens": total, "totalCost": cost,
+                "firstActivity": last, "lastActivity": last, "modelsUsed": models, "modelBreakdowns": [],
+                "unpricedTokens": 0}
+
+    data = {"session": [row("0f3c9e7a-1111-2222-3333-444455556666", "/home/ana/code/api-server", "claude-code",
+                            "2026-11-20T22:05:00.000Z", ["claude-sonnet-4-5-20250929", "claude-haiku-4-5"],
+                            4_823_495, 3.5),
+                        row("rollout-2026-11-19", None, "codex", "2026-11-19T08:00:00.000Z", ["gpt-5-codex"],
+                            24_000_000, 12.25)],
+            "totals": {"inputTokens": 28_823_495, "outputTokens": 0, "cacheCreationTokens": 0, "cacheReadTokens": 0,
+                       "totalTokens": 28_823_495, "totalCost": 15.75, "unpricedTokens": 0}}
+    narrow = report.render_table(data, "session", 80, tz=ZoneInfo("Europe/Berlin"))
+    lines = narrow.splitlines()
+    assert all(len(line) <= 80 for line in lines)
+    for head in ("Project", "Source", "Last activity", "Tokens", "Cost"):
+        assert head in lines[0]
+    (ana,) = [line for line in lines if "api-server" in line]
+    assert "claude-code" in ana and "2026-11-20 23:05" in ana and "4.8M" in ana and "$3.50" in ana
+    assert "/home/ana" not in narrow and "0f3c9e7a" not in narrow and "Models" not in lines[0]
+    (codex,) = [line for line in lines if line.startswith("(no project)")]
+    assert "codex" in codex and "24M" in codex and "$12.25" in codex
+    wide = report.render_table(data, "session", 140, tz=ZoneInfo("Europe/Berlin")).splitlines()
+    assert "Models" in wide[0] and all(len(line) <= 140 for line in wide)
+    (ana_wide,) = [line for line in wide if "api-server" in line]
+    assert "sonnet-4-5, haiku-4-5" in ana_wide

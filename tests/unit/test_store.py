@@ -140,3 +140,18 @@ def test_two_connections_see_committed_data_only(tmp_path: Path) -> None:
             locked.execute("BEGIN IMMEDIATE")
         finally:
             writer.execute("ROLLBACK")
+
+
+def test_a_model_filter_matches_the_name_the_dashboard_shows(tmp_path: Path) -> None:
+    """`--model claude-sonnet-4-5` (the dashboard's name) matches the dated ids the logs hold
+    (`claude-sonnet-4-5-20250929`) and the name itself; never a longer or different model."""
+    conn = db.connect(tmp_path / "h.db")
+    models = {"a": "claude-sonnet-4-5-20250929", "b": "claude-sonnet-4-5", "c": "claude-sonnet-4-50",
+              "d": "claude-sonnet-4-5-extra", "e": "claude-sonnet-4-5-2025092", "f": "gpt-5"}
+    with db.transaction(conn):
+        ledger.upsert(conn, [_rec(k, 1_700_000_000_000 + i, model=m) for i, (k, m) in enumerate(models.items())],
+                      "laptop")
+    assert queries.totals(conn, queries.Filter(models=("claude-sonnet-4-5",))).records == 2
+    assert queries.totals(conn, queries.Filter(models=("claude-sonnet-4-5-20250929",))).records == 1
+    assert queries.totals(conn, queries.Filter(models=("claude-sonnet-4-5", "gpt-5"))).records == 3
+    assert queries.totals(conn, queries.Filter(models=("claude-sonnet-4",))).records == 0

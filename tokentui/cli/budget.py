@@ -42,7 +42,7 @@ def register(sub) -> None:
     s.add_argument("name", metavar="NAME")
     amount = s.add_mutually_exclusive_group()
     amount.add_argument("--usd", metavar="N", help="amount in US dollars")
-    amount.add_argument("--tokens", metavar="N", help="amount in tokens (input + output + cache)")
+    amount.add_argument("--tokens", metavar="N", help="amount in tokens (input + output + cache), e.g. 50M, 1.5B")
     s.add_argument("--period", choices=("month", "quarter", "year"))
     s.add_argument("--start", metavar="YYYY-MM-DD", help="its month and day begin each period (fiscal years)")
     s.add_argument("--source", action="append", metavar="S", help="count only this source (repeatable)")
@@ -118,7 +118,19 @@ def run_set(args: argparse.Namespace) -> int:
     update_config(settings.path, ["budgets", budget.name], budget.to_raw())
     print(f"budget {budget.name!r} {'changed' if existing else 'added'}: {budget.describe()}")
     print(f"  saved in {settings.path}")
+    _warn_if_unmatched(budget)
     return 0
+
+
+def _warn_if_unmatched(budget) -> None:
+    """A scope that matches nothing in the history is said now, not after a month of "$0.00"."""
+    if not (budget.sources or budget.providers or budget.models):
+        return
+    from tokentui.cli.common import notice
+
+    if _unmatched([budget]):  # no history yet: nothing to compare with, no warning
+        notice(f"nothing in your history matches budget {budget.name!r} ({budget.scope_text()}); "
+               "`tokentop report daily --breakdown` shows the names")
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -137,9 +149,28 @@ def run_list(args: argparse.Namespace) -> int:
         print("No budgets yet. Add one: tokentop budget set NAME --usd 500 --period month")
         return 0
     width = max(len(b.name) for b in budgets.budgets)
+    unmatched = _unmatched(budgets.budgets)
     for b in budgets.budgets:
-        print(f"{b.name:<{width}}  {b.describe()}")
+        print(f"{b.name:<{width}}  {b.describe()}" + ("  ⚠ matches nothing in your history" if b.name in unmatched
+                                                       else ""))
     return 0
+
+
+def _unmatched(budgets) -> set[str]:
+    """The names of the scoped budgets that match nothing in the history (none without a store)."""
+    from tokentui.services.budgets import matches_nothing
+    from tokentui.services.sync import open_stored
+
+    if not any(b.sources or b.providers or b.models for b in budgets):
+        return set()
+    try:
+        conn, _repaired = open_stored()
+    except TokentopError:
+        return set()
+    try:
+        return {b.name for b in budgets if matches_nothing(conn, b)}
+    finally:
+        conn.close()
 
 
 def run_remove(args: argparse.Namespace) -> int:
@@ -228,7 +259,7 @@ def _print_check(args: argparse.Namespace, results, code: int) -> None:
         print(f"[{marks[r.status]}] {r.headline}")
         for line in svc.details(r):
             print(f"       {line}")
-        for line in textwrap.wrap(f"method: {r.projection.method}", 100):
+        for line in textwrap.wrap(f"how this is computed: {r.projection.method}", 100):
             print(f"       {line}")
     sys.stdout.flush()  # a closed pipe fails here, inside the check, not at exit
 

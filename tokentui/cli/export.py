@@ -57,6 +57,11 @@ def _format_for(args) -> str:
             return "md"
         if ext == "htm":
             return "html"
+        if ext:  # out.xlsx would get Markdown under a spreadsheet's name: refuse instead
+            from tokentui.errors import UsageError
+
+            raise UsageError(f"-o {args.output}: tokentop cannot write .{ext} files (formats: {', '.join(FORMATS)})",
+                             "name the file .md, .html, .json, .toml or .csv, or pick one with --format")
     return "md"
 
 
@@ -66,6 +71,7 @@ def cmd_export(args) -> int:
     from tokentui.cli.common import sync as _sync
     from tokentui.services.snapshot import ExportOptions, render_snapshot, write_snapshot
 
+    fmt = _format_for(args)  # an unknown -o extension is a usage error before any work is done
     output = None if args.output in (None, "-") else Path(args.output).expanduser()
     if output is not None:
         _check_output(output)  # a FIFO, device or directory is refused before any work is done
@@ -75,7 +81,7 @@ def cmd_export(args) -> int:
         conn = _open_stored_or_empty()
     else:
         conn, _ = _sync(settings)
-    opts = ExportOptions(period=args.period, format=_format_for(args), output=output,
+    opts = ExportOptions(period=args.period, format=fmt, output=output,
                          label=args.name, include_projects=args.include_projects, timezone=args.timezone)
     if args.output == "-":
         _snap, text = render_snapshot(conn, settings, opts)

@@ -133,14 +133,26 @@ def _internal_error(exc: BaseException) -> int:
 
 
 def _run_tui(args) -> int:
-    settings = _settings()
+    settings = _settings()  # a broken config or --theme is said first, terminal or not
     if args.theme:
         _check_theme(args.theme)
+    if not _is_terminal(sys.stdout) or not _is_terminal(sys.stdin):
+        # piped, redirected or from cron: a full-screen app would hang there, drawing to no one
+        print("tokentop: error: the dashboard needs a terminal; for a table run `tokentop report daily`",
+              file=sys.stderr)
+        return 2
     from tokentui.tui.app import run_app  # the only place the CLI imports Textual
 
     # the TUI draws with control sequences of its own; it shows outside text as text itself
     sys.stdout, sys.stderr = _unfiltered(sys.stdout), _unfiltered(sys.stderr)
     return run_app(settings, demo=args.demo, theme=args.theme)
+
+
+def _is_terminal(stream) -> bool:
+    try:
+        return stream is not None and _unfiltered(stream).isatty()
+    except (AttributeError, ValueError, OSError):  # no isatty, or a closed stream
+        return False
 
 
 def _check_theme(name: str) -> None:

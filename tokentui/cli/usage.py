@@ -31,7 +31,8 @@ def register(sub) -> None:
     r.add_argument("--timezone", "-z", metavar="TZ", help="IANA zone for day boundaries (default: config, "
                    "then the system zone)")
     r.add_argument("--source", action="append", default=[], metavar="S", help="only this source (repeatable)")
-    r.add_argument("--model", action="append", default=[], metavar="M", help="only this model (repeatable)")
+    r.add_argument("--model", action="append", default=[], metavar="M",
+                   help="only this model (repeatable); claude-sonnet-4-5 also matches its dated ids")
     r.add_argument("--breakdown", "-b", action="store_true", help="per-model rows under each period")
     r.add_argument("--order", choices=("asc", "desc"), default="asc")
     r.add_argument("--start-of-week", choices=("monday", "sunday"), default="monday")
@@ -52,11 +53,24 @@ def register(sub) -> None:
 SYNC_HEADER = f"{'source':<12} {'status':<14} {'files':>6} {'read MB':>9} {'new records':>12} {'duplicates':>11}"
 
 
+def check_sources(names) -> None:
+    """An unknown ``--source`` is a usage error (exit 2) with the likeliest meant name, never an
+    empty report: ``claude`` → ``claude-code``, ``gemini`` → ``gemini-cli``."""
+    import difflib
+
+    for name in names:
+        if registry.known(name):
+            continue
+        known = registry.names()
+        close = [k for k in known if k.startswith(name.lower()) or name.lower().startswith(k)]
+        close += [k for k in difflib.get_close_matches(name.lower(), known, n=2, cutoff=0.6) if k not in close]
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise UsageError(f"unknown source {name!r}", f"{hint}known: {registry.help_list()}")
+
+
 def cmd_sync(args) -> int:
     settings = _settings()
-    unknown = [s for s in args.source if not registry.known(s)]
-    if unknown:
-        raise UsageError(f"unknown source {unknown[0]!r}", f"known: {registry.help_list()}")
+    check_sources(args.source)
     local = [s for s in args.source if registry.kind_of(s) == registry.LOCAL]
     api = [s for s in args.source if registry.kind_of(s) == registry.API]
     conn, results = None, []
@@ -104,6 +118,7 @@ def cmd_report(args) -> int:
 
     from tokentui.core.dates import DateRangeError
 
+    check_sources(args.source)
     settings = _settings()
     try:
         since = report.parse_date(args.since, "--since") if args.since else None
@@ -138,7 +153,7 @@ def cmd_report(args) -> int:
         print("No usage in this range. Run `tokentop sources` to see what tokentop can read.")
         return 0
     width = max(80, min(160, _term_width()))
-    print(report.render_table(data, args.kind, width, args.breakdown))
+    print(report.render_table(data, args.kind, width, args.breakdown, tz=tz))
     return 0
 
 

@@ -145,13 +145,24 @@ def parse_usd(value: Any, kp: list[str]) -> Decimal:
     return _positive(d, kp)
 
 
+#: the suffixes tokentop prints token counts with ("121k", "31.6M", "3.0B"), accepted back
+TOKEN_SUFFIXES = {"k": 10**3, "m": 10**6, "b": 10**9, "t": 10**12}
+
+
 def parse_tokens(value: Any, kp: list[str]) -> int:
-    """A positive whole number of tokens (``2_000_000``, ``2e9`` and ``"2,000,000"`` work)."""
+    """A positive whole number of tokens (``2_000_000``, ``2e9``, ``"2,000,000"`` and, as every
+    screen prints them, ``"50M"``, ``"1.5B"``, ``"250k"`` work)."""
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise BudgetError(kp, f"expected a whole number of tokens, got {value!r}")
+    text = str(value).strip().replace(",", "").replace("_", "")
+    scale = 1
+    if text[-1:].lower() in TOKEN_SUFFIXES and isinstance(value, str):
+        scale, text = TOKEN_SUFFIXES[text[-1].lower()], text[:-1].rstrip()
     try:
-        d = Decimal(str(value).strip().replace(",", "").replace("_", ""))
-    except InvalidOperation:
+        d = Decimal(text)
+        if scale != 1 and d.is_finite():
+            d *= scale  # "1e999999M" overflows here: an error below, like any other bad amount
+    except ArithmeticError:  # InvalidOperation, Overflow
         raise BudgetError(kp, f"expected a whole number of tokens, got {value!r}") from None
     d = _positive(d, kp)
     if d != d.to_integral_value():

@@ -44,7 +44,7 @@ DRIFT_PER_WEEK = 0.10
 #: extra log-level spread when the window holds fewer than a week of days
 FEW_DAYS_SPREAD = 0.35
 QUARTER_DAYS = 365.25 / 4
-#: runway extrapolation stops here (≈ 10 years): "lasts more than 40 quarters"
+#: runway extrapolation stops here (≈ 10 years): beyond it a budget "won't run out"
 MAX_RUNWAY_DAYS = 3653
 
 
@@ -57,6 +57,13 @@ class Fit:
     level: float = 0.0
     slope: float = 0.0
     rhythm: bool = False  # weekday and weekend factors were estimated (2+ days of each)
+
+    def trend_per_week(self) -> float:
+        """Relative change of the level over a week (0.05 = +5 %/week). The level cannot fall
+        below zero, so a falling trend bottoms out at −1 (−100 %: nothing left in a week)."""
+        if self.level <= 0:
+            return 0.0
+        return max(0.0, self.level + 7 * self.slope) / self.level - 1
 
     def expected(self, d: date, ahead: int) -> float:
         """Expected value of day ``d``, ``ahead`` days after the last observed day."""
@@ -260,7 +267,7 @@ def project(series: Mapping[date, float], period_start: date, period_end: date, 
         period_start=period_start, period_end=period_end, today=today, spent=spent, budget=budget,
         elapsed_fraction=elapsed, used_fraction=used, pace=pace, daily_rate=_mean(upcoming),
         weekday_rate=main.weekday * main.level, weekend_rate=main.weekend * main.level,
-        trend_per_week=main.slope * 7 / main.level if main.level > 0 else 0.0,
+        trend_per_week=main.trend_per_week(),
         projected=projected, projected_low=low, projected_high=high, exhaustion=exhaustion,
         exhaustion_early=early, exhaustion_late=late, runs_out=runs_out, runway_days=runway,
         window_start=days[0] if days else None, window_days=len(days),
@@ -401,7 +408,7 @@ def describe(main: Fit, days: Sequence[date], values: Sequence[float], cap: floa
     else:
         parts.append("No weekday/weekend rhythm (needs 2+ days of each in the window).")
     if len(days) >= 14:
-        rel = main.slope * 7 / main.level if main.level > 0 else 0.0
+        rel = main.trend_per_week()
         parts.append(f"Trend {rel:+.1%}/week (least squares, shrunk by its significance, damped "
                      f"{DAMPING}/day).")
     else:

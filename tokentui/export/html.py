@@ -149,7 +149,8 @@ def _budgets(d: Mapping[str, Any]) -> str:
         parts.append("<figure>" + _chart(charts.burnup, b) + _legend([
             ("spent so far", charts.ACTUAL, True), ("projected", charts.EXPECTED, True),
             ("P10–P90 band", charts.BAND, False), ("budget", charts.LIMIT, True)]) + "</figure>")
-        parts.append(f'<p class="small">{e(b["method"])}</p></div>')
+        parts.append(f'<details><summary>How this is computed</summary><p class="small">{e(b["method"])}</p>'
+                     '</details></div>')
     return "".join(parts) + "</section>"
 
 

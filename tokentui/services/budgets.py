@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from tokentui.config import Settings, line_of
 from tokentui.sources import registry
 from tokentui.core.budgets import PERIOD_ADJECTIVE, Budget, BudgetError, BudgetSettings, parse_budgets
-from tokentui.core.projection import WINDOW_DAYS, Projection, project
+from tokentui.core.projection import QUARTER_DAYS, WINDOW_DAYS, Projection, project
 from tokentui.core.overlap import person_totals
 from tokentui.core.records import PICO
 from tokentui.core.totals import Totals
@@ -58,6 +58,9 @@ class BudgetResult:
     status: str  # ok | warning | projected_over | over
     headline: str
     projection: Projection
+    #: a scoped budget whose sources, providers or models match no record in the whole history
+    #: (a misspelt model id stays "$0.00, on track" forever otherwise)
+    unmatched: bool = False
 
     @property
     def used_fraction(self) -> float:
@@ -197,8 +200,16 @@ def evaluate(conn: sqlite3.Connection, budget: Budget, tz: ZoneInfo, now: dateti
         projected_low=_amount(budget, p.projected_low), projected_high=_amount(budget, p.projected_high),
         daily_rate=_amount(budget, p.daily_rate), unpriced_tokens=unpriced, overlap_tokens=overlap,
         crossed=crossed, status=status,
-        headline="", projection=p)
+        headline="", projection=p, unmatched=matches_nothing(conn, budget, series))
     return _with_headline(result)
+
+
+def matches_nothing(conn: sqlite3.Connection, budget: Budget, series: dict | None = None) -> bool:
+    """A scoped budget with no record in its scope in the whole history (``series``: its recent
+    daily values, if known: any usage there is a match without another query)."""
+    if not (budget.sources or budget.providers or budget.models) or any((series or {}).values()):
+        return False  # all usage, or usage in the recent window: it matches
+    return queries.totals(conn, queries.Filter(None, None, budget.scope_sources(), budget.models)).records == 0
 
 
 def evaluate_all(conn: sqlite3.Connection, settings: Settings, now: datetime | None = None,
@@ -217,26 +228,40 @@ def exit_code(results: Iterable[BudgetResult]) -> int:
 
 # --- words ---------------------------------------------------------------------------------
 
-def _quarters(q: float) -> str:
-    return f"{q:.1f} quarter{'s' if round(q, 1) != 1 else ''}"
+def _plural(n: float, unit: str, decimals: int = 0) -> str:
+    text = f"{n:.{decimals}f}"
+    return f"{text} {unit}{'' if text == '1' else 's'}"
+
+
+def span(days: float, period: str) -> str:
+    """A stretch of ``days`` in the unit a reader of a ``period`` budget counts in: days for a
+    month; weeks for a quarter; weeks, then quarters, for a year (days under two weeks)."""
+    if period == "month" or days < 14:
+        return _plural(max(1, round(days)), "day")
+    if period == "quarter" or days < QUARTER_DAYS:
+        return _plural(round(days / 7), "week")
+    return _plural(days / QUARTER_DAYS, "quarter", 1)
 
 
 def headline(r: BudgetResult) -> str:
-    """'annual budget "work": at this pace it lasts 1.2 quarters (runs out 2027-02-14)'."""
+    """One plain sentence: 'monthly budget 'work': at this pace it runs out 2026-11-29, 2 days
+    before the month ends' / 'won't run out this month at this pace (projected $300.00 of
+    $1,000.00)' / 'used up — … (ran out 2026-11-20, 20 days into the month)'."""
     p, b = r.projection, r.budget
     head = f"{PERIOD_ADJECTIVE[b.period]} budget {b.name!r}"
     if r.status == OVER:
-        when = f"ran out {p.runs_out.isoformat()}, " if p.runs_out else ""
-        return (f"{head}: used up — {b.format_amount(r.spent)} of {b.format_amount()} "
-                f"({when}{_quarters(p.runway_quarters or 0)} into the {b.period})")
+        when = (f"ran out {p.runs_out.isoformat()}, {span(p.runway_days, b.period)} into the {b.period}"
+                if p.runs_out is not None and p.runway_days is not None else "")
+        return (f"{head}: used up — {b.format_amount(r.spent)} of {b.format_amount()}"
+                + (f" ({when})" if when else ""))
     if p.daily_rate <= 0 and p.runs_out is None:
         return f"{head}: no recent usage — {b.format_amount(r.remaining)} left this {b.period}"
-    if p.runway_days is None:
-        return f"{head}: at this pace it lasts more than 40 quarters"
-    text = f"{head}: at this pace it lasts {_quarters(p.runway_quarters)} (runs out {p.runs_out.isoformat()}"
-    if p.runs_out >= r.period_end:
-        text += f", after this {b.period} ends"
-    return text + ")"
+    if p.runs_out is None or p.runs_out >= r.period_end:
+        return (f"{head}: won't run out this {b.period} at this pace "
+                f"(projected {b.format_amount(r.projected)} of {b.format_amount()})")
+    left = (r.period_end - p.runs_out).days
+    return (f"{head}: at this pace it runs out {p.runs_out.isoformat()}, "
+            f"{span(left, b.period)} before the {b.period} ends")
 
 
 def details(r: BudgetResult) -> list[str]:
@@ -264,6 +289,9 @@ def details(r: BudgetResult) -> list[str]:
         lines.append(f"{r.overlap_tokens:,} tokens seen both in agent logs and a provider API were counted once "
                      "(the larger view each day)")
     lines.append(f"scope: {b.scope_text()}")
+    if r.unmatched:
+        lines.insert(0, f"warning: nothing in your history matches this budget's scope ({b.scope_text()}); "
+                        "`tokentop report daily --breakdown` shows the names")
     return lines
 
 

@@ -151,8 +151,11 @@ def _cost_cell(cost: float, unpriced: int) -> str:
     return text + ("*" if unpriced else "")
 
 
-def render_table(report: dict, kind: str, width: int = 80, breakdown: bool = False) -> str:
+def render_table(report: dict, kind: str, width: int = 80, breakdown: bool = False,
+                 tz: ZoneInfo | None = None) -> str:
     """A plain-text table (no colour codes) that fits ``width`` columns (minimum 80)."""
+    if kind == "session":
+        return _session_table(report, width, tz or ZoneInfo("UTC"), breakdown)
     rows = report[kind]
     label_key = "sessionId" if kind == "session" else ROW_KEY[kind]
     label_title = {"daily": "Date", "weekly": "Week of", "monthly": "Month", "session": "Session"}[kind]
@@ -190,6 +193,48 @@ def render_table(report: dict, kind: str, width: int = 80, breakdown: bool = Fal
                      "logs and a provider API were counted once (the larger view each day)")
     if any_unpriced or report["totals"].get("unpricedTokens"):
         lines.append(f"* cost excludes {fmt.tokens_exact(report['totals']['unpricedTokens'])} tokens of models "
+                     "with no known price (add [pricing.overrides] in config)")
+    return "\n".join(lines)
+
+
+def _session_table(report: dict, width: int, tz: ZoneInfo, breakdown: bool = False) -> str:
+    """One session a line: project (its folder name, never the path), source, last activity in
+    ``tz``, tokens and cost; from 120 columns the models too; ``breakdown``: a line per model."""
+    import os
+
+    rows = report["session"]
+    fixed = 2 + 11 + 2 + 16 + 2 + 8 + 2 + 10
+    models_w = min(48, width - fixed - 30) if width >= 120 else 0
+    label_w = max(13, width - fixed - (models_w + 2 if models_w else 0))
+    head = (f"{'Project':<{label_w}}  {'Source':<11}  {'Last activity':<16}  {'Tokens':>8}  {'Cost':>10}"
+            + (f"  {'Models':<{models_w}}" if models_w else ""))
+    lines = [head.rstrip(), "─" * len(head)]
+
+    def clip(text: str, w: int) -> str:
+        text = printable(text)
+        return text if len(text) <= w else text[:w - 1] + "…"
+
+    any_unpriced = False
+    for r in rows:
+        project = os.path.basename((r.get("projectPath") or "").rstrip("/\\")) or "(no project)"
+        last = datetime.fromisoformat(r["lastActivity"].replace("Z", "+00:00")).astimezone(tz)
+        line = (f"{clip(project, label_w):<{label_w}}  {clip(r['source'], 11):<11}  "
+                f"{last.strftime('%Y-%m-%d %H:%M'):<16}  {fmt.tokens_short(r['totalTokens']):>8}  "
+                f"{_cost_cell(r['totalCost'], r.get('unpricedTokens', 0)):>10}")
+        if models_w:
+            line += "  " + clip(", ".join(short_model(m) for m in r["modelsUsed"]), models_w)
+        lines.append(line.rstrip())
+        any_unpriced |= bool(r.get("unpricedTokens"))
+        for m in r["modelBreakdowns"] if breakdown else ():
+            tokens = m["inputTokens"] + m["outputTokens"] + m["cacheCreationTokens"] + m["cacheReadTokens"]
+            lines.append(f"{'  ' + clip(short_model(m['modelName']), label_w - 2):<{label_w}}  {'':<11}  {'':<16}  "
+                         f"{fmt.tokens_short(tokens):>8}  {_cost_cell(m['cost'], 0):>10}")
+    t = report["totals"]
+    lines.append("─" * len(head))
+    lines.append(f"{'Total':<{label_w}}  {'':<11}  {'':<16}  {fmt.tokens_short(t['totalTokens']):>8}  "
+                 f"{_cost_cell(t['totalCost'], t.get('unpricedTokens', 0)):>10}")
+    if any_unpriced or t.get("unpricedTokens"):
+        lines.append(f"* cost excludes {fmt.tokens_exact(t['unpricedTokens'])} tokens of models "
                      "with no known price (add [pricing.overrides] in config)")
     return "\n".join(lines)
 

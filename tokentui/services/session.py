@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Callable
 
 from tokentui.config import Settings
+from tokentui.errors import TokentopError
 from tokentui.services import dashboard, status
 from tokentui.services.dashboard import Figures, PollSchedule, Snapshot
 from tokentui.services.history import HistoryTable
@@ -64,6 +65,7 @@ class Session:
         if demo:  # from the start, nothing of the user's config is shown or written
             settings = replace(settings, path=db_path.parent / "config.toml", raw={})
         self.settings = settings  # replaced (never mutated) when a budget is saved
+        self._config_stamp = None if demo else _stamp(settings.path)  # the demo never reads it again
         self.clock: Clock = clock or utc_now
         self.demo_seed = demo_seed
         self.tz = settings.tz()
@@ -100,6 +102,30 @@ class Session:
     def settings_saved(self, raw: dict) -> None:
         """The config document changed (a budget was saved): use it from now on."""
         self.settings = replace(self.settings, raw=raw)
+        if not self.demo:
+            self._config_stamp = _stamp(self.settings.path)
+
+    def _reload_config(self, notices: list[tuple[str, str]]) -> bool:
+        """Read config.toml again if it changed on disk since it was read (``tokentop budget set``,
+        ``team use``, an editor); True when the settings were replaced. A file that does not parse
+        keeps the settings in use, and says why once per change."""
+        from tokentui.config import load_settings
+
+        stamp = _stamp(self.settings.path)
+        if self.demo or stamp == self._config_stamp:
+            return False
+        self._config_stamp = stamp
+        try:
+            new = load_settings(self.settings.path)
+        except TokentopError as exc:
+            notices.append(("Config not reloaded", f"{exc}; the dashboard keeps the settings it had"))
+            return False
+        changed = {k: v for k, v in new.raw.items() if k != "theme"} != \
+            {k: v for k, v in self.settings.raw.items() if k != "theme"}
+        self.settings, self.tz = new, new.tz()
+        if changed:  # the dashboard's own theme save is no news
+            notices.append(("Config reloaded", f"{self.settings.path} changed; budgets and settings updated"))
+        return True
 
     # --- refresh (a worker thread) ----------------------------------------------------------------
     def refresh(self, plan: RefreshPlan, previous: Snapshot | None,
@@ -115,6 +141,8 @@ class Session:
             conn = self.store(notices)
             while NOTICES:  # a damaged store was moved aside and rebuilt (store.recover)
                 notices.append(("History store repaired", NOTICES.pop(0)))
+            if self._reload_config(notices):
+                plan = RefreshPlan(True, True)  # sources, budgets and leverage under the new settings
             try:
                 snap, figs = self._refresh(conn, plan, previous, first_paint)
             except sqlite3.Error as exc:  # one plain line; a damaged store is repaired on the next refresh
@@ -275,3 +303,12 @@ class Session:
             finally:
                 if held:
                     lock.release()
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    """What tells a changed config file: modification time and size (None: no file)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size

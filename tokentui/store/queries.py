@@ -39,10 +39,20 @@ def _where(f: Filter) -> tuple[str, list]:
         clauses.append("ts_ms < ?")
         args.append(f.until_ms)
     for col, vals in (("source", f.sources), ("model", f.models), ("kind", f.kinds)):
-        if vals:
-            clauses.append(f"{col} IN ({','.join('?' * len(vals))})")
-            args.extend(vals)
+        if not vals:
+            continue
+        clause = f"{col} IN ({','.join('?' * len(vals))})"
+        args.extend(vals)
+        if col == "model":  # the name the dashboard shows matches the dated ids too: …-4-5 → …-4-5-20250929
+            clause = "(" + " OR ".join([clause] + ["model GLOB ?"] * len(vals)) + ")"
+            args.extend(_glob_literal(m) + "-" + "[0-9]" * 8 for m in vals)
+        clauses.append(clause)
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
+
+
+def _glob_literal(text: str) -> str:
+    """``text`` as a GLOB pattern that matches only itself."""
+    return "".join(f"[{c}]" if c in "*?[" else c for c in text)
 
 
 #: a record's tokens, the one token sum every read uses

@@ -21,7 +21,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable
 
-from textual import work
+from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
@@ -43,6 +43,7 @@ from tokentui.tui.screens.help_screen import HelpScreen
 from tokentui.tui.screens.history_screen import HistoryScreen
 from tokentui.tui.screens.leverage_screen import LeverageScreen
 from tokentui.tui.screens.sources_screen import SourcesScreen
+from tokentui.tui.screens.too_small import TooSmallScreen
 from tokentui.services.dashboard import BudgetsView, Snapshot
 from tokentui.services.history import HistoryTable
 from tokentui.services.session import RefreshPlan, Session, utc_now
@@ -58,6 +59,10 @@ WORKER_TITLES = {"refresh": "Refresh failed", "poll": "API poll failed", "export
 #: actions a form (a modal other than the help) keeps for itself while it is open
 GUARDED_BY_FORMS = frozenset({"show_screen", "export", "help"})
 Clock = Callable[[], datetime]
+#: the smallest terminal (columns, rows) at which every screen is usable, found by trying sizes
+#: in tmux on the demo: narrower cuts model names on the dashboard and the leverage table's range
+#: column; shorter drops the dashboard's budget line. Below it the App shows a notice instead.
+MIN_SIZE = (76, 20)
 
 
 def _describe(error: BaseException | None) -> str:
@@ -96,6 +101,7 @@ class TokentopApp(App[int]):
                                demo_seed=demo_seed)
         self._refresh_worker: Worker | None = None
         self._refresh_again = False
+        self._announce_refresh = False  # `r` was pressed: say when its refresh is done
         self._timer: Timer | None = None
         self._poll_worker: Worker | None = None
         self._poll_again = False
@@ -149,9 +155,25 @@ class TokentopApp(App[int]):
             self.notify("\n".join(problems[:4]) + ("\n…" if len(problems) > 4 else ""),
                         title="Theme problem", severity="warning", timeout=10)
         self.switch_mode(SCREENS[0].MODE)
+        self._check_size(self.size.width, self.size.height)
         self._start_refresh()
         if not self.demo:  # the first poll after the first paint
             self._poll_timer = self.set_timer(1.0, self._start_poll)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._check_size(event.size.width, event.size.height)
+
+    def _check_size(self, width: int, height: int) -> None:
+        """Show the "terminal too small" notice below :data:`MIN_SIZE`, take it away above."""
+        too_small = width < MIN_SIZE[0] or height < MIN_SIZE[1]
+        top = self.screen_stack[-1] if self.screen_stack else None
+        if isinstance(top, TooSmallScreen):
+            if too_small:
+                top.show_size((width, height))
+            else:
+                top.dismiss()
+        elif too_small and top is not None:
+            self.push_screen(TooSmallScreen((width, height), MIN_SIZE))
 
     def on_unmount(self) -> None:
         for timer in (self._timer, self._poll_timer):
@@ -231,10 +253,14 @@ class TokentopApp(App[int]):
         self._last_problem = None
         stamp = datetime.fromtimestamp(message.snapshot.now_ms / 1000, self.tz).strftime("%H:%M:%S")
         self.status_line = f"{'demo · ' if self.demo else 'synced '}{stamp}"
+        if self._announce_refresh and not self._refresh_again:  # not the one running when `r` was pressed
+            self._announce_refresh = False
+            self.notify(f"refreshed at {stamp}", title="Refresh", timeout=3)
 
     def on_refresh_failed(self, message: RefreshFailed) -> None:
         if message.title == WORKER_TITLES["refresh"]:
             self.status_line = "⚠ refresh failed"
+            self._announce_refresh = False  # the error notice below says what happened
         if message.problem != self._last_problem:  # one notice per distinct problem
             self._last_problem = message.problem
             self.notify(message.problem, title=message.title, severity="error", timeout=8)
@@ -317,6 +343,7 @@ class TokentopApp(App[int]):
 
     def action_refresh(self) -> None:
         self.status_line = "refreshing…"
+        self._announce_refresh = True
         self._start_refresh(full=True)
         self._start_poll(force=True)
 
@@ -408,6 +435,28 @@ class TokentopApp(App[int]):
         self._start_refresh(full=True)
         self._start_poll()
 
+    def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
+                           time_format: str | None = None) -> str | None:
+        """The palette's Screenshot: an SVG in ``path``, else the Downloads folder if there is one,
+        else the current directory, else the data dir; the notice names the file or says why not
+        (Textual's own delivery fails with a bare "Failed" when ~/Downloads does not exist)."""
+        import platformdirs
+
+        downloads = Path(platformdirs.user_downloads_dir())
+        folders = [Path(path).expanduser()] if path else [d for d in (downloads,) if d.is_dir()]
+        folders += [Path.cwd(), paths.data_dir()] if not path else []
+        problem = ""
+        for folder in folders:
+            try:
+                saved = self.save_screenshot(filename, str(folder), time_format)
+            except OSError as exc:
+                problem = f"{folder}: {exc.strerror or exc}"
+                continue
+            self.notify(f"screenshot saved to {saved}", title="Screenshot", timeout=10)
+            return None
+        self.notify(f"screenshot not saved ({problem})", title="Screenshot", severity="error", timeout=10)
+        return None
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         for s in SCREENS:
@@ -439,4 +488,4 @@ def run_app(settings: Settings, *, demo: bool = False, theme: str | None = None)
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-__all__ = ["TokentopApp", "run_app", "load_themes", "theme_from_spec", "SCREENS"]
+__all__ = ["TokentopApp", "run_app", "MIN_SIZE", "TooSmallScreen", "load_themes", "theme_from_spec", "SCREENS"]

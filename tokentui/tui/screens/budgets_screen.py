@@ -154,7 +154,7 @@ class BudgetsScreen(TokentopScreen):
         chart.points = r.projection.burnup
         parts = [plain(r.headline, f"b {status_color(r.status)}")]
         parts += [plain(line) for line in details(r)]
-        parts.append(plain(f"method: {r.projection.method}", "dim"))
+        parts.append(plain(f"how this is computed: {r.projection.method}", "dim"))
         self.query_one("#budget-detail", Static).update(lines(parts))
 
     def on_list_view_highlighted(self, event: ListView.Highlighted) -> None:

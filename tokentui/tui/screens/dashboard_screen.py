@@ -65,7 +65,7 @@ class DashboardScreen(TokentopScreen):
         self.query_one("#source-list", SourceStatusList).border_title = "Sources · 7-day share"
         box = self.query_one("#headline")
         box.border_title = "Leverage & budgets"
-        box.border_subtitle = "3 budgets · 4 leverage"
+        box.border_subtitle = "3 → budgets · 4 → leverage"  # keys, not counts
         self.query_one("#daily-chart", BarChart).border_title = "Tokens per day · 28 days"
         self.query_one("#dash-gauge").display = False
 
@@ -109,7 +109,7 @@ class DashboardScreen(TokentopScreen):
             text.update("[dim]no budgets yet: press 3, then a[/]")
         else:
             gauge.used, gauge.elapsed, gauge.status = r.used_fraction, r.elapsed_fraction, r.status
-            more = f" [dim](+{len(view.results) - 1} more on 3)[/]" if len(view.results) > 1 else ""
+            more = f" [dim](+{len(view.results) - 1} more: 3 → budgets)[/]" if len(view.results) > 1 else ""
             status.update(f"[{status_color(r.status)}]{STATUS_WORDS.get(r.status, r.status)}[/]{more}")
             # the headline without its "monthly budget 'name':" (the name is on the line above)
             text.update(plain(r.headline.split(": ", 1)[-1]))

@@ -121,7 +121,8 @@ class LeverageTable(Widget):
                 p50 = format_value(r.metric, r.team.p50) if r.team is not None else "—"
                 place = r.placement.text if r.placement is not None else "—"
                 mult = r.placement.median_text.replace(" median", "") if r.placement is not None else ""
-                style = "$warning" if r.placement is not None and r.placement.position != "within" else "$text"
+                # outside the team range is set apart, not alarmed about: this is no ranking
+                style = "b" if r.placement is not None and r.placement.position != "within" else "$text"
                 line += f"{escape(p50):>9}  [{style}]{escape(place):<10}[/]{escape(mult):<7} "
                 if bar_w:
                     line += placement_bar(r.metric, _float(r.value), r.team, bar_w)
