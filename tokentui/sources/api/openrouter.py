@@ -28,7 +28,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from tokentui.core.records import BILLED, UsageRecord
-from tokentui.sources.api.base import (ApiReader, DAY_S, Fetched, Negative, PollContext, arr, billed_amount, count,
+from tokentui.sources.api.base import (ApiReader, DAY_S, Fetched, Negative, PollContext, billed_amount, count,
                                        day_ts, decimal, dims, obj, parse_time, pico, raw_json, rejected, text)
 from tokentui.sources.api.http import ApiClient, ApiError, Malformed
 
