@@ -53,6 +53,9 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in list(os.environ):
         if name.startswith("TOKENTOP_") and name.endswith("_BASE_URL"):
             monkeypatch.delenv(name, raising=False)
+    # the local test servers have no rate limit: no pause between Claude Code analytics calls
+    # (a 90-day backfill would wait 22 s per poll; test_claude_code_calls_are_paced sets its own)
+    monkeypatch.setenv("TOKENTOP_ANALYTICS_PACE", "0")
     # subprocesses (the CLI run as a user runs it) get a keyring that holds nothing, never the
     # developer's real one; this process uses the in-memory backend below
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")

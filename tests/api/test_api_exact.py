@@ -351,12 +351,20 @@ def test_next_poll_fetches_only_the_analytics_days_left(server, store, settings,
     assert len(server.hits(CC)) == 3  # caught up: the last 3 days only
 
 
-def test_claude_code_calls_are_paced(server, store, settings, fast, keys, sleeps):
-    from tokentui.sources.api.anthropic import CLAUDE_CODE_PACE
+def test_claude_code_calls_are_paced(server, store, settings, fast, keys, sleeps, monkeypatch):
+    from tokentui.sources.api.anthropic import CLAUDE_CODE_PACE, PACE_ENV
 
+    monkeypatch.delenv(PACE_ENV)  # the default a user gets
     poll(store, settings, fast, "anthropic")
     assert len(server.hits(CC)) == 90
     assert sleeps.count(CLAUDE_CODE_PACE) == 89 and CLAUDE_CODE_PACE > 0
+    server.requests.clear()
+    sleeps.clear()
+    monkeypatch.setenv(PACE_ENV, "1.5")
+    ledger.set_sync_state(store, "anthropic", "claude_code_from", (TODAY - timedelta(days=3)).isoformat())
+    store.commit()
+    poll(store, settings, fast, "anthropic", now=fakes.NOW + timedelta(hours=1))
+    assert server.hits(CC) and sleeps.count(1.5) == len(server.hits(CC)) - 1
 
 
 

@@ -21,6 +21,7 @@ the messages buckets (API customers) or in the local claude-code logs, and the
 
 from __future__ import annotations
 
+import os
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -38,6 +39,17 @@ VERSION = "2023-06-01"
 MAX_LIMIT = 31  # daily buckets per page (messages and cost_report)
 CLAUDE_CODE_LIMIT = 1000
 CLAUDE_CODE_PACE = 0.25  # seconds between analytics calls (one per day: a backfill is a burst)
+PACE_ENV = "TOKENTOP_ANALYTICS_PACE"  # overrides it (seconds; 0 for a local test server)
+
+
+def analytics_pace() -> float:
+    """Seconds between Claude Code analytics calls: ``TOKENTOP_ANALYTICS_PACE`` if set to a
+    number of seconds (0 … 10), else :data:`CLAUDE_CODE_PACE`."""
+    try:
+        value = float(os.environ.get(PACE_ENV, ""))
+    except ValueError:
+        return CLAUDE_CODE_PACE
+    return value if 0 <= value <= 10 else CLAUDE_CODE_PACE
 MESSAGE_GROUPS = ("model", "workspace_id", "api_key_id", "context_window", "service_tier")
 #: the natural key's dimensions before ``service_tier`` was grouped: those records are replaced
 OLD_MESSAGE_GROUPS = MESSAGE_GROUPS[:4]
@@ -160,7 +172,7 @@ async def _claude_code_day(client: ApiClient, ctx: PollContext, day: date, recor
 
 
 async def _claude_code(client: ApiClient, ctx: PollContext, out: Fetched) -> int:
-    """One call (plus pages) per day, paced (:data:`CLAUDE_CODE_PACE` apart), with the
+    """One call (plus pages) per day, paced (:func:`analytics_pace` apart), with the
     progress of its own (:func:`_claude_code_plan`) in ``sync_state``.
 
     A failure is a note on the source, never a failed poll: these records carry no tokens or
@@ -174,7 +186,7 @@ async def _claude_code(client: ApiClient, ctx: PollContext, out: Fetched) -> int
         for direction, days in (("up", up), ("down", down)):
             for day in days:
                 if calls:
-                    await client.pace(CLAUDE_CODE_PACE)
+                    await client.pace(analytics_pace())
                 calls += 1
                 await _claude_code_day(client, ctx, day, records)
                 if direction == "up":
