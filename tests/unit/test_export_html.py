@@ -172,7 +172,7 @@ def test_budget_method_is_a_collapsed_how_this_is_computed(store, budget_config)
     text = render(snap, "html")
     for b in snap.data["budgets"]:
         method = re.escape(escape(b["method"], quote=True))
-        block = re.search(r"<details><summary>How this is computed</summary>\s*<p[^>]*>" + method + "</p>\s*"
+        block = re.search(r"<details><summary>How this is computed</summary>\s*<p[^>]*>" + method + r"</p>\s*"
                           "</details>", text)
         assert block, b["name"]
         assert text.index(escape(b["headline"], quote=True)) < block.start()
