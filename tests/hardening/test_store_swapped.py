@@ -29,7 +29,7 @@ from tests.conftest import LOG_FIXTURES
 from tests.hardening.helpers import env_for, tokentop
 from tests.tui.conftest import demo_db, demo_template, make_app, wait_for  # noqa: F401 (fixtures)
 from tokentui import paths
-from tokentui.store import db as store_db
+from tokentui.store import dbfile as store_db
 from tokentui.store.db import connect, transaction
 
 NOW = datetime(2026, 11, 20, 15, 30, tzinfo=timezone.utc)

@@ -175,7 +175,8 @@ class Session:
         """The refresh worker's connection (opened, and a damaged store repaired, on first use).
         A history.db deleted, replaced or emptied under it is never written on: the connection
         is closed, what happened goes to ``notices``, and the path is opened again."""
-        from tokentui.store.db import close_if_moved, connect, moved_message
+        from tokentui.store.db import connect
+        from tokentui.store.dbfile import close_if_moved, moved_message
 
         if self._conn is not None:
             why = close_if_moved(self._conn)
@@ -213,7 +214,8 @@ class Session:
         with self._read_lock:
             if cancelled():
                 return None
-            from tokentui.store.db import close_if_moved, connect
+            from tokentui.store.db import connect
+            from tokentui.store.dbfile import close_if_moved
 
             if self._read_conn is not None and close_if_moved(self._read_conn):
                 self._read_conn = None  # the refresh says what happened to the file
@@ -249,7 +251,7 @@ class Session:
         """Runs in a worker thread: poll ``only``; ``(source, status, message)`` each."""
         from tokentui.services.poll import poll_all
         from tokentui.services.sync import open_store
-        from tokentui.store.db import close_if_moved
+        from tokentui.store.dbfile import close_if_moved
 
         with self._poll_lock:
             if self._poll_conn is not None and close_if_moved(self._poll_conn):

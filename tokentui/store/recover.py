@@ -77,7 +77,7 @@ def _lock(path: Path):
 
 def _damage(path: Path) -> str | None:
     """Why the file at ``path`` is damaged, or None when it is missing or healthy."""
-    from tokentui.store.db import _size_problem
+    from tokentui.store.dbfile import size_problem as _size_problem
 
     if not path.exists():
         return None
