@@ -1,4 +1,5 @@
-"""Codex CLI rollouts (spec/local-logs.md §3): discovery, per-file delta algorithm, fork replays.
+"""Codex CLI rollouts (spec/local-logs.md §3): the per-file delta algorithm and fork replays
+(where Codex keeps its files, and its ``config.toml``: :mod:`tokentui.sources.codex_home`).
 
 :class:`CodexParser` keeps its whole state in a JSON-able dict so ingest can stop after any
 line and resume from the byte offset later (the state is stored with the file cursor).
@@ -7,28 +8,23 @@ line and resume from the byte offset later (the state is stored with the file cu
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from tokentui.core.pricing import FAST_SUFFIX
 from tokentui.core.records import ESTIMATED, UNPRICED, UsageRecord
+from tokentui.sources.codex_home import SOURCE, discover, home_of, prepare, where
 from tokentui.sources.common import (
     MAX_MS,
     MAX_TOKENS,
     MIN_MS,
     LocalFile,
-    existing_dirs,
     json_string_pattern,
     loads,
     parse_ts_ms,
-    real_roots,
     token_count,
-    walk_files,
 )
 
-SOURCE = "codex"
 FALLBACK_MODEL = "gpt-5"
 #: running totals of a session grow past one request's cap; beyond this they are corrupt
 MAX_RUNNING_TOTAL = 10**13
@@ -51,51 +47,6 @@ _HEADLESS_MARK = re.compile(b'"(?:' + b"|".join(json_string_pattern(n) for n in 
 # codex-auto-review is billed as the newest model released on or before the log date (§3.3)
 _AUTO_REVIEW = (("2026-04-23", "gpt-5.5"), ("2026-03-05", "gpt-5.4"), ("2026-02-05", "gpt-5.3-codex"),
                 ("2025-12-11", "gpt-5.2-codex"), ("2025-11-13", "gpt-5.1-codex"), ("2025-09-15", "gpt-5-codex"))
-
-
-def homes(extra: Sequence[str] = ()) -> list[Path]:
-    """``$CODEX_HOME`` (comma list) or ``~/.codex``, plus configured extra roots."""
-    env = os.environ.get("CODEX_HOME", "").strip()
-    cands = [p.strip() for p in env.split(",") if p.strip()] if env else ["~/.codex"]
-    return existing_dirs(list(cands) + list(extra))
-
-
-def discover(extra: Sequence[str] = (), errors: list[str] | None = None) -> tuple[list[LocalFile], str | None]:
-    """Rollouts under ``sessions/`` and ``archived_sessions/`` of each home (``sessions/`` wins
-    for the same relative path); a home with neither is read as a folder of headless JSONL.
-    Links are followed only while they stay under one of the folders read."""
-    files: list[LocalFile] = []
-    found = homes(extra)
-    bases = [[b for b in (h / "sessions", h / "archived_sessions") if b.is_dir()] or [h] for h in found]
-    within = real_roots(b for bs in bases for b in bs)
-    for home in found:
-        sess, arch = home / "sessions", home / "archived_sessions"
-        if not sess.is_dir() and not arch.is_dir():
-            cut = len(str(home)) + len(os.sep)  # walk_files joins names to str(home)
-            for path in sorted(walk_files(home, (".jsonl",), errors, within=within)):
-                rel = path[cut:]
-                files.append(LocalFile(path, SOURCE, None, rel[:-6], "headless/" + rel, "headless"))
-            continue
-        taken: set[str] = set()
-        for base in (sess, arch):
-            if not base.is_dir():
-                continue
-            cut = len(str(base)) + len(os.sep)
-            for path in sorted(walk_files(base, (".jsonl",), errors, within=within)):
-                rel = path[cut:].replace(os.sep, "/")
-                if rel in taken:
-                    continue
-                taken.add(rel)
-                files.append(LocalFile(path, SOURCE, None, rel[:-6], rel))
-    files.sort(key=lambda f: f.path)
-    return files, None
-
-
-def session_id_of(path: str) -> str | None:
-    """The uuid at the end of ``rollout-<date>-<uuid>.jsonl``."""
-    name = os.path.basename(path)
-    stem = name[:name.rfind(".")] if name.rfind(".") > 0 else name  # Path(path).stem, without the Path
-    return stem[-36:] if len(stem) >= 36 and stem[-28] == "-" else None
 
 
 def _usage(obj) -> list[int] | None:
@@ -417,47 +368,6 @@ def read_events(path: str, until_ms: int) -> list[list[int]] | None:
     return [raw for ts_ms, _t, _m, _fb, raw in parser.events(data.split(b"\n")) if ts_ms <= until_ms]
 
 
-def sessions_by_id(files: Sequence[LocalFile]) -> dict[str, str]:
-    """Session id → rollout path, for every rollout found: how a fork finds its parent."""
-    return {sid: f.path for f in files if f.kind == "session" and (sid := session_id_of(f.path))}
-
-
-FAST_TIERS = ("fast", "priority")
-
-
-def home_of(f: LocalFile) -> str:
-    """The Codex home a discovered file belongs to (the folder that holds ``sessions/``, or the
-    folder of headless JSONL)."""
-    rel = f.rel[len("headless/"):] if f.kind == "headless" else f.rel
-    base = f.path[:len(f.path) - len(rel) - 1]
-    return base if f.kind == "headless" else os.path.dirname(base)
-
-
-def service_tier(home: str) -> str | None:
-    """``service_tier`` in ``<home>/config.toml`` (top level), or None (no file, unreadable,
-    not TOML, not set)."""
-    import tomllib
-
-    try:
-        with open(os.path.join(home, "config.toml"), "rb") as fh:
-            doc = tomllib.load(fh)
-    except (OSError, ValueError):
-        return None
-    tier = doc.get("service_tier")
-    return tier.strip().lower() if type(tier) is str else None
-
-
-def prepare(files: Sequence[LocalFile]) -> dict:
-    """What every parser of a sync shares: rollout paths by session id (forks find their parent)
-    and the homes whose ``config.toml`` sets a fast ``service_tier``."""
-    tiers: dict[str, str | None] = {}
-    for f in files:
-        h = home_of(f)
-        if h not in tiers:
-            tiers[h] = service_tier(h)
-    return {"sessions": sessions_by_id(files), "fast_homes": sorted(h for h, t in tiers.items() if t in FAST_TIERS)}
-
-
 def parse_lines(chunks, file: LocalFile, state: dict | None, ctx, row_of, mtime_ms: int = 0):
     """:data:`~tokentui.sources.readers.ParseLines` for rollouts: ledger rows, the delta state."""
     from tokentui.sources.readers import LinesParsed
@@ -480,10 +390,6 @@ def parse_lines(chunks, file: LocalFile, state: dict | None, ctx, row_of, mtime_
             else:
                 rows.append(row)
     return LinesParsed(rows, parser.skipped, parser.duplicates, parser.state)
-
-
-def where(extra: Sequence[str] = ()) -> tuple[list[str], str | None]:
-    return [str(h) for h in homes(extra)], None
 
 
 def _reader():
