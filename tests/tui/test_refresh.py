@@ -95,7 +95,7 @@ async def test_demo_generates_into_an_empty_store_and_reads_nothing_of_the_user(
 def test_run_app_demo_removes_its_store(tmp_path, monkeypatch):
     import tempfile
 
-    from tokentui.tui import app as app_module
+    from tokentui import tui as app_module
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
     (tmp_path / "tmp").mkdir()

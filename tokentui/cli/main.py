@@ -141,7 +141,7 @@ def _run_tui(args) -> int:
         print("tokentop: error: the dashboard needs a terminal; for a table run `tokentop report daily`",
               file=sys.stderr)
         return 2
-    from tokentui.tui.app import run_app  # the only place the CLI imports Textual
+    from tokentui.tui import run_app  # the only way from the CLI into Textual
 
     # the TUI draws with control sequences of its own; it shows outside text as text itself
     sys.stdout, sys.stderr = _unfiltered(sys.stdout), _unfiltered(sys.stderr)

@@ -13,8 +13,6 @@ workers of their own.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
 from datetime import datetime
 from functools import partial
@@ -39,7 +37,7 @@ from tokentui.tui.messages import (BudgetSaved, ExportFinished, FiguresUpdated, 
 from tokentui.tui.screens.budgets_screen import BudgetsScreen
 from tokentui.tui.screens.dashboard_screen import DashboardScreen
 from tokentui.tui.screens.export_screen import ExportChoice, ExportScreen
-from tokentui.tui.screens.help_screen import HelpScreen
+from tokentui.tui.screens.help_screen import HelpScreen, help_rows
 from tokentui.tui.screens.history_screen import HistoryScreen
 from tokentui.tui.screens.leverage_screen import LeverageScreen
 from tokentui.tui.screens.sources_screen import SourcesScreen
@@ -47,7 +45,7 @@ from tokentui.tui.screens.too_small import TooSmallScreen
 from tokentui.services.dashboard import BudgetsView, Snapshot
 from tokentui.services.history import HistoryTable
 from tokentui.services.session import RefreshPlan, Session, utc_now
-from tokentui.tui.theming import DEFAULT_THEME, THEME_SAVE_DELAY, load_themes, resolve_theme, theme_from_spec
+from tokentui.tui.theming import THEME_SAVE_DELAY, install_themes, load_themes, theme_from_spec
 from tokentui.tui.widgets.nav_bar import NavBar
 
 if TYPE_CHECKING:
@@ -109,15 +107,7 @@ class TokentopApp(App[int]):
         self._history_query = HistoryQuery()
         self._last_problem: str | None = None
         dirs = list(theme_dirs) if theme_dirs is not None else [paths.builtin_themes_dir(), paths.user_themes_dir()]
-        themes, self._theme_problems = load_themes(dirs)
-        self.theme_names = [t.name for t in themes]
-        for t in themes:
-            self.register_theme(t)
-        self._wanted_theme = resolve_theme(self, theme or self.settings.theme, dirs, self._theme_problems)
-        if self._wanted_theme in self.available_themes:
-            self.theme = self._wanted_theme
-        elif DEFAULT_THEME in self.available_themes:
-            self.theme = DEFAULT_THEME
+        self._wanted_theme, self._theme_problems = install_themes(self, theme or self.settings.theme, dirs)
 
     # --- the session's state, as the screens read it ---------------------------------------
     @property
@@ -354,20 +344,7 @@ class TokentopApp(App[int]):
             self.push_screen(HelpScreen(self.help_rows()))
 
     def help_rows(self) -> tuple[tuple[str, str], ...]:
-        """The help table, from the bindings: the screens, the App's keys, each screen's own."""
-        rows = [(f"{SCREENS[0].KEY} … {SCREENS[-1].KEY}", ", ".join(s.TITLE for s in SCREENS)),
-                ("ctrl+p", "command palette: every screen and action by name")]
-        for b in self.BINDINGS:
-            if isinstance(b, Binding) and b.show:
-                rows.append((b.key_display or b.key, b.tooltip or b.description.lower()))
-        for s in SCREENS:
-            # each class's own keys, not those it inherits from Textual (tab, ctrl+c …)
-            own = [b for cls in (s, *s.HELP_WIDGETS) for b in cls.__dict__.get("BINDINGS", ())
-                   if isinstance(b, Binding)]
-            if own:
-                rows.append((" ".join(b.key_display or _key_label(b.key) for b in own),
-                             f"{s.TITLE}: " + ", ".join(b.description.lower() for b in own)))
-        return tuple(rows)
+        return help_rows(self.BINDINGS, SCREENS)
 
     # --- themes -------------------------------------------------------------------------------
     def action_cycle_theme(self) -> None:
@@ -469,23 +446,4 @@ class TokentopApp(App[int]):
                             self.action_export)
 
 
-def _key_label(key: str) -> str:
-    return {"enter": "⏎", "escape": "esc"}.get(key, key)
-
-
-def run_app(settings: Settings, *, demo: bool = False, theme: str | None = None) -> int:
-    """Run the TUI; with ``demo`` on a temporary store that is removed on exit."""
-    tmp = Path(tempfile.mkdtemp(prefix="tokentop-demo-")) if demo else None
-    try:
-        app = TokentopApp(settings, db_path=tmp / "history.db" if tmp else None, demo=demo, theme=theme)
-        try:
-            app.run()
-        finally:
-            app.close_store()
-        return app.return_code or 0
-    finally:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
-
-
-__all__ = ["TokentopApp", "run_app", "MIN_SIZE", "TooSmallScreen", "load_themes", "theme_from_spec", "SCREENS"]
+__all__ = ["TokentopApp", "MIN_SIZE", "TooSmallScreen", "load_themes", "theme_from_spec", "SCREENS"]

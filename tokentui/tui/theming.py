@@ -103,3 +103,20 @@ def _add(problems: list[ThemeProblem], problem: ThemeProblem) -> None:
     """Note ``problem`` once: a file in the themes folder was already checked when loaded."""
     if all(p.path.resolve() != problem.path.resolve() for p in problems):
         problems.append(problem)
+
+
+def install_themes(app: App, wanted: str, dirs: list[Path]) -> tuple[str, list[ThemeProblem]]:
+    """Register every usable theme in ``dirs`` with ``app`` (its names in ``app.theme_names``)
+    and switch to ``wanted`` (a name, a theme file's name or a path), else the default.
+    Returns what was resolved from ``wanted`` and the problems to tell the user about."""
+    themes, problems = load_themes(dirs)
+    app.theme_names = [t.name for t in themes]  # type: ignore[attr-defined]
+    for t in themes:
+        app.register_theme(t)
+    resolved = resolve_theme(app, wanted, dirs, problems)
+    if resolved in app.available_themes:
+        app.theme = resolved
+    elif DEFAULT_THEME in app.available_themes:
+        app.theme = DEFAULT_THEME
+    return resolved, problems
+

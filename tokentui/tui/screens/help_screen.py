@@ -35,3 +35,24 @@ class HelpScreen(ModalScreen[None]):
     def on_click(self, event) -> None:
         if event.widget is self:
             self.dismiss()
+
+
+def help_rows(app_bindings, screens) -> tuple[tuple[str, str], ...]:
+    """The help table, from the bindings: the screens' keys, the App's shown keys, and each
+    screen's own (with those of its ``HELP_WIDGETS``)."""
+    rows = [(f"{screens[0].KEY} … {screens[-1].KEY}", ", ".join(s.TITLE for s in screens)),
+            ("ctrl+p", "command palette: every screen and action by name")]
+    for b in app_bindings:
+        if isinstance(b, Binding) and b.show:
+            rows.append((b.key_display or b.key, b.tooltip or b.description.lower()))
+    for s in screens:
+        # each class's own keys, not those it inherits from Textual (tab, ctrl+c …)
+        own = [b for cls in (s, *s.HELP_WIDGETS) for b in cls.__dict__.get("BINDINGS", ()) if isinstance(b, Binding)]
+        if own:
+            rows.append((" ".join(b.key_display or KEY_LABELS.get(b.key, b.key) for b in own),
+                         f"{s.TITLE}: " + ", ".join(b.description.lower() for b in own)))
+    return tuple(rows)
+
+
+KEY_LABELS = {"enter": "⏎", "escape": "esc"}
+
