@@ -219,3 +219,20 @@ def walk_files(root: Path, suffixes: tuple[str, ...], errors: list[str] | None =
         except OSError as exc:
             note(f"{d}: {exc.strerror or exc}")
             continue
+
+
+def stat_signature(paths: Iterable[str], unstamped: Iterable[str] = ()) -> str:
+    """A digest that changes whenever one of ``paths`` (identity, size, mtime) or of
+    ``unstamped`` (size, mtime only) changes, appears or goes: how a reader that re-reads a
+    whole location in one go knows the location changed (``stat`` only)."""
+    import hashlib
+
+    parts = []
+    for p, inode in [*((p, True) for p in paths), *((p, False) for p in unstamped)]:
+        try:
+            st = os.stat(p)
+        except OSError:
+            continue
+        parts.append(f"{p}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}" if inode else f"{p}:{st.st_size}:{st.st_mtime_ns}")
+    return hashlib.sha1("\n".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
+

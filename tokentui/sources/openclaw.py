@@ -33,7 +33,7 @@ from typing import Sequence
 from urllib.parse import quote
 
 from tokentui.core.records import ESTIMATED, UNPRICED, UsageRecord, to_pico
-from tokentui.sources.common import (MAX_MS, MAX_TOKENS, MIN_MS, existing_dirs, is_under, loads, parse_ts_ms,
+from tokentui.sources.common import (MAX_MS, MAX_TOKENS, MIN_MS, existing_dirs, is_under, loads, parse_ts_ms, stat_signature,
                                      real_roots, token_count, walk_files)
 
 SOURCE = "openclaw"
@@ -102,21 +102,8 @@ def _transcripts(state: Path, errors: list[str] | None = None) -> list[tuple[str
 
 def signature(state: Path) -> str:
     """Changes whenever a database (or its WAL) or a transcript changes."""
-    parts = []
-    for db in _databases(state):
-        for p in (str(db), f"{db}-wal"):
-            try:
-                st = os.stat(p)
-                parts.append(f"{p}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}")
-            except OSError:
-                pass
-    for _agent, p in _transcripts(state):
-        try:
-            st = os.stat(p)
-            parts.append(f"{p}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}")
-        except OSError:
-            pass
-    return hashlib.sha1("\n".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
+    return stat_signature([*(p for db in _databases(state) for p in (str(db), f"{db}-wal")),
+                           *(p for _agent, p in _transcripts(state))])
 
 
 def _str(v) -> str | None:

@@ -25,7 +25,7 @@ from urllib.parse import quote
 
 from tokentui.core.records import ESTIMATED, UNPRICED, UsageRecord, to_pico
 from tokentui.sources.common import INVALID as _BAD
-from tokentui.sources.common import MAX_MS, MIN_MS, existing_dirs, is_under, loads, real_roots, walk_files
+from tokentui.sources.common import MAX_MS, MIN_MS, existing_dirs, is_under, loads, real_roots, stat_signature, walk_files
 from tokentui.sources.common import optional_count as _count
 
 SOURCE = "opencode"
@@ -70,22 +70,7 @@ def _legacy_files(data_dir: Path) -> list[str]:
 
 def signature(data_dir: Path) -> str:
     """Changes whenever a database (or its WAL) or a legacy message file changes."""
-    parts = []
-    for db in db_files(data_dir):
-        for p in (str(db), f"{db}-wal"):
-            try:
-                st = os.stat(p)
-                parts.append(f"{p}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}")
-            except OSError:
-                pass
-    for p in _legacy_files(data_dir):
-        try:
-            st = os.stat(p)
-            parts.append(f"{p}:{st.st_size}:{st.st_mtime_ns}")
-        except OSError:
-            pass
-    return hashlib.sha1("\n".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
-
+    return stat_signature((p for db in db_files(data_dir) for p in (str(db), f"{db}-wal")), _legacy_files(data_dir))
 
 
 def _str(v) -> str | None:
