@@ -23,7 +23,6 @@ else priced from tokens (``<model>``, then ``<provider>/<model>``).
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 import re

@@ -14,7 +14,6 @@ Cost: OpenCode's stored ``cost`` when > 0 (also kept in ``logged_cost_pico``), e
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 import re
