@@ -35,7 +35,7 @@ def _stored(name: str, row: tuple | None, records: int) -> SourceStatus:
 def source_statuses(conn, settings: Settings, *, key_hints: bool = False) -> list[SourceStatus]:
     """Full statuses: the folders each local reader reads (``stat`` only), whether each API
     source has a key (with ``key_hints``, its redacted tail and origin too)."""
-    from tokentui.credentials import get_key, key_env, key_info
+    from tokentui.credentials import get_key, key_env, redact
 
     stored = ledger.statuses(conn)
     counts = ledger.record_counts(conn)
@@ -58,9 +58,8 @@ def source_statuses(conn, settings: Settings, *, key_hints: bool = False) -> lis
                 st = replace(st, message=f"no key: set {key_env(name)} or run `tokentop keys add {name}`")
             elif key and not row:
                 st = replace(st, status="stale", message=f"key found ({origin}); not polled yet")
-            if key_hints:
-                info = key_info(name)
-                st = replace(st, key_hint=f"{info.redacted} ({info.origin})" if info.origin != "none" else None)
+            if key_hints:  # from the key just read: the keyring is asked once per source
+                st = replace(st, key_hint=f"{redact(key)} ({origin})" if key else None)
         out.append(st)
     return out
 
