@@ -77,7 +77,9 @@ for _s in (
     Source("claude-code", LOCAL, "Claude Code", "tokentui.sources.claude_code:READER", provider="anthropic",
            env=("CLAUDE_CONFIG_DIR",),
            reads="`*.jsonl` under `projects/` of `$CLAUDE_CONFIG_DIR` (comma list), else `~/.config/claude` "
-                 "and `~/.claude`"),
+                 "and `~/.claude`; plus Claude Desktop's Cowork and Code-tab sessions "
+                 "(`local-agent-mode-sessions/`, `claude-code-sessions/` in its app-data folder), deduplicated "
+                 "with them"),
     Source("codex", LOCAL, "Codex", "tokentui.sources.codex:READER", provider="openai", env=("CODEX_HOME",),
            reads="`$CODEX_HOME` (comma list, default `~/.codex`): `sessions/` and `archived_sessions/`; a root "
                  "with neither is read as saved `codex exec --json` output"),
