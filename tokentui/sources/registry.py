@@ -104,6 +104,9 @@ for _s in (
            env=("QWEN_RUNTIME_DIR", "QWEN_DATA_DIR"),
            reads="`projects/*/chats/*.jsonl` of `$QWEN_RUNTIME_DIR` (comma list), else `$QWEN_DATA_DIR`, else "
                  "`~/.qwen`"),
+    Source("codebuff", LOCAL, "Codebuff", "tokentui.sources.codebuff:READER", env=("CODEBUFF_DATA_DIR",),
+           reads="`projects/*/chats/*/chat-messages.json` of `$CODEBUFF_DATA_DIR` (comma list), else "
+                 "`~/.config/manicode` (and its `-dev`, `-staging` channels)"),
     Source("openai", API, "OpenAI", "tokentui.sources.api.openai:PROVIDER", provider="openai",
            env=("OPENAI_ADMIN_KEY",), reads="organization usage (completions and siblings) and costs",
            key_hint="an admin key (sk-admin-…)", key_prefixes=("sk-admin-",),
