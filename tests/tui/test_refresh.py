@@ -14,7 +14,8 @@ async def test_refreshes_never_overlap(make_app, monkeypatch):
     app = make_app()
     active, peak, runs = [0], [0], [0]
     lock = threading.Lock()
-    real = Session.refresh
+    pressed = threading.Event()  # the first refresh lasts until every press is in (a busy CI
+    real = Session.refresh       # machine can take longer than any fixed sleep to send ten keys)
 
     def slow_refresh(self, *args, **kw):
         with lock:
@@ -22,7 +23,8 @@ async def test_refreshes_never_overlap(make_app, monkeypatch):
             peak[0] = max(peak[0], active[0])
             runs[0] += 1
         try:
-            time.sleep(1.0)
+            pressed.wait(30)
+            time.sleep(0.2)
             return real(self, *args, **kw)
         finally:
             with lock:
@@ -33,6 +35,8 @@ async def test_refreshes_never_overlap(make_app, monkeypatch):
         await wait_for(pilot, lambda: runs[0] == 1, what="first refresh started")
         for _ in range(10):  # hammer "refresh now" while the first one runs
             await pilot.press("r")
+        assert runs[0] == 1
+        pressed.set()
         await wait_for(pilot, lambda: runs[0] >= 2 and not app._refresh_worker.is_running, what="catch-up run")
         await pilot.pause(0.5)
         assert peak[0] == 1
