@@ -37,7 +37,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_ingest import check_truth, tokentop_cmd  # noqa: E402
+from bench_ingest import check_truth, tokentop_cmd
 
 #: 20.0.26 ships no linux-x64 native package; 20.0.24 does, for every OS this bench runs on
 CCUSAGE_VERSION = "20.0.24"
@@ -139,7 +139,7 @@ def ccusage_check(corpus: Path, out: Path) -> str:
         got = json.loads(out.read_text())["totals"]
     except (OSError, ValueError, KeyError) as exc:
         return f"no totals in its output ({exc})"
-    t = lambda k: truth.get(k, 0)  # noqa: E731
+    t = lambda k: truth.get(k, 0)
     want = {"inputTokens": t("claude.input") + t("codex.input") - t("codex.cached_input"),
             "outputTokens": t("claude.output") + t("codex.output"),
             "cacheCreationTokens": t("claude.cache_write"),
