@@ -106,3 +106,24 @@ def test_workers_setting(monkeypatch) -> None:
     assert parse_pool.default_workers() == 1
     monkeypatch.delenv("TOKENTOP_INGEST_WORKERS")
     assert 1 <= parse_pool.default_workers() <= 4
+
+
+def test_price_data_loads_on_a_thread_while_workers_parse(tmp_path, corpus, monkeypatch, small_tasks) -> None:
+    """A first big ingest imports genai-prices (~200 ms) on a thread started once the workers
+    are forked, so that the writer's first price does not wait for it; a serial ingest, or one
+    whose store already knows the models' rates, does not."""
+    import threading
+
+    calls = []
+    real = Pricer.warm_up
+
+    def spy(self):
+        calls.append((threading.current_thread() is threading.main_thread(), parse_pool._WORK != {}))
+        real(self)
+
+    monkeypatch.setattr(Pricer, "warm_up", spy)
+    conn, _, _ = _ingest(tmp_path / "p.db", corpus, monkeypatch, workers=2, parallel_min_bytes=0)
+    assert calls == [(False, True)] and stored(conn) == truth(corpus)
+    calls.clear()
+    _ingest(tmp_path / "s.db", corpus, monkeypatch, workers=1)
+    assert calls == []

@@ -284,6 +284,17 @@ class Pricer:
             n += 1
         return n
 
+    def warm_up(self) -> None:
+        """Load the price data now (~200 ms to import genai-prices), e.g. on a thread while
+        worker processes parse a first big ingest, so the first price asked does not wait."""
+        if not self._use_genai:
+            return
+        try:
+            import genai_prices  # noqa: F401
+            import genai_prices.types  # noqa: F401
+        except Exception:  # noqa: BLE001 - only a head start: rates() will say what is wrong
+            pass
+
     def cost_pico(self, model: str | None, inp: int, out: int, cw5m: int = 0, cw1h: int = 0,
                   cread: int = 0) -> int | None:
         """Cost of one request in picodollars, or None when the model has no price."""

@@ -96,8 +96,10 @@ def implausible(r: UsageRecord) -> bool:
     """Whether a local record holds more tokens than any one request can (:data:`MAX_LINE_TOKENS`)."""
     if r.kind != "local":
         return False
-    n = (r.input, r.output, r.cache_write_5m, r.cache_write_1h, r.cache_read)
-    return all(type(v) is int for v in n) and sum(n) > MAX_LINE_TOKENS
+    i, o, c5, c1, cr = r.input, r.output, r.cache_write_5m, r.cache_write_1h, r.cache_read
+    # hot (every local record): inline checks, not all() over a generator
+    return (type(i) is int and type(o) is int and type(c5) is int and type(c1) is int and type(cr) is int
+            and i + o + c5 + c1 + cr > MAX_LINE_TOKENS)
 
 
 def problem(r: UsageRecord) -> str | None:
@@ -110,7 +112,8 @@ def problem(r: UsageRecord) -> str | None:
         r.reasoning, r.requests, r.ts_ms
     if (type(i) is int and type(o) is int and type(c5) is int and type(c1) is int and type(cr) is int
             and type(rs) is int and type(n) is int and type(ts) is int and type(r.key) is str and r.key
-            and 0 <= min(i, o, c5, c1, cr, rs) and max(i, o, c5, c1, cr, rs) <= cap and 0 <= n <= MAX_PICO
+            and 0 <= i <= cap and 0 <= o <= cap and 0 <= c5 <= cap and 0 <= c1 <= cap and 0 <= cr <= cap
+            and 0 <= rs <= cap and 0 <= n <= MAX_PICO
             and MIN_TS_MS <= ts < MAX_TS_MS):
         return None  # the common case, checked at once; the checks below say what is wrong
     for f in _TOKEN_FIELDS:

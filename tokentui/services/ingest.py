@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
@@ -96,6 +97,7 @@ class Ingestor:
         self._ctx = ParseContext(Unpriced(), mode, {})
         self._pool = ParsePool(conn, self._ctx, self.workers)
         self._run_kept: dict[str, list] | None = None  # see _kept_for
+        self._cold_prices = False  # no model rates known from the store: see run
         self._data_version = 0
 
     @property
@@ -108,6 +110,7 @@ class Ingestor:
         log files first, databases after."""
         sources = registry.names(registry.LOCAL) if sources is None else sources
         known = self._load_prices()
+        self._cold_prices = known == 0
         try:
             return self._run(sources)
         finally:
@@ -166,6 +169,10 @@ class Ingestor:
         if self.workers > 1 and sum(j.st.st_size - j.start for js in parallel.values() for j in js) \
                 >= self.parallel_min_bytes:
             self._pool.start(parallel)
+            if self._pool.active and self._cold_prices:
+                # the workers are forked: load the price data on a thread while they parse (a
+                # store that knows the models' rates never needs it)
+                threading.Thread(target=self.pricer.warm_up, name="tokentop-prices", daemon=True).start()
         results = []
         try:
             for source, reader, jobs, result in plans:

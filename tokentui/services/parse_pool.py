@@ -179,6 +179,11 @@ class ParsePool:
         for source, js in jobs.items():
             for task in _tasks(js):
                 self._queued.append((source, task, sum(js[i].st.st_size - js[i].start for i in task)))
+        try:  # the first submit forks every worker: now, while this process has one thread
+            self._submit_ahead()
+        except (OSError, RuntimeError) as exc:
+            self.failure = f"{type(exc).__name__}: {exc}"
+            self.stop()
 
     def _trap_signals(self) -> None:
         """SIGTERM/SIGHUP kill the workers before they end this process (only where their

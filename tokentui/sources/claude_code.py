@@ -35,7 +35,7 @@ _NULL_KEY_NAMES = frozenset((b"id", b"cwd", b"model", b"speed", b"costUSD", b"ve
                              b"isApiErrorMessage", b"cache_read_input_tokens", b"cache_creation_input_tokens"))
 _TS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{3})?(?:Z|[+-]\d{2}:\d{2})$")
 _VERSION = re.compile(r"^\d+\.\d+\.\d+")
-_USAGE_MARK = b'"usage":{'  # how Claude Code writes it: the cheap test; _maybe_usage() falls back to _USAGE_KEY
+_USAGE_MARK = b'"usage":{'  # how Claude Code writes it
 _USAGE_KEY = re.compile(b'"' + json_string_pattern("usage") + b'"' + JSON_WS + b":" + JSON_WS + rb"\{")
 
 
@@ -211,14 +211,16 @@ class ClaudeEntry:
 
 def _maybe_usage(line: bytes) -> bool:
     """Whether ``line`` may be a usage line: it has a ``"usage"`` key with an object value,
-    in any spelling a JSON writer may use (spaces around the colon, escaped letters). The
-    literal compact form is tested first (one ``in``); the regex runs only on lines that
-    contain ``"usage"`` or a ``\\u00`` escape. Never false for a line whose JSON has such a key."""
-    if _USAGE_MARK in line:
-        return True
-    if b'"usage"' not in line and b"\\u00" not in line:
-        return False
-    return _USAGE_KEY.search(line) is not None
+    in any spelling a JSON writer may use (spaces around the colon, escaped letters). Hot
+    (every line of every transcript), so each line is scanned as few times as can be: one
+    search for ``"usage"``, which settles the compact form Claude Code writes; without it,
+    only a line with a backslash (a one-byte search) can spell the key with a ``\\u00``
+    escape, and only such a line is searched again. The regex decides the rest. Never false
+    for a line whose JSON has such a key."""
+    i = line.find(b'"usage"')
+    if i >= 0:
+        return line.startswith(_USAGE_MARK, i) or _USAGE_KEY.search(line) is not None
+    return b"\\" in line and b"\\u00" in line and _USAGE_KEY.search(line) is not None
 
 
 def _has_null_key(line: bytes) -> bool:
@@ -264,7 +266,7 @@ class ClaudeParser:
         out: list[ClaudeEntry] = []
         pending = self._pending
         for line in lines:
-            if _USAGE_MARK not in line and not _maybe_usage(line):
+            if not _maybe_usage(line):
                 continue
             f = self._fields(line)
             if f is None:

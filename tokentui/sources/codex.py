@@ -150,7 +150,9 @@ class CodexParser:
         """Yield ``(ts_ms, ts_str, model, fallback, [in, cached, out, reasoning, total])``."""
         search = _EVENT_MARK.search
         for line in lines:
-            if not search(line) and (b"\\u00" not in line or not _EVENT_MARK_ANY.search(line)):
+            # an escaped spelling needs a backslash: a one-byte search rules most lines out
+            if not search(line) and (b"\\" not in line or b"\\u00" not in line
+                                     or not _EVENT_MARK_ANY.search(line)):
                 continue
             try:
                 obj = loads(line)

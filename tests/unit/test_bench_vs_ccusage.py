@@ -1,0 +1,70 @@
+"""bench/bench_vs_ccusage.py: finding the pinned ccusage native binary, and checking its totals."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    sys.path.insert(0, str(BENCH))
+    try:
+        spec = importlib.util.spec_from_file_location("bench_vs_ccusage", BENCH / "bench_vs_ccusage.py")
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        return mod
+    finally:
+        sys.path.remove(str(BENCH))
+
+
+def _fake_install(prefix: Path, pkg: str, version: str) -> Path:
+    root = prefix / "node_modules" / pkg
+    (root / "bin").mkdir(parents=True)
+    (root / "package.json").write_text(json.dumps({"name": pkg, "version": version}))
+    exe = root / "bin" / "ccusage"
+    exe.write_text("#!/bin/sh\n")
+    exe.chmod(0o644)  # as npm leaves it: ccusage's launcher sets the mode on first run
+    return exe
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="exec bits")
+def test_native_binary_pinned_and_made_executable(bench, tmp_path):
+    pkg = bench.native_package()
+    if pkg is None:
+        pytest.skip("no ccusage native package for this machine")
+    exe = _fake_install(tmp_path / "old", pkg, "20.0.23")
+    assert bench.native_in(tmp_path / "old") is None  # another version is never measured
+    exe = _fake_install(tmp_path / "ok", pkg, bench.CCUSAGE_VERSION)
+    assert bench.native_in(tmp_path / "ok") == exe
+    assert os.access(exe, os.X_OK)
+    found, how = bench.find_ccusage(tmp_path / "ok", tmp_path / "cache", install=False)
+    assert found == exe and how == "given"
+    found, how = bench.find_ccusage(None, tmp_path / "ok", install=False)
+    assert found == exe and "cache" in how
+
+
+def test_without_ccusage_and_no_install_reports_why(bench, tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no ccusage, no npm
+    found, how = bench.find_ccusage(None, tmp_path / "cache", install=True)
+    assert found is None and "npm not found" in how
+
+
+def test_ccusage_totals_checked_against_truth(bench, tmp_path):
+    truth = {"totals": {"claude.input": 10, "claude.output": 5, "claude.cache_write": 7, "claude.cache_read": 100,
+                        "codex.input": 50, "codex.cached_input": 20, "codex.output": 9}}
+    (tmp_path / "truth.json").write_text(json.dumps(truth))
+    out = tmp_path / "out.json"
+    out.write_text(json.dumps({"totals": {"inputTokens": 40, "outputTokens": 14, "cacheCreationTokens": 7,
+                                          "cacheReadTokens": 120}}))
+    assert bench.ccusage_check(tmp_path, out) == "exact"
+    out.write_text(json.dumps({"totals": {"inputTokens": 60, "outputTokens": 14, "cacheCreationTokens": 7,
+                                          "cacheReadTokens": 100}}))
+    assert bench.ccusage_check(tmp_path, out).startswith("MISMATCH")
