@@ -102,6 +102,16 @@ for _s in (
            env=("QWEN_RUNTIME_DIR", "QWEN_DATA_DIR"),
            reads="`projects/*/chats/*.jsonl` of `$QWEN_RUNTIME_DIR` (comma list), else `$QWEN_DATA_DIR`, else "
                  "`~/.qwen`"),
+    Source("cline", LOCAL, "Cline", "tokentui.sources.cline:CLINE_READER",
+           env=("CLINE_DATA_DIR", "CLINE_DIR", "CLINE_HOME"),
+           reads="`tasks/*/ui_messages.json` of `globalStorage/saoudrizwan.claude-dev` in every VS Code family user "
+                 "dir (Code, Insiders, VSCodium, Cursor, Windsurf, `~/.vscode-server/data`, …) and of "
+                 "`$CLINE_DATA_DIR`, else `$CLINE_DIR/data`, else `~/.cline/data`"),
+    Source("roo-code", LOCAL, "Roo Code", "tokentui.sources.cline:ROO_READER",
+           reads="`tasks/*/ui_messages.json` of `globalStorage/rooveterinaryinc.roo-cline` in every VS Code family "
+                 "user dir"),
+    Source("kilo-code", LOCAL, "Kilo Code", "tokentui.sources.cline:KILO_READER",
+           reads="`tasks/*/ui_messages.json` of `globalStorage/kilocode.kilo-code` in every VS Code family user dir"),
     Source("openai", API, "OpenAI", "tokentui.sources.api.openai:PROVIDER", provider="openai",
            env=("OPENAI_ADMIN_KEY",), reads="organization usage (completions and siblings) and costs",
            key_hint="an admin key (sk-admin-…)", key_prefixes=("sk-admin-",),
