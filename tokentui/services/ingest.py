@@ -16,14 +16,14 @@ import contextlib
 import json
 import sqlite3
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Sequence
 
 from tokentui.core.records import ESTIMATED, UNPRICED, implausible
 from tokentui.services.logfiles import Job, Unpriced, open_job, plan, prefix_of
 from tokentui.services.parse_pool import PARALLEL_MIN, ParsePool, default_workers
 from tokentui.sources import registry
-from tokentui.sources.readers import Dedupe, JsonlLog, ParseContext, RewrittenJson, SignedDatabase
+from tokentui.sources.readers import CumulativeDatabase, Dedupe, JsonlLog, ParseContext, RewrittenJson, SignedDatabase
 from tokentui.store import ledger
 from tokentui.store.db import data_version, get_meta, set_meta, transaction
 
@@ -140,7 +140,7 @@ class Ingestor:
         tail = []
         for source in sources:
             reader = registry.reader(source)
-            if isinstance(reader, SignedDatabase):  # databases, not log files: read after the files
+            if isinstance(reader, (SignedDatabase, CumulativeDatabase)):  # databases: read after the files
                 tail.append((source, reader))
                 continue
             result = SourceResult(source)
@@ -178,7 +178,8 @@ class Ingestor:
         finally:
             self._pool.stop()
         for source, reader in tail:
-            result = self._database(source, reader)
+            result = (self._database(source, reader) if isinstance(reader, SignedDatabase)
+                      else self._cumulative(source, reader))
             self._finish(result)
             results.append(result)
         return results
@@ -334,6 +335,57 @@ class Ingestor:
             result.records += len(records)
             result.skipped += skipped
         result.implausible = quarantined
+        return result
+
+    def _cumulative(self, source: str, reader: CumulativeDatabase) -> SourceResult:
+        """Running totals updated in place (e.g. Zed threads): rows changed since the
+        location's watermark are read; each entity's increase over the total last seen (kept
+        in sync state, read and written in one transaction, so two syncs never both add it)
+        becomes a record dated at the change. A counter that went down (a rewound thread) adds
+        nothing and becomes the new base: spent tokens are never taken back, never counted twice."""
+        result = SourceResult(source)
+        dirs = reader.locations(self.extra.get(source, ()))
+        result.files = len(dirs)
+        for d in dirs:
+            sig = reader.signature(d)
+            if ledger.get_sync_state(self.conn, source, f"signature:{d}") == sig:
+                continue
+            mark = ledger.get_sync_state(self.conn, source, f"watermark:{d}")
+            snaps, new_mark, skipped, problem = reader.read_since(d, mark)
+            snaps, bad = _quarantine(snaps)
+            skipped += bad
+            if problem:
+                result.errors.append(f"{d}: {problem}")
+            rows = []
+            with transaction(self.conn):
+                for r in snaps:
+                    name = f"total:{d}:{r.session}"
+                    cur = [r.input, r.output, r.cache_write_5m, r.cache_write_1h, r.cache_read, r.reasoning]
+                    try:
+                        prev = json.loads(ledger.get_sync_state(self.conn, source, name) or "null")
+                    except ValueError:
+                        prev = None
+                    if not (isinstance(prev, list) and len(prev) == len(cur)):
+                        prev = [0] * len(cur)
+                    inc = [max(c - p, 0) if isinstance(p, int) else c for c, p in zip(cur, prev)]
+                    ledger.set_sync_state(self.conn, source, name, json.dumps(cur))
+                    if not any(inc[:5]):
+                        continue
+                    i, o, c5, c1, cr, reas = inc
+                    cost, label = self._price(r.model, i, o, c5, c1, cr, None)
+                    rows.append(replace(r, key=f"{r.session}|{r.ts_ms}", input=i, output=o, cache_write_5m=c5,
+                                        cache_write_1h=c1, cache_read=cr, reasoning=min(reas, o), cost_pico=cost,
+                                        cost_label=label))
+                ledger.upsert(self.conn, rows, self.device)
+                if not problem:
+                    ledger.set_sync_state(self.conn, source, f"signature:{d}", sig)
+                    if new_mark is not None:
+                        ledger.set_sync_state(self.conn, source, f"watermark:{d}", new_mark)
+                ledger.set_sync_state(self.conn, source, f"skipped:{d}", str(skipped))
+            result.files_read += 1
+            result.records += len(rows)
+            result.skipped += skipped
+            result.implausible += bad
         return result
 
     def _finish(self, result: SourceResult) -> None:

@@ -10,6 +10,9 @@ the ingester (:mod:`tokentui.services.ingest`) runs the strategy without knowing
   again; keys are stable, so re-parsing upserts the same rows.
 * :class:`SignedDatabase` — a folder of databases (and files) re-read in full when its
   signature (sizes and mtimes) changes.
+* :class:`CumulativeDatabase` — a database whose rows hold running totals updated in place
+  (a thread's or session's usage so far): rows changed since a watermark are read, and the
+  ingester stores each one's increase over the last total it saw, dated at that change.
 
 Every strategy has ``where(extra) -> (locations, problem)``: the folders it reads, for
 `tokentop sources` and the Sources screen, and why none was found where the user said.
@@ -98,7 +101,18 @@ class SignedDatabase:
     read_all: Callable[[Path, Any], tuple[list[UsageRecord], int, "str | None"]]
 
 
-LocalReader = JsonlLog | RewrittenJson | SignedDatabase
+@dataclass(frozen=True)
+class CumulativeDatabase:
+    where: Where
+    locations: Callable[[Sequence[str]], list[Path]]
+    signature: Callable[[Path], str]
+    #: (a location, the watermark the last read returned or None) → (records holding each changed
+    #: entity's running totals, dated at the change, with ``session`` = the entity id; the new
+    #: watermark; skipped; a problem that means "read it again next time")
+    read_since: Callable[[Path, "str | None"], tuple[list[UsageRecord], "str | None", int, "str | None"]]
+
+
+LocalReader = JsonlLog | RewrittenJson | SignedDatabase | CumulativeDatabase
 
 
 def take_rows(records: Iterable[UsageRecord], row_of: RowOf, into: list) -> int:

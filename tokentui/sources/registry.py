@@ -112,6 +112,10 @@ for _s in (
                  "user dir"),
     Source("kilo-code", LOCAL, "Kilo Code", "tokentui.sources.cline:KILO_READER",
            reads="`tasks/*/ui_messages.json` of `globalStorage/kilocode.kilo-code` in every VS Code family user dir"),
+    Source("zed", LOCAL, "Zed", "tokentui.sources.zed:READER",
+           reads="`threads/threads.db` of Zed's data dir (`${XDG_DATA_HOME:-~/.local/share}/zed`, macOS "
+                 "`~/Library/Application Support/Zed`, Windows `%LOCALAPPDATA%\\Zed`): thread totals, exact; each "
+                 "increase dated at the thread's save (timing estimated)"),
     Source("openai", API, "OpenAI", "tokentui.sources.api.openai:PROVIDER", provider="openai",
            env=("OPENAI_ADMIN_KEY",), reads="organization usage (completions and siblings) and costs",
            key_hint="an admin key (sk-admin-…)", key_prefixes=("sk-admin-",),
