@@ -130,3 +130,28 @@ def test_a_session_with_spans_is_not_counted_from_its_rollups(tmp_path, pricer, 
 def test_model_names() -> None:
     assert copilot.normalise_model("claude-opus-4.5-1m-internal") == "claude-opus-4-5"
     assert copilot.normalise_model("gpt-5.1") == "gpt-5.1"
+
+
+def test_copilot_is_billed_by_github_never_folded_into_a_model_vendors_api(tmp_path) -> None:
+    """Copilot's Claude and GPT calls are billed by GitHub (premium requests), so they are its
+    provider's (budget ``--provider github``), and the overlap rule never weighs them against
+    the user's own Anthropic or OpenAI organisation usage: both are counted."""
+    from zoneinfo import ZoneInfo
+
+    from tokentui.core.records import BILLED, ESTIMATED, UsageRecord
+    from tokentui.services import report
+    from tokentui.sources import registry
+    from tokentui.store import db, ledger
+
+    assert registry.get("copilot").provider == "github"
+    assert registry.provider_sources()["github"] == ("copilot",)
+    day = 1795132800000
+    conn = db.connect(tmp_path / "o.db")
+    with db.transaction(conn):
+        ledger.upsert(conn, [
+            UsageRecord("copilot", "t|s", day + 3_600_000, "claude-sonnet-4-5", 100, 50, cost_pico=10**9,
+                        cost_label=ESTIMATED),
+            UsageRecord("anthropic", "b1", day, "claude-sonnet-4-5", 4000, 1000, kind="api", width_s=86400,
+                        cost_pico=5 * 10**9, cost_label=BILLED)], "d")
+    totals = report.build(conn, report.ReportRequest("daily", tz=ZoneInfo("UTC")))["totals"]
+    assert totals["totalTokens"] == 5150 and totals.get("overlapExcludedTokens", 0) == 0

@@ -96,7 +96,7 @@ for _s in (
                  "`agents/*/agent/openclaw-agent.sqlite`"),
     Source("amp", LOCAL, "Amp", "tokentui.sources.amp:READER", env=("AMP_DATA_DIR",),
            reads="`threads/*.json` of `$AMP_DATA_DIR` (comma list), else `${XDG_DATA_HOME:-~/.local/share}/amp`"),
-    Source("copilot", LOCAL, "GitHub Copilot CLI", "tokentui.sources.copilot:READER",
+    Source("copilot", LOCAL, "GitHub Copilot CLI", "tokentui.sources.copilot:READER", provider="github",
            env=("COPILOT_HOME", "COPILOT_OTEL_FILE_EXPORTER_PATH"),
            reads="`$COPILOT_HOME` (comma list, default `~/.copilot`): `session-state/*/events.jsonl` and "
                  "`otel/**/*.jsonl`, plus the file `$COPILOT_OTEL_FILE_EXPORTER_PATH`"),
