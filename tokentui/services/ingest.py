@@ -23,7 +23,8 @@ from tokentui.core.records import ESTIMATED, UNPRICED, implausible
 from tokentui.services.logfiles import Job, Unpriced, open_job, plan, prefix_of
 from tokentui.services.parse_pool import PARALLEL_MIN, ParsePool, default_workers
 from tokentui.sources import registry
-from tokentui.sources.readers import CumulativeDatabase, Dedupe, JsonlLog, ParseContext, RewrittenJson, SignedDatabase
+from tokentui.sources.readers import (Combined, Dedupe, JsonlLog, ParseContext, RewrittenJson, SignedDatabase,
+                                     WatermarkDatabase)
 from tokentui.store import ledger
 from tokentui.store.db import data_version, get_meta, set_meta, transaction
 
@@ -70,6 +71,11 @@ def _with_implausible(job: Job, state: dict, n: int) -> dict:
     if total:
         state["implausible"] = total
     return state
+
+
+def _parts(reader) -> tuple:
+    """The strategies a source is read with (one, or a :class:`Combined` reader's parts)."""
+    return reader.parts if isinstance(reader, Combined) else (reader,)
 
 
 class Ingestor:
@@ -138,9 +144,8 @@ class Ingestor:
         self.reprice_if_needed()
         plans = []
         tail = []
-        for source in sources:
-            reader = registry.reader(source)
-            if isinstance(reader, (SignedDatabase, CumulativeDatabase)):  # databases: read after the files
+        for source, reader in ((src, part) for src in sources for part in _parts(registry.reader(src))):
+            if isinstance(reader, (SignedDatabase, WatermarkDatabase)):  # databases: read after the files
                 tail.append((source, reader))
                 continue
             result = SourceResult(source)
@@ -173,16 +178,25 @@ class Ingestor:
                     self._jsonl(source, reader.dedupe, jobs, result, on_bytes)
                 else:
                     self._rewritten(reader, jobs, result, on_bytes)
-                self._finish(result)
                 results.append(result)
         finally:
             self._pool.stop()
         for source, reader in tail:
-            result = (self._database(source, reader) if isinstance(reader, SignedDatabase)
-                      else self._cumulative(source, reader))
-            self._finish(result)
-            results.append(result)
-        return results
+            results.append(self._database(source, reader) if isinstance(reader, SignedDatabase)
+                           else self._watermarked(source, reader))
+        merged: dict[str, SourceResult] = {}  # a source read in parts has one result
+        for r in results:
+            into = merged.get(r.source)
+            if into is None:
+                merged[r.source] = r
+                continue
+            for f in ("files", "files_read", "bytes_read", "records", "duplicates", "skipped", "implausible"):
+                setattr(into, f, getattr(into, f) + getattr(r, f))
+            into.errors.extend(r.errors)
+            into.problem = into.problem or r.problem
+        for r in merged.values():
+            self._finish(r)
+        return list(merged.values())
 
     def _batches(self, source: str, jobs: list[Job], result: SourceResult, on_bytes):
         """Parsed files grouped into commit batches of about BATCH bytes (smaller when workers
@@ -337,12 +351,13 @@ class Ingestor:
         result.implausible = quarantined
         return result
 
-    def _cumulative(self, source: str, reader: CumulativeDatabase) -> SourceResult:
-        """Running totals updated in place (e.g. Zed threads): rows changed since the
-        location's watermark are read; each entity's increase over the total last seen (kept
-        in sync state, read and written in one transaction, so two syncs never both add it)
-        becomes a record dated at the change. A counter that went down (a rewound thread) adds
-        nothing and becomes the new base: spent tokens are never taken back, never counted twice."""
+    def _watermarked(self, source: str, reader: WatermarkDatabase) -> SourceResult:
+        """A database read from a watermark: the rows added or changed since the location's
+        last read are stored (priced here). With ``running_totals`` (e.g. Zed threads) each
+        entity's increase over the total last seen (kept in sync state, read and written in one
+        transaction, so two syncs never both add it) becomes a record dated at the change; a
+        counter that went down (a rewound thread) adds nothing and becomes the new base: spent
+        tokens are never taken back, never counted twice."""
         result = SourceResult(source)
         dirs = reader.locations(self.extra.get(source, ()))
         result.files = len(dirs)
@@ -358,7 +373,11 @@ class Ingestor:
                 result.errors.append(f"{d}: {problem}")
             rows = []
             with transaction(self.conn):
-                for r in snaps:
+                for r in snaps if not reader.running_totals else ():
+                    cost, label = self._price(r.model, r.input, r.output, r.cache_write_5m, r.cache_write_1h,
+                                              r.cache_read, r.logged_cost_pico)
+                    rows.append(replace(r, cost_pico=cost, cost_label=label))
+                for r in snaps if reader.running_totals else ():
                     name = f"total:{d}:{r.session}"
                     cur = [r.input, r.output, r.cache_write_5m, r.cache_write_1h, r.cache_read, r.reasoning]
                     try:

@@ -98,8 +98,8 @@ for _s in (
            reads="`threads/*.json` of `$AMP_DATA_DIR` (comma list), else `${XDG_DATA_HOME:-~/.local/share}/amp`"),
     Source("copilot", LOCAL, "GitHub Copilot CLI", "tokentui.sources.copilot:READER", provider="github",
            env=("COPILOT_HOME", "COPILOT_OTEL_FILE_EXPORTER_PATH"),
-           reads="`$COPILOT_HOME` (comma list, default `~/.copilot`): `session-state/*/events.jsonl` and "
-                 "`otel/**/*.jsonl`, plus the file `$COPILOT_OTEL_FILE_EXPORTER_PATH`"),
+           reads="`$COPILOT_HOME` (comma list, default `~/.copilot`): `session-state/*/events.jsonl`, "
+                 "`otel/**/*.jsonl` and `session-store.db`, plus the file `$COPILOT_OTEL_FILE_EXPORTER_PATH`"),
     Source("qwen-code", LOCAL, "Qwen Code", "tokentui.sources.qwen_code:READER",
            env=("QWEN_RUNTIME_DIR", "QWEN_DATA_DIR"),
            reads="`projects/*/chats/*.jsonl` of `$QWEN_RUNTIME_DIR` (comma list), else `$QWEN_DATA_DIR`, else "
@@ -234,7 +234,7 @@ def _load_plugin(ep, origin: str) -> str | None:
     if obj.kind != LOCAL:
         return "only local sources can come from a plugin"
     if not isinstance(obj.reader, (readers.JsonlLog, readers.RewrittenJson, readers.SignedDatabase,
-                                   readers.CumulativeDatabase)):
+                                   readers.WatermarkDatabase, readers.Combined)):
         return "its reader is not one of tokentop's strategies (tokentui.sources.readers)"
     if not isinstance(obj.label, str) or not obj.label.strip() or len(obj.label) > 60:
         return "its label must be a short text"

@@ -7,7 +7,7 @@
 every request of the thread; ``request_token_usage`` is a per-turn context gauge, never added.
 Imported (shared) threads are skipped. Model ``model.model``; Zed stores no cost (priced).
 
-Read as a :class:`~tokentui.sources.readers.CumulativeDatabase`: rows whose ``updated_at`` is at
+Read as a :class:`~tokentui.sources.readers.WatermarkDatabase`: rows whose ``updated_at`` is at
 or after the watermark are read (read-only, ``mode=ro``, with a busy timeout); the ingester
 stores each thread's increase since the total it last saw, dated at ``updated_at``. So a cold
 read dates a whole thread at its last save, and later syncs date each increase at the save
@@ -179,9 +179,10 @@ def where(extra: Sequence[str] = ()) -> tuple[list[str], str | None]:
 
 
 def _reader():
-    from tokentui.sources.readers import CumulativeDatabase
+    from tokentui.sources.readers import WatermarkDatabase
 
-    return CumulativeDatabase(where=where, locations=data_dirs, signature=signature, read_since=read_since)
+    return WatermarkDatabase(where=where, locations=data_dirs, signature=signature, read_since=read_since,
+                             running_totals=True)
 
 
 READER = _reader()
