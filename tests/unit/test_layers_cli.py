@@ -158,14 +158,24 @@ def test_sync_without_keys_loads_no_http_library_or_keyring(isolated: Path) -> N
 
 def test_sql_lives_in_the_store_only() -> None:
     """No ``.execute`` and no SQL text outside ``tokentui/store`` (the one exception is the
-    OpenCode and OpenClaw readers, which read the agent's own database, not tokentop's)."""
+    readers that declare a database strategy — OpenCode, OpenClaw, Copilot's session store,
+    Zed — which read the agent's own database, not tokentop's)."""
     import ast
     import re
+
+    from tokentui.sources import registry
+    from tokentui.sources.readers import Combined, SignedDatabase, WatermarkDatabase
 
     sql = re.compile(r"\b(SELECT\b.+\bFROM|INSERT (OR \w+ )?INTO|UPDATE \w+ SET|DELETE FROM|PRAGMA \w+|"
                      r"CREATE (TABLE|INDEX)|BEGIN IMMEDIATE)\b", re.S)
     root = Path(tokentui.__file__).parent
-    allowed = {root / "sources" / "opencode.py", root / "sources" / "openclaw.py"}
+    allowed = set()
+    for name in registry.names(registry.LOCAL):
+        reader = registry.reader(name)
+        parts = reader.parts if isinstance(reader, Combined) else (reader,)
+        if any(isinstance(p, (SignedDatabase, WatermarkDatabase)) for p in parts):
+            allowed.add(root.parent / (registry.get(name).reader.split(":")[0].replace(".", "/") + ".py"))
+    assert root / "sources" / "opencode.py" in allowed and root / "sources" / "openclaw.py" in allowed
     found = []
     for path in root.rglob("*.py"):
         if root / "store" in path.parents or path in allowed:
