@@ -65,16 +65,16 @@ ROO = Variant("roo-code", "Roo Code", "rooveterinaryinc.roo-cline", True, True)
 KILO = Variant("kilo-code", "Kilo Code", "kilocode.kilo-code", True, True)
 
 
-def editor_user_dirs() -> list[Path]:
+def editor_user_dirs() -> list[str]:
     """Every VS Code family user dir this OS may have (existing or not)."""
-    home = Path(os.path.expanduser("~"))
+    home = os.path.expanduser("~")
     if sys.platform == "win32":
-        base = Path(os.environ.get("APPDATA", "").strip() or home / "AppData" / "Roaming")
+        base = os.environ.get("APPDATA", "").strip() or os.path.join(home, "AppData", "Roaming")
     elif sys.platform == "darwin":
-        base = home / "Library" / "Application Support"
+        base = os.path.join(home, "Library", "Application Support")
     else:
-        base = Path(os.path.expanduser(os.environ.get("XDG_CONFIG_HOME", "").strip() or "~/.config"))
-    return [base / e for e in EDITORS] + [home / s / "data" for s in SERVERS]
+        base = os.path.expanduser(os.environ.get("XDG_CONFIG_HOME", "").strip() or "~/.config")
+    return [os.path.join(base, e) for e in EDITORS] + [os.path.join(home, s, "data") for s in SERVERS]
 
 
 def _cline_homes() -> tuple[list[str], str | None, str | None]:
@@ -100,7 +100,9 @@ def _tasks_dir(d: Path, ext: str) -> Path:
 
 def task_roots(v: Variant, extra: Sequence[str] = ()) -> tuple[list[Path], str | None]:
     """The ``tasks`` folders of ``v`` that exist, and a problem when an env var named none."""
-    cands = [d / "User" / "globalStorage" / v.extension / "tasks" for d in editor_user_dirs()]
+    # one stat per editor that is not installed (a sync runs this for three extensions)
+    cands: list = [os.path.join(d, "User", "globalStorage", v.extension, "tasks")
+                   for d in editor_user_dirs() if os.path.isdir(d)]
     problem = None
     if v is CLINE:
         homes, name, env = _cline_homes()
