@@ -126,3 +126,16 @@ def test_locations_env_and_config_roots(isolated, monkeypatch) -> None:
     other.mkdir(parents=True)
     assert cline.task_roots(cline.ROO, [str(isolated / "portable" / "globalStorage")])[0] == [other]
     assert [s for s in registry.names(registry.LOCAL) if s in SRC] == list(SRC)
+
+
+def test_a_task_file_over_the_size_cap_is_named_not_read(storage, pricer, tmp_path, monkeypatch) -> None:
+    """Whole-file readers are bounded: a file larger than the cap is not read into memory; the
+    source's status names it and every other task is read."""
+    from tokentui.services import ingest
+
+    big = storage / "kilocode.kilo-code" / "tasks" / "2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f" / "ui_messages.json"
+    big.write_bytes(big.read_bytes() + b" " * 8000)  # still valid JSON, now over the cap below
+    monkeypatch.setattr(ingest, "MAX_WHOLE_FILE", 4000)
+    conn, res = sync(tmp_path / "h.db", pricer, sources=SRC)
+    assert res["kilo-code"].records == 0 and "too large" in res["kilo-code"].errors[0]
+    assert res["cline"].records == 5 and res["roo-code"].records == 2

@@ -29,6 +29,7 @@ from tokentui.store import ledger
 from tokentui.store.db import data_version, get_meta, set_meta, transaction
 
 BATCH = 32 << 20  # bytes of log per commit
+MAX_WHOLE_FILE = 256 << 20  # a file a RewrittenJson reader parses whole: larger ones are not read
 
 Progress = Callable[[int, int], None]
 
@@ -292,12 +293,16 @@ class Ingestor:
         file whole. Keys are stable, so re-parsing upserts the same rows; rows a rewrite dropped
         are kept (those tokens were spent)."""
         for job in jobs:
+            if job.st.st_size > MAX_WHOLE_FILE:  # read whole: bounded
+                result.errors.append(f"{job.file.path}: too large to read ({job.st.st_size:,} bytes, "
+                                     f"over {MAX_WHOLE_FILE >> 20} MB)")
+                continue
             fh = open_job(job, result.errors)
             if fh is None:
                 continue
             try:
                 with fh:
-                    data = fh.read()
+                    data = fh.read(MAX_WHOLE_FILE + 1)
             except OSError as exc:
                 result.errors.append(f"{job.file.path}: {exc.strerror or exc}")
                 continue
