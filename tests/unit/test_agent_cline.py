@@ -139,3 +139,20 @@ def test_a_task_file_over_the_size_cap_is_named_not_read(storage, pricer, tmp_pa
     conn, res = sync(tmp_path / "h.db", pricer, sources=SRC)
     assert res["kilo-code"].records == 0 and "too large" in res["kilo-code"].errors[0]
     assert res["cline"].records == 5 and res["roo-code"].records == 2
+
+
+def test_auto_mode_uses_the_extensions_logged_cost_as_a_reprice_would(storage, pricer, tmp_path) -> None:
+    """``pricing.mode = auto`` uses a cost the agent logged: the first sync and a later re-price
+    give the same figures (the old-generation request has no model, only Cline's own cost)."""
+    from tokentui.services.ingest import Ingestor
+    from tokentui.store.db import set_meta, transaction
+
+    conn, _ = sync(tmp_path / "h.db", pricer, mode="auto", sources=SRC)
+    first = daily(conn)["2026-11-21"]
+    assert first["unpricedTokens"] == 0
+    cost = conn.execute("SELECT cost_pico FROM ledger WHERE key = '1795251600000|1795251600100'").fetchone()[0]
+    assert cost == 7_800_000_000  # $0.0078 as logged
+    with transaction(conn):
+        set_meta(conn, "pricing_fingerprint", "changed")
+    assert Ingestor(conn, pricer, device="test", mode="auto").reprice_if_needed() > 0
+    assert daily(conn)["2026-11-21"]["totalCost"] == first["totalCost"]

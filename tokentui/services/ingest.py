@@ -308,6 +308,7 @@ class Ingestor:
                 continue
             on_bytes(job.st.st_size - job.start)
             records, skipped = reader.parse_file(data, job.file, self.pricer, job.st.st_mtime_ns // 10**6)
+            records = [r if r.logged_cost_pico is None else self._priced(r) for r in records]
             records, bad = _quarantine(records)
             skipped += bad
             job.fresh, job.start = True, 0  # counters restart: the whole file was read again
@@ -379,9 +380,7 @@ class Ingestor:
             rows = []
             with transaction(self.conn):
                 for r in snaps if not reader.running_totals else ():
-                    cost, label = self._price(r.model, r.input, r.output, r.cache_write_5m, r.cache_write_1h,
-                                              r.cache_read, r.logged_cost_pico)
-                    rows.append(replace(r, cost_pico=cost, cost_label=label))
+                    rows.append(self._priced(r))
                 for r in snaps if reader.running_totals else ():
                     name = f"total:{d}:{r.session}"
                     cur = [r.input, r.output, r.cache_write_5m, r.cache_write_1h, r.cache_read, r.reasoning]
@@ -426,6 +425,12 @@ class Ingestor:
             ledger.set_status(self.conn, result.source, status, message, detail)
 
     # -- pricing ---------------------------------------------------------------------------
+    def _priced(self, r):
+        """``r`` priced as a re-price would (a cost the agent logged is used in ``auto`` mode)."""
+        cost, label = self._price(r.model, r.input, r.output, r.cache_write_5m, r.cache_write_1h, r.cache_read,
+                                  r.logged_cost_pico)
+        return replace(r, cost_pico=cost, cost_label=label)
+
     def _price(self, model: str | None, i: int, o: int, c5: int, c1: int, cr: int,
                logged: int | None) -> tuple[int | None, str]:
         """Cost and label of one local record: the logged cost in ``auto`` mode when the line
