@@ -20,11 +20,8 @@ Models: ``-1m`` / ``-1m-internal`` suffixes dropped, dotted Claude versions
 reasoning (``reasoning`` is the informative subset). Copilot bills premium requests, not
 tokens; the cost is the tokens' API price.
 
-* **Session store** (``session-store.db``, §3.4): table ``assistant_usage_events``, one row per
-  request, read from a watermark on ``id`` (read-only, busy timeout); ``input_tokens`` includes
-  the cache. Key ``store|<session>|<id>|<created_at>`` (a store recreated at the same path
-  reuses ids). An older store without ``output_tokens`` is not used (its sessions keep their
-  rollups, which have the output).
+* **Session store** (``session-store.db``, §3.4): one row per request, read from a watermark
+  (:mod:`tokentui.sources.copilot_store`).
 
 Per session one of them counts (§3.5): its OTel chat spans if any, else its store rows, else
 its rollups. Not read: the inference-log fallback for traces without a chat span.
@@ -34,9 +31,7 @@ from __future__ import annotations
 
 import os
 import re
-import sqlite3
 from pathlib import Path
-from urllib.parse import quote
 from typing import Sequence
 
 from tokentui.core.records import ESTIMATED, UNPRICED, UsageRecord
@@ -101,124 +96,12 @@ def discover(extra: Sequence[str] = (), errors: list[str] | None = None) -> tupl
 def otel_files(files: Sequence[LocalFile]) -> dict:
     """``prepare``: the OTel files and the session stores, which a journal asks (lazily) for the
     sessions they cover."""
+    from tokentui.sources.copilot_store import STORE
+
     homes_of = {str(h) for h in homes()} | {os.path.dirname(os.path.dirname(os.path.dirname(f.path)))
                                            for f in files if f.kind == "session"}
     return {"otel": [f.path for f in files if f.kind == "otel"],
             "stores": sorted(str(Path(h) / STORE) for h in homes_of if (Path(h) / STORE).is_file())}
-
-
-STORE = "session-store.db"
-BUSY_MS = 2000
-_store_cache: dict[tuple, frozenset] = {}
-
-
-def _connect_ro(db: str) -> sqlite3.Connection:
-    conn = sqlite3.connect("file:" + quote(os.path.abspath(db)) + "?mode=ro", uri=True, timeout=BUSY_MS / 1000)
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_MS}")
-    return conn
-
-
-def _usable(conn: sqlite3.Connection) -> bool:
-    """A store whose rows carry the output (older stores have no ``output_tokens``)."""
-    cols = {r[1] for r in conn.execute("PRAGMA table_info(assistant_usage_events)")}
-    return {"id", "session_id", "model", "input_tokens", "output_tokens", "created_at"} <= cols
-
-
-def store_sessions(paths: Sequence[str]) -> frozenset:
-    """Sessions with rows in the usable stores ``paths`` (cached per store file identity)."""
-    out: set[str] = set()
-    for p in paths:
-        ident = []
-        for f in (p, p + "-wal"):
-            try:
-                st = os.stat(f)
-                ident.append((st.st_ino, st.st_size, st.st_mtime_ns))
-            except OSError:
-                ident.append(None)
-        key = (p, *ident)
-        got = _store_cache.get(key)
-        if got is None:
-            try:
-                conn = _connect_ro(p)
-                try:
-                    got = frozenset(r[0] for r in conn.execute(
-                        "SELECT DISTINCT session_id FROM assistant_usage_events") if type(r[0]) is str) \
-                        if _usable(conn) else frozenset()
-                finally:
-                    conn.close()
-            except sqlite3.Error:
-                got = frozenset()
-            _store_cache[key] = got
-        out |= got
-    return frozenset(out)
-
-
-def _created_ms(v) -> int | None:
-    if type(v) is int:
-        ms = v if v >= 10**11 else v * 1000
-        return ms if MIN_MS <= ms < MAX_MS else None
-    return parse_ts_ms(v) if type(v) is str else None
-
-
-def store_homes(extra: Sequence[str] = ()) -> list[Path]:
-    """The homes that have a session store."""
-    return [h for h in homes(extra) if (h / STORE).is_file()]
-
-
-def store_signature(home: Path) -> str:
-    from tokentui.sources.common import stat_signature
-
-    db = home / STORE
-    return stat_signature([str(db), f"{db}-wal"])
-
-
-def read_store_since(home: Path, watermark: str | None) -> tuple[list[UsageRecord], str | None, int, str | None]:
-    """The store's rows after ``watermark`` (a row id; all rows when None, or when the store was
-    recreated with smaller ids), except sessions with OTel chat spans; the new watermark, rows
-    skipped, and a problem (unreadable: read again next time). Never raises on bad data."""
-    db = str(home / STORE)
-    after = int(watermark) if watermark and watermark.isdigit() else 0
-    out: list[UsageRecord] = []
-    skipped = 0
-    try:
-        conn = _connect_ro(db)
-    except sqlite3.Error as exc:
-        return [], watermark, 0, f"cannot open {db}: {exc}"
-    try:
-        if not _usable(conn):
-            return [], watermark, 0, None
-        top = conn.execute("SELECT MAX(id) FROM assistant_usage_events").fetchone()[0]
-        if type(top) is int and top < after:
-            after = 0  # the store was recreated: its ids start again
-        cols = {r[1] for r in conn.execute("PRAGMA table_info(assistant_usage_events)")}
-        opt = [c if c in cols else "0" for c in ("cache_read_tokens", "cache_write_tokens", "reasoning_tokens")]
-        rows = conn.execute(f"SELECT id, session_id, model, input_tokens, output_tokens, {', '.join(opt)}, created_at "
-                            "FROM assistant_usage_events WHERE id > ? ORDER BY id", (after,)).fetchall()
-    except sqlite3.Error as exc:
-        return [], watermark, 0, f"cannot read {db}: {exc}"
-    finally:
-        conn.close()
-    exported = _otel_path()
-    otel = [str(p) for p in walk_files(home / "otel", (".jsonl",), None, within=real_roots([home / "otel"]))]
-    covered = covered_sessions(otel + ([exported] if exported and os.path.isfile(exported) else []))
-    mark = after
-    for rid, session, model, *counts, created in rows:
-        if type(rid) is int:
-            mark = max(mark, rid)
-        got = [token_count(c if c is not None else 0) for c in counts]
-        ts_ms = _created_ms(created)
-        if (type(rid) is not int or type(session) is not str or not session or type(model) is not str
-                or not model.strip() or None in got or max(got) > MAX_TOKENS or ts_ms is None):
-            skipped += 1
-            continue
-        if session in covered:
-            continue  # counted from its OTel chat spans
-        inp, outp, cr, cw, reas = got
-        if not (inp or outp):
-            continue
-        out.append(UsageRecord(SOURCE, f"store|{session}|{rid}|{created}", ts_ms, normalise_model(model),
-                               max(inp - cr - cw, 0), outp, cw, 0, cr, min(reas, outp), None, session, None, UNPRICED))
-    return out, str(mark), skipped, None
 
 
 _covered_cache: dict[tuple, frozenset] = {}
@@ -414,6 +297,8 @@ def parse_lines(chunks, file: LocalFile, state: dict | None, ctx, row_of, mtime_
     False, row)`` and the journal state."""
     from tokentui.sources.readers import LinesParsed
 
+    from tokentui.sources.copilot_store import store_sessions
+
     shared = ctx.shared.get(SOURCE) or {}
     parser = CopilotParser(file, ctx.pricer, dict(state) if state is not None else None,
                            lambda: covered_sessions(shared.get("otel", ())) | store_sessions(shared.get("stores", ())))
@@ -436,17 +321,14 @@ def where(extra: Sequence[str] = ()) -> tuple[list[str], str | None]:
     return found, None
 
 
-def _store_where(extra: Sequence[str] = ()) -> tuple[list[str], str | None]:
-    return [str(h / STORE) for h in store_homes(extra)], None
-
-
 def _reader():
+    from tokentui.sources import copilot_store as store
     from tokentui.sources.readers import Combined, Dedupe, JsonlLog, WatermarkDatabase
 
     return Combined((JsonlLog(where=where, discover=discover, parse=parse_lines,
                               dedupe=Dedupe(resolve_copies, _kept), prepare=otel_files),
-                     WatermarkDatabase(where=_store_where, locations=store_homes, signature=store_signature,
-                                       read_since=read_store_since)))
+                     WatermarkDatabase(where=store.where, locations=store.store_homes, signature=store.signature,
+                                       read_since=store.read_since)))
 
 
 READER = _reader()

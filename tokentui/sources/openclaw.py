@@ -27,15 +27,11 @@ else priced from tokens (``<model>``, then ``<provider>/<model>``).
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import re
-import sqlite3
-from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
-from urllib.parse import quote
 
 from tokentui.core.records import ESTIMATED, UNPRICED, UsageRecord, to_pico
 from tokentui.sources.common import (MAX_MS, MAX_TOKENS, MIN_MS, LocalFile, existing_dirs, is_under, loads, parse_ts_ms,
@@ -236,12 +232,6 @@ class _Session:
                                     msg_id=key, logged_cost_pico=logged))
 
 
-def _connect_ro(db: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect("file:" + quote(os.path.abspath(db)) + "?mode=ro", uri=True, timeout=2.0)
-    conn.execute("PRAGMA busy_timeout = 2000")
-    return conn
-
-
 def _file_session(name: str) -> str:
     """The session id a transcript's name gives (up to ``.jsonl`` or ``.checkpoint.``)."""
     return name.split(".checkpoint.", 1)[0].split(".jsonl", 1)[0]
@@ -271,40 +261,10 @@ def stores(files: Sequence[LocalFile]) -> list[str]:
     return sorted(str(db) for d in dirs for db in _databases(Path(d)))
 
 
-_db_sessions_cache: dict[tuple, frozenset] = {}
-
-
-def db_sessions(paths: Sequence[str]) -> frozenset:
-    """Session ids in the stores ``paths`` (cached per store file identity)."""
-    out: set[str] = set()
-    for p in paths:
-        ident = []
-        for f in (p, p + "-wal"):
-            try:
-                st = os.stat(f)
-                ident.append((st.st_ino, st.st_size, st.st_mtime_ns))
-            except OSError:
-                ident.append(None)
-        key = (p, *ident)
-        got = _db_sessions_cache.get(key)
-        if got is None:
-            try:
-                conn = _connect_ro(Path(p))
-                try:
-                    got = frozenset(r[0] for r in conn.execute("SELECT DISTINCT session_id FROM transcript_events")
-                                    if type(r[0]) is str)
-                finally:
-                    conn.close()
-            except sqlite3.Error:
-                got = frozenset()
-            _db_sessions_cache[key] = got
-        out |= got
-    return frozenset(out)
-
-
 def parse_lines(chunks, file: LocalFile, state: dict | None, ctx, row_of, mtime_ms: int = 0):
     """:data:`~tokentui.sources.readers.ParseLines`: dedupe items ``(key, key, False, total,
     False, row)``; the state keeps the session id and the model and provider last set."""
+    from tokentui.sources import openclaw_store
     from tokentui.sources.readers import LinesParsed
 
     st = state or {}
@@ -325,8 +285,8 @@ def parse_lines(chunks, file: LocalFile, state: dict | None, ctx, row_of, mtime_
         if s.session is None:
             header = next((o for o in objs if type(o) is dict and o.get("type") == "session"), None)
             s.session = (_str(header.get("id")) if header else None) or file.session
-        if skip is None:
-            skip = s.session in db_sessions(stores_of)  # the JSONL a store session was imported from
+        if skip is None:  # the JSONL a store session was imported from
+            skip = s.session in openclaw_store.store_sessions(stores_of)
         if skip:
             continue
         for obj in objs:
@@ -361,66 +321,6 @@ def _kept(key: str, *_ignored) -> str:
     return key
 
 
-# --- the stores, from a watermark ------------------------------------------------------------
-
-def store_dirs(extra: Sequence[str] = ()) -> list[Path]:
-    return [d for d in state_dirs(extra) if _databases(d)]
-
-
-def read_since(state: Path, watermark: str | None) -> tuple[list[UsageRecord], str | None, int, str | None]:
-    """The entries of every store of ``state`` after the watermark (JSON: per ``<agent>/<session>``
-    the last ``seq`` read and the model and provider then set), the new watermark, the corrupt
-    entries skipped, and a problem (unreadable: read again next time). Never raises on bad data."""
-    try:
-        marks = json.loads(watermark) if watermark else {}
-    except ValueError:
-        marks = {}
-    if type(marks) is not dict:
-        marks = {}
-    out: list[UsageRecord] = []
-    seen: set[str] = set()
-    skipped = 0
-    problems: list[str] = []
-    for db in _databases(state):
-        agent = db.parent.parent.name
-        try:
-            conn = _connect_ro(db)
-            try:
-                tops = conn.execute("SELECT session_id, MAX(seq) FROM transcript_events GROUP BY session_id").fetchall()
-                for sid, top in tops:
-                    if type(sid) is not str or not sid or type(top) is not int:
-                        skipped += 1
-                        continue
-                    name = f"{agent}/{sid}"
-                    mark = marks.get(name)
-                    last, model, provider = mark if type(mark) is list and len(mark) == 3 else (-1, None, None)
-                    last = last if type(last) is int else -1
-                    if top < last:  # the session was written again from the start
-                        last, model, provider = -1, None, None
-                    if top == last:
-                        continue
-                    s = _Session(sid, agent, None, None, seen, out)
-                    s.model, s.provider = model, provider
-                    for _seq, text, created in conn.execute(
-                            "SELECT seq, event_json, created_at FROM transcript_events WHERE session_id = ? "
-                            "AND seq > ? ORDER BY seq", (sid, last)):
-                        try:
-                            obj = loads(text) if type(text) in (str, bytes) else _BAD
-                        except ValueError:
-                            obj = _BAD
-                        if obj is _BAD:
-                            s.skipped += 1
-                            continue
-                        s.entry(obj, created if type(created) is int and MIN_MS <= created < MAX_MS else None)
-                    skipped += s.skipped
-                    marks[name] = [top, s.model, s.provider]
-            finally:
-                conn.close()
-        except sqlite3.Error as exc:
-            problems.append(f"cannot read {db}: {exc}")
-    return out, json.dumps(marks, sort_keys=True), skipped, "; ".join(problems) or None
-
-
 def where(extra: Sequence[str] = ()) -> tuple[list[str], str | None]:
     found = state_dirs(extra)
     env = os.environ.get("OPENCLAW_STATE_DIR", "").strip() or os.environ.get("CLAWDBOT_STATE_DIR", "").strip()
@@ -429,12 +329,13 @@ def where(extra: Sequence[str] = ()) -> tuple[list[str], str | None]:
 
 
 def _reader():
+    from tokentui.sources import openclaw_store as store
     from tokentui.sources.readers import Combined, Dedupe, JsonlLog, WatermarkDatabase
 
     return Combined((JsonlLog(where=where, discover=discover, parse=parse_lines, dedupe=Dedupe(first_copy, _kept),
                               prepare=stores),
-                     WatermarkDatabase(where=lambda extra=(): ([str(d) for d in store_dirs(extra)], None),
-                                       locations=store_dirs, signature=signature, read_since=read_since)))
+                     WatermarkDatabase(where=store.where, locations=store.store_dirs, signature=signature,
+                                       read_since=store.read_since)))
 
 
 READER = _reader()

@@ -25,17 +25,15 @@ import sqlite3
 import sys
 from pathlib import Path
 from typing import Sequence
-from urllib.parse import quote
 
 from tokentui.core.records import UNPRICED, UsageRecord
 from tokentui.sources.common import INVALID as _BAD
-from tokentui.sources.common import MAX_TOKENS, existing_dirs, loads, parse_ts_ms, stat_signature
+from tokentui.sources.common import MAX_TOKENS, existing_dirs, loads, open_ro, parse_ts_ms, stat_signature
 from tokentui.sources.common import optional_count as _count
 
 SOURCE = "zed"
 DB = Path("threads") / "threads.db"
 MAX_THREAD = 256 << 20  # a thread's JSON larger than this (decompressed) is skipped
-BUSY_MS = 2000
 _FIELDS = ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
 
 
@@ -130,16 +128,14 @@ def read_since(location: Path, watermark: str | None) -> tuple[list[UsageRecord]
     """The running totals of every thread saved at or after ``watermark`` (all threads when
     None), the new watermark, rows skipped (damaged, not a thread), and a problem (the
     database could not be read: read again next time). Never raises on bad data."""
-    uri = "file:" + quote(os.path.abspath(location / DB)) + "?mode=ro"
     out: list[UsageRecord] = []
     skipped = 0
     mark = watermark
     try:
-        conn = sqlite3.connect(uri, uri=True, timeout=BUSY_MS / 1000)
+        conn = open_ro(location / DB)
     except sqlite3.Error as exc:
         return [], watermark, 0, f"cannot open {location / DB}: {exc}"
     try:
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_MS}")
         cols = {r[1] for r in conn.execute("PRAGMA table_info(threads)")}
         folders = "folder_paths" if "folder_paths" in cols else "NULL"
         rows = conn.execute(f"SELECT id, updated_at, data_type, data, {folders} FROM threads "
