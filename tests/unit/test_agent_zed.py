@@ -129,3 +129,12 @@ def test_location_and_config_root(isolated, monkeypatch) -> None:
     monkeypatch.setenv("XDG_DATA_HOME", str(isolated / "xdg"))
     runpy.run_path(str(FIX / "make_fixture.py"))["build"](str(isolated / "xdg" / "zed"))
     assert zed.data_dirs() == [isolated / "xdg" / "zed"]
+
+
+def test_a_long_threads_total_is_not_a_corrupt_line(db, pricer, tmp_path) -> None:
+    """The 100-million-token quarantine is for one request; a thread's running total of a long
+    session can pass it (here 150 million cache reads over many requests) and is counted."""
+    _save(db, "long-thread", "2026-11-22T10:00:00+00:00", _doc(20_000, 9_000, 400_000, 150_000_000))
+    conn, res = sync(tmp_path / "h.db", pricer, sources=SRC)
+    assert res["zed"].implausible == 0
+    assert daily(conn)["2026-11-22"]["totalTokens"] == 150_429_000

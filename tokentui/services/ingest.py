@@ -373,32 +373,15 @@ class Ingestor:
                 continue
             mark = ledger.get_sync_state(self.conn, source, f"watermark:{d}")
             snaps, new_mark, skipped, problem = reader.read_since(d, mark)
-            snaps, bad = _quarantine(snaps)
-            skipped += bad
+            bad = 0
+            if not reader.running_totals:  # a running total is many requests: not one implausible line
+                snaps, bad = _quarantine(snaps)
+                skipped += bad
             if problem:
                 result.errors.append(f"{d}: {problem}")
-            rows = []
             with transaction(self.conn):
-                for r in snaps if not reader.running_totals else ():
-                    rows.append(self._priced(r))
-                for r in snaps if reader.running_totals else ():
-                    name = f"total:{d}:{r.session}"
-                    cur = [r.input, r.output, r.cache_write_5m, r.cache_write_1h, r.cache_read, r.reasoning]
-                    try:
-                        prev = json.loads(ledger.get_sync_state(self.conn, source, name) or "null")
-                    except ValueError:
-                        prev = None
-                    if not (isinstance(prev, list) and len(prev) == len(cur)):
-                        prev = [0] * len(cur)
-                    inc = [max(c - p, 0) if isinstance(p, int) else c for c, p in zip(cur, prev)]
-                    ledger.set_sync_state(self.conn, source, name, json.dumps(cur))
-                    if not any(inc[:5]):
-                        continue
-                    i, o, c5, c1, cr, reas = inc
-                    cost, label = self._price(r.model, i, o, c5, c1, cr, None)
-                    rows.append(replace(r, key=f"{r.session}|{r.ts_ms}", input=i, output=o, cache_write_5m=c5,
-                                        cache_write_1h=c1, cache_read=cr, reasoning=min(reas, o), cost_pico=cost,
-                                        cost_label=label))
+                rows = (self._increases(source, d, snaps) if reader.running_totals
+                        else [self._priced(r) for r in snaps])
                 ledger.upsert(self.conn, rows, self.device)
                 if not problem:
                     ledger.set_sync_state(self.conn, source, f"signature:{d}", sig)
@@ -410,6 +393,27 @@ class Ingestor:
             result.skipped += skipped
             result.implausible += bad
         return result
+
+    def _increases(self, source: str, location, totals: list) -> list:
+        """Records of what each running total in ``totals`` grew by since the one last seen for
+        its entity at ``location`` (kept in sync state; call in the transaction that stores them)."""
+        rows = []
+        for r in totals:
+            name = f"total:{location}:{r.session}"
+            cur = [r.input, r.output, r.cache_write_5m, r.cache_write_1h, r.cache_read, r.reasoning]
+            try:
+                prev = json.loads(ledger.get_sync_state(self.conn, source, name) or "null")
+            except ValueError:
+                prev = None
+            if not (isinstance(prev, list) and len(prev) == len(cur) and all(isinstance(p, int) for p in prev)):
+                prev = [0] * len(cur)
+            i, o, c5, c1, cr, reas = (max(c - p, 0) for c, p in zip(cur, prev))
+            ledger.set_sync_state(self.conn, source, name, json.dumps(cur))
+            if i or o or c5 or c1 or cr:
+                rows.append(self._priced(replace(r, key=f"{r.session}|{r.ts_ms}", input=i, output=o, cache_write_5m=c5,
+                                                 cache_write_1h=c1, cache_read=cr, reasoning=min(reas, o),
+                                                 logged_cost_pico=None)))
+        return rows
 
     def _finish(self, result: SourceResult) -> None:
         totals = ledger.file_totals(self.conn, result.source)
