@@ -6,6 +6,9 @@ module reads it. Everything else derives from here: the CLI's ``--source`` choic
 config validation, the ``keys`` commands and the key modal, status rows, the local/API
 overlap rule, budget scopes by provider and the Sources screen.
 
+Installed packages may add local sources through the ``tokentop.sources`` entry-point group
+(:func:`load_plugins`, run at the first question asked of the registry).
+
 Pure data: importing this module imports no reader. A reader is named as ``module:attribute``
 and loaded on first use (:func:`reader`): a local reader is a strategy from
 :mod:`tokentui.sources.readers`, an API reader a :class:`~tokentui.sources.api.Provider`.
