@@ -156,3 +156,17 @@ def test_auto_mode_uses_the_extensions_logged_cost_as_a_reprice_would(storage, p
         set_meta(conn, "pricing_fingerprint", "changed")
     assert Ingestor(conn, pricer, device="test", mode="auto").reprice_if_needed() > 0
     assert daily(conn)["2026-11-21"]["totalCost"] == first["totalCost"]
+
+
+@pytest.mark.parametrize("platform, base", [("linux", ".config"), ("darwin", "Library/Application Support"),
+                                            ("win32", "AppData/Roaming")])
+def test_editor_user_dirs_per_os(isolated, monkeypatch, platform, base) -> None:
+    monkeypatch.setattr(cline.sys, "platform", platform)
+    monkeypatch.delenv("APPDATA", raising=False)
+    dirs = {Path(d) for d in cline.editor_user_dirs()}
+    for editor in ("Code", "Code - Insiders", "VSCodium", "Cursor", "Windsurf"):
+        assert isolated / "home" / base / editor in dirs
+    assert isolated / "home" / ".vscode-server" / "data" in dirs
+    if platform == "win32":
+        monkeypatch.setenv("APPDATA", str(isolated / "roaming"))
+        assert cline.editor_user_dirs()[0] == str(isolated / "roaming" / "Code")

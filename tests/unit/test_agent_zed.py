@@ -138,3 +138,13 @@ def test_a_long_threads_total_is_not_a_corrupt_line(db, pricer, tmp_path) -> Non
     conn, res = sync(tmp_path / "h.db", pricer, sources=SRC)
     assert res["zed"].implausible == 0
     assert daily(conn)["2026-11-22"]["totalTokens"] == 150_429_000
+
+
+@pytest.mark.parametrize("platform, rel", [("darwin", "home/Library/Application Support/Zed"),
+                                           ("win32", "local/Zed")])
+def test_default_location_per_os(isolated, monkeypatch, platform, rel) -> None:
+    monkeypatch.setattr(zed.sys, "platform", platform)
+    monkeypatch.setenv("LOCALAPPDATA", str(isolated / "local"))
+    root = isolated / rel
+    runpy.run_path(str(FIX / "make_fixture.py"))["build"](str(root))
+    assert zed.data_dirs() == [root]
