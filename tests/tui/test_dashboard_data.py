@@ -184,7 +184,8 @@ def test_costs_past_sqlite_integer_range_still_add_up(tmp_path):
     assert projects == {"web": 12_000_000 * PICO}
 
 
-@pytest.mark.parametrize("width, names_shown", [(32, False), (150, True)])
+# wide enough for the names of every registered source (17 with Cline, Roo Code, Kilo Code and Zed)
+@pytest.mark.parametrize("width, names_shown", [(32, False), (250, True)])
 async def test_sources_not_set_up_fit_on_one_line(width, names_shown):
     """However many agents are registered, the dashboard's source box says which are not set
     up on one line: the names when they fit, else how many."""

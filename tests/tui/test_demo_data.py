@@ -44,7 +44,8 @@ def test_history_has_the_shape_of_real_use(tmp_path):
     assert s.last_ms <= _ms(NOW)
     assert s.first_ms >= _ms(NOW - timedelta(days=91))
     by_source = dict(conn.execute("SELECT source, COUNT(*) FROM ledger GROUP BY source"))
-    assert set(by_source) == {"claude-code", "codex", "openai"}
+    assert set(by_source) == {"claude-code", "codex", "openai", *(a[0] for a in demo.AGENTS)}
+    assert {"openclaw", "amp", "copilot", "qwen-code", "cline"} <= set(by_source)
     assert by_source["openai"] == 90 * len(demo.OPENAI_SERIES)
     # cache writes and reads, sessions, projects, several models
     cw, cr, sessions, projects, models = conn.execute(

@@ -130,3 +130,88 @@ def test_a_session_with_spans_is_not_counted_from_its_rollups(tmp_path, pricer, 
 def test_model_names() -> None:
     assert copilot.normalise_model("claude-opus-4.5-1m-internal") == "claude-opus-4-5"
     assert copilot.normalise_model("gpt-5.1") == "gpt-5.1"
+
+
+def test_copilot_is_billed_by_github_never_folded_into_a_model_vendors_api(tmp_path) -> None:
+    """Copilot's Claude and GPT calls are billed by GitHub (premium requests), so they are its
+    provider's (budget ``--provider github``), and the overlap rule never weighs them against
+    the user's own Anthropic or OpenAI organisation usage: both are counted."""
+    from zoneinfo import ZoneInfo
+
+    from tokentui.core.records import BILLED, ESTIMATED, UsageRecord
+    from tokentui.services import report
+    from tokentui.sources import registry
+    from tokentui.store import db, ledger
+
+    assert registry.get("copilot").provider == "github"
+    assert registry.provider_sources()["github"] == ("copilot",)
+    day = 1795132800000
+    conn = db.connect(tmp_path / "o.db")
+    with db.transaction(conn):
+        ledger.upsert(conn, [
+            UsageRecord("copilot", "t|s", day + 3_600_000, "claude-sonnet-4-5", 100, 50, cost_pico=10**9,
+                        cost_label=ESTIMATED),
+            UsageRecord("anthropic", "b1", day, "claude-sonnet-4-5", 4000, 1000, kind="api", width_s=86400,
+                        cost_pico=5 * 10**9, cost_label=BILLED)], "d")
+    totals = report.build(conn, report.ReportRequest("daily", tz=ZoneInfo("UTC")))["totals"]
+    assert totals["totalTokens"] == 5150 and totals.get("overlapExcludedTokens", 0) == 0
+
+
+def _store(home: Path, rows: list[tuple], with_output: bool = True) -> Path:
+    import sqlite3
+
+    db = home / "session-store.db"
+    con = sqlite3.connect(db)
+    out = "output_tokens INTEGER, " if with_output else ""
+    con.execute("CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, cwd TEXT, created_at TEXT)")
+    con.execute(f"CREATE TABLE IF NOT EXISTS assistant_usage_events (id INTEGER PRIMARY KEY, session_id TEXT, "
+                f"model TEXT, input_tokens INTEGER, {out}cache_read_tokens INTEGER, cache_write_tokens INTEGER, "
+                "reasoning_tokens INTEGER, initiator TEXT, created_at TEXT)")
+    for r in rows:
+        if not with_output:
+            r = r[:4] + r[5:]
+        con.execute("INSERT INTO assistant_usage_events (id, session_id, model, input_tokens, "
+                    f"{'output_tokens, ' if with_output else ''}"
+                    "cache_read_tokens, cache_write_tokens, reasoning_tokens, initiator, created_at) "
+                    f"VALUES ({', '.join('?' * len(r))})", r)
+    con.commit()
+    con.close()
+    return db
+
+
+D4 = "d4c3b2a1-0f9e-4d8c-b7a6-5f4e3d2c1b0a"
+STORE_ROWS = [
+    (1, D4, "claude-sonnet-4.5", 12000, 500, 9000, 2000, 0, None, "2026-11-20T13:00:00.000Z"),
+    (2, D4, "gpt-5.1", 5000, 300, 3000, 0, 100, None, "2026-11-21T08:00:00.000Z"),
+    # a session with OTel chat spans: counted from the spans only
+    (3, "c0ffee00-1111-4222-8333-444455556666", "gpt-5.1", 999, 1, 0, 0, 0, None, "2026-11-20T10:30:00.000Z"),
+    (4, D4, "claude-sonnet-4.5", "lots", 1, 0, 0, 0, None, "2026-11-20T13:05:00.000Z"),  # corrupt: skipped
+]
+
+
+def test_session_store_is_preferred_to_rollups_never_both(home, pricer, tmp_path) -> None:
+    """spec §3.4/3.5: per session, OTel spans, else session-store.db rows, else shutdown rollups."""
+    _store(home, STORE_ROWS)
+    conn, res = sync(tmp_path / "h.db", pricer, sources=SRC)
+    assert res["copilot"].skipped >= 2  # the truncated line and the corrupt store row
+    d = daily(conn, "copilot")
+    # R1 (61,500) on the 20th and R2 + R3 (44,000) on the 21st give way to the store's two rows
+    assert tokens(d["2026-11-20"]) == (10119 - 3000 + 1000, 3030 - 1500 + 500, 12000 - 9000 + 2000,
+                                       95881 - 48000 + 9000, 121030 - 61500 + 12500)
+    assert d["2026-11-21"]["totalTokens"] == 49540 - 36100 - 7900 + 5300
+    assert _reasoning(conn)["2026-11-21"] == 528 - 400 + 100
+    # a new row: read from the watermark, exactly its tokens added; a resync adds nothing
+    _store(home, [(5, D4, "gpt-5.1", 100, 10, 0, 0, 0, "compaction", "2026-11-21T09:00:00.000Z")])
+    conn, res = sync(tmp_path / "h.db", pricer, sources=SRC)
+    assert res["copilot"].records == 1
+    assert daily(conn, "copilot")["2026-11-21"]["totalTokens"] == 49540 - 36100 - 7900 + 5300 + 110
+    conn, res = sync(tmp_path / "h.db", pricer, sources=SRC)
+    assert res["copilot"].records == 0
+    assert daily(conn, "copilot")["2026-11-21"]["totalTokens"] == 49540 - 36100 - 7900 + 5300 + 110
+
+
+def test_an_older_store_without_output_tokens_leaves_the_rollups(home, pricer, tmp_path) -> None:
+    _store(home, STORE_ROWS[:2], with_output=False)
+    conn, _ = sync(tmp_path / "h.db", pricer, sources=SRC)
+    d = daily(conn, "copilot")
+    assert tokens(d["2026-11-20"])[-1] == 121030 and d["2026-11-21"]["totalTokens"] == 49540

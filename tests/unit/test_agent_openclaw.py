@@ -98,7 +98,11 @@ def test_corrupt_entries_and_a_partial_last_line(tmp_path, pricer, monkeypatch) 
     conn, res = sync(tmp_path / "h.db", pricer, sources=SRC)
     d = daily(conn, "openclaw")["2026-11-22"]
     assert (d["inputTokens"], d["outputTokens"]) == (400, 20)
-    assert res["openclaw"].skipped == 3  # the completed line is not a corrupt one
+    assert res["openclaw"].skipped == 0  # the completed line is not a corrupt one (only it was read) ...
+    import json as _json
+
+    from tokentui.store import ledger
+    assert _json.loads(ledger.statuses(conn)["openclaw"][4])["skipped_lines"] == 3  # ... and the source still has 3
 
 
 def test_only_total_counts_as_output_and_negative_input_is_clamped() -> None:
@@ -119,3 +123,37 @@ def test_default_locations(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("OPENCLAW_STATE_DIR", str(tmp_path / "missing"))
     assert openclaw.state_dirs() == []
     assert openclaw.where()[1] is not None
+
+
+def test_an_appended_entry_is_read_by_cursor_alone(state, pricer, tmp_path) -> None:
+    """The transcripts are tailed (spec §1.5): a sync after an append reads only the new bytes,
+    keeps the session's model (set by an earlier line) and adds exactly the new tokens; the
+    store is read from its watermark: a new row adds exactly its entry."""
+    import sqlite3
+
+    sync(tmp_path / "h.db", pricer, sources=SRC)
+    primary = state / "agents" / "main" / "sessions" / "3f6c2a90-5d1e-4b7a-9c0e-2a1b3c4d5e6f.jsonl"
+    line = ('{"type":"message","id":"a1b2c3d4","parentId":"8293a4b5","timestamp":"2026-11-21T10:00:00.000Z",'
+            '"message":{"role":"assistant","usage":{"input":70,"output":30,"cacheRead":0,"cacheWrite":0},'
+            '"timestamp":1795255200000}}\n')
+    with primary.open("a") as fh:
+        fh.write(line)
+    conn, res = sync(tmp_path / "h.db", pricer, sources=SRC)
+    r = res["openclaw"]
+    assert (r.files_read, r.bytes_read, r.records) == (1, len(line), 1)
+    d = daily(conn, "openclaw")
+    assert _row(d["2026-11-21"]) == (2450 + 70, 505 + 30, 0, 10496, 13451 + 100)
+    assert conn.execute("SELECT model FROM ledger WHERE key LIKE '%|a1b2c3d4'").fetchone()[0] == "gpt-5.1-codex"
+    db = state / "agents" / "main" / "agent" / "openclaw-agent.sqlite"
+    con = sqlite3.connect(db)
+    sid, seq = con.execute("SELECT session_id, MAX(seq) FROM transcript_events GROUP BY session_id").fetchone()
+    con.execute("INSERT INTO transcript_events (session_id, seq, event_json, created_at) VALUES (?,?,?,?)",
+                (sid, seq + 1, '{"type":"message","id":"db000001","timestamp":"2026-11-21T11:00:00.000Z","message":'
+                 '{"role":"assistant","usage":{"input":5,"output":6},"timestamp":1795258800000}}', 1795258800000))
+    con.commit()
+    con.close()
+    conn, res = sync(tmp_path / "h.db", pricer, sources=SRC)
+    assert res["openclaw"].records == 1
+    assert daily(conn, "openclaw")["2026-11-21"]["totalTokens"] == 13451 + 100 + 11
+    conn, res = sync(tmp_path / "h.db", pricer, sources=SRC)
+    assert (res["openclaw"].files_read, res["openclaw"].records) == (0, 0)

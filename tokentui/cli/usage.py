@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 
 from tokentui.cli.common import settings as _settings
 from tokentui.cli.common import sync as _sync
+from tokentui.core.text import printable
 from tokentui.errors import UsageError
 from tokentui.sources import registry
 
@@ -194,6 +195,9 @@ def cmd_sources(args) -> int:
     for r in rows:
         print(f"{r.name:<12} {r.kind:<6} {r.status:<15} last sync {_ago(r.last_sync_ms):<10} "
               f"records {r.records:>8}")
+        origin = registry.plugin_origin(r.name)
+        if origin:
+            print(f"    from the plugin package {printable(origin)}")
         if r.message:
             print(f"    {r.message}")
         for p in r.paths:
@@ -206,6 +210,8 @@ def cmd_sources(args) -> int:
             print(f"    {r.duplicates} duplicate line(s) dropped")
         for b in r.balances:
             print(f"    balance: {b}")
+    for problem in registry.plugin_problems():
+        print(printable(problem))
     return 0
 
 

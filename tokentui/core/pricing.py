@@ -67,8 +67,18 @@ def _complete(inp: Decimal, out: Decimal, cw: Decimal | None, cw1h: Decimal | No
     return (_pico(inp), _pico(out), _pico(cw), _pico(cw1h), _pico(cr))
 
 
+#: how model ids are looked up (bumped when a rule changes: it is part of the fingerprint, so
+#: stored estimates are re-priced under the new rule)
+LOOKUP_RULES = 2
+#: bare ids of a model family that price lists keep under a provider prefix (spec/agents.md
+#: §4.3: Qwen Code logs ``qwen3-coder-plus``; genai-prices lists ``qwen/qwen3-coder-plus``)
+_FAMILY_PREFIXES = (("qwen", ("qwen/", "alibaba/")),)
+
+
 def _normalise(name: str) -> list[str]:
-    """Candidate spellings of a model name, most specific first."""
+    """Candidate spellings of a model name, most specific first: as is, without a provider
+    prefix, without a date suffix, with dotted versions dashed; last, a bare id of a family
+    in :data:`_FAMILY_PREFIXES` under its providers' prefixes."""
     out = [name]
     low = name.lower()
     if "/" in low:
@@ -80,6 +90,9 @@ def _normalise(name: str) -> list[str]:
         dotted = re.sub(r"(\d)\.(\d)", r"\1-\2", cand)
         if dotted != cand:
             out.append(dotted)
+    if "/" not in low:
+        out += [prefix + c for family, prefixes in _FAMILY_PREFIXES if low.startswith(family)
+                for prefix in prefixes for c in list(out)]
     seen, uniq = set(), []
     for c in out:
         if c not in seen:
@@ -139,7 +152,15 @@ def _genai_rates(name: str, fast: bool = False) -> Rates | None:
     from genai_prices.types import TieredPrices
 
     try:
-        calc = genai_prices.calc_price(genai_prices.Usage(input_tokens=1, output_tokens=1), name)
+        try:
+            calc = genai_prices.calc_price(genai_prices.Usage(input_tokens=1, output_tokens=1), name)
+        except LookupError:
+            if "/" not in name:
+                raise
+            # "vendor/model" ids are OpenRouter's listing (qwen/qwen3-coder-plus): no provider
+            # is found for them by the id alone
+            calc = genai_prices.calc_price(genai_prices.Usage(input_tokens=1, output_tokens=1), name,
+                                           provider_id="openrouter")
         if fast:  # only a model with a speed=fast price variant has a fast price
             if not any(v.when == _FAST for v in (calc.model.price_variants or ())):
                 return None
@@ -309,7 +330,7 @@ class Pricer:
 
     def _compute_fingerprint(self) -> str:
         h = hashlib.sha256()
-        h.update(pricing_data_version().encode())
+        h.update(f"{pricing_data_version()}:rules{LOOKUP_RULES}".encode())
         for name in sorted(self._overrides):
             h.update(repr((name, self._overrides[name].base)).encode())
         h.update(json.dumps(self._table, sort_keys=True, default=str).encode())

@@ -1,7 +1,8 @@
 """Realistic generated usage history for ``tokentop --demo``, tests and benchmarks.
 
 :func:`generate` writes ``days`` of history ending at ``now`` into a store: Claude Code and
-Codex requests (sessions, projects, models, growing contexts with cache writes and reads),
+Codex requests (sessions, projects, models, growing contexts with cache writes and reads; a
+share of the Claude-model sessions run from Cline, Amp, OpenClaw, Copilot CLI and Qwen Code),
 an OpenAI API series of daily buckets, a weekday/weekend rhythm, a growth trend, a couple of
 spikes, and a live session covering the last hours minute by minute so the burn meter moves.
 :func:`tick` extends that live session up to a later ``now`` (the demo's "new log lines").
@@ -37,6 +38,10 @@ CLAUDE = "claude-code"
 CODEX = "codex"
 OPENAI = "openai"
 ANTHROPIC = "anthropic"  # shown with a rejected key: what an error looks like
+#: more agents: a share of the Claude-model sessions is run from these instead of Claude Code
+#: (same requests, so every total, budget and leverage figure is what it was with Claude Code
+#: alone; no provider API in the demo reports Anthropic usage, so no overlap rule changes)
+AGENTS = (("cline", 0.07), ("amp", 0.06), ("openclaw", 0.06), ("copilot", 0.06), ("qwen-code", 0.05))
 
 CLAUDE_MODELS = (("claude-sonnet-4-5-20250929", 0.62), ("claude-opus-4-5-20251101", 0.23),
                  ("claude-haiku-4-5-20251001", 0.15))
@@ -91,12 +96,13 @@ class _Writer:
         self.records: list[UsageRecord] = []
 
     def claude(self, ts_ms: int, model: str, inp: int, out: int, c5: int, c1: int, cr: int,
-               project: str, session: str) -> None:
+               project: str, session: str, source: str = CLAUDE) -> None:
         cost = self.pricer.cost_pico(model, inp, out, c5, c1, cr)
         n = len(self.records)
         self.records.append(UsageRecord(
-            CLAUDE, f"demo-{self.seed}-{ts_ms}-{n}", ts_ms, model, inp, out, c5, c1, cr, 0, project, session,
-            cost, UNPRICED if cost is None else ESTIMATED, msg_id=f"msg_demo_{self.seed}_{ts_ms}_{n}"))
+            source, f"demo-{self.seed}-{ts_ms}-{n}", ts_ms, model, inp, out, c5, c1, cr, 0, project, session,
+            cost, UNPRICED if cost is None else ESTIMATED,
+            msg_id=f"msg_demo_{self.seed}_{ts_ms}_{n}" if source == CLAUDE else None))
 
     def codex(self, ts_ms: int, model: str, inp: int, out: int, cached: int, reasoning: int,
               project: str, session: str) -> None:
@@ -107,10 +113,22 @@ class _Writer:
             session, cost, UNPRICED if cost is None else ESTIMATED))
 
 
+def _agent_of(seed: int, start: datetime) -> str:
+    """Which agent ran the session starting at ``start``: Claude Code, or one of :data:`AGENTS`
+    (from a generator of its own, so the sessions' requests are the same either way)."""
+    x = random.Random(f"{seed}-{_ms(start)}-agent").random()
+    for source, share in AGENTS:
+        x -= share
+        if x < 0:
+            return source
+    return CLAUDE
+
+
 def _claude_session(w: _Writer, rng: random.Random, start: datetime, requests: int, until_ms: int,
                     session: str | None = None, gap: tuple[int, int] = (8, 70)) -> None:
     model = _pick(rng, CLAUDE_MODELS)
     project = rng.choice(PROJECTS)
+    source = CLAUDE if session else _agent_of(w.seed, start)
     session = session or f"demo-{w.seed}-{_ms(start)}"
     context = rng.randint(12_000, 25_000)
     t = _ms(start)
@@ -124,7 +142,7 @@ def _claude_session(w: _Writer, rng: random.Random, start: datetime, requests: i
         write = rng.randint(8_000, 30_000) if i == 0 else int(rng.expovariate(1 / 2_200))
         c1 = write if m.startswith("claude-opus") and rng.random() < 0.3 else 0
         w.claude(t, m, rng.randint(3, 60), int(rng.expovariate(1 / 650)) + 20, write - c1, c1,
-                 0 if i == 0 else context, project, session)
+                 0 if i == 0 else context, project, session, source)
         context = min(context + write // 2 + rng.randint(200, 4_000), 190_000)
         if context > 160_000 and rng.random() < 0.15:  # compaction
             context = rng.randint(20_000, 40_000)
@@ -275,6 +293,7 @@ def tick(conn: sqlite3.Connection, *, now: datetime, seed: int = 7, pricer: Pric
 def _set_demo_status(conn: sqlite3.Connection, stamp_ms: int) -> None:
     # written with the demo's clock (not the wall clock) so frozen-time snapshots are stable
     rows = ((CLAUDE, "ok", None, stamp_ms - 2_000), (CODEX, "ok", None, stamp_ms - 2_000),
+            *((a, "ok", None, stamp_ms - 2_000) for a, _share in AGENTS),
             (OPENAI, "ok", "demo: daily usage buckets and billed costs", stamp_ms - 95_000),
             (ANTHROPIC, "error", f"the admin key was rejected (401): check it with `tokentop keys test "
              f"{ANTHROPIC}`", stamp_ms - 300_000))

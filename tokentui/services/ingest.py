@@ -17,18 +17,20 @@ import json
 import sqlite3
 import threading
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Sequence
 
 from tokentui.core.records import ESTIMATED, UNPRICED, implausible
 from tokentui.services.logfiles import Job, Unpriced, open_job, plan, prefix_of
 from tokentui.services.parse_pool import PARALLEL_MIN, ParsePool, default_workers
 from tokentui.sources import registry
-from tokentui.sources.readers import Dedupe, JsonlLog, ParseContext, RewrittenJson, SignedDatabase
+from tokentui.sources.readers import (Combined, Dedupe, JsonlLog, ParseContext, RewrittenJson, SignedDatabase,
+                                     WatermarkDatabase)
 from tokentui.store import ledger
 from tokentui.store.db import data_version, get_meta, set_meta, transaction
 
 BATCH = 32 << 20  # bytes of log per commit
+MAX_WHOLE_FILE = 256 << 20  # a file a RewrittenJson reader parses whole: larger ones are not read
 
 Progress = Callable[[int, int], None]
 
@@ -71,6 +73,11 @@ def _with_implausible(job: Job, state: dict, n: int) -> dict:
     if total:
         state["implausible"] = total
     return state
+
+
+def _parts(reader) -> tuple:
+    """The strategies a source is read with (one, or a :class:`Combined` reader's parts)."""
+    return reader.parts if isinstance(reader, Combined) else (reader,)
 
 
 class Ingestor:
@@ -141,9 +148,8 @@ class Ingestor:
         self.reprice_if_needed()
         plans = []
         tail = []
-        for source in sources:
-            reader = registry.reader(source)
-            if isinstance(reader, SignedDatabase):  # databases, not log files: read after the files
+        for source, reader in ((src, part) for src in sources for part in _parts(registry.reader(src))):
+            if isinstance(reader, (SignedDatabase, WatermarkDatabase)):  # databases: read after the files
                 tail.append((source, reader))
                 continue
             result = SourceResult(source)
@@ -180,15 +186,25 @@ class Ingestor:
                     self._jsonl(source, reader.dedupe, jobs, result, on_bytes)
                 else:
                     self._rewritten(reader, jobs, result, on_bytes)
-                self._finish(result)
                 results.append(result)
         finally:
             self._pool.stop()
         for source, reader in tail:
-            result = self._database(source, reader)
-            self._finish(result)
-            results.append(result)
-        return results
+            results.append(self._database(source, reader) if isinstance(reader, SignedDatabase)
+                           else self._watermarked(source, reader))
+        merged: dict[str, SourceResult] = {}  # a source read in parts has one result
+        for r in results:
+            into = merged.get(r.source)
+            if into is None:
+                merged[r.source] = r
+                continue
+            for f in ("files", "files_read", "bytes_read", "records", "duplicates", "skipped", "implausible"):
+                setattr(into, f, getattr(into, f) + getattr(r, f))
+            into.errors.extend(r.errors)
+            into.problem = into.problem or r.problem
+        for r in merged.values():
+            self._finish(r)
+        return list(merged.values())
 
     def _batches(self, source: str, jobs: list[Job], result: SourceResult, on_bytes):
         """Parsed files grouped into commit batches of about BATCH bytes (smaller when workers
@@ -284,17 +300,22 @@ class Ingestor:
         file whole. Keys are stable, so re-parsing upserts the same rows; rows a rewrite dropped
         are kept (those tokens were spent)."""
         for job in jobs:
+            if job.st.st_size > MAX_WHOLE_FILE:  # read whole: bounded
+                result.errors.append(f"{job.file.path}: too large to read ({job.st.st_size:,} bytes, "
+                                     f"over {MAX_WHOLE_FILE >> 20} MB)")
+                continue
             fh = open_job(job, result.errors)
             if fh is None:
                 continue
             try:
                 with fh:
-                    data = fh.read()
+                    data = fh.read(MAX_WHOLE_FILE + 1)
             except OSError as exc:
                 result.errors.append(f"{job.file.path}: {exc.strerror or exc}")
                 continue
             on_bytes(job.st.st_size - job.start)
             records, skipped = reader.parse_file(data, job.file, self.pricer, job.st.st_mtime_ns // 10**6)
+            records = [r if r.logged_cost_pico is None else self._priced(r) for r in records]
             records, bad = _quarantine(records)
             skipped += bad
             job.fresh, job.start = True, 0  # counters restart: the whole file was read again
@@ -343,6 +364,64 @@ class Ingestor:
         result.implausible = quarantined
         return result
 
+    def _watermarked(self, source: str, reader: WatermarkDatabase) -> SourceResult:
+        """A database read from a watermark: the rows added or changed since the location's
+        last read are stored (priced here). With ``running_totals`` (e.g. Zed threads) each
+        entity's increase over the total last seen (kept in sync state, read and written in one
+        transaction, so two syncs never both add it) becomes a record dated at the change; a
+        counter that went down (a rewound thread) adds nothing and becomes the new base: spent
+        tokens are never taken back, never counted twice."""
+        result = SourceResult(source)
+        dirs = reader.locations(self.extra.get(source, ()))
+        result.files = len(dirs)
+        for d in dirs:
+            sig = reader.signature(d)
+            if ledger.get_sync_state(self.conn, source, f"signature:{d}") == sig:
+                continue
+            mark = ledger.get_sync_state(self.conn, source, f"watermark:{d}")
+            snaps, new_mark, skipped, problem = reader.read_since(d, mark)
+            bad = 0
+            if not reader.running_totals:  # a running total is many requests: not one implausible line
+                snaps, bad = _quarantine(snaps)
+                skipped += bad
+            if problem:
+                result.errors.append(f"{d}: {problem}")
+            with transaction(self.conn):
+                rows = (self._increases(source, d, snaps) if reader.running_totals
+                        else [self._priced(r) for r in snaps])
+                ledger.upsert(self.conn, rows, self.device)
+                if not problem:
+                    ledger.set_sync_state(self.conn, source, f"signature:{d}", sig)
+                    if new_mark is not None:
+                        ledger.set_sync_state(self.conn, source, f"watermark:{d}", new_mark)
+                ledger.set_sync_state(self.conn, source, f"skipped:{d}", str(skipped))
+            result.files_read += 1
+            result.records += len(rows)
+            result.skipped += skipped
+            result.implausible += bad
+        return result
+
+    def _increases(self, source: str, location, totals: list) -> list:
+        """Records of what each running total in ``totals`` grew by since the one last seen for
+        its entity at ``location`` (kept in sync state; call in the transaction that stores them)."""
+        rows = []
+        for r in totals:
+            name = f"total:{location}:{r.session}"
+            cur = [r.input, r.output, r.cache_write_5m, r.cache_write_1h, r.cache_read, r.reasoning]
+            try:
+                prev = json.loads(ledger.get_sync_state(self.conn, source, name) or "null")
+            except ValueError:
+                prev = None
+            if not (isinstance(prev, list) and len(prev) == len(cur) and all(isinstance(p, int) for p in prev)):
+                prev = [0] * len(cur)
+            i, o, c5, c1, cr, reas = (max(c - p, 0) for c, p in zip(cur, prev))
+            ledger.set_sync_state(self.conn, source, name, json.dumps(cur))
+            if i or o or c5 or c1 or cr:
+                rows.append(self._priced(replace(r, key=f"{r.session}|{r.ts_ms}", input=i, output=o, cache_write_5m=c5,
+                                                 cache_write_1h=c1, cache_read=cr, reasoning=min(reas, o),
+                                                 logged_cost_pico=None)))
+        return rows
+
     def _finish(self, result: SourceResult) -> None:
         totals = ledger.file_totals(self.conn, result.source)
         implausible = ledger.implausible_lines(self.conn, result.source) or result.implausible
@@ -357,6 +436,12 @@ class Ingestor:
             ledger.set_status(self.conn, result.source, status, message, detail)
 
     # -- pricing ---------------------------------------------------------------------------
+    def _priced(self, r):
+        """``r`` priced as a re-price would (a cost the agent logged is used in ``auto`` mode)."""
+        cost, label = self._price(r.model, r.input, r.output, r.cache_write_5m, r.cache_write_1h, r.cache_read,
+                                  r.logged_cost_pico)
+        return replace(r, cost_pico=cost, cost_label=label)
+
     def _price(self, model: str | None, i: int, o: int, c5: int, c1: int, cr: int,
                logged: int | None) -> tuple[int | None, str]:
         """Cost and label of one local record: the logged cost in ``auto`` mode when the line

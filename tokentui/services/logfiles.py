@@ -17,7 +17,7 @@ from typing import Callable, NamedTuple, Sequence
 from tokentui.core.records import implausible
 from tokentui.sources import registry
 from tokentui.sources.common import LocalFile, loads
-from tokentui.sources.readers import ParseContext
+from tokentui.sources.readers import Combined, JsonlLog, ParseContext
 from tokentui.store import ledger
 
 CHUNK = 8 << 20  # bytes read at a time: never a whole big file in memory
@@ -161,6 +161,8 @@ def parse_jsonl(job: Job, ctx: ParseContext, on_bytes) -> tuple[Parsed | None, l
     if fh is None:
         return None, errors
     reader = registry.reader(job.file.source)
+    if isinstance(reader, Combined):  # the part that reads log files
+        reader = next(p for p in reader.parts if isinstance(p, JsonlLog))
     head, end = bytearray(), [job.start]
 
     def chunks():

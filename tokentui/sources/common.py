@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
+from urllib.parse import quote
 
 from tokentui.core.records import MAX_TOKENS, MAX_TS_MS, MIN_TS_MS, token_count  # noqa: F401 (re-exported)
 
@@ -236,3 +238,30 @@ def stat_signature(paths: Iterable[str], unstamped: Iterable[str] = ()) -> str:
         parts.append(f"{p}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}" if inode else f"{p}:{st.st_size}:{st.st_mtime_ns}")
     return hashlib.sha1("\n".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
 
+
+
+def open_ro(path: str | Path, timeout_s: float = 2.0) -> sqlite3.Connection:
+    """An agent's own SQLite database, opened read-only (``mode=ro``: never written, never
+    created), waiting up to ``timeout_s`` for a writer's lock."""
+    return sqlite3.connect("file:" + quote(os.path.abspath(path)) + "?mode=ro", uri=True, timeout=timeout_s)
+
+
+def per_database(paths: Iterable[str], cache: dict, read: Callable[[str], frozenset]) -> frozenset:
+    """The union of ``read(path)`` over ``paths``, each remembered in ``cache`` until the
+    database or its WAL changes (identity, size, mtime): what a reader asks of an agent's
+    database on every sync (e.g. which sessions it holds) without opening it each time."""
+    out: set = set()
+    for p in paths:
+        ident = [p]
+        for f in (p, p + "-wal"):
+            try:
+                st = os.stat(f)
+                ident.append((st.st_ino, st.st_size, st.st_mtime_ns))
+            except OSError:
+                ident.append(None)
+        key = tuple(ident)
+        got = cache.get(key)
+        if got is None:
+            got = cache[key] = read(p)
+        out |= got
+    return frozenset(out)

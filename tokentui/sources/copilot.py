@@ -20,9 +20,11 @@ Models: ``-1m`` / ``-1m-internal`` suffixes dropped, dotted Claude versions
 reasoning (``reasoning`` is the informative subset). Copilot bills premium requests, not
 tokens; the cost is the tokens' API price.
 
-Not read: ``session-store.db`` (per-request SQLite rows; a second strategy for one source is
-not something the registry declares today), the inference-log fallback for traces without a
-chat span.
+* **Session store** (``session-store.db``, §3.4): one row per request, read from a watermark
+  (:mod:`tokentui.sources.copilot_store`).
+
+Per session one of them counts (§3.5): its OTel chat spans if any, else its store rows, else
+its rollups. Not read: the inference-log fallback for traces without a chat span.
 """
 
 from __future__ import annotations
@@ -91,9 +93,15 @@ def discover(extra: Sequence[str] = (), errors: list[str] | None = None) -> tupl
     return files, problem
 
 
-def otel_files(files: Sequence[LocalFile]) -> list[str]:
-    """``prepare``: the OTel files, which a journal asks (lazily) for the sessions they cover."""
-    return [f.path for f in files if f.kind == "otel"]
+def otel_files(files: Sequence[LocalFile]) -> dict:
+    """``prepare``: the OTel files and the session stores, which a journal asks (lazily) for the
+    sessions they cover."""
+    from tokentui.sources.copilot_store import STORE
+
+    homes_of = {str(h) for h in homes()} | {os.path.dirname(os.path.dirname(os.path.dirname(f.path)))
+                                           for f in files if f.kind == "session"}
+    return {"otel": [f.path for f in files if f.kind == "otel"],
+            "stores": sorted(str(Path(h) / STORE) for h in homes_of if (Path(h) / STORE).is_file())}
 
 
 _covered_cache: dict[tuple, frozenset] = {}
@@ -212,7 +220,7 @@ class CopilotParser:
             self.skipped += 1
             return []
         if self.covered is not None and session in self.covered():
-            return []  # counted from its OTel chat spans
+            return []  # counted from its OTel chat spans or its session-store rows
         out = []
         prev = self.state["prev"]
         for model, m in metrics.items():
@@ -289,9 +297,11 @@ def parse_lines(chunks, file: LocalFile, state: dict | None, ctx, row_of, mtime_
     False, row)`` and the journal state."""
     from tokentui.sources.readers import LinesParsed
 
-    paths = ctx.shared.get(SOURCE) or []
+    from tokentui.sources.copilot_store import store_sessions
+
+    shared = ctx.shared.get(SOURCE) or {}
     parser = CopilotParser(file, ctx.pricer, dict(state) if state is not None else None,
-                           lambda: covered_sessions(paths))
+                           lambda: covered_sessions(shared.get("otel", ())) | store_sessions(shared.get("stores", ())))
     items: list = []
     for lines, _start in chunks:
         for r in parser.records(lines):
@@ -312,10 +322,13 @@ def where(extra: Sequence[str] = ()) -> tuple[list[str], str | None]:
 
 
 def _reader():
-    from tokentui.sources.readers import Dedupe, JsonlLog
+    from tokentui.sources import copilot_store as store
+    from tokentui.sources.readers import Combined, Dedupe, JsonlLog, WatermarkDatabase
 
-    return JsonlLog(where=where, discover=discover, parse=parse_lines, dedupe=Dedupe(resolve_copies, _kept),
-                    prepare=otel_files)
+    return Combined((JsonlLog(where=where, discover=discover, parse=parse_lines,
+                              dedupe=Dedupe(resolve_copies, _kept), prepare=otel_files),
+                     WatermarkDatabase(where=store.where, locations=store.store_homes, signature=store.signature,
+                                       read_since=store.read_since)))
 
 
 READER = _reader()

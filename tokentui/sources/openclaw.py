@@ -9,9 +9,13 @@ entries without ids), so checkpoint twins, archives and re-reads collapse onto o
 The SQLite store is read first and is canonical: a file whose session lives in it is the
 pre-migration copy and is not read.
 
-Read as a :class:`~tokentui.sources.readers.SignedDatabase`: the whole state dir is re-read
-when the signature of its files and databases changes (the registry has no strategy that
-tails JSONL files and a database of one source together).
+Read in two parts (:class:`~tokentui.sources.readers.Combined`): the transcripts by byte
+cursor (:class:`~tokentui.sources.readers.JsonlLog`: only appended lines are read; a file's
+session id, model and provider carry over in its cursor state; a renamed archive is read again
+from its start and upserts the same keys), and each store from a watermark
+(:class:`~tokentui.sources.readers.WatermarkDatabase`: per session the last ``seq`` read, with
+the model last set in it). A copy of an entry already stored (a checkpoint twin, an archive,
+a line written twice) is a duplicate: the first copy is kept.
 
 Representation: ``input``/``output``/``cacheWrite``/``cacheRead`` as logged (``output``
 includes thinking; no reasoning split); a negative ``input`` is clamped to 0; all four 0 with
@@ -26,20 +30,17 @@ from __future__ import annotations
 import math
 import os
 import re
-import sqlite3
 from pathlib import Path
 from typing import Sequence
-from urllib.parse import quote
 
 from tokentui.core.records import ESTIMATED, UNPRICED, UsageRecord, to_pico
-from tokentui.sources.common import (MAX_MS, MAX_TOKENS, MIN_MS, existing_dirs, is_under, loads, parse_ts_ms, stat_signature,
-                                     real_roots, token_count, walk_files)
+from tokentui.sources.common import (MAX_MS, MAX_TOKENS, MIN_MS, LocalFile, existing_dirs, is_under, loads, parse_ts_ms,
+                                     real_roots, stat_signature, token_count, walk_files)
 
 SOURCE = "openclaw"
 ENV = ("OPENCLAW_STATE_DIR", "CLAWDBOT_STATE_DIR", "OPENCLAW_HOME")
 DB_NAME = "openclaw-agent.sqlite"
 MAX_COST_USD = 10**6  # a larger stored cost for one request is corrupt
-MAX_FILE = 256 << 20  # a transcript larger than this is not read
 _LEGACY_DIRS = (".clawdbot", ".moldbot", ".moltbot")
 #: transcripts and the archives OpenClaw's own usage report counts (not ``.bak.``, not traces)
 _TRANSCRIPT = re.compile(r"^(?!.*\.trajectory\.jsonl$).+\.jsonl(?:\.(?:reset|deleted)\.[^.]+(?:\.\d+Z)?)?$")
@@ -100,9 +101,8 @@ def _transcripts(state: Path, errors: list[str] | None = None) -> list[tuple[str
 
 
 def signature(state: Path) -> str:
-    """Changes whenever a database (or its WAL) or a transcript changes."""
-    return stat_signature([*(p for db in _databases(state) for p in (str(db), f"{db}-wal")),
-                           *(p for _agent, p in _transcripts(state))])
+    """Changes whenever a store (or its WAL) changes."""
+    return stat_signature([p for db in _databases(state) for p in (str(db), f"{db}-wal")])
 
 
 def _str(v) -> str | None:
@@ -159,6 +159,7 @@ class _Session:
         self.model: str | None = None
         self.provider: str | None = None
         self.skipped = 0
+        self.duplicates = 0
 
     def entry(self, obj, fallback_ms: int | None = None) -> None:
         if type(obj) is not dict:
@@ -212,6 +213,7 @@ class _Session:
             return
         key = f"{self.session}|{eid}"
         if key in self.seen:
+            self.duplicates += 1
             return  # a copy (duplicate line, checkpoint twin, archive)
         self.seen.add(key)
         cost = usage.get("cost")
@@ -227,18 +229,7 @@ class _Session:
                     break
         self.out.append(UsageRecord(SOURCE, key, ts_ms, model, inp, out, cw, 0, cr, 0, self.agent, self.session,
                                     priced, UNPRICED if priced is None else ESTIMATED, model_fallback=model is None,
-                                    logged_cost_pico=logged))
-
-
-def _db_events(db: Path):
-    """``(session_id, event_json, created_at)`` rows in session and seq order, read-only."""
-    uri = "file:" + quote(os.path.abspath(db)) + "?mode=ro"
-    conn = sqlite3.connect(uri, uri=True, timeout=2.0)
-    try:
-        yield from conn.execute("SELECT session_id, event_json, created_at FROM transcript_events "
-                                "ORDER BY session_id, seq")
-    finally:
-        conn.close()
+                                    msg_id=key, logged_cost_pico=logged))
 
 
 def _file_session(name: str) -> str:
@@ -246,70 +237,88 @@ def _file_session(name: str) -> str:
     return name.split(".checkpoint.", 1)[0].split(".jsonl", 1)[0]
 
 
-def read_all(state: Path, pricer) -> tuple[list[UsageRecord], int, str | None]:
-    """Every usage record of one state dir, the corrupt entries skipped, and a problem
-    (an unreadable database: read again next time) or None. Never raises on bad data.
+# --- the transcripts, by byte cursor ---------------------------------------------------------
 
-    A file's unterminated last line that does not parse is still being written: it is neither
-    used nor counted (the next read sees it whole)."""
-    out: list[UsageRecord] = []
-    seen: set[str] = set()
-    skipped = 0
-    problems: list[str] = []
-    in_db: set[str] = set()
-    for db in _databases(state):
-        agent = db.parent.parent.name
-        sessions: dict[str, _Session] = {}
-        try:
-            for sid, text, created in _db_events(db):
-                if type(sid) is not str or not sid:
-                    skipped += 1
-                    continue
-                in_db.add(sid)
-                s = sessions.get(sid)
-                if s is None:
-                    s = sessions[sid] = _Session(sid, agent, None, pricer, seen, out)
-                try:
-                    obj = loads(text) if type(text) in (str, bytes) else _BAD
-                except ValueError:
-                    obj = _BAD
-                if obj is _BAD:
-                    s.skipped += 1
-                    continue
-                s.entry(obj, created if type(created) is int and MIN_MS <= created < MAX_MS else None)
-        except sqlite3.Error as exc:
-            problems.append(f"cannot read {db}: {exc}")
-        skipped += sum(s.skipped for s in sessions.values())
-    for agent, path in _transcripts(state):
-        try:
-            st = os.stat(path)
-            if st.st_size > MAX_FILE:
-                skipped += 1
+def discover(extra: Sequence[str] = (), errors: list[str] | None = None) -> tuple[list[LocalFile], str | None]:
+    """Every transcript and archive under ``agents/*/sessions/`` of each state dir: primary
+    transcripts first, then archives, then checkpoint twins (the first copy is kept)."""
+    files, seen = [], set()
+    for state in state_dirs(extra):
+        for agent, path in _transcripts(state, errors):
+            real = os.path.realpath(path)
+            if real in seen:
                 continue
-            with open(path, "rb") as fh:
-                data = fh.read()
-        except OSError:
-            continue  # vanished (renamed to an archive) or unreadable
-        lines = data.split(b"\n")
-        s = _Session(None, agent, st.st_mtime_ns // 10**6, pricer, seen, out)
-        parsed = []
-        for i, raw in enumerate(lines):
+            seen.add(real)
+            files.append(LocalFile(path, SOURCE, agent, _file_session(os.path.basename(path)),
+                                   os.path.relpath(path, state)))
+    return files, where(extra)[1]
+
+
+def stores(files: Sequence[LocalFile]) -> list[str]:
+    """``prepare``: the stores next to the transcripts (a transcript whose session lives in one
+    is its pre-migration copy)."""
+    dirs = {str(s) for s in state_dirs()} | {str(Path(f.path).parents[3]) for f in files}
+    return sorted(str(db) for d in dirs for db in _databases(Path(d)))
+
+
+def parse_lines(chunks, file: LocalFile, state: dict | None, ctx, row_of, mtime_ms: int = 0):
+    """:data:`~tokentui.sources.readers.ParseLines`: dedupe items ``(key, key, False, total,
+    False, row)``; the state keeps the session id and the model and provider last set."""
+    from tokentui.sources import openclaw_store
+    from tokentui.sources.readers import LinesParsed
+
+    st = state or {}
+    out: list[UsageRecord] = []
+    s = _Session(st.get("session"), file.project or "main", mtime_ms or None, None, set(), out)
+    s.model, s.provider = st.get("model"), st.get("provider")
+    stores_of = ctx.shared.get(SOURCE) or ()
+    skip = None
+    for lines, _start in chunks:
+        objs = []
+        for raw in lines:
             if not raw.strip():
                 continue
             try:
-                parsed.append(loads(raw))
+                objs.append(loads(raw))
             except ValueError:
-                if not (i == len(lines) - 1 and not data.endswith(b"\n")):
-                    s.skipped += 1
-        header = next((o for o in parsed if type(o) is dict and o.get("type") == "session"), None)
-        sid = (_str(header.get("id")) if header else None) or _file_session(os.path.basename(path))
-        if sid in in_db:
-            continue  # the JSONL a SQLite session was imported from
-        s.session = sid
-        for obj in parsed:
+                s.skipped += 1
+        if s.session is None:
+            header = next((o for o in objs if type(o) is dict and o.get("type") == "session"), None)
+            s.session = (_str(header.get("id")) if header else None) or file.session
+        if skip is None:  # the JSONL a store session was imported from
+            skip = s.session in openclaw_store.store_sessions(stores_of)
+        if skip:
+            continue
+        for obj in objs:
             s.entry(obj)
-        skipped += s.skipped
-    return out, skipped, "; ".join(problems) or None
+    items = []
+    for r in out:
+        row = row_of(r, False)
+        if row is None:
+            s.skipped += 1
+        else:
+            items.append((r.key, r.key, False, r.total, False, row))
+    return LinesParsed(items, s.skipped, s.duplicates,
+                       {"session": s.session, "model": s.model, "provider": s.provider})
+
+
+def first_copy(items: Sequence[Sequence], kept: dict) -> tuple[dict[str, int], set[str], list[int]]:
+    """The dedupe hook: an entry whose key is already stored (or earlier in this batch) is a
+    copy; the first one is kept."""
+    upsert: dict[str, int] = {}
+    dups: list[int] = []
+    for i, e in enumerate(items):
+        key = e[0]
+        if key in upsert or kept.get(key):
+            dups.append(i)
+            continue
+        upsert[key] = i
+        kept[key] = [key]
+    return upsert, set(), dups
+
+
+def _kept(key: str, *_ignored) -> str:
+    return key
 
 
 def where(extra: Sequence[str] = ()) -> tuple[list[str], str | None]:
@@ -320,9 +329,13 @@ def where(extra: Sequence[str] = ()) -> tuple[list[str], str | None]:
 
 
 def _reader():
-    from tokentui.sources.readers import SignedDatabase
+    from tokentui.sources import openclaw_store as store
+    from tokentui.sources.readers import Combined, Dedupe, JsonlLog, WatermarkDatabase
 
-    return SignedDatabase(where=where, locations=state_dirs, signature=signature, read_all=read_all)
+    return Combined((JsonlLog(where=where, discover=discover, parse=parse_lines, dedupe=Dedupe(first_copy, _kept),
+                              prepare=stores),
+                     WatermarkDatabase(where=store.where, locations=store.store_dirs, signature=signature,
+                                       read_since=store.read_since)))
 
 
 READER = _reader()

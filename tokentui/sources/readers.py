@@ -10,6 +10,10 @@ the ingester (:mod:`tokentui.services.ingest`) runs the strategy without knowing
   again; keys are stable, so re-parsing upserts the same rows.
 * :class:`SignedDatabase` — a folder of databases (and files) re-read in full when its
   signature (sizes and mtimes) changes.
+* :class:`WatermarkDatabase` — a database read from a watermark: only rows added or changed
+  since the last read (a request per row, or with ``running_totals`` a thread's usage so far,
+  of which the ingester stores each increase, dated at the change).
+* :class:`Combined` — one source read in parts (files by cursor plus a database).
 
 Every strategy has ``where(extra) -> (locations, problem)``: the folders it reads, for
 `tokentop sources` and the Sources screen, and why none was found where the user said.
@@ -98,7 +102,37 @@ class SignedDatabase:
     read_all: Callable[[Path, Any], tuple[list[UsageRecord], int, "str | None"]]
 
 
-LocalReader = JsonlLog | RewrittenJson | SignedDatabase
+@dataclass(frozen=True)
+class WatermarkDatabase:
+    where: Where
+    locations: Callable[[Sequence[str]], list[Path]]
+    signature: Callable[[Path], str]
+    #: (a location, the watermark the last read returned or None) → (records of the rows added or
+    #: changed since; the new watermark; skipped; a problem that means "read it again next time")
+    read_since: Callable[[Path, "str | None"], tuple[list[UsageRecord], "str | None", int, "str | None"]]
+    #: the records hold running totals (a thread's usage so far, ``session`` = the thread id,
+    #: dated at the change): the ingester stores each one's increase over the last total seen
+    running_totals: bool = False
+
+
+@dataclass(frozen=True)
+class Combined:
+    """One source read in parts (e.g. log files by cursor and a database by watermark); every
+    part's records are the source's, and its status sums the parts'."""
+
+    parts: tuple
+
+    def where(self, extra: Sequence[str] = ()) -> tuple[list[str], "str | None"]:
+        found: list[str] = []
+        problem = None
+        for part in self.parts:
+            got, why = part.where(extra)
+            found += [g for g in got if g not in found]
+            problem = problem or why
+        return found, problem
+
+
+LocalReader = JsonlLog | RewrittenJson | SignedDatabase | WatermarkDatabase | Combined
 
 
 def take_rows(records: Iterable[UsageRecord], row_of: RowOf, into: list) -> int:

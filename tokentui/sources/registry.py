@@ -6,6 +6,9 @@ module reads it. Everything else derives from here: the CLI's ``--source`` choic
 config validation, the ``keys`` commands and the key modal, status rows, the local/API
 overlap rule, budget scopes by provider and the Sources screen.
 
+Installed packages may add local sources through the ``tokentop.sources`` entry-point group
+(:func:`load_plugins`, run at the first question asked of the registry).
+
 Pure data: importing this module imports no reader. A reader is named as ``module:attribute``
 and loaded on first use (:func:`reader`): a local reader is a strategy from
 :mod:`tokentui.sources.readers`, an API reader a :class:`~tokentui.sources.api.Provider`.
@@ -14,6 +17,8 @@ and loaded on first use (:func:`reader`): a local reader is a strategy from
 from __future__ import annotations
 
 import importlib
+import os
+import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -96,10 +101,10 @@ for _s in (
                  "`agents/*/agent/openclaw-agent.sqlite`"),
     Source("amp", LOCAL, "Amp", "tokentui.sources.amp:READER", env=("AMP_DATA_DIR",),
            reads="`threads/*.json` of `$AMP_DATA_DIR` (comma list), else `${XDG_DATA_HOME:-~/.local/share}/amp`"),
-    Source("copilot", LOCAL, "GitHub Copilot CLI", "tokentui.sources.copilot:READER",
+    Source("copilot", LOCAL, "GitHub Copilot CLI", "tokentui.sources.copilot:READER", provider="github",
            env=("COPILOT_HOME", "COPILOT_OTEL_FILE_EXPORTER_PATH"),
-           reads="`$COPILOT_HOME` (comma list, default `~/.copilot`): `session-state/*/events.jsonl` and "
-                 "`otel/**/*.jsonl`, plus the file `$COPILOT_OTEL_FILE_EXPORTER_PATH`"),
+           reads="`$COPILOT_HOME` (comma list, default `~/.copilot`): `session-state/*/events.jsonl`, "
+                 "`otel/**/*.jsonl` and `session-store.db`, plus the file `$COPILOT_OTEL_FILE_EXPORTER_PATH`"),
     Source("qwen-code", LOCAL, "Qwen Code", "tokentui.sources.qwen_code:READER",
            env=("QWEN_RUNTIME_DIR", "QWEN_DATA_DIR"),
            reads="`projects/*/chats/*.jsonl` of `$QWEN_RUNTIME_DIR` (comma list), else `$QWEN_DATA_DIR`, else "
@@ -107,6 +112,20 @@ for _s in (
     Source("codebuff", LOCAL, "Codebuff", "tokentui.sources.codebuff:READER", env=("CODEBUFF_DATA_DIR",),
            reads="`projects/*/chats/*/chat-messages.json` of `$CODEBUFF_DATA_DIR` (comma list), else "
                  "`~/.config/manicode` (and its `-dev`, `-staging` channels)"),
+    Source("cline", LOCAL, "Cline", "tokentui.sources.cline:CLINE_READER",
+           env=("CLINE_DATA_DIR", "CLINE_DIR", "CLINE_HOME"),
+           reads="`tasks/*/ui_messages.json` of `globalStorage/saoudrizwan.claude-dev` in every VS Code family user "
+                 "dir (Code, Insiders, VSCodium, Cursor, Windsurf, `~/.vscode-server/data`, …) and of "
+                 "`$CLINE_DATA_DIR`, else `$CLINE_DIR/data`, else `~/.cline/data`"),
+    Source("roo-code", LOCAL, "Roo Code", "tokentui.sources.cline:ROO_READER",
+           reads="`tasks/*/ui_messages.json` of `globalStorage/rooveterinaryinc.roo-cline` in every VS Code family "
+                 "user dir"),
+    Source("kilo-code", LOCAL, "Kilo Code", "tokentui.sources.cline:KILO_READER",
+           reads="`tasks/*/ui_messages.json` of `globalStorage/kilocode.kilo-code` in every VS Code family user dir"),
+    Source("zed", LOCAL, "Zed", "tokentui.sources.zed:READER",
+           reads="`threads/threads.db` of Zed's data dir (`${XDG_DATA_HOME:-~/.local/share}/zed`, macOS "
+                 "`~/Library/Application Support/Zed`, Windows `%LOCALAPPDATA%\\Zed`): thread totals, exact; each "
+                 "increase dated at the thread's save (timing estimated)"),
     Source("openai", API, "OpenAI", "tokentui.sources.api.openai:PROVIDER", provider="openai",
            env=("OPENAI_ADMIN_KEY",), reads="organization usage (completions and siblings) and costs",
            key_hint="an admin key (sk-admin-…)", key_prefixes=("sk-admin-",),
@@ -126,20 +145,142 @@ for _s in (
            env=("MOONSHOT_API_KEY",), reads="balance", key_hint="any API key (balance only)"),
 ):
     register(_s)
+BUILTIN = frozenset(_SOURCES)
+
+
+# --- third-party readers: the ``tokentop.sources`` entry-point group ---------------------------
+
+PLUGIN_GROUP = "tokentop.sources"
+PLUGINS_OFF_ENV = "TOKENTOP_NO_PLUGINS"  # set (non-empty) to load no plugin
+MAX_PLUGINS = 64
+_PLUGIN_NAME = re.compile(r"[a-z][a-z0-9-]{0,39}")
+_plugins_loaded = False
+_plugin_problems: list[str] = []
+_plugin_origin: dict[str, str] = {}  # source name → "distribution version"
+
+
+def load_plugins() -> None:
+    """Register the local sources that installed packages declare in the ``tokentop.sources``
+    entry-point group (once per process). An entry point names a :class:`Source` (or a
+    function returning one) whose ``reader`` is one of the strategies of
+    :mod:`tokentui.sources.readers`. A plugin that fails to import, names something else,
+    is an API source, has a bad name or takes a built-in's (or an earlier plugin's) name is
+    not registered: one plain line says why (:func:`plugin_problems`), the others load."""
+    global _plugins_loaded
+    if _plugins_loaded:
+        return
+    _plugins_loaded = True
+    if os.environ.get(PLUGINS_OFF_ENV, "").strip():
+        return
+    if not _may_have_plugins():
+        return
+    try:
+        from importlib.metadata import entry_points
+
+        eps = list(entry_points(group=PLUGIN_GROUP))
+    except Exception as exc:  # noqa: BLE001 - a broken installed package's metadata
+        _plugin_problems.append(f"plugins: cannot list the {PLUGIN_GROUP} entry points: {exc}")
+        return
+    for n, ep in enumerate(eps):
+        if n >= MAX_PLUGINS:
+            _plugin_problems.append(f"plugins: more than {MAX_PLUGINS} declared; the rest are not loaded")
+            break
+        dist = getattr(ep, "dist", None)
+        origin = f"{dist.name} {dist.version}" if dist is not None else ep.value
+        problem = _load_plugin(ep, origin)
+        if problem:
+            _plugin_problems.append(f"plugin {ep.name!r} ({origin}): {problem}; the other sources are not affected")
+
+
+def _may_have_plugins() -> bool:
+    """Whether any installed distribution may declare the group, found without importing
+    ``importlib.metadata`` (20-40 ms at every start): the ``entry_points.txt`` of each
+    ``*.dist-info`` / ``*.egg-info`` folder on ``sys.path`` is looked at. A ``sys.path`` entry
+    that is a file (a zip) cannot be looked into this way: then the answer is yes."""
+    import sys
+
+    marker = f"[{PLUGIN_GROUP}]".encode()
+    for entry in sys.path:
+        folder = entry or "."
+        try:
+            names = os.listdir(folder)
+        except NotADirectoryError:
+            return True
+        except OSError:
+            continue
+        for n in names:
+            if n.endswith((".dist-info", ".egg-info")):
+                try:
+                    with open(os.path.join(folder, n, "entry_points.txt"), "rb") as fh:
+                        if marker in fh.read(1 << 20):
+                            return True
+                except OSError:
+                    continue
+    return False
+
+
+def _load_plugin(ep, origin: str) -> str | None:
+    """Register one entry point's source; the reason it was not, or None."""
+    from tokentui.sources import readers
+
+    try:
+        obj = ep.load()
+        if callable(obj) and not isinstance(obj, Source):
+            obj = obj()
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - any failure of third-party code
+        return f"cannot be loaded: {type(exc).__name__}: {exc}"
+    if not isinstance(obj, Source):
+        return f"names a {type(obj).__name__}, not a tokentop Source"
+    if not isinstance(obj.name, str) or not _PLUGIN_NAME.fullmatch(obj.name):
+        return "its source name must be 1-40 of a-z, 0-9 and '-', starting with a letter"
+    if obj.name != ep.name:
+        return f"declares the source {obj.name!r} under the entry point name {ep.name!r}; they must match"
+    if obj.name in BUILTIN:
+        return f"cannot replace the built-in source {obj.name!r}"
+    if obj.name in _SOURCES:
+        return f"the source {obj.name!r} is already registered by {_plugin_origin.get(obj.name, 'another plugin')}"
+    if obj.kind != LOCAL:
+        return "only local sources can come from a plugin"
+    if not isinstance(obj.reader, (readers.JsonlLog, readers.RewrittenJson, readers.SignedDatabase,
+                                   readers.WatermarkDatabase, readers.Combined)):
+        return "its reader is not one of tokentop's strategies (tokentui.sources.readers)"
+    if not isinstance(obj.label, str) or not obj.label.strip() or len(obj.label) > 60:
+        return "its label must be a short text"
+    try:
+        register(obj)
+    except ValueError as exc:
+        return str(exc)
+    _plugin_origin[obj.name] = origin
+    return None
+
+
+def plugin_problems() -> tuple[str, ...]:
+    """One plain line per plugin that was not registered, and why."""
+    load_plugins()
+    return tuple(_plugin_problems)
+
+
+def plugin_origin(name: str) -> str | None:
+    """``"distribution version"`` of the package that added source ``name``, None for a built-in."""
+    load_plugins()
+    return _plugin_origin.get(name)
 
 
 # --- what the rest of tokentop derives ------------------------------------------------------
 
 def get(name: str) -> Source:
+    load_plugins()
     return _SOURCES[name]
 
 
 def known(name: str) -> bool:
+    load_plugins()
     return name in _SOURCES
 
 
 def all_sources(kind: str | None = None) -> tuple[Source, ...]:
-    """Local sources first, then API sources, each in registration order."""
+    """Local sources first, then API sources, each in registration order (plugins' last)."""
+    load_plugins()
     return tuple(s for k in ((kind,) if kind else KINDS) for s in _SOURCES.values() if s.kind == k)
 
 
@@ -187,6 +328,7 @@ def reader(name: str) -> Any:
     """The reader declared for ``name`` (imported on first use)."""
     found = _loaded.get(name)
     if found is None:
+        load_plugins()
         found = _SOURCES[name].reader
         if isinstance(found, str):  # register() checked it names a module of tokentop's own
             module, _, attr = found.partition(":")

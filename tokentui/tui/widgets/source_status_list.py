@@ -37,7 +37,10 @@ class SourceStatusList(Widget):
             return Content.from_markup("[dim]checking sources…[/]")
         width = self.content_size.width
         share = {s.name: s for s in self.shares}
-        active = [r for r in self.rows if r.status not in QUIET]
+        # problems first (a short box must never hide an error), then the busiest sources
+        order = {"error": 0, "stale": 1}
+        active = sorted((r for r in self.rows if r.status not in QUIET),
+                        key=lambda r: (order.get(r.status, 2), -(share[r.name].tokens if r.name in share else 0)))
         quiet = [r.name for r in self.rows if r.status in QUIET]
         lines: list[Content] = []
         for r in active:
