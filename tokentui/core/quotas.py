@@ -12,7 +12,11 @@ from __future__ import annotations
 import math
 import re
 from datetime import datetime, timezone
-from typing import NamedTuple, Sequence
+from collections import namedtuple
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the status line imports this module: no typing at run time
+    from typing import Sequence
 
 FIVE_HOUR = 18000
 SEVEN_DAY = 604800
@@ -31,22 +35,21 @@ SOURCES = ("codex-log", "claude-statusline", "claude-oauth", "codex-oauth", "cod
 PROVENANCE = "official"
 
 
-class Observation(NamedTuple):
+_OBSERVATION_FIELDS = (
+    "source", "provider", "account", "lim", "win", "window_s", "used_pct", "resets_at_raw",
+    "reset_src", "observed_ms", "session", "plan", "client_version",
+)
+
+
+class Observation(namedtuple("Observation", _OBSERVATION_FIELDS, defaults=("", None, None))):
     """One window's reading from one source at one time (§3.1)."""
 
-    source: str
-    provider: str  # anthropic | openai
-    account: str
-    lim: str  # limit family: account, sonnet, codex, gpt-5.3-codex-spark, ...
-    win: str  # five_hour | seven_day | monthly | m<minutes>
-    window_s: int
-    used_pct: float
-    resets_at_raw: int | None  # epoch seconds; None: none/unknown
-    reset_src: str  # absolute | relative | none | unknown
-    observed_ms: int
-    session: str = ""
-    plan: str | None = None
-    client_version: str | None = None
+    # provider: anthropic | openai
+    # lim: limit family: account, sonnet, codex, gpt-5.3-codex-spark, ...
+    # win: five_hour | seven_day | monthly | m<minutes>
+    # resets_at_raw: epoch seconds; None: none/unknown
+    # reset_src: absolute | relative | none | unknown
+    __slots__ = ()
 
     @property
     def used_bp(self) -> int:
@@ -57,23 +60,17 @@ class Observation(NamedTuple):
         return canonical_reset(self.resets_at_raw)
 
 
-class Row(NamedTuple):
+_ROW_FIELDS = (
+    "source", "provider", "account", "lim", "win", "resets_at", "session", "used_bp", "window_s",
+    "raw_resets_at", "reset_src", "plan", "first_seen_ms", "last_seen_ms",
+)
+
+
+class Row(namedtuple("Row", _ROW_FIELDS)):
     """A stored sample (``quota_sample``, §3.2): one distinct value per instance per session."""
 
-    source: str
-    provider: str
-    account: str
-    lim: str
-    win: str
-    resets_at: int  # canonical; 0 = none/unknown
-    session: str
-    used_bp: int
-    window_s: int | None
-    raw_resets_at: int | None
-    reset_src: str
-    plan: str | None
-    first_seen_ms: int
-    last_seen_ms: int
+    # resets_at: canonical; 0 = none/unknown
+    __slots__ = ()
 
 
 def row_of(obs: Observation) -> Row:
@@ -355,32 +352,35 @@ def from_wham(body, observed_ms: int, account: str) -> list[Observation]:
 
 
 # -- state of one window (§3.4-§3.6) -------------------------------------------------------------
-class Pace(NamedTuple):
-    expected: float  # percent of the window elapsed
-    delta: float  # used - expected (positive: ahead, burning faster than the clock)
-    stage: str
-    projected: float  # percent at reset at the window average
-    runs_out_ms: int | None  # linear run-out, when before the reset
+_PACE_FIELDS = (
+    "expected", "delta", "stage", "projected", "runs_out_ms",
+)
 
 
-class WindowState(NamedTuple):
-    provider: str
-    account: str
-    lim: str
-    win: str
-    state: str  # active | reset | idle
-    used: float  # percent shown (0 after a reset)
-    resets_at: int  # raw reset of the current instance (epoch s); 0 when idle
-    window_s: int
-    as_of_ms: int
-    source: str
-    stale: bool
-    pace: Pace | None
-    recent_rate: float | None  # percent per hour
-    runs_out_recent_ms: int | None
-    drop_unconfirmed: bool
-    plan: str | None
-    events: tuple  # (kind, at_ms, old_resets_at, new_resets_at)
+class Pace(namedtuple("Pace", _PACE_FIELDS)):
+
+    # expected: percent of the window elapsed
+    # delta: used - expected (positive: ahead, burning faster than the clock)
+    # projected: percent at reset at the window average
+    # runs_out_ms: linear run-out, when before the reset
+    __slots__ = ()
+
+
+_WINDOWSTATE_FIELDS = (
+    "provider", "account", "lim", "win", "state", "used", "resets_at", "window_s", "as_of_ms",
+    "source", "stale", "pace", "recent_rate", "runs_out_recent_ms", "drop_unconfirmed", "plan",
+    "events",
+)
+
+
+class WindowState(namedtuple("WindowState", _WINDOWSTATE_FIELDS)):
+
+    # state: active | reset | idle
+    # used: percent shown (0 after a reset)
+    # resets_at: raw reset of the current instance (epoch s); 0 when idle
+    # recent_rate: percent per hour
+    # events: (kind, at_ms, old_resets_at, new_resets_at)
+    __slots__ = ()
 
     @property
     def runs_out_ms(self) -> int | None:

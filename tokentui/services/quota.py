@@ -1,0 +1,200 @@
+"""Plan limits (spec/quotas.md): the status line's spool into the store, the current windows
+with their pace and forecast, and the alerts not yet fired. UI-free; the CLI and the TUI show
+what this returns."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from tokentui import paths
+from tokentui.core import quotas as q
+from tokentui.store import ledger
+from tokentui.store import quotas as store
+from tokentui.store.db import now_ms, transaction
+
+SPOOL = "quota-spool.jsonl"
+CURSOR = ("quota-spool", "cursor")
+#: bytes of spool read per sync at most (the status line appends ~300 bytes per change)
+MAX_READ = 32 << 20
+#: a consumed spool larger than this is rotated away
+ROTATE = 1 << 20
+#: windows whose instance reset more than this long ago are not read for the current state
+HISTORY_S = 40 * 86400
+
+
+def spool_path() -> Path:
+    return paths.data_dir() / SPOOL
+
+
+def observation_of(line: bytes) -> q.Observation | None:
+    """One spool line (written by ``tokentop statusline``) as an observation, or None."""
+    try:
+        d = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(d, dict) or d.get("v") != 1 or d.get("src") != "claude-statusline":
+        return None
+    win, acct, sess = d.get("win"), d.get("acct"), d.get("sess") or ""
+    if win not in ("five_hour", "seven_day") or not isinstance(acct, str) or not isinstance(sess, str):
+        return None
+    obs_ms, reset = d.get("obs_ms"), q.epoch_s(d.get("reset"))
+    pct = q.number(d.get("pct"))
+    if type(obs_ms) is not int or reset is None or not q.valid_pct(pct, d.get("reset")):
+        return None
+    cc = d.get("cc") if isinstance(d.get("cc"), str) else None
+    return q.Observation("claude-statusline", "anthropic", acct[:200], "account", win,
+                         q.FIVE_HOUR if win == "five_hour" else q.SEVEN_DAY, pct, reset, "absolute", obs_ms,
+                         sess[:200], None, cc)
+
+
+def ingest_spool(conn: sqlite3.Connection, device: str, path: Path | None = None) -> int:
+    """Store the status line's new spool lines (byte offset kept in ``sync_state``); a consumed
+    spool over 1 MiB is rotated away. Returns the samples stored. Never raises for the file."""
+    path = path or spool_path()
+    try:
+        st = os.stat(path)
+    except OSError:
+        return 0
+    got = ledger.get_sync_state(conn, *CURSOR) or ""
+    ino, _, off = got.partition(":")
+    offset = int(off) if off.isdigit() and ino == str(st.st_ino) and int(off) <= st.st_size else 0
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(offset)
+            data = fh.read(MAX_READ)
+    except OSError:
+        return 0
+    end = data.rfind(b"\n") + 1  # complete lines only
+    obs = [o for o in (observation_of(line) for line in data[:end].split(b"\n") if line.strip()) if o]
+    with transaction(conn):
+        store.upsert(conn, obs, device)
+        ledger.set_sync_state(conn, *CURSOR, f"{st.st_ino}:{offset + end}")
+    if offset + end == st.st_size and st.st_size > ROTATE:
+        _rotate(conn, path, offset + end, device)
+    return len(obs)
+
+
+def _rotate(conn: sqlite3.Connection, path: Path, consumed: int, device: str) -> None:
+    """Move the consumed spool aside, store what was appended meanwhile, and delete it: the next
+    status line starts a new file."""
+    aside = path.with_name(path.name + ".consumed")
+    try:
+        os.replace(path, aside)
+        with open(aside, "rb") as fh:
+            fh.seek(consumed)
+            rest = fh.read(MAX_READ)
+        obs = [o for o in (observation_of(line) for line in rest.split(b"\n") if line.strip()) if o]
+        with transaction(conn):
+            store.upsert(conn, obs, device)
+            ledger.set_sync_state(conn, *CURSOR, "0:0")
+        os.unlink(aside)
+    except OSError:
+        pass
+
+
+# -- the current windows -------------------------------------------------------------------------
+def current(conn: sqlite3.Connection, now: int | None = None) -> list[q.WindowState]:
+    """Every window with a current instance (or idle), most urgent first."""
+    now = now if now is not None else now_ms()
+    return q.states(store.rows(conn, since_reset=now // 1000 - HISTORY_S), now)
+
+
+@dataclass(frozen=True)
+class Alert:
+    state: q.WindowState
+    kind: str  # warn | critical | limit | runout
+
+    @property
+    def message(self) -> str:
+        s = self.state
+        name = f"{provider_label(s.provider)} {limit_label(s.lim)} {q.window_label(s.win)}"
+        if self.kind == "runout":
+            at = s.runs_out_ms or s.runs_out_recent_ms
+            return f"{name} runs out at {clock(at)} at this pace, before its reset at {clock(s.resets_at * 1000)}"
+        if self.kind == "limit":
+            return f"{name} is at its limit ({s.used:.0f}%), resets {clock(s.resets_at * 1000)}"
+        return f"{name} passed {80 if self.kind == 'warn' else 95}% ({s.used:.0f}% used)"
+
+
+def new_alerts(conn: sqlite3.Connection, now: int | None = None, warn: float = q.WARN) -> list[Alert]:
+    """Alerts due now that have not fired before for their window instance; noted as fired."""
+    now = now if now is not None else now_ms()
+    out = []
+    states = current(conn, now)
+    with transaction(conn):
+        for s in states:
+            for kind in q.alerts(s, warn=warn):
+                if store.fire_alert(conn, s.account, s.lim, s.win, q.canonical_reset(s.resets_at), kind, now):
+                    out.append(Alert(s, kind))
+            if s.events:
+                store.record_events(conn, s.provider, s.account, s.lim, s.win, s.events)
+    return out
+
+
+# -- words -----------------------------------------------------------------------------------------
+def provider_label(provider: str) -> str:
+    return {"anthropic": "Claude", "openai": "Codex"}.get(provider, provider)
+
+
+def limit_label(lim: str) -> str:
+    if lim in ("account", "codex"):
+        return "plan"
+    return lim[len("model:"):] if lim.startswith("model:") else lim
+
+
+def clock(ms: int | None) -> str:
+    if not ms:
+        return "-"
+    return datetime.fromtimestamp(ms / 1000).astimezone().strftime("%a %H:%M")
+
+
+def iso(ms: int | None) -> str | None:
+    if not ms:
+        return None
+    return datetime.fromtimestamp(ms / 1000, timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def as_json(s: q.WindowState) -> dict:
+    """One window for ``tokentop quota --json`` (spec §3.8), with its provenance."""
+    p = s.pace
+    return {"provider": s.provider, "account": s.account, "limit": s.lim, "window": s.win,
+            "state": s.state, "used_percent": round(s.used, 2),
+            "resets_at": iso(s.resets_at * 1000) if s.resets_at else None, "as_of": iso(s.as_of_ms),
+            "source": s.source, "provenance": q.PROVENANCE, "stale": s.stale,
+            "stage": p.stage if p else None, "expected_percent": round(p.expected, 2) if p else None,
+            "delta": round(p.delta, 2) if p else None, "projected_percent": round(p.projected, 1) if p else None,
+            "runs_out_at": iso(s.runs_out_ms), "runs_out_at_recent": iso(s.runs_out_recent_ms),
+            "recent_rate_per_hour": round(s.recent_rate, 3) if s.recent_rate is not None else None,
+            "plan": s.plan, "possible_reset_unconfirmed": s.drop_unconfirmed}
+
+
+def describe(s: q.WindowState, now: int) -> str:
+    """One plain line for a window: used, reset, pace and forecast, source and age."""
+    name = f"{provider_label(s.provider)} {limit_label(s.lim)} {q.window_label(s.win)}"
+    if s.state == "idle":
+        return f"{name}: no active window (starts with your next request)"
+    if s.state == "reset":
+        if s.win in q.FIRST_USE:
+            return f"{name}: reset at {clock(s.resets_at * 1000)}; 0%, the next window starts with your next request"
+        return f"{name}: reset at {clock(s.resets_at * 1000)} (new window not seen yet)"
+    parts = [f"{name}: {s.used:.0f}% used, resets in {q.countdown(s.resets_at - now / 1000)} "
+             f"({clock(s.resets_at * 1000)})"]
+    if s.pace:
+        parts.append(f"{s.pace.stage} (expected {s.pace.expected:.0f}%)")
+        if s.pace.runs_out_ms:
+            parts.append(f"runs out {clock(s.pace.runs_out_ms)} at this pace")
+        else:
+            parts.append("lasts to reset at the window average")
+    if s.runs_out_recent_ms:
+        parts.append(f"runs out {clock(s.runs_out_recent_ms)} at the last hour's rate"
+                     if s.win == "five_hour" else f"runs out {clock(s.runs_out_recent_ms)} at the last day's rate")
+    if s.drop_unconfirmed:
+        parts.append("possible reset (unconfirmed)")
+    age = f"as of {clock(s.as_of_ms)}" + (", stale" if s.stale else "")
+    parts.append(f"{s.source}, {age}")
+    return "; ".join(parts)
