@@ -185,10 +185,14 @@ def cmd_sources(args) -> int:
     from tokentui.services.status import source_statuses
     from tokentui.services.sync import open_store
 
+    from tokentui.services.quota import source_rows as quota_rows
+
     settings = _settings()
-    rows = source_statuses(open_store(), settings)
+    conn = open_store()
+    rows = source_statuses(conn, settings)
+    quotas = quota_rows(conn)
     if args.json:
-        json.dump([r.as_json() for r in rows], sys.stdout, indent=2)
+        json.dump([r.as_json() for r in rows] + quotas, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return 0
     for r in rows:
@@ -206,6 +210,10 @@ def cmd_sources(args) -> int:
             print(f"    {r.duplicates} duplicate line(s) dropped")
         for b in r.balances:
             print(f"    balance: {b}")
+    for qr in quotas:  # plan limits: the vendors' own percentages (`tokentop quota`)
+        print(f"{qr['name']:<25} {qr['status']:<15} last sample {_ago(qr['last_sample_ms'])}")
+        if qr["message"]:
+            print(f"    {qr['message']}")
     return 0
 
 

@@ -156,7 +156,8 @@ def clock(ms: int | None) -> str:
 def iso(ms: int | None) -> str | None:
     if not ms:
         return None
-    return datetime.fromtimestamp(ms / 1000, timezone.utc).isoformat().replace("+00:00", "Z")
+    spec = "seconds" if ms % 1000 == 0 else "milliseconds"
+    return datetime.fromtimestamp(ms / 1000, timezone.utc).isoformat(timespec=spec).replace("+00:00", "Z")
 
 
 def as_json(s: q.WindowState) -> dict:
@@ -198,3 +199,27 @@ def describe(s: q.WindowState, now: int) -> str:
     age = f"as of {clock(s.as_of_ms)}" + (", stale" if s.stale else "")
     parts.append(f"{s.source}, {age}")
     return "; ".join(parts)
+
+
+# -- `tokentop sources` and `budget check --json` -------------------------------------------------
+_SOURCE_HINTS = {
+    "codex-log": "Codex: no official limit data yet. It appears after your next Codex request.",
+    "claude-statusline": "no sample yet: set up `tokentop statusline --install` in Claude Code (a Claude.ai "
+                         "plan; API-key users have no plan limits)",
+}
+
+
+def source_rows(conn: sqlite3.Connection) -> list[dict]:
+    """One entry per plan-limit source: when its last sample was seen, or what to do."""
+    last = store.last_sample_ms(conn)
+    out = []
+    for src in ("codex-log", "claude-statusline"):
+        ms = last.get(src)
+        out.append({"name": f"quota:{src}", "kind": "quota", "status": "ok" if ms else "no data",
+                    "last_sample_ms": ms, "last_sample": iso(ms), "message": None if ms else _SOURCE_HINTS[src]})
+    return out
+
+
+def quotas_json(conn: sqlite3.Connection, now: int | None = None) -> list[dict]:
+    now = now if now is not None else now_ms()
+    return [as_json(s) for s in current(conn, now)]
