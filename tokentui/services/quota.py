@@ -136,6 +136,35 @@ def new_alerts(conn: sqlite3.Connection, now: int | None = None, warn: float = q
     return out
 
 
+@dataclass(frozen=True)
+class QuotaView:
+    """What the dashboard and the Budgets screen show: each window with its instance's curve
+    ((first seen ms, running-max percent) points), and the alerts this refresh fired."""
+
+    now_ms: int
+    states: tuple = ()
+    curves: tuple = ()  # aligned with ``states``
+    alerts: tuple = ()  # Alert messages (str), each once per window instance
+
+    def __bool__(self) -> bool:
+        return bool(self.states)
+
+
+def view(conn: sqlite3.Connection, now: int | None = None, *, alerts: bool = True) -> QuotaView:
+    """The current windows, their curves and (``alerts``) the alerts not fired before."""
+    now = now if now is not None else now_ms()
+    states = tuple(current(conn, now))
+    curves = tuple(tuple(store.curve(conn, s.provider, s.account, s.lim, s.win, q.canonical_reset(s.resets_at)))
+                   if s.resets_at else () for s in states)
+    fired: tuple = ()
+    if alerts and states:
+        try:
+            fired = tuple(a.message for a in new_alerts(conn, now))
+        except sqlite3.OperationalError:  # the store is busy: the alerts come with the next refresh
+            fired = ()
+    return QuotaView(now, states, curves, fired)
+
+
 # -- words -----------------------------------------------------------------------------------------
 def provider_label(provider: str) -> str:
     return {"anthropic": "Claude", "openai": "Codex"}.get(provider, provider)

@@ -145,6 +145,7 @@ class Session:
                 plan = RefreshPlan(True, True)  # sources, budgets and leverage under the new settings
             try:
                 snap, figs = self._refresh(conn, plan, previous, first_paint)
+                notices.extend(("Plan limit", text) for text in (snap.quotas.alerts if snap.quotas else ()))
             except sqlite3.Error as exc:  # one plain line; a damaged store is repaired on the next refresh
                 err = store_error(exc, self.db_path)
                 if isinstance(err, StoreDamaged) and self._conn is not None:
@@ -168,6 +169,9 @@ class Session:
             else:
                 rows = status.refresh_statuses(conn, previous.sources)
         snap = dashboard.build_snapshot(conn, self.clock(), self.tz, rows)
+        from tokentui.services.quota import view as quota_view
+
+        snap = replace(snap, quotas=quota_view(conn, snap.now_ms))
         figs = dashboard.build_figures(conn, self.settings, self.clock(), self.tz) if plan.figures else None
         return snap, figs
 
