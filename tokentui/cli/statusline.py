@@ -97,43 +97,11 @@ def read_stdin(limit: int = MAX_STDIN, deadline: float = READ_DEADLINE) -> bytes
     return b"".join(chunks)
 
 
-# -- account (spec §1.2) -----------------------------------------------------------------------------
-def account_config() -> str:
-    cfg = os.environ.get("CLAUDE_CONFIG_DIR")
-    if cfg:
-        cfg = os.path.expanduser(cfg)
-        dot = os.path.join(cfg, ".config.json")
-        return dot if os.path.exists(dot) else os.path.join(cfg, ".claude.json")
-    return os.path.join(os.path.expanduser("~"), ".claude.json")
-
-
+# -- account (spec §1.2): tokentui.sources.claude_account (stdlib only) -----------------------------
 def account_key(state: dict) -> str:
-    """``anthropic:<oauthAccount.accountUuid>`` from Claude's account config, re-read only when
-    its (path, mtime, size) changed; else ``anthropic:profile:<hash of the config dir>``."""
-    import hashlib
+    from tokentui.sources.claude_account import account_key as key
 
-    path = account_config()
-    fallback = "anthropic:profile:" + hashlib.sha256(os.path.dirname(path).encode()).hexdigest()[:12]
-    try:
-        st = os.stat(path)
-    except OSError:
-        return fallback
-    sig = [path, st.st_mtime_ns, st.st_size]
-    cached = state.get("acct")
-    if isinstance(cached, dict) and cached.get("sig") == sig and isinstance(cached.get("key"), str):
-        return cached["key"]
-    key = fallback
-    if st.st_size <= 64 << 20:
-        try:
-            with open(path, "rb") as fh:
-                data = json.loads(fh.read())
-            uuid = data.get("oauthAccount", {}).get("accountUuid") if isinstance(data, dict) else None
-            if isinstance(uuid, str) and uuid and len(uuid) < 200:
-                key = "anthropic:" + uuid
-        except (OSError, ValueError, AttributeError):
-            pass
-    state["acct"] = {"sig": sig, "key": key}
-    return key
+    return key(state)
 
 
 # -- state and spool (spec §2.4) ----------------------------------------------------------------------

@@ -246,9 +246,90 @@ def source_rows(conn: sqlite3.Connection) -> list[dict]:
         ms = last.get(src)
         out.append({"name": f"quota:{src}", "kind": "quota", "status": "ok" if ms else "no data",
                     "last_sample_ms": ms, "last_sample": iso(ms), "message": None if ms else _SOURCE_HINTS[src]})
+    stored = ledger.statuses(conn)
+    for src in OAUTH_SOURCES:  # opt-in: listed once polled (their last error, e.g. a 429's wait)
+        row = stored.get(f"quota:{src}")
+        if row is None and src not in last:
+            continue
+        ms = last.get(src)
+        out.append({"name": f"quota:{src}", "kind": "quota", "status": row[1] if row else "ok",
+                    "last_sample_ms": ms, "last_sample": iso(ms), "message": row[2] if row else None})
     return out
 
 
 def quotas_json(conn: sqlite3.Connection, now: int | None = None) -> list[dict]:
     now = now if now is not None else now_ms()
     return [as_json(s) for s in current(conn, now)]
+
+
+# -- opt-in OAuth usage endpoints (spec §1.3) -------------------------------------------------------
+#: at most one poll per endpoint this often; after a 429, max(Retry-After, this)
+OAUTH_INTERVAL_MS = 5 * 60 * 1000
+OAUTH_SOURCES = {"claude-oauth": "anthropic", "codex-oauth": "openai"}
+
+
+def oauth_enabled(settings) -> list[str]:
+    """The OAuth sources the user opted in to (``[quota.oauth] anthropic / openai = true``)."""
+    oauth = ((settings.raw or {}).get("quota") or {}).get("oauth") or {}
+    return [src for src, key in OAUTH_SOURCES.items() if oauth.get(key) is True]
+
+
+def poll_oauth(conn: sqlite3.Connection, settings, *, now: int | None = None, transport=None,
+               force: bool = False) -> list[tuple[str, str, str]]:
+    """Poll each opted-in usage endpoint that is due: ``(source, status, message)`` each. Never
+    more than every 5 minutes, never within a 429's Retry-After, never while a log or the status
+    line gave the same provider's windows in the last 5 minutes (``force`` skips the last rule)."""
+    import asyncio
+
+    from tokentui.sources.api import quota_oauth as oauth
+
+    now = now if now is not None else now_ms()
+    out = []
+    for src in oauth_enabled(settings):
+        due = ledger.get_sync_state(conn, f"quota:{src}", "next_ms")
+        if due and due.isdigit() and now < int(due):
+            out.append((src, "skipped", "not due yet"))
+            continue
+        provider = OAUTH_SOURCES[src]
+        if not force and _fresh_elsewhere(conn, provider, src, now):
+            out.append((src, "skipped", "fresh from the logs or the status line"))
+            continue
+        status, message, next_ms = "ok", "", now + OAUTH_INTERVAL_MS
+        try:
+            token = oauth.claude_token(now) if src == "claude-oauth" else oauth.codex_token()
+            body = asyncio.run(oauth.fetch(token, transport=transport))
+            obs = _observations(src, body, now, token)
+            with transaction(conn):
+                store.upsert(conn, obs, settings.device)
+            message = f"{len(obs)} window(s)"
+        except oauth.CredentialProblem as exc:
+            status, message = "error", str(exc)
+        except oauth.ApiError as exc:
+            status, message = "error", exc.message
+            if exc.kind == "rate_limited":
+                wait = max(exc.retry_after or 0, OAUTH_INTERVAL_MS / 1000)
+                next_ms = now + int(wait * 1000)
+                message = f"rate limited (HTTP 429), retry after {wait / 60:.0f} min"
+        with transaction(conn):
+            ledger.set_sync_state(conn, f"quota:{src}", "next_ms", str(next_ms))
+            ledger.set_status(conn, f"quota:{src}", status, message or None)
+        out.append((src, status, message))
+    return out
+
+
+def _fresh_elsewhere(conn: sqlite3.Connection, provider: str, src: str, now: int) -> bool:
+    row = conn.execute("SELECT MAX(last_seen_ms) FROM quota_sample WHERE provider = ? AND source != ?",
+                       (provider, src)).fetchone()
+    return bool(row and row[0] and now - row[0] < OAUTH_INTERVAL_MS)
+
+
+def _observations(src: str, body: dict, now: int, token) -> list:
+    if src == "claude-oauth":
+        from tokentui.sources.claude_account import account_key
+
+        return q.from_anthropic_oauth(body, now, account_key(), token.plan)
+    from tokentui.sources.codex import quota_account
+
+    from tokentui.sources.api.quota_oauth import codex_home
+
+    return q.from_wham(body, now, quota_account(codex_home()))

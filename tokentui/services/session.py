@@ -169,8 +169,14 @@ class Session:
             else:
                 rows = status.refresh_statuses(conn, previous.sources)
         snap = dashboard.build_snapshot(conn, self.clock(), self.tz, rows)
+        from tokentui.services.quota import oauth_enabled, poll_oauth
         from tokentui.services.quota import view as quota_view
 
+        if not self.demo and oauth_enabled(self.settings):
+            try:  # opted in: at most every 5 minutes, 20 s at most; a failure is in `sources`
+                poll_oauth(conn, self.settings)
+            except Exception:  # noqa: BLE001 - never lose the refresh over an opt-in extra
+                pass
         snap = replace(snap, quotas=quota_view(conn, snap.now_ms))
         figs = dashboard.build_figures(conn, self.settings, self.clock(), self.tz) if plan.figures else None
         return snap, figs
