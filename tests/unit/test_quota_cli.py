@@ -92,3 +92,20 @@ def test_budget_check_json_carries_the_quotas_but_budgets_decide_the_exit(codex,
     out = json.loads(capsys.readouterr().out)
     assert code == 0 and out["exitCode"] == 0
     assert {(r["limit"], r["window"]) for r in out["quotas"]} >= {("codex", "seven_day")}
+
+
+def test_the_warn_threshold_is_configurable(codex, capsys):
+    from tokentui.config import load_settings
+    from tokentui.services import quota as svc
+    from tokentui.services.sync import open_store
+
+    assert main(["sync", "-q"]) in (0, 1)
+    cfg = paths.config_file()
+    cfg.parent.mkdir(parents=True, exist_ok=True)
+    cfg.write_text("[quota]\nwarn = 50\n", encoding="utf-8")
+    warn = svc.warn_threshold(load_settings())
+    assert warn == 50.0
+    conn = open_store()
+    fired = svc.new_alerts(conn, 1795424400000, warn)  # 09:00: the week at 58 %
+    assert "Codex plan 7d passed 50% (58% used)" in [a.message for a in fired]
+    assert svc.new_alerts(conn, 1795424400000, warn) == []  # once

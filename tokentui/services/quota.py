@@ -108,6 +108,11 @@ def current(conn: sqlite3.Connection, now: int | None = None) -> list[q.WindowSt
 class Alert:
     state: q.WindowState
     kind: str  # warn | critical | limit | runout
+    warn: float = q.WARN
+
+    @property
+    def threshold(self) -> float:
+        return self.warn if self.kind == "warn" else q.CRITICAL
 
     @property
     def message(self) -> str:
@@ -118,7 +123,7 @@ class Alert:
             return f"{name} runs out at {clock(at)} at this pace, before its reset at {clock(s.resets_at * 1000)}"
         if self.kind == "limit":
             return f"{name} is at its limit ({s.used:.0f}%), resets {clock(s.resets_at * 1000)}"
-        return f"{name} passed {80 if self.kind == 'warn' else 95}% ({s.used:.0f}% used)"
+        return f"{name} passed {self.threshold:g}% ({s.used:.0f}% used)"
 
 
 def new_alerts(conn: sqlite3.Connection, now: int | None = None, warn: float = q.WARN) -> list[Alert]:
@@ -130,7 +135,7 @@ def new_alerts(conn: sqlite3.Connection, now: int | None = None, warn: float = q
         for s in states:
             for kind in q.alerts(s, warn=warn):
                 if store.fire_alert(conn, s.account, s.lim, s.win, q.canonical_reset(s.resets_at), kind, now):
-                    out.append(Alert(s, kind))
+                    out.append(Alert(s, kind, warn))
             if s.events:
                 store.record_events(conn, s.provider, s.account, s.lim, s.win, s.events)
     return out
@@ -150,7 +155,14 @@ class QuotaView:
         return bool(self.states)
 
 
-def view(conn: sqlite3.Connection, now: int | None = None, *, alerts: bool = True) -> QuotaView:
+def warn_threshold(settings) -> float:
+    """``[quota] warn`` (percent, validated by the config), default 80."""
+    w = (((settings.raw or {}).get("quota") or {}).get("warn")) if settings is not None else None
+    return float(w) if isinstance(w, (int, float)) and not isinstance(w, bool) else q.WARN
+
+
+def view(conn: sqlite3.Connection, now: int | None = None, *, alerts: bool = True,
+         warn: float = q.WARN) -> QuotaView:
     """The current windows, their curves and (``alerts``) the alerts not fired before."""
     now = now if now is not None else now_ms()
     states = tuple(current(conn, now))
@@ -159,7 +171,7 @@ def view(conn: sqlite3.Connection, now: int | None = None, *, alerts: bool = Tru
     fired: tuple = ()
     if alerts and states:
         try:
-            fired = tuple(a.message for a in new_alerts(conn, now))
+            fired = tuple(a.message for a in new_alerts(conn, now, warn))
         except sqlite3.OperationalError:  # the store is busy: the alerts come with the next refresh
             fired = ()
     return QuotaView(now, states, curves, fired)

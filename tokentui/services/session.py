@@ -169,7 +169,7 @@ class Session:
             else:
                 rows = status.refresh_statuses(conn, previous.sources)
         snap = dashboard.build_snapshot(conn, self.clock(), self.tz, rows)
-        from tokentui.services.quota import oauth_enabled, poll_oauth
+        from tokentui.services.quota import oauth_enabled, poll_oauth, warn_threshold
         from tokentui.services.quota import view as quota_view
 
         if not self.demo and oauth_enabled(self.settings):
@@ -177,7 +177,7 @@ class Session:
                 poll_oauth(conn, self.settings)
             except Exception:  # noqa: BLE001 - never lose the refresh over an opt-in extra
                 pass
-        snap = replace(snap, quotas=quota_view(conn, snap.now_ms))
+        snap = replace(snap, quotas=quota_view(conn, snap.now_ms, warn=warn_threshold(self.settings)))
         figs = dashboard.build_figures(conn, self.settings, self.clock(), self.tz) if plan.figures else None
         return snap, figs
 
