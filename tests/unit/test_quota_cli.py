@@ -109,3 +109,32 @@ def test_the_warn_threshold_is_configurable(codex, capsys):
     fired = svc.new_alerts(conn, 1795424400000, warn)  # 09:00: the week at 58 %
     assert "Codex plan 7d passed 50% (58% used)" in [a.message for a in fired]
     assert svc.new_alerts(conn, 1795424400000, warn) == []  # once
+
+
+def test_sync_leaves_the_status_line_its_summary_once_it_is_in_use(codex, capsys):
+    data = paths.data_dir()
+    assert main(["sync", "-q"]) in (0, 1)
+    assert not (data / "statusline-summary.json").exists()  # no status line here: no extra work
+    (data / "statusline-state.json").write_text('{"v": 1}')
+    assert main(["budget", "set", "work", "--usd", "100", "--period", "month"]) == 0
+    assert main(["sync", "-q"]) in (0, 1)
+    got = json.loads((data / "statusline-summary.json").read_text())
+    assert got["text"].startswith("today ") and "work 0%" in got["text"] and got["budget"] == "work 0%"
+
+
+def test_sources_says_when_the_status_line_went_quiet(codex, capsys):
+    from tokentui.core.quotas import Observation
+    from tokentui.core.records import ESTIMATED, UsageRecord
+    from tokentui.services import quota as svc
+    from tokentui.store import db, ledger
+    from tokentui.store import quotas as store
+
+    conn = db.connect(paths.history_db())
+    now = db.now_ms()
+    with db.transaction(conn):
+        store.upsert(conn, [Observation("claude-statusline", "anthropic", "a", "account", "five_hour", 18000, 5.0,
+                                        now // 1000 - 3 * 86400, "absolute", now - 4 * 86400_000, "s")], "dev")
+        ledger.upsert(conn, [UsageRecord(source="claude-code", key="k", ts_ms=now - 3600_000, model="m", input=1,
+                                         cost_label=ESTIMATED)], "dev")
+    row = {r["name"]: r for r in svc.source_rows(conn)}["quota:claude-statusline"]
+    assert "sent nothing" in row["message"]

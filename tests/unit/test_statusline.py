@@ -212,3 +212,28 @@ def test_the_full_cli_lists_and_runs_it(capsys, monkeypatch):
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"")))
     assert main(["statusline", "--no-record"]) == 0
     assert capsys.readouterr().out == "tokentop\n"
+
+
+def test_a_fresh_summary_from_the_last_sync_is_shown(tmp_path):
+    now = 1795443600
+    summary = tmp_path / "statusline-summary.json"
+    tmp_path.mkdir(exist_ok=True)
+    summary.write_text(json.dumps({"at_ms": (now - 60) * 1000, "text": "today 1.2M $3.40 · $0.52/h · work 82%\x1b[2J"}))
+    got = run(tmp_path, _file("01"), "--now", str(now), "--no-record")
+    assert got.stdout.decode() == ("[Opus 4.6] 5h 62% +15 ↻2h40m ⚠15:45 · 7d 38% ↻4d5h · "
+                                   "today 1.2M $3.40 · $0.52/h · work 82%?[2J · ctx 38%\n")
+    summary.write_text(json.dumps({"at_ms": (now - 3600) * 1000, "text": "today 1.2M $3.40"}))  # an hour old
+    got = run(tmp_path, _file("01"), "--now", str(now), "--no-record")
+    assert got.stdout.decode() == RUNS[0][2] + "\n"
+
+
+def test_summary_text_names_the_most_urgent_budget():
+    from decimal import Decimal
+    from types import SimpleNamespace as NS
+
+    snap = NS(period=lambda name: NS(tokens=1_234_567, cost=Decimal("3.4")) if name == "today" else None,
+              burn=NS(usd_per_hour_1h=Decimal("0.52")), now_ms=1)
+    budgets = [NS(budget=NS(name="home"), status="ok", used_fraction=0.9),
+               NS(budget=NS(name="work"), status="projected_over", used_fraction=0.82)]
+    assert service.summary_text(snap, budgets) == "today 1.2M $3.40 · $0.52/h · work 82% ⚠"
+    assert service.summary_text(snap) == "today 1.2M $3.40 · $0.52/h"

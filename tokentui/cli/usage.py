@@ -102,7 +102,7 @@ def cmd_sync(args) -> int:
                     continue  # no key: `tokentop sources` says so
                 print(f"{p.source:<12} {p.status:<15} {p.message}")
     if not args.source:  # opted-in plan-limit endpoints ([quota.oauth]); at most every 5 minutes
-        from tokentui.services.quota import oauth_enabled, poll_oauth
+        from tokentui.services.quota import oauth_enabled, poll_oauth, refresh_summary
 
         if oauth_enabled(settings):
             from tokentui.services.sync import open_store
@@ -111,6 +111,8 @@ def cmd_sync(args) -> int:
             for source, status, message in poll_oauth(conn, settings):
                 if not args.quiet or status == "error":
                     print(f"quota:{source:<14} {status:<9} {message}", file=sys.stderr if args.quiet else sys.stdout)
+        if conn is not None:
+            refresh_summary(conn, settings)  # today, burn and a budget for `tokentop statusline`
     local_failed = any(r.problem for r in results) and not any(r.files for r in results)
     failed = [f"{r.source}: {r.problem}" for r in results if local_failed and r.problem]
     failed += [f"{p.source}: {p.message}" for p in polled if p.status == "error"]

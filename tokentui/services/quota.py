@@ -254,10 +254,17 @@ def source_rows(conn: sqlite3.Connection) -> list[dict]:
     """One entry per plan-limit source: when its last sample was seen, or what to do."""
     last = store.last_sample_ms(conn)
     out = []
+    now = now_ms()
     for src in ("codex-log", "claude-statusline"):
         ms = last.get(src)
+        message = None if ms else _SOURCE_HINTS[src]
+        if src == "claude-statusline" and now - (ms or 0) > 86_400_000:
+            used = store.latest_usage_ms(conn, "claude-code")
+            if used and now - used < 86_400_000 and ms:
+                message = ("Claude Code was used in the last 24 h but its status line sent nothing: is "
+                           "`tokentop statusline` still set, the workspace trusted, and hooks not disabled?")
         out.append({"name": f"quota:{src}", "kind": "quota", "status": "ok" if ms else "no data",
-                    "last_sample_ms": ms, "last_sample": iso(ms), "message": None if ms else _SOURCE_HINTS[src]})
+                    "last_sample_ms": ms, "last_sample": iso(ms), "message": message})
     stored = ledger.statuses(conn)
     for src in OAUTH_SOURCES:  # opt-in: listed once polled (their last error, e.g. a 429's wait)
         row = stored.get(f"quota:{src}")
@@ -345,3 +352,70 @@ def _observations(src: str, body: dict, now: int, token) -> list:
     from tokentui.sources.api.quota_oauth import codex_home
 
     return q.from_wham(body, now, quota_account(codex_home()))
+
+
+# -- what the status line adds from the store (it never opens the store itself) ---------------------
+STATUSLINE_SUMMARY = "statusline-summary.json"
+#: budget status → urgency (the dashboard's order: over, projected over, alerting, ok)
+_URGENCY = {"over": 3, "projected_over": 2, "warning": 1, "ok": 0}
+
+
+def summary_text(snap, budgets=None) -> str:
+    """``today 1.2M $3.40 · $0.52/h · work 82%``: today's tokens and cost, the last hour's burn
+    and the most urgent budget (``budgets``: BudgetResults, or None when not evaluated)."""
+    from tokentui.core.fmt import tokens_short
+
+    parts = []
+    today = snap.period("today") if snap is not None else None
+    if today is not None:
+        parts.append(f"today {tokens_short(today.tokens)} ${today.cost:.2f}")
+    burn = snap.burn.usd_per_hour_1h if snap is not None else 0
+    if burn:
+        parts.append(f"${burn:.2f}/h")
+    if budgets:
+        r = max(budgets, key=lambda r: (_URGENCY.get(r.status, 0), r.used_fraction))
+        parts.append(f"{r.budget.name} {r.used_fraction:.0%}" + (" ⚠" if _URGENCY.get(r.status, 0) >= 2 else ""))
+    return " · ".join(parts)
+
+
+def write_summary(folder: Path, snap, budgets=None) -> None:
+    """Leave :func:`summary_text` for ``tokentop statusline`` in ``folder`` (the data dir);
+    without ``budgets`` the last budget part written is kept. Best effort: never raises."""
+    path = folder / STATUSLINE_SUMMARY
+    text = summary_text(snap, budgets)
+    if budgets is None:
+        try:
+            old = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(old, dict) and isinstance(old.get("budget"), str) and old["budget"]:
+                text = f"{text} · {old['budget']}" if text else old["budget"]
+        except (OSError, ValueError):
+            pass
+    budget = summary_text(None, budgets) if budgets else None
+    try:
+        paths.write_private_text(path, json.dumps({"at_ms": snap.now_ms, "text": text, "budget": budget}))
+    except Exception:  # noqa: BLE001 - an extra for the status line; never fails a refresh or a sync
+        pass
+
+
+def statusline_in_use() -> bool:
+    """Whether ``tokentop statusline`` has run here (its state file exists in the data dir)."""
+    return (paths.data_dir() / "statusline-state.json").exists()
+
+
+def refresh_summary(conn: sqlite3.Connection, settings) -> None:
+    """After a ``tokentop sync``: the status line's summary, only when the status line is in use
+    (it costs a dashboard snapshot and the budgets' evaluation)."""
+    if not statusline_in_use():
+        return
+    from datetime import datetime as _dt
+
+    from tokentui.services import dashboard
+    from tokentui.services.budgets import evaluate_all
+
+    tz = settings.tz()
+    snap = dashboard.build_snapshot(conn, _dt.now(timezone.utc), tz)
+    try:
+        budgets = evaluate_all(conn, settings, tz=tz)
+    except Exception:  # noqa: BLE001 - a broken [budgets] table: the summary without a budget
+        budgets = ()
+    write_summary(paths.data_dir(), snap, tuple(budgets))

@@ -179,6 +179,10 @@ class Session:
                 pass
         snap = replace(snap, quotas=quota_view(conn, snap.now_ms, warn=warn_threshold(self.settings)))
         figs = dashboard.build_figures(conn, self.settings, self.clock(), self.tz) if plan.figures else None
+        if not self.demo:  # today, burn and the most urgent budget, for `tokentop statusline`
+            from tokentui.services.quota import write_summary
+
+            write_summary(self.db_path.parent, snap, figs.budgets.results if figs is not None else None)
         return snap, figs
 
     def store(self, notices: list[tuple[str, str]] | None = None):

@@ -88,3 +88,8 @@ def fire_alert(conn: sqlite3.Connection, account: str, lim: str, win: str, reset
 def last_sample_ms(conn: sqlite3.Connection) -> dict[str, int]:
     """Per source, when its latest sample was seen."""
     return dict(conn.execute("SELECT source, MAX(last_seen_ms) FROM quota_sample GROUP BY source").fetchall())
+
+
+def latest_usage_ms(conn: sqlite3.Connection, source: str) -> int | None:
+    """When ``source`` last logged usage (ledger), to tell an unused status line from a silent one."""
+    return conn.execute("SELECT MAX(ts_ms) FROM ledger WHERE source = ?", (source,)).fetchone()[0]
