@@ -237,3 +237,13 @@ def test_summary_text_names_the_most_urgent_budget():
                NS(budget=NS(name="work"), status="projected_over", used_fraction=0.82)]
     assert service.summary_text(snap, budgets) == "today 1.2M $3.40 · $0.52/h · work 82% ⚠"
     assert service.summary_text(snap) == "today 1.2M $3.40 · $0.52/h"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a POSIX shell command")
+def test_then_runs_the_users_own_line_after_recording(tmp_path):
+    mine = "python3 -c \"import json,sys; d=json.load(sys.stdin); print('mine:', d['model']['id'])\""
+    got = run(tmp_path, _file("01"), "--now", "1795443600", "--then", mine)
+    assert (got.returncode, got.stdout.decode()) == (0, "mine: claude-opus-4-6\n")
+    assert len(_spool(tmp_path)) == 2  # recorded all the same
+    got = run(tmp_path, _file("01"), "--now", "1795443600", "--no-record", "--then", "exit 3")
+    assert got.stdout.decode() == RUNS[0][2] + "\n"  # theirs failed: tokentop's own line

@@ -29,7 +29,7 @@ SUMMARY = "statusline-summary.json"
 SUMMARY_FRESH_MS = 30 * 60 * 1000
 SNIPPET = {"statusLine": {"type": "command", "command": "tokentop statusline", "padding": 0}}
 
-USAGE = """usage: tokentop statusline [--now EPOCH] [--no-record] [--install | --print-config]
+USAGE = """usage: tokentop statusline [--now EPOCH] [--no-record] [--then COMMAND] [--install | --print-config]
 
 Claude Code's status line: reads the JSON Claude Code sends on stdin, records its official
 5-hour / weekly plan-limit percentages for tokentop, and prints one line:
@@ -39,6 +39,8 @@ Claude Code's status line: reads the JSON Claude Code sends on stdin, records it
 options:
   --now EPOCH     use this clock (Unix seconds; for tests)
   --no-record     print only: record nothing
+  --then COMMAND  record, then run your own status line COMMAND (in a shell) on the same input
+                  and print its line instead (tokentop's own line if it fails or prints nothing)
   --print-config  print the settings.json snippet that sets it up
   --install       print the snippet and offer to add it to ~/.claude/settings.json
 """
@@ -328,13 +330,17 @@ def run(argv: list[str]) -> int:
 
 
 def _parse(argv: list[str]) -> dict:
-    opts = {"now": None, "record": True, "install": False, "print": False, "help": False}
+    opts = {"now": None, "record": True, "install": False, "print": False, "help": False, "then": None}
     it = iter(argv)
     for a in it:
         if a == "--now":
             opts["now"] = next(it, None)
         elif a.startswith("--now="):
             opts["now"] = a[6:]
+        elif a == "--then":
+            opts["then"] = next(it, None)
+        elif a.startswith("--then="):
+            opts["then"] = a[7:]
         elif a == "--no-record":
             opts["record"] = False
         elif a == "--install":
@@ -365,7 +371,8 @@ def _run(argv: list[str]) -> int:
     except ValueError:
         payload = None
     if not isinstance(payload, dict) or not payload:
-        _print("tokentop")
+        theirs = then(opts["then"], raw)
+        _print(theirs or "tokentop", lines=bool(theirs))
         return 0
     folder = data_dir()
     state = load_state(folder)
@@ -380,14 +387,41 @@ def _run(argv: list[str]) -> int:
             _debug(f"statusline: cannot record: {exc}")
     windows = shown(state, obs)
     cols = q.number(os.environ.get("COLUMNS"))
+    theirs = then(opts["then"], raw)
+    if theirs:
+        _print(theirs, lines=True)
+        return 0
     line = build_line(payload, windows, now, colour=not os.environ.get("NO_COLOR"),
                       columns=int(cols) if cols and cols > 10 else None, summary=summary_text(folder, now_ms))
     _print(line)
     return 0
 
 
-def _print(line: str) -> None:
-    out = (line or "tokentop").replace("\n", " ") + "\n"
+#: seconds the chained status line may take (Claude Code cancels a slow one anyway)
+THEN_TIMEOUT = 5.0
+
+
+def then(command: str | None, raw: bytes) -> str | None:
+    """Run the user's own status-line ``command`` in a shell with the same stdin bytes; its first
+    non-empty output line (kept as it is: it is the user's own program), or None."""
+    if not command:
+        return None
+    import subprocess
+
+    try:
+        got = subprocess.run(command, shell=True, input=raw, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                             timeout=THEN_TIMEOUT)
+    except (OSError, subprocess.SubprocessError) as exc:
+        _debug(f"statusline --then: {type(exc).__name__}")
+        return None
+    text = got.stdout.decode("utf-8", "replace").strip("\n")
+    return text if got.returncode == 0 and text.strip() else None
+
+
+def _print(line: str, *, lines: bool = False) -> None:
+    """One line (``lines``: the user's own --then output, printed as it came)."""
+    out = (line or "tokentop") if lines else (line or "tokentop").replace("\n", " ")
+    out += "\n"
     try:
         sys.stdout.buffer.write(out.encode("utf-8", "replace"))
         sys.stdout.flush()
@@ -444,6 +478,9 @@ def install(write: bool) -> int:
         return 0
     if old:
         print(f"It replaces your current statusLine: {clean(json.dumps(old))}")
+        cmd = old.get("command") if isinstance(old, dict) else None
+        if isinstance(cmd, str) and cmd and "tokentop statusline" not in cmd:
+            print(f"To keep it, answer no and use: tokentop statusline --then {clean(json.dumps(cmd))}")
     try:
         answer = input(f"Write it to {path}? [y/N] ")
     except EOFError:
