@@ -191,3 +191,18 @@ def test_sync_polls_an_opted_in_endpoint_and_sources_lists_it(creds, srv, capsys
     rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
     assert rows["quota:claude-oauth"]["status"] == "ok" and rows["quota:claude-oauth"]["last_sample"]
     _no_secret(out)
+
+
+def test_no_call_while_the_logs_are_fresh(creds, srv):
+    from tokentui.core.quotas import Observation
+    from tokentui.store.db import transaction
+
+    _opt_in(openai=True)
+    srv.route("/backend-api/wham/usage", Reply(200, _body("chatgpt-wham-usage-pro.json")))
+    conn = connect(paths.history_db())
+    with transaction(conn):
+        store.upsert(conn, [Observation("codex-log", "openai", "x", "codex", "five_hour", 18000, 9.0, 1795440681,
+                                        "absolute", T_0900 - 60_000)], "dev")
+    assert svc.poll_oauth(conn, load_settings(), now=T_0900) == [
+        ("codex-oauth", "skipped", "fresh from the logs or the status line")]
+    assert srv.requests == []

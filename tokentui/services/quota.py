@@ -337,9 +337,8 @@ def poll_oauth(conn: sqlite3.Connection, settings, *, now: int | None = None, tr
 
 
 def _fresh_elsewhere(conn: sqlite3.Connection, provider: str, src: str, now: int) -> bool:
-    row = conn.execute("SELECT MAX(last_seen_ms) FROM quota_sample WHERE provider = ? AND source != ?",
-                       (provider, src)).fetchone()
-    return bool(row and row[0] and now - row[0] < OAUTH_INTERVAL_MS)
+    seen = store.last_seen_elsewhere(conn, provider, src)
+    return bool(seen and now - seen < OAUTH_INTERVAL_MS)
 
 
 def _observations(src: str, body: dict, now: int, token) -> list:

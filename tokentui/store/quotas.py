@@ -93,3 +93,9 @@ def last_sample_ms(conn: sqlite3.Connection) -> dict[str, int]:
 def latest_usage_ms(conn: sqlite3.Connection, source: str) -> int | None:
     """When ``source`` last logged usage (ledger), to tell an unused status line from a silent one."""
     return conn.execute("SELECT MAX(ts_ms) FROM ledger WHERE source = ?", (source,)).fetchone()[0]
+
+
+def last_seen_elsewhere(conn: sqlite3.Connection, provider: str, source: str) -> int | None:
+    """The newest sample of ``provider`` from any source but ``source``."""
+    return conn.execute("SELECT MAX(last_seen_ms) FROM quota_sample WHERE provider = ? AND source != ?",
+                        (provider, source)).fetchone()[0]
