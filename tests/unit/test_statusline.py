@@ -247,3 +247,16 @@ def test_then_runs_the_users_own_line_after_recording(tmp_path):
     assert len(_spool(tmp_path)) == 2  # recorded all the same
     got = run(tmp_path, _file("01"), "--now", "1795443600", "--no-record", "--then", "exit 3")
     assert got.stdout.decode() == RUNS[0][2] + "\n"  # theirs failed: tokentop's own line
+
+
+def test_an_unwritable_data_dir_or_a_corrupt_state_still_prints(tmp_path):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    got = run(blocker / "data", _file("01"), "--now", "1795443600")
+    assert (got.returncode, got.stdout.decode(), got.stderr) == (0, RUNS[0][2] + "\n", b"")
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "statusline-state.json").write_bytes(b"\x00{not json")
+    got = run(data, _file("01"), "--now", "1795443600")
+    assert got.stdout.decode() == RUNS[0][2] + "\n"
+    assert json.loads((data / "statusline-state.json").read_text())["v"] == 1  # replaced
