@@ -86,12 +86,23 @@ def test_sources_lists_the_quota_sources(codex, capsys):
 
 
 def test_budget_check_json_carries_the_quotas_but_budgets_decide_the_exit(codex, capsys):
+    from tokentui.core.quotas import Observation
+    from tokentui.store import db
+    from tokentui.store import quotas as store
+
     assert main(["budget", "set", "big", "--usd", "100000", "--period", "month"]) == 0
     capsys.readouterr()
+    conn = db.connect(paths.history_db())
+    now = db.now_ms()
+    with db.transaction(conn):  # a window at its limit, on the real clock
+        store.upsert(conn, [Observation("codex-log", "openai", "x", "codex", "five_hour", 18000, 100.0,
+                                        now // 1000 + 3600, "absolute", now - 60_000)], "dev")
     code = main(["budget", "check", "--json"])
     out = json.loads(capsys.readouterr().out)
     assert code == 0 and out["exitCode"] == 0
-    assert {(r["limit"], r["window"]) for r in out["quotas"]} >= {("codex", "seven_day")}
+    first = out["quotas"][0]  # most urgent first; windows that reset days ago show as reset
+    assert (first["limit"], first["window"], first["used_percent"], first["state"]) == (
+        "codex", "five_hour", 100.0, "active")
 
 
 def test_the_warn_threshold_is_configurable(codex, capsys):

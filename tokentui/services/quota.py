@@ -24,7 +24,8 @@ MAX_READ = 32 << 20
 #: a consumed spool larger than this is rotated away
 ROTATE = 1 << 20
 #: windows whose instance reset more than this long ago are not read for the current state
-HISTORY_S = 40 * 86400
+#: (a weekly window's instance, and the one before it for reset detection)
+HISTORY_S = 8 * 86400
 
 
 def spool_path() -> Path:
@@ -126,11 +127,12 @@ class Alert:
         return f"{name} passed {self.threshold:g}% ({s.used:.0f}% used)"
 
 
-def new_alerts(conn: sqlite3.Connection, now: int | None = None, warn: float = q.WARN) -> list[Alert]:
+def new_alerts(conn: sqlite3.Connection, now: int | None = None, warn: float = q.WARN,
+               states: list | tuple | None = None) -> list[Alert]:
     """Alerts due now that have not fired before for their window instance; noted as fired."""
     now = now if now is not None else now_ms()
     out = []
-    states = current(conn, now)
+    states = current(conn, now) if states is None else states
     with transaction(conn):
         for s in states:
             for kind in q.alerts(s, warn=warn):
@@ -171,7 +173,7 @@ def view(conn: sqlite3.Connection, now: int | None = None, *, alerts: bool = Tru
     fired: tuple = ()
     if alerts and states:
         try:
-            fired = tuple(a.message for a in new_alerts(conn, now, warn))
+            fired = tuple(a.message for a in new_alerts(conn, now, warn, states))
         except sqlite3.OperationalError:  # the store is busy: the alerts come with the next refresh
             fired = ()
     return QuotaView(now, states, curves, fired)
