@@ -260,3 +260,19 @@ def test_an_unwritable_data_dir_or_a_corrupt_state_still_prints(tmp_path):
     got = run(data, _file("01"), "--now", "1795443600")
     assert got.stdout.decode() == RUNS[0][2] + "\n"
     assert json.loads((data / "statusline-state.json").read_text())["v"] == 1  # replaced
+
+
+def test_window_segments_at_the_edges():
+    from tokentui.cli.statusline import build_line
+
+    now = 1795443600.0
+    payload = {"model": {"id": "claude-x"}}
+    # a reset in the past: "↻now" and nothing else; over 100 %: no run-out, still shown
+    line = build_line(payload, [("five_hour", 62.0, int(now) - 5), ("seven_day", 104.4, int(now) + 3600)], now,
+                      colour=False)
+    assert line == "[claude-x] 5h ↻now · 7d 104% +5 ↻1h00m"
+    coloured = build_line(payload, [("seven_day", 104.4, int(now) + 3600)], now, colour=True)
+    assert "\x1b[31m7d 104%" in coloured  # red at or over 95 %
+    # the first minutes of a window: no pace (under 3 % elapsed), no run-out (under 10 %)
+    assert build_line(payload, [("five_hour", 40.0, int(now) + 17900)], now, colour=False) == \
+        "[claude-x] 5h 40% ↻4h58m"
