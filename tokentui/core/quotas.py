@@ -13,9 +13,9 @@ import math
 import re
 from datetime import datetime, timezone
 from collections import namedtuple
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # the status line imports this module: no typing at run time
+TYPE_CHECKING = False  # the status line imports this module: not even `typing` at run time
+if TYPE_CHECKING:
     from typing import Sequence
 
 FIVE_HOUR = 18000
