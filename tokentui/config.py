@@ -220,7 +220,7 @@ class _Checker:
 
 
 TOP_LEVEL = ("timezone", "device", "theme", "refresh_seconds", "pricing", "sources", "budgets", "team",
-             "comp_usd")
+             "comp_usd", "quota")
 
 
 def parse_settings(text: str, path: Path) -> Settings:
@@ -313,6 +313,18 @@ def parse_settings(text: str, path: Path) -> Settings:
     for section in ("budgets", "team"):
         if section in raw:
             c.table(raw[section], [section])
+    if "quota" in raw:  # plan limits: [quota] warn = 80; [quota.oauth] anthropic / openai = true (opt-in)
+        quota = c.table(raw["quota"], ["quota"])
+        c.known(quota, ["quota"], ("warn", "oauth"))
+        if "warn" in quota:
+            w = c.typed(quota["warn"], ["quota", "warn"], (int, float), "a percentage")
+            if not 1 <= w <= 100:
+                raise c.fail(["quota", "warn"], "must be between 1 and 100")
+        if "oauth" in quota:
+            oauth = c.table(quota["oauth"], ["quota", "oauth"])
+            c.known(oauth, ["quota", "oauth"], ("anthropic", "openai"))
+            for k, v in oauth.items():
+                c.typed(v, ["quota", "oauth", k], bool, "true or false")
     if isinstance(raw.get("team"), dict) and isinstance(raw["team"].get("file"), str):
         c.file_path(raw["team"]["file"], ["team", "file"], "the path of a team.toml")
     return Settings(path=path, raw=raw, **kw)

@@ -246,7 +246,8 @@ def _print_check(args: argparse.Namespace, results, code: int) -> None:
 
     if args.json:
         json.dump({"generatedAt": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                   "exitCode": code, "budgets": [r.to_json() for r in results]}, sys.stdout, indent=2)
+                   "exitCode": code, "budgets": [r.to_json() for r in results],
+                   "quotas": _quotas()}, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return
     if not results:
@@ -262,6 +263,17 @@ def _print_check(args: argparse.Namespace, results, code: int) -> None:
         for line in textwrap.wrap(f"how this is computed: {r.projection.method}", 100):
             print(f"       {line}")
     sys.stdout.flush()  # a closed pipe fails here, inside the check, not at exit
+
+
+def _quotas() -> list:
+    """The plan-limit windows, for the JSON only: budgets alone decide the exit code."""
+    try:
+        from tokentui.services.quota import quotas_json
+        from tokentui.services.sync import open_stored
+
+        return quotas_json(open_stored()[0])
+    except Exception:  # noqa: BLE001 - no store or no quota table yet: no windows, never a failed check
+        return []
 
 
 def _evaluate(args: argparse.Namespace):

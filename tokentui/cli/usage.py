@@ -102,6 +102,18 @@ def cmd_sync(args) -> int:
                 if p.status == "not configured" and not api:
                     continue  # no key: `tokentop sources` says so
                 print(f"{p.source:<12} {p.status:<15} {p.message}")
+    if not args.source:  # opted-in plan-limit endpoints ([quota.oauth]); at most every 5 minutes
+        from tokentui.services.quota import oauth_enabled, poll_oauth, refresh_summary
+
+        if oauth_enabled(settings):
+            from tokentui.services.sync import open_store
+
+            conn = conn or open_store()
+            for source, status, message in poll_oauth(conn, settings):
+                if not args.quiet or status == "error":
+                    print(f"quota:{source:<14} {status:<9} {message}", file=sys.stderr if args.quiet else sys.stdout)
+        if conn is not None:
+            refresh_summary(conn, settings)  # today, burn and a budget for `tokentop statusline`
     local_failed = any(r.problem for r in results) and not any(r.files for r in results)
     failed = [f"{r.source}: {r.problem}" for r in results if local_failed and r.problem]
     failed += [f"{p.source}: {p.message}" for p in polled if p.status == "error"]
@@ -186,10 +198,14 @@ def cmd_sources(args) -> int:
     from tokentui.services.status import source_statuses
     from tokentui.services.sync import open_store
 
+    from tokentui.services.quota import source_rows as quota_rows
+
     settings = _settings()
-    rows = source_statuses(open_store(), settings)
+    conn = open_store()
+    rows = source_statuses(conn, settings)
+    quotas = quota_rows(conn)
     if args.json:
-        json.dump([r.as_json() for r in rows], sys.stdout, indent=2)
+        json.dump([r.as_json() for r in rows] + quotas, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return 0
     for r in rows:
@@ -210,6 +226,10 @@ def cmd_sources(args) -> int:
             print(f"    {r.duplicates} duplicate line(s) dropped")
         for b in r.balances:
             print(f"    balance: {b}")
+    for qr in quotas:  # plan limits: the vendors' own percentages (`tokentop quota`)
+        print(printable(f"{qr['name']:<25} {qr['status']:<15} last sample {_ago(qr['last_sample_ms'])}"))
+        if qr["message"]:
+            print(printable(f"    {qr['message']}"))
     for problem in registry.plugin_problems():
         print(printable(problem))
     return 0

@@ -154,6 +154,14 @@ def _budgets(d: Mapping[str, Any]) -> str:
     return "".join(parts) + "</section>"
 
 
+def _quotas(d: Mapping[str, Any]) -> str:
+    rows = tx.quota_rows(d)
+    if not rows:
+        return ""
+    return ('<section><h2>Plan limits</h2><p class="small">Official: the vendors\' own percentages, as of the '
+            "snapshot's generation.</p>" + table(tx.QUOTA_HEADS, rows, numeric=(2, 4)) + "</section>")
+
+
 def _leverage(d: Mapping[str, Any]) -> str:
     rows = tx.leverage_rows(d)
     if not rows:
@@ -225,7 +233,7 @@ def render_html(snap: Snapshot) -> str:
     title = tx.title(d)
     body = [f'<header><h1>{e(title)}</h1><p class="meta">{e(tx.period_line(d))}</p>'
             f'<p class="meta">Generated {e(tx.generated_line(d))}</p></header>',
-            _cards(d), _daily_chart(d), _budgets(d), _leverage(d), _breakdowns(d), _daily_table(d), _provenance(d),
+            _cards(d), _daily_chart(d), _budgets(d), _quotas(d), _leverage(d), _breakdowns(d), _daily_table(d), _provenance(d),
             "<section><h2>Method notes</h2><ul>" + "".join(f"<li>{e(n)}</li>" for n in d["notes"]) + "</ul></section>",
             f"<footer>sha256 <code>{e(snap.digest)}</code> of this snapshot's data (embedded in this file). "
             "Check it with <code>tokentop verify FILE</code>.</footer>"]

@@ -112,6 +112,15 @@ def _budgets(d: Mapping[str, Any]) -> list[str]:
     return out + [""]
 
 
+def _quotas(d: Mapping[str, Any]) -> list[str]:
+    rows = tx.quota_rows(d)
+    if not rows:
+        return []
+    out = ["## Plan limits", "", "Official: the vendors' own percentages, as of the snapshot's generation.", ""]
+    out += table(tx.QUOTA_HEADS, rows, right=(2, 4))
+    return out + [""]
+
+
 def _leverage(d: Mapping[str, Any]) -> list[str]:
     rows = tx.leverage_rows(d)
     if not rows:
@@ -214,7 +223,7 @@ def render_md(snap: Snapshot) -> str:
              f"**Period:** {text(tx.period_line(d))}  ",
              f"**Generated:** {text(tx.generated_line(d))}  ",
              f"**sha256:** `{snap.digest}`", ""]
-    for part in (_summary, _budgets, _leverage, _breakdowns, _daily, _provenance):
+    for part in (_summary, _budgets, _quotas, _leverage, _breakdowns, _daily, _provenance):
         lines += part(d)
     lines += ["## Method notes", ""] + [f"- {item(n)}" for n in d["notes"]] + [""]
     lines += ["## Verification", "",

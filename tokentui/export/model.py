@@ -41,6 +41,10 @@ Layout (schema 1)::
                 (core.leverage.Leverage.to_json without spend_to_comp; what ``team build`` reads)
     team?       {name, members, window_days, generated, source,
                  metrics: [{metric, n, p10, p25, p50, p75, p90, position?, percentile?, multiple?}]}
+    quotas?     [{provider, limit, window, state (active|reset|idle), used_percent, resets_at?, as_of,
+                  source, provenance ("official": the vendor's own number), stale, stage?,
+                  expected_percent?, runs_out_at?, runs_out_at_recent?}]  plan limits at generation
+                  time (percents are decimal strings; the account is left out)
     provenance  {sources: [{source, kind, status, last_sync?, records, records_in_period,
                  duplicates_dropped, skipped_lines}], pricing_data_version, store_pricing_version?,
                  tokentop_version, billed_usd, estimated_usd, unpriced_tokens, unpriced_share,
@@ -127,7 +131,7 @@ REQUIRED = {"schema_version": int, "kind": str, "generated_at": str, "tokentop_v
             "window_days": int, "totals": dict, "by_source": list, "by_model": list, "daily": list,
             "provenance": dict, "notes": list}
 #: the other top-level fields of schema 1 (see the layout above); nothing else is accepted
-OPTIONAL = ("layout_version", "label", "projects", "budgets", "leverage", "team")
+OPTIONAL = ("layout_version", "label", "projects", "budgets", "leverage", "team", "quotas")
 
 
 def validate(data: Any) -> None:

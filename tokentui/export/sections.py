@@ -85,3 +85,17 @@ def team_object(report: Any) -> dict[str, Any]:
         metrics.append(m)
     return {"name": team.name, "members": team.members, "window_days": team.window_days,
             "generated": team.generated, "source": team.source, "metrics": metrics}
+
+
+def quota_rows(states: Iterable[Any], iso) -> list[dict[str, Any]]:
+    """``tokentui.core.quotas.WindowState`` s as snapshot plan-limit objects (percents as decimal
+    strings, the account key left out: it is an identity, not a figure)."""
+    out = []
+    for s in states:
+        p = s.pace
+        out.append({"provider": s.provider, "limit": s.lim, "window": s.win, "state": s.state,
+                    "used_percent": f"{s.used:.2f}", "resets_at": iso(s.resets_at * 1000) if s.resets_at else None,
+                    "as_of": iso(s.as_of_ms), "source": s.source, "provenance": "official", "stale": bool(s.stale),
+                    "stage": p.stage if p else None, "expected_percent": f"{p.expected:.2f}" if p else None,
+                    "runs_out_at": iso(s.runs_out_ms), "runs_out_at_recent": iso(s.runs_out_recent_ms)})
+    return out

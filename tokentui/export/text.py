@@ -192,3 +192,26 @@ def team_line(data: Mapping[str, Any]) -> str:
 def model_mix(data: Mapping[str, Any], limit: int = 5) -> str:
     mix = (data.get("leverage") or {}).get("model_mix") or []
     return ", ".join(f"{m['model']} {pct(m['share'])}" for m in mix[:limit])
+
+
+QUOTA_HEADS = ("Limit", "Window", "Used", "Resets (UTC)", "Expected", "Pace", "Runs out (UTC)", "Source")
+
+
+def _when(iso: str | None) -> str:
+    return iso[:16].replace("T", " ") if iso else "—"
+
+
+def quota_rows(d: Mapping[str, Any]) -> list[list[str]]:
+    """The snapshot's plan-limit windows as table rows (official numbers, with their source)."""
+    rows = []
+    for w in d.get("quotas") or ():
+        name = {"anthropic": "Claude", "openai": "Codex"}.get(w["provider"], w["provider"])
+        lim = "plan" if w["limit"] in ("account", "codex") else w["limit"]
+        used = f"{Decimal(w['used_percent']):.0f}%" if w["state"] == "active" else w["state"]
+        out = w.get("runs_out_at") or w.get("runs_out_at_recent")
+        rows.append([f"{name} {lim}", {"five_hour": "5h", "seven_day": "7d"}.get(w["window"], w["window"]), used,
+                     _when(w.get("resets_at")),
+                     f"{Decimal(w['expected_percent']):.0f}%" if w.get("expected_percent") else "—",
+                     w.get("stage") or "—", _when(out),
+                     f"{w['source']} ({w['provenance']}{', stale' if w.get('stale') else ''})"])
+    return rows

@@ -55,6 +55,8 @@ class Snapshot:
     #: (local date, tokens) for the last AVG_DAYS days including today, oldest first
     daily: tuple[tuple[str, int], ...] = ()
     build_ms: float = 0.0
+    #: plan limits (:class:`tokentui.services.quota.QuotaView`), None until a refresh reads them
+    quotas: object = None
 
     def period(self, name: str) -> PeriodTotal | None:
         return next((p for p in self.periods if p.name == name), None)

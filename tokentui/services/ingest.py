@@ -27,6 +27,7 @@ from tokentui.sources import registry
 from tokentui.sources.readers import (Combined, Dedupe, JsonlLog, ParseContext, RewrittenJson, SignedDatabase,
                                      WatermarkDatabase)
 from tokentui.store import ledger
+from tokentui.store import quotas as quota_store
 from tokentui.store.db import data_version, get_meta, set_meta, transaction
 
 BATCH = 32 << 20  # bytes of log per commit
@@ -283,6 +284,7 @@ class Ingestor:
                     rows = [items[i][-1] for i in upsert.values()]
                     dups = Counter(owners[i] for i in dup_idx)
                 ledger.upsert_rows(self.conn, ledger.price_rows(rows, self._price), self.device)
+                quota_store.upsert(self.conn, [o for _job, p in batch for o in p.quotas], self.device)
                 cursors = []
                 for n, (job, p) in enumerate(batch):
                     # p.duplicates: copies the parser collapsed; dups[n]: the dedupe hook's

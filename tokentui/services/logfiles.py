@@ -130,6 +130,7 @@ class Parsed(NamedTuple):
     state: dict  # parser state to resume from (e.g. Codex's running totals)
     prefix: str | None  # hash of the file's first bytes, for the cursor
     implausible: int = 0  # of ``skipped``: lines with more tokens than a request can have
+    quotas: tuple | list = ()  # plan-limit observations the lines carried (Codex rate_limits)
 
 
 class Unpriced:
@@ -181,4 +182,4 @@ def parse_jsonl(job: Job, ctx: ParseContext, on_bytes) -> tuple[Parsed | None, l
 
     got = reader.parse(chunks(), job.file, state, ctx, row_of, job.st.st_mtime_ns // 10**6)
     return (Parsed(end[0], got.items, got.skipped, got.duplicates, got.state,
-                   prefix_of(job.file.path, end[0], head), quarantined[0]), errors)
+                   prefix_of(job.file.path, end[0], head), quarantined[0], got.quotas), errors)

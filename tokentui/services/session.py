@@ -145,6 +145,7 @@ class Session:
                 plan = RefreshPlan(True, True)  # sources, budgets and leverage under the new settings
             try:
                 snap, figs = self._refresh(conn, plan, previous, first_paint)
+                notices.extend(("Plan limit", text) for text in (snap.quotas.alerts if snap.quotas else ()))
             except sqlite3.Error as exc:  # one plain line; a damaged store is repaired on the next refresh
                 err = store_error(exc, self.db_path)
                 if isinstance(err, StoreDamaged) and self._conn is not None:
@@ -168,7 +169,20 @@ class Session:
             else:
                 rows = status.refresh_statuses(conn, previous.sources)
         snap = dashboard.build_snapshot(conn, self.clock(), self.tz, rows)
+        from tokentui.services.quota import oauth_enabled, poll_oauth, warn_threshold
+        from tokentui.services.quota import view as quota_view
+
+        if not self.demo and oauth_enabled(self.settings):
+            try:  # opted in: at most every 5 minutes, 20 s at most; a failure is in `sources`
+                poll_oauth(conn, self.settings)
+            except Exception:  # noqa: BLE001 - never lose the refresh over an opt-in extra
+                pass
+        snap = replace(snap, quotas=quota_view(conn, snap.now_ms, warn=warn_threshold(self.settings)))
         figs = dashboard.build_figures(conn, self.settings, self.clock(), self.tz) if plan.figures else None
+        if not self.demo:  # today, burn and the most urgent budget, for `tokentop statusline`
+            from tokentui.services.quota import write_summary
+
+            write_summary(self.db_path.parent, snap, figs.budgets.results if figs is not None else None)
         return snap, figs
 
     def store(self, notices: list[tuple[str, str]] | None = None):

@@ -229,6 +229,7 @@ def build(conn: sqlite3.Connection, settings: Settings, options: ExportOptions =
     missing: list[str] = []
     data["budgets"] = _budgets(conn, settings, tz, now, missing)
     data.update(_leverage(conn, settings, tz, now, first, last, to_date, missing))
+    data.update(_quotas(conn, now, missing))
     data["notes"] = _notes(data, tz, options.include_projects, missing)
     from tokentui.credentials import configured_keys
 
@@ -283,6 +284,23 @@ def _leverage(conn: sqlite3.Connection, settings: Settings, tz: ZoneInfo, now: d
     else:
         missing.append("No team benchmark configured (`tokentop team use team.toml`): no team percentiles.")
     return out
+
+
+def _quotas(conn: sqlite3.Connection, now: datetime, missing: list[str]) -> dict[str, Any]:
+    """Plan limits (official 5-hour / weekly windows) as of the generation time; no section
+    when none was ever recorded."""
+    from tokentui.services.quota import current, iso
+
+    try:
+        states = current(conn, int(now.timestamp() * 1000))
+    except sqlite3.Error:
+        return {}
+    if not states:
+        return {}
+    missing.append(f"Plan limits are the vendors' own percentages (official, from Codex logs or Claude Code's "
+                   f"status line) as of {_iso_utc(now)}, whatever the snapshot period; pace compares the used "
+                   "share with the elapsed share of each window, run-outs are linear at the window average.")
+    return {"quotas": sections.quota_rows(states, iso)}
 
 
 def default_name(snap: Snapshot, fmt: str) -> str:

@@ -51,7 +51,12 @@ def sync_local(conn: sqlite3.Connection, settings: Settings, *, only: Sequence[s
     extra = {name: settings.source(name).paths for name in registry.names(registry.LOCAL)}
     ing = Ingestor(conn, pricer, device=settings.device, mode=settings.pricing_mode, extra_paths=extra,
                    progress=progress)
-    return ing.run(local_sources(settings, only))
+    results = ing.run(local_sources(settings, only))
+    if not only or "claude-code" in only:
+        from tokentui.services.quota import ingest_spool
+
+        ingest_spool(conn, settings.device)  # what `tokentop statusline` recorded
+    return results
 
 
 def api_poll_needed(conn: sqlite3.Connection, settings: Settings) -> bool:

@@ -8,10 +8,12 @@ line and resume from the byte offset later (the state is stored with the file cu
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from typing import Callable, Iterable, Sequence
 
 from tokentui.core.pricing import FAST_SUFFIX
+from tokentui.core.quotas import from_codex as quota_observations
 from tokentui.core.records import ESTIMATED, UNPRICED, UsageRecord
 from tokentui.sources.codex_home import SOURCE, discover, home_of, prepare, where
 from tokentui.sources.common import (
@@ -143,6 +145,9 @@ class CodexParser:
         self.fast = fast
         self.skipped = 0
         self.duplicates = 0
+        #: plan-limit observations of the rows read (spec/quotas.md §1.1), or None: not collected
+        self.quotas: list | None = None
+        self.quota_account = ""
         self._parent_cache: list[list[int]] | None = None
 
     # -- events -----------------------------------------------------------------------
@@ -187,6 +192,13 @@ class CodexParser:
                 self.skipped += 1
                 continue
             info = payload.get("info")
+            pending = None
+            if self.quotas is not None and payload.get("rate_limits") is not None:
+                rp = self.state.get("replay")
+                if not rp or rp["mode"] == "done":
+                    self._quota(payload["rate_limits"], ts_ms)
+                elif rp["mode"] == "match":
+                    pending = payload["rate_limits"]  # kept only if this row is not a replay
             if info is None:
                 continue  # rate-limit refresh
             if type(info) is not dict:
@@ -225,7 +237,12 @@ class CodexParser:
             if self._replayed(ts, raw):
                 self.duplicates += 1
                 continue
+            if pending is not None:
+                self._quota(pending, ts_ms)
             yield ts_ms, ts, model, fallback, raw
+
+    def _quota(self, rate_limits, ts_ms: int) -> None:
+        self.quotas.extend(quota_observations(rate_limits, ts_ms, self.quota_account, self.file.session or ""))
 
     def _session_meta(self, payload: dict, line_ts=None) -> None:
         parent = payload.get("forked_from_id")
@@ -383,6 +400,7 @@ def parse_lines(chunks, file: LocalFile, state: dict | None, ctx, row_of, mtime_
 
     parser = CodexParser(file, ctx.pricer, dict(state) if state is not None else None, parent_events, mtime_ms,
                          fast=home_of(file) in (shared.get("fast_homes") or ()))
+    parser.quotas, parser.quota_account = [], quota_account(home_of(file))
     rows: list = []
     for lines, start in chunks:
         for r in parser.records(lines, start):
@@ -391,7 +409,13 @@ def parse_lines(chunks, file: LocalFile, state: dict | None, ctx, row_of, mtime_
                 parser.skipped += 1
             else:
                 rows.append(row)
-    return LinesParsed(rows, parser.skipped, parser.duplicates, parser.state)
+    return LinesParsed(rows, parser.skipped, parser.duplicates, parser.state, parser.quotas)
+
+
+def quota_account(home: str) -> str:
+    """The account key of a Codex home's plan-limit samples (spec/quotas.md §1.1): the logs name
+    no account, and auth.json holds secrets, so the home stands for it."""
+    return "openai:codex:" + hashlib.sha256(os.path.realpath(home).encode()).hexdigest()[:12]
 
 
 def _reader():

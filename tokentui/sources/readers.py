@@ -55,6 +55,8 @@ class LinesParsed:
     skipped: int
     duplicates: int
     state: dict  # parser state the next read resumes from (kept in the file's cursor)
+    #: plan-limit observations (:class:`tokentui.core.quotas.Observation`) the lines carried
+    quotas: list = field(default_factory=list)
 
 
 #: (chunks of ``(lines, offset of the first)``, the file, its cursor state or None for a read

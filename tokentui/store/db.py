@@ -86,6 +86,40 @@ MIGRATIONS: list[tuple[int, str]] = [
         PRIMARY KEY (source, name)
     );
     """),
+    # plan limits (spec/quotas.md §3.2): the vendors' own window percentages, kept as history
+    (2, """
+    CREATE TABLE quota_sample (
+        id            INTEGER PRIMARY KEY,
+        source        TEXT NOT NULL,
+        provider      TEXT NOT NULL,
+        account       TEXT NOT NULL,
+        lim           TEXT NOT NULL,
+        win           TEXT NOT NULL,
+        resets_at     INTEGER NOT NULL,
+        session       TEXT NOT NULL DEFAULT '',
+        used_bp       INTEGER NOT NULL,
+        window_s      INTEGER,
+        raw_resets_at INTEGER,
+        reset_src     TEXT NOT NULL,
+        plan          TEXT,
+        first_seen_ms INTEGER NOT NULL,
+        last_seen_ms  INTEGER NOT NULL,
+        device        TEXT NOT NULL,
+        UNIQUE (source, account, lim, win, resets_at, session, used_bp)
+    );
+    CREATE INDEX quota_sample_cur ON quota_sample (provider, account, lim, win, resets_at);
+    CREATE TABLE quota_event (
+        provider TEXT NOT NULL, account TEXT NOT NULL, lim TEXT NOT NULL, win TEXT NOT NULL,
+        kind TEXT NOT NULL, at_ms INTEGER NOT NULL, old_resets_at INTEGER NOT NULL DEFAULT 0,
+        new_resets_at INTEGER NOT NULL DEFAULT 0, detail TEXT,
+        UNIQUE (provider, account, lim, win, kind, at_ms)
+    );
+    CREATE TABLE quota_alert (
+        account TEXT NOT NULL, lim TEXT NOT NULL, win TEXT NOT NULL, resets_at INTEGER NOT NULL,
+        kind TEXT NOT NULL, fired_ms INTEGER NOT NULL,
+        PRIMARY KEY (account, lim, win, resets_at, kind)
+    );
+    """),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -78,6 +78,7 @@ class ApiError(SourceError):
                  path: str = "", hint: str | None = None) -> None:
         super().__init__(message, hint)
         self.kind, self.status, self.detail, self.path = kind, status, detail, path
+        self.retry_after: float | None = None  # seconds a 429 asked to wait (Retry-After)
 
 
 class Malformed(ApiError):
@@ -306,6 +307,7 @@ class ApiClient:
                 last = ApiError(f"{self.label} is rate limiting tokentop (HTTP 429)", kind="rate_limited",
                                 status=status, path=path, detail=self.scrub(error_text(body)),
                                 hint="the next poll tries again")
+                last.retry_after = wait
                 left = self._left()
                 if wait is not None and (wait > policy.retry_after_cap or (left is not None and wait >= left)):
                     why = (f"longer than tokentop waits within a poll ({policy.retry_after_cap:g} s)"

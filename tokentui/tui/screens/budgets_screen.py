@@ -16,6 +16,7 @@ from tokentui.services.budgets import BudgetResult, details
 from tokentui.services.dashboard import BudgetsView
 from tokentui.tui.widgets.budget_gauge import STATUS_WORDS, BudgetGauge, status_color
 from tokentui.tui.widgets.burnup_chart import LEGEND, BurnupChart
+from tokentui.tui.widgets.quota_gauge import QuotaCurves
 from tokentui.tui.widgets.text import lines, markup, plain
 
 EMPTY = ("No budgets yet. Press [b]a[/b] to add one: an amount in dollars or tokens per month, quarter or "
@@ -79,7 +80,7 @@ class BudgetsScreen(TokentopScreen):
     HELP_WIDGETS = (BudgetList,)
     KEY = "3"
     TITLE = "Budgets"
-    DATA = ("budgets",)
+    DATA = ("budgets", "snapshot")
     BINDINGS = [Binding("a", "add", "Add budget")]
 
     def __init__(self) -> None:
@@ -94,12 +95,16 @@ class BudgetsScreen(TokentopScreen):
         yield BurnupChart(id="burnup")
         with VerticalScroll(id="budget-detail-box"):
             yield Static("", id="budget-detail")
+        yield QuotaCurves(id="budget-quotas")
 
     def on_mount(self) -> None:
         self.query_one("#budget-list").border_title = "Budgets · used vs ┃ period gone"
         chart = self.query_one(BurnupChart)
         chart.border_subtitle = LEGEND
         self.query_one("#budget-detail-box").border_title = "Projection"
+        curves = self.query_one("#budget-quotas", QuotaCurves)
+        curves.border_title = "Plan limits · official · each window's curve"
+        curves.display = False
         self._show_parts(False)
         super().on_mount()
 
@@ -109,6 +114,17 @@ class BudgetsScreen(TokentopScreen):
         self.query_one("#budgets-empty").display = not any_budget
 
     # -- data -------------------------------------------------------------------------------
+    def show_snapshot(self, snap) -> None:
+        """Plan limits (official windows) under the budgets: shown once any was recorded."""
+        view = snap.quotas
+        if view is None:
+            return
+        curves = self.query_one("#budget-quotas", QuotaCurves)
+        curves.display = bool(view)
+        curves.compact = not self.has_class("-tall")  # 80×24: the most urgent window's gauge only
+        curves.tz = self.app.tz
+        curves.now_ms, curves.curves, curves.states = view.now_ms, tuple(view.curves), tuple(view.states)
+
     def show_budgets(self, view: BudgetsView) -> None:
         self._view = view
         empty = self.query_one("#budgets-empty", Static)

@@ -16,6 +16,7 @@ from tokentui.services.leverage import LeverageReport
 from tokentui.tui.widgets.bar_chart import BarChart
 from tokentui.tui.widgets.budget_gauge import STATUS_WORDS, BudgetGauge, status_color
 from tokentui.tui.widgets.burn_meter import BurnMeter
+from tokentui.tui.widgets.quota_gauge import QuotaGauges
 from tokentui.tui.widgets.source_status_list import SourceStatusList
 from tokentui.tui.widgets.top_list import TopList
 from tokentui.tui.widgets.totals_panel import TotalsPanel
@@ -51,6 +52,7 @@ class DashboardScreen(TokentopScreen):
             yield TopList(id="top-models")
             yield SourceStatusList(id="source-list")
         yield BarChart(id="daily-chart")
+        yield QuotaGauges(id="dash-quotas")
         with Vertical(id="headline"):
             yield Static("[dim]waiting for data…[/]", id="leverage-line")
             with Horizontal(id="budget-line"):
@@ -68,6 +70,10 @@ class DashboardScreen(TokentopScreen):
         box.border_subtitle = "3 → budgets · 4 → leverage"  # keys, not counts
         self.query_one("#daily-chart", BarChart).border_title = "Tokens per day · 28 days"
         self.query_one("#dash-gauge").display = False
+        quotas = self.query_one("#dash-quotas", QuotaGauges)
+        quotas.border_title = "Plan limits · official · ┃ even pace"
+        quotas.border_subtitle = "3 → curves"
+        quotas.display = False
 
     def show_snapshot(self, snap: Snapshot) -> None:
         meter = self.query_one(BurnMeter)
@@ -81,12 +87,24 @@ class DashboardScreen(TokentopScreen):
         chart = self.query_one("#daily-chart", BarChart)
         chart.values = tuple((day[5:], float(tokens)) for day, tokens in snap.daily)
         chart.highlight = snap.daily[-1][0][5:] if snap.daily else None
+        self.show_quotas(snap)
         quarter = snap.period("quarter")
         self._empty = not snap.tokens_per_week and not (quarter and quarter.tokens)
         if self._empty:
             self.query_one("#leverage-line", Static).update(EMPTY)
         elif self.app.leverage is not None:
             self.show_leverage(self.app.leverage)
+
+    def show_quotas(self, snap: Snapshot) -> None:
+        """The official plan-limit gauges; hidden until a window was ever recorded."""
+        gauges = self.query_one("#dash-quotas", QuotaGauges)
+        view = snap.quotas
+        if view is None:  # the first paint, before the refresh read them: keep what is shown
+            return
+        gauges.display = bool(view)
+        gauges.limit = 4 if self.screen.has_class("-tall") else 2
+        gauges.tz = self.app.tz
+        gauges.now_ms, gauges.states = view.now_ms, tuple(view.states)
 
     def show_leverage(self, report: LeverageReport) -> None:
         # the Leverage screen's own headline, so the two screens always agree

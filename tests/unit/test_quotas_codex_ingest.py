@@ -1,0 +1,102 @@
+"""Codex rollouts give plan-limit samples on ingest (spec/quotas.md §1.1): exact rows, no
+duplicates on re-reads or appends, fork replays skipped, token totals unchanged."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.unit.ingest_helpers import sync
+from tests.unit.test_quotas_core import FIX, G4_ROWS, iso_ms, ms
+from tokentui.core import quotas as q
+from tokentui.core.pricing import Pricer
+from tokentui.store import quotas as store
+
+
+@pytest.fixture
+def pricer(fixture_price_table):
+    return Pricer(table=fixture_price_table, use_genai=False)
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch) -> Path:
+    h = tmp_path / "codex"
+    shutil.copytree(FIX / "codex", h)
+    monkeypatch.setenv("CODEX_HOME", str(h))
+    return h
+
+
+def _acct(home: Path) -> str:
+    return "openai:codex:" + hashlib.sha256(os.path.realpath(home).encode()).hexdigest()[:12]
+
+
+def _g4(rows):
+    return sorted((r.lim, r.win, r.resets_at, r.used_bp, iso_ms(r.first_seen_ms), iso_ms(r.last_seen_ms))
+                  for r in rows if r.resets_at > 1795000000)
+
+
+def test_sync_records_the_fixture_samples_and_keeps_token_totals(tmp_path, home, pricer):
+    conn, res = sync(tmp_path / "h.db", pricer, sources=("codex",))
+    rows = store.rows(conn)
+    assert {r.account for r in rows} == {_acct(home)} and {r.source for r in rows} == {"codex-log"}
+    assert _g4(rows) == G4_ROWS
+    assert len(rows) == 16 + 3 + 2  # G4, G2 (relative resets), G1 (no reset)
+    total = conn.execute("SELECT SUM(input + output + cache_read) FROM ledger WHERE ts_ms >= ?",
+                         (ms("2026-11-23T00:00:00Z"),)).fetchone()[0]
+    assert total == 252357
+    st = {(s.lim, s.win): s for s in q.states(rows, ms("2026-11-23T09:00:00Z"))}
+    assert st[("codex", "five_hour")].used == 9.0 and st[("codex", "five_hour")].resets_at == 1795440681
+    assert st[("gpt-5.3-codex-spark", "five_hour")].used == 8.0
+    conn2, _ = sync(tmp_path / "h.db", pricer, sources=("codex",))  # nothing new: nothing changes
+    assert store.rows(conn2) == rows
+
+
+def test_appended_lines_never_duplicate_samples(tmp_path, home, pricer):
+    g4 = next(home.glob("sessions/2026/11/23/*.jsonl"))
+    data = g4.read_bytes().split(b"\n")
+    half = len(data) // 2
+    g4.write_bytes(b"\n".join(data[:half]) + b"\n")
+    sync(tmp_path / "h.db", pricer, sources=("codex",))
+    with open(g4, "ab") as fh:
+        fh.write(b"\n".join(data[half:]))
+    conn, _ = sync(tmp_path / "h.db", pricer, sources=("codex",))
+    assert _g4(store.rows(conn)) == G4_ROWS
+
+
+def test_a_fork_replay_brings_back_no_old_percentages(tmp_path, home, pricer):
+    parent = next(home.glob("sessions/2026/11/23/*.jsonl"))
+    pid = "019ab3c4-5d6e-7f80-9a1b-2c3d4e5f6a7b"
+    fork_ts = "2026-11-23T09:30:00.000Z"
+    lines = [json.dumps({"timestamp": fork_ts, "type": "session_meta",
+                         "payload": {"id": "019ab3c4-0000-7f80-9a1b-2c3d4e5f6a7c", "timestamp": fork_ts,
+                                     "forked_from_id": pid, "cwd": "/home/u/proj"}})]
+    for n, line in enumerate(parent.read_text().splitlines()):
+        obj = json.loads(line)
+        if obj["type"] == "session_meta":
+            continue
+        obj["timestamp"] = f"2026-11-23T09:30:{n:02d}.000Z"  # the replay rewrites the times
+        lines.append(json.dumps(obj))
+    own_rl = {"limit_id": "codex", "primary": {"used_percent": 12.0, "window_minutes": 300, "resets_at": 1795440681},
+              "secondary": {"used_percent": 59.0, "window_minutes": 10080, "resets_at": 1795770005},
+              "plan_type": "pro"}
+    lines.append(json.dumps({"timestamp": "2026-11-23T09:40:00.000Z", "type": "turn_context",
+                             "payload": {"model": "gpt-5.5", "started_at": 1795426800}}))
+    lines.append(json.dumps({"timestamp": "2026-11-23T09:40:05.000Z", "type": "event_msg", "payload": {
+        "type": "token_count", "rate_limits": own_rl, "info": {
+            "total_token_usage": {"input_tokens": 999999, "cached_input_tokens": 0, "output_tokens": 10,
+                                  "reasoning_output_tokens": 0, "total_tokens": 1000009},
+            "last_token_usage": {"input_tokens": 100, "cached_input_tokens": 0, "output_tokens": 10,
+                                 "reasoning_output_tokens": 0, "total_tokens": 110}}}}))
+    child = parent.parent / "rollout-2026-11-23T09-30-00-019ab3c4-0000-7f80-9a1b-2c3d4e5f6a7c.jsonl"
+    child.write_text("\n".join(lines) + "\n")
+    conn, _ = sync(tmp_path / "h.db", pricer, sources=("codex",))
+    rows = store.rows(conn)
+    replayed = [r for r in rows if ms("2026-11-23T09:30:00Z") <= r.first_seen_ms < ms("2026-11-23T09:40:00Z")]
+    assert replayed == []
+    own = sorted((r.win, r.used_bp) for r in rows if r.first_seen_ms == ms("2026-11-23T09:40:05Z"))
+    assert own == [("five_hour", 1200), ("seven_day", 5900)]
