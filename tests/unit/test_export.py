@@ -244,7 +244,7 @@ def test_each_format_shows_the_store_totals_and_verifies(store, fmt):
     assert tokens == sum(r.total for r in in_period())
     assert cost == (Decimal("2.143456") if fmt in ("json", "toml", "csv") else Decimal("2.14"))
     assert snap.digest in text
-    v = verify_text(text)
+    v = verify_text(text, render(snap, "json") if fmt == "csv" else None)  # a CSV's data is the file beside it
     assert v.ok and v.format == fmt and v.digest == snap.digest and v.exit_code == 0, v.message
     assert render(snap, fmt) == text  # deterministic
 
@@ -261,7 +261,8 @@ def tamper_points(fmt: str, text: str, snap) -> dict[str, int]:
     points = {"digest": text.index(snap.digest) + next(i for i, c in enumerate(snap.digest) if c.isdigit())}
     embedded = {"json": f'"total_tokens": {total}', "toml": f"total_tokens = {total}"}.get(
         fmt, f'"total_tokens":{total}')
-    points["data"] = text.rindex(embedded) + len(embedded) - 1
+    if fmt != "csv":  # a CSV's data is in the file beside it (see test_changing_one_digit_anywhere_is_caught)
+        points["data"] = text.rindex(embedded) + len(embedded) - 1
     if fmt in ("md", "html"):
         points["readable"] = text.index(f"{total:,}") + 1
     if fmt == "csv":
@@ -273,14 +274,24 @@ def tamper_points(fmt: str, text: str, snap) -> dict[str, int]:
 def test_changing_one_digit_anywhere_is_caught(store, tmp_path, capsys, fmt):
     snap = snapshot(store)
     text = render(snap, fmt)
+    side = render(snap, "json") if fmt == "csv" else None  # a CSV is checked with its data file
     for where, index in tamper_points(fmt, text, snap).items():
         bad = _flip(text, index)
-        v = verify_text(bad)
+        v = verify_text(bad, side)
         assert not v.ok and v.exit_code == 1, (where, v.message)
         f = tmp_path / f"bad-{where}.{fmt}"
         f.write_text(bad, encoding="utf-8")
+        if side is not None:
+            (tmp_path / f"bad-{where}.{fmt}.verify.json").write_text(side, encoding="utf-8")
         assert main(["verify", str(f)]) == 1
         assert "ALTERED" in capsys.readouterr().err
+    if side is not None:  # and one digit of the data file, the digest in it, the digest column
+        total = snap.data["totals"]["total_tokens"]
+        for index in (side.rindex(f'"total_tokens": {total}') + len(f'"total_tokens": {total}') - 1,
+                      side.index(snap.digest) + next(i for i, c in enumerate(snap.digest) if c.isdigit())):
+            v = verify_text(text, _flip(side, index))
+            assert not v.ok and v.exit_code == 1, v.message
+        assert not verify_text(text.replace(snap.digest, snap.digest[::-1], 1), side).ok
 
 
 def test_harmless_changes_keep_a_snapshot_intact(store):
@@ -398,8 +409,11 @@ def test_documents_of_an_older_layout_are_checked_as_far_as_this_tokentop_can(st
     v = verify_text(render(old, "html"))
     assert v.ok and "only the data" not in v.message, v.message
     assert not verify_text(render(old, "html").replace("Token usage", "Token usagE")).ok
+    from tokentui.export.machine import render_csv_legacy
+
     for fmt in ("md", "csv"):
-        v = verify_text(render(old, fmt))
+        text = render(old, fmt) if fmt == "md" else render_csv_legacy(make({**old.data, "layout_version": 1}))
+        v = verify_text(text)
         assert v.ok and "only the data was checked" in v.message, v.message
 
 
@@ -416,3 +430,56 @@ def test_an_output_extension_that_is_no_export_format_is_refused(isolated, tmp_p
     assert verify_file(tmp_path / "out.txt").format == "csv"
     assert main(["export", "--no-sync", "-o", str(tmp_path / "plain")]) == 0
     assert verify_file(tmp_path / "plain").format == "md"
+
+
+def test_the_csv_is_plain_rows_a_spreadsheet_opens_and_its_data_file_verifies_it(isolated, tmp_path, capsys):
+    """Issue 19 item 14: a header, then one row per day, every row with the same columns and
+    no comment lines (the 44 KB data line parsed as 2,267 columns); the digest is a column,
+    the data a JSON snapshot written beside the CSV, and `verify` checks both."""
+    seed(known_records(datetime.now(timezone.utc)), datetime.now(timezone.utc))
+    target = tmp_path / "usage.csv"
+    assert main(["export", "--no-sync", "-o", str(target)]) == 0
+    out = capsys.readouterr().out
+    text = target.read_text(encoding="utf-8")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0][0] == "date" and rows[0][-1] == "snapshot_sha256" and len(rows) == 1 + 28
+    assert {len(r) for r in rows} == {len(rows[0])}
+    assert not any(line.startswith("#") for line in text.splitlines())
+    assert max(len(line) for line in text.splitlines()) < 250
+    sidecar = tmp_path / "usage.csv.verify.json"
+    assert str(sidecar) in out and stat.S_IMODE(sidecar.stat().st_mode) == 0o600
+    env = json.loads(sidecar.read_text(encoding="utf-8"))
+    assert {r[-1] for r in rows[1:]} == {env["digest"]} and len(env["data"]["daily"]) == 28
+    assert sum(int(r[rows[0].index("total_tokens")]) for r in rows[1:]) == env["data"]["totals"]["total_tokens"]
+    v = verify_file(target)
+    assert v.ok and v.format == "csv" and v.digest == env["digest"], v.message
+    assert main(["verify", str(target)]) == 0 and main(["verify", str(sidecar)]) == 0  # the data file is a snapshot too
+    # a row changed, the data file changed, or the data file gone: each is caught
+    day = rows[-2]
+    target.write_text(text.replace(",".join(day), ",".join([day[0], str(int(day[1]) + 1)] + day[2:])), encoding="utf-8")
+    assert not verify_file(target).ok
+    target.write_text(text, encoding="utf-8")
+    good = sidecar.read_text(encoding="utf-8")
+    sidecar.write_text(good.replace('"days": 28', '"days": 27'), encoding="utf-8")
+    assert not verify_file(target).ok
+    sidecar.unlink()
+    v = verify_file(target)
+    assert not v.ok and "usage.csv.verify.json" in v.message and "beside" in v.message, v.message
+    capsys.readouterr()
+    assert main(["verify", str(target)]) == 1
+    assert "usage.csv.verify.json" in capsys.readouterr().err
+
+
+def test_a_csv_of_the_old_layout_with_its_data_lines_still_verifies_in_full(store):
+    """CSVs written before item 14 (three `#` lines carrying digest and data) are still
+    checked, rows included."""
+    from tokentui.export.machine import render_csv_legacy
+    from tokentui.export.model import make
+
+    old = make({**snapshot(store, label="Alice").data, "layout_version": 2})
+    text = render_csv_legacy(old)
+    assert text.startswith("# tokentop snapshot") and "# data: {" in text
+    v = verify_text(text)
+    assert v.ok and v.format == "csv" and "only the data" not in v.message, v.message
+    row = next(line for line in text.splitlines() if line[:4].isdigit())
+    assert not verify_text(text.replace(row, row.replace(",", ",1", 1))).ok

@@ -302,8 +302,14 @@ def render_snapshot(conn: sqlite3.Connection, settings: Settings, options: Expor
 
 
 def write_snapshot(conn: sqlite3.Connection, settings: Settings, options: ExportOptions) -> Path:
-    """Build, render and write the snapshot (mode 0600); returns the file written."""
+    """Build, render and write the snapshot (mode 0600); returns the file written. A CSV
+    gets its data (the JSON snapshot, which ``tokentop verify`` needs) beside it, written
+    first, so a CSV on disk always has the data it is checked against."""
     snap, text = render_snapshot(conn, settings, options)
     out = options.output or Path.cwd() / default_name(snap, options.format)
+    if options.format == "csv":
+        from tokentui.export.machine import sidecar_path
+
+        paths.write_private_text(sidecar_path(out), render(snap, "json"))
     paths.write_private_text(out, text)
     return out
