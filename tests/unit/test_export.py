@@ -398,23 +398,27 @@ def test_export_commands_never_import_textual(isolated, tmp_path):
 
 
 def test_documents_of_an_older_layout_are_checked_as_far_as_this_tokentop_can(store):
-    """Layout 2 escapes data text in Markdown and in the CSV's data line; HTML of layout 1
-    renders the same and is still checked in full, Markdown and CSV of layout 1 have their
-    data checked (and say so)."""
+    """Layout 2 escaped data text in Markdown and in the CSV's data line; layout 3 opens md and
+    html with a summary (so HTML of layouts 1 and 2 no longer renders the same). A document of
+    this layout is checked in full; md, html and csv of layout 1 have their data checked (and
+    say so), and a change to that data is still caught."""
     from tokentui.export.model import LAYOUT_VERSION, make
     from tokentui.export.verify import RENDERED_LAYOUTS
 
     assert all(LAYOUT_VERSION in v for v in RENDERED_LAYOUTS.values())
-    old = make({**snapshot(store, label="my_team *A*").data, "layout_version": 1})
-    v = verify_text(render(old, "html"))
+    now = snapshot(store, label="my_team *A*")
+    v = verify_text(render(now, "html"))
     assert v.ok and "only the data" not in v.message, v.message
-    assert not verify_text(render(old, "html").replace("Token usage", "Token usagE")).ok
+    assert not verify_text(render(now, "html").replace("Token usage", "Token usagE")).ok
+    old = make({**now.data, "layout_version": 1})
     from tokentui.export.machine import render_csv_legacy
 
-    for fmt in ("md", "csv"):
-        text = render(old, fmt) if fmt == "md" else render_csv_legacy(make({**old.data, "layout_version": 1}))
+    for fmt in ("md", "html", "csv"):
+        text = render_csv_legacy(old) if fmt == "csv" else render(old, fmt)
         v = verify_text(text)
         assert v.ok and "only the data was checked" in v.message, v.message
+        total = f'"total_tokens":{old.data["totals"]["total_tokens"]}'
+        assert not verify_text(text.replace(total, total + "1")).ok
 
 
 def test_an_output_extension_that_is_no_export_format_is_refused(isolated, tmp_path, capsys):
@@ -483,3 +487,41 @@ def test_a_csv_of_the_old_layout_with_its_data_lines_still_verifies_in_full(stor
     assert v.ok and v.format == "csv" and "only the data" not in v.message, v.message
     row = next(line for line in text.splitlines() if line[:4].isdigit())
     assert not verify_text(text.replace(row, row.replace(",", ",1", 1))).ok
+
+
+def test_the_markdown_opens_with_a_summary_and_keeps_its_data_collapsed_at_the_end(store):
+    """Issue 19 item 15: the first screen is a summary in plain words; below it the details,
+    without rows of zero days or of sources that are not set up; the data for `verify` is a
+    collapsed block at the very end, and the document still verifies."""
+    with transaction(store):
+        for name in ("gemini-cli", "opencode", "amp"):
+            ledger.set_status(store, name, "not configured", None, {})
+    snap = snapshot(store, label="Alice")
+    md = render(snap, "md")
+    lines = md.splitlines()
+    assert lines.index("## Summary") < lines.index("## Totals") <= 24  # the summary is the first screen
+    summary = md[md.index("## Summary"):md.index("## Totals")]
+    assert "$2.14" in summary and "72,950 tokens" in summary and "3 of 28 days" in summary
+    assert "2026-11-18" in summary  # the busiest day
+    assert "claude-sonnet-4-5" in summary and "gpt-4.1-mini" in summary  # most tokens, most cost
+    assert "No budget is set" in summary and "codex reported an error" in summary
+    readable = md[:md.index("<details>")]
+    assert "P10" not in readable and "× 24 hours" not in readable and "T12:00:00Z" not in readable  # jargon
+    daily = md[md.index("## Daily"):md.index("## Sources")]
+    assert "| 0 |" not in daily and daily.count("| 2026-") == 3 and "25 days without usage" in daily
+    sources = md[md.index("## Sources"):md.index("## Method notes")]
+    assert "| gemini-cli" not in sources and "Not set up (no records): gemini-cli, opencode, amp." in sources
+    assert "| codex | local | error" in sources and "| openai | api | not synced" in sources
+    at = next(i for i, ln in enumerate(lines) if ln.startswith("```json tokentop-snapshot"))
+    assert lines[at - 2] == "<details><summary>Data for tokentop verify</summary>" and lines[at + 2] == "```"
+    assert lines[at + 3:] == ["", "</details>"]
+    assert max(len(ln) for ln in lines[:at]) < 400  # nothing above the data block is a blob
+    v = verify_text(md)
+    assert v.ok and v.format == "md", v.message
+    assert not verify_text(md.replace("72,950 tokens", "72,951 tokens")).ok
+    # the HTML opens the same way: the summary right after the figures, idle sources on one line
+    html = render(snap, "html")
+    assert html.index("<h2>Summary</h2>") < html.index("<h2>Daily usage</h2>")
+    assert "72,950 tokens in 28 days" in html[:html.index("<h2>Daily usage</h2>")]
+    assert "<td>gemini-cli</td>" not in html and "Not set up (no records): gemini-cli, opencode, amp" in html
+    assert "P10–P90 " not in html.replace("likely range (P10–P90)", "") and verify_text(html).ok

@@ -113,6 +113,11 @@ def _cards(d: Mapping[str, Any]) -> str:
             + "</section>")
 
 
+def _summary(d: Mapping[str, Any]) -> str:
+    return ("<section><h2>Summary</h2><ul>" + "".join(f"<li>{e(p)}</li>" for p in tx.summary_points(d))
+            + "</ul></section>")
+
+
 def _legend(items: Sequence[tuple[str, str, bool]]) -> str:
     spans = "".join(f'<span><span class="sw{" line" if line else ""}" style="background:{c}"></span>{e(label)}</span>'
                     for label, c, line in items)
@@ -143,12 +148,12 @@ def _budgets(d: Mapping[str, Any]) -> str:
                      f'{e(status.replace("_", " "))}</span> {e(b["headline"])}</p>')
         parts.append(f'<p class="small">Spent {e(tx.budget_amount(b, "spent"))} of {e(tx.budget_amount(b, "amount"))} '
                      f'({e(tx.pct(b["used_share"]))}) with {e(tx.pct(b["elapsed_share"]))} of the {e(b["period"])} '
-                     f'elapsed · projected {e(tx.budget_amount(b, "projected"))} (P10–P90 '
-                     f'{e(tx.budget_amount(b, "projected_p10"))} – {e(tx.budget_amount(b, "projected_p90"))}) · '
-                     f'{e(tx.budget_period(b))} · scope: {e(b["scope"])}</p>')
+                     f'elapsed · expected at the end {e(tx.budget_amount(b, "projected"))} (likely between '
+                     f'{e(tx.budget_amount(b, "projected_p10"))} and {e(tx.budget_amount(b, "projected_p90"))}) · '
+                     f'{e(tx.budget_period(b))} · counts {e(b["scope"])}</p>')
         parts.append("<figure>" + _chart(charts.burnup, b) + _legend([
             ("spent so far", charts.ACTUAL, True), ("projected", charts.EXPECTED, True),
-            ("P10–P90 band", charts.BAND, False), ("budget", charts.LIMIT, True)]) + "</figure>")
+            ("likely range (P10–P90)", charts.BAND, False), ("budget", charts.LIMIT, True)]) + "</figure>")
         parts.append(f'<details><summary>How this is computed</summary><p class="small">{e(b["method"])}</p>'
                      '</details></div>')
     return "".join(parts) + "</section>"
@@ -201,10 +206,11 @@ def _daily_table(d: Mapping[str, Any]) -> str:
 
 def _provenance(d: Mapping[str, Any]) -> str:
     pv = d["provenance"]
+    shown, idle = tx.shown_sources(d)
     rows = ([s["source"], s["kind"], s["status"], _stamp(tx.sync_time(s.get("last_sync"))),
              tx.tokens(s["records_in_period"]), tx.tokens(s["records"]), tx.tokens(s["duplicates_dropped"]),
-             tx.tokens(s["skipped_lines"])] for s in pv["sources"])
-    items = [f"Cost basis: {tx.cost_basis(d)}", f"Pricing data: {pv['pricing_data_version']}"
+             tx.tokens(s["skipped_lines"])] for s in shown)
+    items = ([f"Not set up (no records): {', '.join(idle)}"] if idle else []) + [f"Cost basis: {tx.cost_basis(d)}", f"Pricing data: {pv['pricing_data_version']}"
              + (f" (stored records priced with {pv['store_pricing_version']})"
                 if pv.get("store_pricing_version") and pv["store_pricing_version"] != pv["pricing_data_version"]
                 else ""), f"tokentop {pv['tokentop_version']}"]
@@ -225,7 +231,7 @@ def render_html(snap: Snapshot) -> str:
     title = tx.title(d)
     body = [f'<header><h1>{e(title)}</h1><p class="meta">{e(tx.period_line(d))}</p>'
             f'<p class="meta">Generated {e(tx.generated_line(d))}</p></header>',
-            _cards(d), _daily_chart(d), _budgets(d), _leverage(d), _breakdowns(d), _daily_table(d), _provenance(d),
+            _cards(d), _summary(d), _daily_chart(d), _budgets(d), _leverage(d), _breakdowns(d), _daily_table(d), _provenance(d),
             "<section><h2>Method notes</h2><ul>" + "".join(f"<li>{e(n)}</li>" for n in d["notes"]) + "</ul></section>",
             f"<footer>sha256 <code>{e(snap.digest)}</code> of this snapshot's data (embedded in this file). "
             "Check it with <code>tokentop verify FILE</code>.</footer>"]

@@ -38,11 +38,11 @@ from tokentui.export.model import KIND, LAYOUT_VERSION, Snapshot, SnapshotError,
 from tokentui.export.text import EMBED_TAG
 
 HEX = r"[0-9a-f]{64}"
-#: the layouts this tokentop renders exactly, per format: layout 2 escapes text from the data
-#: in Markdown, and in the CSV's data line; HTML still renders as it did in layout 1; layout 3
-#: makes the CSV plain rows (its data in a JSON file beside it); "csv-legacy" is the CSV with
-#: ``#`` lines, rendered as layout 2 wrote it
-RENDERED_LAYOUTS = {"md": (2, 3), "html": (1, 2, 3), "csv": (3,)}
+#: the layouts this tokentop renders exactly, per format: layout 2 escaped text from the data
+#: in Markdown and in the CSV's data line; layout 3 opens md and html with a summary and makes
+#: the CSV plain rows (its data in a JSON file beside it); "csv-legacy" is the CSV with ``#``
+#: lines, rendered as layout 2 wrote it
+RENDERED_LAYOUTS = {"md": (3,), "html": (3,), "csv": (3,)}
 LEGACY_LAYOUTS = {"csv-legacy": (2,)}
 #: the first line of a plain tokentop CSV (layout 3 and later)
 CSV_HEADER = ",".join(CSV_COLUMNS)

@@ -273,8 +273,9 @@ def _leverage(conn: sqlite3.Connection, settings: Settings, tz: ZoneInfo, now: d
         missing.append(f"Leverage left out: {exc}.")
         return {}
     out: dict[str, Any] = {"leverage": sections.leverage_object(report.leverage)}
-    missing.append(f"Leverage: per-week figures over the {days} × 24 hours ending {_iso_utc(end)}; "
-                   "spend / compensation is left out of snapshots (with the cost it would reveal pay).")
+    stamp = _iso_utc(end).replace("T", " ").replace("Z", " UTC")
+    missing.append(f"Leverage figures are weekly averages over the {days} days up to {stamp}; spend "
+                   "against pay is never in a snapshot (with the cost beside it, it would reveal pay).")
     missing.extend(f"Leverage: {n}" for n in report.notes)
     if report.team is not None:
         out["team"] = sections.team_object(report)
