@@ -135,21 +135,22 @@ def _leverage(d: Mapping[str, Any]) -> list[str]:
 def _breakdowns(d: Mapping[str, Any]) -> list[str]:
     out = ["## By source", ""]
     out += table(["Source", "Kind", "Tokens", "Cost", "Billed", "Records"],
-                 ([s["source"], s["kind"], tx.tokens(s["total_tokens"]), tx.usd2(s["cost_usd"]),
-                   tx.usd2(s["billed_usd"]), tx.tokens(s["records"])] for s in d["by_source"]), right=(2, 3, 4, 5))
+                 tx.columns([[s["source"], s["kind"], s["total_tokens"], tx.cost(s["cost_usd"], s.get("unpriced_tokens", 0)),
+                              tx.usd2(s["billed_usd"]), s["records"]] for s in d["by_source"]], (2, 5)),
+                 right=(2, 3, 4, 5))
     out += ["", "## By model", ""]
     out += table(["Model", "Input", "Output", "Cache W", "Cache R", "Total", "Cost"],
-                 ([m["model"], tx.short(m["input_tokens"]), tx.short(m["output_tokens"]),
-                   tx.short(m["cache_write_tokens"]), tx.short(m["cache_read_tokens"]), tx.short(m["total_tokens"]),
-                   tx.usd2(m["cost_usd"]) + ("*" if m.get("unpriced_tokens") else "")] for m in d["by_model"]),
+                 tx.columns([[m["model"], m["input_tokens"], m["output_tokens"], m["cache_write_tokens"],
+                              m["cache_read_tokens"], m["total_tokens"], tx.cost(m["cost_usd"], m.get("unpriced_tokens", 0))]
+                             for m in d["by_model"]], (1, 2, 3, 4, 5)),
                  right=(1, 2, 3, 4, 5, 6))
-    if any(m.get("unpriced_tokens") for m in d["by_model"]):
-        out += ["", "\\* has tokens without a known price (not in the cost)."]
+    if any(m.get("unpriced_tokens") and m["cost_usd"] and Decimal(m["cost_usd"]) for m in d["by_model"]):
+        out += ["", "\\* part of its tokens have no known price (not in the cost)."]
     projects = d.get("projects")
     if projects is not None:
         out += ["", "## By project", ""]
         out += table(["Project", "Tokens", "Cost"],
-                     ([p["project"], tx.tokens(p["total_tokens"]), tx.usd2(p["cost_usd"])] for p in projects),
+                     tx.columns([[p["project"], p["total_tokens"], tx.usd2(p["cost_usd"])] for p in projects], (1,)),
                      right=(1, 2))
     return out + [""]
 
@@ -179,7 +180,8 @@ def _daily(d: Mapping[str, Any]) -> list[str]:
         out = ["## Weekly", "", "Sums of the daily rows by week (Monday to Sunday); the data block keeps every day.",
                ""]
         out += table(["Week", "Tokens", "Cost", ""],
-                     ([w, tx.tokens(tok), tx.usd2(str(cost)), bar(tok, top)] for w, tok, cost in weeks), right=(1, 2))
+                     tx.columns([[w, tok, tx.usd2(str(cost)), bar(tok, top)] for w, tok, cost in weeks], (1,)),
+                     right=(1, 2))
         return out + [""]
     top = max((r["total_tokens"] for r in daily), default=0)
     active = [r for r in daily if r["total_tokens"]]
@@ -187,8 +189,8 @@ def _daily(d: Mapping[str, Any]) -> list[str]:
     if not active:
         return out + [f"No usage on any of the {len(daily)} days.", ""]
     out += table(["Date", "Tokens", "Cost", ""],
-                 ([r["date"], tx.tokens(r["total_tokens"]), tx.usd2(r["cost_usd"]), bar(r["total_tokens"], top)]
-                  for r in active), right=(1, 2))
+                 tx.columns([[r["date"], r["total_tokens"], tx.cost(r["cost_usd"], r.get("unpriced_tokens", 0)),
+                              bar(r["total_tokens"], top)] for r in active], (1,)), right=(1, 2))
     idle = len(daily) - len(active)
     if idle:
         out += ["", f"The {idle} day{'s' if idle != 1 else ''} without usage {'are' if idle != 1 else 'is'} "
@@ -202,9 +204,9 @@ def _provenance(d: Mapping[str, Any]) -> list[str]:
     out = ["## Sources", ""]
     out += table(["Source", "Kind", "Status", "Last sync (UTC)", "Records in period", "Records stored",
                   "Duplicates dropped", "Skipped lines"],
-                 ([s["source"], s["kind"], s["status"], tx.sync_time(s.get("last_sync")),
-                   tx.tokens(s["records_in_period"]), tx.tokens(s["records"]), tx.tokens(s["duplicates_dropped"]),
-                   tx.tokens(s["skipped_lines"])] for s in rows), right=(4, 5, 6, 7))
+                 tx.columns([[s["source"], s["kind"], s["status"], tx.sync_time(s.get("last_sync")),
+                              s["records_in_period"], s["records"], s["duplicates_dropped"], s["skipped_lines"]]
+                             for s in rows], (4, 5, 6, 7)), right=(4, 5, 6, 7))
     if idle:
         out += ["", f"Not set up (no records): {text(', '.join(idle))}."]
     out += ["", f"- **Cost basis:** {tx.cost_basis(d)}",

@@ -50,7 +50,27 @@ def usd(value: str | None, places: int | None = None) -> str:
 
 
 def usd2(value: str | None) -> str:
-    return usd(value, places=2)
+    """Money with two decimals ('<$0.01' for a sliver, never '$0.00'); '—' when absent."""
+    return "—" if value is None else fmt.money(Decimal(value))
+
+
+def cost(value: str | None, unpriced_tokens: int = 0) -> str:
+    """A cost cell: 'unpriced' when nothing of it has a price, '$1.23*' when part has none."""
+    return "—" if value is None else fmt.cost_cell(Decimal(value), unpriced_tokens)
+
+
+#: the widest exact token figure a document's table shows ('9,999,999,999'); beyond it the
+#: whole column is compact
+TOKEN_WIDTH = 13
+
+
+def columns(rows: list[list[Any]], token_cols: tuple[int, ...]) -> list[list[Any]]:
+    """``rows`` with the token counts at ``token_cols`` formatted one format per column."""
+    rows = [list(r) for r in rows]
+    for i in token_cols:
+        for r, text in zip(rows, fmt.token_column([r[i] for r in rows], TOKEN_WIDTH)):
+            r[i] = text
+    return rows
 
 
 def tokens(n: int | None) -> str:
