@@ -20,6 +20,9 @@ class SourceStatus:
     balances: tuple[str, ...] = ()  # e.g. "USD 12.50 available" (API sources)
     #: an API key's redacted tail and where it came from, e.g. "…3f9a (keyring)"; never more
     key_hint: str | None = None
+    #: a local source that found nothing: every folder it tried, and the env vars that move it
+    looked: tuple[str, ...] = ()
+    env: tuple[str, ...] = ()
 
     def as_json(self) -> dict:
         """The fields of `tokentop sources --json`."""
@@ -27,4 +30,4 @@ class SourceStatus:
                 "last_sync_ms": self.last_sync_ms, "records": self.records, "paths": list(self.paths),
                 "skipped_lines": self.skipped_lines, "implausible_lines": self.implausible_lines,
                 "duplicates": self.duplicates,
-                "balances": list(self.balances)}
+                "balances": list(self.balances), "looked": list(self.looked), "env": list(self.env)}

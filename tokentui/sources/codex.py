@@ -13,7 +13,7 @@ from typing import Callable, Iterable, Sequence
 
 from tokentui.core.pricing import FAST_SUFFIX
 from tokentui.core.records import ESTIMATED, UNPRICED, UsageRecord
-from tokentui.sources.codex_home import SOURCE, discover, home_of, prepare, where
+from tokentui.sources.codex_home import SOURCE, discover, home_of, looked, prepare, where
 from tokentui.sources.common import (
     MAX_MS,
     MAX_TOKENS,
@@ -395,7 +395,7 @@ def parse_lines(chunks, file: LocalFile, state: dict | None, ctx, row_of, mtime_
 def _reader():
     from tokentui.sources.readers import JsonlLog
 
-    return JsonlLog(where=where, discover=discover, parse=parse_lines, prepare=prepare)
+    return JsonlLog(where=where, discover=discover, parse=parse_lines, prepare=prepare, looked=looked)
 
 
 READER = _reader()

@@ -68,6 +68,17 @@ def state_dirs(extra: Sequence[str] = ()) -> list[Path]:
     return existing_dirs(list(cands) + list(extra))
 
 
+def looked(extra: Sequence[str] = ()) -> list[str]:
+    """Every state folder tried, found or not (the legacy names too, without a state dir env)."""
+    env = os.environ.get("OPENCLAW_STATE_DIR", "").strip() or os.environ.get("CLAWDBOT_STATE_DIR", "").strip()
+    if env:
+        cands = [p.strip() for p in env.split(",") if p.strip()]
+    else:
+        home = os.environ.get("OPENCLAW_HOME", "").strip() or "~"
+        cands = [os.path.join(home, d) for d in (".openclaw", *_LEGACY_DIRS)]
+    return [os.path.expanduser(c) for c in list(cands) + list(extra)]
+
+
 def _databases(state: Path) -> list[Path]:
     """``agents/*/agent/openclaw-agent.sqlite`` that stay inside ``state``, sorted."""
     base = Path(state) / "agents"
@@ -322,7 +333,7 @@ def where(extra: Sequence[str] = ()) -> tuple[list[str], str | None]:
 def _reader():
     from tokentui.sources.readers import SignedDatabase
 
-    return SignedDatabase(where=where, locations=state_dirs, signature=signature, read_all=read_all)
+    return SignedDatabase(where=where, locations=state_dirs, signature=signature, read_all=read_all, looked=looked)
 
 
 READER = _reader()

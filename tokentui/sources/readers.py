@@ -12,7 +12,9 @@ the ingester (:mod:`tokentui.services.ingest`) runs the strategy without knowing
   signature (sizes and mtimes) changes.
 
 Every strategy has ``where(extra) -> (locations, problem)``: the folders it reads, for
-`tokentop sources` and the Sources screen, and why none was found where the user said.
+`tokentop sources` and the Sources screen, and why none was found where the user said; and
+may have ``looked(extra) -> paths``: every folder it tries, found or not, so a source that
+finds nothing can say where it looked.
 Pure declarations: functions and plain data, no store and no UI.
 """
 
@@ -27,6 +29,8 @@ from tokentui.sources.common import LocalFile
 
 #: (extra roots from config) → (folders read, a problem to show when none was found)
 Where = Callable[[Sequence[str]], tuple[list[str], "str | None"]]
+#: (extra roots from config) → every folder (or file) tried, in order, found or not
+Looked = Callable[[Sequence[str]], list[str]]
 #: (extra roots, errors to append to) → (files found, a problem message or None)
 Discover = Callable[[Sequence[str], "list[str] | None"], tuple[list[LocalFile], "str | None"]]
 #: a record and whether its line had a ``speed`` field → the store's row, or None if invalid
@@ -79,6 +83,7 @@ class JsonlLog:
     #: (every file found) → data all parsers of this source share (in ``ParseContext.shared``)
     prepare: Callable[[list[LocalFile]], Any] | None = None
     parallel: bool = True  # may be parsed in worker processes
+    looked: Looked | None = None
 
 
 @dataclass(frozen=True)
@@ -87,6 +92,7 @@ class RewrittenJson:
     discover: Discover
     #: (the whole file, the file, a pricer, mtime in ms) → (records, lines or messages skipped)
     parse_file: Callable[[bytes, LocalFile, Any, int], tuple[list[UsageRecord], int]]
+    looked: Looked | None = None
 
 
 @dataclass(frozen=True)
@@ -96,6 +102,7 @@ class SignedDatabase:
     signature: Callable[[Path], str]
     #: (a location, a pricer) → (records, skipped, a problem that means "read it again next time")
     read_all: Callable[[Path, Any], tuple[list[UsageRecord], int, "str | None"]]
+    looked: Looked | None = None
 
 
 LocalReader = JsonlLog | RewrittenJson | SignedDatabase

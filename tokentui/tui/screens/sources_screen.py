@@ -21,7 +21,7 @@ from tokentui.tui.widgets.text import lines as lines_of, markup, plain, rich_pla
 
 _PLAIN = {
     "ok": "working",
-    "stale": "found, waiting for its first sync",
+    "stale": "not up to date",
     "error": "failing",
     "not configured": "not set up",
     "disabled": "turned off in config",
@@ -119,6 +119,8 @@ class SourcesScreen(TokentopScreen):
                                 f"[dim]records stored[/] {r.records:,}"))
         for p in r.paths:
             lines.append(Content.assemble(markup("[dim]reads[/] "), plain(p)))
+        for p in r.looked:
+            lines.append(Content.assemble(markup("[dim]looked in[/] "), plain(p), markup(" [dim](not found)[/]")))
         if r.skipped_lines:
             lines.append(markup(f"[$warning]{r.skipped_lines} corrupt or invalid line(s) skipped[/]"))
         if r.implausible_lines:
