@@ -1,0 +1,100 @@
+"""Issue 19 item 12: charts that say something. Labelled axes and a scale that shows the data:
+the burn-up chart scales to the spend (the budget marked when it is far above), its expected
+line is continuous, its y axis has a scale; sparklines have a time axis; the History chart
+labels its days along the axis; leverage strips have a scale."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from textual.app import App, ComposeResult
+
+from tests.tui.conftest import rendered
+from tokentui.core.projection import BurnupPoint
+from tokentui.tui.widgets.burnup_chart import BUDGET, EXPECTED, BurnupChart
+
+DAY0 = date(2026, 11, 1)
+
+
+def _points(days: int, today: int, per_day: float) -> tuple[BurnupPoint, ...]:
+    pts = []
+    for i in range(days):
+        spent = per_day * (i + 1)
+        if i < today:
+            pts.append(BurnupPoint(DAY0 + timedelta(days=i), spent, None, None, None))
+        elif i == today:
+            pts.append(BurnupPoint(DAY0 + timedelta(days=i), spent, spent, spent, spent))
+        else:
+            pts.append(BurnupPoint(DAY0 + timedelta(days=i), None, spent, spent * 0.8, spent * 1.2))
+    return tuple(pts)
+
+
+class _Host(App):
+    CSS = "BurnupChart { width: 64; height: 16; }"
+
+    def __init__(self, points, budget: float, label: str, prefix: str = "$") -> None:
+        super().__init__()
+        self._args = (points, budget, label, prefix)
+
+    def compose(self) -> ComposeResult:
+        yield BurnupChart()
+
+    def on_mount(self) -> None:
+        chart = self.query_one(BurnupChart)
+        points, chart.budget, chart.budget_label, chart.unit_prefix = self._args
+        chart.points = points
+
+
+async def _draw(points, budget, label, prefix="$") -> list[str]:
+    app = _Host(points, budget, label, prefix)
+    async with app.run_test(size=(80, 20)) as pilot:
+        await pilot.pause()
+        return rendered(app.query_one(BurnupChart)).splitlines()
+
+
+def _plot(lines: list[str]) -> list[str]:
+    """The plot rows: what is right of the y axis labels (the gutter ends at the first ' │')."""
+    at = next(ln.index("│") for ln in lines if "│" in ln)
+    return [ln[at + 1:] for ln in lines if len(ln) > at and ln[at] == "│"]
+
+
+async def test_burnup_scales_to_the_spend_and_marks_a_budget_far_above():
+    """$4,210 a year, $2 a day spent: the old chart was 95 % empty (scaled to the budget)."""
+    lines = await _draw(_points(30, 12, 2.0), 4210.0, "$4,210")
+    plot = _plot(lines)
+    filled = [r for r, row in enumerate(plot) if "█" in row or EXPECTED[0] in row]
+    assert filled and len(plot) - min(filled) >= len(plot) * 0.6, "\n".join(lines)  # the data fills the height
+    text = "\n".join(lines)
+    assert "budget $4,210" in text and "above" in text  # off the scale, and said so
+    assert BUDGET[0] not in "".join(plot)  # not drawn at a made-up height
+    # a scale on the y axis: 0 at the bottom, a round figure at the top, in dollars
+    assert lines[[i for i, ln in enumerate(lines) if "│" in ln][-1]].strip().startswith("$0")
+    top = next(ln for ln in lines if "│" in ln).split("│")[0].strip()
+    assert top.startswith("$") and float(top[1:].replace("k", "e3")) >= 60
+
+
+async def test_burnup_draws_the_budget_line_when_it_is_on_the_scale():
+    lines = await _draw(_points(30, 12, 20.0), 700.0, "$700")
+    text = "\n".join(lines)
+    assert BUDGET[0] in text and "$700" in text and "above" not in text
+
+
+async def test_the_expected_line_is_continuous():
+    """A steep projection climbs several rows per column: every step is joined, no loose dashes."""
+    lines = await _draw(_points(30, 5, 30.0), 900.0, "$900")
+    plot = _plot(lines)
+    cols = len(plot[0])
+    marks = {c: [r for r, row in enumerate(plot) if c < len(row) and row[c] in (EXPECTED[0], "┃")]
+             for c in range(cols)}
+    future = [c for c in range(cols) if marks[c]]
+    assert len(future) > 10
+    for a, b in zip(future, future[1:]):
+        assert b == a + 1, (a, b)  # every column after today carries the line
+        assert min(marks[b]) <= max(marks[a]) + 1 and max(marks[b]) >= min(marks[a]) - 1, (a, marks[a], marks[b])
+
+
+async def test_burnup_x_axis_has_dates_along_it():
+    lines = await _draw(_points(30, 12, 20.0), 700.0, "$700")
+    axis = lines[-1]
+    assert "11-01" in axis and "11-30" in axis and "today 11-13" in axis
+    assert sum(1 for part in axis.split() if part[:2].isdigit()) >= 4, axis  # ticks between the ends too
