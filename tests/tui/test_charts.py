@@ -98,3 +98,40 @@ async def test_burnup_x_axis_has_dates_along_it():
     axis = lines[-1]
     assert "11-01" in axis and "11-30" in axis and "today 11-13" in axis
     assert sum(1 for part in axis.split() if part[:2].isdigit()) >= 4, axis  # ticks between the ends too
+
+
+# --- the HTML snapshot's burn-up (export/charts.py) ------------------------------------------
+
+def _budget(amount: float, per_day: float, today: int = 12) -> dict:
+    pts = []
+    for i in range(30):
+        v = per_day * (i + 1)
+        d = (DAY0 + timedelta(days=i)).isoformat()
+        pts.append({"date": d, "actual": v} if i < today else
+                   {"date": d, "actual": v, "expected": v, "low": v, "high": v} if i == today else
+                   {"date": d, "expected": v, "low": v * 0.8, "high": v * 1.2})
+    return {"name": "work", "unit": "usd", "amount": amount, "period_start": "2026-11-01",
+            "period_end": "2026-12-01", "burnup": pts}
+
+
+def test_html_burnup_scales_to_the_data_and_names_a_budget_far_above():
+    import xml.etree.ElementTree as ET
+
+    from tokentui.export import charts
+
+    ns = "{http://www.w3.org/2000/svg}"
+    for size in ("wide", "narrow"):
+        root = ET.fromstring(charts.burnup(_budget(4210, 2.0), size))
+        texts = ["".join(t.itertext()) for t in root.iter(f"{ns}text")]
+        assert any("budget $4.2k, far above" in t for t in texts), texts
+        lines = root.findall(f"{ns}polyline")
+        assert all("stroke-dasharray" not in pl.attrib for pl in lines)  # the expected line is solid
+        expected = next(pl for pl in lines if pl.get("stroke") == charts.EXPECTED)
+        ys = [float(p.split(",")[1]) for p in expected.get("points").split()]
+        _, _, w_h = root.get("viewBox").rpartition(" ")
+        plot_top, plot_bottom = charts.MT, float(w_h) - charts.MB
+        assert min(ys) < plot_top + (plot_bottom - plot_top) * 0.4  # the data uses the height
+        assert not any(l.get("stroke") == charts.LIMIT for l in root.iter(f"{ns}line"))
+        # on the scale: the budget is a line, labelled
+        root = ET.fromstring(charts.burnup(_budget(700, 20.0), size))
+        assert any(l.get("stroke") == charts.LIMIT for l in root.iter(f"{ns}line"))
