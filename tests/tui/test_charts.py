@@ -135,3 +135,84 @@ def test_html_burnup_scales_to_the_data_and_names_a_budget_far_above():
         # on the scale: the budget is a line, labelled
         root = ET.fromstring(charts.burnup(_budget(700, 20.0), size))
         assert any(l.get("stroke") == charts.LIMIT for l in root.iter(f"{ns}line"))
+
+
+# --- the 28-day bar chart (dashboard, History) ---------------------------------------------
+
+class _BarsHost(App):
+    CSS = "BarChart { width: 72; height: 10; }"
+
+    def __init__(self, values) -> None:
+        super().__init__()
+        self._values = values
+
+    def compose(self) -> ComposeResult:
+        from tokentui.tui.widgets.bar_chart import BarChart
+
+        yield BarChart()
+
+    def on_mount(self) -> None:
+        from tokentui.tui.widgets.bar_chart import BarChart
+
+        self.query_one(BarChart).values = self._values
+
+
+async def test_the_28_day_chart_has_a_scale_and_days_along_its_axis():
+    from tokentui.tui.widgets.bar_chart import BarChart
+
+    values = tuple(((DAY0 + timedelta(days=i)).isoformat()[5:], float(1_000_000 * (1 + i % 7))) for i in range(28))
+    app = _BarsHost(values)
+    async with app.run_test(size=(80, 14)) as pilot:
+        await pilot.pause()
+        lines = rendered(app.query_one(BarChart)).splitlines()
+    assert lines[0].split("│")[0].strip() == "7.0M" and lines[-2].split("│")[0].strip() == "0", lines
+    days = [w for w in lines[-1].split() if w[:2].isdigit()]
+    assert days[0] == "11-01" and days[-1] == "11-28" and len(days) >= 6, lines[-1]
+
+
+# --- the burn meter's sparklines -------------------------------------------------------------
+
+async def test_sparklines_sit_on_a_time_axis_with_their_scale(make_app):
+    from textual.widgets import Label
+
+    from tests.tui.conftest import wait_for
+    from tokentui.core.fmt import tokens_short
+    from tokentui.tui.widgets.burn_meter import BurnMeter
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None, what="first snapshot")
+        await pilot.pause()
+        meter = app.screen.query_one(BurnMeter)
+        words = [str(label.render()) for label in meter.query(Label)]
+        assert "-1h" in words and "-24h" in words, words
+        ends = [w for w in words if w.startswith("now")]
+        assert len(ends) == 2, words
+        assert f"▲{tokens_short(max(app.snapshot.spark_hour))}/m" in ends[0]
+        assert f"▲{tokens_short(max(app.snapshot.spark_day))}/h" in ends[1]
+        for label in meter.query(".spark-label, .spark-end"):
+            assert label.region.width > 0 and label.region.height > 0  # on screen at 80x24
+
+
+# --- leverage strips ---------------------------------------------------------------------------
+
+async def test_leverage_strips_carry_their_scale(make_app):
+    from tests.tui.conftest import wait_for
+    from tokentui.tui.widgets.leverage_table import LeverageTable, row_axis, tick_text
+
+    app = make_app()
+    async with app.run_test(size=(150, 40)) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None, what="first snapshot")
+        await pilot.press("4")
+        await wait_for(pilot, lambda: app.leverage is not None, what="leverage")
+        await pilot.pause()
+        table = rendered(app.screen.query_one(LeverageTable)).splitlines()
+    report = app.leverage
+    rows = [r for r in report.rows if r.team is not None]
+    assert rows
+    for r in rows:
+        line = next(ln for ln in table if ln.startswith(r.label.split(" (")[0][:12]) or r.text in ln)
+        lo, hi = row_axis(r.metric, None if r.value is None else float(r.value), r.team)
+        strip = line[line.index("●") - 40 if "●" in line else 0:]
+        assert tick_text(r.metric, lo) in line and line.rstrip().endswith(tick_text(r.metric, hi)), (line, lo, hi)
+        assert "●" in strip or "│" in strip
