@@ -1,7 +1,7 @@
 """SVG snapshots of the screens issue 19's polish changed (number columns, charts with axes and
 scales, readable light-theme text), at the sizes tests/snapshots/test_dashboard_snapshots.py
-does not picture: History, Budgets and Leverage wide, and Budgets in the light theme at 80×24
-(its off-scale budget and dim text)."""
+does not picture: History, Budgets, Leverage and Sources wide, Sources at 80×24, and Budgets in
+the light theme at 80×24 (its dim text)."""
 
 from __future__ import annotations
 
@@ -24,10 +24,14 @@ def _show(key: str):
     return show
 
 
-@pytest.mark.parametrize("key", ["2", "3", "4"], ids=["history", "budgets", "leverage"])
+@pytest.mark.parametrize("key", ["2", "3", "4", "5"], ids=["history", "budgets", "leverage", "sources"])
 def test_screen_160x48(snap_compare, template, tmp_path, key):  # noqa: F811
     assert snap_compare(_app(template, tmp_path, "tokentop-dark"), terminal_size=(160, 48), run_before=_show(key))
 
 
 def test_budgets_light_80x24(snap_compare, template, tmp_path):  # noqa: F811
     assert snap_compare(_app(template, tmp_path, "tokentop-light"), terminal_size=(80, 24), run_before=_show("3"))
+
+
+def test_sources_80x24(snap_compare, template, tmp_path):  # noqa: F811
+    assert snap_compare(_app(template, tmp_path, "tokentop-dark"), terminal_size=(80, 24), run_before=_show("5"))
