@@ -193,3 +193,24 @@ def load_theme_dirs(dirs: Iterable[Path]) -> ThemeFiles:
                 by_name.pop(got.name, None)  # keep load order, latest wins
                 by_name[got.name] = got
     return ThemeFiles(tuple(by_name.values()), tuple(problems))
+
+
+# --- contrast (WCAG 2) ---------------------------------------------------------------------
+#: the contrast every text colour keeps on its background: WCAG AA for normal text
+AA_CONTRAST = 4.5
+
+
+def relative_luminance(rgb: tuple[int, int, int]) -> float:
+    """WCAG 2 relative luminance of an sRGB colour (0–255 channels)."""
+    def channel(v: int) -> float:
+        c = v / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = rgb
+    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+
+
+def contrast_ratio(a: tuple[int, int, int], b: tuple[int, int, int]) -> float:
+    """WCAG 2 contrast ratio of two colours, 1.0 (none) to 21.0 (black on white)."""
+    la, lb = sorted((relative_luminance(a), relative_luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)

@@ -155,7 +155,8 @@ def test_export_never_follows_a_symlink_planted_at_a_temp_name(tmp_path, capsys,
     assert victim.read_text() == "precious\n"
     assert all(_kind(l) == "link" and os.readlink(l) == str(victim) for l in links)
     assert _kind(target) == "file" and verify_file(target).ok
-    assert _leftovers(out_dir, {target.name, *(l.name for l in links)}) == []  # no temp file left behind
+    keep = {target.name, *(l.name for l in links)} | ({f"{target.name}.verify.json"} if fmt == "csv" else set())
+    assert _leftovers(out_dir, keep) == []  # no temp file left behind (a CSV's data file is its own)
 
 
 def test_config_save_never_follows_a_symlink_planted_at_a_temp_name(tmp_path):
@@ -465,12 +466,19 @@ def _visible(tokens) -> str:
     return "".join(out)
 
 
+def _own_block(t) -> bool:
+    """tokentop's own collapsed block around the data: exactly its two fixed lines."""
+    from tokentui.export.markdown import DATA_CLOSE, DATA_OPEN
+
+    return t.type == "html_block" and t.content.strip() in (DATA_OPEN, DATA_CLOSE)
+
+
 def _check_markdown(text: str, payloads: list[str], label: str) -> None:
     tokens = _md_parser().parse(text)
     bad = [(t.type, t.content or t.attrs) for t in _walk(tokens)
            if t.type in ("html_inline", "html_block", "image", "link_open", "s_open", "blockquote_open",
                          "fence", "code_block", "hr")
-           and not (t.type == "fence" and t.info.startswith("json tokentop-snapshot"))]
+           and not (t.type == "fence" and t.info.startswith("json tokentop-snapshot")) and not _own_block(t)]
     assert bad == [], bad
     assert sum(1 for t in tokens if t.type == "heading_open" and t.tag == "h1") == 1
     assert all(t.tag == "h2" for t in tokens if t.type == "heading_open" and t.tag != "h1")
@@ -545,7 +553,8 @@ def test_markdown_notes_and_sections_escape_every_data_string():
     snap = make(data)
     md = render(snap, "md")
     tokens = _md_parser().parse(md)
-    bad = [t.type for t in _walk(tokens) if t.type in ("html_inline", "html_block", "image", "link_open")]
+    bad = [t.type for t in _walk(tokens) if t.type in ("html_inline", "html_block", "image", "link_open")
+           and not _own_block(t)]
     assert bad == [], bad
     assert all(t.type != "ordered_list_open" for t in tokens)
     assert [t.tag for t in tokens if t.type == "heading_open" and t.tag == "h1"] == ["h1"]
@@ -674,21 +683,30 @@ def test_verify_rejects_a_key_given_twice_in_json(snap, tmp_path, capsys, where,
 
 
 def _embedded(fmt: str, data: dict) -> str:
-    """The line of JSON a md, html or csv document embeds."""
-    from tokentui.export.machine import csv_data_json
+    """The line of JSON a md or html document embeds (a CSV's data is the JSON file beside it)."""
     from tokentui.export.text import embed_json
 
-    return csv_data_json(data) if fmt == "csv" else embed_json(data)
+    return embed_json(data)
+
+
+def _verify_document(snap, fmt: str, edit=lambda text: text) -> "object":
+    """Verify ``snap`` rendered as ``fmt`` after ``edit`` changed where its data lives: the
+    embedded data of md/html, the data file beside a CSV (the CSV rows stay as written)."""
+    if fmt == "csv":
+        return verify_text(render(snap, "csv"), edit(render(snap, "json")))
+    return verify_text(edit(render(snap, fmt)))
 
 
 @pytest.mark.parametrize("fmt", ["md", "html", "csv"])
 def test_verify_rejects_a_key_given_twice_in_embedded_data(snap, fmt):
-    text = render(snap, fmt)
-    line = _embedded(fmt, snap.data)
-    assert text.count(line) == 1
-    forged = line.replace('"label":"Alice"', '"label":"Bob","label":"Alice"')
-    assert forged != line
-    v = verify_text(text.replace(line, forged))
+    def forge(text):
+        line = text if fmt == "csv" else _embedded(fmt, snap.data)  # a CSV's data file is all data
+        old, new = (('"label": "Alice"', '"label": "Bob", "label": "Alice"') if fmt == "csv"
+                    else ('"label":"Alice"', '"label":"Bob","label":"Alice"'))
+        assert text.count(line) == 1 and line.count(old) == 1
+        return text.replace(line, line.replace(old, new))
+
+    v = _verify_document(snap, fmt, forge)
     assert not v.ok and "twice" in v.message and "label" in v.message, v.message
 
 
@@ -728,7 +746,7 @@ def test_verify_rejects_extra_fields_in_the_data(snap, fmt):
     from tokentui.export.model import Snapshot
 
     forged = Snapshot(data, digest(data))
-    v = verify_text(render(forged, fmt))
+    v = verify_text(render(forged, fmt), render(forged, "json") if fmt == "csv" else None)
     assert not v.ok and "approved_by" in v.message, v.message
 
 
@@ -737,26 +755,37 @@ def test_verify_rejects_extra_fields_in_the_data(snap, fmt):
 def test_trailing_spaces_are_ignored_in_every_format(snap, tmp_path, capsys, fmt, pad):
     text = render(snap, fmt)
     padded = "\n".join(line + pad for line in text.split("\n"))
-    v = verify_text(padded)
+    # a CSV is checked with its data file (padded too): both are read without trailing spaces
+    side = "\n".join(line + pad for line in render(snap, "json").split("\n")) if fmt == "csv" else None
+    v = verify_text(padded, side)
     assert v.ok and v.format == fmt and v.digest == snap.digest, v.message
+    if side is not None:
+        (tmp_path / f"padded.{fmt}.verify.json").write_text(side, encoding="utf-8")
     code, out = _verify_cli(tmp_path, f"padded.{fmt}", padded, capsys)
     assert code == 0 and "intact" in out, out
     # and they never hide a change: one digit of the data changed is still reported as such
     total = str(snap.data["totals"]["total_tokens"])
-    needle = {"json": f'"total_tokens": {total}', "toml": f"total_tokens = {total}"}.get(fmt, f'"total_tokens":{total}')
-    at = padded.rindex(needle) + len(needle) - 1
-    bad = padded[:at] + str((int(padded[at]) + 1) % 10) + padded[at + 1:]
-    v = verify_text(bad)
+    needle = {"json": f'"total_tokens": {total}', "toml": f"total_tokens = {total}",
+              "csv": f'"total_tokens": {total}'}.get(fmt, f'"total_tokens":{total}')
+    where = side if fmt == "csv" else padded
+    at = where.rindex(needle) + len(needle) - 1
+    bad = where[:at] + str((int(where[at]) + 1) % 10) + where[at + 1:]
+    v = verify_text(padded, bad) if fmt == "csv" else verify_text(bad)
     assert not v.ok and v.message.startswith("ALTERED"), v.message
 
 
 def test_trailing_spaces_on_the_marker_lines_only(snap):
+    from tokentui.export.machine import render_csv_legacy
+    from tokentui.export.model import make
+
+    legacy = render_csv_legacy(make({**snap.data, "layout_version": 2}))  # a CSV written before item 14
     for fmt, marker in (("md", "```json tokentop-snapshot"), ("html", "<!-- tokentop-snapshot"),
-                        ("csv", "# sha256:"), ("csv", "# data:")):
-        text = render(snap, fmt)
+                        ("csv-legacy", "# sha256:"), ("csv-legacy", "# data:"), ("csv", "date,")):
+        text = legacy if fmt == "csv-legacy" else render(snap, fmt)
         lines = text.split("\n")
+        assert any(ln.startswith(marker) for ln in lines), (fmt, marker)
         lines = [ln + " " if ln.startswith(marker) else ln for ln in lines]
-        v = verify_text("\n".join(lines))
+        v = verify_text("\n".join(lines), render(snap, "json") if fmt == "csv" else None)
         assert v.ok, (fmt, marker, v.message)
 
 
@@ -786,6 +815,9 @@ def test_verify_never_crashes_on_data_of_the_wrong_shape(snap, tmp_path, capsys,
         text = json.dumps(forged.envelope())
     elif fmt == "toml":
         text = tomli_w.dumps(forged.envelope())
+    elif fmt == "csv":  # the real rows beside forged data (the digest column left as written)
+        text = render(snap, fmt)
+        (tmp_path / "forged.csv.verify.json").write_text(json.dumps(forged.envelope()), encoding="utf-8")
     else:  # the real document with the forged data and digest swapped in
         real = render(snap, fmt)
         assert real.count(_embedded(fmt, snap.data)) == 1
@@ -869,4 +901,12 @@ def test_no_export_carries_control_characters_and_piped_copies_verify(tmp_path, 
     assert main(["export", "--no-sync", "--include-projects", "--name", label, "--format", fmt, "-o", "-"]) == 0
     piped = tmp_path / f"piped.{fmt}"
     piped.write_text(capsys.readouterr().out, encoding="utf-8")
+    if fmt == "csv":  # plain rows carry no data and stdout has no file beside it: the rows are
+        # the file's rows (but for the digest column: generated_at may differ), and verify says
+        # what it misses instead of calling them intact
+        rows = lambda t: [line.rsplit(",", 1)[0] for line in t.splitlines()]  # noqa: E731
+        assert rows(piped.read_text(encoding="utf-8")) == rows(text)
+        v = verify_file(piped)
+        assert not v.ok and "piped.csv.verify.json" in v.message, v.message
+        return
     assert verify_file(piped).ok, f"{fmt}: a copy piped from `-o -` no longer verifies"

@@ -288,7 +288,7 @@ def test_keys_echoed_into_api_data_never_reach_history_or_exports(keyed, tmp_pat
     blob = "\n".join(terminal)
     assert leaks(blob, keys) == [], leaks(blob, keys)
     files = written(Path(os.environ["TOKENTOP_DATA_DIR"]), exports)
-    assert len([p for p in files if p.parent == exports]) == 5
+    assert len([p for p in files if p.parent == exports]) == 6  # and the CSV's data file, scanned too
     # the model is still listed, its key redacted to the tail
     assert f"gpt-4o-2024-08-06 (…{fakes.ANTHROPIC_KEY[-4:]})" in files[exports / "s.md"].decode()
     for path, data in files.items():

@@ -244,7 +244,7 @@ def test_each_format_shows_the_store_totals_and_verifies(store, fmt):
     assert tokens == sum(r.total for r in in_period())
     assert cost == (Decimal("2.143456") if fmt in ("json", "toml", "csv") else Decimal("2.14"))
     assert snap.digest in text
-    v = verify_text(text)
+    v = verify_text(text, render(snap, "json") if fmt == "csv" else None)  # a CSV's data is the file beside it
     assert v.ok and v.format == fmt and v.digest == snap.digest and v.exit_code == 0, v.message
     assert render(snap, fmt) == text  # deterministic
 
@@ -261,7 +261,8 @@ def tamper_points(fmt: str, text: str, snap) -> dict[str, int]:
     points = {"digest": text.index(snap.digest) + next(i for i, c in enumerate(snap.digest) if c.isdigit())}
     embedded = {"json": f'"total_tokens": {total}', "toml": f"total_tokens = {total}"}.get(
         fmt, f'"total_tokens":{total}')
-    points["data"] = text.rindex(embedded) + len(embedded) - 1
+    if fmt != "csv":  # a CSV's data is in the file beside it (see test_changing_one_digit_anywhere_is_caught)
+        points["data"] = text.rindex(embedded) + len(embedded) - 1
     if fmt in ("md", "html"):
         points["readable"] = text.index(f"{total:,}") + 1
     if fmt == "csv":
@@ -273,14 +274,24 @@ def tamper_points(fmt: str, text: str, snap) -> dict[str, int]:
 def test_changing_one_digit_anywhere_is_caught(store, tmp_path, capsys, fmt):
     snap = snapshot(store)
     text = render(snap, fmt)
+    side = render(snap, "json") if fmt == "csv" else None  # a CSV is checked with its data file
     for where, index in tamper_points(fmt, text, snap).items():
         bad = _flip(text, index)
-        v = verify_text(bad)
+        v = verify_text(bad, side)
         assert not v.ok and v.exit_code == 1, (where, v.message)
         f = tmp_path / f"bad-{where}.{fmt}"
         f.write_text(bad, encoding="utf-8")
+        if side is not None:
+            (tmp_path / f"bad-{where}.{fmt}.verify.json").write_text(side, encoding="utf-8")
         assert main(["verify", str(f)]) == 1
         assert "ALTERED" in capsys.readouterr().err
+    if side is not None:  # and one digit of the data file, the digest in it, the digest column
+        total = snap.data["totals"]["total_tokens"]
+        for index in (side.rindex(f'"total_tokens": {total}') + len(f'"total_tokens": {total}') - 1,
+                      side.index(snap.digest) + next(i for i, c in enumerate(snap.digest) if c.isdigit())):
+            v = verify_text(text, _flip(side, index))
+            assert not v.ok and v.exit_code == 1, v.message
+        assert not verify_text(text.replace(snap.digest, snap.digest[::-1], 1), side).ok
 
 
 def test_harmless_changes_keep_a_snapshot_intact(store):
@@ -387,20 +398,27 @@ def test_export_commands_never_import_textual(isolated, tmp_path):
 
 
 def test_documents_of_an_older_layout_are_checked_as_far_as_this_tokentop_can(store):
-    """Layout 2 escapes data text in Markdown and in the CSV's data line; HTML of layout 1
-    renders the same and is still checked in full, Markdown and CSV of layout 1 have their
-    data checked (and say so)."""
+    """Layout 2 escaped data text in Markdown and in the CSV's data line; layout 3 opens md and
+    html with a summary (so HTML of layouts 1 and 2 no longer renders the same). A document of
+    this layout is checked in full; md, html and csv of layout 1 have their data checked (and
+    say so), and a change to that data is still caught."""
     from tokentui.export.model import LAYOUT_VERSION, make
     from tokentui.export.verify import RENDERED_LAYOUTS
 
     assert all(LAYOUT_VERSION in v for v in RENDERED_LAYOUTS.values())
-    old = make({**snapshot(store, label="my_team *A*").data, "layout_version": 1})
-    v = verify_text(render(old, "html"))
+    now = snapshot(store, label="my_team *A*")
+    v = verify_text(render(now, "html"))
     assert v.ok and "only the data" not in v.message, v.message
-    assert not verify_text(render(old, "html").replace("Token usage", "Token usagE")).ok
-    for fmt in ("md", "csv"):
-        v = verify_text(render(old, fmt))
+    assert not verify_text(render(now, "html").replace("Token usage", "Token usagE")).ok
+    old = make({**now.data, "layout_version": 1})
+    from tokentui.export.machine import render_csv_legacy
+
+    for fmt in ("md", "html", "csv"):
+        text = render_csv_legacy(old) if fmt == "csv" else render(old, fmt)
+        v = verify_text(text)
         assert v.ok and "only the data was checked" in v.message, v.message
+        total = f'"total_tokens":{old.data["totals"]["total_tokens"]}'
+        assert not verify_text(text.replace(total, total + "1")).ok
 
 
 def test_an_output_extension_that_is_no_export_format_is_refused(isolated, tmp_path, capsys):
@@ -416,3 +434,94 @@ def test_an_output_extension_that_is_no_export_format_is_refused(isolated, tmp_p
     assert verify_file(tmp_path / "out.txt").format == "csv"
     assert main(["export", "--no-sync", "-o", str(tmp_path / "plain")]) == 0
     assert verify_file(tmp_path / "plain").format == "md"
+
+
+def test_the_csv_is_plain_rows_a_spreadsheet_opens_and_its_data_file_verifies_it(isolated, tmp_path, capsys):
+    """Issue 19 item 14: a header, then one row per day, every row with the same columns and
+    no comment lines (the 44 KB data line parsed as 2,267 columns); the digest is a column,
+    the data a JSON snapshot written beside the CSV, and `verify` checks both."""
+    seed(known_records(datetime.now(timezone.utc)), datetime.now(timezone.utc))
+    target = tmp_path / "usage.csv"
+    assert main(["export", "--no-sync", "-o", str(target)]) == 0
+    out = capsys.readouterr().out
+    text = target.read_text(encoding="utf-8")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0][0] == "date" and rows[0][-1] == "snapshot_sha256" and len(rows) == 1 + 28
+    assert {len(r) for r in rows} == {len(rows[0])}
+    assert not any(line.startswith("#") for line in text.splitlines())
+    assert max(len(line) for line in text.splitlines()) < 250
+    sidecar = tmp_path / "usage.csv.verify.json"
+    assert str(sidecar) in out and stat.S_IMODE(sidecar.stat().st_mode) == 0o600
+    env = json.loads(sidecar.read_text(encoding="utf-8"))
+    assert {r[-1] for r in rows[1:]} == {env["digest"]} and len(env["data"]["daily"]) == 28
+    assert sum(int(r[rows[0].index("total_tokens")]) for r in rows[1:]) == env["data"]["totals"]["total_tokens"]
+    v = verify_file(target)
+    assert v.ok and v.format == "csv" and v.digest == env["digest"], v.message
+    assert main(["verify", str(target)]) == 0 and main(["verify", str(sidecar)]) == 0  # the data file is a snapshot too
+    # a row changed, the data file changed, or the data file gone: each is caught
+    day = rows[-2]
+    target.write_text(text.replace(",".join(day), ",".join([day[0], str(int(day[1]) + 1)] + day[2:])), encoding="utf-8")
+    assert not verify_file(target).ok
+    target.write_text(text, encoding="utf-8")
+    good = sidecar.read_text(encoding="utf-8")
+    sidecar.write_text(good.replace('"days": 28', '"days": 27'), encoding="utf-8")
+    assert not verify_file(target).ok
+    sidecar.unlink()
+    v = verify_file(target)
+    assert not v.ok and "usage.csv.verify.json" in v.message and "beside" in v.message, v.message
+    capsys.readouterr()
+    assert main(["verify", str(target)]) == 1
+    assert "usage.csv.verify.json" in capsys.readouterr().err
+
+
+def test_a_csv_of_the_old_layout_with_its_data_lines_still_verifies_in_full(store):
+    """CSVs written before item 14 (three `#` lines carrying digest and data) are still
+    checked, rows included."""
+    from tokentui.export.machine import render_csv_legacy
+    from tokentui.export.model import make
+
+    old = make({**snapshot(store, label="Alice").data, "layout_version": 2})
+    text = render_csv_legacy(old)
+    assert text.startswith("# tokentop snapshot") and "# data: {" in text
+    v = verify_text(text)
+    assert v.ok and v.format == "csv" and "only the data" not in v.message, v.message
+    row = next(line for line in text.splitlines() if line[:4].isdigit())
+    assert not verify_text(text.replace(row, row.replace(",", ",1", 1))).ok
+
+
+def test_the_markdown_opens_with_a_summary_and_keeps_its_data_collapsed_at_the_end(store):
+    """Issue 19 item 15: the first screen is a summary in plain words; below it the details,
+    without rows of zero days or of sources that are not set up; the data for `verify` is a
+    collapsed block at the very end, and the document still verifies."""
+    with transaction(store):
+        for name in ("gemini-cli", "opencode", "amp"):
+            ledger.set_status(store, name, "not configured", None, {})
+    snap = snapshot(store, label="Alice")
+    md = render(snap, "md")
+    lines = md.splitlines()
+    assert lines.index("## Summary") < lines.index("## Totals") <= 24  # the summary is the first screen
+    summary = md[md.index("## Summary"):md.index("## Totals")]
+    assert "$2.14" in summary and "72,950 tokens" in summary and "3 of 28 days" in summary
+    assert "2026-11-18" in summary  # the busiest day
+    assert "claude-sonnet-4-5" in summary and "gpt-4.1-mini" in summary  # most tokens, most cost
+    assert "No budget is set" in summary and "codex reported an error" in summary
+    readable = md[:md.index("<details>")]
+    assert "P10" not in readable and "× 24 hours" not in readable and "T12:00:00Z" not in readable  # jargon
+    daily = md[md.index("## Daily"):md.index("## Sources")]
+    assert "| 0 |" not in daily and daily.count("| 2026-") == 3 and "25 days without usage" in daily
+    sources = md[md.index("## Sources"):md.index("## Method notes")]
+    assert "| gemini-cli" not in sources and "Not set up (no records): gemini-cli, opencode, amp." in sources
+    assert "| codex | local | error" in sources and "| openai | api | not synced" in sources
+    at = next(i for i, ln in enumerate(lines) if ln.startswith("```json tokentop-snapshot"))
+    assert lines[at - 2] == "<details><summary>Data for tokentop verify</summary>" and lines[at + 2] == "```"
+    assert lines[at + 3:] == ["", "</details>"]
+    assert max(len(ln) for ln in lines[:at]) < 400  # nothing above the data block is a blob
+    v = verify_text(md)
+    assert v.ok and v.format == "md", v.message
+    assert not verify_text(md.replace("72,950 tokens", "72,951 tokens")).ok
+    # the HTML opens the same way: the summary right after the figures, idle sources on one line
+    html = render(snap, "html")
+    assert html.index("<h2>Summary</h2>") < html.index("<h2>Daily usage</h2>")
+    assert "72,950 tokens in 28 days" in html[:html.index("<h2>Daily usage</h2>")]
+    assert "<td>gemini-cli</td>" not in html and "Not set up (no records): gemini-cli, opencode, amp" in html
+    assert "P10–P90 " not in html.replace("likely range (P10–P90)", "") and verify_text(html).ok

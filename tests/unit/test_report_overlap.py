@@ -96,7 +96,7 @@ def test_session_table_shows_project_source_last_activity_tokens_and_cost():
     assert "claude-code" in ana and "2026-11-20 23:05" in ana and "4.8M" in ana and "$3.50" in ana
     assert "/home/ana" not in narrow and "0f3c9e7a" not in narrow and "Models" not in lines[0]
     (codex,) = [line for line in lines if line.startswith("(no project)")]
-    assert "codex" in codex and "24M" in codex and "$12.25" in codex
+    assert "codex" in codex and "24.0M" in codex and "$12.25" in codex
     wide = report.render_table(data, "session", 140, tz=ZoneInfo("Europe/Berlin")).splitlines()
     assert "Models" in wide[0] and all(len(line) <= 140 for line in wide)
     (ana_wide,) = [line for line in wide if "api-server" in line]

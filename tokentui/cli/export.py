@@ -15,6 +15,7 @@ periods: 7d, 28d (last N days up to today), month, quarter, year (the current on
 the file holds totals, breakdowns by source and model, daily usage, budgets with projection,
 leverage metrics and provenance, plus a sha256 digest of its data (`tokentop verify FILE`).
 It never holds keys, prompts or file paths; project names only with --include-projects.
+csv is plain daily rows for a spreadsheet; its data goes beside it in FILE.csv.verify.json.
 """
 
 
@@ -86,12 +87,19 @@ def cmd_export(args) -> int:
     if args.output == "-":
         _snap, text = render_snapshot(conn, settings, opts)
         sys.stdout.write(text)
+        if fmt == "csv":  # a plain CSV: its data has no file to go beside
+            print("tokentop: the CSV went to standard output without the data `tokentop verify` checks it "
+                  "against; use -o FILE.csv to get FILE.csv.verify.json beside it", file=sys.stderr)
         return 0
     path = write_snapshot(conn, settings, opts)
     from tokentui.export.verify import verify_file
 
     verdict = verify_file(path)
     print(f"wrote {path} ({opts.format}, sha256 {verdict.digest})")
+    if fmt == "csv":
+        from tokentui.export.machine import sidecar_path
+
+        print(f"wrote {sidecar_path(path)} (its data: keep it beside the CSV for `tokentop verify`)")
     return 0 if verdict.ok else 1
 
 

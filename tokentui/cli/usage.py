@@ -210,7 +210,7 @@ def cmd_sources(args) -> int:
         return 0
     for r in rows:
         print(f"{r.name:<12} {r.kind:<6} {r.status:<15} last sync {_ago(r.last_sync_ms):<10} "
-              f"records {r.records:>8}")
+              f"records {r.records:>8,}")
         origin = registry.plugin_origin(r.name)
         if origin:
             print(f"    from the plugin package {printable(origin)}")
@@ -218,6 +218,8 @@ def cmd_sources(args) -> int:
             print(f"    {r.message}")
         for p in r.paths:
             print(f"    reads {p}")
+        for p in r.looked:
+            print(f"    looked in {p} (not found)")
         if r.skipped_lines:
             print(f"    {r.skipped_lines} corrupt or invalid line(s) skipped")
         if r.implausible_lines:

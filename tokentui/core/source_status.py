@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterable
+
+#: the status words of a source that holds nothing to show (not set up, or switched off)
+IDLE_STATUSES = ("not configured", "disabled")
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +24,9 @@ class SourceStatus:
     balances: tuple[str, ...] = ()  # e.g. "USD 12.50 available" (API sources)
     #: an API key's redacted tail and where it came from, e.g. "…3f9a (keyring)"; never more
     key_hint: str | None = None
+    #: a local source that found nothing: every folder it tried, and the env vars that move it
+    looked: tuple[str, ...] = ()
+    env: tuple[str, ...] = ()
 
     def as_json(self) -> dict:
         """The fields of `tokentop sources --json`."""
@@ -27,4 +34,11 @@ class SourceStatus:
                 "last_sync_ms": self.last_sync_ms, "records": self.records, "paths": list(self.paths),
                 "skipped_lines": self.skipped_lines, "implausible_lines": self.implausible_lines,
                 "duplicates": self.duplicates,
-                "balances": list(self.balances)}
+                "balances": list(self.balances), "looked": list(self.looked), "env": list(self.env)}
+
+
+def set_up_first(rows: Iterable[SourceStatus]) -> list[SourceStatus]:
+    """``rows`` with the sources that are set up (or hold records) first, each group in its
+    given (registry) order: with twenty agents known, the few a person uses come first."""
+    rows = list(rows)
+    return sorted(rows, key=lambda r: r.status in IDLE_STATUSES and not r.records)

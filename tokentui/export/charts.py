@@ -159,14 +159,22 @@ def budget_short(unit: str, v: float) -> str:
     return compact(v)
 
 
+#: a budget more than this many times the highest figure is off the scale: the chart is scaled
+#: to the data and names the budget at its top instead of drawing a line over an empty plot
+OFF_SCALE = 2.0
+
+
 def burnup(b: Mapping[str, Any], size: str = "wide") -> str:
     """Cumulative use over the budget period: actual to today, the expected line and the
-    P10–P90 band to the period end, and the budget as a horizontal line."""
+    P10–P90 band to the period end, and the budget as a horizontal line (or, when it is far
+    above the data, named at the top of a chart scaled to the data)."""
     start, end = date.fromisoformat(b["period_start"]), date.fromisoformat(b["period_end"])
     days = max(1, (end - start).days)
     pts = b.get("burnup", [])
     unit, amount = b["unit"], float(b["amount"])
-    peak = max([amount] + [float(p[k]) for p in pts for k in ("actual", "high", "expected") if k in p])
+    data_peak = max([0.0] + [float(p[k]) for p in pts for k in ("actual", "high", "expected") if k in p])
+    off_scale = amount > max(data_peak, 1e-9) * OFF_SCALE
+    peak = data_peak if off_scale else max(amount, data_peak)
     marks = ticks(peak * 1.04)
     labels = [budget_short(unit, v) for v in marks]
     f = frame(size, max(len(t) for t in labels))
@@ -192,8 +200,8 @@ def burnup(b: Mapping[str, Any], size: str = "wide") -> str:
         parts.append(f'<polygon points="{" ".join(upper + lower)}" fill="{BAND}" fill-opacity="0.45" stroke="none">'
                      "<title>P10–P90 projection band</title></polygon>")
     expected = [f"{_n(x(p['date']))},{_n(y(float(p['expected'])))}" for p in pts if "expected" in p]
-    if len(expected) > 1:
-        parts.append(line(expected, EXPECTED, "2", "6 4"))
+    if len(expected) > 1:  # solid: dashes at this scale read as loose marks, not a line
+        parts.append(line(expected, EXPECTED, "2"))
     actual_pts = [p for p in pts if "actual" in p]
     parts.append(line([f"{_n(f.ml)},{_n(y(0))}"] + [f"{_n(x(p['date']))},{_n(y(float(p['actual'])))}"
                                                     for p in actual_pts], ACTUAL, "2.5"))
@@ -204,11 +212,16 @@ def burnup(b: Mapping[str, Any], size: str = "wide") -> str:
         left = tx - f.ml > f.font * 4
         parts.append(f'<text x="{_n(tx - 4 if left else tx + 4)}" y="{MT + f.font}" '
                      f'text-anchor="{"end" if left else "start"}" fill="{INK}">today</text>')
-    ya = y(amount)
-    parts.append(f'<line x1="{f.ml}" y1="{_n(ya)}" x2="{_n(f.ml + f.pw)}" y2="{_n(ya)}" stroke="{LIMIT}" '
-                 'stroke-width="1.5"/>')
-    parts.append(f'<text x="{f.ml + 6}" y="{_n(ya - 5)}" fill="{LIMIT}">budget {escape(budget_short(unit, amount))}'
-                 "</text>")
+    if off_scale:
+        parts.append(f'<text x="{f.ml + 6}" y="{MT - 3}" fill="{LIMIT}">↑ budget '
+                     f'{escape(budget_short(unit, amount))}, far above (projection: '
+                     f'{escape(fmt.percent(data_peak / amount))} of it)</text>')
+    else:
+        ya = y(amount)
+        parts.append(f'<line x1="{f.ml}" y1="{_n(ya)}" x2="{_n(f.ml + f.pw)}" y2="{_n(ya)}" stroke="{LIMIT}" '
+                     'stroke-width="1.5"/>')
+        parts.append(f'<text x="{f.ml + 6}" y="{_n(ya - 5)}" fill="{LIMIT}">budget '
+                     f'{escape(budget_short(unit, amount))}</text>')
     parts.append(f'<line x1="{f.ml}" y1="{_n(MT + f.ph)}" x2="{_n(f.ml + f.pw)}" y2="{_n(MT + f.ph)}" '
                  f'stroke="{INK}" stroke-width="1"/>')
     parts += _x_labels(f, start, days, lambda i: f.ml + f.pw * i / days)

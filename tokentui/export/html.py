@@ -8,6 +8,7 @@ reads; the digest is also printed in the footer.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from html import escape
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -113,6 +114,11 @@ def _cards(d: Mapping[str, Any]) -> str:
             + "</section>")
 
 
+def _summary(d: Mapping[str, Any]) -> str:
+    return ("<section><h2>Summary</h2><ul>" + "".join(f"<li>{e(p)}</li>" for p in tx.summary_points(d))
+            + "</ul></section>")
+
+
 def _legend(items: Sequence[tuple[str, str, bool]]) -> str:
     spans = "".join(f'<span><span class="sw{" line" if line else ""}" style="background:{c}"></span>{e(label)}</span>'
                     for label, c, line in items)
@@ -143,12 +149,12 @@ def _budgets(d: Mapping[str, Any]) -> str:
                      f'{e(status.replace("_", " "))}</span> {e(b["headline"])}</p>')
         parts.append(f'<p class="small">Spent {e(tx.budget_amount(b, "spent"))} of {e(tx.budget_amount(b, "amount"))} '
                      f'({e(tx.pct(b["used_share"]))}) with {e(tx.pct(b["elapsed_share"]))} of the {e(b["period"])} '
-                     f'elapsed · projected {e(tx.budget_amount(b, "projected"))} (P10–P90 '
-                     f'{e(tx.budget_amount(b, "projected_p10"))} – {e(tx.budget_amount(b, "projected_p90"))}) · '
-                     f'{e(tx.budget_period(b))} · scope: {e(b["scope"])}</p>')
+                     f'elapsed · expected at the end {e(tx.budget_amount(b, "projected"))} (likely between '
+                     f'{e(tx.budget_amount(b, "projected_p10"))} and {e(tx.budget_amount(b, "projected_p90"))}) · '
+                     f'{e(tx.budget_period(b))} · counts {e(b["scope"])}</p>')
         parts.append("<figure>" + _chart(charts.burnup, b) + _legend([
             ("spent so far", charts.ACTUAL, True), ("projected", charts.EXPECTED, True),
-            ("P10–P90 band", charts.BAND, False), ("budget", charts.LIMIT, True)]) + "</figure>")
+            ("likely range (P10–P90)", charts.BAND, False), ("budget", charts.LIMIT, True)]) + "</figure>")
         parts.append(f'<details><summary>How this is computed</summary><p class="small">{e(b["method"])}</p>'
                      '</details></div>')
     return "".join(parts) + "</section>"
@@ -178,29 +184,30 @@ def _leverage(d: Mapping[str, Any]) -> str:
 def _breakdowns(d: Mapping[str, Any]) -> str:
     out = ["<section><h2>By source</h2>", table(
         ["Source", "Kind", "Tokens", "Cost", "Billed", "Records"],
-        ([s["source"], s["kind"], tx.tokens(s["total_tokens"]), tx.usd2(s["cost_usd"]), tx.usd2(s["billed_usd"]),
-          tx.tokens(s["records"])] for s in d["by_source"]), numeric=(2, 3, 4, 5), optional=(1, 4, 5)), "</section>"]
+        tx.columns([[s["source"], s["kind"], s["total_tokens"], tx.cost(s["cost_usd"], s.get("unpriced_tokens", 0)),
+                    tx.usd2(s["billed_usd"]), s["records"]] for s in d["by_source"]], (2, 5)),
+        numeric=(2, 3, 4, 5), optional=(1, 4, 5)), "</section>"]
     out += ["<section><h2>By model</h2>", table(
         ["Model", "Input", "Output", "Cache write", "Cache read", "Total", "Cost"],
-        ([m["model"], tx.short(m["input_tokens"]), tx.short(m["output_tokens"]), tx.short(m["cache_write_tokens"]),
-          tx.short(m["cache_read_tokens"]), tx.short(m["total_tokens"]),
-          tx.usd2(m["cost_usd"]) + (" *" if m.get("unpriced_tokens") else "")] for m in d["by_model"]),
+        tx.columns([[m["model"], m["input_tokens"], m["output_tokens"], m["cache_write_tokens"], m["cache_read_tokens"],
+                    m["total_tokens"], tx.cost(m["cost_usd"], m.get("unpriced_tokens", 0))] for m in d["by_model"]],
+                   (1, 2, 3, 4, 5)),
         numeric=(1, 2, 3, 4, 5, 6), optional=(1, 2, 3, 4))]
-    if any(m.get("unpriced_tokens") for m in d["by_model"]):
-        out.append('<p class="small">* has tokens without a known price (not in the cost).</p>')
+    if any(m.get("unpriced_tokens") and Decimal(m["cost_usd"]) for m in d["by_model"]):
+        out.append('<p class="small">* part of its tokens have no known price (not in the cost).</p>')
     out.append("</section>")
     if d.get("projects") is not None:
         out += ["<section><h2>By project</h2>", table(
             ["Project", "Tokens", "Cost"],
-            ([p["project"], tx.tokens(p["total_tokens"]), tx.usd2(p["cost_usd"])] for p in d["projects"]),
+            tx.columns([[p["project"], p["total_tokens"], tx.usd2(p["cost_usd"])] for p in d["projects"]], (1,)),
             numeric=(1, 2)), "</section>"]
     return "".join(out)
 
 
 def _daily_table(d: Mapping[str, Any]) -> str:
-    rows = ([r["date"], tx.tokens(r["input_tokens"]), tx.tokens(r["output_tokens"]),
-             tx.tokens(r["cache_write_tokens"]), tx.tokens(r["cache_read_tokens"]), tx.tokens(r["total_tokens"]),
-             tx.usd2(r["cost_usd"])] for r in d["daily"])
+    rows = tx.columns([[r["date"], r["input_tokens"], r["output_tokens"], r["cache_write_tokens"],
+                        r["cache_read_tokens"], r["total_tokens"], tx.cost(r["cost_usd"], r.get("unpriced_tokens", 0))]
+                       for r in d["daily"]], (1, 2, 3, 4, 5))
     return ('<section><h2>Daily figures</h2><details' + (" open" if len(d["daily"]) <= 31 else "")
             + f'><summary>{len(d["daily"])} days</summary>'
             + table(["Date", "Input", "Output", "Cache write", "Cache read", "Total", "Cost"], rows,
@@ -209,10 +216,11 @@ def _daily_table(d: Mapping[str, Any]) -> str:
 
 def _provenance(d: Mapping[str, Any]) -> str:
     pv = d["provenance"]
-    rows = ([s["source"], s["kind"], s["status"], _stamp(tx.sync_time(s.get("last_sync"))),
-             tx.tokens(s["records_in_period"]), tx.tokens(s["records"]), tx.tokens(s["duplicates_dropped"]),
-             tx.tokens(s["skipped_lines"])] for s in pv["sources"])
-    items = [f"Cost basis: {tx.cost_basis(d)}", f"Pricing data: {pv['pricing_data_version']}"
+    shown, idle = tx.shown_sources(d)
+    rows = tx.columns([[s["source"], s["kind"], s["status"], _stamp(tx.sync_time(s.get("last_sync"))),
+                        s["records_in_period"], s["records"], s["duplicates_dropped"], s["skipped_lines"]]
+                       for s in shown], (4, 5, 6, 7))
+    items = ([f"Not set up (no records): {', '.join(idle)}"] if idle else []) + [f"Cost basis: {tx.cost_basis(d)}", f"Pricing data: {pv['pricing_data_version']}"
              + (f" (stored records priced with {pv['store_pricing_version']})"
                 if pv.get("store_pricing_version") and pv["store_pricing_version"] != pv["pricing_data_version"]
                 else ""), f"tokentop {pv['tokentop_version']}"]
@@ -233,7 +241,7 @@ def render_html(snap: Snapshot) -> str:
     title = tx.title(d)
     body = [f'<header><h1>{e(title)}</h1><p class="meta">{e(tx.period_line(d))}</p>'
             f'<p class="meta">Generated {e(tx.generated_line(d))}</p></header>',
-            _cards(d), _daily_chart(d), _budgets(d), _quotas(d), _leverage(d), _breakdowns(d), _daily_table(d), _provenance(d),
+            _cards(d), _summary(d), _daily_chart(d), _budgets(d), _quotas(d), _leverage(d), _breakdowns(d), _daily_table(d), _provenance(d),
             "<section><h2>Method notes</h2><ul>" + "".join(f"<li>{e(n)}</li>" for n in d["notes"]) + "</ul></section>",
             f"<footer>sha256 <code>{e(snap.digest)}</code> of this snapshot's data (embedded in this file). "
             "Check it with <code>tokentop verify FILE</code>.</footer>"]

@@ -4,14 +4,16 @@ JSON and TOML hold the envelope ``{format, schema_version, digest, data}``; the 
 sha256 of the canonical JSON of ``data`` (see :mod:`tokentui.export.model`), so re-indenting
 or re-ordering either file keeps it valid while changing any value does not.
 
-CSV holds the daily rows. Spreadsheets cannot carry a digest in a cell without it being
-data, so the file starts with three ``#`` comment lines: a title, ``# sha256: HEX`` and
-``# data: {JSON}`` (the whole snapshot). ``tokentop verify`` checks the data against the
-digest and the rows against the data. Readers that do not skip ``#`` lines (pandas:
-``comment="#"``; spreadsheets: delete the first three rows) see them as rows, so inside the
-JSON strings of that line ``, = + - @`` are written as ``\\u`` escapes: a spreadsheet that
-splits the line at commas never gets a cell that starts with a formula made from a model
-or project name (``x,=HYPERLINK(…),y``).
+CSV is what a spreadsheet opens: one header row, then one row per day, every row with the
+same columns; the last column, ``snapshot_sha256``, is the snapshot's digest. The data the
+digest covers is not in the CSV (a 44 KB JSON cell or comment line is no CSV): the export
+writes it beside the CSV as ``FILE.csv.verify.json`` (:func:`sidecar_path`, the JSON snapshot
+itself), and ``tokentop verify FILE.csv`` checks that file and renders the rows again from
+it. Every cell is a date, a number or the hex digest: nothing a spreadsheet runs as a formula.
+
+CSVs of layout 2 and older (three ``#`` lines: a title, ``# sha256: HEX``, ``# data: {JSON}``)
+still verify: :func:`render_csv_legacy` renders them exactly as they were written. Inside the
+JSON strings of their data line ``, = + - @`` are ``\\u`` escapes (:func:`csv_data_json`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,10 @@ from tokentui.export import text as tx
 from tokentui.export.model import TOKEN_FIELDS, Snapshot
 
 CSV_FIELDS = ("date",) + TOKEN_FIELDS + ("total_tokens", "cost_usd", "unpriced_tokens")
+#: the CSV's columns: the day's figures, then the snapshot's digest
+CSV_COLUMNS = CSV_FIELDS + ("snapshot_sha256",)
+#: appended to a CSV's file name for the JSON snapshot written beside it
+SIDECAR_SUFFIX = ".verify.json"
 CSV_TITLE = "# tokentop snapshot: daily usage"
 _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 _CELL_STARTS = re.compile(r"[,=+\-@]")
@@ -58,8 +64,24 @@ def render_toml(snap: Snapshot) -> str:
     return _no_raw_controls(tomli_w.dumps(snap.envelope()))
 
 
+def sidecar_path(path):
+    """Where the data of the CSV at ``path`` is written: ``usage.csv`` → ``usage.csv.verify.json``."""
+    return path.with_name(path.name + SIDECAR_SUFFIX)
+
+
 def render_csv(snap: Snapshot) -> str:
-    """Daily rows after three comment lines carrying the digest and the data."""
+    """A header row, then one row per day ending in the snapshot's digest (plain CSV)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(CSV_COLUMNS)
+    for row in snap.data["daily"]:
+        w.writerow([row.get(f, 0) for f in CSV_FIELDS] + [snap.digest])
+    return buf.getvalue()
+
+
+def render_csv_legacy(snap: Snapshot) -> str:
+    """The CSV of layout 2 and older: daily rows after three comment lines carrying the
+    digest and the data (kept so that such files still verify in full)."""
     d = snap.data
     buf = io.StringIO()
     buf.write(f"{CSV_TITLE} {d['period']['start']} to {d['period']['end']} ({d['period']['timezone']}); "

@@ -1,8 +1,11 @@
 """The Markdown snapshot: short lines and small tables that read well in a chat or an issue.
 
-The data is embedded at the end in a fenced block (info string ``json tokentop-snapshot``)
-next to its sha256 digest, so ``tokentop verify`` can check both the data and, by rendering
-it again, the readable part above it.
+It opens with a summary a manager reads in a minute (:data:`SUMMARY`), then the details
+(:data:`DETAILS`: one function per section, each returning its lines, so a feature adds a
+section by adding a function), then how the numbers are made. The data is embedded at the
+end in a fenced block (info string ``json tokentop-snapshot``) inside a collapsed
+``<details>`` block, next to its sha256 digest, so ``tokentop verify`` can check both the
+data and, by rendering it again, the readable part above it.
 
 Every string that comes from the data (model, project, source and team names, the label,
 budget scopes, notes, versions) goes through :func:`text`: one line, with each character
@@ -81,15 +84,17 @@ def bar(value: int, top: int, width: int = BAR_WIDTH) -> str:
 
 
 def _summary(d: Mapping[str, Any]) -> list[str]:
+    return ["## Summary", ""] + [f"- {item(p)}" for p in tx.summary_points(d)] + [""]
+
+
+def _totals(d: Mapping[str, Any]) -> list[str]:
     t = d["totals"]
-    tpw, cpw = tx.per_week(d)
     return [
-        "## Summary", "",
-        f"- **Tokens:** {tx.tokens(t['total_tokens'])} ({tx.short(t['total_tokens'])}) — "
-        f"input {tx.short(t['input_tokens'])}, output {tx.short(t['output_tokens'])}, "
-        f"cache write {tx.short(t['cache_write_tokens'])}, cache read {tx.short(t['cache_read_tokens'])}",
-        f"- **Cost:** {tx.usd2(t['cost_usd'])} — {tx.cost_basis(d)}",
-        f"- **Per week:** {tpw} tokens, {cpw}",
+        "## Totals", "",
+        f"- **Tokens:** {tx.tokens(t['total_tokens'])}: "
+        f"input {tx.tokens(t['input_tokens'])}, output {tx.tokens(t['output_tokens'])}, "
+        f"cache write {tx.tokens(t['cache_write_tokens'])}, cache read {tx.tokens(t['cache_read_tokens'])}",
+        f"- **Cost:** {tx.usd2(t['cost_usd'])} ({tx.cost_basis(d)})",
         f"- **Active days:** {t['active_days']} of {d['period']['days']} · requests {tx.tokens(t['requests'])}",
         "",
     ]
@@ -106,9 +111,9 @@ def _budgets(d: Mapping[str, Any]) -> list[str]:
         out.append(f"- **{text(b['headline'])}**")
         out.append(f"  spent {tx.budget_amount(b, 'spent')} of {tx.budget_amount(b, 'amount')} "
                    f"({tx.pct(b['used_share'])}) with {tx.pct(b['elapsed_share'])} of the {text(b['period'])} "
-                   f"elapsed ({tx.budget_period(b)}); projected "
-                   f"{tx.budget_amount(b, 'projected')} (P10–P90 {tx.budget_amount(b, 'projected_p10')} – "
-                   f"{tx.budget_amount(b, 'projected_p90')}); scope: {text(b['scope'])}")
+                   f"elapsed ({tx.budget_period(b)}); expected at the end "
+                   f"{tx.budget_amount(b, 'projected')} (likely between {tx.budget_amount(b, 'projected_p10')} and "
+                   f"{tx.budget_amount(b, 'projected_p90')}); counts {text(b['scope'])}")
     return out + [""]
 
 
@@ -139,21 +144,22 @@ def _leverage(d: Mapping[str, Any]) -> list[str]:
 def _breakdowns(d: Mapping[str, Any]) -> list[str]:
     out = ["## By source", ""]
     out += table(["Source", "Kind", "Tokens", "Cost", "Billed", "Records"],
-                 ([s["source"], s["kind"], tx.tokens(s["total_tokens"]), tx.usd2(s["cost_usd"]),
-                   tx.usd2(s["billed_usd"]), tx.tokens(s["records"])] for s in d["by_source"]), right=(2, 3, 4, 5))
+                 tx.columns([[s["source"], s["kind"], s["total_tokens"], tx.cost(s["cost_usd"], s.get("unpriced_tokens", 0)),
+                              tx.usd2(s["billed_usd"]), s["records"]] for s in d["by_source"]], (2, 5)),
+                 right=(2, 3, 4, 5))
     out += ["", "## By model", ""]
     out += table(["Model", "Input", "Output", "Cache W", "Cache R", "Total", "Cost"],
-                 ([m["model"], tx.short(m["input_tokens"]), tx.short(m["output_tokens"]),
-                   tx.short(m["cache_write_tokens"]), tx.short(m["cache_read_tokens"]), tx.short(m["total_tokens"]),
-                   tx.usd2(m["cost_usd"]) + ("*" if m.get("unpriced_tokens") else "")] for m in d["by_model"]),
+                 tx.columns([[m["model"], m["input_tokens"], m["output_tokens"], m["cache_write_tokens"],
+                              m["cache_read_tokens"], m["total_tokens"], tx.cost(m["cost_usd"], m.get("unpriced_tokens", 0))]
+                             for m in d["by_model"]], (1, 2, 3, 4, 5)),
                  right=(1, 2, 3, 4, 5, 6))
-    if any(m.get("unpriced_tokens") for m in d["by_model"]):
-        out += ["", "\\* has tokens without a known price (not in the cost)."]
+    if any(m.get("unpriced_tokens") and m["cost_usd"] and Decimal(m["cost_usd"]) for m in d["by_model"]):
+        out += ["", "\\* part of its tokens have no known price (not in the cost)."]
     projects = d.get("projects")
     if projects is not None:
         out += ["", "## By project", ""]
         out += table(["Project", "Tokens", "Cost"],
-                     ([p["project"], tx.tokens(p["total_tokens"]), tx.usd2(p["cost_usd"])] for p in projects),
+                     tx.columns([[p["project"], p["total_tokens"], tx.usd2(p["cost_usd"])] for p in projects], (1,)),
                      right=(1, 2))
     return out + [""]
 
@@ -183,24 +189,35 @@ def _daily(d: Mapping[str, Any]) -> list[str]:
         out = ["## Weekly", "", "Sums of the daily rows by week (Monday to Sunday); the data block keeps every day.",
                ""]
         out += table(["Week", "Tokens", "Cost", ""],
-                     ([w, tx.tokens(tok), tx.usd2(str(cost)), bar(tok, top)] for w, tok, cost in weeks), right=(1, 2))
+                     tx.columns([[w, tok, tx.usd2(str(cost)), bar(tok, top)] for w, tok, cost in weeks], (1,)),
+                     right=(1, 2))
         return out + [""]
     top = max((r["total_tokens"] for r in daily), default=0)
+    active = [r for r in daily if r["total_tokens"]]
     out = ["## Daily", ""]
+    if not active:
+        return out + [f"No usage on any of the {len(daily)} days.", ""]
     out += table(["Date", "Tokens", "Cost", ""],
-                 ([r["date"], tx.tokens(r["total_tokens"]), tx.usd2(r["cost_usd"]), bar(r["total_tokens"], top)]
-                  for r in daily), right=(1, 2))
+                 tx.columns([[r["date"], r["total_tokens"], tx.cost(r["cost_usd"], r.get("unpriced_tokens", 0)),
+                              bar(r["total_tokens"], top)] for r in active], (1,)), right=(1, 2))
+    idle = len(daily) - len(active)
+    if idle:
+        out += ["", f"The {idle} day{'s' if idle != 1 else ''} without usage {'are' if idle != 1 else 'is'} "
+                "not listed (the data block keeps every day)."]
     return out + [""]
 
 
 def _provenance(d: Mapping[str, Any]) -> list[str]:
     pv = d["provenance"]
-    out = ["## Provenance", ""]
+    rows, idle = tx.shown_sources(d)
+    out = ["## Sources", ""]
     out += table(["Source", "Kind", "Status", "Last sync (UTC)", "Records in period", "Records stored",
                   "Duplicates dropped", "Skipped lines"],
-                 ([s["source"], s["kind"], s["status"], tx.sync_time(s.get("last_sync")),
-                   tx.tokens(s["records_in_period"]), tx.tokens(s["records"]), tx.tokens(s["duplicates_dropped"]),
-                   tx.tokens(s["skipped_lines"])] for s in pv["sources"]), right=(4, 5, 6, 7))
+                 tx.columns([[s["source"], s["kind"], s["status"], tx.sync_time(s.get("last_sync")),
+                              s["records_in_period"], s["records"], s["duplicates_dropped"], s["skipped_lines"]]
+                             for s in rows], (4, 5, 6, 7)), right=(4, 5, 6, 7))
+    if idle:
+        out += ["", f"Not set up (no records): {text(', '.join(idle))}."]
     out += ["", f"- **Cost basis:** {tx.cost_basis(d)}",
             f"- **Pricing data:** {text(pv['pricing_data_version'])}"
             + (f" (stored records priced with {text(pv['store_pricing_version'])})"
@@ -216,18 +233,38 @@ def _provenance(d: Mapping[str, Any]) -> list[str]:
     return out + [""]
 
 
+def _notes(d: Mapping[str, Any]) -> list[str]:
+    return ["## Method notes", ""] + [f"- {item(n)}" for n in d["notes"]] + [""]
+
+
+#: the first screen: what a manager reads in a minute
+SUMMARY = (_summary,)
+#: the details after the summary, in this order (a new section is a function added here)
+DETAILS = (_totals, _budgets, _quotas, _leverage, _breakdowns, _daily, _provenance)
+
+
+#: tokentop's own collapsed block around the data (the only HTML in the document: nothing from
+#: the data ever becomes HTML, see :func:`text`)
+DATA_OPEN = "<details><summary>Data for tokentop verify</summary>"
+DATA_CLOSE = "</details>"
+
+
+def _verification(snap: Snapshot) -> list[str]:
+    return ["## Verification", "",
+            f"Generated {text(tx.generated_line(snap.data))}; sha256 `{snap.digest}`. "
+            "`tokentop verify FILE` recomputes the digest of the data below and checks that the text above "
+            "still matches it.", "",
+            DATA_OPEN, "",
+            f"```json {tx.EMBED_TAG} sha256={snap.digest}", tx.embed_json(snap.data), "```", "", DATA_CLOSE, ""]
+
+
 def render_md(snap: Snapshot) -> str:
-    """The Markdown document of ``snap``."""
+    """The Markdown document of ``snap``: summary, details, method, then the data (collapsed)."""
     d = snap.data
-    lines = [f"# {text(tx.title(d))}", "",
-             f"**Period:** {text(tx.period_line(d))}  ",
-             f"**Generated:** {text(tx.generated_line(d))}  ",
-             f"**sha256:** `{snap.digest}`", ""]
-    for part in (_summary, _budgets, _quotas, _leverage, _breakdowns, _daily, _provenance):
+    lines = [f"# {text(tx.title(d))}", "", f"{text(tx.period_line(d))}", ""]
+    for part in SUMMARY:
         lines += part(d)
-    lines += ["## Method notes", ""] + [f"- {item(n)}" for n in d["notes"]] + [""]
-    lines += ["## Verification", "",
-              "The block below is this snapshot's data. `tokentop verify FILE` recomputes its sha256 digest "
-              "and checks that the text above still matches it.", "",
-              f"```json {tx.EMBED_TAG} sha256={snap.digest}", tx.embed_json(d), "```", ""]
+    for part in DETAILS:
+        lines += part(d)
+    lines += _notes(d) + _verification(snap)
     return "\n".join(lines)

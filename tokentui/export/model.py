@@ -69,7 +69,7 @@ from tokentui.core.records import PICO
 SCHEMA_VERSION = 1
 KIND = "tokentop-snapshot"
 #: bump when md/html/csv layout changes: verify re-renders only documents of its own layout
-LAYOUT_VERSION = 2
+LAYOUT_VERSION = 3
 MICRO = Decimal("0.000001")
 TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_write_tokens", "cache_read_tokens")
 PERIOD_SPECS = ("7d", "28d", "month", "quarter", "year")

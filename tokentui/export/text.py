@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any, Mapping
 
 from tokentui.core import fmt
+from tokentui.core.source_status import IDLE_STATUSES  # a status with nothing to show: one line, not a row
 
 #: marker of the embedded data, in md (fence info string) and html (comment start)
 EMBED_TAG = "tokentop-snapshot"
@@ -50,7 +51,27 @@ def usd(value: str | None, places: int | None = None) -> str:
 
 
 def usd2(value: str | None) -> str:
-    return usd(value, places=2)
+    """Money with two decimals ('<$0.01' for a sliver, never '$0.00'); '—' when absent."""
+    return "—" if value is None else fmt.money(Decimal(value))
+
+
+def cost(value: str | None, unpriced_tokens: int = 0) -> str:
+    """A cost cell: 'unpriced' when nothing of it has a price, '$1.23*' when part has none."""
+    return "—" if value is None else fmt.cost_cell(Decimal(value), unpriced_tokens)
+
+
+#: the widest exact token figure a document's table shows ('9,999,999,999'); beyond it the
+#: whole column is compact
+TOKEN_WIDTH = 13
+
+
+def columns(rows: list[list[Any]], token_cols: tuple[int, ...]) -> list[list[Any]]:
+    """``rows`` with the token counts at ``token_cols`` formatted one format per column."""
+    rows = [list(r) for r in rows]
+    for i in token_cols:
+        for r, text in zip(rows, fmt.token_column([r[i] for r in rows], TOKEN_WIDTH)):
+            r[i] = text
+    return rows
 
 
 def tokens(n: int | None) -> str:
@@ -215,3 +236,73 @@ def quota_rows(d: Mapping[str, Any]) -> list[list[str]]:
                      w.get("stage") or "—", _when(out),
                      f"{w['source']} ({w['provenance']}{', stale' if w.get('stale') else ''})"])
     return rows
+
+
+
+
+def shown_sources(data: Mapping[str, Any]) -> tuple[list[Mapping[str, Any]], list[str]]:
+    """(the provenance rows worth a row: records stored or a status that is news; the names
+    of the sources that are not set up and hold nothing)."""
+    rows, idle = [], []
+    for s in data["provenance"]["sources"]:
+        if not s.get("records") and not s.get("records_in_period") and s.get("status") in IDLE_STATUSES:
+            idle.append(str(s["source"]))
+        else:
+            rows.append(s)
+    return rows, idle
+
+
+def _share(part: int | Decimal, whole: int | Decimal) -> str:
+    return pct(float(part) / float(whole)) if whole else "—"
+
+
+def summary_points(data: Mapping[str, Any]) -> list[str]:
+    """The snapshot in plain sentences a manager reads in a minute (no markup: each format
+    escapes them): spend and tokens, activity, where it went, budgets, team, how sure."""
+    t, p = data["totals"], data["period"]
+    days = f"{p['days']} day{'s' if p['days'] != 1 else ''}"
+    tpw, cpw = per_week(data)
+    cost, total = Decimal(t["cost_usd"]), int(t["total_tokens"])
+    out = [f"{usd2(t['cost_usd'])} spent on {tokens(total)} tokens in {days} (about {cpw} and {tpw} tokens a week)."]
+    active = [r for r in data["daily"] if r.get("total_tokens")]
+    if active:
+        top = max(active, key=lambda r: (r["total_tokens"], r["date"]))
+        out.append(f"Active on {t['active_days']} of {days}; the busiest day was {top['date']} "
+                   f"({tokens(top['total_tokens'])} tokens, {usd2(top['cost_usd'])}).")
+    else:
+        out.append("No usage in this period.")
+    models = [m for m in data["by_model"] if m.get("total_tokens")]
+    if models:
+        by_tokens = max(models, key=lambda m: m["total_tokens"])
+        bits = [f"most tokens: {by_tokens['model']} ({_share(by_tokens['total_tokens'], total)})"]
+        by_cost = max(models, key=lambda m: Decimal(m["cost_usd"]))
+        if cost > 0:
+            bits.append(f"most cost: {by_cost['model']} ({usd2(by_cost['cost_usd'])}, "
+                        f"{_share(Decimal(by_cost['cost_usd']), cost)} of the cost)")
+        out.append(f"{len(models)} model{'s' if len(models) != 1 else ''}; " + "; ".join(bits) + ".")
+    budgets = data.get("budgets")
+    if budgets:
+        out += [f"Budget: {b['headline']}" for b in budgets[:3]]
+        if len(budgets) > 3:
+            out.append(f"{len(budgets) - 3} more budget{'s' if len(budgets) > 4 else ''} below.")
+    elif budgets is not None:
+        out.append("No budget is set.")
+    team = data.get("team")
+    tpw_row = team_metrics(data).get("tokens_per_week") if team else None
+    if tpw_row and (tpw_row.get("percentile") is not None or tpw_row.get("position")):
+        mult = tpw_row.get("multiple")
+        out.append(f"Tokens per week against team {team.get('name', 'team')} ({team.get('members', '?')} members): "
+                   f"{placement(tpw_row)}" + (f", {float(mult):.2f}× the median" if mult is not None else "")
+                   + " (a benchmark, not a ranking).")
+    basis = (f"Of the cost, {usd2(t['billed_usd'])} is billed by providers and {usd2(t['estimated_usd'])} "
+             "estimated from list prices")
+    if t.get("unpriced_tokens"):
+        basis += (f"; {tokens(t['unpriced_tokens'])} tokens ({pct(t['unpriced_share'])}) are of models without "
+                  "a known price and not in it")
+    out.append(basis + ".")
+    rows, _idle = shown_sources(data)
+    failing = [str(s["source"]) for s in rows if s.get("status") == "error"]
+    names = ", ".join(str(s["source"]) for s in rows) or "no source"
+    out.append(f"Read from {names}" + (f"; {', '.join(failing)} reported an error at its last sync (see Sources)"
+                                       if failing else "") + ".")
+    return out

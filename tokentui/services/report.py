@@ -145,10 +145,7 @@ def _sessions(conn: sqlite3.Connection, f: Filter, req: ReportRequest) -> dict:
 # --- tables -----------------------------------------------------------------------------
 
 def _cost_cell(cost: float, unpriced: int) -> str:
-    if unpriced and not cost:
-        return "unpriced"
-    text = fmt.usd(Decimal(str(cost)))
-    return text + ("*" if unpriced else "")
+    return fmt.cost_cell(Decimal(str(cost)), unpriced)
 
 
 def render_table(report: dict, kind: str, width: int = 80, breakdown: bool = False,
@@ -166,12 +163,19 @@ def render_table(report: dict, kind: str, width: int = 80, breakdown: bool = Fal
     rule = "─" * len(lines[0])
     lines.append(rule)
 
+    def nums(r: dict) -> list[int]:
+        return [r["inputTokens"], r["outputTokens"], r["cacheCreationTokens"], r["cacheReadTokens"],
+                r.get("totalTokens", r["inputTokens"] + r["outputTokens"] + r["cacheCreationTokens"]
+                      + r["cacheReadTokens"])]
+
+    # one format per column: exact in every row when every figure of the column fits, else compact
+    shown = [report["totals"], *rows, *(m for r in rows for m in (r["modelBreakdowns"] if breakdown else ()))]
+    compact = [any(len(fmt.tokens_exact(n)) > num_w for n in col) for col in zip(*(nums(r) for r in shown))]
+
     def cells(r: dict) -> str:
-        nums = [r["inputTokens"], r["outputTokens"], r["cacheCreationTokens"], r["cacheReadTokens"],
-                r["totalTokens"]]
         cost = r.get("totalCost", r.get("cost", 0.0))
-        return "  ".join(f"{fmt.fit(n, num_w):>{num_w}}" for n in nums) + \
-            f"  {_cost_cell(cost, r.get('unpricedTokens', 0)):>10}"
+        return "  ".join(f"{fmt.tokens_compact(n) if c else fmt.tokens_exact(n):>{num_w}}"
+                         for n, c in zip(nums(r), compact)) + f"  {_cost_cell(cost, r.get('unpricedTokens', 0)):>10}"
 
     any_unpriced = False
     for r in rows:
@@ -185,7 +189,7 @@ def render_table(report: dict, kind: str, width: int = 80, breakdown: bool = Fal
                 name = "  " + printable(short_model(m["modelName"]))
                 if len(name) > label_w:
                     name = name[:label_w - 1] + "…"
-                lines.append(f"{name:<{label_w}}  {cells({**m, 'totalTokens': m['inputTokens'] + m['outputTokens'] + m['cacheCreationTokens'] + m['cacheReadTokens']})}")
+                lines.append(f"{name:<{label_w}}  {cells(m)}")
     lines.append(rule)
     lines.append(f"{'Total':<{label_w}}  {cells(report['totals'])}")
     if report["totals"].get("overlapExcludedTokens"):
@@ -219,7 +223,7 @@ def _session_table(report: dict, width: int, tz: ZoneInfo, breakdown: bool = Fal
         project = os.path.basename((r.get("projectPath") or "").rstrip("/\\")) or "(no project)"
         last = datetime.fromisoformat(r["lastActivity"].replace("Z", "+00:00")).astimezone(tz)
         line = (f"{clip(project, label_w):<{label_w}}  {clip(r['source'], 11):<11}  "
-                f"{last.strftime('%Y-%m-%d %H:%M'):<16}  {fmt.tokens_short(r['totalTokens']):>8}  "
+                f"{last.strftime('%Y-%m-%d %H:%M'):<16}  {fmt.tokens_compact(r['totalTokens']):>8}  "
                 f"{_cost_cell(r['totalCost'], r.get('unpricedTokens', 0)):>10}")
         if models_w:
             line += "  " + clip(", ".join(short_model(m) for m in r["modelsUsed"]), models_w)
@@ -228,10 +232,10 @@ def _session_table(report: dict, width: int, tz: ZoneInfo, breakdown: bool = Fal
         for m in r["modelBreakdowns"] if breakdown else ():
             tokens = m["inputTokens"] + m["outputTokens"] + m["cacheCreationTokens"] + m["cacheReadTokens"]
             lines.append(f"{'  ' + clip(short_model(m['modelName']), label_w - 2):<{label_w}}  {'':<11}  {'':<16}  "
-                         f"{fmt.tokens_short(tokens):>8}  {_cost_cell(m['cost'], 0):>10}")
+                         f"{fmt.tokens_compact(tokens):>8}  {_cost_cell(m['cost'], 0):>10}")
     t = report["totals"]
     lines.append("─" * len(head))
-    lines.append(f"{'Total':<{label_w}}  {'':<11}  {'':<16}  {fmt.tokens_short(t['totalTokens']):>8}  "
+    lines.append(f"{'Total':<{label_w}}  {'':<11}  {'':<16}  {fmt.tokens_compact(t['totalTokens']):>8}  "
                  f"{_cost_cell(t['totalCost'], t.get('unpricedTokens', 0)):>10}")
     if any_unpriced or t.get("unpricedTokens"):
         lines.append(f"* cost excludes {fmt.tokens_exact(t['unpricedTokens'])} tokens of models "

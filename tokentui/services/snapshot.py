@@ -274,8 +274,9 @@ def _leverage(conn: sqlite3.Connection, settings: Settings, tz: ZoneInfo, now: d
         missing.append(f"Leverage left out: {exc}.")
         return {}
     out: dict[str, Any] = {"leverage": sections.leverage_object(report.leverage)}
-    missing.append(f"Leverage: per-week figures over the {days} × 24 hours ending {_iso_utc(end)}; "
-                   "spend / compensation is left out of snapshots (with the cost it would reveal pay).")
+    stamp = _iso_utc(end).replace("T", " ").replace("Z", " UTC")
+    missing.append(f"Leverage figures are weekly averages over the {days} days up to {stamp}; spend "
+                   "against pay is never in a snapshot (with the cost beside it, it would reveal pay).")
     missing.extend(f"Leverage: {n}" for n in report.notes)
     if report.team is not None:
         out["team"] = sections.team_object(report)
@@ -320,8 +321,14 @@ def render_snapshot(conn: sqlite3.Connection, settings: Settings, options: Expor
 
 
 def write_snapshot(conn: sqlite3.Connection, settings: Settings, options: ExportOptions) -> Path:
-    """Build, render and write the snapshot (mode 0600); returns the file written."""
+    """Build, render and write the snapshot (mode 0600); returns the file written. A CSV
+    gets its data (the JSON snapshot, which ``tokentop verify`` needs) beside it, written
+    first, so a CSV on disk always has the data it is checked against."""
     snap, text = render_snapshot(conn, settings, options)
     out = options.output or Path.cwd() / default_name(snap, options.format)
+    if options.format == "csv":
+        from tokentui.export.machine import sidecar_path
+
+        paths.write_private_text(sidecar_path(out), render(snap, "json"))
     paths.write_private_text(out, text)
     return out

@@ -17,7 +17,42 @@ from tokentui.core.source_status import SourceStatus
 from tokentui.sources import registry
 from tokentui.store import ledger
 
-NO_LOGS = "no logs found in the default locations"
+def moved_by(name: str) -> str:
+    """How to point a local source elsewhere: its env vars, or a config path list."""
+    env = registry.get(name).env
+    first = f"set {' or '.join(env)}" if env else "add"
+    rest = f" (or paths under [sources.{name}] in config)" if env else f" paths under [sources.{name}] in config"
+    return f"{first}{rest} to read another folder"
+
+
+def _local(st: SourceStatus, name: str, settings: Settings, row: tuple | None) -> SourceStatus:
+    """A local source's status from what is on disk now and what the store holds: the status
+    words say what is true (a folder found, records kept), and a source that finds nothing
+    says every folder it tried and the env vars that move it."""
+    extra = settings.source(name).paths
+    reader = registry.reader(name)
+    paths, problem = reader.where(extra)
+    st = replace(st, paths=tuple(paths), env=registry.get(name).env)
+    if not paths:
+        looked = getattr(reader, "looked", None)
+        tried = tuple(looked(extra)) if looked else ()
+        where = (f"looked in {len(tried)} place{'s' if len(tried) != 1 else ''} (below)" if tried
+                 else f"it reads {registry.get(name).reads or 'its default locations'}")
+        kept = f"; the history keeps its {st.records:,} records" if st.records else ""
+        if problem:
+            return replace(st, status="error", message=f"{problem}; {where}; {moved_by(name)}", looked=tried)
+        if st.records:  # logs gone (an agent's cleanup, a moved folder): the history is not
+            return replace(st, status="stale", message=f"no logs found now{kept}; {where}; {moved_by(name)}",
+                           looked=tried)
+        return replace(st, status="not configured", message=f"no logs found: {where}; {moved_by(name)}",
+                       looked=tried)
+    if not row:
+        return replace(st, status="stale", message="found, not synced yet: run `tokentop sync`")
+    if st.status == "not configured":  # the last sync found the folder without log files in it
+        kept = f"; the history keeps its {st.records:,} records" if st.records else ""
+        return replace(st, status="ok", message=f"no log files in the folder{'s' if len(paths) > 1 else ''} "
+                       f"below at the last sync{kept}")
+    return st
 
 
 def _stored(name: str, row: tuple | None, records: int) -> SourceStatus:
@@ -46,12 +81,7 @@ def source_statuses(conn, settings: Settings, *, key_hints: bool = False) -> lis
         if not settings.source(name).enabled:
             st = replace(st, status="disabled", message="disabled in config")
         elif st.kind == registry.LOCAL:
-            paths, problem = registry.reader(name).where(settings.source(name).paths)
-            st = replace(st, paths=tuple(paths))
-            if not paths:
-                st = replace(st, status="error" if problem else "not configured", message=problem or NO_LOGS)
-            elif not row:
-                st = replace(st, status="stale", message="found, not synced yet: run `tokentop sync`")
+            st = _local(st, name, settings, row)
         else:
             key, origin = get_key(name)
             if not key and not row:
@@ -87,7 +117,9 @@ def refresh_statuses(conn, rows: tuple[SourceStatus, ...]) -> tuple[SourceStatus
     out = []
     for r in rows:
         s = stored.get(r.name)
-        if s and r.status != "disabled":
+        if s and r.kind == registry.LOCAL and s[1] == "not configured" and r.status != "disabled":
+            r = replace(r, last_sync_ms=s[3])  # "no files" at a sync: the full status says more, and truly
+        elif s and r.status != "disabled":
             r = replace(r, status=s[1], message=s[2], last_sync_ms=s[3])
         out.append(r)
     return tuple(out)

@@ -30,11 +30,8 @@ SOURCE = "amp"
 ENV = ("AMP_DATA_DIR",)
 
 
-def roots(extra: Sequence[str] = ()) -> tuple[list[Path], str | None]:
-    """``threads/`` folders to read: of each dir in ``$AMP_DATA_DIR`` (comma list, ccusage's
-    override; Amp documents none), else of ``${XDG_DATA_HOME:-~/.local/share}/amp`` and
-    ``~/.local/share/amp``; plus ``extra`` dirs from config. A dir that is itself a
-    ``threads`` folder is read as is."""
+def _candidates(extra: Sequence[str] = ()) -> list[Path]:
+    """The ``threads/`` folders to try, in order."""
     env = os.environ.get("AMP_DATA_DIR", "").strip()
     if env:
         cands = [p.strip() for p in env.split(",") if p.strip()]
@@ -42,7 +39,26 @@ def roots(extra: Sequence[str] = ()) -> tuple[list[Path], str | None]:
         xdg = os.environ.get("XDG_DATA_HOME", "").strip() or "~/.local/share"
         cands = [os.path.join(xdg, "amp"), "~/.local/share/amp"]
     dirs = [Path(os.path.expanduser(c)) for c in list(cands) + list(extra)]
-    found = existing_dirs(d if d.name == "threads" else d / "threads" for d in dirs)
+    out: list[Path] = []
+    for d in dirs:
+        t = d if d.name == "threads" else d / "threads"
+        if t not in out:
+            out.append(t)
+    return out
+
+
+def looked(extra: Sequence[str] = ()) -> list[str]:
+    """Every ``threads/`` folder tried, found or not."""
+    return [str(p) for p in _candidates(extra)]
+
+
+def roots(extra: Sequence[str] = ()) -> tuple[list[Path], str | None]:
+    """``threads/`` folders to read: of each dir in ``$AMP_DATA_DIR`` (comma list, ccusage's
+    override; Amp documents none), else of ``${XDG_DATA_HOME:-~/.local/share}/amp`` and
+    ``~/.local/share/amp``; plus ``extra`` dirs from config. A dir that is itself a
+    ``threads`` folder is read as is."""
+    env = os.environ.get("AMP_DATA_DIR", "").strip()
+    found = existing_dirs(_candidates(extra))
     problem = f"no Amp threads folder in AMP_DATA_DIR ({env})" if env and not found else None
     return found, problem
 
@@ -155,7 +171,7 @@ def where(extra: Sequence[str] = ()) -> tuple[list[str], str | None]:
 def _reader():
     from tokentui.sources.readers import RewrittenJson
 
-    return RewrittenJson(where=where, discover=discover, parse_file=parse_file)
+    return RewrittenJson(where=where, discover=discover, parse_file=parse_file, looked=looked)
 
 
 READER = _reader()

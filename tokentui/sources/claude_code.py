@@ -39,6 +39,21 @@ _USAGE_MARK = b'"usage":{'  # how Claude Code writes it
 _USAGE_KEY = re.compile(b'"' + json_string_pattern("usage") + b'"' + JSON_WS + b":" + JSON_WS + rb"\{")
 
 
+def _candidates(extra: Sequence[str] = ()) -> list[Path]:
+    env = os.environ.get("CLAUDE_CONFIG_DIR")
+    if env is not None and env.strip():
+        cands = [Path(os.path.expanduser(p.strip())) for p in env.split(",") if p.strip()]
+    else:
+        xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config")
+        cands = [Path(xdg) / "claude", Path(os.path.expanduser("~/.claude"))]
+    return cands + [Path(os.path.expanduser(p)) for p in extra]
+
+
+def looked(extra: Sequence[str] = ()) -> list[str]:
+    """Every ``projects/`` folder tried, found or not."""
+    return [str(c if c.name == "projects" else c / "projects") for c in _candidates(extra)]
+
+
 def roots(extra: Sequence[str] = ()) -> tuple[list[Path], str | None]:
     """Claude config roots that have a ``projects/`` dir, and a problem message if none.
 
@@ -46,14 +61,8 @@ def roots(extra: Sequence[str] = ()) -> tuple[list[Path], str | None]:
     ``~/.config/claude``) and ``~/.claude``; ``extra`` roots from config are added.
     """
     env = os.environ.get("CLAUDE_CONFIG_DIR")
-    if env is not None and env.strip():
-        cands = [Path(os.path.expanduser(p.strip())) for p in env.split(",") if p.strip()]
-        from_env = True
-    else:
-        xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config")
-        cands = [Path(xdg) / "claude", Path(os.path.expanduser("~/.claude"))]
-        from_env = False
-    cands += [Path(os.path.expanduser(p)) for p in extra]
+    from_env = env is not None and bool(env.strip())
+    cands = _candidates(extra)
     found: list[Path] = []
     seen: set[str] = set()
     for c in cands:
@@ -476,7 +485,8 @@ def where(extra: Sequence[str] = ()) -> tuple[list[str], str | None]:
 def _reader():
     from tokentui.sources.readers import Dedupe, JsonlLog
 
-    return JsonlLog(where=where, discover=discover, parse=parse_lines, dedupe=Dedupe(resolve_duplicates, Kept))
+    return JsonlLog(where=where, discover=discover, parse=parse_lines, dedupe=Dedupe(resolve_duplicates, Kept),
+                    looked=looked)
 
 
 READER = _reader()

@@ -114,6 +114,18 @@ def task_roots(v: Variant, extra: Sequence[str] = ()) -> tuple[list[Path], str |
     return existing_dirs(cands), problem
 
 
+def looked_for(v: Variant):
+    def looked(extra: Sequence[str] = ()) -> list[str]:
+        """Every ``tasks`` folder tried, found or not: Cline's own data dirs, then each VS Code
+        family user dir's (installed or not), then the configured roots."""
+        cands = [os.path.join(os.path.expanduser(h), "tasks") for h in _cline_homes()[0]] if v is CLINE else []
+        cands += [os.path.join(d, "User", "globalStorage", v.extension, "tasks") for d in editor_user_dirs()]
+        cands += [str(_tasks_dir(Path(os.path.expanduser(e)), v.extension)) for e in extra]
+        return list(dict.fromkeys(cands))
+
+    return looked
+
+
 def discover_for(v: Variant):
     def discover(extra: Sequence[str] = (), errors: list[str] | None = None) -> tuple[list[LocalFile], str | None]:
         """``tasks/<task id>/ui_messages.json`` under each tasks folder, sorted by path; links
@@ -312,7 +324,8 @@ def where_for(v: Variant):
 def _reader(v: Variant):
     from tokentui.sources.readers import RewrittenJson
 
-    return RewrittenJson(where=where_for(v), discover=discover_for(v), parse_file=parse_for(v))
+    return RewrittenJson(where=where_for(v), discover=discover_for(v), parse_file=parse_for(v),
+                        looked=looked_for(v))
 
 
 CLINE_READER = _reader(CLINE)

@@ -53,17 +53,33 @@ _TOTAL = ("totalTokens", "total_tokens", "total")
 _CACHED_IN_PROMPT = (("promptTokensDetails", "cachedTokens"), ("prompt_tokens_details", "cached_tokens"))
 
 
-def roots(extra: Sequence[str] = ()) -> tuple[list[Path], str | None]:
-    """``projects/`` folders to read: of each dir in ``$CODEBUFF_DATA_DIR`` (comma list), else
-    of the three channel dirs in ``~/.config``; plus ``extra`` dirs from config. A dir that is
-    itself a ``projects`` folder is read as is."""
+def _candidates(extra: Sequence[str] = ()) -> list[Path]:
+    """The ``projects/`` folders to try, in order: of each dir in ``$CODEBUFF_DATA_DIR`` (comma
+    list), else of the three channel dirs in ``~/.config``; plus ``extra`` dirs from config. A dir
+    that is itself a ``projects`` folder is tried as is."""
     env = os.environ.get("CODEBUFF_DATA_DIR", "").strip()
     if env:
         cands = [p.strip() for p in env.split(",") if p.strip()]
     else:
         cands = [os.path.join("~/.config", c) for c in CHANNELS]
-    dirs = [Path(os.path.expanduser(c)) for c in list(cands) + list(extra)]
-    found = existing_dirs(d if d.name == "projects" else d / "projects" for d in dirs)
+    out: list[Path] = []
+    for c in list(cands) + list(extra):
+        d = Path(os.path.expanduser(c))
+        d = d if d.name == "projects" else d / "projects"
+        if d not in out:
+            out.append(d)
+    return out
+
+
+def looked(extra: Sequence[str] = ()) -> list[str]:
+    """Every ``projects/`` folder tried, found or not."""
+    return [str(p) for p in _candidates(extra)]
+
+
+def roots(extra: Sequence[str] = ()) -> tuple[list[Path], str | None]:
+    """The ``projects/`` folders of :func:`_candidates` that exist."""
+    env = os.environ.get("CODEBUFF_DATA_DIR", "").strip()
+    found = existing_dirs(_candidates(extra))
     problem = f"no Codebuff projects folder in CODEBUFF_DATA_DIR ({env})" if env and not found else None
     return found, problem
 
@@ -213,7 +229,7 @@ def where(extra: Sequence[str] = ()) -> tuple[list[str], str | None]:
 def _reader():
     from tokentui.sources.readers import RewrittenJson
 
-    return RewrittenJson(where=where, discover=discover, parse_file=parse_file)
+    return RewrittenJson(where=where, discover=discover, parse_file=parse_file, looked=looked)
 
 
 READER = _reader()

@@ -15,7 +15,7 @@ from typing import Callable, Iterable, Sequence
 from tokentui.core.pricing import FAST_SUFFIX
 from tokentui.core.quotas import from_codex as quota_observations
 from tokentui.core.records import ESTIMATED, UNPRICED, UsageRecord
-from tokentui.sources.codex_home import SOURCE, discover, home_of, prepare, where
+from tokentui.sources.codex_home import SOURCE, discover, home_of, looked, prepare, where
 from tokentui.sources.common import (
     MAX_MS,
     MAX_TOKENS,
@@ -421,7 +421,7 @@ def quota_account(home: str) -> str:
 def _reader():
     from tokentui.sources.readers import JsonlLog
 
-    return JsonlLog(where=where, discover=discover, parse=parse_lines, prepare=prepare)
+    return JsonlLog(where=where, discover=discover, parse=parse_lines, prepare=prepare, looked=looked)
 
 
 READER = _reader()

@@ -12,11 +12,20 @@ from tokentui.sources.common import LocalFile, existing_dirs, real_roots, walk_f
 SOURCE = "codex"
 
 
-def homes(extra: Sequence[str] = ()) -> list[Path]:
-    """``$CODEX_HOME`` (comma list) or ``~/.codex``, plus configured extra roots."""
+def _candidates(extra: Sequence[str] = ()) -> list[str]:
     env = os.environ.get("CODEX_HOME", "").strip()
     cands = [p.strip() for p in env.split(",") if p.strip()] if env else ["~/.codex"]
-    return existing_dirs(list(cands) + list(extra))
+    return list(cands) + list(extra)
+
+
+def homes(extra: Sequence[str] = ()) -> list[Path]:
+    """``$CODEX_HOME`` (comma list) or ``~/.codex``, plus configured extra roots."""
+    return existing_dirs(_candidates(extra))
+
+
+def looked(extra: Sequence[str] = ()) -> list[str]:
+    """Every Codex home tried, found or not."""
+    return [os.path.expanduser(c) for c in _candidates(extra)]
 
 
 def discover(extra: Sequence[str] = (), errors: list[str] | None = None) -> tuple[list[LocalFile], str | None]:

@@ -49,11 +49,20 @@ _CONV = re.compile(rb'"gen_ai\.conversation\.id":\s*"([^"\\]{1,200})"')
 _BAD = object()
 
 
-def homes(extra: Sequence[str] = ()) -> list[Path]:
-    """``$COPILOT_HOME`` (comma list) or ``~/.copilot``, plus configured extra roots."""
+def _candidates(extra: Sequence[str] = ()) -> list[str]:
     env = os.environ.get("COPILOT_HOME", "").strip()
     cands = [p.strip() for p in env.split(",") if p.strip()] if env else ["~/.copilot"]
-    return existing_dirs(list(cands) + list(extra))
+    return list(cands) + list(extra)
+
+
+def homes(extra: Sequence[str] = ()) -> list[Path]:
+    """``$COPILOT_HOME`` (comma list) or ``~/.copilot``, plus configured extra roots."""
+    return existing_dirs(_candidates(extra))
+
+
+def looked(extra: Sequence[str] = ()) -> list[str]:
+    """Every Copilot home tried, found or not, and the OTel export file when one is named."""
+    return [os.path.expanduser(c) for c in _candidates(extra)] + ([_otel_path()] if _otel_path() else [])
 
 
 def _otel_path() -> str | None:
@@ -326,7 +335,7 @@ def _reader():
     from tokentui.sources.readers import Combined, Dedupe, JsonlLog, WatermarkDatabase
 
     return Combined((JsonlLog(where=where, discover=discover, parse=parse_lines,
-                              dedupe=Dedupe(resolve_copies, _kept), prepare=otel_files),
+                              dedupe=Dedupe(resolve_copies, _kept), prepare=otel_files, looked=looked),
                      WatermarkDatabase(where=store.where, locations=store.store_homes, signature=store.signature,
                                        read_since=store.read_since)))
 

@@ -34,6 +34,21 @@ _STATS_FIELDS = {"input": ("prompt", "input"), "output": ("candidates", "output"
                  "thoughts": ("thoughts",), "tool": ("tool",), "total": ("total",)}
 
 
+def _candidates(extra: Sequence[str] = ()) -> list[Path]:
+    env = os.environ.get("GEMINI_DATA_DIR", "").strip()
+    if env:
+        cands = [p.strip() for p in env.split(",") if p.strip()]
+    else:
+        home = os.environ.get("GEMINI_CLI_HOME", "").strip() or "~"
+        cands = [os.path.join(home, ".gemini", "tmp")]
+    return [Path(os.path.expanduser(c)) for c in list(cands) + list(extra)]
+
+
+def looked(extra: Sequence[str] = ()) -> list[str]:
+    """Every Gemini temp folder tried, found or not."""
+    return [str(p) for p in _candidates(extra)]
+
+
 def roots(extra: Sequence[str] = ()) -> tuple[list[Path], str | None]:
     """Gemini temp dirs to scan, and a problem message when the env var names none that exist.
 
@@ -42,12 +57,7 @@ def roots(extra: Sequence[str] = ()) -> tuple[list[Path], str | None]:
     root given as a ``.gemini`` dir is read through its ``tmp`` child.
     """
     env = os.environ.get("GEMINI_DATA_DIR", "").strip()
-    if env:
-        cands = [p.strip() for p in env.split(",") if p.strip()]
-    else:
-        home = os.environ.get("GEMINI_CLI_HOME", "").strip() or "~"
-        cands = [os.path.join(home, ".gemini", "tmp")]
-    paths = [Path(os.path.expanduser(c)) for c in list(cands) + list(extra)]
+    paths = _candidates(extra)
     # a `.gemini` folder given instead of its `tmp/` is read through `tmp/`
     found = existing_dirs(p / "tmp" if p.name == ".gemini" and (p / "tmp").is_dir() else p for p in paths)
     problem = None
@@ -289,7 +299,7 @@ def where(extra: Sequence[str] = ()) -> tuple[list[str], str | None]:
 def _reader():
     from tokentui.sources.readers import RewrittenJson
 
-    return RewrittenJson(where=where, discover=discover, parse_file=parse_file)
+    return RewrittenJson(where=where, discover=discover, parse_file=parse_file, looked=looked)
 
 
 READER = _reader()

@@ -69,6 +69,17 @@ def state_dirs(extra: Sequence[str] = ()) -> list[Path]:
     return existing_dirs(list(cands) + list(extra))
 
 
+def looked(extra: Sequence[str] = ()) -> list[str]:
+    """Every state folder tried, found or not (the legacy names too, without a state dir env)."""
+    env = os.environ.get("OPENCLAW_STATE_DIR", "").strip() or os.environ.get("CLAWDBOT_STATE_DIR", "").strip()
+    if env:
+        cands = [p.strip() for p in env.split(",") if p.strip()]
+    else:
+        home = os.environ.get("OPENCLAW_HOME", "").strip() or "~"
+        cands = [os.path.join(home, d) for d in (".openclaw", *_LEGACY_DIRS)]
+    return [os.path.expanduser(c) for c in list(cands) + list(extra)]
+
+
 def _databases(state: Path) -> list[Path]:
     """``agents/*/agent/openclaw-agent.sqlite`` that stay inside ``state``, sorted."""
     base = Path(state) / "agents"
@@ -333,7 +344,7 @@ def _reader():
     from tokentui.sources.readers import Combined, Dedupe, JsonlLog, WatermarkDatabase
 
     return Combined((JsonlLog(where=where, discover=discover, parse=parse_lines, dedupe=Dedupe(first_copy, _kept),
-                              prepare=stores),
+                              prepare=stores, looked=looked),
                      WatermarkDatabase(where=store.where, locations=store.store_dirs, signature=signature,
                                        read_since=store.read_since)))
 

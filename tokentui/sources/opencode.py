@@ -39,13 +39,22 @@ SKIP = object()  # message_record() result for a corrupt message
 def data_dirs(extra: Sequence[str] = ()) -> list[Path]:
     """OpenCode data dirs that exist: ``OPENCODE_DATA_DIR`` (comma list) or else
     ``${XDG_DATA_HOME:-~/.local/share}/opencode``, plus ``extra`` dirs from config."""
+    return existing_dirs(_candidates(extra))
+
+
+def _candidates(extra: Sequence[str] = ()) -> list[str]:
     env = os.environ.get("OPENCODE_DATA_DIR", "").strip()
     if env:
         cands = [p.strip() for p in env.split(",") if p.strip()]
     else:
         xdg = os.environ.get("XDG_DATA_HOME", "").strip() or "~/.local/share"
         cands = [os.path.join(xdg, "opencode")]
-    return existing_dirs(list(cands) + list(extra))
+    return list(cands) + list(extra)
+
+
+def looked(extra: Sequence[str] = ()) -> list[str]:
+    """Every OpenCode data folder tried, found or not."""
+    return [os.path.expanduser(c) for c in _candidates(extra)]
 
 
 def db_files(data_dir: Path) -> list[Path]:
@@ -226,7 +235,7 @@ def where(extra: Sequence[str] = ()) -> tuple[list[str], str | None]:
 def _reader():
     from tokentui.sources.readers import SignedDatabase
 
-    return SignedDatabase(where=where, locations=data_dirs, signature=signature, read_all=read_all)
+    return SignedDatabase(where=where, locations=data_dirs, signature=signature, read_all=read_all, looked=looked)
 
 
 READER = _reader()

@@ -29,13 +29,24 @@ ENV = ("QWEN_RUNTIME_DIR", "QWEN_DATA_DIR")
 _FIELDS = ("promptTokenCount", "cachedContentTokenCount", "candidatesTokenCount", "thoughtsTokenCount")
 
 
+def _candidates(extra: Sequence[str] = ()) -> list[str]:
+    name = next((n for n in ENV if os.environ.get(n, "").strip()), None)
+    env = os.environ.get(name, "").strip() if name else ""
+    cands = [p.strip() for p in env.split(",") if p.strip()] if env else ["~/.qwen"]
+    return list(cands) + list(extra)
+
+
+def looked(extra: Sequence[str] = ()) -> list[str]:
+    """Every ``projects/`` folder tried, found or not."""
+    return [os.path.join(os.path.expanduser(c), "projects") for c in _candidates(extra)]
+
+
 def roots(extra: Sequence[str] = ()) -> tuple[list[Path], str | None]:
     """Runtime dirs holding ``projects/``: ``$QWEN_RUNTIME_DIR`` (Qwen's own; comma list), else
     ``$QWEN_DATA_DIR`` (ccusage's), else ``~/.qwen``; plus ``extra`` dirs from config."""
     name = next((n for n in ENV if os.environ.get(n, "").strip()), None)
     env = os.environ.get(name, "").strip() if name else ""
-    cands = [p.strip() for p in env.split(",") if p.strip()] if env else ["~/.qwen"]
-    found = existing_dirs(list(cands) + list(extra))
+    found = existing_dirs(_candidates(extra))
     return found, (f"no existing Qwen Code directory in {name} ({env})" if env and not found else None)
 
 
@@ -136,7 +147,7 @@ def where(extra: Sequence[str] = ()) -> tuple[list[str], str | None]:
 def _reader():
     from tokentui.sources.readers import JsonlLog
 
-    return JsonlLog(where=where, discover=discover, parse=parse_lines)
+    return JsonlLog(where=where, discover=discover, parse=parse_lines, looked=looked)
 
 
 READER = _reader()

@@ -16,7 +16,9 @@ the ingester (:mod:`tokentui.services.ingest`) runs the strategy without knowing
 * :class:`Combined` — one source read in parts (files by cursor plus a database).
 
 Every strategy has ``where(extra) -> (locations, problem)``: the folders it reads, for
-`tokentop sources` and the Sources screen, and why none was found where the user said.
+`tokentop sources` and the Sources screen, and why none was found where the user said; and
+may have ``looked(extra) -> paths``: every folder it tries, found or not, so a source that
+finds nothing can say where it looked.
 Pure declarations: functions and plain data, no store and no UI.
 """
 
@@ -31,6 +33,8 @@ from tokentui.sources.common import LocalFile
 
 #: (extra roots from config) → (folders read, a problem to show when none was found)
 Where = Callable[[Sequence[str]], tuple[list[str], "str | None"]]
+#: (extra roots from config) → every folder (or file) tried, in order, found or not
+Looked = Callable[[Sequence[str]], list[str]]
 #: (extra roots, errors to append to) → (files found, a problem message or None)
 Discover = Callable[[Sequence[str], "list[str] | None"], tuple[list[LocalFile], "str | None"]]
 #: a record and whether its line had a ``speed`` field → the store's row, or None if invalid
@@ -85,6 +89,7 @@ class JsonlLog:
     #: (every file found) → data all parsers of this source share (in ``ParseContext.shared``)
     prepare: Callable[[list[LocalFile]], Any] | None = None
     parallel: bool = True  # may be parsed in worker processes
+    looked: Looked | None = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,7 @@ class RewrittenJson:
     discover: Discover
     #: (the whole file, the file, a pricer, mtime in ms) → (records, lines or messages skipped)
     parse_file: Callable[[bytes, LocalFile, Any, int], tuple[list[UsageRecord], int]]
+    looked: Looked | None = None
 
 
 @dataclass(frozen=True)
@@ -102,6 +108,7 @@ class SignedDatabase:
     signature: Callable[[Path], str]
     #: (a location, a pricer) → (records, skipped, a problem that means "read it again next time")
     read_all: Callable[[Path, Any], tuple[list[UsageRecord], int, "str | None"]]
+    looked: Looked | None = None
 
 
 @dataclass(frozen=True)
@@ -115,6 +122,7 @@ class WatermarkDatabase:
     #: the records hold running totals (a thread's usage so far, ``session`` = the thread id,
     #: dated at the change): the ingester stores each one's increase over the last total seen
     running_totals: bool = False
+    looked: Looked | None = None
 
 
 @dataclass(frozen=True)
@@ -132,6 +140,21 @@ class Combined:
             found += [g for g in got if g not in found]
             problem = problem or why
         return found, problem
+
+    @property
+    def looked(self) -> "Looked | None":
+        """Every folder the parts try, found or not (None if no part says)."""
+        parts = [p.looked for p in self.parts if getattr(p, "looked", None)]
+        if not parts:
+            return None
+
+        def looked(extra: Sequence[str] = ()) -> list[str]:
+            out: list[str] = []
+            for part in parts:
+                out += [p for p in part(extra) if p not in out]
+            return out
+
+        return looked
 
 
 LocalReader = JsonlLog | RewrittenJson | SignedDatabase | WatermarkDatabase | Combined

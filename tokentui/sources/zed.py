@@ -37,11 +37,10 @@ MAX_THREAD = 256 << 20  # a thread's JSON larger than this (decompressed) is ski
 _FIELDS = ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
 
 
-def data_dirs(extra: Sequence[str] = ()) -> list[Path]:
+def _candidates(extra: Sequence[str] = ()) -> list[Path]:
     """Zed's data dir per OS (``$XDG_DATA_HOME/zed`` or ``~/.local/share/zed`` on Linux,
     ``~/Library/Application Support/Zed`` on macOS, ``%LOCALAPPDATA%\\Zed`` on Windows), plus
-    ``extra`` dirs from config (a data dir or its ``threads`` folder); those holding
-    ``threads/threads.db``."""
+    ``extra`` dirs from config (a data dir or its ``threads`` folder)."""
     if sys.platform == "win32":
         base = os.environ.get("LOCALAPPDATA", "").strip() or os.path.expanduser("~/AppData/Local")
         cands = [os.path.join(base, "Zed")]
@@ -50,7 +49,17 @@ def data_dirs(extra: Sequence[str] = ()) -> list[Path]:
     else:
         cands = [os.path.join(os.environ.get("XDG_DATA_HOME", "").strip() or "~/.local/share", "zed")]
     dirs = [Path(os.path.expanduser(c)) for c in [*cands, *extra]]
-    return [d for d in existing_dirs(d.parent if d.name == "threads" else d for d in dirs) if (d / DB).is_file()]
+    return list(dict.fromkeys(d.parent if d.name == "threads" else d for d in dirs))
+
+
+def data_dirs(extra: Sequence[str] = ()) -> list[Path]:
+    """The data dirs of :func:`_candidates` that hold ``threads/threads.db``."""
+    return [d for d in existing_dirs(_candidates(extra)) if (d / DB).is_file()]
+
+
+def looked(extra: Sequence[str] = ()) -> list[str]:
+    """Every ``threads/threads.db`` tried, found or not."""
+    return [str(d / DB) for d in _candidates(extra)]
 
 
 def signature(location: Path) -> str:
@@ -178,7 +187,7 @@ def _reader():
     from tokentui.sources.readers import WatermarkDatabase
 
     return WatermarkDatabase(where=where, locations=data_dirs, signature=signature, read_since=read_since,
-                             running_totals=True)
+                             running_totals=True, looked=looked)
 
 
 READER = _reader()

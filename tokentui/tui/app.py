@@ -45,7 +45,7 @@ from tokentui.tui.screens.too_small import TooSmallScreen
 from tokentui.services.dashboard import BudgetsView, Snapshot
 from tokentui.services.history import HistoryTable
 from tokentui.services.session import RefreshPlan, Session, utc_now
-from tokentui.tui.theming import THEME_SAVE_DELAY, install_themes, load_themes, theme_from_spec
+from tokentui.tui.theming import THEME_SAVE_DELAY, ReadableDim, install_themes, load_themes, theme_from_spec
 from tokentui.tui.widgets.nav_bar import NavBar
 
 if TYPE_CHECKING:
@@ -108,6 +108,12 @@ class TokentopApp(App[int]):
         self._last_problem: str | None = None
         dirs = list(theme_dirs) if theme_dirs is not None else [paths.builtin_themes_dir(), paths.user_themes_dir()]
         self._wanted_theme, self._theme_problems = install_themes(self, theme or self.settings.theme, dirs)
+        self._readable_dim = ReadableDim()
+
+    def get_line_filters(self):
+        """Dim text drawn readable (:class:`~tokentui.tui.theming.ReadableDim`), then Textual's
+        filters (whose truecolor filter would otherwise draw dim at a fixed half blend)."""
+        return [self._readable_dim, *super().get_line_filters()]
 
     # --- the session's state, as the screens read it ---------------------------------------
     @property

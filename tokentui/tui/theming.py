@@ -3,14 +3,20 @@ checked UI-free in :mod:`tokentui.theme_files`); the App cycles through them wit
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
+from rich.color import Color as RichColor
+from rich.segment import Segment
+from rich.style import Style as RichStyle
 from textual.app import App
 from textual.color import Color, ColorParseError
+from textual.filter import LineFilter
 from textual.theme import Theme
 
-from tokentui.theme_files import ThemeProblem, ThemeSpec, is_style_variable, load_theme_dirs, read_theme_file
+from tokentui.theme_files import (AA_CONTRAST, ThemeProblem, ThemeSpec, contrast_ratio, is_style_variable,
+                                  load_theme_dirs, read_theme_file)
 
 DEFAULT_THEME = "tokentop-dark"
 THEME_SAVE_DELAY = 0.5  # seconds after the last `t` before the theme is written to config
@@ -46,6 +52,45 @@ def theme_from_spec(spec: ThemeSpec) -> Theme:
     except Exception as exc:  # noqa: BLE001 - whatever Textual raises, the theme is unusable
         raise ValueError(f"Textual cannot use this palette: {exc}") from None
     return theme
+
+
+#: how far dim (secondary) text starts between its background (0) and its colour (1): a
+#: terminal's faint is about half way; it moves toward the colour until it reads at WCAG AA
+DIM_FACTOR = 0.5
+
+
+@lru_cache(maxsize=4096)
+def readable_dim(fg: tuple[int, int, int], bg: tuple[int, int, int]) -> tuple[int, int, int]:
+    """The colour of dim text ``fg`` on ``bg``: the faintest blend from :data:`DIM_FACTOR`
+    up that still has :data:`~tokentui.theme_files.AA_CONTRAST` on ``bg`` (the text colour
+    itself when even that does not)."""
+    steps = 20
+    for i in range(steps + 1):
+        f = DIM_FACTOR + (1 - DIM_FACTOR) * i / steps
+        c = tuple(round(b + (a - b) * f) for a, b in zip(fg, bg))
+        if contrast_ratio(c, bg) >= AA_CONTRAST:
+            return c  # type: ignore[return-value]
+    return fg
+
+
+class ReadableDim(LineFilter):
+    """Draws dim text in :func:`readable_dim`'s colour instead of leaving it to the terminal's
+    faint attribute (which a light theme turns into 2.6:1 grey): secondary words stay quieter
+    than the text around them and readable in every theme."""
+
+    def apply(self, segments: list[Segment], background: Color) -> list[Segment]:
+        out = []
+        for seg in segments:
+            style = seg.style
+            if style is None or not style.dim or style.color is None or seg.control:
+                out.append(seg)
+                continue
+            fg = style.color.get_truecolor()
+            bg = (style.bgcolor.get_truecolor() if style.bgcolor is not None and not style.bgcolor.is_default
+                  else background.rich_color.get_truecolor())
+            rgb = readable_dim((fg.red, fg.green, fg.blue), (bg.red, bg.green, bg.blue))
+            out.append(Segment(seg.text, style + RichStyle(color=RichColor.from_rgb(*rgb), dim=False), seg.control))
+        return out
 
 
 def _parses(key: str, rule: str, value: str) -> bool:

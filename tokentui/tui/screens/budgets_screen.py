@@ -166,6 +166,7 @@ class BudgetsScreen(TokentopScreen):
         chart.border_title = plain(f"Burn-up · {r.budget.name} · {r.period_start.isoformat()} … "
                                    f"{r.projection.burnup[-1].day.isoformat() if r.projection.burnup else ''}")
         chart.budget_label = short_amount(r)
+        chart.unit_prefix = "$" if r.budget.unit == "usd" else ""
         chart.budget = float(r.budget.amount)
         chart.points = r.projection.burnup
         parts = [plain(r.headline, f"b {status_color(r.status)}")]

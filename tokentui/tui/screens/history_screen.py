@@ -11,7 +11,7 @@ from textual.containers import Horizontal
 from textual.content import Content
 from textual.widgets import DataTable, Select, Static
 
-from tokentui.core.fmt import tokens_short, usd
+from tokentui.core.fmt import tokens_compact, tokens_short, usd
 from tokentui.tui.messages import HistoryQuery, HistoryRequested
 from tokentui.tui.screens.base import TokentopScreen
 from tokentui.services.dashboard import Snapshot
@@ -129,9 +129,9 @@ class HistoryScreen(TokentopScreen):
         dt.clear()
         top = max((r.tokens for r in table.rows), default=0)
         dt.add_rows(
-            (r.label, _num(tokens_short(r.tokens)), hbar(r.tokens, top, BAR_WIDTH), _num(money(r.cost, r.unpriced_tokens)),
-             _num(tokens_short(r.input)), _num(tokens_short(r.output)), _num(tokens_short(r.cache_read)),
-             _num(tokens_short(r.cache_write)), _num(tokens_short(r.unpriced_tokens) if r.unpriced_tokens else ""))
+            (r.label, _num(tokens_compact(r.tokens)), hbar(r.tokens, top, BAR_WIDTH), _num(money(r.cost, r.unpriced_tokens)),
+             _num(tokens_compact(r.input)), _num(tokens_compact(r.output)), _num(tokens_compact(r.cache_read)),
+             _num(tokens_compact(r.cache_write)), _num(tokens_compact(r.unpriced_tokens) if r.unpriced_tokens else ""))
             for r in table.rows)
         self._keys = [r.key for r in table.rows]
         if table.rows:

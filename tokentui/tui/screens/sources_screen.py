@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Static
 from tokentui.errors import TokentopError
 from tokentui.tui.screens.base import TokentopScreen
 from tokentui.tui.screens.key_screen import KeyScreen
-from tokentui.core.source_status import SourceStatus
+from tokentui.core.source_status import SourceStatus, set_up_first
 from tokentui.services.dashboard import Snapshot
 from tokentui.tui.widgets.bars import ago
 from tokentui.tui.widgets.source_status_list import STATUS_COLORS, status_dot
@@ -21,7 +21,7 @@ from tokentui.tui.widgets.text import lines as lines_of, markup, plain, rich_pla
 
 _PLAIN = {
     "ok": "working",
-    "stale": "found, waiting for its first sync",
+    "stale": "not up to date",
     "error": "failing",
     "not configured": "not set up",
     "disabled": "turned off in config",
@@ -76,14 +76,14 @@ class SourcesScreen(TokentopScreen):
 
     def show_snapshot(self, snap: Snapshot) -> None:
         self._now_ms = snap.now_ms
-        if snap.sources == self._rows:
+        if set_up_first(snap.sources) == list(self._rows):
             self._show_detail()
             return
-        self._rows = snap.sources
+        self._rows = tuple(set_up_first(snap.sources))
         table = self.query_one(DataTable)
         keep = table.cursor_row
         table.clear()
-        for r in snap.sources:
+        for r in self._rows:
             table.add_row(self._dot(r.status), rich_plain(r.name), rich_plain(r.kind), rich_plain(r.status),
                           ago(r.last_sync_ms, snap.now_ms),
                           Text(f"{r.records:,}" if r.records else "", justify="right"), key=r.name)
@@ -119,6 +119,8 @@ class SourcesScreen(TokentopScreen):
                                 f"[dim]records stored[/] {r.records:,}"))
         for p in r.paths:
             lines.append(Content.assemble(markup("[dim]reads[/] "), plain(p)))
+        for p in r.looked:
+            lines.append(Content.assemble(markup("[dim]looked in[/] "), plain(p), markup(" [dim](not found)[/]")))
         if r.skipped_lines:
             lines.append(markup(f"[$warning]{r.skipped_lines} corrupt or invalid line(s) skipped[/]"))
         if r.implausible_lines:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from tokentui.core.fmt import tokens_short, usd
+from tokentui.core.fmt import money as fmt_money
+from tokentui.core.fmt import tokens_short
 
 _EIGHTHS = " ▏▎▍▌▋▊▉█"
 _VERTICAL = " ▁▂▃▄▅▆▇█"
@@ -37,10 +38,11 @@ def vbar_cells(value: float, top: float, height: int) -> list[str]:
 
 
 def money(amount: Decimal | None, unpriced: int = 0) -> str:
-    """Cost for a cell: '$12.34', or 'unpriced' when nothing of it has a price."""
+    """Cost for a cell: '$12.34' (always two decimals, '<$0.01' for a sliver), or 'unpriced'
+    when nothing of it has a price (:mod:`tokentui.core.fmt`, as in every table)."""
     if amount is None or (amount == 0 and unpriced):
         return "unpriced"
-    return usd(amount, places=2) if amount >= 1 or amount == 0 else usd(amount)
+    return fmt_money(amount)
 
 
 def rate(tokens_per_min: float) -> str:

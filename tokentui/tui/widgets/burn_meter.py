@@ -1,4 +1,5 @@
-"""The live burn meter: tokens per minute and dollars per hour, with two sparklines."""
+"""The live burn meter: tokens per minute and dollars per hour, with two sparklines, each on
+a time axis (where it starts, ``now`` where it ends) with its scale (the highest bar's value)."""
 
 from __future__ import annotations
 
@@ -23,11 +24,13 @@ class BurnMeter(Vertical):
         yield Static("waiting for data…", id="burn-rate")
         yield Static("", id="burn-avg")
         with Horizontal(classes="spark-row"):
-            yield Label("1h ", classes="spark-label")
+            yield Label("-1h", classes="spark-label")
             yield Sparkline((), id="spark-hour")
+            yield Label("now", id="spark-hour-end", classes="spark-end")
         with Horizontal(classes="spark-row"):
-            yield Label("24h", classes="spark-label")
+            yield Label("-24h", classes="spark-label")
             yield Sparkline((), id="spark-day")
+            yield Label("now", id="spark-day-end", classes="spark-end")
 
     def on_mount(self) -> None:
         self.border_title = "Burn · last 5 min"
@@ -47,9 +50,13 @@ class BurnMeter(Vertical):
     def watch_hour(self, hour: tuple[int, ...]) -> None:
         spark = self.query_one("#spark-hour", Sparkline)
         spark.data = list(hour)
-        spark.tooltip = f"tokens per minute, last hour (peak {tokens_short(max(hour, default=0))})"
+        peak = tokens_short(max(hour, default=0))
+        spark.tooltip = f"tokens per minute, last hour (peak {peak})"
+        self.query_one("#spark-hour-end", Label).update(f"now\n▲{peak}/m")
 
     def watch_day(self, day: tuple[int, ...]) -> None:
         spark = self.query_one("#spark-day", Sparkline)
         spark.data = list(day)
-        spark.tooltip = f"tokens per hour, last 24 hours (peak {tokens_short(max(day, default=0))})"
+        peak = tokens_short(max(day, default=0))
+        spark.tooltip = f"tokens per hour, last 24 hours (peak {peak})"
+        self.query_one("#spark-day-end", Label).update(f"now\n▲{peak}/h")

@@ -76,12 +76,31 @@ def _axis(metric: str, values: list[float]) -> tuple[float, float]:
     return log_axis(values)
 
 
+def row_axis(metric: str, value: float | None, team: Distribution) -> tuple[float, float]:
+    """The ends of one metric's track: powers of ten around the team's p10–p90 and the value
+    (0–100 % for a ratio on a linear scale)."""
+    return _axis(metric, [float(team.p10), float(team.p90)] + ([float(value)] if value is not None else []))
+
+
+def scaled_bar(metric: str, value: float | None, team: Distribution | None, width: int) -> str:
+    """:func:`placement_bar` between its scale's ends ('1M ···░░●░│░··· 100M') when they fit
+    with 8 cells of track left, else the bare track."""
+    if width <= 0 or team is None:
+        return ""
+    lo, hi = row_axis(metric, value, team)
+    left, right = tick_text(metric, lo), tick_text(metric, hi)
+    inner = width - len(left) - len(right) - 2
+    if inner < 8:
+        return placement_bar(metric, value, team, width)
+    return (f"[$text-muted]{escape(left)}[/] " + placement_bar(metric, value, team, inner)
+            + f" [$text-muted]{escape(right)}[/]")
+
+
 def placement_bar(metric: str, value: float | None, team: Distribution | None, width: int) -> str:
     """A ``width``-cell track: the team's p10–p90 band, its median and the person's value."""
     if width <= 0 or team is None:
         return ""
-    vals = [float(team.p10), float(team.p90)] + ([float(value)] if value is not None else [])
-    lo, hi = _axis(metric, vals)
+    lo, hi = row_axis(metric, value, team)
     cells = [TRACK] * width
 
     def at(v: float) -> int:
@@ -113,7 +132,7 @@ class LeverageTable(Widget):
         if team:
             head += f"{'team p50':>9}  {'place':<10}{'× p50':<7}"
             if bar_w:
-                head += " " + clip("team range", bar_w)
+                head += " " + clip("team range (its scale at both ends)", bar_w)
         lines = [f"[dim]{escape(head)}[/]"]
         for r in self.rows:
             line = f"{escape(clip(short_label(r.label, r.metric), label_w)):<{label_w}}[b]{escape(r.text):>9}[/]"
@@ -125,7 +144,7 @@ class LeverageTable(Widget):
                 style = "b" if r.placement is not None and r.placement.position != "within" else "$text"
                 line += f"{escape(p50):>9}  [{style}]{escape(place):<10}[/]{escape(mult):<7} "
                 if bar_w:
-                    line += placement_bar(r.metric, _float(r.value), r.team, bar_w)
+                    line += scaled_bar(r.metric, _float(r.value), r.team, bar_w)
             lines.append(line)
         return Content.from_markup("\n".join(lines))
 

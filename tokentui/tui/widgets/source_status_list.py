@@ -7,7 +7,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from tokentui.core.figures import Share
-from tokentui.core.fmt import tokens_short
+from tokentui.core.fmt import tokens_compact
 from tokentui.core.source_status import SourceStatus
 from tokentui.core.text import printable
 from tokentui.tui.widgets.bars import ago, rate
@@ -48,7 +48,7 @@ class SourceStatusList(Widget):
             parts = [status_dot(r.status), " ", f"{printable(r.name):<12}{printable(r.status):<7}"
                      f"{ago(r.last_sync_ms, self.now_ms):>8}"]
             if s and width >= 42:
-                parts += [f" {tokens_short(s.tokens):>6}", Content.styled(f"{s.share:>5.0%}", "dim")]
+                parts += [f" {tokens_compact(s.tokens):>6}", Content.styled(f"{s.share:>5.0%}", "dim")]
                 now = self.rates.get(r.name, 0)
                 if now and width >= 58:
                     parts += [" ", Content.styled(f"{rate(now) + '/min':>11}", "$burn-color")]

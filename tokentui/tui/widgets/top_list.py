@@ -7,7 +7,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from tokentui.core.figures import Share
-from tokentui.core.fmt import tokens_short
+from tokentui.core.fmt import tokens_compact
 from tokentui.core.text import printable
 from tokentui.tui.widgets.bars import clip, hbar, money, rate, short_model
 from tokentui.tui.widgets.text import plain
@@ -37,7 +37,7 @@ class TopList(Widget):
         lines = []
         for s, name in zip(items, names):
             parts = [clip(name, name_w).ljust(name_w), " ", Content.styled(hbar(s.tokens, top, bar_w), "$primary"),
-                     f" {tokens_short(s.tokens):>6}", Content.styled(f"{s.share:>5.0%}", "dim")]
+                     f" {tokens_compact(s.tokens):>6}", Content.styled(f"{s.share:>5.0%}", "dim")]
             if cost_w:
                 parts.append(f"{money(s.cost, s.unpriced_tokens):>{cost_w}}")
             if rate_w:

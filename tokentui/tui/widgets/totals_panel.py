@@ -8,7 +8,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from tokentui.core.figures import PeriodTotal
-from tokentui.core.fmt import tokens_short
+from tokentui.core.fmt import tokens_compact, tokens_short
 from tokentui.tui.widgets.bars import money
 
 _NAMES = {"today": "today", "week": "week", "month": "month", "quarter": "quarter"}
@@ -33,10 +33,10 @@ class TotalsPanel(Widget):
             head += f"{'input':>8}{'output':>8}{'cache rd':>9}{'cache wr':>9}"
         lines = [f"[dim]{head}[/]"]
         for p in self.periods:
-            line = f"{_NAMES.get(p.name, p.name):<8}[b]{tokens_short(p.tokens):>8}[/]{money(p.cost, p.unpriced_tokens):>12}"
+            line = f"{_NAMES.get(p.name, p.name):<8}[b]{tokens_compact(p.tokens):>8}[/]{money(p.cost, p.unpriced_tokens):>12}"
             if wide:
-                line += (f"{tokens_short(p.input):>8}{tokens_short(p.output):>8}"
-                         f"{tokens_short(p.cache_read):>9}{tokens_short(p.cache_write):>9}")
+                line += (f"{tokens_compact(p.input):>8}{tokens_compact(p.output):>8}"
+                         f"{tokens_compact(p.cache_read):>9}{tokens_compact(p.cache_write):>9}")
             if labels:
                 line += f"  [dim]{escape(p.label)}[/]"
             lines.append(line)
