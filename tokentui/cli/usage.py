@@ -33,6 +33,8 @@ def register(sub) -> None:
     r.add_argument("--source", action="append", default=[], metavar="S", help="only this source (repeatable)")
     r.add_argument("--model", action="append", default=[], metavar="M",
                    help="only this model (repeatable); claude-sonnet-4-5 also matches its dated ids")
+    r.add_argument("--device", action="append", default=[], metavar="NAME",
+                   help="only records of this device (repeatable; `tokentop devices` lists them)")
     r.add_argument("--breakdown", "-b", action="store_true", help="per-model rows under each period")
     r.add_argument("--order", choices=("asc", "desc"), default="asc")
     r.add_argument("--start-of-week", choices=("monday", "sunday"), default="monday")
@@ -101,6 +103,12 @@ def cmd_sync(args) -> int:
                 if p.status == "not configured" and not api:
                     continue  # no key: `tokentop sources` says so
                 print(f"{p.source:<12} {p.status:<15} {p.message}")
+    if not args.source and settings.share_folder:
+        from tokentui.cli.common import share
+        from tokentui.services.sync import open_store
+
+        conn = conn or open_store()
+        share(conn, settings, args.quiet)
     local_failed = any(r.problem for r in results) and not any(r.files for r in results)
     failed = [f"{r.source}: {r.problem}" for r in results if local_failed and r.problem]
     failed += [f"{p.source}: {p.message}" for p in polled if p.status == "error"]
@@ -142,8 +150,20 @@ def cmd_report(args) -> int:
             return 0
     else:
         conn, _ = _sync(settings, [s for s in args.source if registry.known(s) and registry.kind_of(s) == registry.LOCAL])
+        if settings.share_folder:
+            from tokentui.cli.common import share
+
+            share(conn, settings, quiet=True)
+    if args.device:
+        from tokentui.store.queries import device_names
+
+        known = device_names(conn)
+        for name in args.device:
+            if name not in known:
+                raise UsageError(f"no records of a device named {name!r}",
+                                 f"known: {', '.join(known) or 'none yet'} (`tokentop devices` lists them)")
     req = report.ReportRequest(args.kind, since, until, tz, tuple(args.source), tuple(args.model), args.breakdown,
-                               6 if args.start_of_week == "sunday" else 0, args.order)
+                               6 if args.start_of_week == "sunday" else 0, args.order, tuple(args.device))
     data = report.build(conn, req)
     if args.json:
         json.dump(data, sys.stdout, indent=2)

@@ -1,0 +1,209 @@
+"""Issue 18: three devices (own data dirs, own generated corpora) merged through one share folder."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.corpus import make_corpus, stored, truth
+from tokentui.cli.main import main
+from tokentui.core import segment
+from tokentui.store.db import connect
+
+NAMES = ("laptop", "desktop", "server")
+
+
+class Fleet:
+    """Three devices sharing ``share``; ``run(i, argv)`` runs the CLI as device ``i``."""
+
+    def __init__(self, tmp_path: Path, monkeypatch, capsys, corpora: list[Path]) -> None:
+        self.tmp, self.mp, self.capsys, self.corpora = tmp_path, monkeypatch, capsys, corpora
+        self.share = tmp_path / "share"
+        self.share.mkdir()
+        for i, name in enumerate(NAMES):
+            cfg = self.config(i)
+            cfg.parent.mkdir(parents=True)
+            cfg.write_text(f'device = "{name}"\ntimezone = "UTC"\n[share]\nfolder = "{self.share}"\n')
+
+    def config(self, i: int) -> Path:
+        return self.tmp / f"dev{i}" / "config" / "config.toml"
+
+    def data(self, i: int) -> Path:
+        return self.tmp / f"dev{i}" / "data"
+
+    def run(self, i: int, *argv: str) -> tuple[int, str, str]:
+        self.mp.setenv("TOKENTOP_CONFIG", str(self.config(i)))
+        self.mp.setenv("TOKENTOP_DATA_DIR", str(self.data(i)))
+        self.mp.setenv("CLAUDE_CONFIG_DIR", str(self.corpora[i] / "claude"))
+        self.mp.setenv("CODEX_HOME", str(self.corpora[i] / "codex"))
+        self.capsys.readouterr()
+        code = main(list(argv))
+        out = self.capsys.readouterr()
+        return code, out.out, out.err
+
+    def sync(self, i: int) -> str:
+        code, _out, err = self.run(i, "sync", "-q")
+        assert code == 0, err
+        return err
+
+    def report(self, i: int) -> dict:
+        code, out, err = self.run(i, "report", "daily", "--json", "--no-sync", "--timezone", "UTC")
+        assert code == 0, err
+        return json.loads(out)
+
+    def stored(self, i: int) -> dict:
+        conn = connect(self.data(i) / "history.db")
+        try:
+            return stored(conn)
+        finally:
+            conn.close()
+
+    def folder_of(self, i: int) -> Path:
+        return self.share / (self.data(i) / "device-id").read_text().strip()
+
+
+@pytest.fixture(scope="module")
+def corpora(tmp_path_factory) -> list[Path]:
+    base = tmp_path_factory.mktemp("corpora")
+    return [make_corpus(base / f"c{i}", 0.6, seed=100 + i, days=8) for i in range(3)]
+
+
+def merged_truth(corpora: list[Path]) -> dict:
+    out: dict = {}
+    for c in corpora:
+        for k, v in truth(c).items():
+            prev = out.get(k)
+            out[k] = v if prev is None else tuple(a + b for a, b in zip(prev, v))
+    return out
+
+
+def totals_of(truths: dict) -> tuple[int, int, int, int]:
+    return tuple(sum(v[i] for v in truths.values()) for i in range(4))
+
+
+@pytest.fixture
+def fleet(tmp_path, monkeypatch, capsys, corpora) -> Fleet:
+    return Fleet(tmp_path, monkeypatch, capsys, corpora)
+
+
+@pytest.mark.parametrize("order", [(0, 1, 2), (2, 0, 1), (1, 2, 1, 0)])
+def test_three_devices_end_with_the_sum_of_their_truths_in_any_order(fleet, corpora, order) -> None:
+    want = merged_truth(corpora)
+    for i in order:  # a first round in some order: some devices import before others export
+        fleet.sync(i)
+    for i in (0, 1, 2):  # then everyone syncs once more
+        fleet.sync(i)
+    for i in (0, 1, 2):
+        fleet.sync(i)
+    reports = [fleet.report(i) for i in range(3)]
+    for i in range(3):
+        assert fleet.stored(i) == want  # per day, source and model, with record counts: exact
+        t = reports[i]["totals"]
+        assert (t["inputTokens"], t["outputTokens"], t["cacheCreationTokens"], t["cacheReadTokens"]) == \
+            totals_of(want)
+    assert reports[0] == reports[1] == reports[2]
+    # a second round changes nothing
+    for i in range(3):
+        fleet.sync(i)
+    assert [fleet.report(i) for i in range(3)] == reports
+    assert all(fleet.stored(i) == want for i in range(3))
+
+
+def test_device_filter_and_per_device_breakdown(fleet, corpora) -> None:
+    for i in (0, 1, 2, 0, 1):
+        fleet.sync(i)
+    for i, name in enumerate(NAMES):
+        code, out, err = fleet.run(0, "report", "daily", "--json", "--no-sync", "--device", name)
+        assert code == 0, err
+        t = json.loads(out)["totals"]
+        assert (t["inputTokens"], t["outputTokens"], t["cacheCreationTokens"], t["cacheReadTokens"]) == \
+            totals_of(truth(corpora[i]))
+    code, out, err = fleet.run(0, "report", "daily", "--json", "--no-sync")
+    data = json.loads(out)
+    assert set(data["devices"]) == set(NAMES)
+    assert sum(d["totalTokens"] for d in data["devices"].values()) == data["totals"]["totalTokens"]
+    code, out, err = fleet.run(0, "report", "daily", "--no-sync", "--device", "nope")
+    assert code == 2 and "nope" in err and "laptop" in err
+
+
+def test_devices_list_shows_every_device_with_records_and_last_export(fleet, corpora) -> None:
+    for i in (0, 1, 2, 0):
+        fleet.sync(i)
+    code, out, err = fleet.run(0, "devices", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    by_name = {d["name"]: d for d in data["devices"]}
+    assert set(by_name) == set(NAMES) and by_name["laptop"]["thisDevice"]
+    for i, name in enumerate(NAMES):
+        assert by_name[name]["records"] == sum(v[4] for v in truth(corpora[i]).values())
+        assert by_name[name]["lastExportMs"]
+    code, out, err = fleet.run(0, "devices")
+    assert code == 0 and "desktop" in out and "server" in out and "laptop (this one)" in out
+
+
+def _segments(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if segment.parse_name(p.name))
+
+
+def test_truncated_segment_conflict_copy_and_segment_written_twice(fleet, corpora) -> None:
+    want = merged_truth(corpora[:2])
+    fleet.sync(1)
+    seg = _segments(fleet.folder_of(1))[0]
+    whole = seg.read_bytes()
+    # a half-copied segment: the sync engine has written only part of it so far
+    seg.write_bytes(whole[: len(whole) // 2])
+    # a conflict copy and a temp file next to it
+    (seg.parent / (seg.name[:-8] + ".sync-conflict-20261206-101010-ABCDEFG.json.gz")).write_bytes(whole)
+    (seg.parent / f"{seg.name[:-8]} (conflicted copy 2026-12-06).json.gz").write_bytes(whole)
+    (seg.parent / ".syncthing.seg.tmp").write_bytes(whole[:10])
+    err = fleet.sync(0)
+    assert seg.name in err and "checksum" in err
+    assert "sync-conflict" in err and "conflicted copy" in err
+    assert fleet.stored(0) == truth(corpora[0])  # nothing of the half segment
+    # the copy completes: the next sync imports it, and only then
+    seg.write_bytes(whole)
+    fleet.sync(0)
+    assert fleet.stored(0) == want
+    # the same segment number written twice, with other bytes (same records, packed again)
+    data = json.loads(gzip.decompress(whole))
+    again, name = segment.encode(data["device"], data["name"], data["seq"], data["created_ms"] + 1,
+                                 data["rows"], data["deleted"], tuple(data["columns"]), level=1)
+    assert name != seg.name
+    (seg.parent / name).write_bytes(again)
+    err = fleet.sync(0)
+    assert "written twice" in err
+    assert fleet.stored(0) == want
+    code, out, _ = fleet.run(0, "devices")
+    assert "written twice" in out
+
+
+def test_out_of_order_missing_and_deleted_device_folder(fleet, corpora) -> None:
+    fleet.sync(1)
+    # device 1 exports more: a second segment (an appended log makes new rows)
+    extra = corpora[1] / "claude"
+    fleet.mp.setenv("CLAUDE_CONFIG_DIR", str(extra))
+    first = _segments(fleet.folder_of(1))
+    stash = fleet.tmp / "stash"
+    stash.mkdir()
+    for p in first:  # segment 1 has not arrived yet
+        shutil.move(p, stash / p.name)
+    fleet.sync(0)
+    assert fleet.stored(0) == truth(corpora[0])
+    for p in stash.iterdir():
+        shutil.move(p, fleet.folder_of(1) / p.name)
+    fleet.sync(0)
+    assert fleet.stored(0) == merged_truth(corpora[:2])
+    shutil.rmtree(fleet.folder_of(1))  # a device folder deleted: what was imported stays
+    fleet.sync(0)
+    assert fleet.stored(0) == merged_truth(corpora[:2])
+
+
+def test_no_folder_set_touches_nothing(tmp_path, monkeypatch, capsys, corpora) -> None:
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(corpora[0] / "claude"))
+    monkeypatch.setenv("CODEX_HOME", str(corpora[0] / "codex"))
+    assert main(["sync", "-q"]) == 0
+    assert not (tmp_path / "data" / "device-id").exists()

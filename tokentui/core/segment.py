@@ -1,0 +1,178 @@
+"""The share-folder segment format: one immutable, checksummed, compressed file of one
+device's ledger rows (pure: bytes in, bytes out; the folder walk is in
+:mod:`tokentui.services.devices`).
+
+A segment file is named ``seg-<seq>-<records>-<digest>.json.gz``: ``seq`` is the device's
+segment number (8+ digits), ``records`` how many rows and deletions it holds, and ``digest``
+the first 32 hex digits of the SHA-256 of the file's bytes. So a half-written, half-copied or
+truncated file is told apart by its name alone, before it is decompressed. Inside, gzip wraps
+one JSON document::
+
+    {"format": "tokentop-segment", "version": 1, "device": "<device id>", "name": "<device name>",
+     "seq": 12, "created_ms": ..., "columns": [...], "rows": [[...], ...],
+     "deleted": [[source, key, deleted_ms], ...]}
+
+``columns`` names the ledger columns each row holds, so a newer tokentop can add columns
+and an older one ignores them. A device writes only its own folder, ``<folder>/<device id>/``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import re
+from dataclasses import dataclass
+
+import orjson
+
+FORMAT = "tokentop-segment"
+VERSION = 1
+#: the segment file name; anything else in a device folder is not a segment
+NAME = re.compile(r"^seg-(\d{8,12})-(\d{1,9})-([0-9a-f]{32})\.json\.gz$")
+#: a device folder's name: the device id
+DEVICE_ID = re.compile(r"^[0-9a-f]{32}$")
+#: names sync engines give copies of a file two sides changed (Syncthing, Dropbox/OneDrive, git)
+CONFLICT = re.compile(r"\.sync-conflict-|conflicted copy|\(conflict|\.orig$|-conflict-", re.IGNORECASE)
+#: names of files still being written or copied (ours, Syncthing's, Dropbox's, rsync's, generic)
+TEMP = re.compile(r"^\.|^~|\.tmp$|\.part$|\.partial$|\.download$|^~syncthing~", re.IGNORECASE)
+
+#: the columns a segment row carries, in the order tokentop writes them (``raw`` never leaves
+#: the machine: provider bodies can name users; ``project`` is a name, never a path)
+COLUMNS = ("source", "key", "kind", "ts_ms", "width_s", "model", "model_fallback", "input", "output",
+           "cache_write_5m", "cache_write_1h", "cache_read", "reasoning", "requests", "project", "session",
+           "cost_pico", "cost_label", "logged_cost_pico", "msg_id", "sidechain", "has_speed", "device",
+           "updated_ms")
+REQUIRED = ("source", "key", "kind", "ts_ms", "cost_label", "device", "updated_ms")
+_INT_COLS = frozenset(("ts_ms", "width_s", "model_fallback", "input", "output", "cache_write_5m", "cache_write_1h",
+                       "cache_read", "reasoning", "requests", "cost_pico", "logged_cost_pico", "sidechain",
+                       "has_speed", "updated_ms"))
+_NULLABLE = frozenset(("model", "project", "session", "cost_pico", "logged_cost_pico", "msg_id"))
+_TEXT_MAX = 4096
+_INT_MAX = 2**63 - 1
+KINDS = ("local", "api")
+LABELS = ("billed", "estimated", "unpriced")
+
+
+class BadSegment(ValueError):
+    """A segment that cannot be imported; the message says why in plain words."""
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    device: str
+    name: str
+    seq: int
+    created_ms: int
+    columns: tuple[str, ...]
+    rows: list[list]
+    deleted: list[list]
+
+    @property
+    def count(self) -> int:
+        return len(self.rows) + len(self.deleted)
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentName:
+    seq: int
+    count: int
+    digest: str
+
+
+def file_name(seq: int, count: int, digest: str) -> str:
+    return f"seg-{seq:08d}-{count}-{digest[:32]}.json.gz"
+
+
+def parse_name(name: str) -> SegmentName | None:
+    m = NAME.match(name)
+    return SegmentName(int(m.group(1)), int(m.group(2)), m.group(3)) if m else None
+
+
+def digest_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:32]
+
+
+def encode(device: str, name: str, seq: int, created_ms: int, rows: list, deleted: list,
+           columns: tuple[str, ...] = COLUMNS, level: int = 6) -> tuple[bytes, str]:
+    """The file's bytes and its name."""
+    doc = {"format": FORMAT, "version": VERSION, "device": device, "name": name, "seq": seq,
+           "created_ms": created_ms, "columns": list(columns), "rows": rows, "deleted": deleted}
+    data = gzip.compress(orjson.dumps(doc), compresslevel=level, mtime=0)
+    return data, file_name(seq, len(rows) + len(deleted), digest_of(data))
+
+
+def decode(data: bytes, expect: SegmentName, device: str, max_bytes: int) -> Segment:
+    """Verify and read one segment file's bytes. ``expect`` is what its name promises and
+    ``device`` the folder it lies in. Raises :class:`BadSegment`."""
+    if digest_of(data) != expect.digest:
+        raise BadSegment("incomplete or damaged: its checksum does not match (still being copied?)")
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as fh:
+            raw = fh.read(max_bytes + 1)
+    except (OSError, EOFError, ValueError) as exc:
+        raise BadSegment(f"cannot be decompressed: {exc}") from None
+    if len(raw) > max_bytes:
+        raise BadSegment(f"too large: over {max_bytes // 2**20} MB uncompressed")
+    try:
+        doc = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise BadSegment(f"not valid JSON: {exc}") from None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise BadSegment("not a tokentop segment")
+    if doc.get("version") != VERSION:
+        raise BadSegment(f"segment version {doc.get('version')!r}, not {VERSION}: upgrade tokentop on this device")
+    if doc.get("device") != device:
+        raise BadSegment("it names another device than the folder it is in")
+    if doc.get("seq") != expect.seq:
+        raise BadSegment("its sequence number differs from its file name")
+    name, created = doc.get("name"), doc.get("created_ms")
+    if not isinstance(name, str) or not name or len(name) > 200 or type(created) is not int:
+        raise BadSegment("its header is incomplete")
+    columns, rows, deleted = doc.get("columns"), doc.get("rows"), doc.get("deleted")
+    if (not isinstance(columns, list) or not all(isinstance(c, str) for c in columns)
+            or len(set(columns)) != len(columns) or not set(REQUIRED) <= set(columns)):
+        raise BadSegment("its column list is missing or incomplete")
+    if not isinstance(rows, list) or not isinstance(deleted, list):
+        raise BadSegment("it has no rows")
+    if len(rows) + len(deleted) != expect.count:
+        raise BadSegment(f"it holds {len(rows) + len(deleted)} records, its name says {expect.count}")
+    _check_rows(columns, rows)
+    for d in deleted:
+        if (not isinstance(d, list) or len(d) != 3 or not _text(d[0]) or not _text(d[1])
+                or type(d[2]) is not int or not 0 <= d[2] <= _INT_MAX):
+            raise BadSegment("a deletion in it is malformed")
+    return Segment(device, name, expect.seq, created, tuple(columns), rows, deleted)
+
+
+def _text(v) -> bool:
+    return isinstance(v, str) and 0 < len(v) <= _TEXT_MAX
+
+
+def _check_rows(columns: list[str], rows: list) -> None:
+    """Every row the right length and every value the right type (the store would otherwise
+    keep a string where a count belongs, and sums would silently go wrong)."""
+    n = len(columns)
+    ints = [i for i, c in enumerate(columns) if c in _INT_COLS]
+    texts = [(i, c in _NULLABLE) for i, c in enumerate(columns) if c not in _INT_COLS and c in COLUMNS]
+    nullable_ints = {i for i in ints if columns[i] in _NULLABLE}
+    kind_i, label_i = columns.index("kind"), columns.index("cost_label")
+    for r in rows:
+        if type(r) is not list or len(r) != n:
+            raise BadSegment("a row in it has the wrong number of fields")
+        for i in ints:
+            v = r[i]
+            if type(v) is not int:
+                if v is None and i in nullable_ints:
+                    continue
+                raise BadSegment(f"a row in it has a non-integer {columns[i]}")
+            if not 0 <= v <= _INT_MAX:  # no count, stamp or cost tokentop keeps is negative
+                raise BadSegment(f"a row in it has an out-of-range {columns[i]}")
+        for i, nullable in texts:
+            v = r[i]
+            if type(v) is not str or len(v) > _TEXT_MAX:
+                if v is None and nullable:
+                    continue
+                raise BadSegment(f"a row in it has an invalid {columns[i]}")
+        if r[kind_i] not in KINDS or r[label_i] not in LABELS:
+            raise BadSegment("a row in it has an unknown kind or cost label")

@@ -1,0 +1,379 @@
+"""All your machines in one history, through a shared folder (``[share] folder``).
+
+Each device has a stable id (``device-id`` in its data dir) and writes only its own subfolder,
+``<folder>/<device id>/``: each sync appends this device's new ledger rows and deletions since
+its last export as one or more immutable segments (:mod:`tokentui.core.segment`), each written
+to a temporary name and renamed into place, so no other device ever sees half of one. Each sync
+then reads the other devices' segments it has not imported yet, verifies them (checksum in the
+name, record count, every field's type) and upserts them by natural key
+(:mod:`tokentui.store.share`), so importing twice, or the same record from two devices, never
+double counts.
+
+What sync engines do is tolerated: a file still being written or copied (its checksum does not
+hold yet: skipped and retried next sync), temporary files, conflict copies (ignored, named as a
+warning), segments arriving out of order or late (later writes win by their stamp, whatever the
+order), a device folder deleted (what was imported stays). A bad segment is named with its file
+and never stops the rest. The walk is bounded: a deadline, a file-count cap per device folder
+and a size cap per segment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sqlite3
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tokentui import paths
+from tokentui.core import segment
+from tokentui.store import share
+from tokentui.store.db import get_meta, now_ms, set_meta, transaction
+
+#: rows per segment (a first export of a big history is several segments)
+CHUNK = 100_000
+#: a segment file larger than this is not read (100k rows compress to ~5 MB)
+MAX_SEGMENT_BYTES = 64 << 20
+MAX_UNCOMPRESSED = 512 << 20
+#: entries looked at per device folder, and device folders, before the walk stops
+MAX_FILES = 200_000
+MAX_DEVICES = 1_000
+#: seconds an import may take before it stops (the rest waits for the next sync)
+IMPORT_DEADLINE = 60.0
+#: the dashboard exports at most this often (``tokentop sync`` always does)
+DASHBOARD_EXPORT_EVERY_S = 300
+#: a temporary file of ours older than this is a leftover of a killed export
+STALE_TEMP_S = 3600
+PROBLEMS = "share_problems"
+#: test hook: seconds to sleep between writing a segment's temporary file and renaming it
+PAUSE_ENV = "TOKENTOP_SHARE_PAUSE_BEFORE_RENAME"
+
+
+def device_id(data_dir: Path | None = None) -> str:
+    """This device's stable id, created on first use (``device-id`` in the data dir)."""
+    path = (data_dir or paths.data_dir()) / "device-id"
+    try:
+        text = path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        text = ""
+    if segment.DEVICE_ID.match(text):
+        return text
+    new = secrets.token_hex(16)
+    paths.write_private_text(path, new + "\n")
+    return new
+
+
+@dataclass
+class Problem:
+    file: str  # relative to the share folder
+    message: str
+
+    def line(self) -> str:
+        return f"{self.file}: {self.message}"
+
+
+@dataclass
+class ShareResult:
+    exported: int = 0
+    segments_written: list[str] = field(default_factory=list)
+    imported: int = 0
+    segments_read: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    new_problems: list[Problem] = field(default_factory=list)
+
+
+def share_folder(settings) -> Path | None:
+    folder = getattr(settings, "share_folder", None)
+    return Path(folder).expanduser() if folder else None
+
+
+def sync_share(conn: sqlite3.Connection, settings, *, dashboard: bool = False,
+               deadline_s: float = IMPORT_DEADLINE) -> ShareResult | None:
+    """Export this device's news and import everyone else's; None when no folder is set (then
+    nothing at all is done: no file is touched, no query is run)."""
+    folder = share_folder(settings)
+    if folder is None:
+        return None
+    result = ShareResult()
+    if not folder.is_dir():
+        result.problems.append(Problem(str(folder), "the share folder does not exist (or is not a folder): "
+                                       "create it, or set another with `tokentop devices folder PATH`"))
+    else:
+        own = device_id()
+        try:
+            export(conn, folder, own, settings.device, result,
+                   min_interval_s=DASHBOARD_EXPORT_EVERY_S if dashboard else 0)
+        except OSError as exc:
+            result.problems.append(Problem(own, f"could not write this device's segment: {exc.strerror or exc}"))
+        import_all(conn, folder, own, result, deadline_s=deadline_s)
+    _remember_problems(conn, result)
+    return result
+
+
+def _remember_problems(conn: sqlite3.Connection, result: ShareResult) -> None:
+    before = {tuple(p) for p in _load_problems(conn)}
+    result.new_problems = [p for p in result.problems if (p.file, p.message) not in before]
+    now = [[p.file, p.message] for p in result.problems]
+    if [list(p) for p in sorted(before)] != sorted(now):
+        with transaction(conn):
+            set_meta(conn, PROBLEMS, json.dumps(now))
+
+
+def _load_problems(conn: sqlite3.Connection) -> list[list[str]]:
+    try:
+        data = json.loads(get_meta(conn, PROBLEMS) or "[]")
+    except ValueError:
+        return []
+    return [p for p in data if isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p)]
+
+
+def last_problems(conn: sqlite3.Connection) -> list[Problem]:
+    """The problems the last sync found in the share folder."""
+    return [Problem(*p) for p in _load_problems(conn)]
+
+
+# --- export -----------------------------------------------------------------------------------
+
+def _own_seqs(mine: Path) -> int:
+    """The highest segment number in this device's folder (0 if none)."""
+    top = 0
+    try:
+        with os.scandir(mine) as it:
+            for n, e in enumerate(it):
+                if n > MAX_FILES:
+                    break
+                name = segment.parse_name(e.name)
+                if name:
+                    top = max(top, name.seq)
+                elif e.name.startswith(".tokentop-") and e.name.endswith(".tmp"):
+                    _drop_stale_temp(e)
+    except FileNotFoundError:
+        return 0
+    return top
+
+
+def _drop_stale_temp(e: os.DirEntry) -> None:
+    try:
+        if time.time() - e.stat(follow_symlinks=False).st_mtime > STALE_TEMP_S:
+            os.unlink(e.path)
+    except OSError:
+        pass
+
+
+def export(conn: sqlite3.Connection, folder: Path, own: str, name: str, result: ShareResult,
+           min_interval_s: float = 0, chunk: int = CHUNK) -> None:
+    """Write this device's rows and deletions since its last export as new segments."""
+    from tokentui.export.model import project_name
+
+    mark, _seq = share.export_state(conn)
+    if mark and not share.has_own_changes(conn, mark) and (folder / own).is_dir():
+        return  # nothing new: two index probes and one stat
+    if min_interval_s and mark and now_ms() - mark < min_interval_s * 1000:
+        return
+    mine = paths.ensure_dir(folder / own)
+    with transaction(conn):  # one exporter at a time on this device (the dashboard and a sync)
+        mark, seq = share.export_state(conn)
+        on_disk = _own_seqs(mine)
+        if seq and not on_disk:
+            mark = 0  # this device's folder was emptied or deleted: send everything again
+        stamp = now_ms()
+        rows = share.own_rows_since(conn, mark)
+        deleted = [list(d) for d in share.own_deletions_since(conn, mark)]
+        if not rows and not deleted:
+            share.set_export_state(conn, stamp, seq)
+            return
+        cols = share.EXPORT_COLUMNS
+        pi, si = cols.index("project"), cols.index("session")
+        out = []
+        for r in rows:
+            r = list(r)
+            if r[pi]:
+                r[pi] = project_name(r[pi])  # a name, never the path it lives at
+            if r[si] and ("/" in r[si] or "\\" in r[si]):
+                r[si] = r[si].replace("\\", "/").rsplit("/", 1)[-1]
+            out.append(r)
+        seq = max(seq, on_disk)
+        parts = [out[i:i + chunk] for i in range(0, len(out), chunk)] or [[]]
+        for n, part in enumerate(parts):
+            seq += 1
+            data, fname = segment.encode(own, name, seq, stamp, part, deleted if n == len(parts) - 1 else [],
+                                         columns=cols)
+            _write_new(mine, fname, data)
+            result.segments_written.append(fname)
+        result.exported = len(out) + len(deleted)
+        share.set_export_state(conn, stamp, seq)
+
+
+def _write_new(folder: Path, fname: str, data: bytes) -> None:
+    """Write ``data`` as ``folder/fname`` through a temporary file renamed into place; never
+    replaces an existing file (a name is a checksum: the same name is the same bytes)."""
+    fd, tmp = tempfile.mkstemp(prefix=".tokentop-", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        pause = os.environ.get(PAUSE_ENV)
+        if pause:
+            time.sleep(float(pause))
+        target = folder / fname
+        if target.exists():
+            os.unlink(tmp)
+            return
+        try:
+            os.link(tmp, target)  # fails rather than replace
+            os.unlink(tmp)
+        except (AttributeError, NotImplementedError, PermissionError):
+            os.rename(tmp, target)  # Windows: rename never replaces either
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    paths._sync_folder(folder)
+
+
+# --- import -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    device: str
+    path: str
+    rel: str
+    name: segment.SegmentName
+
+
+def _candidates(folder: Path, own: str, done: set, result: ShareResult) -> list[_Candidate]:
+    out = []
+    try:
+        with os.scandir(folder) as it:
+            devices = [e for n, e in zip(range(MAX_DEVICES + 1), it)]
+    except OSError as exc:
+        result.problems.append(Problem(str(folder), f"cannot list the share folder: {exc.strerror or exc}"))
+        return out
+    if len(devices) > MAX_DEVICES:
+        result.problems.append(Problem(".", f"more than {MAX_DEVICES:,} entries: only the first were read"))
+    for d in devices:
+        if d.name == own or not segment.DEVICE_ID.match(d.name):
+            continue
+        try:
+            if not d.is_dir(follow_symlinks=False):
+                continue
+            with os.scandir(d.path) as it:
+                for n, e in enumerate(it):
+                    if n >= MAX_FILES:
+                        result.problems.append(Problem(d.name, f"more than {MAX_FILES:,} files: the rest were "
+                                                       "not looked at"))
+                        break
+                    rel = f"{d.name}/{e.name}"
+                    sn = segment.parse_name(e.name)
+                    if sn is None:
+                        if segment.TEMP.search(e.name):
+                            continue  # still being written or copied
+                        if segment.CONFLICT.search(e.name):
+                            result.problems.append(Problem(rel, "a sync engine's conflict copy: ignored (segments "
+                                                           "never change, the original holds the same records)"))
+                        continue
+                    if (d.name, sn.seq, sn.digest) not in done:
+                        out.append(_Candidate(d.name, e.path, rel, sn))
+        except OSError as exc:
+            result.problems.append(Problem(d.name, f"cannot list this device's folder: {exc.strerror or exc}"))
+    out.sort(key=lambda c: (c.device, c.name.seq))
+    return out
+
+
+def _read(c: _Candidate) -> bytes:
+    with open(c.path, "rb") as fh:
+        st = os.fstat(fh.fileno())
+        if st.st_size > MAX_SEGMENT_BYTES:
+            raise segment.BadSegment(f"too large ({st.st_size / 2**20:,.0f} MB; at most "
+                                     f"{MAX_SEGMENT_BYTES >> 20} MB is read)")
+        return fh.read(MAX_SEGMENT_BYTES + 1)
+
+
+def import_all(conn: sqlite3.Connection, folder: Path, own: str, result: ShareResult,
+               deadline_s: float = IMPORT_DEADLINE) -> None:
+    """Import every other device's segment not imported yet (oldest first per device)."""
+    done = share.imported_segments(conn)
+    cands = _candidates(folder, own, done, result)
+    if not cands:
+        return
+    seen_seqs: dict[str, set[int]] = {}
+    end = time.monotonic() + deadline_s
+    for c in cands:
+        if time.monotonic() > end:
+            result.problems.append(Problem(".", f"import stopped after {deadline_s:g} s; the remaining segments "
+                                           "are read at the next sync"))
+            break
+        try:
+            data = _read(c)
+            seg = segment.decode(data, c.name, c.device, MAX_UNCOMPRESSED)
+        except segment.BadSegment as exc:
+            result.problems.append(Problem(c.rel, str(exc)))
+            continue
+        except OSError as exc:
+            result.problems.append(Problem(c.rel, f"cannot be read: {exc.strerror or exc}"))
+            continue
+        if c.device not in seen_seqs:
+            seen_seqs[c.device] = share.seqs_of(conn, c.device)
+        if seg.seq in seen_seqs[c.device]:
+            result.problems.append(Problem(c.rel, f"segment {seg.seq} was written twice (another file has the "
+                                           "same number): both read, each record counted once"))
+        with transaction(conn):
+            share.import_rows(conn, seg.columns, seg.rows, c.device, seg.deleted)
+            share.mark_imported(conn, c.device, seg.name, seg.seq, c.name.digest, c.rel, seg.count, seg.created_ms)
+        seen_seqs[c.device].add(seg.seq)
+        result.imported += seg.count
+        result.segments_read += 1
+
+
+# --- the device list --------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class DeviceRow:
+    device_id: str
+    name: str
+    this_device: bool
+    last_export_ms: int | None  # when its newest segment we hold was written
+    records: int  # ledger rows carrying its name
+    last_record_ms: int | None
+    segments: int
+    missing: tuple[int, ...]  # segment numbers not arrived yet (below its newest)
+    folder_present: bool | None
+
+    @property
+    def lag_ms(self) -> int | None:
+        return None if self.last_export_ms is None else max(0, now_ms() - self.last_export_ms)
+
+    def as_json(self) -> dict:
+        return {"id": self.device_id, "name": self.name, "thisDevice": self.this_device,
+                "lastExportMs": self.last_export_ms, "lagMs": self.lag_ms, "records": self.records,
+                "lastRecordMs": self.last_record_ms, "segments": self.segments, "missingSegments": list(self.missing),
+                "folderPresent": self.folder_present}
+
+
+def devices(conn: sqlite3.Connection, settings) -> list[DeviceRow]:
+    """This device and every device seen in the share folder (or in the history)."""
+    folder = share_folder(settings)
+    own = device_id()
+    counts = share.rows_by_device(conn)
+    mark, seq = share.export_state(conn)
+    mine_n, mine_last = counts.get(settings.device, (0, None))
+    out = [DeviceRow(own, settings.device, True, mark or None, mine_n, mine_last, seq, (),
+                     (folder / own).is_dir() if folder else None)]
+    named = {settings.device}
+    for d in share.known_devices(conn):
+        n, last = counts.get(d.name, (0, None))
+        have = share.seqs_of(conn, d.device_id)
+        missing = tuple(sorted(set(range(1, d.last_seq + 1)) - have))[:20]
+        out.append(DeviceRow(d.device_id, d.name, False, d.last_created_ms, n, last, len(have), missing,
+                             (folder / d.device_id).is_dir() if folder else None))
+        named.add(d.name)
+    for name, (n, last) in sorted(counts.items()):  # records under an older name of a device
+        if name not in named:
+            out.append(DeviceRow("", name, False, None, n, last, 0, (), None))
+    return out

@@ -1,0 +1,146 @@
+"""The store side of the share-folder device merge (:mod:`tokentui.services.devices`).
+
+How another device's record is keyed: exactly as its own device keyed it, by the ledger's
+natural key ``(source, key)``. Those keys are global (a Claude message id, Codex
+``timestamp|model|counts``, an API ``endpoint|bucket|dimensions``), so the same record from
+two devices, or imported twice, is one row: the same API bucket polled on two machines counts
+once. When two devices hold different values for one key (an API day polled at 10:00 on one
+machine and at 15:00 on another), the later write wins (``updated_ms``, the writing device's
+clock), so every device ends with the same row. ``origin`` says who wrote a row last: ``''``
+this machine (its ingest or poll; the export sends exactly those), else the device id of the
+segment that set it. ``device`` (the name) stays each record's provenance.
+
+Deletions (a dedupe that replaced a copy, a provider day superseded by finer data) are kept in
+``share_deleted`` and travel too: a deletion applies to a row written before it, never to a
+newer one, and a row older than a known deletion is never brought back.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+from tokentui.store.db import get_meta, now_ms, set_meta
+
+#: meta keys: this device's export watermark (``updated_ms`` >= it is not yet exported) and
+#: the last segment number it wrote
+WATERMARK = "share_export_from_ms"
+LAST_SEQ = "share_export_seq"
+
+#: what an exported row holds, as :data:`tokentui.core.segment.COLUMNS` names them
+_EXPORT_SELECT = ("source, key, kind, ts_ms, width_s, model, model_fallback, input, output, cache_write_5m, "
+                  "cache_write_1h, cache_read, reasoning, requests, project, session, cost_pico, cost_label, "
+                  "logged_cost_pico, msg_id, sidechain, has_speed, device, updated_ms")
+_EXPORT_COLS = tuple(c.strip() for c in _EXPORT_SELECT.split(","))
+
+
+def export_state(conn: sqlite3.Connection) -> tuple[int, int]:
+    """``(watermark ms, last segment number)`` of this device's export."""
+    w, s = get_meta(conn, WATERMARK), get_meta(conn, LAST_SEQ)
+    return (int(w) if w and w.isdigit() else 0, int(s) if s and s.isdigit() else 0)
+
+
+def set_export_state(conn: sqlite3.Connection, watermark: int, seq: int) -> None:
+    set_meta(conn, WATERMARK, str(watermark))
+    set_meta(conn, LAST_SEQ, str(seq))
+
+
+def has_own_changes(conn: sqlite3.Connection, since_ms: int) -> bool:
+    """Whether anything this machine wrote (a row or a deletion) is at or after ``since_ms``:
+    one index probe each, so a sync with nothing new stays cheap."""
+    return bool(conn.execute("SELECT EXISTS (SELECT 1 FROM ledger WHERE origin = '' AND updated_ms >= ?) "
+                             "OR EXISTS (SELECT 1 FROM share_deleted WHERE origin = '' AND deleted_ms >= ?)",
+                             (since_ms, since_ms)).fetchone()[0])
+
+
+def own_rows_since(conn: sqlite3.Connection, since_ms: int) -> list[tuple]:
+    """Rows this machine wrote at or after ``since_ms``, columns as :data:`EXPORT_COLUMNS`."""
+    return conn.execute(f"SELECT {_EXPORT_SELECT} FROM ledger WHERE origin = '' AND updated_ms >= ? ORDER BY id",
+                        (since_ms,)).fetchall()
+
+
+EXPORT_COLUMNS = _EXPORT_COLS
+
+
+def own_deletions_since(conn: sqlite3.Connection, since_ms: int) -> list[tuple]:
+    return conn.execute("SELECT source, key, deleted_ms FROM share_deleted WHERE origin = '' AND deleted_ms >= ?",
+                        (since_ms,)).fetchall()
+
+
+def _upsert_sql(columns: Sequence[str]) -> str:
+    cols = [*columns, "origin"]
+    sets = ", ".join(f"{c} = excluded.{c}" for c in cols if c not in ("source", "key"))
+    return (f"INSERT INTO ledger ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
+            f"ON CONFLICT (source, key) DO UPDATE SET {sets} WHERE excluded.updated_ms > ledger.updated_ms")
+
+
+def import_rows(conn: sqlite3.Connection, columns: Sequence[str], rows: Iterable[Sequence], origin: str,
+                deleted: Sequence[Sequence]) -> int:
+    """Upsert another device's rows by natural key (the later write wins; a row older than a
+    known deletion of its key stays deleted), then apply its deletions. Call inside a
+    transaction. Returns the rows offered."""
+    cols = list(columns)
+    si, ki, ui = cols.index("source"), cols.index("key"), cols.index("updated_ms")
+    gone = dict(((s, k), t) for s, k, t in conn.execute("SELECT source, key, deleted_ms FROM share_deleted"))
+    if gone:
+        rows = [r for r in rows if gone.get((r[si], r[ki]), -1) < r[ui]]
+    batch = [(*r, origin) for r in rows]
+    conn.executemany(_upsert_sql(cols), batch)
+    for source, key, stamp in deleted:
+        conn.execute("DELETE FROM ledger WHERE source = ? AND key = ? AND updated_ms <= ?", (source, key, stamp))
+        conn.execute("INSERT INTO share_deleted (source, key, deleted_ms, origin) VALUES (?, ?, ?, ?) "
+                     "ON CONFLICT (source, key) DO UPDATE SET deleted_ms = excluded.deleted_ms, "
+                     "origin = excluded.origin WHERE excluded.deleted_ms > share_deleted.deleted_ms",
+                     (source, key, stamp, origin))
+    return len(batch)
+
+
+# --- what has been imported -------------------------------------------------------------------
+
+def imported_segments(conn: sqlite3.Connection) -> set[tuple[str, int, str]]:
+    """``(device id, seq, digest)`` of every segment already imported."""
+    return set(conn.execute("SELECT device_id, seq, digest FROM share_segment"))
+
+
+def seqs_of(conn: sqlite3.Connection, device_id: str) -> set[int]:
+    return {r[0] for r in conn.execute("SELECT seq FROM share_segment WHERE device_id = ?", (device_id,))}
+
+
+def mark_imported(conn: sqlite3.Connection, device_id: str, name: str, seq: int, digest: str, file: str,
+                  records: int, created_ms: int) -> None:
+    stamp = now_ms()
+    conn.execute("INSERT OR IGNORE INTO share_segment (device_id, seq, digest, file, records, imported_ms) "
+                 "VALUES (?, ?, ?, ?, ?, ?)", (device_id, seq, digest, file, records, stamp))
+    conn.execute(
+        "INSERT INTO share_device (device_id, name, last_seq, last_created_ms, segments, records, last_import_ms) "
+        "VALUES (?, ?, ?, ?, 1, ?, ?) ON CONFLICT (device_id) DO UPDATE SET "
+        "name = CASE WHEN excluded.last_created_ms >= COALESCE(share_device.last_created_ms, 0) "
+        "THEN excluded.name ELSE share_device.name END, "
+        "last_seq = MAX(share_device.last_seq, excluded.last_seq), "
+        "last_created_ms = MAX(COALESCE(share_device.last_created_ms, 0), excluded.last_created_ms), "
+        "segments = share_device.segments + 1, records = share_device.records + excluded.records, "
+        "last_import_ms = excluded.last_import_ms",
+        (device_id, name, seq, created_ms, records, stamp))
+
+
+@dataclass(frozen=True, slots=True)
+class KnownDevice:
+    device_id: str
+    name: str
+    last_seq: int
+    last_created_ms: int | None
+    segments: int
+    records: int
+    last_import_ms: int | None
+
+
+def known_devices(conn: sqlite3.Connection) -> list[KnownDevice]:
+    return [KnownDevice(*r) for r in conn.execute(
+        "SELECT device_id, name, last_seq, last_created_ms, segments, records, last_import_ms FROM share_device "
+        "ORDER BY name, device_id")]
+
+
+def rows_by_device(conn: sqlite3.Connection) -> dict[str, tuple[int, int | None]]:
+    """Device name → (rows in the ledger, newest record's ``ts_ms``)."""
+    return {r[0]: (r[1], r[2]) for r in conn.execute("SELECT device, COUNT(*), MAX(ts_ms) FROM ledger GROUP BY device")}
