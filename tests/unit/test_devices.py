@@ -170,8 +170,10 @@ def test_truncated_segment_conflict_copy_and_segment_written_twice(fleet, corpor
     assert fleet.stored(0) == want
     # the same segment number written twice, with other bytes (same records, packed again)
     data = json.loads(gzip.decompress(whole))
+    cols = tuple(data["columns"])
+    rows = list(zip(*(data["columns"][c] for c in cols)))
     again, name = segment.encode(data["device"], data["name"], data["seq"], data["created_ms"] + 1,
-                                 data["rows"], data["deleted"], tuple(data["columns"]), level=1)
+                                 rows, data["deleted"], cols, level=1)
     assert name != seg.name
     (seg.parent / name).write_bytes(again)
     err = fleet.sync(0)

@@ -30,7 +30,7 @@ def test_round_trip_and_name() -> None:
     sn = segment.parse_name(name)
     assert sn is not None and sn.seq == 7 and sn.count == 3 and sn.digest == segment.digest_of(data)
     seg = segment.decode(data, sn, DEV, 1 << 20)
-    assert seg.name == "laptop" and seg.rows == [_row("k1"), _row("k2")] and seg.deleted == [["claude-code", "k0", 5]]
+    assert seg.name == "laptop" and seg.rows == [tuple(_row("k1")), tuple(_row("k2"))] and seg.deleted == [["claude-code", "k0", 5]]
 
 
 @pytest.mark.parametrize("cut", [1, 10, 100, -1])

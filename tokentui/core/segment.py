@@ -9,11 +9,12 @@ truncated file is told apart by its name alone, before it is decompressed. Insid
 one JSON document::
 
     {"format": "tokentop-segment", "version": 1, "device": "<device id>", "name": "<device name>",
-     "seq": 12, "created_ms": ..., "columns": [...], "rows": [[...], ...],
+     "seq": 12, "created_ms": ..., "count": 2, "columns": {"source": [...], "key": [...], ...},
      "deleted": [[source, key, deleted_ms], ...]}
 
-``columns`` names the ledger columns each row holds, so a newer tokentop can add columns
-and an older one ignores them. A device writes only its own folder, ``<folder>/<device id>/``.
+``columns`` holds each ledger column's values, one list per column (columnar: it parses and
+is checked twice as fast as a list per row), so a newer tokentop can add columns and an older
+one ignores them. A device writes only its own folder, ``<folder>/<device id>/``.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ class Segment:
     seq: int
     created_ms: int
     columns: tuple[str, ...]
-    rows: list[list]
+    rows: list[tuple]
     deleted: list[list]
 
     @property
@@ -95,9 +96,10 @@ def digest_of(data: bytes) -> str:
 
 def encode(device: str, name: str, seq: int, created_ms: int, rows: list, deleted: list,
            columns: tuple[str, ...] = COLUMNS, level: int = 6) -> tuple[bytes, str]:
-    """The file's bytes and its name."""
+    """The file's bytes and its name; ``rows`` are sequences in ``columns`` order."""
+    cols = [list(c) for c in zip(*rows)] if rows else [[] for _ in columns]
     doc = {"format": FORMAT, "version": VERSION, "device": device, "name": name, "seq": seq,
-           "created_ms": created_ms, "columns": list(columns), "rows": rows, "deleted": deleted}
+           "created_ms": created_ms, "count": len(rows), "columns": dict(zip(columns, cols)), "deleted": deleted}
     data = gzip.compress(orjson.dumps(doc), compresslevel=level, mtime=0)
     return data, file_name(seq, len(rows) + len(deleted), digest_of(data))
 
@@ -118,6 +120,7 @@ def decode(data: bytes, expect: SegmentName, device: str, max_bytes: int) -> Seg
         doc = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise BadSegment(f"not valid JSON: {exc}") from None
+    del raw
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise BadSegment("not a tokentop segment")
     if doc.get("version") != VERSION:
@@ -126,53 +129,57 @@ def decode(data: bytes, expect: SegmentName, device: str, max_bytes: int) -> Seg
         raise BadSegment("it names another device than the folder it is in")
     if doc.get("seq") != expect.seq:
         raise BadSegment("its sequence number differs from its file name")
-    name, created = doc.get("name"), doc.get("created_ms")
-    if not isinstance(name, str) or not name or len(name) > 200 or type(created) is not int:
+    name, created, count = doc.get("name"), doc.get("created_ms"), doc.get("count")
+    if (not isinstance(name, str) or not name or len(name) > 200 or type(created) is not int
+            or type(count) is not int or count < 0):
         raise BadSegment("its header is incomplete")
-    columns, rows, deleted = doc.get("columns"), doc.get("rows"), doc.get("deleted")
-    if (not isinstance(columns, list) or not all(isinstance(c, str) for c in columns)
-            or len(set(columns)) != len(columns) or not set(REQUIRED) <= set(columns)):
+    columns, deleted = doc.get("columns"), doc.get("deleted")
+    if not isinstance(columns, dict) or not set(REQUIRED) <= set(columns):
         raise BadSegment("its column list is missing or incomplete")
-    if not isinstance(rows, list) or not isinstance(deleted, list):
-        raise BadSegment("it has no rows")
-    if len(rows) + len(deleted) != expect.count:
-        raise BadSegment(f"it holds {len(rows) + len(deleted)} records, its name says {expect.count}")
-    _check_rows(columns, rows)
+    if not isinstance(deleted, list):
+        raise BadSegment("its list of deletions is missing")
+    if count + len(deleted) != expect.count:
+        raise BadSegment(f"it holds {count + len(deleted)} records, its name says {expect.count}")
+    known = [c for c in COLUMNS if c in columns]  # a newer tokentop's extra columns are left out
+    _check_columns(columns, known, count)
     for d in deleted:
         if (not isinstance(d, list) or len(d) != 3 or not _text(d[0]) or not _text(d[1])
                 or type(d[2]) is not int or not 0 <= d[2] <= _INT_MAX):
             raise BadSegment("a deletion in it is malformed")
-    return Segment(device, name, expect.seq, created, tuple(columns), rows, deleted)
+    rows = list(zip(*(columns[c] for c in known))) if count else []
+    return Segment(device, name, expect.seq, created, tuple(known), rows, deleted)
 
 
 def _text(v) -> bool:
     return isinstance(v, str) and 0 < len(v) <= _TEXT_MAX
 
 
-def _check_rows(columns: list[str], rows: list) -> None:
-    """Every row the right length and every value the right type (the store would otherwise
-    keep a string where a count belongs, and sums would silently go wrong)."""
-    n = len(columns)
-    ints = [i for i, c in enumerate(columns) if c in _INT_COLS]
-    texts = [(i, c in _NULLABLE) for i, c in enumerate(columns) if c not in _INT_COLS and c in COLUMNS]
-    nullable_ints = {i for i in ints if columns[i] in _NULLABLE}
-    kind_i, label_i = columns.index("kind"), columns.index("cost_label")
-    for r in rows:
-        if type(r) is not list or len(r) != n:
-            raise BadSegment("a row in it has the wrong number of fields")
-        for i in ints:
-            v = r[i]
-            if type(v) is not int:
-                if v is None and i in nullable_ints:
-                    continue
-                raise BadSegment(f"a row in it has a non-integer {columns[i]}")
-            if not 0 <= v <= _INT_MAX:  # no count, stamp or cost tokentop keeps is negative
-                raise BadSegment(f"a row in it has an out-of-range {columns[i]}")
-        for i, nullable in texts:
-            v = r[i]
-            if type(v) is not str or len(v) > _TEXT_MAX:
-                if v is None and nullable:
-                    continue
-                raise BadSegment(f"a row in it has an invalid {columns[i]}")
-        if r[kind_i] not in KINDS or r[label_i] not in LABELS:
+def _check_columns(columns: dict, known: list[str], count: int) -> None:
+    """Every column as long as the count and every value the right type (the store would
+    otherwise keep a string where a count belongs, and sums would silently go wrong). Checked a
+    column at a time, with C-speed builtins: a million values in well under a second."""
+    for c in known:
+        col = columns[c]
+        if type(col) is not list or len(col) != count:
+            raise BadSegment(f"its {c} column has the wrong number of values")
+        if not count:
+            continue
+        types = set(map(type, col))
+        nullable = c in _NULLABLE
+        if nullable:
+            types.discard(type(None))
+        if c in _INT_COLS:
+            if types - {int}:
+                raise BadSegment(f"a row in it has a non-integer {c}")
+            vals = [v for v in col if v is not None] if nullable else col
+            if vals and (min(vals) < 0 or max(vals) > _INT_MAX):  # no count, stamp or cost is negative
+                raise BadSegment(f"a row in it has an out-of-range {c}")
+        else:
+            if types - {str}:
+                raise BadSegment(f"a row in it has an invalid {c}")
+            vals = [v for v in col if v is not None] if nullable else col
+            if vals and max(map(len, vals)) > _TEXT_MAX:
+                raise BadSegment(f"a row in it has an invalid {c} (too long)")
+    if count:
+        if set(columns["kind"]) - set(KINDS) or set(columns["cost_label"]) - set(LABELS):
             raise BadSegment("a row in it has an unknown kind or cost label")

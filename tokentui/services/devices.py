@@ -31,7 +31,7 @@ from pathlib import Path
 from tokentui import paths
 from tokentui.core import segment
 from tokentui.store import share
-from tokentui.store.db import get_meta, now_ms, set_meta, transaction
+from tokentui.store.db import get_meta, now_ms, set_cache_size, set_meta, transaction
 
 #: rows per segment (a first export of a big history is several segments)
 CHUNK = 100_000
@@ -45,6 +45,8 @@ MAX_DEVICES = 1_000
 IMPORT_DEADLINE = 60.0
 #: the dashboard exports at most this often (``tokentop sync`` always does)
 DASHBOARD_EXPORT_EVERY_S = 300
+#: SQLite page cache while importing, KiB
+IMPORT_CACHE_KIB = 128 << 10
 #: a temporary file of ours older than this is a leftover of a killed export
 STALE_TEMP_S = 3600
 PROBLEMS = "share_problems"
@@ -187,20 +189,23 @@ def export(conn: sqlite3.Connection, folder: Path, own: str, name: str, result: 
             return
         cols = share.EXPORT_COLUMNS
         pi, si = cols.index("project"), cols.index("session")
+        names: dict[str, str] = {}
         out = []
         for r in rows:
-            r = list(r)
-            if r[pi]:
-                r[pi] = project_name(r[pi])  # a name, never the path it lives at
-            if r[si] and ("/" in r[si] or "\\" in r[si]):
-                r[si] = r[si].replace("\\", "/").rsplit("/", 1)[-1]
+            p, sess = r[pi], r[si]
+            if p or (sess and ("/" in sess or "\\" in sess)):
+                r = list(r)
+                if p:  # a name, never the path it lives at
+                    r[pi] = names.get(p) or names.setdefault(p, project_name(p))
+                if sess and ("/" in sess or "\\" in sess):
+                    r[si] = sess.replace("\\", "/").rsplit("/", 1)[-1]
             out.append(r)
         seq = max(seq, on_disk)
         parts = [out[i:i + chunk] for i in range(0, len(out), chunk)] or [[]]
         for n, part in enumerate(parts):
             seq += 1
             data, fname = segment.encode(own, name, seq, stamp, part, deleted if n == len(parts) - 1 else [],
-                                         columns=cols)
+                                         columns=cols, level=1)  # fast; level 6 saves little on counts
             _write_new(mine, fname, data)
             result.segments_written.append(fname)
         result.exported = len(out) + len(deleted)
@@ -304,6 +309,15 @@ def import_all(conn: sqlite3.Connection, folder: Path, own: str, result: ShareRe
         return
     seen_seqs: dict[str, set[int]] = {}
     end = time.monotonic() + deadline_s
+    before = set_cache_size(conn, -IMPORT_CACHE_KIB)  # a big import touches the whole key index
+    try:
+        _import(conn, cands, seen_seqs, end, deadline_s, result)
+    finally:
+        set_cache_size(conn, before)
+
+
+def _import(conn: sqlite3.Connection, cands: list[_Candidate], seen_seqs: dict[str, set[int]], end: float,
+            deadline_s: float, result: ShareResult) -> None:
     for c in cands:
         if time.monotonic() > end:
             result.problems.append(Problem(".", f"import stopped after {deadline_s:g} s; the remaining segments "

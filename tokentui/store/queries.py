@@ -122,7 +122,8 @@ def grouped(conn: sqlite3.Connection, f: Filter, tz: ZoneInfo, period: str, week
     """``{period key: {(source, model): Totals}}`` in first-seen (time) order."""
     where, args = _where(f)
     sql = (f"SELECT ts_ms / {QUARTER_MS} AS q, width_s >= 86400 AS whole_day, source, model, {_SUMS} "
-           f"FROM ledger{where} GROUP BY q, whole_day, source, model HAVING {_NOT_EMPTY} ORDER BY q, MIN(id)")
+           f"FROM ledger{where} GROUP BY q, whole_day, source, model HAVING {_NOT_EMPTY} "
+           "ORDER BY q, MIN(ts_ms), source, model")  # by time, never by row id: the same on every device
     out: dict[str, dict[tuple[str, str | None], Totals]] = {}
     utc = ZoneInfo("UTC")
     for row in conn.execute(sql, args):

@@ -86,6 +86,7 @@ def import_rows(conn: sqlite3.Connection, columns: Sequence[str], rows: Iterable
     if gone:
         rows = [r for r in rows if gone.get((r[si], r[ki]), -1) < r[ui]]
     batch = [(*r, origin) for r in rows]
+    batch.sort(key=lambda r: (r[si], r[ki]))  # in key order: each index page is visited once
     conn.executemany(_upsert_sql(cols), batch)
     for source, key, stamp in deleted:
         conn.execute("DELETE FROM ledger WHERE source = ? AND key = ? AND updated_ms <= ?", (source, key, stamp))
