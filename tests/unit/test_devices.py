@@ -209,3 +209,39 @@ def test_no_folder_set_touches_nothing(tmp_path, monkeypatch, capsys, corpora) -
     monkeypatch.setenv("CODEX_HOME", str(corpora[0] / "codex"))
     assert main(["sync", "-q"]) == 0
     assert not (tmp_path / "data" / "device-id").exists()
+
+
+def test_a_bad_segment_is_named_in_sources_and_devices(fleet, corpora) -> None:
+    fleet.sync(1)
+    seg = _segments(fleet.folder_of(1))[0]
+    seg.write_bytes(seg.read_bytes()[:100])
+    fleet.sync(0)
+    for argv in (("sources",), ("devices",)):
+        code, out, _ = fleet.run(0, *argv)
+        assert code == 0 and seg.name in out and "checksum" in out
+
+
+def test_devices_folder_and_name_commands(tmp_path, monkeypatch, capsys) -> None:
+    from tokentui.config import load_settings
+
+    folder = tmp_path / "Sync" / "tokentop"
+    assert main(["devices", "folder", str(folder)]) == 0
+    assert folder.is_dir() and load_settings().share_folder == str(folder)
+    assert main(["devices", "name", "work-laptop"]) == 0
+    assert load_settings().device == "work-laptop"
+    assert main(["devices", "name", "bad\x1b]0;x\x07"]) == 2
+    assert main(["devices", "folder"]) == 2
+    (tmp_path / "file").write_text("x")
+    assert main(["devices", "folder", str(tmp_path / "file")]) == 2
+    assert main(["devices", "folder", "--off"]) == 0
+    assert load_settings().share_folder is None
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+
+
+def test_a_hostile_device_name_prints_as_text(fleet, corpora) -> None:
+    fleet.config(1).write_text(fleet.config(1).read_text().replace('"desktop"', '"desk\\u001b]0;pwned\\u0007"'))
+    fleet.sync(1)
+    fleet.sync(0)
+    code, out, _ = fleet.run(0, "devices")
+    assert code == 0 and "\x1b" not in out and "\\u001b]0;pwned" in out

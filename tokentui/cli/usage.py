@@ -206,7 +206,8 @@ def cmd_sources(args) -> int:
     from tokentui.services.sync import open_store
 
     settings = _settings()
-    rows = source_statuses(open_store(), settings)
+    conn = open_store()
+    rows = source_statuses(conn, settings)
     if args.json:
         json.dump([r.as_json() for r in rows], sys.stdout, indent=2)
         sys.stdout.write("\n")
@@ -226,6 +227,13 @@ def cmd_sources(args) -> int:
             print(f"    {r.duplicates} duplicate line(s) dropped")
         for b in r.balances:
             print(f"    balance: {b}")
+    if settings.share_folder:  # the other devices' segments: what could not be read, by file
+        from tokentui.services.devices import last_problems
+
+        problems = last_problems(conn)
+        print(f"{'share':<12} {'folder':<6} {'problems' if problems else 'ok':<15} {settings.share_folder}")
+        for p in problems:
+            print(f"    {p.line()}")
     return 0
 
 
