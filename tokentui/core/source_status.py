@@ -28,3 +28,15 @@ class SourceStatus:
                 "skipped_lines": self.skipped_lines, "implausible_lines": self.implausible_lines,
                 "duplicates": self.duplicates,
                 "balances": list(self.balances)}
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceContact:
+    """One of your devices as the dashboard lists it (``[share] folder`` set): when its newest
+    segment was written (this device: its last export) and how many records carry its name."""
+
+    name: str
+    this_device: bool
+    last_contact_ms: int | None
+    records: int
+    waiting: int = 0  # its segments not arrived yet

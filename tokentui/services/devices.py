@@ -30,6 +30,7 @@ from pathlib import Path
 
 from tokentui import paths
 from tokentui.core import segment
+from tokentui.core.source_status import DeviceContact
 from tokentui.store import share
 from tokentui.store.db import get_meta, now_ms, set_cache_size, set_meta, transaction
 
@@ -391,3 +392,12 @@ def devices(conn: sqlite3.Connection, settings) -> list[DeviceRow]:
         if name not in named:
             out.append(DeviceRow("", name, False, None, n, last, 0, (), None))
     return out
+
+
+def contacts(conn: sqlite3.Connection, settings) -> tuple[DeviceContact, ...]:
+    """The dashboard's device lines: each device with its last contact (empty without a
+    share folder)."""
+    if share_folder(settings) is None:
+        return ()
+    return tuple(DeviceContact(r.name, r.this_device, r.last_export_ms, r.records, len(r.missing))
+                 for r in devices(conn, settings) if r.device_id)

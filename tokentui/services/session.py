@@ -144,7 +144,7 @@ class Session:
             if self._reload_config(notices):
                 plan = RefreshPlan(True, True)  # sources, budgets and leverage under the new settings
             try:
-                snap, figs = self._refresh(conn, plan, previous, first_paint)
+                snap, figs = self._refresh(conn, plan, previous, first_paint, notices)
             except sqlite3.Error as exc:  # one plain line; a damaged store is repaired on the next refresh
                 err = store_error(exc, self.db_path)
                 if isinstance(err, StoreDamaged) and self._conn is not None:
@@ -154,7 +154,9 @@ class Session:
         return RefreshResult(snap, figs, tuple(notices))
 
     def _refresh(self, conn, plan: RefreshPlan, previous: Snapshot | None,
-                 first_paint: Callable[[Snapshot], None] | None) -> tuple[Snapshot, Figures | None]:
+                 first_paint: Callable[[Snapshot], None] | None,
+                 notices: list[tuple[str, str]] | None = None) -> tuple[Snapshot, Figures | None]:
+        devices: tuple = ()
         if self.demo:
             rows = self._demo_sync(conn)
         else:
@@ -163,13 +165,28 @@ class Session:
             if previous is None and first_paint is not None:
                 first_paint(dashboard.build_snapshot(conn, self.clock(), self.tz))
             sync_local(conn, self.settings)
+            devices = self._share(conn, notices if notices is not None else [])
             if plan.full or previous is None or not previous.sources:
                 rows = tuple(status.source_statuses(conn, self.settings, key_hints=True))
             else:
                 rows = status.refresh_statuses(conn, previous.sources)
         snap = dashboard.build_snapshot(conn, self.clock(), self.tz, rows)
+        if not self.demo and devices:
+            snap = replace(snap, devices=devices)
         figs = dashboard.build_figures(conn, self.settings, self.clock(), self.tz) if plan.figures else None
         return snap, figs
+
+    def _share(self, conn, notices: list[tuple[str, str]]) -> tuple:
+        """Export to and import from the share folder (at most every few minutes for the export),
+        each new problem as a notice; the device lines for the dashboard."""
+        if not self.settings.share_folder:
+            return ()
+        from tokentui.services.devices import contacts, sync_share
+
+        res = sync_share(conn, self.settings, dashboard=True)
+        for p in res.new_problems if res else ():
+            notices.append(("Share folder", p.line()))
+        return contacts(conn, self.settings)
 
     def store(self, notices: list[tuple[str, str]] | None = None):
         """The refresh worker's connection (opened, and a damaged store repaired, on first use).
