@@ -131,6 +131,18 @@ def bench_warm(tmp: Path, mb: float, runs: int) -> None:
     for _ in range(runs):
         for name in ("plain", "shared"):
             times[name].append(cli_sync(envs[name]))
+    code = ("import time\n"
+            "from tokentui.config import load_settings\n"
+            "from tokentui.services.devices import sync_share\n"
+            "from tokentui.services.sync import open_store\n"
+            "conn, s = open_store(), load_settings()\n"
+            "sync_share(conn, s)\n"
+            "ts = []\n"
+            "for _ in range(20):\n"
+            "    t = time.perf_counter(); sync_share(conn, s); ts.append(time.perf_counter() - t)\n"
+            "print(sorted(ts)[10] * 1000)\n")
+    out = subprocess.run([sys.executable, "-c", code], env=envs["shared"], capture_output=True, text=True, check=True)
+    print(f"the share step alone (export + import, nothing new), in-process: median {float(out.stdout):.2f} ms")
     segs = sum(1 for _ in share.rglob("seg-*"))
     for name, label in (("plain", "no share folder"), ("shared", f"share folder, {segs} segments, nothing new")):
         ts = sorted(times[name])

@@ -245,3 +245,21 @@ def test_a_hostile_device_name_prints_as_text(fleet, corpora) -> None:
     fleet.sync(0)
     code, out, _ = fleet.run(0, "devices")
     assert code == 0 and "\x1b" not in out and "\\u001b]0;pwned" in out
+
+
+def test_export_with_include_devices_breaks_usage_down_by_device_and_verifies(fleet, corpora, tmp_path) -> None:
+    for i in (0, 1, 2, 0):
+        fleet.sync(i)
+    out = tmp_path / "snap.json"
+    code, _, err = fleet.run(0, "export", "--period", "2026-01-01..2026-12-31", "--no-sync", "--include-devices",
+                             "-o", str(out))
+    assert code == 0, err
+    data = json.loads(out.read_text())["data"]
+    by = {d["device"]: d for d in data["by_device"]}
+    assert set(by) == set(NAMES)
+    for i, name in enumerate(NAMES):
+        assert by[name]["records"] == sum(v[4] for v in truth(corpora[i]).values())
+    assert sum(d["total_tokens"] for d in by.values()) == data["totals"]["total_tokens"]
+    assert fleet.run(0, "verify", str(out))[0] == 0
+    code, _, _ = fleet.run(0, "export", "--period", "2026-01-01..2026-12-31", "--no-sync", "-o", str(out))
+    assert "by_device" not in json.loads(out.read_text())["data"]  # device names only when asked
