@@ -104,7 +104,21 @@ def cli_sync(env: dict) -> float:
     return time.perf_counter() - t
 
 
-def bench_warm(tmp: Path, mb: float, runs: int) -> None:
+def fake_segments(share: Path, n: int) -> None:
+    """``n`` small segments (10 rows each) of another device, as a year of syncs leaves them."""
+    from tokentui.core import segment
+
+    folder = share / ("f" * 32)
+    folder.mkdir()
+    for seq in range(1, n + 1):
+        rows = [("claude-code", f"old_{seq}_{i}", "local", 1_735_000_000_000 + seq * 3_600_000 + i, 0, "m", 0, 10, 1, 0,
+                 0, 0, 0, 1, None, None, None, "unpriced", None, None, 0, 0, "old-laptop", 1_735_000_000_000 + seq)
+                for i in range(10)]
+        data, name = segment.encode("f" * 32, "old-laptop", seq, 1_735_000_000_000 + seq, rows, [], level=1)
+        (folder / name).write_bytes(data)
+
+
+def bench_warm(tmp: Path, mb: float, runs: int, peer_segments: int) -> None:
     corpus = tmp / "corpus"
     subprocess.run([sys.executable, str(HERE / "gen_agent_logs.py"), str(corpus), "--mb", str(mb), "--days", "60",
                     "--seed", "3"], check=True, capture_output=True)
@@ -122,6 +136,7 @@ def bench_warm(tmp: Path, mb: float, runs: int) -> None:
         envs[name] = dict(base, TOKENTOP_CONFIG=str(cfg), TOKENTOP_DATA_DIR=str(tmp / name / "data"),
                           CLAUDE_CONFIG_DIR=str(corp / "claude"), CODEX_HOME=str(corp / "codex"), HOME=str(tmp))
     cli_sync(envs["peer"])  # the other device exports its history
+    fake_segments(share, peer_segments)  # and a long-lived third device: a year of small segments
     for name in ("plain", "shared"):
         cli_sync(envs[name])  # cold (and for "shared": export + import)
         cli_sync(envs[name])
@@ -155,6 +170,7 @@ def main() -> None:
     ap.add_argument("--records", type=int, default=1_000_000)
     ap.add_argument("--mb", type=float, default=20)
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--peer-segments", type=int, default=3000, help="small segments of a third device")
     ap.add_argument("--skip-import", action="store_true")
     ap.add_argument("--skip-warm", action="store_true")
     args = ap.parse_args()
@@ -164,7 +180,7 @@ def main() -> None:
         if not args.skip_import:
             bench_import(tmp, args.records)
         if not args.skip_warm:
-            bench_warm(tmp, args.mb, args.runs)
+            bench_warm(tmp, args.mb, args.runs, args.peer_segments)
 
 
 if __name__ == "__main__":

@@ -68,3 +68,36 @@ async def test_the_sources_box_shows_each_device_with_its_last_contact(isolated,
         await pilot.pause(0.2)
         text = rendered(app.screen.query_one(SourceStatusList))
         assert "⇄ desktop" in text and "ago" in text and "laptop (this)" in text
+
+
+async def test_history_filters_by_device_when_the_history_has_several(isolated, tmp_path, monkeypatch):
+    from textual.widgets import Select
+
+    from tokentui.core.records import UsageRecord
+    from tokentui.store import ledger
+    from tokentui.store.db import connect, transaction
+
+    db = tmp_path / "data" / "history.db"
+    conn = connect(db)
+    day = int(FROZEN_NOW.timestamp() * 1000) - 3 * 86_400_000
+    with transaction(conn):
+        for name, tokens in (("laptop", 1000), ("desk\x1b[31mtop", 250)):
+            ledger.upsert(conn, [UsageRecord("claude-code", f"{name}|{n}", day + n * 60_000, "m", tokens, 0, 0, 0, 0, 0)
+                                 for n in range(4)], name)
+    conn.close()
+    cfg = tmp_path / "config" / "config.toml"
+    cfg.parent.mkdir(parents=True, exist_ok=True)
+    cfg.write_text('device = "laptop"\ntimezone = "UTC"\nrefresh_seconds = 3600\n')
+    app = TokentopApp(load_settings(cfg), db_path=db, clock=lambda: FROZEN_NOW)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None, timeout=20, what="first refresh")
+        await pilot.press("2")
+        await wait_for(pilot, lambda: app.history is not None, what="history")
+        pick = app.screen.query_one("#history-device", Select)
+        await wait_for(pilot, lambda: pick.display, what="the device filter shown")
+        assert app.history.total_tokens == 5000
+        pick.value = "desk\x1b[31mtop"
+        await wait_for(pilot, lambda: app.history.device == "desk\x1b[31mtop", what="device filter")
+        assert app.history.total_tokens == 1000
+        summary = str(app.screen.query_one("#history-summary").render())
+        assert "desk\\u001b[31mtop" in summary and "\x1b" not in summary

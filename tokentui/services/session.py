@@ -224,7 +224,7 @@ class Session:
 
     # --- history (a worker thread) ----------------------------------------------------------------
     def history(self, period: str, source: str | None, model: str | None,
-                cancelled: Callable[[], bool] = lambda: False) -> HistoryTable | None:
+                cancelled: Callable[[], bool] = lambda: False, device: str | None = None) -> HistoryTable | None:
         """The History table, or None when ``cancelled()`` turned true while waiting."""
         from tokentui.services.history import build_history
 
@@ -238,7 +238,7 @@ class Session:
                 self._read_conn = None  # the refresh says what happened to the file
             if self._read_conn is None:
                 self._read_conn = connect(self.db_path)
-            return build_history(self._read_conn, self.tz, period, source, model)
+            return build_history(self._read_conn, self.tz, period, source, model, device)
 
     # --- export (a worker thread) -----------------------------------------------------------------
     def export(self, *, period: str, format: str, label: str | None, include_projects: bool) -> Path:
