@@ -263,3 +263,12 @@ def test_export_with_include_devices_breaks_usage_down_by_device_and_verifies(fl
     assert fleet.run(0, "verify", str(out))[0] == 0
     code, _, _ = fleet.run(0, "export", "--period", "2026-01-01..2026-12-31", "--no-sync", "-o", str(out))
     assert "by_device" not in json.loads(out.read_text())["data"]  # device names only when asked
+
+
+def test_the_report_table_lists_each_devices_share(fleet, corpora) -> None:
+    for i in (0, 1, 2, 0):
+        fleet.sync(i)
+    code, out, err = fleet.run(0, "report", "monthly", "--no-sync")
+    assert code == 0, err
+    line = next(x for x in out.splitlines() if x.startswith("by device"))
+    assert all(name in line for name in NAMES)

@@ -200,6 +200,13 @@ def render_table(report: dict, kind: str, width: int = 80, breakdown: bool = Fal
     if any_unpriced or report["totals"].get("unpricedTokens"):
         lines.append(f"* cost excludes {fmt.tokens_exact(report['totals']['unpricedTokens'])} tokens of models "
                      "with no known price (add [pricing.overrides] in config)")
+    if report.get("devices"):  # a history merged from several machines (`tokentop devices`)
+        parts = [f"{printable(d)} {fmt.tokens_short(t['totalTokens'])}"
+                 for d, t in sorted(report["devices"].items(), key=lambda kv: -kv[1]["totalTokens"])]
+        import textwrap
+
+        lines.extend(textwrap.wrap("by device (as recorded): " + " · ".join(parts), max(40, width),
+                                   subsequent_indent="  ", break_on_hyphens=False))
     return "\n".join(lines)
 
 
