@@ -139,3 +139,58 @@ def test_export_holds_project_names_never_paths_and_no_raw(tmp_path) -> None:
     row = dict(zip(seg.columns, seg.rows[0]))
     assert row["project"] == "secret-app" and "raw" not in row
     assert b"home" not in __import__("gzip").decompress(f.read_bytes())
+
+
+# --- plan-quota samples (the quota_sample table of spec/quotas.md §3.2, when the store has it) ---
+
+QUOTA_TABLE = """CREATE TABLE IF NOT EXISTS quota_sample (
+    id INTEGER PRIMARY KEY, source TEXT NOT NULL, provider TEXT NOT NULL, account TEXT NOT NULL,
+    lim TEXT NOT NULL, win TEXT NOT NULL, resets_at INTEGER NOT NULL, session TEXT NOT NULL DEFAULT '',
+    used_bp INTEGER NOT NULL, window_s INTEGER, raw_resets_at INTEGER, reset_src TEXT NOT NULL, plan TEXT,
+    first_seen_ms INTEGER NOT NULL, last_seen_ms INTEGER NOT NULL, device TEXT NOT NULL,
+    UNIQUE (source, account, lim, win, resets_at, session, used_bp))"""
+
+
+def _sample(device: str, first: int, last: int, used_bp: int = 3700) -> tuple:
+    return ("codex-log", "openai", "", "codex", "five_hour", 1_764_018_000, "s1", used_bp, 18000, 1_764_018_001,
+            "log", "pro", first, last, device)
+
+
+def test_quota_samples_travel_and_merge_by_their_natural_key(tmp_path) -> None:
+    a, b = connect(tmp_path / "a.db"), connect(tmp_path / "b.db")
+    for conn in (a, b):
+        conn.execute(QUOTA_TABLE)
+    a.executemany("INSERT INTO quota_sample (source, provider, account, lim, win, resets_at, session, used_bp, "
+                  "window_s, raw_resets_at, reset_src, plan, first_seen_ms, last_seen_ms, device) "
+                  "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", [_sample("laptop", 100, 200), _sample("laptop", 300, 300, 4100)])
+    b.execute("INSERT INTO quota_sample (source, provider, account, lim, win, resets_at, session, used_bp, "
+              "window_s, raw_resets_at, reset_src, plan, first_seen_ms, last_seen_ms, device) "
+              "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", _sample("desktop", 50, 150))
+    folder = tmp_path / "share"
+    folder.mkdir()
+    devices.export(a, folder, DEV, "laptop", devices.ShareResult())
+    res = devices.ShareResult()
+    devices.import_all(b, folder, "b" * 32, res)
+    devices.import_all(b, folder, "b" * 32, res)  # nothing new the second time
+    assert not res.problems and res.imported == 2
+    got = b.execute("SELECT used_bp, first_seen_ms, last_seen_ms FROM quota_sample ORDER BY used_bp").fetchall()
+    assert got == [(3700, 50, 200), (4100, 300, 300)]  # the same reading seen on two machines: one row
+
+
+def test_a_store_without_the_quota_table_imports_the_ledger_rows_and_leaves_samples_out(tmp_path) -> None:
+    data, name = segment.encode(DEV, "laptop", 1, 1, [_row("k1")], [], quota=[_sample("laptop", 1, 2)])
+    folder = tmp_path / "share" / DEV
+    folder.mkdir(parents=True)
+    (folder / name).write_bytes(data)
+    conn = connect(tmp_path / "c.db")
+    res = devices.ShareResult()
+    devices.import_all(conn, tmp_path / "share", "c" * 32, res)
+    assert not res.problems and conn.execute("SELECT COUNT(*) FROM ledger").fetchone()[0] == 1
+
+
+def test_malformed_quota_samples_make_the_segment_bad() -> None:
+    bad = list(_sample("laptop", 1, 2))
+    bad[7] = "37%"
+    data, name = segment.encode(DEV, "laptop", 1, 1, [], [], quota=[tuple(bad)])
+    with pytest.raises(segment.BadSegment, match="used_bp"):
+        segment.decode(data, segment.parse_name(name), DEV, 1 << 20)

@@ -10,7 +10,8 @@ one JSON document::
 
     {"format": "tokentop-segment", "version": 1, "device": "<device id>", "name": "<device name>",
      "seq": 12, "created_ms": ..., "count": 2, "columns": {"source": [...], "key": [...], ...},
-     "deleted": [[source, key, deleted_ms], ...]}
+     "deleted": [[source, key, deleted_ms], ...],
+     "quota": {"count": 3, "columns": {"source": [...], ...}}}     (plan-quota samples, optional)
 
 ``columns`` holds each ledger column's values, one list per column (columnar: it parses and
 is checked twice as fast as a list per row), so a newer tokentop can add columns and an older
@@ -45,6 +46,11 @@ COLUMNS = ("source", "key", "kind", "ts_ms", "width_s", "model", "model_fallback
            "cost_pico", "cost_label", "logged_cost_pico", "msg_id", "sidechain", "has_speed", "device",
            "updated_ms")
 REQUIRED = ("source", "key", "kind", "ts_ms", "cost_label", "device", "updated_ms")
+#: plan-quota samples (spec/quotas.md §3.2, table ``quota_sample``), when the store has them
+QUOTA_COLUMNS = ("source", "provider", "account", "lim", "win", "resets_at", "session", "used_bp", "window_s",
+                 "raw_resets_at", "reset_src", "plan", "first_seen_ms", "last_seen_ms", "device")
+_QUOTA_INTS = frozenset(("resets_at", "used_bp", "window_s", "raw_resets_at", "first_seen_ms", "last_seen_ms"))
+_QUOTA_NULLABLE = frozenset(("window_s", "raw_resets_at", "plan"))
 _INT_COLS = frozenset(("ts_ms", "width_s", "model_fallback", "input", "output", "cache_write_5m", "cache_write_1h",
                        "cache_read", "reasoning", "requests", "cost_pico", "logged_cost_pico", "sidechain",
                        "has_speed", "updated_ms"))
@@ -68,10 +74,16 @@ class Segment:
     columns: tuple[str, ...]
     rows: list[tuple]
     deleted: list[list]
+    quota: list[tuple] = ()  # rows in QUOTA_COLUMNS order
+
+    @property
+    def records(self) -> int:
+        """Ledger rows and deletions (what the file name counts)."""
+        return len(self.rows) + len(self.deleted)
 
     @property
     def count(self) -> int:
-        return len(self.rows) + len(self.deleted)
+        return len(self.rows) + len(self.deleted) + len(self.quota)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,13 +107,16 @@ def digest_of(data: bytes) -> str:
 
 
 def encode(device: str, name: str, seq: int, created_ms: int, rows: list, deleted: list,
-           columns: tuple[str, ...] = COLUMNS, level: int = 6) -> tuple[bytes, str]:
-    """The file's bytes and its name; ``rows`` are sequences in ``columns`` order."""
+           columns: tuple[str, ...] = COLUMNS, level: int = 6, quota: list | None = None) -> tuple[bytes, str]:
+    """The file's bytes and its name; ``rows`` are sequences in ``columns`` order, ``quota``
+    in :data:`QUOTA_COLUMNS` order."""
     cols = [list(c) for c in zip(*rows)] if rows else [[] for _ in columns]
     doc = {"format": FORMAT, "version": VERSION, "device": device, "name": name, "seq": seq,
            "created_ms": created_ms, "count": len(rows), "columns": dict(zip(columns, cols)), "deleted": deleted}
+    if quota:
+        doc["quota"] = {"count": len(quota), "columns": dict(zip(QUOTA_COLUMNS, map(list, zip(*quota))))}
     data = gzip.compress(orjson.dumps(doc), compresslevel=level, mtime=0)
-    return data, file_name(seq, len(rows) + len(deleted), digest_of(data))
+    return data, file_name(seq, len(rows) + len(deleted) + len(quota or ()), digest_of(data))
 
 
 def decode(data: bytes, expect: SegmentName, device: str, max_bytes: int) -> Segment:
@@ -138,8 +153,10 @@ def decode(data: bytes, expect: SegmentName, device: str, max_bytes: int) -> Seg
         raise BadSegment("its column list is missing or incomplete")
     if not isinstance(deleted, list):
         raise BadSegment("its list of deletions is missing")
-    if count + len(deleted) != expect.count:
-        raise BadSegment(f"it holds {count + len(deleted)} records, its name says {expect.count}")
+    quota = doc.get("quota")
+    n_quota = quota.get("count") if isinstance(quota, dict) and type(quota.get("count")) is int else 0
+    if count + len(deleted) + n_quota != expect.count:
+        raise BadSegment(f"it holds {count + len(deleted) + n_quota} records, its name says {expect.count}")
     known = [c for c in COLUMNS if c in columns]  # a newer tokentop's extra columns are left out
     _check_columns(columns, known, count)
     for d in deleted:
@@ -147,14 +164,27 @@ def decode(data: bytes, expect: SegmentName, device: str, max_bytes: int) -> Seg
                 or type(d[2]) is not int or not 0 <= d[2] <= _INT_MAX):
             raise BadSegment("a deletion in it is malformed")
     rows = list(zip(*(columns[c] for c in known))) if count else []
-    return Segment(device, name, expect.seq, created, tuple(known), rows, deleted)
+    return Segment(device, name, expect.seq, created, tuple(known), rows, deleted, _quota(doc.get("quota")))
+
+
+def _quota(doc) -> list[tuple]:
+    if doc is None:
+        return []
+    if not isinstance(doc, dict) or type(doc.get("count")) is not int or not isinstance(doc.get("columns"), dict):
+        raise BadSegment("its quota samples are malformed")
+    cols, count = doc["columns"], doc["count"]
+    if set(cols) != set(QUOTA_COLUMNS):
+        raise BadSegment("its quota samples have other columns than tokentop writes")
+    _check_columns(cols, list(QUOTA_COLUMNS), count, _QUOTA_INTS, _QUOTA_NULLABLE, labels=False)
+    return list(zip(*(cols[c] for c in QUOTA_COLUMNS))) if count else []
 
 
 def _text(v) -> bool:
     return isinstance(v, str) and 0 < len(v) <= _TEXT_MAX
 
 
-def _check_columns(columns: dict, known: list[str], count: int) -> None:
+def _check_columns(columns: dict, known: list[str], count: int, ints: frozenset = _INT_COLS,
+                   nullables: frozenset = _NULLABLE, labels: bool = True) -> None:
     """Every column as long as the count and every value the right type (the store would
     otherwise keep a string where a count belongs, and sums would silently go wrong). Checked a
     column at a time, with C-speed builtins: a million values in well under a second."""
@@ -165,10 +195,10 @@ def _check_columns(columns: dict, known: list[str], count: int) -> None:
         if not count:
             continue
         types = set(map(type, col))
-        nullable = c in _NULLABLE
+        nullable = c in nullables
         if nullable:
             types.discard(type(None))
-        if c in _INT_COLS:
+        if c in ints:
             if types - {int}:
                 raise BadSegment(f"a row in it has a non-integer {c}")
             vals = [v for v in col if v is not None] if nullable else col
@@ -180,6 +210,6 @@ def _check_columns(columns: dict, known: list[str], count: int) -> None:
             vals = [v for v in col if v is not None] if nullable else col
             if vals and max(map(len, vals)) > _TEXT_MAX:
                 raise BadSegment(f"a row in it has an invalid {c} (too long)")
-    if count:
+    if count and labels:
         if set(columns["kind"]) - set(KINDS) or set(columns["cost_label"]) - set(LABELS):
             raise BadSegment("a row in it has an unknown kind or cost label")

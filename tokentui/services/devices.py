@@ -185,7 +185,8 @@ def export(conn: sqlite3.Connection, folder: Path, own: str, name: str, result: 
         stamp = now_ms()
         rows = share.own_rows_since(conn, mark)
         deleted = [list(d) for d in share.own_deletions_since(conn, mark)]
-        if not rows and not deleted:
+        quota = share.own_quota_since(conn, mark, name)
+        if not rows and not deleted and not quota:
             share.set_export_state(conn, stamp, seq)
             return
         cols = share.EXPORT_COLUMNS
@@ -205,11 +206,12 @@ def export(conn: sqlite3.Connection, folder: Path, own: str, name: str, result: 
         parts = [out[i:i + chunk] for i in range(0, len(out), chunk)] or [[]]
         for n, part in enumerate(parts):
             seq += 1
-            data, fname = segment.encode(own, name, seq, stamp, part, deleted if n == len(parts) - 1 else [],
-                                         columns=cols, level=1)  # fast; level 6 saves little on counts
+            last = n == len(parts) - 1
+            data, fname = segment.encode(own, name, seq, stamp, part, deleted if last else [], columns=cols,
+                                         level=1, quota=quota if last else None)  # level 1: fast, ~10% bigger
             _write_new(mine, fname, data)
             result.segments_written.append(fname)
-        result.exported = len(out) + len(deleted)
+        result.exported = len(out) + len(deleted) + len(quota)
         share.set_export_state(conn, stamp, seq)
 
 
@@ -340,6 +342,7 @@ def _import(conn: sqlite3.Connection, cands: list[_Candidate], seen_seqs: dict[s
                                            "same number): both read, each record counted once"))
         with transaction(conn):
             share.import_rows(conn, seg.columns, seg.rows, c.device, seg.deleted)
+            share.import_quota(conn, seg.quota)
             share.mark_imported(conn, c.device, seg.name, seg.seq, c.name.digest, c.rel, seg.count, seg.created_ms)
         seen_seqs[c.device].add(seg.seq)
         result.imported += seg.count

@@ -49,9 +49,12 @@ def set_export_state(conn: sqlite3.Connection, watermark: int, seq: int) -> None
 def has_own_changes(conn: sqlite3.Connection, since_ms: int) -> bool:
     """Whether anything this machine wrote (a row or a deletion) is at or after ``since_ms``:
     one index probe each, so a sync with nothing new stays cheap."""
-    return bool(conn.execute("SELECT EXISTS (SELECT 1 FROM ledger WHERE origin = '' AND updated_ms >= ?) "
-                             "OR EXISTS (SELECT 1 FROM share_deleted WHERE origin = '' AND deleted_ms >= ?)",
-                             (since_ms, since_ms)).fetchone()[0])
+    if conn.execute("SELECT EXISTS (SELECT 1 FROM ledger WHERE origin = '' AND updated_ms >= ?) "
+                    "OR EXISTS (SELECT 1 FROM share_deleted WHERE origin = '' AND deleted_ms >= ?)",
+                    (since_ms, since_ms)).fetchone()[0]:
+        return True
+    return has_quota(conn) and bool(conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM quota_sample WHERE last_seen_ms >= ?)", (since_ms,)).fetchone()[0])
 
 
 def own_rows_since(conn: sqlite3.Connection, since_ms: int) -> list[tuple]:
@@ -95,6 +98,41 @@ def import_rows(conn: sqlite3.Connection, columns: Sequence[str], rows: Iterable
                      "origin = excluded.origin WHERE excluded.deleted_ms > share_deleted.deleted_ms",
                      (source, key, stamp, origin))
     return len(batch)
+
+
+# --- plan-quota samples (spec/quotas.md §3.2), when the store has the table ------------------
+
+_QUOTA_COLS = ("source", "provider", "account", "lim", "win", "resets_at", "session", "used_bp", "window_s",
+               "raw_resets_at", "reset_src", "plan", "first_seen_ms", "last_seen_ms", "device")
+_QUOTA_UPSERT = (
+    f"INSERT INTO quota_sample ({', '.join(_QUOTA_COLS)}) VALUES ({', '.join('?' * len(_QUOTA_COLS))}) "
+    "ON CONFLICT (source, account, lim, win, resets_at, session, used_bp) DO UPDATE SET "
+    "first_seen_ms = MIN(first_seen_ms, excluded.first_seen_ms), "
+    "last_seen_ms = MAX(last_seen_ms, excluded.last_seen_ms), "
+    "raw_resets_at = CASE WHEN excluded.last_seen_ms >= last_seen_ms THEN excluded.raw_resets_at "
+    "ELSE raw_resets_at END")
+
+
+def has_quota(conn: sqlite3.Connection) -> bool:
+    return conn.execute("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' "
+                        "AND name = 'quota_sample')").fetchone()[0] == 1
+
+
+def own_quota_since(conn: sqlite3.Connection, since_ms: int, device: str) -> list[tuple]:
+    """This device's quota samples seen at or after ``since_ms`` (none without the table)."""
+    if not has_quota(conn):
+        return []
+    return conn.execute(f"SELECT {', '.join(_QUOTA_COLS)} FROM quota_sample WHERE device = ? AND last_seen_ms >= ?",
+                        (device, since_ms)).fetchall()
+
+
+def import_quota(conn: sqlite3.Connection, rows: Sequence[Sequence]) -> int:
+    """Merge another device's samples by the samples' natural key (first/last seen widen; the
+    same reading seen on two machines is one row). Without the table they are left out."""
+    if not rows or not has_quota(conn):
+        return 0
+    conn.executemany(_QUOTA_UPSERT, rows)
+    return len(rows)
 
 
 # --- what has been imported -------------------------------------------------------------------
