@@ -72,18 +72,26 @@ class Segment:
     seq: int
     created_ms: int
     columns: tuple[str, ...]
-    rows: list[tuple]
+    values: tuple[list, ...]  # one list per column, in ``columns`` order
     deleted: list[list]
     quota: list[tuple] = ()  # rows in QUOTA_COLUMNS order
 
     @property
+    def rows(self) -> list[tuple]:
+        return list(self.iter_rows())
+
+    def iter_rows(self):
+        """The ledger rows as tuples in ``columns`` order, made one at a time."""
+        return zip(*self.values) if self.values and self.values[0] else iter(())
+
+    @property
     def records(self) -> int:
         """Ledger rows and deletions (what the file name counts)."""
-        return len(self.rows) + len(self.deleted)
+        return (len(self.values[0]) if self.values else 0) + len(self.deleted)
 
     @property
     def count(self) -> int:
-        return len(self.rows) + len(self.deleted) + len(self.quota)
+        return self.records + len(self.quota)
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,8 +171,8 @@ def decode(data: bytes, expect: SegmentName, device: str, max_bytes: int) -> Seg
         if (not isinstance(d, list) or len(d) != 3 or not _text(d[0]) or not _text(d[1])
                 or type(d[2]) is not int or not 0 <= d[2] <= _INT_MAX):
             raise BadSegment("a deletion in it is malformed")
-    rows = list(zip(*(columns[c] for c in known))) if count else []
-    return Segment(device, name, expect.seq, created, tuple(known), rows, deleted, _quota(doc.get("quota")))
+    values = tuple(columns[c] for c in known)
+    return Segment(device, name, expect.seq, created, tuple(known), values, deleted, _quota(doc.get("quota")))
 
 
 def _quota(doc) -> list[tuple]:

@@ -341,7 +341,7 @@ def _import(conn: sqlite3.Connection, cands: list[_Candidate], seen_seqs: dict[s
             result.problems.append(Problem(c.rel, f"segment {seg.seq} was written twice (another file has the "
                                            "same number): both read, each record counted once"))
         with transaction(conn):
-            share.import_rows(conn, seg.columns, seg.rows, c.device, seg.deleted)
+            share.import_rows(conn, seg.columns, seg.iter_rows(), c.device, seg.deleted)
             share.import_quota(conn, seg.quota)
             share.mark_imported(conn, c.device, seg.name, seg.seq, c.name.digest, c.rel, seg.count, seg.created_ms)
         seen_seqs[c.device].add(seg.seq)

@@ -77,6 +77,7 @@ class Session:
         self._read_lock = threading.Lock()
         self._poll_lock = threading.Lock()
         self.refreshes = 0
+        self._contacts: tuple | None = None  # the dashboard's device lines (see _share)
         self._want_full = True
         self._figures_due = 0.0  # monotonic time of the next budget/leverage evaluation
         self._demo_pricer = None
@@ -186,7 +187,12 @@ class Session:
         res = sync_share(conn, self.settings, dashboard=True)
         for p in res.new_problems if res else ():
             notices.append(("Share folder", p.line()))
-        return contacts(conn, self.settings)
+        cached = self._contacts
+        if cached is None or (res and (res.imported or res.exported)) or self.refreshes % 60 == 0:
+            # counting records per device reads the whole ledger: only when something moved
+            # (or every 60th refresh, for our own new records)
+            self._contacts = cached = contacts(conn, self.settings)
+        return cached
 
     def store(self, notices: list[tuple[str, str]] | None = None):
         """The refresh worker's connection (opened, and a damaged store repaired, on first use).

@@ -17,6 +17,7 @@ newer one, and a row older than a known deletion is never brought back.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from dataclasses import dataclass
 from typing import Iterable, Sequence
@@ -71,10 +72,12 @@ def own_deletions_since(conn: sqlite3.Connection, since_ms: int) -> list[tuple]:
                         (since_ms,)).fetchall()
 
 
-def _upsert_sql(columns: Sequence[str]) -> str:
+def _upsert_sql(columns: Sequence[str], origin: str) -> str:
+    if not re.fullmatch(r"[0-9a-f]{32}", origin):  # a device id (a folder name that matched it)
+        raise ValueError(f"not a device id: {origin!r}")
     cols = [*columns, "origin"]
     sets = ", ".join(f"{c} = excluded.{c}" for c in cols if c not in ("source", "key"))
-    return (f"INSERT INTO ledger ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
+    return (f"INSERT INTO ledger ({', '.join(cols)}) VALUES ({', '.join('?' * len(columns))}, '{origin}') "
             f"ON CONFLICT (source, key) DO UPDATE SET {sets} WHERE excluded.updated_ms > ledger.updated_ms")
 
 
@@ -82,22 +85,20 @@ def import_rows(conn: sqlite3.Connection, columns: Sequence[str], rows: Iterable
                 deleted: Sequence[Sequence]) -> int:
     """Upsert another device's rows by natural key (the later write wins; a row older than a
     known deletion of its key stays deleted), then apply its deletions. Call inside a
-    transaction. Returns the rows offered."""
+    transaction. Returns the rows inserted or changed."""
     cols = list(columns)
     si, ki, ui = cols.index("source"), cols.index("key"), cols.index("updated_ms")
     gone = dict(((s, k), t) for s, k, t in conn.execute("SELECT source, key, deleted_ms FROM share_deleted"))
     if gone:
-        rows = [r for r in rows if gone.get((r[si], r[ki]), -1) < r[ui]]
-    batch = [(*r, origin) for r in rows]
-    batch.sort(key=lambda r: (r[si], r[ki]))  # in key order: each index page is visited once
-    conn.executemany(_upsert_sql(cols), batch)
+        rows = (r for r in rows if gone.get((r[si], r[ki]), -1) < r[ui])
+    cur = conn.executemany(_upsert_sql(cols, origin), rows)  # one pass, no copy of the rows
     for source, key, stamp in deleted:
         conn.execute("DELETE FROM ledger WHERE source = ? AND key = ? AND updated_ms <= ?", (source, key, stamp))
         conn.execute("INSERT INTO share_deleted (source, key, deleted_ms, origin) VALUES (?, ?, ?, ?) "
                      "ON CONFLICT (source, key) DO UPDATE SET deleted_ms = excluded.deleted_ms, "
                      "origin = excluded.origin WHERE excluded.deleted_ms > share_deleted.deleted_ms",
                      (source, key, stamp, origin))
-    return len(batch)
+    return max(cur.rowcount, 0)
 
 
 # --- plan-quota samples (spec/quotas.md §3.2), when the store has the table ------------------
