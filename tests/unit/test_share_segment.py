@@ -194,3 +194,34 @@ def test_malformed_quota_samples_make_the_segment_bad() -> None:
     data, name = segment.encode(DEV, "laptop", 1, 1, [], [], quota=[tuple(bad)])
     with pytest.raises(segment.BadSegment, match="used_bp"):
         segment.decode(data, segment.parse_name(name), DEV, 1 << 20)
+
+
+def test_a_big_export_goes_out_in_chunks_and_a_killed_one_resumes_where_it_stopped(tmp_path, monkeypatch) -> None:
+    a = connect(tmp_path / "a.db")
+    with transaction(a):
+        ledger.upsert(a, [UsageRecord("claude-code", f"m{i}|r", 1_764_000_000_000 + i, "m", i + 1, 1, 0, 0, 0, 0)
+                          for i in range(10)], "laptop")
+    folder = tmp_path / "share"
+    folder.mkdir()
+    real = devices._write_new
+    calls = []
+
+    def dies_on_the_third(*args):
+        calls.append(args[1])
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # a kill between two chunks' transactions
+        return real(*args)
+
+    monkeypatch.setattr(devices, "_write_new", dies_on_the_third)
+    with pytest.raises(KeyboardInterrupt):
+        devices.export(a, folder, DEV, "laptop", devices.ShareResult(), chunk=3)
+    monkeypatch.setattr(devices, "_write_new", real)
+    res = devices.ShareResult()
+    devices.export(a, folder, DEV, "laptop", res, chunk=3)
+    assert res.exported == 4  # the two chunks written before the kill are not sent again
+    names = sorted(p.name for p in (folder / DEV).iterdir())
+    assert [segment.parse_name(n).seq for n in names] == [1, 2, 3, 4]
+    b = connect(tmp_path / "b.db")
+    devices.import_all(b, folder, "b" * 32, devices.ShareResult())
+    assert queries.totals(b, queries.Filter()).input == sum(range(1, 11))
+    assert b.execute("SELECT COUNT(*) FROM ledger").fetchone()[0] == 10

@@ -168,32 +168,47 @@ def _drop_stale_temp(e: os.DirEntry) -> None:
 
 def export(conn: sqlite3.Connection, folder: Path, own: str, name: str, result: ShareResult,
            min_interval_s: float = 0, chunk: int = CHUNK) -> None:
-    """Write this device's rows and deletions since its last export as new segments."""
-    from tokentui.export.model import project_name
-
-    mark, _seq = share.export_state(conn)
+    """Write this device's rows, deletions and quota samples since its last export as new
+    segments (at most ``chunk`` rows each)."""
+    st = share.export_state(conn)
+    mark = min(st.row_ms, st.from_ms)
     if mark and not share.has_own_changes(conn, mark) and (folder / own).is_dir():
         return  # nothing new: two index probes and one stat
-    if min_interval_s and mark and now_ms() - mark < min_interval_s * 1000:
+    if min_interval_s and st.from_ms and now_ms() - st.from_ms < min_interval_s * 1000:
         return
     mine = paths.ensure_dir(folder / own)
-    with transaction(conn):  # one exporter at a time on this device (the dashboard and a sync)
-        mark, seq = share.export_state(conn)
+    while not _export_chunk(conn, mine, own, name, result, chunk):
+        pass
+
+
+def _export_chunk(conn: sqlite3.Connection, mine: Path, own: str, name: str, result: ShareResult,
+                  chunk: int) -> bool:
+    """One segment of the export, in one transaction (one exporter at a time on this device:
+    the dashboard and a sync); True when everything is out."""
+    from tokentui.export.model import project_name
+
+    with transaction(conn):
+        st = share.export_state(conn)
         on_disk = _own_seqs(mine)
-        if seq and not on_disk:
-            mark = 0  # this device's folder was emptied or deleted: send everything again
+        if st.seq and not on_disk:  # this device's folder was emptied or deleted: send everything again
+            st = share.ExportState(seq=st.seq)
         stamp = now_ms()
-        rows = share.own_rows_since(conn, mark)
-        deleted = [list(d) for d in share.own_deletions_since(conn, mark)]
-        quota = share.own_quota_since(conn, mark, name)
+        rows = share.own_rows_after(conn, st.row_ms, st.row_id, chunk)
+        final = len(rows) < chunk
+        deleted = [list(d) for d in share.own_deletions_since(conn, st.from_ms)] if final else []
+        quota = share.own_quota_since(conn, st.from_ms, name) if final else []
+        # everything written so far is out once the last chunk is: later writes are stamped later
+        after = share.ExportState(stamp, 0, stamp, st.seq) if final else \
+            share.ExportState(rows[-1][-2], rows[-1][-1], st.from_ms, st.seq)
         if not rows and not deleted and not quota:
-            share.set_export_state(conn, stamp, seq)
-            return
+            share.set_export_state(conn, after)
+            return True
         cols = share.EXPORT_COLUMNS
         pi, si = cols.index("project"), cols.index("session")
         names: dict[str, str] = {}
         out = []
         for r in rows:
+            r = r[:-1]  # the row id
             p, sess = r[pi], r[si]
             if p or (sess and ("/" in sess or "\\" in sess)):
                 r = list(r)
@@ -202,17 +217,14 @@ def export(conn: sqlite3.Connection, folder: Path, own: str, name: str, result: 
                 if sess and ("/" in sess or "\\" in sess):
                     r[si] = sess.replace("\\", "/").rsplit("/", 1)[-1]
             out.append(r)
-        seq = max(seq, on_disk)
-        parts = [out[i:i + chunk] for i in range(0, len(out), chunk)] or [[]]
-        for n, part in enumerate(parts):
-            seq += 1
-            last = n == len(parts) - 1
-            data, fname = segment.encode(own, name, seq, stamp, part, deleted if last else [], columns=cols,
-                                         level=1, quota=quota if last else None)  # level 1: fast, ~10% bigger
-            _write_new(mine, fname, data)
-            result.segments_written.append(fname)
-        result.exported = len(out) + len(deleted) + len(quota)
-        share.set_export_state(conn, stamp, seq)
+        seq = max(st.seq, on_disk) + 1
+        data, fname = segment.encode(own, name, seq, stamp, out, deleted, columns=cols, level=1,
+                                     quota=quota)  # level 1: fast, ~10% bigger than 6
+        _write_new(mine, fname, data)
+        result.segments_written.append(fname)
+        result.exported += len(out) + len(deleted) + len(quota)
+        share.set_export_state(conn, share.ExportState(after.row_ms, after.row_id, after.from_ms, seq))
+    return final
 
 
 def _write_new(folder: Path, fname: str, data: bytes) -> None:
@@ -379,9 +391,9 @@ def devices(conn: sqlite3.Connection, settings) -> list[DeviceRow]:
     folder = share_folder(settings)
     own = device_id()
     counts = share.rows_by_device(conn)
-    mark, seq = share.export_state(conn)
+    st = share.export_state(conn)
     mine_n, mine_last = counts.get(settings.device, (0, None))
-    out = [DeviceRow(own, settings.device, True, mark or None, mine_n, mine_last, seq, (),
+    out = [DeviceRow(own, settings.device, True, st.from_ms or None, mine_n, mine_last, st.seq, (),
                      (folder / own).is_dir() if folder else None)]
     named = {settings.device}
     for d in share.known_devices(conn):

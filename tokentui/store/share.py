@@ -24,9 +24,12 @@ from typing import Iterable, Sequence
 
 from tokentui.store.db import get_meta, now_ms, set_meta
 
-#: meta keys: this device's export watermark (``updated_ms`` >= it is not yet exported) and
-#: the last segment number it wrote
+#: meta keys of this device's export: rows after ``(updated_ms, id)`` = (ROW_MS, ROW_ID) are not
+#: exported yet, nor deletions and quota samples at or after WATERMARK; LAST_SEQ is the last
+#: segment number written. A big export goes out in chunks, one transaction each, so no other
+#: writer waits long; the cursor says where a killed one resumes.
 WATERMARK = "share_export_from_ms"
+ROW_MS, ROW_ID = "share_export_row_ms", "share_export_row_id"
 LAST_SEQ = "share_export_seq"
 
 #: what an exported row holds, as :data:`tokentui.core.segment.COLUMNS` names them
@@ -36,15 +39,23 @@ _EXPORT_SELECT = ("source, key, kind, ts_ms, width_s, model, model_fallback, inp
 _EXPORT_COLS = tuple(c.strip() for c in _EXPORT_SELECT.split(","))
 
 
-def export_state(conn: sqlite3.Connection) -> tuple[int, int]:
-    """``(watermark ms, last segment number)`` of this device's export."""
-    w, s = get_meta(conn, WATERMARK), get_meta(conn, LAST_SEQ)
-    return (int(w) if w and w.isdigit() else 0, int(s) if s and s.isdigit() else 0)
+@dataclass(frozen=True, slots=True)
+class ExportState:
+    row_ms: int = 0
+    row_id: int = 0
+    from_ms: int = 0  # deletions and quota samples at or after it are not exported yet
+    seq: int = 0
 
 
-def set_export_state(conn: sqlite3.Connection, watermark: int, seq: int) -> None:
-    set_meta(conn, WATERMARK, str(watermark))
-    set_meta(conn, LAST_SEQ, str(seq))
+def export_state(conn: sqlite3.Connection) -> ExportState:
+    """Where this device's export stands (all zero before the first one)."""
+    vals = [get_meta(conn, k) for k in (ROW_MS, ROW_ID, WATERMARK, LAST_SEQ)]
+    return ExportState(*(int(v) if v and v.isdigit() else 0 for v in vals))
+
+
+def set_export_state(conn: sqlite3.Connection, st: ExportState) -> None:
+    for k, v in ((ROW_MS, st.row_ms), (ROW_ID, st.row_id), (WATERMARK, st.from_ms), (LAST_SEQ, st.seq)):
+        set_meta(conn, k, str(v))
 
 
 def has_own_changes(conn: sqlite3.Connection, since_ms: int) -> bool:
@@ -62,6 +73,14 @@ def own_rows_since(conn: sqlite3.Connection, since_ms: int) -> list[tuple]:
     """Rows this machine wrote at or after ``since_ms``, columns as :data:`EXPORT_COLUMNS`."""
     return conn.execute(f"SELECT {_EXPORT_SELECT} FROM ledger WHERE origin = '' AND updated_ms >= ? ORDER BY id",
                         (since_ms,)).fetchall()
+
+
+def own_rows_after(conn: sqlite3.Connection, row_ms: int, row_id: int, limit: int) -> list[tuple]:
+    """Up to ``limit`` rows this machine wrote after ``(updated_ms, id)`` = ``(row_ms, row_id)``,
+    in that order, columns as :data:`EXPORT_COLUMNS` plus the row id last."""
+    return conn.execute(f"SELECT {_EXPORT_SELECT}, id FROM ledger WHERE origin = '' AND "
+                        "(updated_ms > ? OR (updated_ms = ? AND id > ?)) ORDER BY updated_ms, id LIMIT ?",
+                        (row_ms, row_ms, row_id, limit)).fetchall()
 
 
 EXPORT_COLUMNS = _EXPORT_COLS
