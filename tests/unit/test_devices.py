@@ -272,3 +272,17 @@ def test_the_report_table_lists_each_devices_share(fleet, corpora) -> None:
     assert code == 0, err
     line = next(x for x in out.splitlines() if x.startswith("by device"))
     assert all(name in line for name in NAMES)
+
+
+def test_a_fifo_or_a_link_named_like_a_segment_is_never_opened(fleet, corpora) -> None:
+    import os
+
+    fleet.sync(1)
+    folder = fleet.folder_of(1)
+    fifo = folder / segment.file_name(90, 1, "0" * 32)
+    os.mkfifo(fifo)
+    link = folder / segment.file_name(91, 1, "1" * 32)
+    link.symlink_to("/etc/passwd")
+    err = fleet.sync(0)  # would hang on the FIFO if it were opened
+    assert fifo.name in err and link.name in err and "not a regular file" in err
+    assert fleet.stored(0) == merged_truth(corpora[:2])

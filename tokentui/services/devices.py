@@ -23,6 +23,7 @@ import json
 import os
 import secrets
 import sqlite3
+import stat
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -298,8 +299,12 @@ def _candidates(folder: Path, own: str, done: set, result: ShareResult) -> list[
                             result.problems.append(Problem(rel, "a sync engine's conflict copy: ignored (segments "
                                                            "never change, the original holds the same records)"))
                         continue
-                    if (d.name, sn.seq, sn.digest) not in done:
-                        out.append(_Candidate(d.name, e.path, rel, sn))
+                    if (d.name, sn.seq, sn.digest) in done:
+                        continue
+                    if not e.is_file(follow_symlinks=False):  # a link, a FIFO, a folder: never opened
+                        result.problems.append(Problem(rel, "not a regular file: ignored"))
+                        continue
+                    out.append(_Candidate(d.name, e.path, rel, sn))
         except OSError as exc:
             result.problems.append(Problem(d.name, f"cannot list this device's folder: {exc.strerror or exc}"))
     out.sort(key=lambda c: (c.device, c.name.seq))
@@ -307,8 +312,13 @@ def _candidates(folder: Path, own: str, done: set, result: ShareResult) -> list[
 
 
 def _read(c: _Candidate) -> bytes:
-    with open(c.path, "rb") as fh:
+    # never follow a link or wait on a FIFO put there in place of the file since it was listed
+    fd = os.open(c.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+                 | getattr(os, "O_BINARY", 0))
+    with os.fdopen(fd, "rb") as fh:
         st = os.fstat(fh.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise segment.BadSegment("not a regular file: ignored")
         if st.st_size > MAX_SEGMENT_BYTES:
             raise segment.BadSegment(f"too large ({st.st_size / 2**20:,.0f} MB; at most "
                                      f"{MAX_SEGMENT_BYTES >> 20} MB is read)")
