@@ -73,23 +73,24 @@ def bench_import(tmp: Path, n: int) -> None:
     print(f"made a store of {n:,} records in {time.perf_counter() - t:.1f} s")
     conn = connect(a)
     res = devices.ShareResult()
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     devices.export(conn, share, "a" * 32, "laptop", res)
-    t_exp = time.perf_counter() - t
+    t_exp, cpu_exp = time.perf_counter() - t, time.process_time() - cpu
     conn.close()
     size = sum(p.stat().st_size for p in (share / ("a" * 32)).iterdir())
     print(f"export: {res.exported:,} records in {len(res.segments_written)} segments, {size / 1e6:.1f} MB, "
-          f"{t_exp:.2f} s")
+          f"{t_exp:.2f} s ({cpu_exp:.2f} s of CPU)")
     conn = connect(b)
     res = devices.ShareResult()
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     devices.import_all(conn, share, "b" * 32, res)
-    t_imp = time.perf_counter() - t
+    t_imp, cpu_imp = time.perf_counter() - t, time.process_time() - cpu
     conn.close()
     assert not res.problems, res.problems
     assert sums(a) == sums(b), (sums(a), sums(b))
     print(f"import: {res.imported:,} records from {res.segments_read} segments in {t_imp:.2f} s "
-          f"({res.imported / t_imp:,.0f} records/s); totals equal the exporter's")
+          f"({res.imported / t_imp:,.0f} records/s; {cpu_imp:.2f} s of CPU); totals equal the exporter's")
+    print(f"load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     conn = connect(b)
     res = devices.ShareResult()
     t = time.perf_counter()
