@@ -209,13 +209,13 @@ def _check_columns(columns: dict, known: list[str], count: int, ints: frozenset 
         if c in ints:
             if types - {int}:
                 raise BadSegment(f"a row in it has a non-integer {c}")
-            vals = [v for v in col if v is not None] if nullable else col
+            vals = list(filter(None, col)) if nullable else col  # without None (and 0: in range)
             if vals and (min(vals) < 0 or max(vals) > _INT_MAX):  # no count, stamp or cost is negative
                 raise BadSegment(f"a row in it has an out-of-range {c}")
         else:
             if types - {str}:
                 raise BadSegment(f"a row in it has an invalid {c}")
-            vals = [v for v in col if v is not None] if nullable else col
+            vals = list(filter(None, col)) if nullable else col  # without None (and "": short enough)
             if vals and max(map(len, vals)) > _TEXT_MAX:
                 raise BadSegment(f"a row in it has an invalid {c} (too long)")
     if count and labels:
