@@ -286,3 +286,42 @@ def test_a_fifo_or_a_link_named_like_a_segment_is_never_opened(fleet, corpora) -
     err = fleet.sync(0)  # would hang on the FIFO if it were opened
     assert fifo.name in err and link.name in err and "not a regular file" in err
     assert fleet.stored(0) == merged_truth(corpora[:2])
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_logs_growing_on_three_devices_synced_in_random_order_end_exact(tmp_path, monkeypatch, capsys, corpora,
+                                                                          seed) -> None:
+    """Each device's logs grow in random pieces (cut mid-line too) between syncs in a random
+    order, so devices export half-streamed copies that their dedupe later replaces or deletes;
+    every device still ends with the sum of the three truths."""
+    import random
+
+    rng = random.Random(seed)
+    live = [tmp_path / f"live{i}" for i in range(3)]
+    fleet = Fleet(tmp_path, monkeypatch, capsys, live)
+    files = [{p: p.read_bytes() for p in sorted(c.rglob("*.jsonl"))} for c in corpora]
+    pos = [dict.fromkeys(f, 0) for f in files]
+
+    def grow(i: int, share: float) -> None:
+        for p, data in files[i].items():
+            goal = min(len(data), int(len(data) * share))
+            if goal > pos[i][p]:
+                target = live[i] / p.relative_to(corpora[i])
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with open(target, "ab") as fh:
+                    fh.write(data[pos[i][p]:goal])
+                pos[i][p] = goal
+
+    for i in range(3):
+        (live[i] / "claude" / "projects").mkdir(parents=True)
+        (live[i] / "codex" / "sessions").mkdir(parents=True)
+    for step in range(10):
+        i = rng.randrange(3)
+        grow(i, rng.uniform(0.1, 1.0) * (step + 1) / 10)
+        fleet.sync(i)
+    for i in range(3):
+        grow(i, 1.0)
+    for i in (2, 1, 0, 2, 1, 0):
+        fleet.sync(i)
+    want = merged_truth(corpora)
+    assert [fleet.stored(i) for i in range(3)] == [want] * 3
