@@ -325,3 +325,26 @@ def test_logs_growing_on_three_devices_synced_in_random_order_end_exact(tmp_path
         fleet.sync(i)
     want = merged_truth(corpora)
     assert [fleet.stored(i) for i in range(3)] == [want] * 3
+
+
+
+def test_two_machines_with_one_device_id_are_told(fleet, corpora, monkeypatch) -> None:
+    from tokentui.services import devices
+
+    fleet.sync(0)
+    # a segment this device wrote but did not record (an export killed after its rename) is no twin
+    own = fleet.folder_of(0)
+    data, name = segment.encode(own.name, "laptop", 2, 1, [], [["claude-code", "x", 1]], host=devices.host_tag())
+    (own / name).write_bytes(data)
+    assert "another machine" not in fleet.sync(0)
+    fleet.data(1).mkdir(parents=True)
+    shutil.copy(fleet.data(0) / "device-id", fleet.data(1) / "device-id")  # a copied data folder
+    real = devices.host_tag
+    monkeypatch.setattr(devices, "host_tag", lambda: "other-host")  # device 1 runs on another machine
+    fleet.sync(1)
+    monkeypatch.setattr(devices, "host_tag", real)
+    err = fleet.sync(0)
+    assert "another machine with this device's id" in err
+    assert "another machine" not in fleet.sync(0)  # said once, not at every sync
+    code, out, _ = fleet.run(0, "devices")
+    assert "copied data folder" in out  # and listed while it lasts

@@ -75,6 +75,7 @@ class Segment:
     values: tuple[list, ...]  # one list per column, in ``columns`` order
     deleted: list[list]
     quota: list[tuple] = ()  # rows in QUOTA_COLUMNS order
+    host: str = ""  # a hash of the writing machine's host name ("" if not given)
 
     @property
     def rows(self) -> list[tuple]:
@@ -115,12 +116,15 @@ def digest_of(data: bytes) -> str:
 
 
 def encode(device: str, name: str, seq: int, created_ms: int, rows: list, deleted: list,
-           columns: tuple[str, ...] = COLUMNS, level: int = 6, quota: list | None = None) -> tuple[bytes, str]:
+           columns: tuple[str, ...] = COLUMNS, level: int = 6, quota: list | None = None,
+           host: str = "") -> tuple[bytes, str]:
     """The file's bytes and its name; ``rows`` are sequences in ``columns`` order, ``quota``
     in :data:`QUOTA_COLUMNS` order."""
     cols = [list(c) for c in zip(*rows)] if rows else [[] for _ in columns]
     doc = {"format": FORMAT, "version": VERSION, "device": device, "name": name, "seq": seq,
            "created_ms": created_ms, "count": len(rows), "columns": dict(zip(columns, cols)), "deleted": deleted}
+    if host:
+        doc["host"] = host
     if quota:
         doc["quota"] = {"count": len(quota), "columns": dict(zip(QUOTA_COLUMNS, map(list, zip(*quota))))}
     data = gzip.compress(orjson.dumps(doc), compresslevel=level, mtime=0)
@@ -172,7 +176,9 @@ def decode(data: bytes, expect: SegmentName, device: str, max_bytes: int) -> Seg
                 or type(d[2]) is not int or not 0 <= d[2] <= _INT_MAX):
             raise BadSegment("a deletion in it is malformed")
     values = tuple(columns[c] for c in known)
-    return Segment(device, name, expect.seq, created, tuple(known), values, deleted, _quota(doc.get("quota")))
+    host = doc.get("host") if isinstance(doc.get("host"), str) else ""
+    return Segment(device, name, expect.seq, created, tuple(known), values, deleted, _quota(doc.get("quota")),
+                   host[:64])
 
 
 def _quota(doc) -> list[tuple]:

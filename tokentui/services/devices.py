@@ -19,6 +19,7 @@ and a size cap per segment.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
@@ -141,6 +142,45 @@ def last_problems(conn: sqlite3.Connection) -> list[Problem]:
 
 # --- export -----------------------------------------------------------------------------------
 
+def host_tag() -> str:
+    """A hash of this machine's host name, written in each segment: a device folder that gets a
+    segment from another host means two machines share one device id (a copied data folder)."""
+    try:
+        node = os.uname().nodename
+    except AttributeError:  # Windows
+        node = os.environ.get("COMPUTERNAME", "")
+    return hashlib.sha256(node.encode("utf-8", "replace")).hexdigest()[:12]
+
+
+def _check_twin(mine: Path, own: str, seq: int, result: ShareResult) -> None:
+    """Read this device's newest segment when it is newer than any this device wrote: written on
+    another host, it means another machine uses the same device id."""
+    top, path = 0, None
+    try:
+        with os.scandir(mine) as it:
+            for n, e in enumerate(it):
+                if n > MAX_FILES:
+                    break
+                sn = segment.parse_name(e.name)
+                if sn and sn.seq > top:
+                    top, path = sn.seq, e.path
+    except OSError:
+        return
+    if top <= seq or path is None:
+        return
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_SEGMENT_BYTES + 1)
+        seg = segment.decode(data, segment.parse_name(os.path.basename(path)), own, MAX_UNCOMPRESSED)
+    except (OSError, segment.BadSegment):
+        return
+    if seg.host and seg.host != host_tag():
+        result.problems.append(Problem(f"{own}/{os.path.basename(path)}", "written by another machine with this "
+                                       "device's id (a copied data folder?): the two never see each other's "
+                                       "records; delete `device-id` in one machine's data folder and it starts "
+                                       "over under a new id"))
+
+
 def _own_seqs(mine: Path) -> int:
     """The highest segment number in this device's folder (0 if none)."""
     top = 0
@@ -172,6 +212,7 @@ def export(conn: sqlite3.Connection, folder: Path, own: str, name: str, result: 
     """Write this device's rows, deletions and quota samples since its last export as new
     segments (at most ``chunk`` rows each)."""
     st = share.export_state(conn)
+    _check_twin(folder / own, own, st.seq, result)
     mark = min(st.row_ms, st.from_ms)
     if mark and not share.has_own_changes(conn, mark) and (folder / own).is_dir():
         return  # nothing new: two index probes and one stat
@@ -220,7 +261,7 @@ def _export_chunk(conn: sqlite3.Connection, mine: Path, own: str, name: str, res
             out.append(r)
         seq = max(st.seq, on_disk) + 1
         data, fname = segment.encode(own, name, seq, stamp, out, deleted, columns=cols, level=1,
-                                     quota=quota)  # level 1: fast, ~10% bigger than 6
+                                     quota=quota, host=host_tag())  # level 1: fast, ~10% bigger than 6
         _write_new(mine, fname, data)
         result.segments_written.append(fname)
         result.exported += len(out) + len(deleted) + len(quota)
