@@ -349,3 +349,20 @@ def test_two_machines_with_one_device_id_are_told(fleet, corpora, monkeypatch) -
     assert "another machine" not in fleet.sync(0)  # said once, not at every sync
     code, out, _ = fleet.run(0, "devices")
     assert "copied data folder" in out  # and listed while it lasts
+
+
+@pytest.mark.parametrize("fmt", ["md", "html"])
+def test_markdown_and_html_exports_list_devices_as_text_and_verify(fleet, corpora, tmp_path, fmt) -> None:
+    fleet.config(1).write_text(fleet.config(1).read_text().replace('"desktop"', '"<b>[x](http://e)</b>"'))
+    for i in (0, 1, 0):
+        fleet.sync(i)
+    out = tmp_path / f"snap.{fmt}"
+    code, _, err = fleet.run(0, "export", "--period", "2026-01-01..2026-12-31", "--no-sync", "--include-devices",
+                             "-o", str(out))
+    assert code == 0, err
+    text = out.read_text()
+    assert "By device" in text and "laptop" in text
+    section = text.split("By device", 1)[1][:600]
+    assert "desktop" not in section and "(http://e)</b>" not in section  # the name is shown escaped, as text
+    assert ("&lt;b&gt;" if fmt == "html" else "\\<b") in section
+    assert fleet.run(0, "verify", str(out))[0] == 0
