@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.hardening.helpers import REPO, env_for, make_corpus, stored, tokentop, truth
 from tokentui.core import segment
 from tokentui.store.db import connect
@@ -70,13 +72,14 @@ def test_kill_between_temp_write_and_rename_leaves_nothing_to_import(tmp_path) -
     assert _stored(b) == _sum(truth(ca), truth(cb))
 
 
-def test_kills_at_random_moments_of_an_export_never_count_half_or_twice(tmp_path) -> None:
+@pytest.mark.parametrize("kills", [6, pytest.param(60, marks=pytest.mark.soak)])
+def test_kills_at_random_moments_of_an_export_never_count_half_or_twice(tmp_path, kills) -> None:
     share = tmp_path / "share"
     share.mkdir()
     ca, cb = make_corpus(tmp_path / "ca", 0.4, 203, days=5), make_corpus(tmp_path / "cb", 0.4, 204, days=5)
     a, b = _device(tmp_path, "a", share, ca), _device(tmp_path, "b", share, cb)
-    rng = random.Random(18)
-    for i in range(6):
+    rng = random.Random(18 + kills)
+    for i in range(kills):
         proc = _spawn({**a, "TOKENTOP_SHARE_PAUSE_BEFORE_RENAME": str(rng.choice([0, 0.05, 0.2]))})
         time.sleep(rng.uniform(0.2, 1.2))
         proc.send_signal(signal.SIGKILL)
