@@ -30,6 +30,9 @@ Example::
     base_url = "https://gateway.example/v1"
     poll_interval = 300
     backfill_days = 90
+
+    [share]
+    folder = "~/Sync/tokentop"        # a folder Syncthing/Dropbox/git carries: merges your devices
 """
 
 from __future__ import annotations
@@ -101,6 +104,8 @@ class Settings:
     pricing_table: Path | None = None
     price_overrides: dict[str, PriceOverride] = field(default_factory=dict)
     sources: dict[str, SourceSettings] = field(default_factory=dict)
+    #: ``[share] folder``: the folder a sync engine carries between your devices (None: off)
+    share_folder: str | None = None
     raw: dict[str, Any] = field(default_factory=dict)
 
     def source(self, name: str) -> SourceSettings:
@@ -220,7 +225,7 @@ class _Checker:
 
 
 TOP_LEVEL = ("timezone", "device", "theme", "refresh_seconds", "pricing", "sources", "budgets", "team",
-             "comp_usd", "quota")
+             "comp_usd", "quota", "share")
 
 
 def parse_settings(text: str, path: Path) -> Settings:
@@ -310,6 +315,10 @@ def parse_settings(text: str, path: Path) -> Settings:
                 s[k] = v
         sources[name] = SourceSettings(**s)
     kw["sources"] = sources
+    share = c.table(raw.get("share", {}), ["share"])
+    c.known(share, ["share"], ("folder",))
+    if "folder" in share:
+        kw["share_folder"] = c.file_path(share["folder"], ["share", "folder"], "a folder path")
     for section in ("budgets", "team"):
         if section in raw:
             c.table(raw[section], [section])

@@ -99,3 +99,21 @@ def sync(settings, only=()):
     finally:
         bar.close()
     return conn, results
+
+
+def share(conn, settings, quiet: bool = False) -> None:
+    """Export to and import from the share folder, when one is set (``[share] folder``): one
+    line of news, and each new problem (a bad segment, a conflict copy) as a warning naming
+    the file; a problem never fails the command."""
+    if not settings.share_folder:
+        return
+    from tokentui.services.devices import sync_share
+
+    res = sync_share(conn, settings)
+    if res is None:
+        return
+    if not quiet and (res.exported or res.imported):
+        print(f"share: exported {res.exported:,} record(s) in {len(res.segments_written)} segment(s); "
+              f"imported {res.imported:,} from {res.segments_read} segment(s)")
+    for p in res.new_problems:
+        notice(f"share folder: {p.line()}")

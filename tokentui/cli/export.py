@@ -34,6 +34,8 @@ def register(sub) -> None:
                    help="file to write ('-' for standard output; default: a dated name in this directory)")
     e.add_argument("--name", metavar="LABEL", help="a label shown at the top, e.g. your name or team")
     e.add_argument("--include-projects", action="store_true", help="list usage by project name (never paths)")
+    e.add_argument("--include-devices", action="store_true",
+                   help="list usage by device name (a history merged through `tokentop devices`)")
     e.add_argument("--timezone", "-z", metavar="TZ", help="IANA zone for day boundaries (default: config, "
                    "then the system zone)")
     e.add_argument("--no-sync", action="store_true", help="export what is stored; do not read new log lines first")
@@ -83,7 +85,8 @@ def cmd_export(args) -> int:
     else:
         conn, _ = _sync(settings)
     opts = ExportOptions(period=args.period, format=fmt, output=output,
-                         label=args.name, include_projects=args.include_projects, timezone=args.timezone)
+                         label=args.name, include_projects=args.include_projects,
+                         include_devices=args.include_devices, timezone=args.timezone)
     if args.output == "-":
         _snap, text = render_snapshot(conn, settings, opts)
         sys.stdout.write(text)

@@ -10,7 +10,7 @@ from typing import Sequence
 
 from tokentui import __version__
 from tokentui.errors import TokentopError
-from tokentui.cli import budget, export, keys, quota, statusline, team, usage
+from tokentui.cli import budget, devices, export, keys, quota, statusline, team, usage
 from tokentui.cli.common import notice as _notice
 from tokentui.cli.common import clean as _clean
 from tokentui.cli.common import PrintableStream
@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
 #: the command groups, one module each: ``register(subparsers)`` adds its commands and sets
 #: ``func`` on each. They import only the standard library and the source registry at module
 #: level (fast start); a command imports what it needs when it runs.
-COMMAND_MODULES = (usage, keys, budget, team, export, quota, statusline)
+COMMAND_MODULES = (usage, keys, budget, team, export, quota, statusline, devices)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

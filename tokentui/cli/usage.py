@@ -34,6 +34,8 @@ def register(sub) -> None:
     r.add_argument("--source", action="append", default=[], metavar="S", help="only this source (repeatable)")
     r.add_argument("--model", action="append", default=[], metavar="M",
                    help="only this model (repeatable); claude-sonnet-4-5 also matches its dated ids")
+    r.add_argument("--device", action="append", default=[], metavar="NAME",
+                   help="only records of this device (repeatable; `tokentop devices` lists them)")
     r.add_argument("--breakdown", "-b", action="store_true", help="per-model rows under each period")
     r.add_argument("--order", choices=("asc", "desc"), default="asc")
     r.add_argument("--start-of-week", choices=("monday", "sunday"), default="monday")
@@ -102,6 +104,12 @@ def cmd_sync(args) -> int:
                 if p.status == "not configured" and not api:
                     continue  # no key: `tokentop sources` says so
                 print(f"{p.source:<12} {p.status:<15} {p.message}")
+    if not args.source and settings.share_folder:
+        from tokentui.cli.common import share
+        from tokentui.services.sync import open_store
+
+        conn = conn or open_store()
+        share(conn, settings, args.quiet)
     if not args.source:  # opted-in plan-limit endpoints ([quota.oauth]); at most every 5 minutes
         from tokentui.services.quota import oauth_enabled, poll_oauth, refresh_summary
 
@@ -155,8 +163,20 @@ def cmd_report(args) -> int:
             return 0
     else:
         conn, _ = _sync(settings, [s for s in args.source if registry.known(s) and registry.kind_of(s) == registry.LOCAL])
+        if settings.share_folder:
+            from tokentui.cli.common import share
+
+            share(conn, settings, quiet=True)
+    if args.device:
+        from tokentui.store.queries import device_names
+
+        known = device_names(conn)
+        for name in args.device:
+            if name not in known:
+                raise UsageError(f"no records of a device named {name!r}",
+                                 f"known: {', '.join(known) or 'none yet'} (`tokentop devices` lists them)")
     req = report.ReportRequest(args.kind, since, until, tz, tuple(args.source), tuple(args.model), args.breakdown,
-                               6 if args.start_of_week == "sunday" else 0, args.order)
+                               6 if args.start_of_week == "sunday" else 0, args.order, tuple(args.device))
     data = report.build(conn, req)
     if args.json:
         json.dump(data, sys.stdout, indent=2)
@@ -234,6 +254,13 @@ def cmd_sources(args) -> int:
             print(printable(f"    {qr['message']}"))
     for problem in registry.plugin_problems():
         print(printable(problem))
+    if settings.share_folder:  # the other devices' segments: what could not be read, by file
+        from tokentui.services.devices import last_problems
+
+        problems = last_problems(conn)
+        print(printable(f"{'share':<12} {'folder':<6} {'problems' if problems else 'ok':<15} {settings.share_folder}"))
+        for p in problems:
+            print(printable(f"    {p.line()}"))
     return 0
 
 

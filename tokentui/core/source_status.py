@@ -42,3 +42,15 @@ def set_up_first(rows: Iterable[SourceStatus]) -> list[SourceStatus]:
     given (registry) order: with twenty agents known, the few a person uses come first."""
     rows = list(rows)
     return sorted(rows, key=lambda r: r.status in IDLE_STATUSES and not r.records)
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceContact:
+    """One of your devices as the dashboard lists it (``[share] folder`` set): when its newest
+    segment was written (this device: its last export) and how many records carry its name."""
+
+    name: str
+    this_device: bool
+    last_contact_ms: int | None
+    records: int
+    waiting: int = 0  # its segments not arrived yet

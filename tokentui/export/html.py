@@ -201,6 +201,11 @@ def _breakdowns(d: Mapping[str, Any]) -> str:
             ["Project", "Tokens", "Cost"],
             tx.columns([[p["project"], p["total_tokens"], tx.usd2(p["cost_usd"])] for p in d["projects"]], (1,)),
             numeric=(1, 2)), "</section>"]
+    if d.get("by_device") is not None:  # only with --include-devices
+        out += ["<section><h2>By device</h2>", table(
+            ["Device", "Tokens", "Cost"],
+            ([x["device"], tx.tokens(x["total_tokens"]), tx.usd2(x["cost_usd"])] for x in d["by_device"]),
+            numeric=(1, 2)), "</section>"]
     return "".join(out)
 
 

@@ -161,6 +161,12 @@ def _breakdowns(d: Mapping[str, Any]) -> list[str]:
         out += table(["Project", "Tokens", "Cost"],
                      tx.columns([[p["project"], p["total_tokens"], tx.usd2(p["cost_usd"])] for p in projects], (1,)),
                      right=(1, 2))
+    by_device = d.get("by_device")
+    if by_device is not None:  # only with --include-devices (a history merged from several machines)
+        out += ["", "## By device", ""]
+        out += table(["Device", "Tokens", "Cost"],
+                     ([x["device"], tx.tokens(x["total_tokens"]), tx.usd2(x["cost_usd"])] for x in by_device),
+                     right=(1, 2))
     return out + [""]
 
 

@@ -31,6 +31,8 @@ Layout (schema 1)::
     (totals, by_model and daily count usage seen in both logs and a usage API once per day;
     by_source shows each source as recorded)
     projects?   [{project, total_tokens, cost_usd}]  only with --include-projects (names only)
+    by_device?  [{device, <token fields>, total_tokens, cost_usd, unpriced_tokens, records}]  only with
+                --include-devices (a history merged from several machines; as recorded, like by_source)
     budgets?    [{name, unit (usd|tokens), amount, period, period_start, period_end (exclusive),
                   scope, spent, remaining, used_share, elapsed_share, pace?, daily_rate, projected,
                   projected_p10, projected_p90, exhaustion?, exhaustion_p10?, exhaustion_p90?,
@@ -131,7 +133,7 @@ REQUIRED = {"schema_version": int, "kind": str, "generated_at": str, "tokentop_v
             "window_days": int, "totals": dict, "by_source": list, "by_model": list, "daily": list,
             "provenance": dict, "notes": list}
 #: the other top-level fields of schema 1 (see the layout above); nothing else is accepted
-OPTIONAL = ("layout_version", "label", "projects", "budgets", "leverage", "team", "quotas")
+OPTIONAL = ("layout_version", "label", "projects", "by_device", "budgets", "leverage", "team", "quotas")
 
 
 def validate(data: Any) -> None:

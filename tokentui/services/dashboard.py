@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from tokentui.core.figures import Burn, PeriodTotal, Share
 from tokentui.core.records import PICO
-from tokentui.core.source_status import SourceStatus
+from tokentui.core.source_status import DeviceContact, SourceStatus
 from tokentui.store import figures
 from tokentui.store.queries import period_bounds, utc_ms
 
@@ -57,6 +57,8 @@ class Snapshot:
     build_ms: float = 0.0
     #: plan limits (:class:`tokentui.services.quota.QuotaView`), None until a refresh reads them
     quotas: object = None
+    #: your devices, when a share folder merges them (``tokentop devices``); else empty
+    devices: tuple[DeviceContact, ...] = ()
 
     def period(self, name: str) -> PeriodTotal | None:
         return next((p for p in self.periods if p.name == name), None)

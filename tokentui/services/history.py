@@ -54,6 +54,8 @@ class HistoryTable:
     source: str | None = None  # the filters applied
     model: str | None = None
     build_ms: float = 0.0
+    devices: tuple[str, ...] = ()  # every device name in the store (a filter when more than one)
+    device: str | None = None
 
     @property
     def total_tokens(self) -> int:
@@ -87,7 +89,7 @@ def _fill_keys(period: str, first: str, last: str) -> list[str]:
 
 
 def build_history(conn: sqlite3.Connection, tz: ZoneInfo, period: str, source: str | None = None,
-                  model: str | None = None) -> HistoryTable:
+                  model: str | None = None, device: str | None = None) -> HistoryTable:
     """All stored usage grouped by local day, week (Monday) or month, optionally filtered.
 
     Groups by local day in SQL (see :func:`local_day_sql`), so a year of history is a few
@@ -96,12 +98,13 @@ def build_history(conn: sqlite3.Connection, tz: ZoneInfo, period: str, source: s
         raise ValueError(f"unknown period {period!r}")
     t0 = _time.perf_counter()
     sources, models = figures.distinct_sources(conn), figures.distinct_models(conn)
+    devices = figures.distinct_devices(conn)
     lo, hi = figures.time_range(conn)
     if lo is None or hi is None:
-        return HistoryTable(period, (), sources, models, source, model)
+        return HistoryTable(period, (), sources, models, source, model, devices=devices, device=device)
     acc: dict[str, list[int]] = {}
     epoch = date(1970, 1, 1).toordinal()
-    for d, *sums in figures.daily_sums(conn, tz, lo, hi, source, model):
+    for d, *sums in figures.daily_sums(conn, tz, lo, hi, source, model, device):
         key = period_key(date.fromordinal(epoch + d), period)
         a = acc.get(key)
         if a is None:
@@ -120,4 +123,5 @@ def build_history(conn: sqlite3.Connection, tz: ZoneInfo, period: str, source: s
                 rows.append(HistoryRow(k, _history_label(period, k), a[0] + a[1] + a[2] + a[3], a[0], a[1], a[2],
                                        a[3], _usd(a[4]), a[5]))
         rows.reverse()
-    return HistoryTable(period, tuple(rows), sources, models, source, model, (_time.perf_counter() - t0) * 1000)
+    return HistoryTable(period, tuple(rows), sources, models, source, model, (_time.perf_counter() - t0) * 1000,
+                        devices, device)

@@ -31,6 +31,7 @@ class ReportRequest:
     breakdown: bool = False
     week_start: int = 0  # Monday
     order: str = "asc"
+    devices: tuple[str, ...] = ()  # only records of these device names
 
 
 def _num(pico: int) -> float:
@@ -99,8 +100,8 @@ def build(conn: sqlite3.Connection, req: ReportRequest) -> dict:
     """The report as a ccusage-compatible dict (plus ``sources`` and ``unpricedTokens``)."""
     since_ms, until_ms = queries.local_day_range(req.since, req.until, req.tz)
     if req.kind == "session":
-        return _sessions(conn, Filter(None, None, req.sources, req.models), req)
-    f = Filter(since_ms, until_ms, req.sources, req.models)
+        return _sessions(conn, Filter(None, None, req.sources, req.models, devices=req.devices), req)
+    f = Filter(since_ms, until_ms, req.sources, req.models, devices=req.devices)
     periods: dict[str, tuple[Cells, Cells]] = {}
     for day, (counted, excluded) in _counted_days(queries.grouped(conn, f, req.tz, "day")).items():
         label = queries.period_key(date.fromisoformat(day), KINDS[req.kind], req.week_start)
@@ -114,8 +115,13 @@ def build(conn: sqlite3.Connection, req: ReportRequest) -> dict:
         rows.append(row)
         grand.add(t)
         overlap += row["overlapExcludedTokens"]
-    return {req.kind: rows, "totals": {**_fields(grand), "unpricedTokens": grand.unpriced_tokens,
-                                       "overlapExcludedTokens": overlap}}
+    out = {req.kind: rows, "totals": {**_fields(grand), "unpricedTokens": grand.unpriced_tokens,
+                                      "overlapExcludedTokens": overlap}}
+    per_device = queries.by_device(conn, f)
+    if len(per_device) > 1:  # a history merged from several machines: each one's share
+        # as stored, like ``sources`` (before the local/API overlap rule)
+        out["devices"] = {d: {**_fields(t), "unpricedTokens": t.unpriced_tokens} for d, t in per_device.items()}
+    return out
 
 
 def _iso(ms: int) -> str:
@@ -198,6 +204,13 @@ def render_table(report: dict, kind: str, width: int = 80, breakdown: bool = Fal
     if any_unpriced or report["totals"].get("unpricedTokens"):
         lines.append(f"* cost excludes {fmt.tokens_exact(report['totals']['unpricedTokens'])} tokens of models "
                      "with no known price (add [pricing.overrides] in config)")
+    if report.get("devices"):  # a history merged from several machines (`tokentop devices`)
+        parts = [f"{printable(d)} {fmt.tokens_short(t['totalTokens'])}"
+                 for d, t in sorted(report["devices"].items(), key=lambda kv: -kv[1]["totalTokens"])]
+        import textwrap
+
+        lines.extend(textwrap.wrap("by device (as recorded): " + " · ".join(parts), max(40, width),
+                                   subsequent_indent="  ", break_on_hyphens=False))
     return "\n".join(lines)
 
 

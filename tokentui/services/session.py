@@ -77,6 +77,7 @@ class Session:
         self._read_lock = threading.Lock()
         self._poll_lock = threading.Lock()
         self.refreshes = 0
+        self._contacts: tuple | None = None  # the dashboard's device lines (see _share)
         self._want_full = True
         self._figures_due = 0.0  # monotonic time of the next budget/leverage evaluation
         self._demo_pricer = None
@@ -144,7 +145,7 @@ class Session:
             if self._reload_config(notices):
                 plan = RefreshPlan(True, True)  # sources, budgets and leverage under the new settings
             try:
-                snap, figs = self._refresh(conn, plan, previous, first_paint)
+                snap, figs = self._refresh(conn, plan, previous, first_paint, notices)
                 notices.extend(("Plan limit", text) for text in (snap.quotas.alerts if snap.quotas else ()))
             except sqlite3.Error as exc:  # one plain line; a damaged store is repaired on the next refresh
                 err = store_error(exc, self.db_path)
@@ -155,7 +156,9 @@ class Session:
         return RefreshResult(snap, figs, tuple(notices))
 
     def _refresh(self, conn, plan: RefreshPlan, previous: Snapshot | None,
-                 first_paint: Callable[[Snapshot], None] | None) -> tuple[Snapshot, Figures | None]:
+                 first_paint: Callable[[Snapshot], None] | None,
+                 notices: list[tuple[str, str]] | None = None) -> tuple[Snapshot, Figures | None]:
+        devices: tuple = ()
         if self.demo:
             rows = self._demo_sync(conn)
         else:
@@ -164,6 +167,7 @@ class Session:
             if previous is None and first_paint is not None:
                 first_paint(dashboard.build_snapshot(conn, self.clock(), self.tz))
             sync_local(conn, self.settings)
+            devices = self._share(conn, notices if notices is not None else [])
             if plan.full or previous is None or not previous.sources:
                 rows = tuple(status.source_statuses(conn, self.settings, key_hints=True))
             else:
@@ -178,12 +182,31 @@ class Session:
             except Exception:  # noqa: BLE001 - never lose the refresh over an opt-in extra
                 pass
         snap = replace(snap, quotas=quota_view(conn, snap.now_ms, warn=warn_threshold(self.settings)))
+        if not self.demo and devices:
+            snap = replace(snap, devices=devices)
         figs = dashboard.build_figures(conn, self.settings, self.clock(), self.tz) if plan.figures else None
         if not self.demo:  # today, burn and the most urgent budget, for `tokentop statusline`
             from tokentui.services.quota import write_summary
 
             write_summary(self.db_path.parent, snap, figs.budgets.results if figs is not None else None)
         return snap, figs
+
+    def _share(self, conn, notices: list[tuple[str, str]]) -> tuple:
+        """Export to and import from the share folder (at most every few minutes for the export),
+        each new problem as a notice; the device lines for the dashboard."""
+        if not self.settings.share_folder:
+            return ()
+        from tokentui.services.devices import contacts, sync_share
+
+        res = sync_share(conn, self.settings, dashboard=True)
+        for p in res.new_problems if res else ():
+            notices.append(("Share folder", p.line()))
+        cached = self._contacts
+        if cached is None or (res and (res.imported or res.exported)) or self.refreshes % 60 == 0:
+            # counting records per device reads the whole ledger: only when something moved
+            # (or every 60th refresh, for our own new records)
+            self._contacts = cached = contacts(conn, self.settings)
+        return cached
 
     def store(self, notices: list[tuple[str, str]] | None = None):
         """The refresh worker's connection (opened, and a damaged store repaired, on first use).
@@ -221,7 +244,7 @@ class Session:
 
     # --- history (a worker thread) ----------------------------------------------------------------
     def history(self, period: str, source: str | None, model: str | None,
-                cancelled: Callable[[], bool] = lambda: False) -> HistoryTable | None:
+                cancelled: Callable[[], bool] = lambda: False, device: str | None = None) -> HistoryTable | None:
         """The History table, or None when ``cancelled()`` turned true while waiting."""
         from tokentui.services.history import build_history
 
@@ -235,7 +258,7 @@ class Session:
                 self._read_conn = None  # the refresh says what happened to the file
             if self._read_conn is None:
                 self._read_conn = connect(self.db_path)
-            return build_history(self._read_conn, self.tz, period, source, model)
+            return build_history(self._read_conn, self.tz, period, source, model, device)
 
     # --- export (a worker thread) -----------------------------------------------------------------
     def export(self, *, period: str, format: str, label: str | None, include_projects: bool) -> Path:

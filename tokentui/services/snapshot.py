@@ -5,8 +5,8 @@
 CLI (``tokentop export``) and the TUI's export modal both call :func:`write_snapshot`.
 
 What never enters a snapshot: keys, prompts or any text from the logs, file paths, session
-ids, device names, source status messages (they can quote paths). Project *names* (never
-their paths) enter only with ``include_projects``. Every string is redacted of configured
+ids, device names (unless ``include_devices``), source status messages (they can quote paths).
+Project *names* (never their paths) enter only with ``include_projects``. Every string is redacted of configured
 keys and anything shaped like a key before the digest is made (a store written before
 polling redacted keys may still quote one in a model name).
 """
@@ -46,6 +46,7 @@ class ExportOptions:
     output: Path | None = None
     label: str | None = None
     include_projects: bool = False
+    include_devices: bool = False  # by_device: each device name's usage (a merged history)
     timezone: str | None = None
     now: datetime | None = None  # tests freeze the clock here
 
@@ -132,6 +133,14 @@ def _by_model(u: _Usage) -> list[dict[str, Any]]:
     for r in rows:
         del r["_pico"]
     return rows
+
+
+def _by_device(conn: sqlite3.Connection, f: queries.Filter) -> list[dict[str, Any]]:
+    """Each device's usage as recorded (like by_source: before the local/API overlap rule)."""
+    rows = [{"device": d, **_tokens(t), "total_tokens": t.total, "cost_usd": money(t.cost_pico),
+             "unpriced_tokens": t.unpriced_tokens, "records": t.records}
+            for d, t in queries.by_device(conn, f).items()]
+    return sorted(rows, key=lambda r: (-r["total_tokens"], r["device"]))
 
 
 def _daily(u: _Usage, first: date, last: date) -> list[dict[str, Any]]:
@@ -226,6 +235,8 @@ def build(conn: sqlite3.Connection, settings: Settings, options: ExportOptions =
     }
     if options.include_projects:
         data["projects"] = _projects(conn, f)
+    if options.include_devices:
+        data["by_device"] = _by_device(conn, f)
     missing: list[str] = []
     data["budgets"] = _budgets(conn, settings, tz, now, missing)
     data.update(_leverage(conn, settings, tz, now, first, last, to_date, missing))

@@ -120,6 +120,38 @@ MIGRATIONS: list[tuple[int, str]] = [
         PRIMARY KEY (account, lim, win, resets_at, kind)
     );
     """),
+    # share-folder device merge (tokentui/store/share.py): which rows this machine wrote itself
+    # ('' = ours, else the device id whose segment set them), deletions to pass on, and what
+    # has been imported from whom
+    (3, """
+    ALTER TABLE ledger ADD COLUMN origin TEXT NOT NULL DEFAULT '';
+    CREATE INDEX ledger_own_updated ON ledger (updated_ms) WHERE origin = '';
+    CREATE TABLE share_deleted (
+        source      TEXT NOT NULL,
+        key         TEXT NOT NULL,
+        deleted_ms  INTEGER NOT NULL,
+        origin      TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (source, key)
+    );
+    CREATE TABLE share_device (
+        device_id       TEXT PRIMARY KEY,
+        name            TEXT NOT NULL,
+        last_seq        INTEGER NOT NULL DEFAULT 0,
+        last_created_ms INTEGER,
+        segments        INTEGER NOT NULL DEFAULT 0,
+        records         INTEGER NOT NULL DEFAULT 0,
+        last_import_ms  INTEGER
+    );
+    CREATE TABLE share_segment (
+        device_id    TEXT NOT NULL,
+        seq          INTEGER NOT NULL,
+        digest       TEXT NOT NULL,
+        file         TEXT NOT NULL,
+        records      INTEGER NOT NULL,
+        imported_ms  INTEGER NOT NULL,
+        PRIMARY KEY (device_id, seq, digest)
+    );
+    """),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -68,6 +68,11 @@ def distinct_sources(conn: sqlite3.Connection) -> tuple[str, ...]:
     return tuple(r[0] for r in conn.execute("SELECT DISTINCT source FROM ledger ORDER BY 1"))
 
 
+def distinct_devices(conn: sqlite3.Connection) -> tuple[str, ...]:
+    """Every device name in the history (more than one: a history merged through a share folder)."""
+    return tuple(r[0] for r in conn.execute("SELECT DISTINCT device FROM ledger ORDER BY 1"))
+
+
 def distinct_models(conn: sqlite3.Connection) -> tuple[str, ...]:
     return tuple(r[0] for r in conn.execute("SELECT DISTINCT model FROM ledger WHERE model IS NOT NULL "
                                             "AND model != '<synthetic>' ORDER BY 1"))
@@ -82,12 +87,12 @@ def time_range(conn: sqlite3.Connection) -> tuple[int | None, int | None]:
 
 
 def daily_sums(conn: sqlite3.Connection, tz: ZoneInfo, lo_ms: int, hi_ms: int, source: str | None = None,
-               model: str | None = None) -> Iterator[tuple[int, int, int, int, int, int, int]]:
+               model: str | None = None, device: str | None = None) -> Iterator[tuple[int, int, int, int, int, int, int]]:
     """Per local day in ``tz`` (days since 1970-01-01) of records in ``[lo_ms, hi_ms]``: ``(day,
     input, output, cache writes, cache reads, cost pico, unpriced tokens)``."""
     day_sql, args = local_day_sql(tz, lo_ms, hi_ms)
     where, wargs = [], []
-    for col, val in (("source", source), ("model", model)):
+    for col, val in (("source", source), ("model", model), ("device", device)):
         if val:
             where.append(f"{col} = ?")
             wargs.append(val)

@@ -22,7 +22,8 @@ _COLS = ("source", "key", "kind", "ts_ms", "width_s", "model", "model_fallback",
 
 _UPSERT = (f"INSERT INTO ledger ({', '.join(_COLS)}) VALUES ({', '.join('?' * len(_COLS))}) "
            "ON CONFLICT (source, key) DO UPDATE SET "
-           + ", ".join(f"{c} = excluded.{c}" for c in _COLS if c not in ("source", "key", "device")))
+           + ", ".join(f"{c} = excluded.{c}" for c in _COLS if c not in ("source", "key", "device"))
+           + ", origin = ''")  # this machine wrote it now: its share-folder export passes it on
 
 Row = tuple  # a ledger row without device and updated_ms: see record_row
 
@@ -72,7 +73,14 @@ def upsert(conn: sqlite3.Connection, records: Iterable[UsageRecord], device: str
 
 
 def delete_keys(conn: sqlite3.Connection, source: str, keys: Iterable[str]) -> None:
-    conn.executemany("DELETE FROM ledger WHERE source = ? AND key = ?", ((source, k) for k in keys))
+    """Delete rows by key; each row that was there is remembered in ``share_deleted``, so the
+    share-folder export passes the deletion on to the other devices."""
+    stamp = now_ms()
+    for k in keys:
+        if conn.execute("DELETE FROM ledger WHERE source = ? AND key = ?", (source, k)).rowcount:
+            conn.execute("INSERT INTO share_deleted (source, key, deleted_ms, origin) VALUES (?, ?, ?, '') "
+                         "ON CONFLICT (source, key) DO UPDATE SET deleted_ms = excluded.deleted_ms, origin = ''",
+                         (source, k, stamp))
 
 
 @dataclass(frozen=True, slots=True)

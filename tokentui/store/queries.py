@@ -28,6 +28,7 @@ class Filter:
     sources: tuple[str, ...] = ()
     models: tuple[str, ...] = ()
     kinds: tuple[str, ...] = ()
+    devices: tuple[str, ...] = ()  # device names (a record's provenance)
 
 
 def _where(f: Filter) -> tuple[str, list]:
@@ -38,7 +39,7 @@ def _where(f: Filter) -> tuple[str, list]:
     if f.until_ms is not None:
         clauses.append("ts_ms < ?")
         args.append(f.until_ms)
-    for col, vals in (("source", f.sources), ("model", f.models), ("kind", f.kinds)):
+    for col, vals in (("source", f.sources), ("model", f.models), ("kind", f.kinds), ("device", f.devices)):
         if not vals:
             continue
         clause = f"{col} IN ({','.join('?' * len(vals))})"
@@ -121,7 +122,8 @@ def grouped(conn: sqlite3.Connection, f: Filter, tz: ZoneInfo, period: str, week
     """``{period key: {(source, model): Totals}}`` in first-seen (time) order."""
     where, args = _where(f)
     sql = (f"SELECT ts_ms / {QUARTER_MS} AS q, width_s >= 86400 AS whole_day, source, model, {_SUMS} "
-           f"FROM ledger{where} GROUP BY q, whole_day, source, model HAVING {_NOT_EMPTY} ORDER BY q, MIN(id)")
+           f"FROM ledger{where} GROUP BY q, whole_day, source, model HAVING {_NOT_EMPTY} "
+           "ORDER BY q, MIN(ts_ms), source, model")  # by time, never by row id: the same on every device
     out: dict[str, dict[tuple[str, str | None], Totals]] = {}
     utc = ZoneInfo("UTC")
     for row in conn.execute(sql, args):
@@ -145,6 +147,21 @@ def totals(conn: sqlite3.Connection, f: Filter) -> Totals:
     for row in conn.execute(f"SELECT model, {_SUMS} FROM ledger{where} GROUP BY model ORDER BY MIN(ts_ms)", args):
         out.add(_totals(row[1:], row[0]))
     return out
+
+
+def by_device(conn: sqlite3.Connection, f: Filter) -> dict[str, Totals]:
+    """Device name → everything matching ``f`` it recorded, in first-seen order."""
+    where, args = _where(f)
+    out: dict[str, Totals] = {}
+    for row in conn.execute(f"SELECT device, model, {_SUMS} FROM ledger{where} GROUP BY device, model "
+                            "ORDER BY MIN(ts_ms)", args):
+        out.setdefault(row[0], Totals()).add(_totals(row[2:], row[1]))
+    return out
+
+
+def device_names(conn: sqlite3.Connection) -> list[str]:
+    """Every device name in the history, sorted."""
+    return [r[0] for r in conn.execute("SELECT DISTINCT device FROM ledger ORDER BY device")]
 
 
 @dataclass(slots=True)

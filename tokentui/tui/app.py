@@ -319,7 +319,8 @@ class TokentopApp(App[int]):
     @work(thread=True, name="history", group="history", exclusive=True, exit_on_error=False)
     def _load_history(self, query: HistoryQuery) -> None:
         worker = get_current_worker()
-        table = self.session.history(query.period, query.source, query.model, cancelled=lambda: worker.is_cancelled)
+        table = self.session.history(query.period, query.source, query.model, cancelled=lambda: worker.is_cancelled,
+                                     device=query.device)
         if table is not None and not worker.is_cancelled:
             self.post_message(HistoryLoaded(query, table))
 

@@ -36,6 +36,7 @@ class HistoryQuery:
     period: str = "day"  # day | week | month
     source: str | None = None
     model: str | None = None
+    device: str | None = None  # a device name (a history merged through a share folder)
 
 
 @dataclass

@@ -83,6 +83,7 @@ class DashboardScreen(TokentopScreen):
         models.rates, models.items = dict(snap.burn.by_model), snap.top_models
         sources = self.query_one(SourceStatusList)
         sources.now_ms, sources.shares, sources.rates = snap.now_ms, snap.top_sources, dict(snap.burn.by_source)
+        sources.devices = snap.devices
         sources.rows = snap.sources
         chart = self.query_one("#daily-chart", BarChart)
         chart.values = tuple((day[5:], float(tokens)) for day, tokens in snap.daily)

@@ -1,4 +1,5 @@
-"""History: daily / weekly / monthly tables with a bar chart, filtered by source and model."""
+"""History: daily / weekly / monthly tables with a bar chart, filtered by source and model (and
+by device, in a history merged from several machines)."""
 
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ class HistoryScreen(TokentopScreen):
         super().__init__()
         self.query_state = HistoryQuery()
         self._shown: HistoryTable | None = None
-        self._choices: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
+        self._choices: tuple[tuple[str, ...], ...] = ((), (), ())
         self._seen_total: int | None = None
         self._keys: list[str] = []
 
@@ -54,6 +55,7 @@ class HistoryScreen(TokentopScreen):
             yield Select(PERIODS, value="day", allow_blank=False, id="history-period")
             yield Select((), prompt="all sources", id="history-source")
             yield Select((), prompt="all models", id="history-model")
+            yield Select((), prompt="all devices", id="history-device")
         yield BarChart(id="history-chart")
         yield DataTable(id="history-table", cursor_type="row", zebra_stripes=True)
         yield Static("[dim]loading history…[/]", id="history-summary")
@@ -66,6 +68,7 @@ class HistoryScreen(TokentopScreen):
                                   ("Unpriced", "unpriced", 8)):
             table.add_column(Text(label, justify="left" if key in ("period", "bar") else "right"), key=key,
                              width=width)
+        self.query_one("#history-device", Select).display = False  # shown when there are devices to pick
         super().on_mount()
         self.watch(self.app, "history", self._history_changed, init=True)
 
@@ -90,7 +93,8 @@ class HistoryScreen(TokentopScreen):
 
     def on_select_changed(self, event: Select.Changed) -> None:
         value = None if event.value is Select.NULL else str(event.value)
-        field = {"history-period": "period", "history-source": "source", "history-model": "model"}[event.select.id]
+        field = {"history-period": "period", "history-source": "source", "history-model": "model",
+                 "history-device": "device"}[event.select.id]
         current = getattr(self.query_state, field)
         if field == "period" and value is None:
             return
@@ -103,16 +107,16 @@ class HistoryScreen(TokentopScreen):
         if table is None or table is self._shown:
             return
         self._update_choices(table)
-        if (table.period, table.source, table.model) != (self.query_state.period, self.query_state.source,
-                                                         self.query_state.model):
+        if (table.period, table.source, table.model, table.device) != (
+                self.query_state.period, self.query_state.source, self.query_state.model, self.query_state.device):
             return  # an answer to an older question
         self._shown = table
         self._fill(table)
 
     def _update_choices(self, table: HistoryTable) -> None:
-        if (table.sources, table.models) == self._choices:
+        if (table.sources, table.models, table.devices) == self._choices:
             return
-        self._choices = (table.sources, table.models)
+        self._choices = (table.sources, table.models, table.devices)
         with self.prevent(Select.Changed):
             src = self.query_one("#history-source", Select)
             src.set_options((rich_plain(s), s) for s in table.sources)  # names as text, never markup
@@ -122,6 +126,11 @@ class HistoryScreen(TokentopScreen):
             mdl.set_options((rich_plain(short_model(m)), m) for m in table.models)
             if self.query_state.model in table.models:
                 mdl.value = self.query_state.model
+            dev = self.query_one("#history-device", Select)
+            dev.set_options((rich_plain(d), d) for d in table.devices)
+            dev.display = len(table.devices) > 1
+            if self.query_state.device in table.devices:
+                dev.value = self.query_state.device
 
     def _fill(self, table: HistoryTable) -> None:
         dt = self.query_one(DataTable)
@@ -139,7 +148,7 @@ class HistoryScreen(TokentopScreen):
         chart = self.query_one(BarChart)
         chart.values = tuple((r.key, float(r.tokens)) for r in reversed(table.rows))
         chart.highlight = self._keys[dt.cursor_row] if table.rows else None
-        what = [s for s in (table.source, short_model(table.model) if table.model else None) if s]
+        what = [s for s in (table.source, short_model(table.model) if table.model else None, table.device) if s]
         scope = f" · {', '.join(what)}" if what else ""
         self.query_one("#history-summary", Static).update(Content.assemble(
             plain(f"{len(table.rows)} {_UNIT[table.period]}{scope}"),

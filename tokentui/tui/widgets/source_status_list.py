@@ -7,8 +7,8 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from tokentui.core.figures import Share
-from tokentui.core.fmt import tokens_compact
-from tokentui.core.source_status import SourceStatus
+from tokentui.core.fmt import tokens_compact, tokens_short
+from tokentui.core.source_status import DeviceContact, SourceStatus
 from tokentui.core.text import printable
 from tokentui.tui.widgets.bars import ago, rate
 from tokentui.tui.widgets.text import plain
@@ -31,6 +31,8 @@ class SourceStatusList(Widget):
     now_ms: reactive[int] = reactive(0)
     #: tokens per minute right now by source (shown when there is room)
     rates: reactive[dict[str, float]] = reactive(dict)
+    #: your devices with their last contact, when a share folder merges them
+    devices: reactive[tuple[DeviceContact, ...]] = reactive(())
 
     def render(self) -> Content:
         if not self.rows:
@@ -61,4 +63,9 @@ class SourceStatusList(Widget):
             names = f"○ not set up: {', '.join(quiet)}"
             lines.append(plain(names if len(names) <= width else f"○ {len(quiet)} not set up (5 → sources)",
                                "dim"))
+        for d in self.devices:  # plain text: a device name comes from another machine
+            label = printable(d.name)[:16] + (" (this)" if d.this_device else "")
+            when = ago(d.last_contact_ms, self.now_ms) if d.last_contact_ms else "never"
+            extra = f" · {d.waiting} late" if d.waiting and width >= 44 else ""
+            lines.append(plain(f"⇄ {label:<23}{when:>8}{extra}", "dim"))
         return Content("\n").join(lines)
