@@ -37,7 +37,8 @@ def test_every_local_reader_declares_a_strategy_and_every_api_reader_a_provider(
 
 
 def test_derived_relations():
-    assert registry.local_provider() == {"claude-code": "anthropic", "codex": "openai", "gemini-cli": "google"}
+    assert registry.local_provider() == {"claude-code": "anthropic", "codex": "openai", "gemini-cli": "google",
+                                         "kimi": "moonshot"}
     providers = registry.provider_sources()
     assert providers["anthropic"] == ("claude-code", "anthropic") and providers["openai"] == ("codex", "openai")
     assert registry.names() == registry.names(registry.LOCAL) + registry.names(registry.API)

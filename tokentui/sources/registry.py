@@ -102,6 +102,11 @@ for _s in (
            env=("QWEN_RUNTIME_DIR", "QWEN_DATA_DIR"),
            reads="`projects/*/chats/*.jsonl` of `$QWEN_RUNTIME_DIR` (comma list), else `$QWEN_DATA_DIR`, else "
                  "`~/.qwen`"),
+    Source("kimi", LOCAL, "Kimi CLI / Kimi Code", "tokentui.sources.kimi:READER", provider="moonshot",
+           env=("KIMI_SHARE_DIR", "KIMI_DATA_DIR", "KIMI_CODE_HOME", "KIMI_MODEL_NAME"),
+           reads="`sessions/**/wire.jsonl` of `$KIMI_SHARE_DIR` (comma list; ccusage's `$KIMI_DATA_DIR`), else "
+                 "`~/.kimi`, and of `$KIMI_CODE_HOME`, else `~/.kimi-code`; model from `$KIMI_MODEL_NAME` or "
+                 "`config.toml`"),
     Source("openai", API, "OpenAI", "tokentui.sources.api.openai:PROVIDER", provider="openai",
            env=("OPENAI_ADMIN_KEY",), reads="organization usage (completions and siblings) and costs",
            key_hint="an admin key (sk-admin-…)", key_prefixes=("sk-admin-",),
