@@ -107,6 +107,11 @@ for _s in (
            reads="`sessions/**/wire.jsonl` of `$KIMI_SHARE_DIR` (comma list; ccusage's `$KIMI_DATA_DIR`), else "
                  "`~/.kimi`, and of `$KIMI_CODE_HOME`, else `~/.kimi-code`; model from `$KIMI_MODEL_NAME` or "
                  "`config.toml`"),
+    Source("pi", LOCAL, "pi / Oh My Pi", "tokentui.sources.pi:READER",
+           env=("PI_CODING_AGENT_DIR", "OMP_CODING_AGENT_DIR", "PI_AGENT_DIR"),
+           reads="`sessions/*/*.jsonl` of `$PI_CODING_AGENT_DIR`, else `~/.pi/agent`, and of "
+                 "`$OMP_CODING_AGENT_DIR`, else `~/.omp/agent` (Oh My Pi); ccusage's `$PI_AGENT_DIR` names a "
+                 "sessions folder"),
     Source("openai", API, "OpenAI", "tokentui.sources.api.openai:PROVIDER", provider="openai",
            env=("OPENAI_ADMIN_KEY",), reads="organization usage (completions and siblings) and costs",
            key_hint="an admin key (sk-admin-…)", key_prefixes=("sk-admin-",),
