@@ -39,7 +39,8 @@ def _num(pico: int) -> float:
 
 def _fields(t: Totals) -> dict:
     return {"inputTokens": t.input, "outputTokens": t.output, "cacheCreationTokens": t.cache_write,
-            "cacheReadTokens": t.cache_read, "totalTokens": t.total, "totalCost": _num(t.cost_pico)}
+            "cacheReadTokens": t.cache_read, "totalTokens": t.total, "totalCost": _num(t.cost_pico),
+            "estimatedTokens": t.estimated_tokens}
 
 
 def _model_breakdowns(by_model: dict[str | None, Totals]) -> list[dict]:
@@ -194,7 +195,15 @@ def render_table(report: dict, kind: str, width: int = 80, breakdown: bool = Fal
     if any_unpriced or report["totals"].get("unpricedTokens"):
         lines.append(f"* cost excludes {fmt.tokens_exact(report['totals']['unpricedTokens'])} tokens of models "
                      "with no known price (add [pricing.overrides] in config)")
+    lines.extend(_estimated_note(report["totals"]))
     return "\n".join(lines)
+
+
+def _estimated_note(totals: dict) -> list[str]:
+    """The footnote for tokens that are estimates (session-level totals, character counts)."""
+    n = totals.get("estimatedTokens") or 0
+    return [f"~ {fmt.tokens_exact(n)} tokens are estimates, not exact counts (session totals or "
+            "characters)"] if n else []
 
 
 def _session_table(report: dict, width: int, tz: ZoneInfo, breakdown: bool = False) -> str:
@@ -236,6 +245,7 @@ def _session_table(report: dict, width: int, tz: ZoneInfo, breakdown: bool = Fal
     if any_unpriced or t.get("unpricedTokens"):
         lines.append(f"* cost excludes {fmt.tokens_exact(t['unpricedTokens'])} tokens of models "
                      "with no known price (add [pricing.overrides] in config)")
+    lines.extend(_estimated_note(t))
     return "\n".join(lines)
 
 

@@ -86,6 +86,11 @@ MIGRATIONS: list[tuple[int, str]] = [
         PRIMARY KEY (source, name)
     );
     """),
+    # issue 16: whether a record's tokens are exact or an estimate (session totals, character counts)
+    (2, """
+    ALTER TABLE ledger ADD COLUMN token_label TEXT NOT NULL DEFAULT 'exact'
+        CHECK (token_label IN ('exact', 'estimated'));
+    """),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

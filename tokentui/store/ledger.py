@@ -18,7 +18,7 @@ from tokentui.store.db import now_ms
 _COLS = ("source", "key", "kind", "ts_ms", "width_s", "model", "model_fallback", "input", "output",
          "cache_write_5m", "cache_write_1h", "cache_read", "reasoning", "requests", "project", "session",
          "cost_pico", "cost_label", "logged_cost_pico", "msg_id", "sidechain", "has_speed", "raw",
-         "device", "updated_ms")
+         "token_label", "device", "updated_ms")
 
 _UPSERT = (f"INSERT INTO ledger ({', '.join(_COLS)}) VALUES ({', '.join('?' * len(_COLS))}) "
            "ON CONFLICT (source, key) DO UPDATE SET "
@@ -38,7 +38,8 @@ def record_row(r: UsageRecord, has_speed: bool = False) -> Row | None:
         label = UNPRICED  # a cost no record can hold is no cost at all, never a wrong one
     return (r.source, r.key, r.kind, r.ts_ms, r.width_s, r.model, int(r.model_fallback), r.input, r.output,
             r.cache_write_5m, r.cache_write_1h, r.cache_read, r.reasoning, r.requests, r.project, r.session,
-            cost, label, storable_cost(r.logged_cost_pico), r.msg_id, int(r.sidechain), int(has_speed), r.raw)
+            cost, label, storable_cost(r.logged_cost_pico), r.msg_id, int(r.sidechain), int(has_speed), r.raw,
+            r.token_label)
 
 
 def price_rows(rows: Iterable[Row], price) -> list[Row]:
