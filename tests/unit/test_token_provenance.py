@@ -91,3 +91,22 @@ def test_salvage_from_a_store_without_the_column(tmp_path) -> None:
     new.isolation_level = None
     assert recover._salvage(old, new) == (1, 0)
     assert new.execute("SELECT key, input, token_label FROM ledger").fetchall() == [("k", 5, "exact")]
+
+
+def test_exports_carry_estimated_tokens(isolated) -> None:
+    from datetime import datetime, timezone
+
+    from tokentui.config import load_settings
+    from tokentui.export import render
+    from tokentui.services.snapshot import ExportOptions, build
+    from tokentui.services.sync import open_store
+
+    conn = open_store()
+    with transaction(conn):
+        ledger.upsert(conn, [_rec("a", 1000, TOKENS_ESTIMATED), _rec("b", 200, TOKENS_EXACT, "kimi")], "dev")
+    snap = build(conn, load_settings(), ExportOptions(now=datetime(2026, 11, 21, tzinfo=timezone.utc)))
+    data = snap.data
+    assert data["totals"]["estimated_tokens"] == 1010 and data["totals"]["total_tokens"] == 1220
+    assert {s["source"]: s["estimated_tokens"] for s in data["by_source"]} == {"goose": 1010, "kimi": 0}
+    for fmt in ("md", "html"):
+        assert "1,010 of the tokens are estimates" in render(snap, fmt)
