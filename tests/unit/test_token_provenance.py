@@ -110,3 +110,38 @@ def test_exports_carry_estimated_tokens(isolated) -> None:
     assert {s["source"]: s["estimated_tokens"] for s in data["by_source"]} == {"goose": 1010, "kimi": 0}
     for fmt in ("md", "html"):
         assert "1,010 of the tokens are estimates" in render(snap, fmt)
+
+
+def test_a_budget_can_leave_estimated_tokens_out(tmp_path) -> None:
+    from datetime import datetime, timezone
+
+    from tokentui.core.budgets import parse_budget
+    from tokentui.services import budgets as svc
+    from tokentui.sources import registry
+
+    conn = _store(tmp_path)
+    now = datetime(2026, 11, 21, 12, tzinfo=timezone.utc)
+    cat = registry.catalog()
+    both = parse_budget("all", {"tokens": 10_000, "period": "month"}, cat)
+    exact = parse_budget("exact", {"tokens": 10_000, "period": "month", "include_estimated": False}, cat)
+    assert both.include_estimated and not exact.include_estimated
+    assert svc.evaluate(conn, both, ZoneInfo("UTC"), now).spent == 1220
+    assert svc.evaluate(conn, exact, ZoneInfo("UTC"), now).spent == 210
+    assert exact.to_raw()["include_estimated"] is False and "include_estimated" not in both.to_raw()
+    assert "exact tokens only" in exact.describe()
+    import pytest
+
+    from tokentui.core.budgets import BudgetError
+
+    with pytest.raises(BudgetError, match="include_estimated"):
+        parse_budget("bad", {"tokens": 10, "period": "month", "include_estimated": "no"}, cat)
+
+
+def test_budget_set_exclude_estimated_flag(isolated, capsys) -> None:
+    from tokentui.cli.main import main
+    from tokentui.config import load_settings
+
+    assert main(["budget", "set", "b", "--tokens", "5M", "--period", "month", "--exclude-estimated"]) == 0
+    assert load_settings().raw["budgets"]["b"]["include_estimated"] is False
+    assert main(["budget", "set", "b", "--include-estimated"]) == 0
+    assert "include_estimated" not in load_settings().raw["budgets"]["b"]

@@ -148,7 +148,8 @@ def daily_series(conn: sqlite3.Connection, budget: Budget, tz: ZoneInfo, since: 
     overlap rule of :mod:`tokentui.core.overlap` (the larger view), as reports do.
     """
     since_ms, until_ms = queries.local_day_range(since, until - timedelta(days=1), tz)
-    f = queries.Filter(since_ms, until_ms, budget.scope_sources(), budget.models)
+    f = queries.Filter(since_ms, until_ms, budget.scope_sources(), budget.models,
+                       exact_only=not budget.include_estimated)
     cells: dict[tuple[str, str], Totals] = {}
     raw_tokens: dict[str, int] = {}
     for key, by_source_model in queries.grouped(conn, f, tz, "day").items():

@@ -28,6 +28,7 @@ class Filter:
     sources: tuple[str, ...] = ()
     models: tuple[str, ...] = ()
     kinds: tuple[str, ...] = ()
+    exact_only: bool = False  # leave out records whose token counts are estimates
 
 
 def _where(f: Filter) -> tuple[str, list]:
@@ -47,6 +48,8 @@ def _where(f: Filter) -> tuple[str, list]:
             clause = "(" + " OR ".join([clause] + ["model GLOB ?"] * len(vals)) + ")"
             args.extend(_glob_literal(m) + "-" + "[0-9]" * 8 for m in vals)
         clauses.append(clause)
+    if f.exact_only:
+        clauses.append("token_label = 'exact'")
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
 
 
