@@ -145,3 +145,15 @@ def test_budget_set_exclude_estimated_flag(isolated, capsys) -> None:
     assert load_settings().raw["budgets"]["b"]["include_estimated"] is False
     assert main(["budget", "set", "b", "--include-estimated"]) == 0
     assert "include_estimated" not in load_settings().raw["budgets"]["b"]
+
+
+def test_the_dashboard_counts_estimated_tokens(tmp_path) -> None:
+    from datetime import datetime, timezone
+
+    from tokentui.services import dashboard
+
+    conn = _store(tmp_path)
+    snap = dashboard.build_snapshot(conn, datetime(2026, 11, 20, 12, tzinfo=timezone.utc), ZoneInfo("UTC"))
+    month = snap.period("month")
+    assert (month.tokens, month.estimated_tokens) == (1220, 1010)
+    assert snap.period("today").estimated_tokens == 1010

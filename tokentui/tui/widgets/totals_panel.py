@@ -45,4 +45,7 @@ class TotalsPanel(Widget):
             share = month.unpriced_tokens / month.tokens if month.tokens else 0
             lines.append(f"[$warning]{tokens_short(month.unpriced_tokens)} unpriced[/] "
                          f"[dim]tokens this month ({share:.0%})[/]")
+        if month and month.estimated_tokens:
+            lines.append(f"[b]~{tokens_short(month.estimated_tokens)}[/] [dim]tokens this month are estimates "
+                         "(session totals)[/]")
         return Content.from_markup("\n".join(lines))
