@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tokentui.sources import registry
-from tokentui.sources.readers import JsonlLog, RewrittenJson, SignedDatabase
+from tokentui.sources.readers import JsonlLog, RewrittenJson, SessionTotals, SignedDatabase
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -28,7 +28,7 @@ def test_every_local_reader_declares_a_strategy_and_every_api_reader_a_provider(
     from tokentui.sources.api.base import ApiReader
 
     for name in registry.names(registry.LOCAL):
-        assert isinstance(registry.reader(name), (JsonlLog, RewrittenJson, SignedDatabase)), name
+        assert isinstance(registry.reader(name), (JsonlLog, RewrittenJson, SignedDatabase, SessionTotals)), name
     for name in registry.names(registry.API):
         assert isinstance(registry.reader(name), ApiReader), name
         assert PROVIDERS[name].label == registry.get(name).label

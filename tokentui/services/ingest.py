@@ -23,7 +23,7 @@ from tokentui.core.records import ESTIMATED, UNPRICED, implausible
 from tokentui.services.logfiles import Job, Unpriced, open_job, plan, prefix_of
 from tokentui.services.parse_pool import PARALLEL_MIN, ParsePool, default_workers
 from tokentui.sources import registry
-from tokentui.sources.readers import Dedupe, JsonlLog, ParseContext, RewrittenJson, SignedDatabase
+from tokentui.sources.readers import Dedupe, JsonlLog, ParseContext, RewrittenJson, SessionTotals, SignedDatabase
 from tokentui.store import ledger
 from tokentui.store.db import data_version, get_meta, set_meta, transaction
 
@@ -140,7 +140,7 @@ class Ingestor:
         tail = []
         for source in sources:
             reader = registry.reader(source)
-            if isinstance(reader, SignedDatabase):  # databases, not log files: read after the files
+            if isinstance(reader, (SignedDatabase, SessionTotals)):  # databases, not log files: read after the files
                 tail.append((source, reader))
                 continue
             result = SourceResult(source)
@@ -178,7 +178,8 @@ class Ingestor:
         finally:
             self._pool.stop()
         for source, reader in tail:
-            result = self._database(source, reader)
+            result = (self._session_totals(source, reader) if isinstance(reader, SessionTotals)
+                      else self._database(source, reader))
             self._finish(result)
             results.append(result)
         return results
@@ -336,6 +337,48 @@ class Ingestor:
         result.implausible = quarantined
         return result
 
+    def _session_totals(self, source: str, reader: SessionTotals) -> SourceResult:
+        """Running totals per session (Goose, Droid, Crush, Hermes): a changed location is read
+        from its watermark; new sessions count whole, known ones by their increase since the
+        snapshot kept in the store (see :mod:`tokentui.core.session_totals`)."""
+        from tokentui.core.session_totals import deltas
+
+        result = SourceResult(source)
+        dirs = reader.locations(self.extra.get(source, ()))
+        result.files = len(dirs)
+        for d in dirs:
+            sig = reader.signature(d)
+            if ledger.get_sync_state(self.conn, source, f"signature:{d}") == sig:
+                continue
+            try:
+                mark = json.loads(ledger.get_sync_state(self.conn, source, f"watermark:{d}") or "null")
+            except ValueError:
+                mark = None
+            snaps, skipped, problem, new_mark = reader.read(d, mark)
+            if problem:
+                result.errors.append(f"{d}: {problem}")
+            with transaction(self.conn):  # the kept snapshots are read and replaced under the write lock
+                try:
+                    prev = json.loads(ledger.get_sync_state(self.conn, source, f"sessions:{d}") or "{}")
+                except ValueError:
+                    prev = {}
+                records, state = deltas(source, prev if isinstance(prev, dict) else {}, snaps)
+                records, bad = _quarantine(records)
+                for r in records:
+                    r.cost_pico, r.cost_label = self._price(r.model, r.input, r.output, r.cache_write_5m,
+                                                            r.cache_write_1h, r.cache_read, r.logged_cost_pico)
+                ledger.upsert(self.conn, records, self.device)
+                ledger.set_sync_state(self.conn, source, f"sessions:{d}", json.dumps(state, sort_keys=True))
+                if not problem:
+                    ledger.set_sync_state(self.conn, source, f"signature:{d}", sig)
+                    ledger.set_sync_state(self.conn, source, f"watermark:{d}", json.dumps(new_mark))
+                ledger.set_sync_state(self.conn, source, f"skipped:{d}", str(skipped + bad))
+            result.files_read += 1
+            result.records += len(records)
+            result.skipped += skipped + bad
+            result.implausible += bad
+        return result
+
     def _finish(self, result: SourceResult) -> None:
         totals = ledger.file_totals(self.conn, result.source)
         implausible = ledger.implausible_lines(self.conn, result.source) or result.implausible
@@ -354,8 +397,8 @@ class Ingestor:
                logged: int | None) -> tuple[int | None, str]:
         """Cost and label of one local record: the logged cost in ``auto`` mode when the line
         had one, nothing for no model (unless no tokens), else the price of the tokens."""
-        if logged is not None and self.mode == "auto":
-            return logged, ESTIMATED
+        if logged is not None and (self.mode == "auto" or i + o + c5 + c1 + cr == 0):
+            return logged, ESTIMATED  # with no tokens (Crush: cost only) the logged cost is all there is
         if model is None:
             return (0, ESTIMATED) if i + o + c5 + c1 + cr == 0 else (None, UNPRICED)
         cost = self.pricer.cost_pico(model, i, o, c5, c1, cr)

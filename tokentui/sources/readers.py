@@ -10,6 +10,11 @@ the ingester (:mod:`tokentui.services.ingest`) runs the strategy without knowing
   again; keys are stable, so re-parsing upserts the same rows.
 * :class:`SignedDatabase` — a folder of databases (and files) re-read in full when its
   signature (sizes and mtimes) changes.
+* :class:`SessionTotals` — agents that keep only running totals per session (a SQLite row
+  updated in place, a settings file rewritten whole): each changed location is read from a
+  watermark, and the ingester turns the snapshots into records with
+  :func:`tokentui.core.session_totals.deltas` (whole session at its start the first time, the
+  increase at the time it was seen after that); such tokens are labelled ``estimated``.
 
 Every strategy has ``where(extra) -> (locations, problem)``: the folders it reads, for
 `tokentop sources` and the Sources screen, and why none was found where the user said.
@@ -98,7 +103,18 @@ class SignedDatabase:
     read_all: Callable[[Path, Any], tuple[list[UsageRecord], int, "str | None"]]
 
 
-LocalReader = JsonlLog | RewrittenJson | SignedDatabase
+@dataclass(frozen=True)
+class SessionTotals:
+    where: Where
+    locations: Callable[[Sequence[str]], list[Path]]
+    signature: Callable[[Path], str]
+    #: (a location, the watermark its last read returned or None) → (the sessions changed since
+    #: the watermark as :class:`~tokentui.core.session_totals.SessionTotal`, rows skipped, a
+    #: problem that means "read it again next time", the new watermark: JSON-ready)
+    read: Callable[[Path, Any], tuple[list, int, "str | None", Any]]
+
+
+LocalReader = JsonlLog | RewrittenJson | SignedDatabase | SessionTotals
 
 
 def take_rows(records: Iterable[UsageRecord], row_of: RowOf, into: list) -> int:

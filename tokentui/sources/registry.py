@@ -112,6 +112,9 @@ for _s in (
            reads="`sessions/*/*.jsonl` of `$PI_CODING_AGENT_DIR`, else `~/.pi/agent`, and of "
                  "`$OMP_CODING_AGENT_DIR`, else `~/.omp/agent` (Oh My Pi); ccusage's `$PI_AGENT_DIR` names a "
                  "sessions folder"),
+    Source("goose", LOCAL, "Goose", "tokentui.sources.goose:READER", env=("GOOSE_PATH_ROOT",),
+           reads="`sessions/sessions.db` (SQLite, read-only) of `$GOOSE_PATH_ROOT/data`, else "
+                 "`${XDG_DATA_HOME:-~/.local/share}/goose`"),
     Source("openai", API, "OpenAI", "tokentui.sources.api.openai:PROVIDER", provider="openai",
            env=("OPENAI_ADMIN_KEY",), reads="organization usage (completions and siblings) and costs",
            key_hint="an admin key (sk-admin-…)", key_prefixes=("sk-admin-",),
