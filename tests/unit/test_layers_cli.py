@@ -122,11 +122,11 @@ def test_sync_summary_is_a_table_that_fits_80_columns(isolated: Path) -> None:
     assert lines[0].split() == ["source", "status", "files", "read", "MB", "new", "records", "duplicates"]
     rows = {line.split()[0]: line.split() for line in lines[1:] if line[:1].isalpha()}
     assert set(rows) == {"claude-code", "codex", "gemini-cli", "opencode", "openclaw", "amp", "copilot", "qwen-code",
-                         "kimi", "pi", "goose"}
+                         "kimi", "pi", "goose", "droid"}
     assert int(rows["claude-code"][-2].replace(",", "")) > 0 and int(rows["claude-code"][-1]) > 0
     assert max(len(line) for line in lines) <= 80, first.stdout
     again = _run("sync", env=env)
-    assert [line.split()[-2] for line in again.stdout.splitlines()[1:] if line[:1].isalpha()] == ["0"] * 11
+    assert [line.split()[-2] for line in again.stdout.splitlines()[1:] if line[:1].isalpha()] == ["0"] * 12
 
 
 def test_sync_without_keys_loads_no_http_library_or_keyring(isolated: Path) -> None:

@@ -115,6 +115,9 @@ for _s in (
     Source("goose", LOCAL, "Goose", "tokentui.sources.goose:READER", env=("GOOSE_PATH_ROOT",),
            reads="`sessions/sessions.db` (SQLite, read-only) of `$GOOSE_PATH_ROOT/data`, else "
                  "`${XDG_DATA_HOME:-~/.local/share}/goose`"),
+    Source("droid", LOCAL, "Droid (Factory)", "tokentui.sources.droid:READER", env=("DROID_SESSIONS_DIR", "FACTORY_DIR"),
+           reads="`*.settings.json` under `$DROID_SESSIONS_DIR` (comma list), else `$FACTORY_DIR/sessions`, else "
+                 "`~/.factory/sessions`"),
     Source("openai", API, "OpenAI", "tokentui.sources.api.openai:PROVIDER", provider="openai",
            env=("OPENAI_ADMIN_KEY",), reads="organization usage (completions and siblings) and costs",
            key_hint="an admin key (sk-admin-…)", key_prefixes=("sk-admin-",),
