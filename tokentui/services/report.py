@@ -132,7 +132,7 @@ def _sessions(conn: sqlite3.Connection, f: Filter, req: ReportRequest) -> dict:
         total = Totals()
         for t in s.by_model.values():
             total.add(t)
-        if total.total == 0:
+        if total.total == 0 and not total.cost_pico:  # a cost-only session (Crush) is still a session
             continue
         grand.add(total)
         rows.append({"sessionId": s.session, "projectPath": s.project, "source": s.source, **_fields(total),

@@ -118,6 +118,9 @@ for _s in (
     Source("droid", LOCAL, "Droid (Factory)", "tokentui.sources.droid:READER", env=("DROID_SESSIONS_DIR", "FACTORY_DIR"),
            reads="`*.settings.json` under `$DROID_SESSIONS_DIR` (comma list), else `$FACTORY_DIR/sessions`, else "
                  "`~/.factory/sessions`"),
+    Source("crush", LOCAL, "Crush", "tokentui.sources.crush:READER", env=("CRUSH_GLOBAL_DATA", "XDG_DATA_HOME"),
+           reads="each project's `.crush/crush.db` (SQLite, read-only) listed in `projects.json` of "
+                 "`$CRUSH_GLOBAL_DATA`, else `${XDG_DATA_HOME:-~/.local/share}/crush`"),
     Source("openai", API, "OpenAI", "tokentui.sources.api.openai:PROVIDER", provider="openai",
            env=("OPENAI_ADMIN_KEY",), reads="organization usage (completions and siblings) and costs",
            key_hint="an admin key (sk-admin-…)", key_prefixes=("sk-admin-",),
