@@ -104,3 +104,11 @@ def test_model_ids_and_locations(tmp_path, monkeypatch) -> None:
     assert droid.session_dirs() == [tmp_path / ".factory" / "sessions"]
     monkeypatch.setenv("DROID_SESSIONS_DIR", str(tmp_path / "none"))
     assert droid.session_dirs() == [] and "DROID_SESSIONS_DIR" in droid.where()[1]
+
+
+def test_sources_status_counts_the_skipped_file(factory, pricer, tmp_path) -> None:
+    conn, _ = sync(tmp_path / "h.db", pricer, sources=SRC)
+    for _ in range(2):  # and says it again after a sync that had nothing to read
+        detail = json.loads(conn.execute("SELECT detail FROM source_status WHERE source='droid'").fetchone()[0])
+        assert detail["skipped_lines"] == 1
+        conn, _ = sync(tmp_path / "h.db", pricer, sources=SRC)

@@ -383,7 +383,8 @@ class Ingestor:
         totals = ledger.file_totals(self.conn, result.source)
         implausible = ledger.implausible_lines(self.conn, result.source) or result.implausible
         detail = {"files": result.files, "tracked_files": totals[0], "records": totals[1],
-                  "duplicates": totals[2], "skipped_lines": max(totals[3], implausible),
+                  "duplicates": totals[2],
+                  "skipped_lines": max(totals[3] + ledger.skipped_in_databases(self.conn, result.source), implausible),
                   "implausible_lines": implausible, "read_errors": result.errors[:5]}
         message = result.problem
         if not message and result.errors:

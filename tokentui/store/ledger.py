@@ -206,6 +206,12 @@ def file_totals(conn: sqlite3.Connection, source: str) -> tuple[int, int, int, i
                         "COALESCE(SUM(skipped), 0) FROM files WHERE source = ?", (source,)).fetchone()
 
 
+def skipped_in_databases(conn: sqlite3.Connection, source: str) -> int:
+    """Rows or files of ``source`` skipped at the last read of each of its database locations."""
+    return conn.execute("SELECT COALESCE(SUM(CAST(value AS INTEGER)), 0) FROM sync_state "
+                        "WHERE source = ? AND name LIKE 'skipped:%'", (source,)).fetchone()[0]
+
+
 def implausible_lines(conn: sqlite3.Connection, source: str) -> int:
     """Lines of ``source`` quarantined for impossible token counts, as its cursors' states count them."""
     return conn.execute("SELECT COALESCE(SUM(json_extract(state, '$.implausible')), 0) FROM files "
