@@ -122,11 +122,11 @@ def test_sync_summary_is_a_table_that_fits_80_columns(isolated: Path) -> None:
     assert lines[0].split() == ["source", "status", "files", "read", "MB", "new", "records", "duplicates"]
     rows = {line.split()[0]: line.split() for line in lines[1:] if line[:1].isalpha()}
     assert set(rows) == {"claude-code", "codex", "gemini-cli", "opencode", "openclaw", "amp", "copilot", "qwen-code",
-                         "kimi", "pi", "goose", "droid", "crush"}
+                         "kimi", "pi", "goose", "droid", "crush", "hermes"}
     assert int(rows["claude-code"][-2].replace(",", "")) > 0 and int(rows["claude-code"][-1]) > 0
     assert max(len(line) for line in lines) <= 80, first.stdout
     again = _run("sync", env=env)
-    assert [line.split()[-2] for line in again.stdout.splitlines()[1:] if line[:1].isalpha()] == ["0"] * 13
+    assert [line.split()[-2] for line in again.stdout.splitlines()[1:] if line[:1].isalpha()] == ["0"] * 14
 
 
 def test_sync_without_keys_loads_no_http_library_or_keyring(isolated: Path) -> None:
@@ -159,14 +159,14 @@ def test_sync_without_keys_loads_no_http_library_or_keyring(isolated: Path) -> N
 
 def test_sql_lives_in_the_store_only() -> None:
     """No ``.execute`` and no SQL text outside ``tokentui/store`` (the one exception is the
-    readers of an agent's own database, not tokentop's: OpenCode, OpenClaw, Goose, Crush)."""
+    readers of an agent's own database, not tokentop's: OpenCode, OpenClaw, Goose, Crush, Hermes)."""
     import ast
     import re
 
     sql = re.compile(r"\b(SELECT\b.+\bFROM|INSERT (OR \w+ )?INTO|UPDATE \w+ SET|DELETE FROM|PRAGMA \w+|"
                      r"CREATE (TABLE|INDEX)|BEGIN IMMEDIATE)\b", re.S)
     root = Path(tokentui.__file__).parent
-    allowed = {root / "sources" / f"{name}.py" for name in ("opencode", "openclaw", "goose", "crush")}
+    allowed = {root / "sources" / f"{name}.py" for name in ("opencode", "openclaw", "goose", "crush", "hermes")}
     found = []
     for path in root.rglob("*.py"):
         if root / "store" in path.parents or path in allowed:

@@ -121,6 +121,9 @@ for _s in (
     Source("crush", LOCAL, "Crush", "tokentui.sources.crush:READER", env=("CRUSH_GLOBAL_DATA", "XDG_DATA_HOME"),
            reads="each project's `.crush/crush.db` (SQLite, read-only) listed in `projects.json` of "
                  "`$CRUSH_GLOBAL_DATA`, else `${XDG_DATA_HOME:-~/.local/share}/crush`"),
+    Source("hermes", LOCAL, "Hermes Agent", "tokentui.sources.hermes:READER", env=("HERMES_HOME",),
+           reads="`state.db` (SQLite, read-only) of `$HERMES_HOME` (comma list), else `~/.hermes` and its "
+                 "`profiles/*/`"),
     Source("openai", API, "OpenAI", "tokentui.sources.api.openai:PROVIDER", provider="openai",
            env=("OPENAI_ADMIN_KEY",), reads="organization usage (completions and siblings) and costs",
            key_hint="an admin key (sk-admin-…)", key_prefixes=("sk-admin-",),
