@@ -122,11 +122,12 @@ def test_sync_summary_is_a_table_that_fits_80_columns(isolated: Path) -> None:
     assert lines[0].split() == ["source", "status", "files", "read", "MB", "new", "records", "duplicates"]
     rows = {line.split()[0]: line.split() for line in lines[1:] if line[:1].isalpha()}
     assert set(rows) == {"claude-code", "codex", "gemini-cli", "opencode", "openclaw", "amp", "copilot", "qwen-code",
-                         "kimi", "pi", "goose", "droid", "crush", "hermes"}
+                         "kimi", "pi", "goose", "droid", "crush", "hermes",
+                         "cursor"}
     assert int(rows["claude-code"][-2].replace(",", "")) > 0 and int(rows["claude-code"][-1]) > 0
     assert max(len(line) for line in lines) <= 80, first.stdout
     again = _run("sync", env=env)
-    assert [line.split()[-2] for line in again.stdout.splitlines()[1:] if line[:1].isalpha()] == ["0"] * 14
+    assert [line.split()[-2] for line in again.stdout.splitlines()[1:] if line[:1].isalpha()] == ["0"] * 15
 
 
 def test_sync_without_keys_loads_no_http_library_or_keyring(isolated: Path) -> None:
@@ -159,14 +160,15 @@ def test_sync_without_keys_loads_no_http_library_or_keyring(isolated: Path) -> N
 
 def test_sql_lives_in_the_store_only() -> None:
     """No ``.execute`` and no SQL text outside ``tokentui/store`` (the one exception is the
-    readers of an agent's own database, not tokentop's: OpenCode, OpenClaw, Goose, Crush, Hermes)."""
+    readers of an agent's own database, not tokentop's: OpenCode, OpenClaw, Goose, Crush, Hermes, Cursor)."""
     import ast
     import re
 
     sql = re.compile(r"\b(SELECT\b.+\bFROM|INSERT (OR \w+ )?INTO|UPDATE \w+ SET|DELETE FROM|PRAGMA \w+|"
                      r"CREATE (TABLE|INDEX)|BEGIN IMMEDIATE)\b", re.S)
     root = Path(tokentui.__file__).parent
-    allowed = {root / "sources" / f"{name}.py" for name in ("opencode", "openclaw", "goose", "crush", "hermes")}
+    allowed = {root / "sources" / f"{name}.py" for name in ("opencode", "openclaw", "goose", "crush", "hermes",
+                                                                  "cursor")}
     found = []
     for path in root.rglob("*.py"):
         if root / "store" in path.parents or path in allowed:
@@ -195,12 +197,12 @@ def test_dashboard_without_a_terminal_says_so_and_exits_2(isolated: Path, args: 
 
 
 def test_unknown_sources_are_errors_with_a_suggestion(isolated: Path) -> None:
-    """`--source claude` or `--source cursor` used to print "No usage" and exit 0."""
+    """`--source claude` or `--source windsurf` used to print "No usage" and exit 0."""
     proc = _run("report", "daily", "--no-sync", "--source", "claude")
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.startswith("tokentop: error: unknown source 'claude'") and "did you mean 'claude-code'" in proc.stderr
-    proc = _run("report", "session", "--no-sync", "--source", "codex", "--source", "cursor")
-    assert proc.returncode == 2 and "unknown source 'cursor'" in proc.stderr and "claude-code" in proc.stderr
+    proc = _run("report", "session", "--no-sync", "--source", "codex", "--source", "windsurf")
+    assert proc.returncode == 2 and "unknown source 'windsurf'" in proc.stderr and "claude-code" in proc.stderr
     proc = _run("sync", "--source", "gemini")
     assert proc.returncode == 2 and "did you mean 'gemini-cli'" in proc.stderr
     assert _run("report", "daily", "--no-sync", "--source", "codex").returncode == 0

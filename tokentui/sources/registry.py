@@ -124,6 +124,9 @@ for _s in (
     Source("hermes", LOCAL, "Hermes Agent", "tokentui.sources.hermes:READER", env=("HERMES_HOME",),
            reads="`state.db` (SQLite, read-only) of `$HERMES_HOME` (comma list), else `~/.hermes` and its "
                  "`profiles/*/`"),
+    Source("cursor", LOCAL, "Cursor", "tokentui.sources.cursor:READER", env=("XDG_CONFIG_HOME", "APPDATA"),
+           reads="chat bubbles in `Cursor/User/globalStorage/state.vscdb` (SQLite, read-only) of "
+                 "`${XDG_CONFIG_HOME:-~/.config}`, `~/Library/Application Support` or `%APPDATA%`"),
     Source("openai", API, "OpenAI", "tokentui.sources.api.openai:PROVIDER", provider="openai",
            env=("OPENAI_ADMIN_KEY",), reads="organization usage (completions and siblings) and costs",
            key_hint="an admin key (sk-admin-…)", key_prefixes=("sk-admin-",),
