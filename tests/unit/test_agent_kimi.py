@@ -109,6 +109,7 @@ def test_kimi_code_usage_records(tmp_path, pricer, monkeypatch) -> None:
         "{broken",
     ]) + "\n")
     sub.write_text(rec(t0 + 1000, "turn", 200, 20) + "\n")
+    (home / "sessions" / "ws1" / "sess1" / "state.json").write_text('{"workDir": "/home/u/kproj"}')
     monkeypatch.setenv("KIMI_CODE_HOME", str(home))
     monkeypatch.setenv("KIMI_SHARE_DIR", str(tmp_path / "none"))
     conn, res = sync(tmp_path / "h.db", pricer, sources=SRC)
@@ -118,6 +119,8 @@ def test_kimi_code_usage_records(tmp_path, pricer, monkeypatch) -> None:
     assert {m["modelName"] for m in d["modelBreakdowns"]} == {"kimi-k2.6", "kimi-code"}
     sessions = {s["sessionId"] for s in report.build(conn, report.ReportRequest("session", sources=SRC))["session"]}
     assert sessions == {"sess1", "sess1 (session scope)"}  # compaction-like usage reported apart
+    projects = {s["projectPath"] for s in report.build(conn, report.ReportRequest("session", sources=SRC))["session"]}
+    assert projects == {"kproj"}  # state.json's workDir, by folder name
 
 
 def test_locations(tmp_path, monkeypatch) -> None:
@@ -131,3 +134,19 @@ def test_locations(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("KIMI_SHARE_DIR", str(tmp_path / "none"))
     found, problem = kimi.homes()
     assert [p.name for p, _ in found] == [".kimi-code"] and "KIMI_SHARE_DIR" in problem
+
+
+def test_kimi_and_the_moonshot_api_count_once_per_day(share, pricer, tmp_path) -> None:
+    """Kimi bills through Moonshot: if the moonshot API source ever reports usage for a day, the
+    overlap rule keeps the larger of the two views, as for Claude Code and Anthropic."""
+    from tokentui.core.records import UsageRecord
+    from tokentui.store import ledger
+    from tokentui.store.db import transaction
+
+    conn, _ = sync(tmp_path / "h.db", pricer, sources=SRC)
+    with transaction(conn):
+        ledger.upsert(conn, [UsageRecord("moonshot", "usage|2026-11-20", 1795132800000, "kimi-for-coding",
+                                         60000, 2000, kind="api", width_s=86400)], "dev")
+    d = daily(conn, "kimi")["2026-11-20"]
+    row = report.build(conn, report.ReportRequest("daily"))["daily"][0]
+    assert row["totalTokens"] == 62000 and row["overlapExcludedTokens"] == d["totalTokens"] == 51494

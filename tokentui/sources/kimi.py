@@ -97,6 +97,18 @@ def _work_dirs(home: Path) -> dict[str, str]:
     return out
 
 
+def _work_dir_name(session_dir: Path) -> str | None:
+    """Kimi Code: the name of the folder a session worked in (``state.json``'s ``workDir``)."""
+    try:
+        if os.path.getsize(session_dir / "state.json") > MAX_CONFIG:
+            return None
+        doc = loads((session_dir / "state.json").read_bytes())
+    except (OSError, ValueError):
+        return None
+    wd = doc.get("workDir") if type(doc) is dict else None
+    return (os.path.basename(wd.rstrip("/\\")) or None) if type(wd) is str and wd.strip() else None
+
+
 def discover(extra: Sequence[str] = (), errors: list[str] | None = None) -> tuple[list[LocalFile], str | None]:
     """Every ``wire.jsonl`` under each home's ``sessions/`` (sub-agent wires included), sorted by
     path. ``LocalFile.kind`` says which product wrote it; ``rel`` starts at ``sessions/``. Links
@@ -114,8 +126,10 @@ def discover(extra: Sequence[str] = (), errors: list[str] | None = None) -> tupl
             if len(parts) < 3 or parts[-1] != "wire.jsonl" or real in seen:
                 continue
             seen.add(real)
-            files.append(LocalFile(path, SOURCE, names.get(parts[0], parts[0]), parts[1],
-                                   "sessions/" + "/".join(parts), kind))
+            if kind == _CODE and (parts[0], parts[1]) not in names:
+                names[(parts[0], parts[1])] = _work_dir_name(base / parts[0] / parts[1]) or parts[0]
+            project = names.get((parts[0], parts[1])) if kind == _CODE else names.get(parts[0], parts[0])
+            files.append(LocalFile(path, SOURCE, project, parts[1], "sessions/" + "/".join(parts), kind))
     files.sort(key=lambda f: f.path)
     return files, problem
 
