@@ -127,6 +127,7 @@ def test_a_budget_can_leave_estimated_tokens_out(tmp_path) -> None:
     assert both.include_estimated and not exact.include_estimated
     assert svc.evaluate(conn, both, ZoneInfo("UTC"), now).spent == 1220
     assert svc.evaluate(conn, exact, ZoneInfo("UTC"), now).spent == 210
+    assert svc.evaluate(conn, exact, ZoneInfo("UTC"), now).to_json()["scope"]["includeEstimated"] is False
     assert exact.to_raw()["include_estimated"] is False and "include_estimated" not in both.to_raw()
     assert "exact tokens only" in exact.describe()
     import pytest

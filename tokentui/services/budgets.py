@@ -82,7 +82,7 @@ class BudgetResult:
             "name": b.name, "unit": b.unit, "amount": num(b.amount), "period": b.period,
             "periodStart": self.period_start.isoformat(), "periodEnd": self.period_end.isoformat(),
             "scope": {"sources": list(b.sources), "providers": list(b.providers), "models": list(b.models),
-                      "effectiveSources": list(b.scope_sources())},
+                      "effectiveSources": list(b.scope_sources()), "includeEstimated": b.include_estimated},
             "spent": num(self.spent), "remaining": num(self.remaining),
             "usedFraction": round(self.used_fraction, 4), "elapsedFraction": round(p.elapsed_fraction, 4),
             "pace": None if p.pace is None else round(p.pace, 3),
