@@ -111,3 +111,19 @@ def test_locations(tmp_path, monkeypatch) -> None:
     assert goose.data_dirs() == [tmp_path / "home" / ".local" / "share" / "goose"]
     monkeypatch.setenv("GOOSE_PATH_ROOT", str(tmp_path / "nowhere"))
     assert goose.data_dirs() == [] and "GOOSE_PATH_ROOT" in goose.where()[1]
+
+
+def test_what_was_counted_comes_from_the_history_itself(data, pricer, tmp_path) -> None:
+    """The baseline of each session is what the ledger holds for it: losing the reader's own
+    bookkeeping (sync state) re-reads the database and adds nothing."""
+    sync(tmp_path / "h.db", pricer, sources=SRC)
+    db = sqlite3.connect(data / "sessions" / "sessions.db")
+    db.execute("UPDATE sessions SET accumulated_input_tokens = 60000, updated_at = '2026-11-22 08:00:00' "
+               "WHERE id = '20261120_1'")
+    db.commit()
+    db.close()
+    conn, _ = sync(tmp_path / "h.db", pricer, sources=SRC)
+    conn.execute("DELETE FROM sync_state WHERE source = 'goose'")
+    conn, res = sync(tmp_path / "h.db", pricer, sources=SRC)
+    assert res["goose"].files_read == 1
+    assert sum(r["totalTokens"] for r in daily(conn, "goose").values()) == 86350 + 4100 + 8000

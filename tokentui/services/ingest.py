@@ -339,8 +339,8 @@ class Ingestor:
 
     def _session_totals(self, source: str, reader: SessionTotals) -> SourceResult:
         """Running totals per session (Goose, Droid, Crush, Hermes): a changed location is read
-        from its watermark; new sessions count whole, known ones by their increase since the
-        snapshot kept in the store (see :mod:`tokentui.core.session_totals`)."""
+        from its watermark; new sessions count whole, known ones by their increase over what the
+        ledger already holds for them (see :mod:`tokentui.core.session_totals`)."""
         from tokentui.core.session_totals import deltas
 
         result = SourceResult(source)
@@ -357,18 +357,13 @@ class Ingestor:
             snaps, skipped, problem, new_mark = reader.read(d, mark)
             if problem:
                 result.errors.append(f"{d}: {problem}")
-            with transaction(self.conn):  # the kept snapshots are read and replaced under the write lock
-                try:
-                    prev = json.loads(ledger.get_sync_state(self.conn, source, f"sessions:{d}") or "{}")
-                except ValueError:
-                    prev = {}
-                records, state = deltas(source, prev if isinstance(prev, dict) else {}, snaps)
+            with transaction(self.conn):  # what was counted is read and added to under the write lock
+                records, _state = deltas(source, ledger.session_sums(self.conn, source), snaps)
                 records, bad = _quarantine(records)
                 for r in records:
                     r.cost_pico, r.cost_label = self._price(r.model, r.input, r.output, r.cache_write_5m,
                                                             r.cache_write_1h, r.cache_read, r.logged_cost_pico)
                 ledger.upsert(self.conn, records, self.device)
-                ledger.set_sync_state(self.conn, source, f"sessions:{d}", json.dumps(state, sort_keys=True))
                 if not problem:
                     ledger.set_sync_state(self.conn, source, f"signature:{d}", sig)
                     ledger.set_sync_state(self.conn, source, f"watermark:{d}", json.dumps(new_mark))

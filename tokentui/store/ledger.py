@@ -206,6 +206,15 @@ def file_totals(conn: sqlite3.Connection, source: str) -> tuple[int, int, int, i
                         "COALESCE(SUM(skipped), 0) FROM files WHERE source = ?", (source,)).fetchone()
 
 
+def session_sums(conn: sqlite3.Connection, source: str) -> dict[str, list[int]]:
+    """Per session of ``source``: summed input, output, cache writes, cache reads, reasoning and
+    logged cost (picodollars): what running-total readers already counted (core.session_totals)."""
+    return {s: [i, o, cw, cr, rs, c] for s, i, o, cw, cr, rs, c in conn.execute(
+        "SELECT session, SUM(input), SUM(output), SUM(cache_write_5m + cache_write_1h), SUM(cache_read), "
+        "SUM(reasoning), COALESCE(SUM(logged_cost_pico), 0) FROM ledger WHERE source = ? AND session IS NOT NULL "
+        "GROUP BY session", (source,))}
+
+
 def skipped_in_databases(conn: sqlite3.Connection, source: str) -> int:
     """Rows or files of ``source`` skipped at the last read of each of its database locations."""
     return conn.execute("SELECT COALESCE(SUM(CAST(value AS INTEGER)), 0) FROM sync_state "
