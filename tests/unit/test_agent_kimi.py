@@ -150,3 +150,15 @@ def test_kimi_and_the_moonshot_api_count_once_per_day(share, pricer, tmp_path) -
     d = daily(conn, "kimi")["2026-11-20"]
     row = report.build(conn, report.ReportRequest("daily"))["daily"][0]
     assert row["totalTokens"] == 62000 and row["overlapExcludedTokens"] == d["totalTokens"] == 51494
+
+
+def test_legacy_lines_of_a_session_and_its_sub_agent_at_one_time_are_two_records(tmp_path, pricer, monkeypatch) -> None:
+    main = tmp_path / "k" / "sessions" / "abc" / "s1" / "wire.jsonl"
+    sub = main.parent / "subagents" / "a1" / "wire.jsonl"
+    sub.parent.mkdir(parents=True)
+    main.write_text(_status(1795350000.0, None, 100) + "\n")
+    sub.write_text(_status(1795350000.0, None, 50) + "\n")
+    monkeypatch.setenv("KIMI_SHARE_DIR", str(tmp_path / "k"))
+    monkeypatch.setenv("KIMI_CODE_HOME", str(tmp_path / "none"))
+    conn, _ = sync(tmp_path / "h.db", pricer, sources=SRC)
+    assert daily(conn, "kimi")["2026-11-22"]["inputTokens"] == 150

@@ -6,8 +6,8 @@ wire.jsonl`` and the sub-agents' own ``…/subagents/<agent>/wire.jsonl``. A rec
 a ``SubagentEvent`` is not counted (the sub-agent's own wire has it). Key: the provider's
 ``message_id``, global across files, so a ``/fork`` (which copies the source wire's lines into a
 new session) and a repeated update collapse onto one row; without one (old builds) the session
-dir and the line's timestamp. ``input_other`` is uncached input, ``input_cache_read`` /
-``input_cache_creation`` the cache (a reader given a total ``input`` instead subtracts them),
+dir (the sub-agent's, for its wire) and the line's timestamp. ``input_other`` is uncached input,
+``input_cache_read`` / ``input_cache_creation`` the cache (a reader given a total ``input`` instead subtracts them),
 ``output`` all output. Time: the line's ``timestamp`` (Unix seconds). The wire names no model:
 ``$KIMI_MODEL_NAME``, else ``config.toml``'s ``default_model`` → ``[models.<key>] model`` (else the
 old ``config.json``'s ``model``), else ``kimi-for-coding``; an attribution (``/model`` switches
@@ -181,7 +181,8 @@ class _Parser:
         self.duplicates = 0
         self.seen: set[str] = set()
         self.real_model = (state or {}).get("model") if type((state or {}).get("model")) is str else None
-        self.session_dir = self.file.rel.split("/")[1:3]
+        #: the wire's folder below ``sessions/`` (a session, or a sub-agent inside one)
+        self.wire_dir = self.file.rel.rsplit("/", 1)[0].split("/", 1)[-1]
 
     def _counts(self, u: dict, names: tuple[str, str, str, str], total: str):
         inp, out, cr, cw = (_count(u.get(n)) for n in names)
@@ -227,7 +228,7 @@ class _Parser:
         if not any(counts):
             return None
         mid = _str(payload.get("message_id"))
-        key = f"msg:{mid}" if mid else f"{'/'.join(self.session_dir)}@{ts_ms}"
+        key = f"msg:{mid}" if mid else f"{self.wire_dir}@{ts_ms}"
         return self._record(key, ts_ms, self.model, True, counts, self.file.session)
 
     def code(self, obj) -> UsageRecord | None:
