@@ -162,3 +162,11 @@ def test_legacy_lines_of_a_session_and_its_sub_agent_at_one_time_are_two_records
     monkeypatch.setenv("KIMI_CODE_HOME", str(tmp_path / "none"))
     conn, _ = sync(tmp_path / "h.db", pricer, sources=SRC)
     assert daily(conn, "kimi")["2026-11-22"]["inputTokens"] == 150
+
+
+def test_a_forked_step_stays_in_the_session_that_wrote_it_first(share, pricer, tmp_path) -> None:
+    conn, res = sync(tmp_path / "h.db", pricer, sources=SRC)
+    assert res["kimi"].duplicates == 2  # the repeated update in main, the fork's copy of s1
+    by_session = {s["sessionId"]: s["totalTokens"]
+                  for s in report.build(conn, report.ReportRequest("session", sources=SRC))["session"]}
+    assert by_session["6e5d4c3b-2a19-4f8e-9d7c-6b5a49382716"] == 2100 + 95 + 8192  # f1 only

@@ -113,3 +113,15 @@ def test_locations(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("PI_CODING_AGENT_DIR", str(tmp_path / "none"))
     found, problem = pi.session_dirs()
     assert [p.parent.parent.name for p in found] == [".omp"] and "PI_CODING_AGENT_DIR" in problem
+
+
+def test_a_copied_entry_stays_in_the_session_that_wrote_it_first(agent_dir, pricer, tmp_path) -> None:
+    conn, res = sync(tmp_path / "h.db", pricer, sources=SRC)
+    assert res["pi"].duplicates == 2  # the branch file's copies of e3 and e5
+    sessions = {s["sessionId"]: s["totalTokens"]
+                for s in report.build(conn, report.ReportRequest("session", sources=SRC))["session"]}
+    assert sessions["8c9d0e1f-2a3b-4c4d-9e5f-6a7b8c9d0e1f"] == 14716 + 15036 + 14876  # e3, e5, e8
+    assert sessions["1f0e9d8c-7b6a-4594-8382-716f5e4d3c2b"] == 16050  # b1 only
+    conn, res = sync(tmp_path / "h.db", pricer, sources=SRC)  # and so it stays
+    assert sessions == {s["sessionId"]: s["totalTokens"]
+                        for s in report.build(conn, report.ReportRequest("session", sources=SRC))["session"]}

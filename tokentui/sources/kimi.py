@@ -5,7 +5,7 @@ wire.jsonl`` and the sub-agents' own ``…/subagents/<agent>/wire.jsonl``. A rec
 *top-level* ``StatusUpdate`` with a ``token_usage`` object (one model step); one mirrored inside
 a ``SubagentEvent`` is not counted (the sub-agent's own wire has it). Key: the provider's
 ``message_id``, global across files, so a ``/fork`` (which copies the source wire's lines into a
-new session) and a repeated update collapse onto one row; without one (old builds) the session
+new session) and a repeated update collapse onto one row (the copy read first keeps its session); without one (old builds) the session
 dir (the sub-agent's, for its wire) and the line's timestamp. ``input_other`` is uncached input,
 ``input_cache_read`` / ``input_cache_creation`` the cache (a reader given a total ``input`` instead subtracts them),
 ``output`` all output. Time: the line's ``timestamp`` (Unix seconds). The wire names no model:
@@ -205,7 +205,7 @@ class _Parser:
         self.seen.add(key)
         inp, out, cw, cr = counts
         return UsageRecord(SOURCE, key, ts_ms, model, inp, out, cw, 0, cr, 0, self.file.project, session,
-                           None, UNPRICED, model_fallback=fallback)
+                           None, UNPRICED, model_fallback=fallback, msg_id=key)
 
     def cli(self, obj) -> UsageRecord | None:
         msg = obj.get("message")
@@ -265,7 +265,7 @@ def parse_lines(chunks, file: LocalFile, state: dict | None, ctx, row_of, mtime_
     """:data:`~tokentui.sources.readers.ParseLines`: rows keyed by message id (global), so copies
     in other files and later reads upsert the same row; a key seen twice in one read is a
     duplicate. The state keeps Kimi Code's last named model."""
-    from tokentui.sources.readers import LinesParsed
+    from tokentui.sources.readers import LinesParsed, first_copy_item
 
     homes_model = ctx.shared.get(SOURCE) or {}
     home = file.path[: len(file.path) - len(file.rel)].rstrip("/\\") or "/"
@@ -292,7 +292,7 @@ def parse_lines(chunks, file: LocalFile, state: dict | None, ctx, row_of, mtime_
             if row is None:
                 p.skipped += 1
             else:
-                rows.append(row)
+                rows.append(first_copy_item(r, row))
     return LinesParsed(rows, p.skipped, p.duplicates, {"model": p.real_model} if p.real_model else {})
 
 
@@ -302,9 +302,9 @@ def where(extra: Sequence[str] = ()) -> tuple[list[str], str | None]:
 
 
 def _reader():
-    from tokentui.sources.readers import JsonlLog
+    from tokentui.sources.readers import FIRST_COPY, JsonlLog
 
-    return JsonlLog(where=where, discover=discover, parse=parse_lines, prepare=prepare)
+    return JsonlLog(where=where, discover=discover, parse=parse_lines, dedupe=FIRST_COPY, prepare=prepare)
 
 
 READER = _reader()

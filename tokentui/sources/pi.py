@@ -6,8 +6,8 @@ is ``$PI_CODING_AGENT_DIR`` else ``~/.pi/agent`` for pi, ``$OMP_CODING_AGENT_DIR
 folder itself. A record is an assistant ``message`` entry with a ``usage`` object.
 
 Key: ``<entry id>@<message.timestamp>``, global: a branched or forked session copies the path's
-entries (same ids and request times) into a new file, so copies collapse onto one row (every
-reference reader counts them again). Version-1 entries have no id: ``<session id>@<entry
+entries (same ids and request times) into a new file, so copies collapse onto one row, the copy
+read first keeping its session (every reference reader counts them again). Version-1 entries have no id: ``<session id>@<entry
 timestamp>``.
 
 Counts: ``input``, ``output`` (thinking included), ``cacheWrite``, ``cacheRead`` as logged; a
@@ -173,13 +173,13 @@ class _Parser:
             logged = to_pico(stored)
         return UsageRecord(SOURCE, key, ts_ms, model, inp, out, cw, 0, cr, 0, self.project, self.session,
                            logged, UNPRICED if logged is None else ESTIMATED, model_fallback=model is None,
-                           logged_cost_pico=logged)
+                           logged_cost_pico=logged, msg_id=key)
 
 
 def parse_lines(chunks, file: LocalFile, state: dict | None, ctx, row_of, mtime_ms: int = 0):
     """:data:`~tokentui.sources.readers.ParseLines`: rows keyed globally (see the module); the
     state keeps the session, its folder and the last model across appends."""
-    from tokentui.sources.readers import LinesParsed
+    from tokentui.sources.readers import LinesParsed, first_copy_item
 
     p = _Parser(file, state)
     rows: list = []
@@ -199,7 +199,7 @@ def parse_lines(chunks, file: LocalFile, state: dict | None, ctx, row_of, mtime_
             if row is None:
                 p.skipped += 1
             else:
-                rows.append(row)
+                rows.append(first_copy_item(r, row))
     return LinesParsed(rows, p.skipped, p.duplicates, p.state())
 
 
@@ -209,9 +209,9 @@ def where(extra: Sequence[str] = ()) -> tuple[list[str], str | None]:
 
 
 def _reader():
-    from tokentui.sources.readers import JsonlLog
+    from tokentui.sources.readers import FIRST_COPY, JsonlLog
 
-    return JsonlLog(where=where, discover=discover, parse=parse_lines)
+    return JsonlLog(where=where, discover=discover, parse=parse_lines, dedupe=FIRST_COPY)
 
 
 READER = _reader()

@@ -117,6 +117,32 @@ class SessionTotals:
 LocalReader = JsonlLog | RewrittenJson | SignedDatabase | SessionTotals
 
 
+def _first_copy(items: Sequence[Sequence], kept: dict) -> tuple[dict[str, int], set[str], list[int]]:
+    """Records copied whole into other files (a fork, a branch) under the same global key: the
+    copy read first is kept (its session and project), later ones are duplicates. Items are
+    ``(key, key, …, row)``; ``kept`` maps a key already stored to a marker."""
+    upsert: dict[str, int] = {}
+    dups: list[int] = []
+    for i, it in enumerate(items):
+        key = it[0]
+        if key in upsert or kept.get(key):
+            dups.append(i)
+            continue
+        kept[key] = [key]
+        upsert[key] = i
+    return upsert, set(), dups
+
+
+#: the :class:`Dedupe` for readers whose keys are global and whose copies are identical (Kimi, pi):
+#: rows carry their key as ``msg_id`` so a copy read in a later sync is found in the store
+FIRST_COPY = Dedupe(_first_copy, lambda key, *_: key)
+
+
+def first_copy_item(r: UsageRecord, row) -> tuple:
+    """The dedupe item :data:`FIRST_COPY` reads for record ``r`` (whose ``msg_id`` is its key)."""
+    return (r.key, r.key, False, r.total, False, row)
+
+
 def take_rows(records: Iterable[UsageRecord], row_of: RowOf, into: list) -> int:
     """Append each record's row to ``into``; returns how many were invalid (skipped)."""
     bad = 0
