@@ -127,3 +127,18 @@ def test_what_was_counted_comes_from_the_history_itself(data, pricer, tmp_path) 
     conn, res = sync(tmp_path / "h.db", pricer, sources=SRC)
     assert res["goose"].files_read == 1
     assert sum(r["totalTokens"] for r in daily(conn, "goose").values()) == 86350 + 4100 + 8000
+
+
+def test_a_database_being_written_in_wal_mode_is_read_as_committed(data, pricer, tmp_path) -> None:
+    path = data / "sessions" / "sessions.db"
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("BEGIN IMMEDIATE")  # Goose in the middle of a write: not committed yet
+    writer.execute("UPDATE sessions SET accumulated_input_tokens = 99999999 WHERE id = '20261120_1'")
+    try:
+        conn, res = sync(tmp_path / "h.db", pricer, sources=SRC)
+        assert res["goose"].errors == [] and res["goose"].records == 3
+        assert daily(conn, "goose")["2026-11-20"]["totalTokens"] == 86350
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
