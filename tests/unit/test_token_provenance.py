@@ -158,3 +158,13 @@ def test_the_dashboard_counts_estimated_tokens(tmp_path) -> None:
     month = snap.period("month")
     assert (month.tokens, month.estimated_tokens) == (1220, 1010)
     assert snap.period("today").estimated_tokens == 1010
+
+
+def test_the_readme_says_for_every_agent_whether_its_numbers_are_exact() -> None:
+    from tokentui.sources import registry
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("## What it reads"):readme.index("## Where data and keys live")]
+    for name in registry.names(registry.LOCAL):
+        row = next(line for line in table.splitlines() if line.startswith(f"| `{name}` |"))
+        assert any(w in row for w in ("exact", "estimated", "cost only")), name
