@@ -125,3 +125,17 @@ def test_a_copied_entry_stays_in_the_session_that_wrote_it_first(agent_dir, pric
     conn, res = sync(tmp_path / "h.db", pricer, sources=SRC)  # and so it stays
     assert sessions == {s["sessionId"]: s["totalTokens"]
                         for s in report.build(conn, report.ReportRequest("session", sources=SRC))["session"]}
+
+
+def test_oh_my_pi_sub_agent_transcripts_are_read(tmp_path, pricer, monkeypatch) -> None:
+    d = tmp_path / "omp" / "sessions" / "--home-u-x--" / "2026-11-22T10-00-00-000Z_s1"
+    d.mkdir(parents=True)
+    (d / "explore.jsonl").write_text(
+        '{"type":"title","title":"explore"}\n'
+        '{"type":"session","version":3,"id":"sub-1","timestamp":"2026-11-22T10:00:00.000Z","cwd":"/home/u/x"}\n'
+        + _msg("s1", 1795398000000, 70) + "\n")
+    monkeypatch.setenv("PI_CODING_AGENT_DIR", str(tmp_path / "none"))
+    monkeypatch.setenv("OMP_CODING_AGENT_DIR", str(tmp_path / "omp"))
+    conn, res = sync(tmp_path / "h.db", pricer, sources=SRC)
+    assert (res["pi"].files, res["pi"].records) == (1, 1)
+    assert tokens(daily(conn, "pi")["2026-11-22"]) == (70, 10, 0, 0, 80)

@@ -2,7 +2,9 @@
 
 ``<agent dir>/sessions/--<cwd, / replaced by ->--/<start time>_<session uuid>.jsonl``; the agent dir
 is ``$PI_CODING_AGENT_DIR`` else ``~/.pi/agent`` for pi, ``$OMP_CODING_AGENT_DIR`` else
-``~/.omp/agent`` for Oh My Pi (same schema), and ccusage's ``$PI_AGENT_DIR`` names a ``sessions``
+``~/.omp/agent`` for Oh My Pi (same schema; its sub-agents write
+``sessions/<cwd>/<session>/<agent>.jsonl``; the variable follows pi's ``<APPNAME>_CODING_AGENT_DIR``
+rule, not verified for omp), and ccusage's ``$PI_AGENT_DIR`` names a ``sessions``
 folder itself. A record is an assistant ``message`` entry with a ``usage`` object.
 
 Key: ``<entry id>@<message.timestamp>``, global: a branched or forked session copies the path's
@@ -71,19 +73,20 @@ def _session_of(name: str) -> str:
 
 
 def discover(extra: Sequence[str] = (), errors: list[str] | None = None) -> tuple[list[LocalFile], str | None]:
-    """``sessions/<cwd folder>/*.jsonl`` (and files directly in ``sessions/``), sorted by path. Links
+    """``sessions/<cwd folder>/*.jsonl`` (and files directly in ``sessions/``), plus Oh My Pi's
+    sub-agent transcripts ``sessions/<cwd folder>/<session>/<agent>.jsonl``; sorted by path. Links
     are followed only while they stay under the folders read."""
     bases, problem = session_dirs(extra)
     within = real_roots(bases)
     files, seen = [], set()
     for base in bases:
-        for path in walk_files(base, (".jsonl",), errors, max_depth=1, within=within):
+        for path in walk_files(base, (".jsonl",), errors, max_depth=2, within=within):
             parts = Path(os.path.relpath(path, base)).parts
             real = os.path.realpath(path)
-            if len(parts) > 2 or real in seen:
+            if real in seen:
                 continue
             seen.add(real)
-            folder = parts[0] if len(parts) == 2 else None
+            folder = parts[0] if len(parts) >= 2 else None
             project = folder.strip("-").rsplit("-", 1)[-1] or None if folder else None
             files.append(LocalFile(path, SOURCE, project, _session_of(parts[-1]), "/".join(parts)))
     files.sort(key=lambda f: f.path)
@@ -120,7 +123,7 @@ class _Parser:
                 self.project = os.path.basename(cwd.rstrip("/\\")) or self.project
             return None
         if kind == "model_change":
-            self.model = _str(obj.get("modelId")) or self.model
+            self.model = _str(obj.get("modelId")) or _str(obj.get("model")) or self.model
             return None
         if kind != "message":
             return None
