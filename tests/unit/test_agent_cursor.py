@@ -73,7 +73,7 @@ def test_a_locked_database_is_read_again_later(root, pricer, tmp_path, monkeypat
     finally:
         db.rollback()
         db.close()
-    conn, res = sync(tmp_path / "h.db", pricer, sources=SRC)
+    _conn, res = sync(tmp_path / "h.db", pricer, sources=SRC)
     assert res["cursor"].records == 3
 
 
