@@ -68,7 +68,7 @@ def test_a_locked_database_is_read_again_later(root, pricer, tmp_path, monkeypat
     db.execute("BEGIN EXCLUSIVE")
     monkeypatch.setattr(cursor, "BUSY_MS", 100)
     try:
-        conn, res = sync(tmp_path / "h.db", pricer, sources=SRC)
+        _conn, res = sync(tmp_path / "h.db", pricer, sources=SRC)
         assert res["cursor"].records == 0 and "cannot read" in res["cursor"].errors[0]
     finally:
         db.rollback()
