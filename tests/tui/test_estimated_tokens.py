@@ -38,3 +38,34 @@ async def test_estimated_tokens_line() -> None:
         panel.periods = (_month(0),)
         await pilot.pause()
         assert "estimated" not in rendered(panel)
+
+
+async def test_editing_a_budget_in_the_form_keeps_include_estimated(tmp_path) -> None:
+    """The form has no field for it: a budget that leaves estimated tokens out keeps that setting."""
+    import tomllib
+
+    from tokentui.core.budgets import parse_budget
+    from tokentui.sources import registry
+    from tokentui.tui.screens.budget_form import BudgetFormScreen
+
+    config = tmp_path / "config.toml"
+    config.write_text('[budgets.exact]\ntokens = 1000\nperiod = "month"\ninclude_estimated = false\n')
+    budget = parse_budget("exact", {"tokens": 1000, "period": "month", "include_estimated": False},
+                          registry.catalog())
+    results = []
+
+    class Host(App):
+        def on_mount(self) -> None:
+            self.push_screen(BudgetFormScreen(config, budget), results.append)
+
+    app = Host()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        app.screen.query_one("#budget-amount").value = "2000"
+        await pilot.press("ctrl+s")
+        for _ in range(50):
+            await pilot.pause(0.05)
+            if results:
+                break
+    raw = tomllib.loads(config.read_text())["budgets"]["exact"]
+    assert raw["tokens"] == 2000 and raw["include_estimated"] is False
