@@ -101,3 +101,16 @@ def test_locations(tmp_path, monkeypatch) -> None:
     monkeypatch.delenv("HERMES_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "h"))
     assert hermes.homes([str(b)]) == [b] and hermes.databases(b) == [b / "profiles" / "x" / "state.db"]
+
+
+def test_odd_column_types_are_skipped_not_fatal(home, pricer, tmp_path) -> None:
+    db = sqlite3.connect(home / "state.db")
+    # TEXT columns turn numbers into text; blobs stay blobs
+    db.execute("INSERT INTO sessions (id, source, model, started_at, input_tokens) VALUES ('odd', 'cli', "
+               "X'6d6f64656c', 1795165200, 5)")
+    db.execute("INSERT INTO sessions (id, source, model, started_at, input_tokens) VALUES (X'07', 'cli', 'm', "
+               "1795165200, 5)")
+    db.commit()
+    db.close()
+    conn, res = sync(tmp_path / "h.db", pricer, sources=SRC)
+    assert (res["hermes"].records, res["hermes"].skipped) == (4, 2)

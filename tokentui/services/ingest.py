@@ -354,7 +354,12 @@ class Ingestor:
                 mark = json.loads(ledger.get_sync_state(self.conn, source, f"watermark:{d}") or "null")
             except ValueError:
                 mark = None
-            snaps, skipped, problem, new_mark = reader.read(d, mark)
+            try:
+                snaps, skipped, problem, new_mark = reader.read(d, mark)
+            except (OSError, ValueError, TypeError, AttributeError, sqlite3.Error) as exc:
+                # data no reader foresaw: one line in the source's status, never a traceback
+                result.errors.append(f"{d}: cannot read: {exc}")
+                continue
             if problem:
                 result.errors.append(f"{d}: {problem}")
             with transaction(self.conn):  # what was counted is read and added to under the write lock

@@ -117,7 +117,8 @@ def read(home: Path, watermark) -> tuple[list[SessionTotal], int, str | None, ob
         for sid, model, started, ended, i, o, cr, cw, reas, est, actual, cwd in rows:
             counts = [token_count(v if v is not None else 0) for v in (i, o, cr, cw, reas)]
             start = _ms(started)
-            if type(sid) is not str or not sid or start is None or None in counts or max(counts) > MAX_TOKENS:
+            if (type(sid) is not str or not sid or type(model) is not str or start is None or None in counts
+                    or max(counts) > MAX_TOKENS):
                 skipped += 1
                 continue
             if sid in seen:
