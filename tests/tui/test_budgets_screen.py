@@ -83,7 +83,7 @@ INVALID = [  # (fields, what the form says, the field it focuses)
     ({"amount": "lots"}, "expected an amount in dollars", "budget-amount"),
     ({"amount": "1.5", "unit": "tokens"}, "whole number of tokens", "budget-amount"),
     ({"amount": ""}, "missing", "budget-amount"),
-    ({"sources": "claude-code, cursor"}, "unknown source 'cursor'", "budget-sources"),
+    ({"sources": "claude-code, windsurf"}, "unknown source 'windsurf'", "budget-sources"),
     ({"providers": "acme"}, "unknown provider 'acme'", "budget-providers"),
     ({"start": "next tuesday"}, "expected a date like 2026-04-01", "budget-start"),
     ({"alerts": "80"}, "out of range", "budget-alerts"),

@@ -118,7 +118,7 @@ def test_set_list_remove_keep_other_settings(capsys, config):
     (["--usd", "-5", "--period", "month"], "budget 'x': --usd: must be positive"),
     (["--usd", "0", "--period", "month"], "budget 'x': --usd: must be greater than zero"),
     (["--tokens", "1.5", "--period", "month"], "budget 'x': --tokens: expected a whole number"),
-    (["--usd", "5", "--period", "month", "--source", "cursor"], "budget 'x': --source: unknown source 'cursor'"),
+    (["--usd", "5", "--period", "month", "--source", "windsurf"], "budget 'x': --source: unknown source 'windsurf'"),
     (["--usd", "5", "--period", "month", "--provider", "azure"], "--provider: unknown provider 'azure'"),
     (["--usd", "5", "--period", "month", "--alert", "50,80"], "--alert: alert threshold '50' is out of range"),
     (["--usd", "5", "--period", "year", "--start", "2026-02-30"], "--start: expected a date like 2026-04-01"),

@@ -65,7 +65,7 @@ def test_defaults_and_token_amounts():
     ({"usd": "nan", "period": "month"}, "usd", "finite"),
     ({"usd": 5, "period": "week"}, "period", "unknown period 'week'"),
     ({"usd": 5}, "period", "missing"),
-    ({"usd": 5, "period": "month", "sources": ["cursor"]}, "sources", "unknown source 'cursor'"),
+    ({"usd": 5, "period": "month", "sources": ["windsurf"]}, "sources", "unknown source 'windsurf'"),
     ({"usd": 5, "period": "month", "sources": "codex"}, "sources", "list of source names"),
     ({"usd": 5, "period": "month", "providers": ["azure"]}, "providers", "unknown provider 'azure'"),
     ({"usd": 5, "period": "month", "models": [""]}, "models", "list of model names"),

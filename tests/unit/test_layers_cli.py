@@ -124,7 +124,8 @@ def test_sync_summary_is_a_table_that_fits_80_columns(isolated: Path) -> None:
     from tokentui.sources import registry
 
     assert set(rows) == set(registry.names(registry.LOCAL))  # a row per local source, Cline and Zed included
-    assert {"claude-code", "codex", "openclaw", "cline", "roo-code", "kilo-code", "zed"} <= set(rows)
+    assert {"claude-code", "codex", "openclaw", "cline", "roo-code", "kilo-code", "zed", "kimi", "pi", "goose",
+            "droid", "crush", "hermes", "cursor"} <= set(rows)
     assert int(rows["claude-code"][-2].replace(",", "")) > 0 and int(rows["claude-code"][-1]) > 0
     assert max(len(line) for line in lines) <= 80, first.stdout
     again = _run("sync", env=env)
@@ -162,12 +163,12 @@ def test_sync_without_keys_loads_no_http_library_or_keyring(isolated: Path) -> N
 def test_sql_lives_in_the_store_only() -> None:
     """No ``.execute`` and no SQL text outside ``tokentui/store`` (the one exception is the
     readers that declare a database strategy — OpenCode, OpenClaw, Copilot's session store,
-    Zed — which read the agent's own database, not tokentop's)."""
+    Zed, Goose, Crush, Hermes, Cursor — which read the agent's own database, not tokentop's)."""
     import ast
     import re
 
     from tokentui.sources import registry
-    from tokentui.sources.readers import Combined, SignedDatabase, WatermarkDatabase
+    from tokentui.sources.readers import Combined, SessionTotals, SignedDatabase, WatermarkDatabase
 
     sql = re.compile(r"\b(SELECT\b.+\bFROM|INSERT (OR \w+ )?INTO|UPDATE \w+ SET|DELETE FROM|PRAGMA \w+|"
                      r"CREATE (TABLE|INDEX)|BEGIN IMMEDIATE)\b", re.S)
@@ -177,8 +178,9 @@ def test_sql_lives_in_the_store_only() -> None:
         reader = registry.reader(name)
         parts = reader.parts if isinstance(reader, Combined) else (reader,)
         for p in parts:  # the modules of a database strategy's functions, and the reader's own
-            if isinstance(p, (SignedDatabase, WatermarkDatabase)):
-                read = p.read_all if isinstance(p, SignedDatabase) else p.read_since
+            if isinstance(p, (SignedDatabase, WatermarkDatabase, SessionTotals)):
+                read = (p.read_all if isinstance(p, SignedDatabase) else p.read if isinstance(p, SessionTotals)
+                        else p.read_since)
                 for module in (read.__module__, registry.get(name).reader.split(":")[0]):
                     allowed.add(root.parent / (module.replace(".", "/") + ".py"))
     assert root / "sources" / "opencode.py" in allowed and root / "sources" / "openclaw.py" in allowed
@@ -210,12 +212,12 @@ def test_dashboard_without_a_terminal_says_so_and_exits_2(isolated: Path, args: 
 
 
 def test_unknown_sources_are_errors_with_a_suggestion(isolated: Path) -> None:
-    """`--source claude` or `--source cursor` used to print "No usage" and exit 0."""
+    """`--source claude` or `--source windsurf` used to print "No usage" and exit 0."""
     proc = _run("report", "daily", "--no-sync", "--source", "claude")
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.startswith("tokentop: error: unknown source 'claude'") and "did you mean 'claude-code'" in proc.stderr
-    proc = _run("report", "session", "--no-sync", "--source", "codex", "--source", "cursor")
-    assert proc.returncode == 2 and "unknown source 'cursor'" in proc.stderr and "claude-code" in proc.stderr
+    proc = _run("report", "session", "--no-sync", "--source", "codex", "--source", "windsurf")
+    assert proc.returncode == 2 and "unknown source 'windsurf'" in proc.stderr and "claude-code" in proc.stderr
     proc = _run("sync", "--source", "gemini")
     assert proc.returncode == 2 and "did you mean 'gemini-cli'" in proc.stderr
     assert _run("report", "daily", "--no-sync", "--source", "codex").returncode == 0

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tokentui.sources import registry
-from tokentui.sources.readers import Combined, JsonlLog, RewrittenJson, SignedDatabase, WatermarkDatabase
+from tokentui.sources.readers import Combined, JsonlLog, RewrittenJson, SessionTotals, SignedDatabase, WatermarkDatabase
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -28,7 +28,8 @@ def test_every_local_reader_declares_a_strategy_and_every_api_reader_a_provider(
     from tokentui.sources.api.base import ApiReader
 
     for name in registry.names(registry.LOCAL):
-        assert isinstance(registry.reader(name), (JsonlLog, RewrittenJson, SignedDatabase, WatermarkDatabase, Combined)), name
+        assert isinstance(registry.reader(name), (JsonlLog, RewrittenJson, SignedDatabase, WatermarkDatabase, SessionTotals,
+                                                         Combined)), name
     for name in registry.names(registry.API):
         assert isinstance(registry.reader(name), ApiReader), name
         assert PROVIDERS[name].label == registry.get(name).label
@@ -38,7 +39,7 @@ def test_every_local_reader_declares_a_strategy_and_every_api_reader_a_provider(
 
 def test_derived_relations():
     assert registry.local_provider() == {"claude-code": "anthropic", "codex": "openai", "gemini-cli": "google",
-                                         "copilot": "github"}
+                                         "copilot": "github", "kimi": "moonshot"}
     providers = registry.provider_sources()
     assert providers["anthropic"] == ("claude-code", "anthropic") and providers["openai"] == ("codex", "openai")
     assert registry.names() == registry.names(registry.LOCAL) + registry.names(registry.API)

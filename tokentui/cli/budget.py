@@ -19,7 +19,8 @@ from tokentui.errors import TokentopError, UsageError
 
 #: config key → the flag that sets it, for error messages
 FLAGS = {"usd": "--usd", "tokens": "--tokens", "period": "--period", "start": "--start", "sources": "--source",
-         "providers": "--provider", "models": "--model", "alerts": "--alert"}
+         "providers": "--provider", "models": "--model", "alerts": "--alert",
+         "include_estimated": "--exclude-estimated"}
 CHECK_FAILED = 3
 
 
@@ -52,6 +53,12 @@ def register(sub) -> None:
     s.add_argument("--alert", metavar="LIST", help="alert thresholds, e.g. 0.5,0.8,1 or 50%%,80%%,100%% "
                    "(default 0.5,0.8,1)")
     s.add_argument("--all-usage", action="store_true", help="clear the scope (sources, providers, models)")
+    est = s.add_mutually_exclusive_group()
+    est.add_argument("--exclude-estimated", dest="include_estimated", action="store_false", default=None,
+                     help="leave out usage whose tokens are estimates (agents that log only session totals "
+                     "or character counts)")
+    est.add_argument("--include-estimated", dest="include_estimated", action="store_true",
+                     help="count estimated tokens too (the default)")
     s.set_defaults(func=run_set)
 
     ls = actions.add_parser("list", help="the budgets in config.toml")
@@ -111,6 +118,10 @@ def run_set(args: argparse.Namespace) -> int:
             table[key] = values
     if args.alert is not None:
         table["alerts"] = args.alert
+    if args.include_estimated is not None:
+        table.pop("include_estimated", None)
+        if not args.include_estimated:
+            table["include_estimated"] = False
     try:
         budget = parse_budget(args.name, table, registry.catalog())
     except BudgetError as exc:

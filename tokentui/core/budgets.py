@@ -14,6 +14,8 @@ Example::
     providers = ["openai"]            # optional: expands to that provider's sources (see core.catalog)
     models = ["claude-opus-4-5"]      # optional: only these models
     alerts = [0.5, 0.8, 1.0]          # fractions of the amount; default 50 %, 80 %, 100 %
+    include_estimated = false         # optional: leave out usage whose tokens are estimates
+                                      # (session totals, character counts); default true
 
 Scope: a record counts when its source is among ``sources`` ∪ the providers' sources (any
 source if both are empty) and its model is among ``models`` (any model if empty).
@@ -43,7 +45,7 @@ MAX_ALERT = 5.0
 
 #: keys of ``[budgets]`` that are settings rather than budgets
 SETTINGS = ("notify_desktop",)
-BUDGET_KEYS = ("usd", "tokens", "period", "start", "sources", "providers", "models", "alerts")
+BUDGET_KEYS = ("usd", "tokens", "period", "start", "sources", "providers", "models", "alerts", "include_estimated")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
 
 
@@ -71,6 +73,8 @@ class Budget:
     alerts: tuple[float, ...] = DEFAULT_ALERTS
     #: the sources ``providers`` bill, resolved when the budget was parsed (see SourceCatalog)
     provider_sources: tuple[str, ...] = ()
+    #: whether usage with estimated token counts (records labelled ``estimated``) counts
+    include_estimated: bool = True
 
     def scope_sources(self) -> tuple[str, ...]:
         """The sources this budget counts (empty: every source)."""
@@ -100,7 +104,8 @@ class Budget:
         elif self.start:
             text += f" from {self.start.strftime('%m-%d')}" + (" (every 3 months)" if self.period == "quarter" else "")
         alerts = ", ".join(fmt.percent(a) for a in self.alerts) or "none"
-        return f"{text} · {self.scope_text()} · alerts at {alerts}"
+        exact = "" if self.include_estimated else " · exact tokens only"
+        return f"{text} · {self.scope_text()}{exact} · alerts at {alerts}"
 
     def to_raw(self) -> dict[str, Any]:
         """The ``[budgets.NAME]`` table (TOML-ready; defaults left out)."""
@@ -119,6 +124,8 @@ class Budget:
                 raw[key] = list(getattr(self, key))
         if self.alerts != DEFAULT_ALERTS:
             raw["alerts"] = list(self.alerts)
+        if not self.include_estimated:
+            raw["include_estimated"] = False
         return raw
 
 
@@ -269,6 +276,9 @@ def parse_budget(name: str, table: Any, catalog: SourceCatalog) -> Budget:
         raise BudgetError(kp + ["period"], f"unknown period {period!r} (one of: {', '.join(PERIODS)})")
     start = parse_start(table["start"], kp + ["start"]) if "start" in table else None
     providers = _names(table.get("providers", []), kp + ["providers"], "provider", tuple(catalog.provider_sources))
+    include_estimated = table.get("include_estimated", True)
+    if not isinstance(include_estimated, bool):
+        raise BudgetError(kp + ["include_estimated"], f"expected true or false, got {include_estimated!r}")
     expanded: list[str] = []
     for p in providers:
         expanded.extend(s for s in catalog.provider_sources[p] if s not in expanded)
@@ -277,7 +287,8 @@ def parse_budget(name: str, table: Any, catalog: SourceCatalog) -> Budget:
         sources=_names(table.get("sources", []), kp + ["sources"], "source", catalog.names),
         providers=providers, provider_sources=tuple(expanded),
         models=_names(table.get("models", []), kp + ["models"], "model", None),
-        alerts=parse_alerts(table["alerts"], kp + ["alerts"]) if "alerts" in table else DEFAULT_ALERTS)
+        alerts=parse_alerts(table["alerts"], kp + ["alerts"]) if "alerts" in table else DEFAULT_ALERTS,
+        include_estimated=include_estimated)
 
 
 def parse_budgets(section: Any, catalog: SourceCatalog) -> BudgetSettings:

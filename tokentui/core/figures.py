@@ -36,6 +36,7 @@ class PeriodTotal:
     cost: Decimal = Decimal(0)  # priced records only
     billed: Decimal = Decimal(0)
     unpriced_tokens: int = 0
+    estimated_tokens: int = 0  # of ``tokens``: counts that are estimates (session totals, characters)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,10 @@ from decimal import Decimal
 
 #: cost labels: from a provider cost API / priced locally / no price known
 BILLED, ESTIMATED, UNPRICED = "billed", "estimated", "unpriced"
+#: token labels: counted per request as the agent logged them / derived from session-level
+#: totals or character counts (spec/agents.md: Goose, Droid, Hermes, Cursor)
+TOKENS_EXACT, TOKENS_ESTIMATED = "exact", "estimated"
+TOKEN_LABELS = (TOKENS_EXACT, TOKENS_ESTIMATED)
 
 #: integer picodollars (1e-12 USD) per dollar: exact sums of per-token prices
 PICO = 10**12
@@ -59,6 +63,8 @@ class UsageRecord:
     sidechain: bool = False
     logged_cost_pico: int | None = None
     raw: str | None = None
+    #: whether the token counts are exact (:data:`TOKENS_EXACT`) or an estimate
+    token_label: str = TOKENS_EXACT
 
     @property
     def cache_write(self) -> int:
@@ -114,7 +120,7 @@ def problem(r: UsageRecord) -> str | None:
             and type(rs) is int and type(n) is int and type(ts) is int and type(r.key) is str and r.key
             and 0 <= i <= cap and 0 <= o <= cap and 0 <= c5 <= cap and 0 <= c1 <= cap and 0 <= cr <= cap
             and 0 <= rs <= cap and 0 <= n <= MAX_PICO
-            and MIN_TS_MS <= ts < MAX_TS_MS):
+            and MIN_TS_MS <= ts < MAX_TS_MS and r.token_label in TOKEN_LABELS):
         return None  # the common case, checked at once; the checks below say what is wrong
     for f in _TOKEN_FIELDS:
         if token_count(getattr(r, f), cap) is None:
@@ -125,6 +131,8 @@ def problem(r: UsageRecord) -> str | None:
         return f"timestamp out of range: {r.ts_ms!r:.40}"
     if not isinstance(r.key, str) or not r.key:
         return "no key"
+    if r.token_label not in TOKEN_LABELS:
+        return f"token label is not one of {', '.join(TOKEN_LABELS)}: {r.token_label!r:.40}"
     return None
 
 

@@ -20,6 +20,7 @@ class Totals:
     records: int = 0
     requests: int = 0
     models: dict[str, bool] = field(default_factory=dict)  # model -> is fallback (first-seen order)
+    estimated_tokens: int = 0  # of ``total``: tokens of records whose counts are estimates
 
     @property
     def total(self) -> int:
@@ -36,5 +37,6 @@ class Totals:
         self.unpriced_tokens += other.unpriced_tokens
         self.records += other.records
         self.requests += other.requests
+        self.estimated_tokens += other.estimated_tokens
         for m, fb in other.models.items():
             self.models[m] = self.models.get(m, True) and fb

@@ -23,9 +23,9 @@ Layout (schema 1)::
     window_days                 days in the period (leverage metrics are per week over it)
     totals      {input_tokens, output_tokens, cache_write_tokens, cache_read_tokens,
                  reasoning_tokens, total_tokens, cost_usd, billed_usd, estimated_usd,
-                 unpriced_tokens, unpriced_share, requests, records, active_days}
+                 unpriced_tokens, unpriced_share, requests, records, estimated_tokens, active_days}
     by_source   [{source, kind, <token fields>, total_tokens, cost_usd, billed_usd, unpriced_tokens,
-                  records}]
+                  records, estimated_tokens}]
     by_model    [{model, <token fields>, total_tokens, cost_usd, unpriced_tokens}]  (counted, cost desc)
     daily       [{date, <token fields>, total_tokens, cost_usd, unpriced_tokens}]  every day
     (totals, by_model and daily count usage seen in both logs and a usage API once per day;

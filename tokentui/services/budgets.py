@@ -82,7 +82,7 @@ class BudgetResult:
             "name": b.name, "unit": b.unit, "amount": num(b.amount), "period": b.period,
             "periodStart": self.period_start.isoformat(), "periodEnd": self.period_end.isoformat(),
             "scope": {"sources": list(b.sources), "providers": list(b.providers), "models": list(b.models),
-                      "effectiveSources": list(b.scope_sources())},
+                      "effectiveSources": list(b.scope_sources()), "includeEstimated": b.include_estimated},
             "spent": num(self.spent), "remaining": num(self.remaining),
             "usedFraction": round(self.used_fraction, 4), "elapsedFraction": round(p.elapsed_fraction, 4),
             "pace": None if p.pace is None else round(p.pace, 3),
@@ -148,7 +148,8 @@ def daily_series(conn: sqlite3.Connection, budget: Budget, tz: ZoneInfo, since: 
     overlap rule of :mod:`tokentui.core.overlap` (the larger view), as reports do.
     """
     since_ms, until_ms = queries.local_day_range(since, until - timedelta(days=1), tz)
-    f = queries.Filter(since_ms, until_ms, budget.scope_sources(), budget.models)
+    f = queries.Filter(since_ms, until_ms, budget.scope_sources(), budget.models,
+                       exact_only=not budget.include_estimated)
     cells: dict[tuple[str, str], Totals] = {}
     raw_tokens: dict[str, int] = {}
     for key, by_source_model in queries.grouped(conn, f, tz, "day").items():

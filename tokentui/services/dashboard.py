@@ -116,7 +116,7 @@ def _period_totals(conn: sqlite3.Connection, now: datetime, tz: ZoneInfo):
     avg_since = now_ms - AVG_DAYS * 86_400_000
     lo = min([r[1] for r in ranges] + [avg_since])
     hi = max(r[2] for r in ranges)
-    sums = {n: [0] * 8 for n, *_ in ranges}
+    sums = {n: [0] * 9 for n, *_ in ranges}
     models: dict[str, list[int]] = {}
     sources: dict[str, list[int]] = {}
     avg_tokens = 0
@@ -124,13 +124,13 @@ def _period_totals(conn: sqlite3.Connection, now: datetime, tz: ZoneInfo):
     days = [(today - timedelta(days=n)).isoformat() for n in range(AVG_DAYS - 1, -1, -1)]
     daily = dict.fromkeys(days, 0)
     cache = [0, 0]  # cache reads, all input
-    for q, source, model, i, o, cw, cr, cost, billed, unpriced in figures.quarter_hour_cells(conn, lo, hi):
+    for q, source, model, i, o, cw, cr, cost, billed, unpriced, est in figures.quarter_hour_cells(conn, lo, hi):
         ts = q * QUARTER_MS
         tok = i + o + cw + cr
         for name, a, b, _ in ranges:
             if a <= ts < b:
                 s = sums[name]
-                for k, v in enumerate((tok, i, o, cw, cr, cost, billed, unpriced)):
+                for k, v in enumerate((tok, i, o, cw, cr, cost, billed, unpriced, est)):
                     s[k] += v
         if ts >= avg_since and ts <= now_ms:
             avg_tokens += tok
@@ -147,7 +147,7 @@ def _period_totals(conn: sqlite3.Connection, now: datetime, tz: ZoneInfo):
             cache[0] += cr
             cache[1] += i + cw + cr
     periods = tuple(PeriodTotal(n, _label(n, start), a, b, s[0], s[1], s[2], s[3], s[4], _usd(s[5]), _usd(s[6]),
-                                s[7]) for (n, a, b, start), s in ((r, sums[r[0]]) for r in ranges))
+                                s[7], s[8]) for (n, a, b, start), s in ((r, sums[r[0]]) for r in ranges))
 
     def shares(table: dict[str, list[int]]) -> tuple[Share, ...]:
         total = sum(v[0] for v in table.values()) or 1

@@ -24,8 +24,8 @@ from tokentui.core.records import ESTIMATED, UNPRICED, implausible
 from tokentui.services.logfiles import Job, Unpriced, open_job, plan, prefix_of
 from tokentui.services.parse_pool import PARALLEL_MIN, ParsePool, default_workers
 from tokentui.sources import registry
-from tokentui.sources.readers import (Combined, Dedupe, JsonlLog, ParseContext, RewrittenJson, SignedDatabase,
-                                     WatermarkDatabase)
+from tokentui.sources.readers import (Combined, Dedupe, JsonlLog, ParseContext, RewrittenJson, SessionTotals,
+                                     SignedDatabase, WatermarkDatabase)
 from tokentui.store import ledger
 from tokentui.store import quotas as quota_store
 from tokentui.store.db import data_version, get_meta, set_meta, transaction
@@ -150,7 +150,7 @@ class Ingestor:
         plans = []
         tail = []
         for source, reader in ((src, part) for src in sources for part in _parts(registry.reader(src))):
-            if isinstance(reader, (SignedDatabase, WatermarkDatabase)):  # databases: read after the files
+            if isinstance(reader, (SignedDatabase, WatermarkDatabase, SessionTotals)):  # databases: after the files
                 tail.append((source, reader))
                 continue
             result = SourceResult(source)
@@ -192,6 +192,7 @@ class Ingestor:
             self._pool.stop()
         for source, reader in tail:
             results.append(self._database(source, reader) if isinstance(reader, SignedDatabase)
+                           else self._session_totals(source, reader) if isinstance(reader, SessionTotals)
                            else self._watermarked(source, reader))
         merged: dict[str, SourceResult] = {}  # a source read in parts has one result
         for r in results:
@@ -424,11 +425,54 @@ class Ingestor:
                                                  logged_cost_pico=None)))
         return rows
 
+    def _session_totals(self, source: str, reader: SessionTotals) -> SourceResult:
+        """Running totals per session (Goose, Droid, Crush, Hermes): a changed location is read
+        from its watermark; new sessions count whole, known ones by their increase over what the
+        ledger already holds for them (see :mod:`tokentui.core.session_totals`)."""
+        from tokentui.core.session_totals import deltas
+
+        result = SourceResult(source)
+        dirs = reader.locations(self.extra.get(source, ()))
+        result.files = len(dirs)
+        for d in dirs:
+            sig = reader.signature(d)
+            if ledger.get_sync_state(self.conn, source, f"signature:{d}") == sig:
+                continue
+            try:
+                mark = json.loads(ledger.get_sync_state(self.conn, source, f"watermark:{d}") or "null")
+            except ValueError:
+                mark = None
+            try:
+                snaps, skipped, problem, new_mark = reader.read(d, mark)
+            except (OSError, ValueError, TypeError, AttributeError, sqlite3.Error) as exc:
+                # data no reader foresaw: one line in the source's status, never a traceback
+                result.errors.append(f"{d}: cannot read: {exc}")
+                continue
+            if problem:
+                result.errors.append(f"{d}: {problem}")
+            with transaction(self.conn):  # what was counted is read and added to under the write lock
+                records, _state = deltas(source, ledger.session_sums(self.conn, source), snaps)
+                records, bad = _quarantine(records)
+                for r in records:
+                    r.cost_pico, r.cost_label = self._price(r.model, r.input, r.output, r.cache_write_5m,
+                                                            r.cache_write_1h, r.cache_read, r.logged_cost_pico)
+                ledger.upsert(self.conn, records, self.device)
+                if not problem:
+                    ledger.set_sync_state(self.conn, source, f"signature:{d}", sig)
+                    ledger.set_sync_state(self.conn, source, f"watermark:{d}", json.dumps(new_mark))
+                ledger.set_sync_state(self.conn, source, f"skipped:{d}", str(skipped + bad))
+            result.files_read += 1
+            result.records += len(records)
+            result.skipped += skipped + bad
+            result.implausible += bad
+        return result
+
     def _finish(self, result: SourceResult) -> None:
         totals = ledger.file_totals(self.conn, result.source)
         implausible = ledger.implausible_lines(self.conn, result.source) or result.implausible
         detail = {"files": result.files, "tracked_files": totals[0], "records": totals[1],
-                  "duplicates": totals[2], "skipped_lines": max(totals[3], implausible),
+                  "duplicates": totals[2],
+                  "skipped_lines": max(totals[3] + ledger.skipped_in_databases(self.conn, result.source), implausible),
                   "implausible_lines": implausible, "read_errors": result.errors[:5]}
         message = result.problem
         if not message and result.errors:
@@ -448,8 +492,8 @@ class Ingestor:
                logged: int | None) -> tuple[int | None, str]:
         """Cost and label of one local record: the logged cost in ``auto`` mode when the line
         had one, nothing for no model (unless no tokens), else the price of the tokens."""
-        if logged is not None and self.mode == "auto":
-            return logged, ESTIMATED
+        if logged is not None and (self.mode == "auto" or i + o + c5 + c1 + cr == 0):
+            return logged, ESTIMATED  # with no tokens (Crush: cost only) the logged cost is all there is
         if model is None:
             return (0, ESTIMATED) if i + o + c5 + c1 + cr == 0 else (None, UNPRICED)
         cost = self.pricer.cost_pico(model, i, o, c5, c1, cr)

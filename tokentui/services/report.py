@@ -40,7 +40,8 @@ def _num(pico: int) -> float:
 
 def _fields(t: Totals) -> dict:
     return {"inputTokens": t.input, "outputTokens": t.output, "cacheCreationTokens": t.cache_write,
-            "cacheReadTokens": t.cache_read, "totalTokens": t.total, "totalCost": _num(t.cost_pico)}
+            "cacheReadTokens": t.cache_read, "totalTokens": t.total, "totalCost": _num(t.cost_pico),
+            "estimatedTokens": t.estimated_tokens}
 
 
 def _model_breakdowns(by_model: dict[str | None, Totals]) -> list[dict]:
@@ -137,7 +138,7 @@ def _sessions(conn: sqlite3.Connection, f: Filter, req: ReportRequest) -> dict:
         total = Totals()
         for t in s.by_model.values():
             total.add(t)
-        if total.total == 0:
+        if total.total == 0 and not total.cost_pico:  # a cost-only session (Crush) is still a session
             continue
         grand.add(total)
         rows.append({"sessionId": s.session, "projectPath": s.project, "source": s.source, **_fields(total),
@@ -204,6 +205,7 @@ def render_table(report: dict, kind: str, width: int = 80, breakdown: bool = Fal
     if any_unpriced or report["totals"].get("unpricedTokens"):
         lines.append(f"* cost excludes {fmt.tokens_exact(report['totals']['unpricedTokens'])} tokens of models "
                      "with no known price (add [pricing.overrides] in config)")
+    lines.extend(_estimated_note(report["totals"]))
     if report.get("devices"):  # a history merged from several machines (`tokentop devices`)
         parts = [f"{printable(d)} {fmt.tokens_short(t['totalTokens'])}"
                  for d, t in sorted(report["devices"].items(), key=lambda kv: -kv[1]["totalTokens"])]
@@ -212,6 +214,13 @@ def render_table(report: dict, kind: str, width: int = 80, breakdown: bool = Fal
         lines.extend(textwrap.wrap("by device (as recorded): " + " · ".join(parts), max(40, width),
                                    subsequent_indent="  ", break_on_hyphens=False))
     return "\n".join(lines)
+
+
+def _estimated_note(totals: dict) -> list[str]:
+    """The footnote for tokens that are estimates (session-level totals, character counts)."""
+    n = totals.get("estimatedTokens") or 0
+    return [f"~ {fmt.tokens_exact(n)} tokens are estimates, not exact counts (session totals or "
+            "characters)"] if n else []
 
 
 def _session_table(report: dict, width: int, tz: ZoneInfo, breakdown: bool = False) -> str:
@@ -253,6 +262,7 @@ def _session_table(report: dict, width: int, tz: ZoneInfo, breakdown: bool = Fal
     if any_unpriced or t.get("unpricedTokens"):
         lines.append(f"* cost excludes {fmt.tokens_exact(t['unpricedTokens'])} tokens of models "
                      "with no known price (add [pricing.overrides] in config)")
+    lines.extend(_estimated_note(t))
     return "\n".join(lines)
 
 

@@ -114,13 +114,14 @@ def _totals_section(u: _Usage) -> dict[str, Any]:
             "cost_usd": money(t.cost_pico), "billed_usd": money(t.billed_pico),
             "estimated_usd": money(t.cost_pico - t.billed_pico), "unpriced_tokens": t.unpriced_tokens,
             "unpriced_share": ratio(t.unpriced_tokens, t.total), "requests": t.requests, "records": t.records,
+            "estimated_tokens": t.estimated_tokens,
             "active_days": sum(1 for d in u.by_day.values() if d.total or d.cost_pico)}
 
 
 def _by_source(u: _Usage) -> list[dict[str, Any]]:
     rows = [{"source": s, "kind": _kind(s), **_tokens(t), "total_tokens": t.total,
              "cost_usd": money(t.cost_pico), "billed_usd": money(t.billed_pico),
-             "unpriced_tokens": t.unpriced_tokens, "records": t.records}
+             "unpriced_tokens": t.unpriced_tokens, "records": t.records, "estimated_tokens": t.estimated_tokens}
             for s, t in u.by_source.items()]
     return sorted(rows, key=lambda r: (-r["total_tokens"], r["source"]))
 
@@ -203,6 +204,9 @@ def _notes(data: dict[str, Any], tz: ZoneInfo, include_projects: bool, missing: 
         "Usage seen both in agent logs and in a provider's usage API is counted once per day: the view with more "
         "tokens counts (listed under provenance); the per-source table shows each source as recorded.",
     ]
+    if t.get("estimated_tokens"):
+        notes.append(f"{t['estimated_tokens']:,} of the tokens are estimates, not exact counts: agents that log "
+                     "only session totals (dated at the session's start) or character counts.")
     if not include_projects:
         notes.append("Project names are left out (export with --include-projects to list them).")
     notes.extend(missing)

@@ -14,6 +14,11 @@ the ingester (:mod:`tokentui.services.ingest`) runs the strategy without knowing
   since the last read (a request per row, or with ``running_totals`` a thread's usage so far,
   of which the ingester stores each increase, dated at the change).
 * :class:`Combined` — one source read in parts (files by cursor plus a database).
+* :class:`SessionTotals` — agents that keep only running totals per session (a SQLite row
+  updated in place, a settings file rewritten whole): each changed location is read from a
+  watermark, and the ingester turns the snapshots into records with
+  :func:`tokentui.core.session_totals.deltas` (whole session at its start the first time, the
+  increase at the time it was seen after that); such tokens are labelled ``estimated``.
 
 Every strategy has ``where(extra) -> (locations, problem)``: the folders it reads, for
 `tokentop sources` and the Sources screen, and why none was found where the user said; and
@@ -157,7 +162,45 @@ class Combined:
         return looked
 
 
-LocalReader = JsonlLog | RewrittenJson | SignedDatabase | WatermarkDatabase | Combined
+@dataclass(frozen=True)
+class SessionTotals:
+    where: Where
+    locations: Callable[[Sequence[str]], list[Path]]
+    signature: Callable[[Path], str]
+    #: (a location, the watermark its last read returned or None) → (the sessions changed since
+    #: the watermark as :class:`~tokentui.core.session_totals.SessionTotal`, rows skipped, a
+    #: problem that means "read it again next time", the new watermark: JSON-ready)
+    read: Callable[[Path, Any], tuple[list, int, "str | None", Any]]
+    looked: Looked | None = None
+
+
+LocalReader = JsonlLog | RewrittenJson | SignedDatabase | WatermarkDatabase | SessionTotals | Combined
+
+
+def _first_copy(items: Sequence[Sequence], kept: dict) -> tuple[dict[str, int], set[str], list[int]]:
+    """Records copied whole into other files (a fork, a branch) under the same global key: the
+    copy read first is kept (its session and project), later ones are duplicates. Items are
+    ``(key, key, …, row)``; ``kept`` maps a key already stored to a marker."""
+    upsert: dict[str, int] = {}
+    dups: list[int] = []
+    for i, it in enumerate(items):
+        key = it[0]
+        if key in upsert or kept.get(key):
+            dups.append(i)
+            continue
+        kept[key] = [key]
+        upsert[key] = i
+    return upsert, set(), dups
+
+
+#: the :class:`Dedupe` for readers whose keys are global and whose copies are identical (Kimi, pi):
+#: rows carry their key as ``msg_id`` so a copy read in a later sync is found in the store
+FIRST_COPY = Dedupe(_first_copy, lambda key, *_: key)
+
+
+def first_copy_item(r: UsageRecord, row) -> tuple:
+    """The dedupe item :data:`FIRST_COPY` reads for record ``r`` (whose ``msg_id`` is its key)."""
+    return (r.key, r.key, False, r.total, False, row)
 
 
 def take_rows(records: Iterable[UsageRecord], row_of: RowOf, into: list) -> int:

@@ -126,6 +126,31 @@ for _s in (
            reads="`threads/threads.db` of Zed's data dir (`${XDG_DATA_HOME:-~/.local/share}/zed`, macOS "
                  "`~/Library/Application Support/Zed`, Windows `%LOCALAPPDATA%\\Zed`): thread totals, exact; each "
                  "increase dated at the thread's save (timing estimated)"),
+    Source("kimi", LOCAL, "Kimi CLI / Kimi Code", "tokentui.sources.kimi:READER", provider="moonshot",
+           env=("KIMI_SHARE_DIR", "KIMI_DATA_DIR", "KIMI_CODE_HOME", "KIMI_MODEL_NAME"),
+           reads="`sessions/**/wire.jsonl` of `$KIMI_SHARE_DIR` (comma list; ccusage's `$KIMI_DATA_DIR`), else "
+                 "`~/.kimi`, and of `$KIMI_CODE_HOME`, else `~/.kimi-code`; model from `$KIMI_MODEL_NAME` or "
+                 "`config.toml`"),
+    Source("pi", LOCAL, "pi / Oh My Pi", "tokentui.sources.pi:READER",
+           env=("PI_CODING_AGENT_DIR", "OMP_CODING_AGENT_DIR", "PI_AGENT_DIR"),
+           reads="`sessions/*/*.jsonl` of `$PI_CODING_AGENT_DIR`, else `~/.pi/agent`, and of "
+                 "`$OMP_CODING_AGENT_DIR`, else `~/.omp/agent` (Oh My Pi); ccusage's `$PI_AGENT_DIR` names a "
+                 "sessions folder"),
+    Source("goose", LOCAL, "Goose", "tokentui.sources.goose:READER", env=("GOOSE_PATH_ROOT",),
+           reads="`sessions/sessions.db` (SQLite, read-only) of `$GOOSE_PATH_ROOT/data`, else "
+                 "`${XDG_DATA_HOME:-~/.local/share}/goose`"),
+    Source("droid", LOCAL, "Droid (Factory)", "tokentui.sources.droid:READER", env=("DROID_SESSIONS_DIR", "FACTORY_DIR"),
+           reads="`*.settings.json` under `$DROID_SESSIONS_DIR` (comma list), else `$FACTORY_DIR/sessions`, else "
+                 "`~/.factory/sessions`"),
+    Source("crush", LOCAL, "Crush", "tokentui.sources.crush:READER", env=("CRUSH_GLOBAL_DATA", "XDG_DATA_HOME"),
+           reads="each project's `.crush/crush.db` (SQLite, read-only) listed in `projects.json` of "
+                 "`$CRUSH_GLOBAL_DATA`, else `${XDG_DATA_HOME:-~/.local/share}/crush`"),
+    Source("hermes", LOCAL, "Hermes Agent", "tokentui.sources.hermes:READER", env=("HERMES_HOME",),
+           reads="`state.db` (SQLite, read-only) of `$HERMES_HOME` (comma list), else `~/.hermes` and its "
+                 "`profiles/*/`"),
+    Source("cursor", LOCAL, "Cursor", "tokentui.sources.cursor:READER", env=("XDG_CONFIG_HOME", "APPDATA"),
+           reads="chat bubbles in `Cursor/User/globalStorage/state.vscdb` (SQLite, read-only) of "
+                 "`${XDG_CONFIG_HOME:-~/.config}`, `~/Library/Application Support` or `%APPDATA%`"),
     Source("openai", API, "OpenAI", "tokentui.sources.api.openai:PROVIDER", provider="openai",
            env=("OPENAI_ADMIN_KEY",), reads="organization usage (completions and siblings) and costs",
            key_hint="an admin key (sk-admin-…)", key_prefixes=("sk-admin-",),

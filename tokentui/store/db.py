@@ -152,6 +152,11 @@ MIGRATIONS: list[tuple[int, str]] = [
         PRIMARY KEY (device_id, seq, digest)
     );
     """),
+    # issue 16: whether a record's tokens are exact or an estimate (session totals, character counts)
+    (4, """
+    ALTER TABLE ledger ADD COLUMN token_label TEXT NOT NULL DEFAULT 'exact'
+        CHECK (token_label IN ('exact', 'estimated'));
+    """),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

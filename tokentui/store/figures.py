@@ -52,14 +52,16 @@ def recent_tokens_by(conn: sqlite3.Connection, column: str, since_ms: int, until
 
 def quarter_hour_cells(conn: sqlite3.Connection, lo_ms: int, hi_ms: int) -> Iterator[tuple]:
     """Per 15-minute UTC bucket, source and model in ``[lo_ms, hi_ms)``: ``(quarter, source,
-    model, input, output, cache writes, cache reads, cost pico, billed pico, unpriced tokens)``."""
+    model, input, output, cache writes, cache reads, cost pico, billed pico, unpriced tokens,
+    tokens whose counts are estimates)``."""
     sql = (f"SELECT ts_ms / {QUARTER_MS}, source, model, SUM(input), SUM(output), "
            "SUM(cache_write_5m + cache_write_1h), SUM(cache_read), "
            f"{money_sums('COALESCE(cost_pico, 0)')}, {money_sums(BILLED)}, "
-           f"SUM(CASE WHEN cost_pico IS NULL THEN {TOKENS} ELSE 0 END) "
+           f"SUM(CASE WHEN cost_pico IS NULL THEN {TOKENS} ELSE 0 END), "
+           f"SUM(CASE WHEN token_label = 'estimated' THEN {TOKENS} ELSE 0 END) "
            "FROM ledger WHERE ts_ms >= ? AND ts_ms < ? GROUP BY 1, 2, 3")
-    for q, source, model, i, o, cw, cr, c_hi, c_lo, b_hi, b_lo, unpriced in conn.execute(sql, (lo_ms, hi_ms)):
-        yield q, source, model, i, o, cw, cr, joined(c_hi, c_lo), joined(b_hi, b_lo), unpriced
+    for q, source, model, i, o, cw, cr, c_hi, c_lo, b_hi, b_lo, unpriced, est in conn.execute(sql, (lo_ms, hi_ms)):
+        yield q, source, model, i, o, cw, cr, joined(c_hi, c_lo), joined(b_hi, b_lo), unpriced, est
 
 
 # --- history -------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from tokentui.store.db import now_ms
 _COLS = ("source", "key", "kind", "ts_ms", "width_s", "model", "model_fallback", "input", "output",
          "cache_write_5m", "cache_write_1h", "cache_read", "reasoning", "requests", "project", "session",
          "cost_pico", "cost_label", "logged_cost_pico", "msg_id", "sidechain", "has_speed", "raw",
-         "device", "updated_ms")
+         "token_label", "device", "updated_ms")
 
 _UPSERT = (f"INSERT INTO ledger ({', '.join(_COLS)}) VALUES ({', '.join('?' * len(_COLS))}) "
            "ON CONFLICT (source, key) DO UPDATE SET "
@@ -39,7 +39,8 @@ def record_row(r: UsageRecord, has_speed: bool = False) -> Row | None:
         label = UNPRICED  # a cost no record can hold is no cost at all, never a wrong one
     return (r.source, r.key, r.kind, r.ts_ms, r.width_s, r.model, int(r.model_fallback), r.input, r.output,
             r.cache_write_5m, r.cache_write_1h, r.cache_read, r.reasoning, r.requests, r.project, r.session,
-            cost, label, storable_cost(r.logged_cost_pico), r.msg_id, int(r.sidechain), int(has_speed), r.raw)
+            cost, label, storable_cost(r.logged_cost_pico), r.msg_id, int(r.sidechain), int(has_speed), r.raw,
+            r.token_label)
 
 
 def price_rows(rows: Iterable[Row], price) -> list[Row]:
@@ -211,6 +212,21 @@ def file_totals(conn: sqlite3.Connection, source: str) -> tuple[int, int, int, i
     """(tracked files, records, duplicates, skipped lines) that ``source``'s cursors account for."""
     return conn.execute("SELECT COUNT(*), COALESCE(SUM(records), 0), COALESCE(SUM(duplicates), 0), "
                         "COALESCE(SUM(skipped), 0) FROM files WHERE source = ?", (source,)).fetchone()
+
+
+def session_sums(conn: sqlite3.Connection, source: str) -> dict[str, list[int]]:
+    """Per session of ``source``: summed input, output, cache writes, cache reads, reasoning and
+    logged cost (picodollars): what running-total readers already counted (core.session_totals)."""
+    return {s: [i, o, cw, cr, rs, c] for s, i, o, cw, cr, rs, c in conn.execute(
+        "SELECT session, SUM(input), SUM(output), SUM(cache_write_5m + cache_write_1h), SUM(cache_read), "
+        "SUM(reasoning), COALESCE(SUM(logged_cost_pico), 0) FROM ledger WHERE source = ? AND session IS NOT NULL "
+        "GROUP BY session", (source,))}
+
+
+def skipped_in_databases(conn: sqlite3.Connection, source: str) -> int:
+    """Rows or files of ``source`` skipped at the last read of each of its database locations."""
+    return conn.execute("SELECT COALESCE(SUM(CAST(value AS INTEGER)), 0) FROM sync_state "
+                        "WHERE source = ? AND name LIKE 'skipped:%'", (source,)).fetchone()[0]
 
 
 def implausible_lines(conn: sqlite3.Connection, source: str) -> int:

@@ -29,6 +29,7 @@ class Filter:
     models: tuple[str, ...] = ()
     kinds: tuple[str, ...] = ()
     devices: tuple[str, ...] = ()  # device names (a record's provenance)
+    exact_only: bool = False  # leave out records whose token counts are estimates
 
 
 def _where(f: Filter) -> tuple[str, list]:
@@ -48,6 +49,8 @@ def _where(f: Filter) -> tuple[str, list]:
             clause = "(" + " OR ".join([clause] + ["model GLOB ?"] * len(vals)) + ")"
             args.extend(_glob_literal(m) + "-" + "[0-9]" * 8 for m in vals)
         clauses.append(clause)
+    if f.exact_only:
+        clauses.append("token_label = 'exact'")
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
 
 
@@ -80,7 +83,7 @@ def joined(hi: int | None, lo: int | None) -> int:
 _SUMS = ("SUM(input), SUM(output), SUM(cache_write_5m + cache_write_1h), SUM(cache_read), SUM(reasoning), "
          f"{money_sums('COALESCE(cost_pico, 0)')}, {money_sums(BILLED)}, "
          f"SUM(CASE WHEN cost_pico IS NULL THEN {TOKENS} ELSE 0 END), COUNT(*), SUM(requests), MAX(model_fallback), "
-         "MIN(id)")
+         f"MIN(id), SUM(CASE WHEN token_label = 'estimated' THEN {TOKENS} ELSE 0 END)")
 
 
 #: a group with tokens, requests or money: records with none of them (Claude Code analytics,
@@ -92,6 +95,7 @@ _NOT_EMPTY = (f"MAX({TOKENS}) > 0 OR MAX(requests) > 0 OR MAX(COALESCE(cost_pico
 def _totals(row: Sequence, model: str | None) -> Totals:
     cost, billed = joined(row[5], row[6]), joined(row[7], row[8])
     t = Totals(*row[:5], cost, billed, *row[9:12])
+    t.estimated_tokens = row[14] or 0
     if model and model != "<synthetic>":
         t.models[model] = bool(row[12])
     return t

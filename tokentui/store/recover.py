@@ -118,14 +118,17 @@ def _salvage(aside: Path, new: sqlite3.Connection) -> tuple[int, int]:
         old = sqlite3.connect(f"file:{quote(str(aside))}?mode=ro", uri=True, timeout=5)
     except sqlite3.Error:
         return 0, 0
-    cols = ", ".join(_COLS)
     kept = bad = 0
     try:
         try:
             top = old.execute("SELECT MAX(id) FROM ledger").fetchone()[0] or 0
+            have = {r[1] for r in old.execute("PRAGMA table_info(ledger)")}
         except sqlite3.Error:
             return 0, 0  # no readable ledger at all (the file was not a database, or page 1 is gone)
-        insert = f"INSERT OR IGNORE INTO ledger ({cols}) VALUES ({', '.join('?' * len(_COLS))})"
+        # an older schema lacks later columns (e.g. token_label): those take their defaults
+        names = tuple(c for c in _COLS if c in have) if have else _COLS
+        cols = ", ".join(names)
+        insert = f"INSERT OR IGNORE INTO ledger ({cols}) VALUES ({', '.join('?' * len(names))})"
         new.execute("BEGIN IMMEDIATE")
         try:
             for start in range(1, top + 1, CHUNK):
@@ -139,7 +142,7 @@ def _salvage(aside: Path, new: sqlite3.Connection) -> tuple[int, int]:
                             rows.extend(old.execute(f"SELECT {cols} FROM ledger WHERE id = ?", (rid,)).fetchall())
                         except sqlite3.Error:
                             bad += 1
-                good = [r for r in rows if _valid(dict(zip(_COLS, r)))]
+                good = [r for r in rows if _valid(dict(zip(names, r)))]
                 bad += len(rows) - len(good)
                 kept += sum(new.execute(insert, r).rowcount for r in good)
             new.execute("COMMIT")
@@ -155,6 +158,8 @@ def _valid(row: dict) -> bool:
     if not all(isinstance(row[c], str) for c in ("source", "key", "device", "cost_label")):
         return False
     if row["kind"] not in ("local", "api") or row["cost_label"] not in ("billed", "estimated", "unpriced"):
+        return False
+    if row.get("token_label", "exact") not in ("exact", "estimated"):
         return False
     try:
         rec = UsageRecord(row["source"], row["key"], row["ts_ms"], row["model"], row["input"], row["output"],

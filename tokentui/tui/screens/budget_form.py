@@ -158,6 +158,10 @@ class BudgetFormScreen(ModalScreen[BudgetEdit | None]):
             self.show_error(*explain(exc))
             return
         self.show_error("")
+        if self.budget is not None and not self.budget.include_estimated:  # a setting the form does not show
+            from dataclasses import replace
+
+            budget = replace(budget, include_estimated=False)
         self._write(BudgetEdit(budget, self.budget.name if self.budget else None))
 
     @work(thread=True, exclusive=True, group="budget-save", exit_on_error=False)

@@ -41,8 +41,14 @@ class TotalsPanel(Widget):
                 line += f"  [dim]{escape(p.label)}[/]"
             lines.append(line)
         month = next((p for p in self.periods if p.name == "month"), None)
-        if month and month.unpriced_tokens:
-            share = month.unpriced_tokens / month.tokens if month.tokens else 0
-            lines.append(f"[$warning]{tokens_short(month.unpriced_tokens)} unpriced[/] "
+        unpriced, estimated = (month.unpriced_tokens, month.estimated_tokens) if month else (0, 0)
+        if unpriced and estimated:  # this month's; one line: the box has no room for two at 80x24
+            lines.append(f"[$warning]{tokens_short(unpriced)} unpriced[/] [dim]·[/] "
+                         f"[b]~{tokens_short(estimated)}[/] [dim]estimated[/]")
+        elif unpriced:
+            share = unpriced / month.tokens if month.tokens else 0
+            lines.append(f"[$warning]{tokens_short(unpriced)} unpriced[/] "
                          f"[dim]tokens this month ({share:.0%})[/]")
+        elif estimated:  # session totals or character counts: not exact
+            lines.append(f"[b]~{tokens_short(estimated)}[/] [dim]estimated tokens this month[/]")
         return Content.from_markup("\n".join(lines))
