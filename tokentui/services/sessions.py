@@ -174,6 +174,7 @@ class ProjectRow:
     last_ms: int
     trend: tuple[int, ...]  # tokens per equal slice of the window, oldest first
     efficiency: Efficiency
+    by_model: tuple[tuple[str | None, Totals], ...] = ()
 
     @property
     def cost_label(self) -> str:
@@ -204,12 +205,14 @@ class _Acc:
     trend: list = field(default_factory=lambda: [0] * TREND_POINTS)
 
 
-def build_projects(conn: sqlite3.Connection, window: Window, now_ms: int,
-                   sources: tuple[str, ...] = ()) -> ProjectsView:
+def build_projects(conn: sqlite3.Connection, window: Window, now_ms: int, sources: tuple[str, ...] = (),
+                   span: tuple[int | None, int | None] | None = None) -> ProjectsView:
     """Every project with usage in the window (records without a project are one row,
-    "(no project)"; API buckets have none)."""
+    "(no project)"; API buckets have none). ``span``: (since, until) ms instead of the window
+    (``report project --since/--until``)."""
     started = time.perf_counter()
-    gs = store.groups(conn, window.since_ms(now_ms), sessions_only=False, sources=sources)
+    since, until = span if span is not None else (window.since_ms(now_ms), None)
+    gs = store.groups(conn, since, until, sessions_only=False, sources=sources)
     folded = fold_projects(g.project for g in gs)
     accs: dict[str | None, _Acc] = {}
     for g in gs:
@@ -223,11 +226,11 @@ def build_projects(conn: sqlite3.Connection, window: Window, now_ms: int,
             a.by_model.setdefault(m, Totals()).add(t)
             a.total.add(t)
         a.last_ms = max(a.last_ms, g.last_ms)
-    since = window.since_ms(now_ms)
     if since is None:
         since = store.first_ms(conn) or now_ms
-    step = max(1, -(-(now_ms - since) // TREND_POINTS))
-    for recorded, buckets in store.project_timeline(conn, since, None, step).items():
+    end = until if until is not None else now_ms
+    step = max(1, -(-(end - since) // TREND_POINTS))
+    for recorded, buckets in store.project_timeline(conn, since, until, step).items():
         a = accs.get(folded.get(recorded, recorded))
         if a is not None:
             for b, tokens in buckets.items():
@@ -239,7 +242,7 @@ def build_projects(conn: sqlite3.Connection, window: Window, now_ms: int,
         total.add(a.total)
         rows.append(ProjectRow(project, display_name(project), tuple(sorted(a.recorded)), len(a.sessions),
                                tuple(a.sources), a.total, _models_by_cost(a.by_model), a.last_ms, tuple(a.trend),
-                               efficiency(a.total, a.by_model)))
+                               efficiency(a.total, a.by_model), tuple(a.by_model.items())))
     return ProjectsView(window, now_ms, tuple(sort_rows(rows, "cost")), total, (time.perf_counter() - started) * 1000)
 
 
