@@ -223,6 +223,45 @@ class Session:
                 self._read_conn = connect(self.db_path)
             return build_history(self._read_conn, self.tz, period, source, model)
 
+    # --- sessions and projects (a worker thread) --------------------------------------------------
+    def _reader(self):
+        """The read workers' connection (call with ``_read_lock`` held)."""
+        from tokentui.store.db import connect
+        from tokentui.store.dbfile import close_if_moved
+
+        if self._read_conn is not None and close_if_moved(self._read_conn):
+            self._read_conn = None  # the refresh says what happened to the file
+        if self._read_conn is None:
+            self._read_conn = connect(self.db_path)
+        return self._read_conn
+
+    def views(self, window, wanted: tuple[str, ...], breakdown_by: str = "project",
+              cancelled: Callable[[], bool] = lambda: False):
+        """The Sessions/Projects data over ``window`` (a :class:`~tokentui.core.windows.Window`),
+        or None when ``cancelled()`` turned true while waiting."""
+        from tokentui.services.sessions import build_views
+
+        with self._read_lock:
+            if cancelled():
+                return None
+            now_ms = int(self.clock().timestamp() * 1000)
+            return build_views(self._reader(), window, now_ms, wanted, breakdown_by)
+
+    def session_detail(self, row, window):
+        """One session's requests over time, models, cost by token kind, sub-agents, devices."""
+        from tokentui.core.pricing import Pricer
+        from tokentui.services.sessions import session_detail
+
+        pricer = Pricer.from_settings(self.settings)
+
+        def rates(model: str):
+            r = pricer.rates(model)
+            return None if r is None else (r.base[0], r.base[1], r.base[2], r.base[4])
+
+        with self._read_lock:
+            now_ms = int(self.clock().timestamp() * 1000)
+            return session_detail(self._reader(), row, window, now_ms, rates)
+
     # --- export (a worker thread) -----------------------------------------------------------------
     def export(self, *, period: str, format: str, label: str | None, include_projects: bool) -> Path:
         from tokentui.services.snapshot import ExportOptions, write_snapshot

@@ -267,3 +267,31 @@ def build_breakdown(conn: sqlite3.Connection, by: str, window: Window, now_ms: i
         name = display_name(folded.get(key, key)) if by == "project" else printable(key or "(none)")
         merged.setdefault(name, Totals()).add(t)
     return tuple(BreakdownRow(k, t) for k, t in sorted(merged.items(), key=lambda x: (-x[1].cost_pico, -x[1].total)))
+
+
+# --- what the screens ask for, built in one read ------------------------------------------------
+
+VIEWS = ("sessions", "projects")
+
+
+@dataclass(frozen=True, slots=True)
+class Views:
+    """The Sessions and Projects screens' data at one instant (None: not asked for)."""
+
+    window: Window
+    breakdown_by: str
+    sessions: SessionsView | None = None
+    projects: ProjectsView | None = None
+    breakdown: tuple[BreakdownRow, ...] | None = None  # when ``breakdown_by`` is not "project"
+    build_ms: float = 0.0
+
+
+def build_views(conn: sqlite3.Connection, window: Window, now_ms: int, wanted: Iterable[str],
+                breakdown_by: str = "project") -> Views:
+    started = time.perf_counter()
+    wanted = set(wanted)
+    s = build_sessions(conn, window, now_ms) if "sessions" in wanted else None
+    p = build_projects(conn, window, now_ms) if "projects" in wanted and breakdown_by == "project" else None
+    b = build_breakdown(conn, breakdown_by, window, now_ms) \
+        if "projects" in wanted and breakdown_by != "project" else None
+    return Views(window, breakdown_by, s, p, b, (time.perf_counter() - started) * 1000)
