@@ -129,9 +129,11 @@ class Session:
 
     # --- refresh (a worker thread) ----------------------------------------------------------------
     def refresh(self, plan: RefreshPlan, previous: Snapshot | None,
-                first_paint: Callable[[Snapshot], None] | None = None) -> RefreshResult:
+                first_paint: Callable[[Snapshot], None] | None = None, first_views=None) -> RefreshResult:
         """Sync, then the snapshot (and, when planned, the figures). ``first_paint`` gets what is
-        stored before any log is read, on the first refresh of a real store."""
+        stored before any log is read, on the first refresh of a real store; so does
+        ``first_views`` = (window, wanted, breakdown_by, callback), the Sessions/Projects data
+        of the screen the app opens on (one thread, no contention with the sync)."""
         import sqlite3
 
         from tokentui.store.db import NOTICES, StoreDamaged, store_error
@@ -144,7 +146,7 @@ class Session:
             if self._reload_config(notices):
                 plan = RefreshPlan(True, True)  # sources, budgets and leverage under the new settings
             try:
-                snap, figs = self._refresh(conn, plan, previous, first_paint)
+                snap, figs = self._refresh(conn, plan, previous, first_paint, first_views)
             except sqlite3.Error as exc:  # one plain line; a damaged store is repaired on the next refresh
                 err = store_error(exc, self.db_path)
                 if isinstance(err, StoreDamaged) and self._conn is not None:
@@ -154,12 +156,18 @@ class Session:
         return RefreshResult(snap, figs, tuple(notices))
 
     def _refresh(self, conn, plan: RefreshPlan, previous: Snapshot | None,
-                 first_paint: Callable[[Snapshot], None] | None) -> tuple[Snapshot, Figures | None]:
+                 first_paint: Callable[[Snapshot], None] | None,
+                 first_views=None) -> tuple[Snapshot, Figures | None]:
         if self.demo:
             rows = self._demo_sync(conn)
         else:
             from tokentui.services.sync import sync_local
 
+            if previous is None and first_views is not None:
+                from tokentui.services.sessions import build_views
+
+                window, wanted, by, show = first_views
+                show(build_views(conn, window, int(self.clock().timestamp() * 1000), wanted, by))
             if previous is None and first_paint is not None:
                 first_paint(dashboard.build_snapshot(conn, self.clock(), self.tz))
             sync_local(conn, self.settings)

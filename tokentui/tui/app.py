@@ -107,6 +107,8 @@ class TokentopApp(App[int]):
         """``screen``: the mode to open on (default the Dashboard)."""
         super().__init__()
         self._first_screen = screen or SCREENS[0].MODE
+        #: what the first screen shows of sessions/projects: built by the first refresh, before it syncs
+        self._first_views = tuple(self.MODES[self._first_screen].VIEWS) if not demo else ()
         self.session = Session(settings, db_path=db_path or paths.history_db(), demo=demo, clock=clock or utc_now,
                                demo_seed=demo_seed)
         self._refresh_worker: Worker | None = None
@@ -220,11 +222,16 @@ class TokentopApp(App[int]):
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
-        self._refresh_worker = self._refresh(self.session.next_refresh(), self.snapshot)
+        first_views = None
+        if self.snapshot is None and self._first_views:  # the screen the app opens on, before any sync
+            first_views = (self.window, self._first_views, self.breakdown_by,
+                           lambda v: self.post_message(ViewsLoaded(v)))
+        self._refresh_worker = self._refresh(self.session.next_refresh(), self.snapshot, first_views)
 
     @work(thread=True, name="refresh", group="refresh", exit_on_error=False)
-    def _refresh(self, plan: RefreshPlan, previous: Snapshot | None) -> None:
-        result = self.session.refresh(plan, previous, first_paint=lambda s: self.post_message(UsageUpdated(s)))
+    def _refresh(self, plan: RefreshPlan, previous: Snapshot | None, first_views=None) -> None:
+        result = self.session.refresh(plan, previous, first_paint=lambda s: self.post_message(UsageUpdated(s)),
+                                      first_views=first_views)
         for title, text in result.notices:
             self.call_from_thread(self.notify, text, title=title, severity="warning", timeout=20)
         self.post_message(UsageUpdated(result.snapshot))
@@ -251,8 +258,10 @@ class TokentopApp(App[int]):
                 self._arm_poll()
 
     def on_usage_updated(self, message: UsageUpdated) -> None:
+        first = self.snapshot is None and bool(self._first_views)
         self.snapshot = message.snapshot
-        if getattr(self.screen, "VIEWS", ()):  # sessions and projects follow the logs
+        self._first_views = ()
+        if getattr(self.screen, "VIEWS", ()) and not first:  # sessions and projects follow the logs
             self.request_views()
         self._last_problem = None
         stamp = datetime.fromtimestamp(message.snapshot.now_ms / 1000, self.tz).strftime("%H:%M:%S")
@@ -340,6 +349,8 @@ class TokentopApp(App[int]):
         """Build what the current screen shows of sessions and projects, in a worker (the
         newest request wins; a running one is cancelled)."""
         wanted = tuple(getattr(self.screen, "VIEWS", ()))
+        if self.snapshot is None and self._first_views == wanted:
+            return  # the first refresh builds them (see _start_refresh)
         if wanted:
             self._load_views(self.window, wanted, self.breakdown_by)
 
