@@ -190,3 +190,23 @@ async def test_live_log_new_session_appears_and_growing_one_updates(tmp_path, mo
         table = app.screen.query_one(DataTable)
         assert table.row_count == 2
         assert rows()[first].totals.total == 2 * 1010 + 300
+
+
+async def test_dashboard_shows_recent_sessions_when_tall_only(make_app):
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(pilot, lambda: app.views is not None and app.views.sessions is not None, what="sessions")
+        await pilot.pause()
+        table = app.screen.query_one("#dash-sessions", DataTable)
+        assert table.display and table.row_count == 6
+        assert table.get_row_at(0)[1].plain == "web-app" and table.get_row_at(0)[0].plain == "●"  # the live one
+        assert table.border_title == "Recent sessions · 7d"
+        await pilot.press("w")
+        await wait_for(pilot, lambda: app.views.window.name == "30d", what="30d")
+        await pilot.pause()
+        assert table.border_title == "Recent sessions · 30d"
+    small = make_app()
+    async with small.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: small.snapshot is not None, what="snapshot")
+        await pilot.pause()
+        assert not small.screen.query_one("#dash-sessions").display and small.views is None

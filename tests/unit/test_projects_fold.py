@@ -48,3 +48,12 @@ def test_windows_cycle_and_efficiency():
     assert e.top_model == "opus"
     unpriced = Totals(input=10, unpriced_tokens=10, requests=1)
     assert efficiency(unpriced, {"x": unpriced}).cost_per_request_pico is None  # never $0 for unknown
+
+
+def test_cost_per_request_is_not_shown_when_part_is_unpriced():
+    from tokentui.core.totals import Totals
+    from tokentui.core.windows import efficiency
+
+    mixed = Totals(input=100, cost_pico=4_000, unpriced_tokens=50, requests=4)
+    assert efficiency(mixed, {}).cost_per_request_pico is None  # 4 requests, one without a price: not $0.001
+    assert efficiency(Totals(input=100, cost_pico=4_000, requests=4), {}).cost_per_request_pico == 1_000

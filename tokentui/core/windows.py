@@ -40,7 +40,8 @@ def next_window(current: Window) -> Window:
 class Efficiency:
     """``cache_hit``: cache reads / all input (uncached + cache writes + cache reads);
     ``output_share``: output / all tokens; ``cost_per_request`` in picodollars (None when
-    nothing is priced or there were no requests); ``top_model``: the model that cost most."""
+    any of the tokens is unpriced, which would understate it, or there were no requests);
+    ``top_model``: the model that cost most."""
 
     cache_hit: float | None
     output_share: float | None
@@ -50,7 +51,7 @@ class Efficiency:
 
 def efficiency(total: Totals, by_model: dict[str | None, Totals]) -> Efficiency:
     prompt = total.input + total.cache_write + total.cache_read
-    priced = total.cost_pico if total.total > total.unpriced_tokens else None
+    priced = None if total.unpriced_tokens else total.cost_pico
     top = max(((m, t.cost_pico) for m, t in by_model.items() if m and t.cost_pico), key=lambda x: x[1],
               default=(None, 0))[0]
     return Efficiency(total.cache_read / prompt if prompt else None,

@@ -261,7 +261,8 @@ class TokentopApp(App[int]):
         first = self.snapshot is None and bool(self._first_views)
         self.snapshot = message.snapshot
         self._first_views = ()
-        if getattr(self.screen, "VIEWS", ()) and not first:  # sessions and projects follow the logs
+        if hasattr(self.screen, "views_wanted") and self.screen.views_wanted() and not first:
+            # sessions and projects follow the logs
             self.request_views()
         self._last_problem = None
         stamp = datetime.fromtimestamp(message.snapshot.now_ms / 1000, self.tz).strftime("%H:%M:%S")
@@ -348,7 +349,8 @@ class TokentopApp(App[int]):
     def request_views(self) -> None:
         """Build what the current screen shows of sessions and projects, in a worker (the
         newest request wins; a running one is cancelled)."""
-        wanted = tuple(getattr(self.screen, "VIEWS", ()))
+        screen = self.screen
+        wanted = tuple(screen.views_wanted()) if hasattr(screen, "views_wanted") else ()
         if self.snapshot is None and self._first_views == wanted:
             return  # the first refresh builds them (see _start_refresh)
         if wanted:

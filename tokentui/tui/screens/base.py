@@ -55,8 +55,12 @@ class TokentopScreen(Screen):
             self.watch(self.app, name, partial(self._data_changed, name), init=True)
         self.watch(self.app, "status_line", self._status_changed, init=True)
         self.watch(self.app, "window", self._window_changed, init=True)
-        if self.VIEWS:
+        if self.views_wanted():
             self.app.request_views()
+
+    def views_wanted(self) -> tuple[str, ...]:
+        """What this screen needs of ``app.views`` now (``VIEWS``; the Dashboard: when tall)."""
+        return self.VIEWS
 
     def _window_changed(self, window) -> None:
         self.query_one(NavBar).window = window.name
@@ -85,7 +89,7 @@ class TokentopScreen(Screen):
 
     def on_screen_resume(self) -> None:
         self._size_classes()
-        if self.VIEWS and self.is_mounted:
+        if self.views_wanted() and self.is_mounted:
             self.app.request_views()
         for name in list(self._stale):
             value = getattr(self.app, name, None)
