@@ -209,4 +209,4 @@ async def test_dashboard_shows_recent_sessions_when_tall_only(make_app):
     async with small.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, lambda: small.snapshot is not None, what="snapshot")
         await pilot.pause()
-        assert not small.screen.query_one("#dash-sessions").display and small.views is None
+        assert not small.screen.query("#dash-sessions") and small.views is None

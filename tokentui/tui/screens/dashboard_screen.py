@@ -56,7 +56,6 @@ class DashboardScreen(TokentopScreen):
         with Horizontal(id="dash-mid"):
             yield TopList(id="top-models")
             yield SourceStatusList(id="source-list")
-        yield DataTable(id="dash-sessions", cursor_type="none", zebra_stripes=True, show_cursor=False)
         yield BarChart(id="daily-chart")
         with Vertical(id="headline"):
             yield Static("[dim]waiting for data…[/]", id="leverage-line")
@@ -75,27 +74,41 @@ class DashboardScreen(TokentopScreen):
         box.border_subtitle = "3 → budgets · 4 → leverage"  # keys, not counts
         self.query_one("#daily-chart", BarChart).border_title = "Tokens per day · 28 days"
         self.query_one("#dash-gauge").display = False
-        table = self.query_one("#dash-sessions", DataTable)
+        self._sessions_table()
+
+    def _sessions_table(self) -> DataTable | None:
+        """The compact sessions table, mounted the first time the terminal is tall enough
+        (a dashboard that never shows it never pays for it)."""
+        if not self.has_class("-tall"):
+            return None
+        found = self.query("#dash-sessions")
+        if found:
+            return found.first(DataTable)
+        table = DataTable(id="dash-sessions", cursor_type="none", zebra_stripes=True, show_cursor=False)
+        table.can_focus = False
         table.border_title = "Recent sessions"
         table.border_subtitle = "6 → sessions"
-        table.can_focus = False
         for key, label, width in DASH_SESSIONS:
             table.add_column(rich_plain(label, justify="left" if key in ("live", "project", "source", "models")
                                         else "right"), key=key, width=width)
+        self.mount(table, before=self.query_one("#daily-chart"))
+        return table
 
     def views_wanted(self) -> tuple[str, ...]:
         return ("sessions",) if self.has_class("-tall") else ()
 
     def on_resize(self) -> None:
         super().on_resize()
-        if self.views_wanted() and self.app.views is None:
-            self.app.request_views()
+        if self.views_wanted():
+            self._sessions_table()
+            if self.app.views is None:
+                self.app.request_views()
 
     def show_views(self, views: Views) -> None:
         """The compact sessions table (tall terminals): the window's most recent sessions."""
-        if views.sessions is None:
+        table = self._sessions_table()
+        if views.sessions is None or table is None:
             return
-        table = self.query_one("#dash-sessions", DataTable)
         table.border_title = f"Recent sessions · {views.window.name}"
         table.clear()
         now = views.sessions.now_ms
