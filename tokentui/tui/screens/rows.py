@@ -9,6 +9,7 @@ from rich.text import Text
 
 from tokentui.core.fmt import tokens_short, usd
 from tokentui.core.records import PICO
+from tokentui.core.text import printable
 from tokentui.core.totals import Totals
 from tokentui.services.report import short_model
 from tokentui.tui.widgets.text import rich_plain
@@ -52,13 +53,14 @@ def stamp(ms: int, tz) -> str:
 
 
 def models(names, width: int) -> Text:
-    text = ", ".join(short_model(m) for m in names)
-    return rich_plain(text if len(text) <= width else text[:width - 1] + "…")
+    text = printable(", ".join(short_model(m) for m in names))  # measured as shown: escapes take room
+    return Text(text if len(text) <= width else text[:width - 1] + "…")
 
 
 def name(text: str, width: int) -> Text:
     """A project name, its end kept (the repository's own folder is at the end)."""
-    return rich_plain(text if len(text) <= width else "…" + text[-(width - 1):])
+    text = printable(text)
+    return Text(text if len(text) <= width else "…" + text[-(width - 1):])
 
 
 def tokens(n: int) -> Text:
