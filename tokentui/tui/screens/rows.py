@@ -12,7 +12,6 @@ from tokentui.core.records import PICO
 from tokentui.core.text import printable
 from tokentui.core.totals import Totals
 from tokentui.services.report import short_model
-from tokentui.tui.widgets.text import rich_plain
 
 
 def num(text: str) -> Text:
