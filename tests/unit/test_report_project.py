@@ -65,6 +65,8 @@ def test_project_and_session_tables_fit_80_and_use_160(tmp_path):
     assert "Reqs" in s80[0] and all(len(line) <= 80 for line in s80)
     s160 = report.render_table(sess, "session", 160, tz=tz).splitlines()
     assert "Length" in s160[0] and "Cache" in s160[0] and all(len(line) <= 160 for line in s160)
+    assert "Start" in s160[0] and "Start" not in report.render_table(sess, "session", 140, tz=tz).splitlines()[0]
+    assert any("01-15 07:58" in line for line in s160)  # s1 started two minutes before NOW
     (s2,) = [line for line in s160 if " 50 " in line or line.startswith("api") and "claude-code" in line
              and "sonnet-4-5" in line and "opus" not in line]
     assert s2.startswith("api ")  # the worktree shows as its repository

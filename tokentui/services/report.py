@@ -274,11 +274,13 @@ def _session_table(report: dict, width: int, tz: ZoneInfo, breakdown: bool = Fal
     rows = report["session"]
     folded = fold_projects(r.get("projectPath") for r in rows)
     wide = width >= 120
-    fixed = 2 + 11 + 2 + 16 + 2 + 5 + 2 + 8 + 2 + 10 + ((2 + 7 + 2 + 5) if wide else 0)
+    start = width >= 150
+    fixed = 2 + 11 + 2 + 16 + 2 + 5 + 2 + 8 + 2 + 10 + ((2 + 7 + 2 + 5) if wide else 0) + (2 + 11 if start else 0)
     models_w = min(40, width - fixed - 2 - 20) if wide else 0
     label_w = max(13, width - fixed - (models_w + 2 if models_w else 0))
     head = (f"{'Project':<{label_w}}  {'Source':<11}  {'Last activity':<16}  {'Reqs':>5}  {'Tokens':>8}  {'Cost':>10}"
-            + (f"  {'Length':>7}  {'Cache':>5}" if wide else "") + (f"  {'Models':<{models_w}}" if models_w else ""))
+            + (f"  {'Start':<11}" if start else "") + (f"  {'Length':>7}  {'Cache':>5}" if wide else "")
+            + (f"  {'Models':<{models_w}}" if models_w else ""))
     lines = [head.rstrip(), "─" * len(head)]
     any_unpriced = False
     for r in rows:
@@ -288,8 +290,10 @@ def _session_table(report: dict, width: int, tz: ZoneInfo, breakdown: bool = Fal
         line = (f"{_clip_left(project, label_w):<{label_w}}  {_clip(r['source'], 11):<11}  "
                 f"{last.strftime('%Y-%m-%d %H:%M'):<16}  {fmt.tokens_short(reqs) if reqs is not None else '':>5}  "
                 f"{fmt.tokens_short(r['totalTokens']):>8}  {_cost_cell(r['totalCost'], r.get('unpricedTokens', 0)):>10}")
+        first = datetime.fromisoformat(r["firstActivity"].replace("Z", "+00:00")).astimezone(tz)
+        if start:
+            line += f"  {first.strftime('%m-%d %H:%M'):<11}"
         if wide:
-            first = datetime.fromisoformat(r["firstActivity"].replace("Z", "+00:00"))
             line += f"  {_duration(int((last - first).total_seconds() * 1000)):>7}  {_ratio(r.get('cacheHitRatio')):>5}"
         if models_w:
             line += "  " + _clip(", ".join(short_model(m) for m in r["modelsUsed"]), models_w)
