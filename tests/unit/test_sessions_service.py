@@ -62,7 +62,7 @@ def test_sessions_in_a_window_add_up_to_the_window_total(conn):
 def test_projects_fold_worktrees_and_subfolders_with_trend_and_top_models(conn):
     view = svc.build_projects(conn, window("30d"), NOW)
     by = {r.name: r for r in view.rows}
-    assert set(by) == {"api", "web", "(no project)"}
+    assert set(by) == {"api", "web"}  # the provider API's day has no project and is never added to the logs
     api = by["api"]
     assert api.sessions == 3 and set(api.recorded) == {"/home/me/api", "/home/me/api/.worktrees/feat",
                                                       "/home/me/api/docs"}
@@ -88,4 +88,8 @@ def test_breakdowns(conn):
     source = {r.key: r.totals for r in svc.build_breakdown(conn, "source", window("all"), NOW)}
     assert set(agent) == {"claude-code", "codex"} and "anthropic-api" in source
     project = {r.key for r in svc.build_breakdown(conn, "project", window("all"), NOW)}
-    assert project == {"api", "web", "(no project)"}
+    assert project == {"api", "web"}
+    api_rows = [r for r in svc.build_breakdown(conn, "source", window("all"), NOW) if r.api]
+    assert [(r.key, r.totals.cost_pico) for r in api_rows] == [("anthropic-api", 9000)]
+    models = {r.key: r.totals for r in svc.build_breakdown(conn, "model", window("all"), NOW)}
+    assert sum(t.total for t in models.values()) == sum(t.total for t in agent.values())  # logs only

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
 
 from tokentui.core.projects import display_name, fold_projects
-from tokentui.core.text import printable
 from tokentui.core.totals import Totals
 from tokentui.core.windows import Efficiency, Window, efficiency
 from tokentui.store import sessions as store
@@ -207,12 +206,13 @@ class _Acc:
 
 def build_projects(conn: sqlite3.Connection, window: Window, now_ms: int, sources: tuple[str, ...] = (),
                    span: tuple[int | None, int | None] | None = None) -> ProjectsView:
-    """Every project with usage in the window (records without a project are one row,
-    "(no project)"; API buckets have none). ``span``: (since, until) ms instead of the window
-    (``report project --since/--until``)."""
+    """Every project of the agent logs with usage in the window (records without a project
+    are one row, "(no project)"). Provider API usage has no project and is left out: it is
+    the same usage seen from the other side, never added to the logs'. ``span``: (since,
+    until) ms instead of the window (``report project --since/--until``)."""
     started = time.perf_counter()
     since, until = span if span is not None else (window.since_ms(now_ms), None)
-    gs = store.groups(conn, since, until, sessions_only=False, sources=sources)
+    gs = store.groups(conn, since, until, sessions_only=False, sources=sources, local_only=True)
     folded = fold_projects(g.project for g in gs)
     accs: dict[str | None, _Acc] = {}
     for g in gs:
@@ -255,18 +255,20 @@ BREAKDOWNS = ("project", "model", "agent", "source")
 class BreakdownRow:
     key: str
     totals: Totals
+    api: bool = False  # a provider API's view: listed, never added to the agent logs' total
 
 
 def build_breakdown(conn: sqlite3.Connection, by: str, window: Window, now_ms: int) -> tuple[BreakdownRow, ...]:
-    """The window's usage by ``by`` (project: folded; agent: local agent logs only; source:
-    every source, API ones too), most expensive first."""
+    """The window's usage of the agent logs by ``by`` (project: folded), most expensive
+    first; ``source`` lists the provider APIs too, as rows of their own (``api``)."""
     got = store.breakdown(conn, by, window.since_ms(now_ms))
-    merged: dict[str, Totals] = {}
-    folded = fold_projects(k for k, _ in got) if by == "project" else {}
-    for key, t in got:
-        name = display_name(folded.get(key, key)) if by == "project" else printable(key or "(none)")
-        merged.setdefault(name, Totals()).add(t)
-    return tuple(BreakdownRow(k, t) for k, t in sorted(merged.items(), key=lambda x: (-x[1].cost_pico, -x[1].total)))
+    merged: dict[tuple[str, bool], Totals] = {}
+    folded = fold_projects(k for k, _, _ in got) if by == "project" else {}
+    for key, kind, t in got:
+        name = display_name(folded.get(key, key)) if by == "project" else (key or "(none)")
+        merged.setdefault((name, kind == "api"), Totals()).add(t)
+    ranked = sorted(merged.items(), key=lambda x: (x[0][1], -x[1].cost_pico, -x[1].total))
+    return tuple(BreakdownRow(k, t, api) for (k, api), t in ranked)
 
 
 # --- what the screens ask for, built in one read ------------------------------------------------

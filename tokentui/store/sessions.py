@@ -41,10 +41,11 @@ class Group:
 
 
 def groups(conn: sqlite3.Connection, since_ms: int | None, until_ms: int | None = None, *,
-           sessions_only: bool = True, sources: tuple[str, ...] = ()) -> list[Group]:
+           sessions_only: bool = True, sources: tuple[str, ...] = (), local_only: bool = False) -> list[Group]:
     """One :class:`Group` per (source, project, session) with usage in the window, first
-    activity first; ``sessions_only=False`` keeps records without a session (API buckets)."""
-    where, args = _window(since_ms, until_ms, sources=sources)
+    activity first; ``sessions_only=False`` keeps records without a session; ``local_only``:
+    agent logs only (no provider API buckets)."""
+    where, args = _window(since_ms, until_ms, sources=sources, kinds=("local",) if local_only else ())
     if sessions_only:
         where = f"{_and(where)} session IS NOT NULL"
     sql = (f"SELECT source, project, session, model, MIN(ts_ms), MAX(ts_ms), {_SUMS} FROM ledger{where} "
@@ -94,8 +95,8 @@ def session_records(conn: sqlite3.Connection, source: str, session: str, since_m
 
 def project_timeline(conn: sqlite3.Connection, since_ms: int, until_ms: int | None,
                      bucket_ms: int) -> dict[str | None, dict[int, int]]:
-    """``{recorded project: {bucket index from since_ms: tokens}}``."""
-    where, args = _window(since_ms, until_ms)
+    """``{recorded project: {bucket index from since_ms: tokens}}`` of the agent logs."""
+    where, args = _window(since_ms, until_ms, kinds=("local",))
     out: dict[str | None, dict[int, int]] = {}
     for project, b, tokens in conn.execute(
             f"SELECT project, (ts_ms - ?) / ? AS b, SUM({TOKENS}) FROM ledger{where} GROUP BY project, b",
@@ -110,12 +111,13 @@ def first_ms(conn: sqlite3.Connection) -> int | None:
 
 
 def breakdown(conn: sqlite3.Connection, by: str, since_ms: int | None,
-              until_ms: int | None = None) -> list[tuple[str | None, Totals]]:
-    """The window's usage grouped by ``by`` (a key of :data:`BREAKDOWNS`), by model within."""
+              until_ms: int | None = None) -> list[tuple[str | None, str, Totals]]:
+    """The window's usage grouped by ``by`` (a key of :data:`BREAKDOWNS`): ``(key, kind,
+    totals)``; agent logs only, except ``source``, which has the provider APIs too (kind "api")."""
     col = BREAKDOWNS[by]
-    where, args = _window(since_ms, until_ms, kinds=("local",) if by == "agent" else ())
-    rows: dict[str | None, Totals] = {}
-    for r in conn.execute(f"SELECT {col}, model, {_SUMS} FROM ledger{where} GROUP BY {col}, model "
+    where, args = _window(since_ms, until_ms, kinds=() if by == "source" else ("local",))
+    rows: dict[tuple[str | None, str], Totals] = {}
+    for r in conn.execute(f"SELECT {col}, kind, model, {_SUMS} FROM ledger{where} GROUP BY {col}, kind, model "
                           f"HAVING {_NOT_EMPTY}", args):
-        rows.setdefault(r[0], Totals()).add(_totals(r[2:], r[1]))
-    return list(rows.items())
+        rows.setdefault((r[0], r[1]), Totals()).add(_totals(r[3:], r[2]))
+    return [(key, kind, t) for (key, kind), t in rows.items()]

@@ -29,8 +29,8 @@ WIDE_COLUMNS = 130
 class _Row:
     """A breakdown row as the filter and sort see it."""
 
-    def __init__(self, key: str, totals) -> None:
-        self.key, self.totals, self.last_ms = key, totals, 0
+    def __init__(self, key: str, totals, api: bool = False) -> None:
+        self.key, self.totals, self.last_ms, self.api = key, totals, 0, api
 
     def matches(self, text: str) -> bool:
         return all(w in self.key.lower() for w in text.lower().split())
@@ -141,13 +141,15 @@ class ProjectsScreen(TokentopScreen):
             total, now_ms, what = view.total, view.now_ms, "projects"
         else:
             cols = BREAKDOWN
-            rows = sort_rows(filter_rows([_Row(b.key, b.totals) for b in views.breakdown], self.text),
+            rows = sort_rows(filter_rows([_Row(b.key, b.totals, b.api) for b in views.breakdown], self.text),
                              "tokens" if self.sort == "tokens" else "cost")  # no recency per model
             total, now_ms, what = None, 0, f"{views.breakdown_by}s"
         self._set_columns(dt, cols)
         dt.clear()
         width = dict((k, w) for k, _, w in cols)
-        grand = total.total if total is not None else sum(r.totals.total for r in rows) or 1
+        # the share of the agent logs' tokens; a provider API's row is the same usage seen from
+        # the other side: listed, never added (its share shows as "API")
+        grand = total.total if total is not None else sum(r.totals.total for r in rows if not r.api) or 1
         for r in rows:
             t = r.totals
             if views.projects is not None:
@@ -163,9 +165,11 @@ class ProjectsScreen(TokentopScreen):
 
                 e = efficiency(t, {})
                 key = short_model(r.key) if views.breakdown_by == "model" else r.key
+                key = f"{key} (API)" if r.api else key
                 values = {"key": cells.name(key, width["key"]), "requests": cells.num(tokens_short(t.requests)),
                           "tokens": cells.tokens(t.total), "cost": cells.cost(t),
-                          "share": cells.ratio(t.total / grand if grand else None), "cache": cells.ratio(e.cache_hit),
+                          "share": cells.num("API") if r.api else cells.ratio(t.total / grand),
+                          "cache": cells.ratio(e.cache_hit),
                           "per_req": cells.per_request(e.cost_per_request_pico)}
             dt.add_row(*(values[k] for k, _, _ in cols))
         self._rows = rows
