@@ -33,6 +33,8 @@ async def _painted(pilot) -> None:
     app = pilot.app
     await wait_for(pilot, lambda: app.snapshot is not None and app.budgets is not None and app.leverage is not None,
                    what="first snapshot, budgets and leverage")
+    if app.screen.views_wanted():  # the recent sessions of a tall dashboard
+        await wait_for(pilot, lambda: app.views is not None, what="sessions")
     await pilot.pause()
     app.clear_notifications()  # the demo's budget alert toast: tested elsewhere, not pictured here
     await pilot.pause()

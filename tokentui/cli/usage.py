@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from tokentui.cli.common import settings as _settings
 from tokentui.cli.common import sync as _sync
 from tokentui.core.text import printable
+from tokentui.core.windows import WINDOWS
 from tokentui.errors import UsageError
 from tokentui.sources import registry
 
@@ -22,10 +23,10 @@ def register(sub) -> None:
                    help=f"only these sources ({registry.help_list()})")
     s.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
 
-    r = sub.add_parser("report", help="daily / weekly / monthly / session tables or JSON",
+    r = sub.add_parser("report", help="daily / weekly / monthly / session / project tables or JSON",
                        description="Usage tables like ccusage's (JSON is ccusage-compatible). Syncs local "
                        "sources first unless --no-sync.")
-    r.add_argument("kind", choices=("daily", "weekly", "monthly", "session"))
+    r.add_argument("kind", choices=("daily", "weekly", "monthly", "session", "project"))
     r.add_argument("--json", "-j", action="store_true", help="print JSON (ccusage fields + sources, unpricedTokens)")
     r.add_argument("--since", "-s", metavar="DATE", help="first day, YYYY-MM-DD or YYYYMMDD (inclusive)")
     r.add_argument("--until", "-u", metavar="DATE", help="last day, YYYY-MM-DD or YYYYMMDD (inclusive)")
@@ -40,6 +41,8 @@ def register(sub) -> None:
     r.add_argument("--order", choices=("asc", "desc"), default="asc")
     r.add_argument("--start-of-week", choices=("monday", "sunday"), default="monday")
     r.add_argument("--no-sync", action="store_true", help="report what is stored; do not read logs first")
+    r.add_argument("--window", "-w", choices=tuple(w.name for w in WINDOWS), metavar="W",
+                   help="session/project: only the last 5m, 1h, 24h, 7d, 30d or all (the TUI's window)")
 
     src = sub.add_parser("sources", help="status of every source, detected paths and errors")
     src.add_argument("--json", action="store_true")
@@ -176,13 +179,14 @@ def cmd_report(args) -> int:
                 raise UsageError(f"no records of a device named {name!r}",
                                  f"known: {', '.join(known) or 'none yet'} (`tokentop devices` lists them)")
     req = report.ReportRequest(args.kind, since, until, tz, tuple(args.source), tuple(args.model), args.breakdown,
-                               6 if args.start_of_week == "sunday" else 0, args.order, tuple(args.device))
+                               6 if args.start_of_week == "sunday" else 0, args.order, tuple(args.device),
+                               args.window if args.kind in ("session", "project") else None)
     data = report.build(conn, req)
     if args.json:
         json.dump(data, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return 0
-    if not data[args.kind]:
+    if not data["projects" if args.kind == "project" else args.kind]:
         print("No usage in this range. Run `tokentop sources` to see what tokentop can read.")
         return 0
     width = max(80, min(160, _term_width()))

@@ -16,7 +16,7 @@ from tokentui.core.text import printable
 from tokentui.store import queries
 from tokentui.store.queries import Filter, Totals
 
-KINDS = {"daily": "day", "weekly": "week", "monthly": "month", "session": "session"}
+KINDS = {"daily": "day", "weekly": "week", "monthly": "month", "session": "session", "project": "project"}
 ROW_KEY = {"daily": "date", "weekly": "week", "monthly": "month"}
 
 
@@ -32,6 +32,8 @@ class ReportRequest:
     week_start: int = 0  # Monday
     order: str = "asc"
     devices: tuple[str, ...] = ()  # only records of these device names
+    window: str | None = None  # session/project: only records of the last 5m … 30d (core.windows)
+    now_ms: int | None = None  # what "now" is for ``window`` (None: the clock)
 
 
 def _num(pico: int) -> float:
@@ -100,8 +102,10 @@ def _row(label_key: str, label: str, cells: Cells, excluded: Cells | None = None
 def build(conn: sqlite3.Connection, req: ReportRequest) -> dict:
     """The report as a ccusage-compatible dict (plus ``sources`` and ``unpricedTokens``)."""
     since_ms, until_ms = queries.local_day_range(req.since, req.until, req.tz)
+    if req.kind == "project":
+        return _projects(conn, since_ms, until_ms, req)
     if req.kind == "session":
-        return _sessions(conn, Filter(None, None, req.sources, req.models, devices=req.devices), req)
+        return _sessions(conn, Filter(_window_since(req), None, req.sources, req.models, devices=req.devices), req)
     f = Filter(since_ms, until_ms, req.sources, req.models, devices=req.devices)
     periods: dict[str, tuple[Cells, Cells]] = {}
     for day, (counted, excluded) in _counted_days(queries.grouped(conn, f, req.tz, "day")).items():
@@ -129,6 +133,48 @@ def _iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def _now_ms(req: ReportRequest) -> int:
+    return req.now_ms if req.now_ms is not None else int(datetime.now(timezone.utc).timestamp() * 1000)
+
+
+def _window_since(req: ReportRequest) -> int | None:
+    from tokentui.core.windows import window
+
+    return window(req.window).since_ms(_now_ms(req)) if req.window else None
+
+
+def _hints(t: Totals, by_model: dict[str | None, Totals]) -> dict:
+    """The efficiency facts of a session or project (core.windows.efficiency), as JSON."""
+    from tokentui.core.windows import efficiency
+
+    e = efficiency(t, by_model)
+    return {"requests": t.requests, "cacheHitRatio": e.cache_hit, "outputShare": e.output_share,
+            "costPerRequest": None if e.cost_per_request_pico is None else _num(e.cost_per_request_pico),
+            "mostExpensiveModel": e.top_model}
+
+
+def _projects(conn: sqlite3.Connection, since_ms: int | None, until_ms: int | None, req: ReportRequest) -> dict:
+    """``report project``: one entry per folded project (core.projects), keyed by its path as
+    ccusage's ``--instances`` keys by project, most expensive first."""
+    from tokentui.core.windows import DEFAULT_WINDOW
+    from tokentui.services.sessions import build_projects
+
+    now = _now_ms(req)
+    if req.window:
+        since_ms = max(since_ms or 0, _window_since(req) or 0) or None
+    view = build_projects(conn, DEFAULT_WINDOW, now, req.sources, span=(since_ms, until_ms))
+    projects, grand = {}, Totals()
+    for p in view.rows:
+        grand.add(p.totals)
+        projects[p.project or "(no project)"] = {
+            "project": p.name, "projectPath": p.project, "recordedAs": list(p.recorded), "sessions": p.sessions,
+            "sources": list(p.sources), **_fields(p.totals), "lastActivity": _iso(p.last_ms),
+            "modelsUsed": list(p.models), "modelBreakdowns": _model_breakdowns(dict(p.by_model)),
+            "trend": list(p.trend), **_hints(p.totals, dict(p.by_model)),
+            "unpricedTokens": p.totals.unpriced_tokens}
+    return {"projects": projects, "totals": {**_fields(grand), "unpricedTokens": grand.unpriced_tokens}}
+
+
 def _sessions(conn: sqlite3.Connection, f: Filter, req: ReportRequest) -> dict:
     rows, grand = [], Totals()
     for s in queries.sessions(conn, f):
@@ -144,7 +190,7 @@ def _sessions(conn: sqlite3.Connection, f: Filter, req: ReportRequest) -> dict:
         rows.append({"sessionId": s.session, "projectPath": s.project, "source": s.source, **_fields(total),
                      "firstActivity": _iso(s.first_ms), "lastActivity": _iso(s.last_ms),
                      "modelsUsed": list(total.models), "modelBreakdowns": _model_breakdowns(s.by_model),
-                     "unpricedTokens": total.unpriced_tokens})
+                     "unpricedTokens": total.unpriced_tokens, **_hints(total, s.by_model)})
     rows.sort(key=lambda r: -r["totalCost"])
     return {"session": rows, "totals": {**_fields(grand), "unpricedTokens": grand.unpriced_tokens}}
 
@@ -160,6 +206,8 @@ def render_table(report: dict, kind: str, width: int = 80, breakdown: bool = Fal
     """A plain-text table (no colour codes) that fits ``width`` columns (minimum 80)."""
     if kind == "session":
         return _session_table(report, width, tz or ZoneInfo("UTC"), breakdown)
+    if kind == "project":
+        return _project_table(report, width, tz or ZoneInfo("UTC"))
     rows = report[kind]
     label_key = "sessionId" if kind == "session" else ROW_KEY[kind]
     label_title = {"daily": "Date", "weekly": "Week of", "monthly": "Month", "session": "Session"}[kind]
@@ -207,7 +255,7 @@ def render_table(report: dict, kind: str, width: int = 80, breakdown: bool = Fal
                      "with no known price (add [pricing.overrides] in config)")
     lines.extend(_estimated_note(report["totals"]))
     if report.get("devices"):  # a history merged from several machines (`tokentop devices`)
-        parts = [f"{printable(d)} {fmt.tokens_short(t['totalTokens'])}"
+        parts = [f"{printable(d)} {fmt.tokens_compact(t['totalTokens'])}"
                  for d, t in sorted(report["devices"].items(), key=lambda kv: -kv[1]["totalTokens"])]
         import textwrap
 
@@ -223,46 +271,118 @@ def _estimated_note(totals: dict) -> list[str]:
             "characters)"] if n else []
 
 
+def _clip(text: str, w: int) -> str:
+    text = printable(text)
+    return text if len(text) <= w else text[:w - 1] + "…"
+
+
+def _clip_left(text: str, w: int) -> str:
+    """Keep the end (a project's own folder name is at the end of an encoded or long name)."""
+    text = printable(text)
+    return text if len(text) <= w else "…" + text[-(w - 1):]
+
+
+def _duration(ms: int) -> str:
+    mins = max(0, ms) // 60_000
+    return f"{mins}m" if mins < 60 else f"{mins // 60}h{mins % 60:02d}m" if mins < 1440 else f"{mins // 1440}d{mins % 1440 // 60:02d}h"
+
+
+def _ratio(x: float | None) -> str:
+    return "—" if x is None else f"{x * 100:.0f}%"
+
+
 def _session_table(report: dict, width: int, tz: ZoneInfo, breakdown: bool = False) -> str:
-    """One session a line: project (its folder name, never the path), source, last activity in
-    ``tz``, tokens and cost; from 120 columns the models too; ``breakdown``: a line per model."""
-    import os
+    """One session a line: project (its folded folder name, never the path), source, last
+    activity in ``tz``, requests, tokens and cost; from 120 columns also the duration, the
+    cache hit ratio and the models (most expensive first); ``breakdown``: a line per model."""
+    from tokentui.core.projects import display_name, fold_projects
 
     rows = report["session"]
-    fixed = 2 + 11 + 2 + 16 + 2 + 8 + 2 + 10
-    models_w = min(48, width - fixed - 30) if width >= 120 else 0
+    folded = fold_projects(r.get("projectPath") for r in rows)
+    wide = width >= 120
+    start = width >= 150
+    fixed = 2 + 11 + 2 + 16 + 2 + 5 + 2 + 8 + 2 + 10 + ((2 + 7 + 2 + 5) if wide else 0) + (2 + 11 if start else 0)
+    models_w = min(40, width - fixed - 2 - 20) if wide else 0
     label_w = max(13, width - fixed - (models_w + 2 if models_w else 0))
-    head = (f"{'Project':<{label_w}}  {'Source':<11}  {'Last activity':<16}  {'Tokens':>8}  {'Cost':>10}"
+    head = (f"{'Project':<{label_w}}  {'Source':<11}  {'Last activity':<16}  {'Reqs':>5}  {'Tokens':>8}  {'Cost':>10}"
+            + (f"  {'Start':<11}" if start else "") + (f"  {'Length':>7}  {'Cache':>5}" if wide else "")
             + (f"  {'Models':<{models_w}}" if models_w else ""))
     lines = [head.rstrip(), "─" * len(head)]
-
-    def clip(text: str, w: int) -> str:
-        text = printable(text)
-        return text if len(text) <= w else text[:w - 1] + "…"
-
     any_unpriced = False
     for r in rows:
-        project = os.path.basename((r.get("projectPath") or "").rstrip("/\\")) or "(no project)"
+        project = display_name(folded.get(r.get("projectPath")))
         last = datetime.fromisoformat(r["lastActivity"].replace("Z", "+00:00")).astimezone(tz)
-        line = (f"{clip(project, label_w):<{label_w}}  {clip(r['source'], 11):<11}  "
-                f"{last.strftime('%Y-%m-%d %H:%M'):<16}  {fmt.tokens_compact(r['totalTokens']):>8}  "
-                f"{_cost_cell(r['totalCost'], r.get('unpricedTokens', 0)):>10}")
+        reqs = r.get("requests")
+        line = (f"{_clip_left(project, label_w):<{label_w}}  {_clip(r['source'], 11):<11}  "
+                f"{last.strftime('%Y-%m-%d %H:%M'):<16}  {fmt.tokens_compact(reqs) if reqs is not None else '':>5}  "
+                f"{fmt.tokens_compact(r['totalTokens']):>8}  {_cost_cell(r['totalCost'], r.get('unpricedTokens', 0)):>10}")
+        first = datetime.fromisoformat(r["firstActivity"].replace("Z", "+00:00")).astimezone(tz)
+        if start:
+            line += f"  {first.strftime('%m-%d %H:%M'):<11}"
+        if wide:
+            line += f"  {_duration(int((last - first).total_seconds() * 1000)):>7}  {_ratio(r.get('cacheHitRatio')):>5}"
         if models_w:
-            line += "  " + clip(", ".join(short_model(m) for m in r["modelsUsed"]), models_w)
+            line += "  " + _clip(", ".join(short_model(m) for m in r["modelsUsed"]), models_w)
         lines.append(line.rstrip())
         any_unpriced |= bool(r.get("unpricedTokens"))
         for m in r["modelBreakdowns"] if breakdown else ():
             tokens = m["inputTokens"] + m["outputTokens"] + m["cacheCreationTokens"] + m["cacheReadTokens"]
-            lines.append(f"{'  ' + clip(short_model(m['modelName']), label_w - 2):<{label_w}}  {'':<11}  {'':<16}  "
-                         f"{fmt.tokens_compact(tokens):>8}  {_cost_cell(m['cost'], 0):>10}")
+            lines.append(f"{'  ' + _clip(short_model(m['modelName']), label_w - 2):<{label_w}}  {'':<11}  {'':<16}  "
+                         f"{'':>5}  {fmt.tokens_compact(tokens):>8}  {_cost_cell(m['cost'], 0):>10}".rstrip())
     t = report["totals"]
     lines.append("─" * len(head))
-    lines.append(f"{'Total':<{label_w}}  {'':<11}  {'':<16}  {fmt.tokens_compact(t['totalTokens']):>8}  "
+    lines.append(f"{'Total':<{label_w}}  {'':<11}  {'':<16}  {'':>5}  {fmt.tokens_compact(t['totalTokens']):>8}  "
                  f"{_cost_cell(t['totalCost'], t.get('unpricedTokens', 0)):>10}")
     if any_unpriced or t.get("unpricedTokens"):
-        lines.append(f"* cost excludes {fmt.tokens_exact(t['unpricedTokens'])} tokens of models "
-                     "with no known price (add [pricing.overrides] in config)")
+        lines.append(f"* cost excludes {fmt.tokens_exact(t['unpricedTokens'])} tokens with no known price "
+                     "(see [pricing.overrides])")
     lines.extend(_estimated_note(t))
+    return "\n".join(lines)
+
+
+SPARK = "▁▂▃▄▅▆▇█"
+
+
+def spark(values) -> str:
+    """A sparkline of ``values`` (a blank for zero), scaled to the largest."""
+    top = max(values, default=0)
+    return "".join(" " if not v else SPARK[min(len(SPARK) - 1, v * len(SPARK) // (top + 1))] for v in values)
+
+
+def _project_table(report: dict, width: int, tz: ZoneInfo) -> str:
+    """One folded project a line: sessions, tokens, cost, last activity; from 100 columns its
+    trend over the range; from 130 the cache hit ratio and its most expensive models."""
+    rows = list(report["projects"].values())
+    trend = width >= 100
+    wide = width >= 130
+    fixed = 2 + 8 + 2 + 8 + 2 + 10 + 2 + 16 + ((2 + 12) if trend else 0) + ((2 + 5) if wide else 0)
+    models_w = min(40, width - fixed - 2 - 20) if wide else 0
+    label_w = max(13, width - fixed - (models_w + 2 if models_w else 0))
+    head = (f"{'Project':<{label_w}}  {'Sessions':>8}  {'Tokens':>8}  {'Cost':>10}  {'Last activity':<16}"
+            + (f"  {'Trend':<12}" if trend else "") + (f"  {'Cache':>5}" if wide else "")
+            + (f"  {'Top models':<{models_w}}" if models_w else ""))
+    lines = [head.rstrip(), "─" * len(head)]
+    any_unpriced = False
+    for r in rows:
+        last = datetime.fromisoformat(r["lastActivity"].replace("Z", "+00:00")).astimezone(tz)
+        line = (f"{_clip_left(r['project'], label_w):<{label_w}}  {r['sessions']:>8,}  "
+                f"{fmt.tokens_compact(r['totalTokens']):>8}  {_cost_cell(r['totalCost'], r.get('unpricedTokens', 0)):>10}  "
+                f"{last.strftime('%Y-%m-%d %H:%M'):<16}")
+        if trend:
+            line += f"  {spark(r['trend']):<12}"
+        if wide:
+            line += f"  {_ratio(r.get('cacheHitRatio')):>5}"
+        if models_w:
+            line += "  " + _clip(", ".join(short_model(m) for m in r["modelsUsed"][:3]), models_w)
+        lines.append(line.rstrip())
+        any_unpriced |= bool(r.get("unpricedTokens"))
+    t = report["totals"]
+    lines.append("─" * len(head))
+    lines.append(f"{'Total':<{label_w}}  {'':>8}  {fmt.tokens_compact(t['totalTokens']):>8}  "
+                 f"{_cost_cell(t['totalCost'], t.get('unpricedTokens', 0)):>10}")
+    if any_unpriced or t.get("unpricedTokens"):
+        lines.append(f"* cost excludes {fmt.tokens_exact(t['unpricedTokens'])} tokens with no known price "
+                     "(see [pricing.overrides])")
     return "\n".join(lines)
 
 

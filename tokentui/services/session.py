@@ -130,9 +130,11 @@ class Session:
 
     # --- refresh (a worker thread) ----------------------------------------------------------------
     def refresh(self, plan: RefreshPlan, previous: Snapshot | None,
-                first_paint: Callable[[Snapshot], None] | None = None) -> RefreshResult:
+                first_paint: Callable[[Snapshot], None] | None = None, first_views=None) -> RefreshResult:
         """Sync, then the snapshot (and, when planned, the figures). ``first_paint`` gets what is
-        stored before any log is read, on the first refresh of a real store."""
+        stored before any log is read, on the first refresh of a real store; so does
+        ``first_views`` = (window, wanted, breakdown_by, callback), the Sessions/Projects data
+        of the screen the app opens on (one thread, no contention with the sync)."""
         import sqlite3
 
         from tokentui.store.db import NOTICES, StoreDamaged, store_error
@@ -145,7 +147,7 @@ class Session:
             if self._reload_config(notices):
                 plan = RefreshPlan(True, True)  # sources, budgets and leverage under the new settings
             try:
-                snap, figs = self._refresh(conn, plan, previous, first_paint, notices)
+                snap, figs = self._refresh(conn, plan, previous, first_paint, notices, first_views)
                 notices.extend(("Plan limit", text) for text in (snap.quotas.alerts if snap.quotas else ()))
             except sqlite3.Error as exc:  # one plain line; a damaged store is repaired on the next refresh
                 err = store_error(exc, self.db_path)
@@ -157,13 +159,19 @@ class Session:
 
     def _refresh(self, conn, plan: RefreshPlan, previous: Snapshot | None,
                  first_paint: Callable[[Snapshot], None] | None,
-                 notices: list[tuple[str, str]] | None = None) -> tuple[Snapshot, Figures | None]:
+                 notices: list[tuple[str, str]] | None = None,
+                 first_views=None) -> tuple[Snapshot, Figures | None]:
         devices: tuple = ()
         if self.demo:
             rows = self._demo_sync(conn)
         else:
             from tokentui.services.sync import sync_local
 
+            if previous is None and first_views is not None:
+                from tokentui.services.sessions import build_views
+
+                window, wanted, by, show = first_views
+                show(build_views(conn, window, int(self.clock().timestamp() * 1000), wanted, by))
             if previous is None and first_paint is not None:
                 first_paint(dashboard.build_snapshot(conn, self.clock(), self.tz))
             sync_local(conn, self.settings)
@@ -259,6 +267,45 @@ class Session:
             if self._read_conn is None:
                 self._read_conn = connect(self.db_path)
             return build_history(self._read_conn, self.tz, period, source, model, device)
+
+    # --- sessions and projects (a worker thread) --------------------------------------------------
+    def _reader(self):
+        """The read workers' connection (call with ``_read_lock`` held)."""
+        from tokentui.store.db import connect
+        from tokentui.store.dbfile import close_if_moved
+
+        if self._read_conn is not None and close_if_moved(self._read_conn):
+            self._read_conn = None  # the refresh says what happened to the file
+        if self._read_conn is None:
+            self._read_conn = connect(self.db_path)
+        return self._read_conn
+
+    def views(self, window, wanted: tuple[str, ...], breakdown_by: str = "project",
+              cancelled: Callable[[], bool] = lambda: False):
+        """The Sessions/Projects data over ``window`` (a :class:`~tokentui.core.windows.Window`),
+        or None when ``cancelled()`` turned true while waiting."""
+        from tokentui.services.sessions import build_views
+
+        with self._read_lock:
+            if cancelled():
+                return None
+            now_ms = int(self.clock().timestamp() * 1000)
+            return build_views(self._reader(), window, now_ms, wanted, breakdown_by)
+
+    def session_detail(self, row, window):
+        """One session's requests over time, models, cost by token kind, sub-agents, devices."""
+        from tokentui.core.pricing import Pricer
+        from tokentui.services.sessions import session_detail
+
+        pricer = Pricer.from_settings(self.settings)
+
+        def rates(model: str):
+            r = pricer.rates(model)
+            return None if r is None else (r.base[0], r.base[1], r.base[2], r.base[4])
+
+        with self._read_lock:
+            now_ms = int(self.clock().timestamp() * 1000)
+            return session_detail(self._reader(), row, window, now_ms, rates)
 
     # --- export (a worker thread) -----------------------------------------------------------------
     def export(self, *, period: str, format: str, label: str | None, include_projects: bool) -> Path:

@@ -32,18 +32,22 @@ from tokentui import paths
 from tokentui.config import Settings
 from tokentui.core.text import printable
 from tokentui.errors import TokentopError
+from tokentui.core.windows import DEFAULT_WINDOW, Window, next_window
 from tokentui.tui.messages import (BudgetSaved, ExportFinished, FiguresUpdated, HistoryLoaded, HistoryQuery,
-                               HistoryRequested, KeyStored, PollFinished, RefreshFailed, UsageUpdated)
+                               HistoryRequested, KeyStored, PollFinished, RefreshFailed, UsageUpdated, ViewsLoaded)
 from tokentui.tui.screens.budgets_screen import BudgetsScreen
 from tokentui.tui.screens.dashboard_screen import DashboardScreen
 from tokentui.tui.screens.export_screen import ExportChoice, ExportScreen
 from tokentui.tui.screens.help_screen import HelpScreen, help_rows
 from tokentui.tui.screens.history_screen import HistoryScreen
 from tokentui.tui.screens.leverage_screen import LeverageScreen
+from tokentui.tui.screens.projects_screen import ProjectsScreen
+from tokentui.tui.screens.sessions_screen import SessionsScreen
 from tokentui.tui.screens.sources_screen import SourcesScreen
 from tokentui.tui.screens.too_small import TooSmallScreen
 from tokentui.services.dashboard import BudgetsView, Snapshot
 from tokentui.services.history import HistoryTable
+from tokentui.services.sessions import Views
 from tokentui.services.session import RefreshPlan, Session, utc_now
 from tokentui.tui.theming import THEME_SAVE_DELAY, ReadableDim, install_themes, load_themes, theme_from_spec
 from tokentui.tui.widgets.nav_bar import NavBar
@@ -52,7 +56,8 @@ if TYPE_CHECKING:
     from tokentui.services.leverage import LeverageReport
 
 #: the screens, in key order: each is an App mode named by its ``MODE``
-SCREENS = (DashboardScreen, HistoryScreen, BudgetsScreen, LeverageScreen, SourcesScreen)
+SCREENS = (DashboardScreen, HistoryScreen, BudgetsScreen, LeverageScreen, SourcesScreen, SessionsScreen,
+           ProjectsScreen)
 WORKER_TITLES = {"refresh": "Refresh failed", "poll": "API poll failed", "export": "Export failed"}
 #: actions a form (a modal other than the help) keeps for itself while it is open
 GUARDED_BY_FORMS = frozenset({"show_screen", "export", "help"})
@@ -79,6 +84,7 @@ class TokentopApp(App[int]):
     BINDINGS = [
         *(Binding(s.KEY, f"show_screen('{s.MODE}')", s.TITLE, show=False) for s in SCREENS),
         Binding("r", "refresh", "Refresh", tooltip="refresh now (new log lines; API sources not polled for a minute)"),
+        Binding("w", "cycle_window", "Window", tooltip="time window of Dashboard, Sessions, Projects (5m … all)"),
         Binding("t", "cycle_theme", "Theme", tooltip="next theme"),
         Binding("e", "export", "Export", tooltip="export a snapshot for your manager (md, html, json, toml, csv)"),
         Binding("question_mark", "help", "Keys", key_display="?", tooltip="this help"),
@@ -90,11 +96,19 @@ class TokentopApp(App[int]):
     budgets: reactive[BudgetsView | None] = reactive(None)
     leverage: reactive[LeverageReport | None] = reactive(None)
     status_line: reactive[str] = reactive("starting…")
+    #: the time window the Dashboard, Sessions and Projects share (``w`` cycles it)
+    window: reactive[Window] = reactive(DEFAULT_WINDOW)
+    breakdown_by: reactive[str] = reactive("project")
+    views: reactive[Views | None] = reactive(None)
 
     def __init__(self, settings: Settings, *, db_path: Path | None = None, demo: bool = False,
                  theme: str | None = None, clock: Clock | None = None, demo_seed: int = 7,
-                 theme_dirs: Iterable[Path] | None = None) -> None:
+                 theme_dirs: Iterable[Path] | None = None, screen: str | None = None) -> None:
+        """``screen``: the mode to open on (default the Dashboard)."""
         super().__init__()
+        self._first_screen = screen or SCREENS[0].MODE
+        #: what the first screen shows of sessions/projects: built by the first refresh, before it syncs
+        self._first_views = tuple(self.MODES[self._first_screen].VIEWS) if not demo else ()
         self.session = Session(settings, db_path=db_path or paths.history_db(), demo=demo, clock=clock or utc_now,
                                demo_seed=demo_seed)
         self._refresh_worker: Worker | None = None
@@ -150,7 +164,7 @@ class TokentopApp(App[int]):
         if problems:
             self.notify("\n".join(problems[:4]) + ("\n…" if len(problems) > 4 else ""),
                         title="Theme problem", severity="warning", timeout=10)
-        self.switch_mode(SCREENS[0].MODE)
+        self.switch_mode(self._first_screen)
         self._check_size(self.size.width, self.size.height)
         self._start_refresh()
         if not self.demo:  # the first poll after the first paint
@@ -214,11 +228,16 @@ class TokentopApp(App[int]):
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
-        self._refresh_worker = self._refresh(self.session.next_refresh(), self.snapshot)
+        first_views = None
+        if self.snapshot is None and self._first_views:  # the screen the app opens on, before any sync
+            first_views = (self.window, self._first_views, self.breakdown_by,
+                           lambda v: self.post_message(ViewsLoaded(v)))
+        self._refresh_worker = self._refresh(self.session.next_refresh(), self.snapshot, first_views)
 
     @work(thread=True, name="refresh", group="refresh", exit_on_error=False)
-    def _refresh(self, plan: RefreshPlan, previous: Snapshot | None) -> None:
-        result = self.session.refresh(plan, previous, first_paint=lambda s: self.post_message(UsageUpdated(s)))
+    def _refresh(self, plan: RefreshPlan, previous: Snapshot | None, first_views=None) -> None:
+        result = self.session.refresh(plan, previous, first_paint=lambda s: self.post_message(UsageUpdated(s)),
+                                      first_views=first_views)
         for title, text in result.notices:
             self.call_from_thread(self.notify, text, title=title, severity="warning", timeout=20)
         self.post_message(UsageUpdated(result.snapshot))
@@ -245,7 +264,12 @@ class TokentopApp(App[int]):
                 self._arm_poll()
 
     def on_usage_updated(self, message: UsageUpdated) -> None:
+        first = self.snapshot is None and bool(self._first_views)
         self.snapshot = message.snapshot
+        self._first_views = ()
+        if hasattr(self.screen, "views_wanted") and self.screen.views_wanted() and not first:
+            # sessions and projects follow the logs
+            self.request_views()
         self._last_problem = None
         stamp = datetime.fromtimestamp(message.snapshot.now_ms / 1000, self.tz).strftime("%H:%M:%S")
         self.status_line = f"{'demo · ' if self.demo else 'synced '}{stamp}"
@@ -327,6 +351,47 @@ class TokentopApp(App[int]):
     def on_history_loaded(self, message: HistoryLoaded) -> None:
         if message.query == self._history_query:
             self.history = message.table
+
+    # --- sessions and projects ----------------------------------------------------------------
+    def request_views(self) -> None:
+        """Build what the current screen shows of sessions and projects, in a worker (the
+        newest request wins; a running one is cancelled)."""
+        screen = self.screen
+        wanted = tuple(screen.views_wanted()) if hasattr(screen, "views_wanted") else ()
+        if self.snapshot is None and self._first_views == wanted:
+            return  # the first refresh builds them (see _start_refresh)
+        if wanted:
+            self._load_views(self.window, wanted, self.breakdown_by)
+
+    @work(thread=True, name="views", group="views", exclusive=True, exit_on_error=False)
+    def _load_views(self, window: Window, wanted: tuple[str, ...], breakdown_by: str) -> None:
+        worker = get_current_worker()
+        views = self.session.views(window, wanted, breakdown_by, cancelled=lambda: worker.is_cancelled)
+        if views is not None and not worker.is_cancelled:
+            self.post_message(ViewsLoaded(views))
+
+    def on_views_loaded(self, message: ViewsLoaded) -> None:
+        if message.views.window == self.window and message.views.breakdown_by == self.breakdown_by:
+            self.views = message.views
+
+    def action_cycle_window(self) -> None:
+        self.window = next_window(self.window)
+
+    def watch_window(self) -> None:
+        if self.is_running:
+            self.request_views()
+
+    def watch_breakdown_by(self) -> None:
+        if self.is_running:
+            self.request_views()
+
+    def show_sessions_of(self, text: str, back_to: str | None = None) -> None:
+        """The Sessions screen filtered by ``text``; escape there returns to ``back_to``."""
+        self.action_show_screen(SessionsScreen.MODE)
+        screen = self.screen
+        if isinstance(screen, SessionsScreen):
+            screen.return_to = back_to
+            screen.set_filter(text)
 
     # --- actions ----------------------------------------------------------------------------
     def action_show_screen(self, mode: str) -> None:

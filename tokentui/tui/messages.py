@@ -12,6 +12,7 @@ from textual.message import Message
 
 from tokentui.services.dashboard import Figures, Snapshot
 from tokentui.services.history import HistoryTable
+from tokentui.services.sessions import Views
 
 
 @dataclass
@@ -97,3 +98,12 @@ class PollFinished(Message):
     """One poll of the API sources finished: ``results`` are (source, status, message)."""
 
     results: tuple[tuple[str, str, str], ...]
+
+
+# --- sessions and projects ------------------------------------------------------------------------
+
+@dataclass
+class ViewsLoaded(Message):
+    """A views worker built the Sessions/Projects data (services.sessions.Views)."""
+
+    views: Views

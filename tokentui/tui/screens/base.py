@@ -33,6 +33,8 @@ class TokentopScreen(Screen):
     HELP_WIDGETS: ClassVar[tuple[type, ...]] = ()
     #: App reactives this screen shows
     DATA: ClassVar[tuple[str, ...]] = ("snapshot",)
+    #: what this screen needs of ``app.views`` (services.sessions.VIEWS): asked for when shown
+    VIEWS: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self) -> None:
         super().__init__()
@@ -52,6 +54,16 @@ class TokentopScreen(Screen):
         for name in self.DATA:
             self.watch(self.app, name, partial(self._data_changed, name), init=True)
         self.watch(self.app, "status_line", self._status_changed, init=True)
+        self.watch(self.app, "window", self._window_changed, init=True)
+        if self.views_wanted():
+            self.app.request_views()
+
+    def views_wanted(self) -> tuple[str, ...]:
+        """What this screen needs of ``app.views`` now (``VIEWS``; the Dashboard: when tall)."""
+        return self.VIEWS
+
+    def _window_changed(self, window) -> None:
+        self.query_one(NavBar).window = window.name
 
     def _status_changed(self, status: str) -> None:
         self.query_one(NavBar).status = status
@@ -73,9 +85,12 @@ class TokentopScreen(Screen):
         self.set_class(w < 90, "-narrow")
         self.set_class(w >= 120, "-wide")
         self.set_class(h >= 40, "-tall")
+        self.query_one(NavBar).compact = w < 120
 
     def on_screen_resume(self) -> None:
         self._size_classes()
+        if self.views_wanted() and self.is_mounted:
+            self.app.request_views()
         for name in list(self._stale):
             value = getattr(self.app, name, None)
             self._stale.discard(name)
@@ -98,3 +113,6 @@ class TokentopScreen(Screen):
 
     def show_leverage(self, report: LeverageReport) -> None:
         """Paint the leverage report."""
+
+    def show_views(self, views) -> None:
+        """Paint the Sessions/Projects data (services.sessions.Views)."""

@@ -7,12 +7,14 @@ from typing import Sequence
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Static
+from textual.widgets import DataTable, Static
 
 from tokentui.tui.screens.base import TokentopScreen
 from tokentui.services.budgets import BudgetResult
 from tokentui.services.dashboard import BudgetsView, Snapshot
 from tokentui.services.leverage import LeverageReport
+from tokentui.services.sessions import Views, sort_rows
+from tokentui.tui.screens import rows as cells
 from tokentui.tui.widgets.bar_chart import BarChart
 from tokentui.tui.widgets.budget_gauge import STATUS_WORDS, BudgetGauge, status_color
 from tokentui.tui.widgets.burn_meter import BurnMeter
@@ -20,10 +22,14 @@ from tokentui.tui.widgets.quota_gauge import QuotaGauges
 from tokentui.tui.widgets.source_status_list import SourceStatusList
 from tokentui.tui.widgets.top_list import TopList
 from tokentui.tui.widgets.totals_panel import TotalsPanel
-from tokentui.tui.widgets.text import plain
+from tokentui.tui.widgets.text import plain, rich_plain
 
 #: budget status → urgency (higher first)
 URGENCY = {"over": 3, "projected_over": 2, "warning": 1, "ok": 0}
+#: the compact sessions table on tall terminals: (key, label, width)
+DASH_SESSIONS = (("live", "", 1), ("project", "Project", 20), ("source", "Agent", 11), ("models", "Models", 28),
+                 ("requests", "Reqs", 6), ("tokens", "Tokens", 7), ("cost", "Cost", 9), ("last", "Last", 8))
+DASH_SESSION_ROWS = 6
 EMPTY = "No usage stored yet: [b]5[/b] shows what tokentop can read · try [b]tokentop --demo[/b]"
 
 
@@ -38,7 +44,7 @@ class DashboardScreen(TokentopScreen):
     MODE = "dashboard"
     KEY = "1"
     TITLE = "Dashboard"
-    DATA = ("snapshot", "leverage", "budgets")
+    DATA = ("snapshot", "leverage", "budgets", "views")
 
     def __init__(self) -> None:
         super().__init__()
@@ -74,6 +80,48 @@ class DashboardScreen(TokentopScreen):
         quotas.border_title = "Plan limits · official · ┃ even pace"
         quotas.border_subtitle = "3 → curves"
         quotas.display = False
+        self._sessions_table()
+
+    def _sessions_table(self) -> DataTable | None:
+        """The compact sessions table, mounted the first time the terminal is tall enough
+        (a dashboard that never shows it never pays for it)."""
+        if not self.has_class("-tall"):
+            return None
+        found = self.query("#dash-sessions")
+        if found:
+            return found.first(DataTable)
+        table = DataTable(id="dash-sessions", cursor_type="none", zebra_stripes=True, show_cursor=False)
+        table.can_focus = False
+        table.border_title = "Recent sessions"
+        table.border_subtitle = "6 → sessions"
+        for key, label, width in DASH_SESSIONS:
+            table.add_column(rich_plain(label, justify="left" if key in ("live", "project", "source", "models")
+                                        else "right"), key=key, width=width)
+        self.mount(table, before=self.query_one("#daily-chart"))
+        return table
+
+    def views_wanted(self) -> tuple[str, ...]:
+        return ("sessions",) if self.has_class("-tall") else ()
+
+    def on_resize(self) -> None:
+        super().on_resize()
+        if self.views_wanted():
+            self._sessions_table()
+            if self.app.views is None:
+                self.app.request_views()
+
+    def show_views(self, views: Views) -> None:
+        """The compact sessions table (tall terminals): the window's most recent sessions."""
+        table = self._sessions_table()
+        if views.sessions is None or table is None:
+            return
+        table.border_title = f"Recent sessions · {views.window.name}"
+        table.clear()
+        now = views.sessions.now_ms
+        for r in sort_rows(views.sessions.rows, "recent")[:DASH_SESSION_ROWS]:
+            table.add_row(rich_plain("●", "green") if r.live else rich_plain(""), cells.name(r.project_name, 20),
+                          rich_plain(r.source), cells.models(r.models, 28), cells.num(f"{r.totals.requests:,}"),
+                          cells.tokens(r.totals.total), cells.cost(r.totals), cells.num(cells.ago(r.last_ms, now)))
 
     def show_snapshot(self, snap: Snapshot) -> None:
         meter = self.query_one(BurnMeter)

@@ -10,6 +10,7 @@ from textual.containers import Horizontal
 from textual.events import Click
 from textual.message import Message
 from textual.reactive import reactive
+from rich.text import Text
 from textual.widgets import Static
 
 
@@ -19,6 +20,11 @@ class NavTab(Static):
     def __init__(self, mode: str, key: str, title: str) -> None:
         super().__init__(f"[b]{key}[/b] {title}", id=f"nav-{mode}", classes="nav-tab", markup=True)
         self.mode = mode
+        self.key, self.title = key, title
+
+    def label(self, short: bool) -> None:
+        """The key alone (``short``: a compact bar on a narrow terminal) or key and title."""
+        self.update(f"[b]{self.key}[/b]" if short else f"[b]{self.key}[/b] {self.title}")
 
     def on_click(self, event: Click) -> None:
         event.stop()
@@ -26,7 +32,8 @@ class NavTab(Static):
 
 
 class NavBar(Horizontal):
-    """Screen tabs; ``current`` marks the active one, ``status`` shows on the right."""
+    """Screen tabs; ``current`` marks the active one, ``status`` shows on the right after the
+    time ``window``; ``compact``: inactive tabs show their key only (narrow terminals)."""
 
     @dataclass
     class Selected(Message):
@@ -36,6 +43,8 @@ class NavBar(Horizontal):
 
     current: reactive[str] = reactive("dashboard")
     status: reactive[str] = reactive("")
+    window: reactive[str] = reactive("")
+    compact: reactive[bool] = reactive(False)
 
     def __init__(self, tabs: Sequence[tuple[str, str, str]], **kw) -> None:
         """``tabs``: ``(mode, key, title)`` of each screen, in key order."""
@@ -51,6 +60,21 @@ class NavBar(Horizontal):
     def watch_current(self, current: str) -> None:
         for tab in self.query(NavTab):
             tab.set_class(tab.mode == current, "-active")
+        self._labels()
 
-    def watch_status(self, status: str) -> None:
-        self.query_one("#nav-status", Static).update(status)
+    def watch_compact(self) -> None:
+        self._labels()
+
+    def _labels(self) -> None:
+        for tab in self.query(NavTab):
+            tab.label(self.compact and tab.mode != self.current)
+
+    def watch_status(self) -> None:
+        self._status()
+
+    def watch_window(self) -> None:
+        self._status()
+
+    def _status(self) -> None:
+        text = f"window {self.window} · {self.status}" if self.window else self.status
+        self.query_one("#nav-status", Static).update(Text(text))

@@ -1,0 +1,212 @@
+"""Sessions and Projects screens, driven with keys only: open, sort, filter, drill in, back;
+the time window `w` and the breakdown `b`; a live log's sessions within one refresh."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from datetime import datetime, timezone
+
+from textual.widgets import DataTable
+
+from tests.tui.conftest import rendered, settings, wait_for
+from tokentui.tui.app import TokentopApp
+from tokentui.tui.screens.help_screen import HelpScreen
+from tokentui.tui.screens.projects_screen import ProjectsScreen
+from tokentui.tui.screens.session_detail import SessionDetailScreen
+from tokentui.tui.screens.sessions_screen import SessionsScreen
+from tokentui.tui.widgets.nav_bar import NavBar
+
+SIZE = (100, 30)
+
+
+async def _views(app, pilot, what: str, window: str | None = None):
+    def ready():
+        v = app.views
+        return v is not None and getattr(v, what) is not None and (window is None or v.window.name == window)
+
+    await wait_for(pilot, ready, what=f"{what} view")
+    await pilot.pause()
+    return app.views
+
+
+async def test_sessions_screen_sort_filter_open_and_back(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None, what="first snapshot")
+        await pilot.press("6")
+        views = await _views(app, pilot, "sessions")
+        screen = app.screen
+        assert isinstance(screen, SessionsScreen)
+        table = screen.query_one(DataTable)
+        view = views.sessions
+        assert table.row_count == len(view.rows) > 10
+        costs = [r.totals.cost_pico for r in screen._rows]
+        assert costs == sorted(costs, reverse=True)
+        assert sum(r.totals.total for r in view.rows) == view.total.total
+        live = [r for r in view.rows if r.live]
+        assert [r.session for r in live] == ["demo-live-session"]
+        await pilot.press("s")
+        tokens = [r.totals.total for r in screen._rows]
+        assert screen.sort == "tokens" and tokens == sorted(tokens, reverse=True)
+        await pilot.press("s")
+        lasts = [r.last_ms for r in screen._rows]
+        assert screen.sort == "recent" and lasts == sorted(lasts, reverse=True)
+        assert screen._rows[0].live
+        await pilot.press("slash", *"codex")
+        await pilot.pause()
+        assert screen._rows and all(r.source == "codex" for r in screen._rows)
+        assert table.row_count == len(screen._rows) < len(view.rows)
+        assert "filter “codex”" in rendered(screen.query_one("#sessions-summary"))
+        await pilot.press("enter")  # back to the table
+        await pilot.press("enter")  # open the session under the cursor
+        await wait_for(pilot, lambda: isinstance(app.screen, SessionDetailScreen) and app.screen.detail is not None,
+                       what="session detail")
+        detail = app.screen.detail
+        assert detail.row.source == "codex" and detail.by_model
+        assert sum(req for _, req, _ in detail.timeline) == detail.row.totals.requests
+        body = rendered(app.screen.query_one("#session-body"))
+        assert "Models" in body and "cache hit" in body and "Cost by token kind" in body and "Device: demo" in body
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is screen
+        await pilot.press("escape")  # clears the filter
+        await pilot.pause()
+        assert screen.text == "" and table.row_count == len(view.rows)
+
+
+async def test_projects_screen_breakdown_filter_and_drill_in(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None, what="first snapshot")
+        await pilot.press("7")
+        views = await _views(app, pilot, "projects")
+        screen = app.screen
+        assert isinstance(screen, ProjectsScreen)
+        names = [r.name for r in views.projects.rows]
+        assert {"api-server", "web-app", "infra"} <= set(names)
+        assert all(len(r.trend) == 12 and sum(r.trend) == r.totals.total for r in views.projects.rows)
+        assert views.projects.total.total == sum(r.totals.total for r in views.projects.rows)
+        await pilot.press("b")
+        views = await _views(app, pilot, "breakdown")
+        assert views.breakdown_by == "model" and "claude-sonnet-4-5-20250929" in [b.key for b in views.breakdown]
+        await pilot.press("b")
+        await wait_for(pilot, lambda: app.views.breakdown_by == "agent", what="by agent")
+        await pilot.pause()
+        assert {b.key for b in app.views.breakdown} <= {"claude-code", "codex", "gemini-cli", "opencode"}
+        await pilot.press("b", "b")  # source, then back to projects
+        await _views(app, pilot, "projects")
+        await pilot.press("slash", *"api")
+        await pilot.pause()
+        assert [r.name for r in screen._rows] == ["api-server"]
+        await pilot.press("enter", "enter")  # to the table, then drill in
+        await wait_for(pilot, lambda: isinstance(app.screen, SessionsScreen) and app.screen._rows, what="sessions")
+        sessions = app.screen
+        assert sessions.text == "api-server" and all(r.project_name == "api-server" for r in sessions._rows)
+        await pilot.press("escape", "escape")  # clear the filter, then back
+        await pilot.pause()
+        assert isinstance(app.screen, ProjectsScreen)
+
+
+async def test_window_key_cycles_and_shows_in_the_header(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None, what="first snapshot")
+        await pilot.press("6")
+        week = (await _views(app, pilot, "sessions", "7d")).sessions
+        assert "window 7d" in rendered(app.screen.query_one("#nav-status"))
+        await pilot.press("w")
+        month = (await _views(app, pilot, "sessions", "30d")).sessions
+        assert len(month.rows) > len(week.rows) and month.total.total > week.total.total
+        assert "window 30d" in rendered(app.screen.query_one("#nav-status"))
+        await pilot.press("w", "w")  # all, then 5m
+        five = (await _views(app, pilot, "sessions", "5m")).sessions
+        assert [r.session for r in five.rows] == ["demo-live-session"]
+        await pilot.press("1")  # the window is shared: the dashboard's header says it too
+        await pilot.pause()
+        assert "window 5m" in rendered(app.screen.query_one("#nav-status"))
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        keys = rendered(app.screen.query_one("#help-keys"))
+        assert "Sessions: sort, filter, open" in keys and "time window" in keys
+
+
+async def test_help_and_tabs_fit_80_columns(make_app):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None, what="first snapshot")
+        await pilot.press("question_mark")
+        await pilot.pause()
+        box = app.screen.query_one("#help-keys")
+        assert box.size.height == len(app.help_rows())  # no key line wraps
+        await pilot.press("escape", "6")
+        await pilot.pause()
+        nav = app.screen.query_one(NavBar)
+        assert nav.compact and rendered(app.screen.query_one("#nav-sessions")).endswith("Sessions")
+        assert rendered(app.screen.query_one("#nav-projects")).strip() == "7"
+
+
+def _line(session: str, n: int, output: int) -> str:
+    now = datetime.now(timezone.utc)
+    return json.dumps({
+        "parentUuid": None, "isSidechain": False, "userType": "external", "cwd": "/home/u/proj",
+        "sessionId": session, "version": "2.1.37", "type": "assistant",
+        "message": {"model": "claude-sonnet-4-5-20250929", "id": f"msg_{session[:4]}_{n:04d}", "type": "message",
+                    "role": "assistant", "content": [{"type": "text", "text": "done"}],
+                    "usage": {"input_tokens": 10, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 1000,
+                              "output_tokens": output}},
+        "requestId": f"req_{session[:4]}_{n:04d}", "uuid": str(uuid.uuid4()),
+        "timestamp": now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z",
+    }, separators=(",", ":")) + "\n"
+
+
+async def test_live_log_new_session_appears_and_growing_one_updates(tmp_path, monkeypatch):
+    refresh = 1.0
+    root = tmp_path / "claude"
+    folder = root / "projects" / "-home-u-proj"
+    folder.mkdir(parents=True)
+    first, second = "0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e", "9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b"
+    (folder / f"{first}.jsonl").write_text(_line(first, 1, 100))
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(root))
+    app = TokentopApp(settings(tmp_path, refresh_seconds=refresh), screen="sessions")
+    async with app.run_test(size=SIZE) as pilot:
+        def rows():
+            v = app.views
+            return {r.session: r for r in v.sessions.rows} if v is not None and v.sessions is not None else {}
+
+        await wait_for(pilot, lambda: first in rows(), timeout=15, what="first session")
+        assert rows()[first].totals.requests == 1 and rows()[first].live
+        with (folder / f"{first}.jsonl").open("a") as fh:
+            fh.write(_line(first, 2, 200))
+        (folder / f"{second}.jsonl").write_text(_line(second, 1, 50))
+        t0 = time.monotonic()
+        await wait_for(pilot, lambda: second in rows() and rows()[first].totals.requests == 2,
+                       timeout=refresh + 5, what="new and grown sessions")
+        elapsed = time.monotonic() - t0
+        await pilot.pause()
+        assert elapsed < refresh + 1.5, f"took {elapsed:.2f}s"  # one refresh, plus its own time
+        table = app.screen.query_one(DataTable)
+        assert table.row_count == 2
+        assert rows()[first].totals.total == 2 * 1010 + 300
+
+
+async def test_dashboard_shows_recent_sessions_when_tall_only(make_app):
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(pilot, lambda: app.views is not None and app.views.sessions is not None, what="sessions")
+        await pilot.pause()
+        table = app.screen.query_one("#dash-sessions", DataTable)
+        assert table.display and table.row_count == 6
+        assert table.get_row_at(0)[1].plain == "web-app" and table.get_row_at(0)[0].plain == "●"  # the live one
+        assert table.border_title == "Recent sessions · 7d"
+        await pilot.press("w")
+        await wait_for(pilot, lambda: app.views.window.name == "30d", what="30d")
+        await pilot.pause()
+        assert table.border_title == "Recent sessions · 30d"
+    small = make_app()
+    async with small.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: small.snapshot is not None, what="snapshot")
+        await pilot.pause()
+        assert not small.screen.query("#dash-sessions") and small.views is None

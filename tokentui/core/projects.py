@@ -1,0 +1,84 @@
+"""Project names as a user thinks of them: worktrees and subfolders of one repository together.
+
+The agents record a project as they see it: a working directory (Codex, OpenCode, …) or an
+encoded folder name (Claude Code writes ``/Users/me/code/api`` as ``-Users-me-code-api``, with
+``/`` and ``.`` both turned into ``-``). :func:`fold_projects` maps each recorded name to the
+project it belongs to, by these rules, in order:
+
+1. ``\\`` becomes ``/`` and a trailing ``/`` goes (``C:\\code\\api\\`` is ``C:/code/api``).
+2. A git worktree folds into its repository: the path is cut before ``/.worktrees/``,
+   ``/.claude/worktrees/``, ``/.git/worktrees/`` or ``/worktrees/``, and a sibling folder
+   ``api.worktrees/feat`` (or ``api-worktrees/feat``) is ``api``. Claude Code's encoded names
+   are cut the same way before ``--worktrees-``, ``--claude-worktrees-`` and ``--git-worktrees-``
+   (``--`` is an encoded ``/.``).
+3. A subfolder folds into the nearest recorded project that contains it (``~/code/api/web`` is
+   ``~/code/api`` when sessions also ran in ``~/code/api``), except into a home folder
+   (``/home/NAME``, ``/Users/NAME``, ``C:/Users/NAME``, ``/root``) or a filesystem root, which
+   would swallow every repository under them. Encoded names are never folded by this rule:
+   ``-code-api-web`` cannot be told from a sibling repository ``api-web``.
+
+The display name is the folded path's last folder (``api``), or the encoded name as recorded.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable
+
+_WORKTREE_DIRS = ("/.worktrees/", "/.claude/worktrees/", "/.git/worktrees/", "/worktrees/")
+_WORKTREE_ENCODED = ("--worktrees-", "--claude-worktrees-", "--git-worktrees-")
+_SIBLING = re.compile(r"^(.*?)[.-]worktrees/[^/]+")
+_HOME = re.compile(r"^(?:/home/[^/]+|/Users/[^/]+|[A-Za-z]:/Users/[^/]+|/root|/|[A-Za-z]:)$", re.IGNORECASE)
+
+
+def _is_path(name: str) -> bool:
+    return "/" in name
+
+
+def normalize(name: str) -> str:
+    """Rules 1 and 2: one project name for a recorded one (no subfolder folding)."""
+    text = name.replace("\\", "/")
+    if _is_path(text):
+        text = text.rstrip("/") or "/"
+        probe = text + "/"
+        for marker in _WORKTREE_DIRS:
+            at = probe.find(marker)
+            if at > 0:
+                text = probe[:at]
+                probe = text + "/"
+        m = _SIBLING.match(probe)
+        if m and m.group(1) and not m.group(1).endswith("/"):
+            text = m.group(1)
+        return text
+    for marker in _WORKTREE_ENCODED:
+        at = text.find(marker)
+        if at > 0:
+            text = text[:at]
+    return text
+
+
+def fold_projects(names: Iterable[str | None]) -> dict[str | None, str | None]:
+    """``{recorded name: project}`` for every name (rules 1–3); ``None`` stays ``None``."""
+    recorded = {n for n in names}
+    base = {n: (normalize(n) if n else n) for n in recorded}
+    roots = sorted({p for p in base.values() if p and _is_path(p)}, key=len)
+    folded: dict[str | None, str | None] = {}
+    for n, p in base.items():
+        if p and _is_path(p):
+            for root in roots:  # shortest first: the outermost recorded project wins
+                if len(root) >= len(p):
+                    break
+                if p.startswith(root.rstrip("/") + "/") and not _HOME.match(root):
+                    p = root
+                    break
+        folded[n] = p
+    return folded
+
+
+def display_name(project: str | None) -> str:
+    """What a table shows for a (folded) project: its last folder, or the name as recorded."""
+    if not project:
+        return "(no project)"
+    if _is_path(project):
+        return project.rstrip("/").rsplit("/", 1)[-1] or project
+    return project

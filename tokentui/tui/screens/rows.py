@@ -1,0 +1,66 @@
+"""Cells shared by the Sessions and Projects screens (plain text, never markup)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from rich.text import Text
+
+from tokentui.core.fmt import tokens_short, usd
+from tokentui.core.records import PICO
+from tokentui.core.text import printable
+from tokentui.core.totals import Totals
+from tokentui.services.report import short_model
+
+
+def num(text: str) -> Text:
+    return Text(text, justify="right")
+
+
+def cost(t: Totals) -> Text:
+    """'$1.23', 'unpriced' when nothing is priced, a '*' when part is unpriced: never $0 for unknown."""
+    if t.unpriced_tokens and t.unpriced_tokens >= t.total:
+        return Text("unpriced", justify="right", style="dim")
+    text = usd(Decimal(t.cost_pico) / PICO)
+    return Text(text + ("*" if t.unpriced_tokens else ""), justify="right")
+
+
+def ratio(x: float | None) -> Text:
+    return num("—" if x is None else f"{x * 100:.0f}%")
+
+
+def per_request(pico: int | None) -> Text:
+    return num("—" if pico is None else usd(Decimal(pico) / PICO))
+
+
+def ago(ms: int, now_ms: int) -> str:
+    secs = max(0, (now_ms - ms) // 1000)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if secs >= size:
+            return f"{secs // size}{unit} ago"
+    return f"{secs}s ago"
+
+
+def length(ms: int) -> str:
+    mins = max(0, ms) // 60_000
+    return f"{mins}m" if mins < 60 else f"{mins // 60}h{mins % 60:02d}" if mins < 1440 else f"{mins // 1440}d{mins % 1440 // 60:02d}h"
+
+
+def stamp(ms: int, tz) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz).strftime("%m-%d %H:%M")
+
+
+def models(names, width: int) -> Text:
+    text = printable(", ".join(short_model(m) for m in names))  # measured as shown: escapes take room
+    return Text(text if len(text) <= width else text[:width - 1] + "…")
+
+
+def name(text: str, width: int) -> Text:
+    """A project name, its end kept (the repository's own folder is at the end)."""
+    text = printable(text)
+    return Text(text if len(text) <= width else "…" + text[-(width - 1):])
+
+
+def tokens(n: int) -> Text:
+    return num(tokens_short(n))
