@@ -79,9 +79,12 @@ class SourcesScreen(TokentopScreen):
         if set_up_first(snap.sources) == list(self._rows):
             self._show_detail()
             return
+        was = self._selected()  # the cursor stays on its source when the order changes
         self._rows = tuple(set_up_first(snap.sources))
         table = self.query_one(DataTable)
         keep = table.cursor_row
+        if was is not None:
+            keep = next((i for i, r in enumerate(self._rows) if r.name == was.name), keep)
         table.clear()
         for r in self._rows:
             table.add_row(self._dot(r.status), rich_plain(r.name), rich_plain(r.kind), rich_plain(r.status),
