@@ -88,3 +88,18 @@ def person_totals(cells: Mapping[tuple[str, str], Totals],
                 total.add(t)
         out.periods[period] = total
     return out
+
+
+def left_out(cells: Mapping[tuple[str, str], Totals], local_provider: Mapping[str, str]) -> set[tuple[str, str]]:
+    """The ``(period, source)`` cells the rule above does not count (the smaller view of a
+    provider in a period where its local logs and its API both saw usage)."""
+    out: set[tuple[str, str]] = set()
+    sources_of: dict[str, set[str]] = {}
+    for period, source in cells:
+        sources_of.setdefault(period, set()).add(source)
+    for c in person_totals(cells, local_provider).choices:
+        if c.counted == "local":
+            out.add((c.period, c.provider))
+        else:
+            out.update((c.period, s) for s in sources_of[c.period] if local_provider.get(s) == c.provider)
+    return out

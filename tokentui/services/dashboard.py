@@ -23,8 +23,11 @@ from typing import Iterable
 from zoneinfo import ZoneInfo
 
 from tokentui.core.figures import Burn, PeriodTotal, Share
+from tokentui.core.overlap import left_out
 from tokentui.core.records import PICO
 from tokentui.core.source_status import DeviceContact, SourceStatus
+from tokentui.core.totals import Totals
+from tokentui.sources import registry
 from tokentui.store import figures
 from tokentui.store.queries import period_bounds, utc_ms
 
@@ -124,9 +127,26 @@ def _period_totals(conn: sqlite3.Connection, now: datetime, tz: ZoneInfo):
     days = [(today - timedelta(days=n)).isoformat() for n in range(AVG_DAYS - 1, -1, -1)]
     daily = dict.fromkeys(days, 0)
     cache = [0, 0]  # cache reads, all input
-    for q, source, model, i, o, cw, cr, cost, billed, unpriced, est in figures.quarter_hour_cells(conn, lo, hi):
+    cells = list(figures.quarter_hour_cells(conn, lo, hi))
+    # one view per provider per local day (core.overlap, as the reports count): where an agent's
+    # logs and its provider's usage API saw the same day, the smaller view is left out of the
+    # totals, the 28-day average, the daily bars and the top models (the sources box shows both)
+    views: dict[tuple[str, str], Totals] = {}
+    for q, source, _m, i, o, cw, cr, cost, *_rest in cells:
+        t = views.setdefault((_local_date(q, tz).isoformat(), source), Totals())
+        t.input += i + o + cw + cr
+        t.cost_pico += cost
+    skip = left_out(views, registry.local_provider())
+    for q, source, model, i, o, cw, cr, cost, billed, unpriced, est in cells:
         ts = q * QUARTER_MS
         tok = i + o + cw + cr
+        if ts >= top_since - QUARTER_MS and ts <= now_ms:  # each source's own share, both views
+            cur = sources.setdefault(source, [0, 0, 0])
+            cur[0] += tok
+            cur[1] += cost
+            cur[2] += unpriced
+        if skip and (_local_date(q, tz).isoformat(), source) in skip:
+            continue
         for name, a, b, _ in ranges:
             if a <= ts < b:
                 s = sums[name]
@@ -139,11 +159,10 @@ def _period_totals(conn: sqlite3.Connection, now: datetime, tz: ZoneInfo):
             if key in daily:
                 daily[key] += tok
         if ts >= top_since - QUARTER_MS and ts <= now_ms:
-            for key, table in ((model or "unknown model", models), (source, sources)):
-                cur = table.setdefault(key, [0, 0, 0])
-                cur[0] += tok
-                cur[1] += cost
-                cur[2] += unpriced
+            cur = models.setdefault(model or "unknown model", [0, 0, 0])
+            cur[0] += tok
+            cur[1] += cost
+            cur[2] += unpriced
             cache[0] += cr
             cache[1] += i + cw + cr
     periods = tuple(PeriodTotal(n, _label(n, start), a, b, s[0], s[1], s[2], s[3], s[4], _usd(s[5]), _usd(s[6]),

@@ -9,7 +9,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from tokentui.core import fmt
-from tokentui.core.overlap import person_totals
+from tokentui.core.overlap import left_out
 from tokentui.sources import registry
 from tokentui.core.records import usd
 from tokentui.core.text import printable
@@ -65,15 +65,10 @@ def _counted_days(days: dict[str, Cells]) -> dict[str, tuple[Cells, Cells]]:
     out = {}
     local_provider = registry.local_provider()
     for day, cells in days.items():
-        per_source: dict[str, Totals] = {}
+        per_source: dict[tuple[str, str], Totals] = {}
         for (source, _m), t in cells.items():
-            per_source.setdefault(source, Totals()).add(t)
-        dropped: set[str] = set()
-        for c in person_totals({(day, src): t for src, t in per_source.items()}, local_provider).choices:
-            if c.counted == "local":
-                dropped.add(c.provider)
-            else:
-                dropped.update(src for src in per_source if local_provider.get(src) == c.provider)
+            per_source.setdefault((day, source), Totals()).add(t)
+        dropped = {source for _day, source in left_out(per_source, local_provider)}
         counted = {k: t for k, t in cells.items() if k[0] not in dropped}
         out[day] = (counted, {k: t for k, t in cells.items() if k[0] in dropped})
     return out
