@@ -2,7 +2,7 @@
 """Make the README's screenshot: the dashboard on the demo data, drawn headless.
 
     python docs/screenshot.py                      # docs/dashboard.svg + docs/dashboard.png
-    python docs/screenshot.py --size 120x36 --screen 1
+    python docs/screenshot.py --size 160x48 --screen 6
 
 The SVG is Textual's own export of the screen; the PNG is that SVG rendered by headless
 Chromium (`chromium` or `google-chrome` on PATH; without one only the SVG is written). The demo
@@ -74,7 +74,7 @@ def _png(svg: Path, png: Path, size: tuple[int, int]) -> bool:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", default="120x36", help="COLSxROWS (default 120x36)")
+    parser.add_argument("--size", default="120x42", help="COLSxROWS (default 120x42)")
     parser.add_argument("--screen", default="1", help="the screen's key, 1-9 (default 1)")
     parser.add_argument("--theme", default="tokentop-dark")
     parser.add_argument("-o", "--output", type=Path, default=HERE / "dashboard.svg")

@@ -130,18 +130,17 @@ async def test_sources_screen_shows_a_hostile_provider_error(hostile_app):
         await pilot.press("5")
         await pilot.pause()
         table = app.screen.query_one(DataTable)
-        names = [r.name for r in app.snapshot.sources]
         for source, needles in (("openai", ("group_by[", "[@click=app.quit]quit-err", "my-model [beta [bold]x",
                                             "\\u001b]0;pwned\\u0007\\u009b2J")),
                                 ("deepseek", ("\\u001b[31M", "[B")),
                                 ("claude-code", (H.ROOT.replace(H.OSC_TITLE, "\\u001b]0;PWNED\\u0007")
                                                  .replace("PWNED", "pwned"),))):
-            table.move_cursor(row=names.index(source))
+            table.move_cursor(row=table.get_row_index(source))  # rows are keyed by source name
             await pilot.pause()
             text = assert_clean(app)
             for needle in needles:
                 assert needle in text, (source, needle)
-        table.move_cursor(row=names.index("openai"))
+        table.move_cursor(row=table.get_row_index("openai"))
         await pilot.pause()
         await click_text(pilot, app, "quit-err")
         assert_alive(app)

@@ -36,3 +36,26 @@ async def test_history_and_totals_columns_hold_one_format(make_app):
                 assert any(re.fullmatch(r"\d+\.\d[kMB]", c) for c in col), (head, col[:5])
             if head.strip().lower() == "cost":
                 assert all(MONEY.fullmatch(c) for c in col), (head, [c for c in col if not MONEY.fullmatch(c)])
+
+
+async def test_session_tables_hold_one_format_too(make_app):
+    """The dashboard's recent sessions and the Sessions screen: tokens compact with one
+    decimal, money with two (no '$0.5545' under '$13.74')."""
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(pilot, lambda: app.views is not None and app.views.sessions is not None, what="sessions")
+        await pilot.pause()
+        tables = [app.screen.query_one("#dash-sessions", DataTable)]
+        await pilot.press("6")
+        await wait_for(pilot, lambda: app.screen.query(DataTable) and app.screen.query_one(DataTable).row_count,
+                       what="sessions table")
+        tables.append(app.screen.query_one(DataTable))
+        for table in tables:
+            assert table.row_count
+            for key, column in table.columns.items():
+                head = str(column.label).strip().lower()
+                col = [str(c).strip().rstrip("*") for c in table.get_column(key)]
+                if head == "tokens":
+                    assert one_format(col) and all(re.fullmatch(r"\d+(\.\d[kMB])?", c) for c in col), col
+                if head == "cost":
+                    assert all(MONEY.fullmatch(c) or c == "unpriced" for c in col), col

@@ -8,6 +8,7 @@ import time
 import uuid
 from datetime import datetime, timezone
 
+import pytest
 from textual.widgets import DataTable
 
 from tests.tui.conftest import rendered, settings, wait_for
@@ -150,6 +151,25 @@ async def test_help_and_tabs_fit_80_columns(make_app):
         assert rendered(app.screen.query_one("#nav-projects")).strip() == "7"
 
 
+@pytest.mark.parametrize("width", [120, 132, 160])
+async def test_the_header_keeps_its_clock_at_every_width(make_app, width):
+    """Seven titled tabs plus "window 7d · demo · 15:30:00" need 132 columns: below that the
+    inactive tabs show their key only, and the clock is never cut off."""
+    import re
+
+    app = make_app()
+    async with app.run_test(size=(width, 40)) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None, what="first snapshot")
+        await pilot.pause()
+        import html
+
+        svg = app.export_screenshot()
+        first_row = min(float(y) for y in re.findall(r'<text[^>]*\by="([\d.]+)"', svg))
+        top = "".join(html.unescape(t) for y, t in re.findall(r'<text[^>]*\by="([\d.]+)"[^>]*>(.*?)</text>', svg)
+                      if float(y) == first_row).replace("\xa0", " ")
+        assert re.search(r"window 7d · demo · \d\d:\d\d:\d\d", top), top
+
+
 def _line(session: str, n: int, output: int) -> str:
     now = datetime.now(timezone.utc)
     return json.dumps({
@@ -192,6 +212,19 @@ async def test_live_log_new_session_appears_and_growing_one_updates(tmp_path, mo
         table = app.screen.query_one(DataTable)
         assert table.row_count == 2
         assert rows()[first].totals.total == 2 * 1010 + 300
+
+
+@pytest.mark.parametrize("height", [40, 42, 46, 48, 55])
+async def test_the_dashboard_fits_its_height_with_or_without_the_sessions_table(make_app, height):
+    """Every panel, the leverage & budgets headline last, is on screen: the sessions table is
+    added only where it fits (48+ rows), never pushing the headline below the footer."""
+    app = make_app()
+    async with app.run_test(size=(120, height)) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None, what="first snapshot")
+        await pilot.pause(0.3)
+        headline = app.screen.query_one("#headline")
+        assert headline.region.height > 0 and headline.region.bottom <= height - 1, (headline.region, height)
+        assert bool(app.screen.query("#dash-sessions")) == (height >= 48)
 
 
 async def test_dashboard_shows_recent_sessions_when_tall_only(make_app):

@@ -85,7 +85,8 @@ class TokentopScreen(Screen):
         self.set_class(w < 90, "-narrow")
         self.set_class(w >= 120, "-wide")
         self.set_class(h >= 40, "-tall")
-        self.query_one(NavBar).compact = w < 120
+        self.set_class(h >= 48, "-roomy")  # room for the dashboard's sessions table too
+        self.query_one(NavBar).compact = w < 132  # seven titled tabs and "window 7d · demo · 12:00:00"
 
     def on_screen_resume(self) -> None:
         self._size_classes()

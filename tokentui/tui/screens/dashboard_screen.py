@@ -85,7 +85,7 @@ class DashboardScreen(TokentopScreen):
     def _sessions_table(self) -> DataTable | None:
         """The compact sessions table, mounted the first time the terminal is tall enough
         (a dashboard that never shows it never pays for it)."""
-        if not self.has_class("-tall"):
+        if not self.has_class("-roomy"):
             return None
         found = self.query("#dash-sessions")
         if found:
@@ -101,7 +101,7 @@ class DashboardScreen(TokentopScreen):
         return table
 
     def views_wanted(self) -> tuple[str, ...]:
-        return ("sessions",) if self.has_class("-tall") else ()
+        return ("sessions",) if self.has_class("-roomy") else ()
 
     def on_resize(self) -> None:
         super().on_resize()

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from rich.text import Text
 
-from tokentui.core.fmt import tokens_short, usd
+from tokentui.core.fmt import money, tokens_compact
 from tokentui.core.records import PICO
 from tokentui.core.text import printable
 from tokentui.core.totals import Totals
@@ -22,7 +22,7 @@ def cost(t: Totals) -> Text:
     """'$1.23', 'unpriced' when nothing is priced, a '*' when part is unpriced: never $0 for unknown."""
     if t.unpriced_tokens and t.unpriced_tokens >= t.total:
         return Text("unpriced", justify="right", style="dim")
-    text = usd(Decimal(t.cost_pico) / PICO)
+    text = money(Decimal(t.cost_pico) / PICO)
     return Text(text + ("*" if t.unpriced_tokens else ""), justify="right")
 
 
@@ -31,7 +31,7 @@ def ratio(x: float | None) -> Text:
 
 
 def per_request(pico: int | None) -> Text:
-    return num("—" if pico is None else usd(Decimal(pico) / PICO))
+    return num("—" if pico is None else money(Decimal(pico) / PICO))
 
 
 def ago(ms: int, now_ms: int) -> str:
@@ -63,4 +63,4 @@ def name(text: str, width: int) -> Text:
 
 
 def tokens(n: int) -> Text:
-    return num(tokens_short(n))
+    return num(tokens_compact(n))

@@ -13,7 +13,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from tokentui.core.fmt import percent, tokens_exact, tokens_short, usd
+from tokentui.core.fmt import money, percent, tokens_compact, tokens_exact
 from tokentui.core.records import PICO
 from tokentui.core.windows import Window
 from tokentui.services.report import short_model, spark
@@ -23,7 +23,7 @@ from tokentui.tui.widgets.text import lines, markup, plain
 
 
 def _money(pico: int | None) -> str:
-    return "unpriced" if pico is None else usd(Decimal(pico) / PICO)
+    return "unpriced" if pico is None else money(Decimal(pico) / PICO)
 
 
 class SessionDetailScreen(ModalScreen[None]):
@@ -54,7 +54,7 @@ class SessionDetailScreen(ModalScreen[None]):
             Content.assemble(plain(r.project_name, "b"), plain(f" · {r.source}"), plain(" · live" if r.live else "")),
             plain(f"session {r.session}", "dim"),
             plain(f"{cells.stamp(r.first_ms, tz)} → {cells.stamp(r.last_ms, tz)} ({cells.length(r.duration_ms)})"
-                  f" · {r.totals.requests:,} requests · {tokens_short(r.totals.total)} tokens · "
+                  f" · {r.totals.requests:,} requests · {tokens_compact(r.totals.total)} tokens · "
                   f"{cells.cost(r.totals).plain} ({r.cost_label})"),
         ])
 
@@ -87,7 +87,7 @@ class SessionDetailScreen(ModalScreen[None]):
             markup("[b]Models[/]"),
         ]
         for model, mt in d.by_model:
-            out.append(plain(f"  {short_model(model):<24} {mt.requests:>6,} req  {tokens_short(mt.total):>7}  "
+            out.append(plain(f"  {short_model(model):<24} {mt.requests:>6,} req  {tokens_compact(mt.total):>7}  "
                              f"{cells.cost(mt).plain:>10}"))
         out.append(markup("[b]Cost by token kind[/] [dim](each model's cost split by its list prices)[/]"))
         kinds = {"input": t.input, "output": t.output, "cache write": t.cache_write, "cache read": t.cache_read}
@@ -95,7 +95,7 @@ class SessionDetailScreen(ModalScreen[None]):
             out.append(plain(f"  {kind:<12} {tokens_exact(n):>14} tokens  {_money(d.cost_by_kind.get(kind)):>10}"))
         if d.subagent_requests:
             share = percent(d.subagent_tokens / t.total) if t.total else "—"
-            out.append(plain(f"Sub-agents: {d.subagent_requests:,} requests, {tokens_short(d.subagent_tokens)} tokens "
+            out.append(plain(f"Sub-agents: {d.subagent_requests:,} requests, {tokens_compact(d.subagent_tokens)} tokens "
                              f"({share} of the session)"))
         else:
             out.append(plain("Sub-agents: none recorded"))
