@@ -21,7 +21,7 @@ from tokentui.sources import registry
 AGENTS = FIXTURES / "agents"
 #: the hand-checked totals of tests/fixtures/agents (its README), all days together
 HAND_CHECKED = {"amp": 35305 + 10663, "openclaw": 34985 + 13451, "copilot": 121030 + 49540,
-                "qwen-code": 33905 + 6220, "zed": 65300 + 2680}
+                "qwen-code": 33905 + 6220, "zed": 65300 + 2680, "codebuff": 2007 + 130}
 CLINE_FAMILY = 66129 + 16566
 
 
@@ -45,14 +45,25 @@ def corpus(isolated, monkeypatch) -> Path:
         shutil.copytree(AGENTS / name, root / name)
     shutil.copytree(AGENTS / "openclaw", root / "openclaw", ignore=shutil.ignore_patterns("make_fixture.py"))
     runpy.run_path(str(AGENTS / "openclaw" / "make_fixture.py"))["build"](str(root / "openclaw"))
+    for name in ("kimi", "pi", "droid", "codebuff"):
+        shutil.copytree(AGENTS / name, root / name)
+    runpy.run_path(str(AGENTS / "goose" / "make_fixture.py"))["build"](str(root / "goose" / "data"))
+    runpy.run_path(str(AGENTS / "crush" / "make_fixture.py"))["build"](str(root / "crush"))
     home = isolated / "home"
     shutil.copytree(AGENTS / "cline-family" / "globalStorage", home / ".config" / "Code" / "User" / "globalStorage")
     runpy.run_path(str(AGENTS / "zed" / "make_fixture.py"))["build"](str(home / ".local" / "share" / "zed"))
+    runpy.run_path(str(AGENTS / "hermes" / "make_fixture.py"))["build"](str(home / ".hermes"))
+    runpy.run_path(str(AGENTS / "cursor" / "make_fixture.py"))["build"](str(home / ".config" / "Cursor"))
     for var, value in (("CLAUDE_CONFIG_DIR", f"{root / 'claude'},{root / 'claude-config'}"),
                        ("CODEX_HOME", str(root / "codex")), ("GEMINI_DATA_DIR", str(root / "gemini" / "tmp")),
                        ("OPENCODE_DATA_DIR", str(oc)), ("AMP_DATA_DIR", str(root / "amp")),
                        ("OPENCLAW_STATE_DIR", str(root / "openclaw")), ("COPILOT_HOME", str(root / "copilot")),
-                       ("QWEN_RUNTIME_DIR", str(root / "qwen"))):
+                       ("QWEN_RUNTIME_DIR", str(root / "qwen")), ("KIMI_SHARE_DIR", str(root / "kimi")),
+                       ("KIMI_CODE_HOME", str(root / "no-kimi-code")), ("PI_CODING_AGENT_DIR", str(root / "pi")),
+                       ("OMP_CODING_AGENT_DIR", str(root / "no-omp")), ("GOOSE_PATH_ROOT", str(root / "goose")),
+                       ("FACTORY_DIR", str(root / "droid")),
+                       ("CRUSH_GLOBAL_DATA", str(root / "crush" / "xdg-data" / "crush")),
+                       ("CODEBUFF_DATA_DIR", f"{root / 'codebuff' / 'manicode'},{root / 'codebuff' / 'manicode-dev'}")):
         monkeypatch.setenv(var, value)
     return root
 
@@ -82,7 +93,9 @@ def test_every_agent_together_exact_and_incremental(corpus, pricer, tmp_path) ->
     for name, total in HAND_CHECKED.items():
         assert mixed[name] == total, name
     assert mixed["cline"] + mixed["roo-code"] + mixed["kilo-code"] == CLINE_FAMILY
-    assert all(mixed[n] > 0 for n in ("claude-code", "codex", "gemini-cli", "opencode"))
+    assert [n for n in local if n != "crush" and mixed[n] <= 0] == []  # every agent is in the corpus
+    crush_cost = report.build(conn, report.ReportRequest("daily", sources=("crush",)))["totals"]["totalCost"]
+    assert crush_cost > 0  # Crush: cost only, no tokens
 
     # a second sync reads nothing and changes nothing
     conn, res = sync(tmp_path / "mixed.db", pricer, sources=local)
