@@ -3,6 +3,7 @@
 
     python bench/bench_ingest.py --mb 200          # generates a corpus with gen_agent_logs.py
     python bench/bench_ingest.py --corpus DIR      # reuse a corpus (DIR/claude, DIR/codex)
+    python bench/bench_ingest.py --corpus DIR --all-agents   # plus one fixture set of every agent
 
 Every figure is the wall time of `tokentop sync -q` run as a user runs it (a new process, so
 interpreter start-up and imports count), with bytecode cached as after `pip install`; the
@@ -74,8 +75,19 @@ def main() -> None:
     ap.add_argument("--corpus", type=Path)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--runs", type=int, default=5, help="cold ingests to take the median of (default 5)")
+    ap.add_argument("--all-agents", action="store_true",
+                    help="also one fixture set of every other agent tokentop reads (tests/fixtures), found in "
+                         "its default place or through its env var, as a user running them all would have")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="tokentop-bench-"))
+    agents_env: dict[str, str] = {}
+    if args.all_agents:
+        sys.path.insert(0, str(HERE.parent))
+        from tests.corpus import every_agent
+
+        (work / "home").mkdir()
+        agents_env = dict(every_agent(work / "agents", work / "home"), HOME=str(work / "home"))
+        print(f"all agents        every local source's fixtures under {work} (HOME moved there)")
     sizes: dict[Path, int] = {}  # files appended to, and their size before
     try:
         corpus = args.corpus
@@ -89,8 +101,11 @@ def main() -> None:
         subprocess.run([*tokentop_cmd(), "--version"], env=base, check=True, capture_output=True)  # cache bytecode
 
         def env_for(name: str) -> dict:
-            return dict(base, TOKENTOP_DATA_DIR=str(work / name), TOKENTOP_CONFIG=str(work / "config.toml"),
-                        CLAUDE_CONFIG_DIR=str(corpus / "claude"), CODEX_HOME=str(corpus / "codex"))
+            # Claude Code and Codex are the corpus (checked against its truth.json); with
+            # --all-agents every other agent reads its fixture set
+            return dict(base, **agents_env, TOKENTOP_DATA_DIR=str(work / name),
+                        TOKENTOP_CONFIG=str(work / "config.toml"), CLAUDE_CONFIG_DIR=str(corpus / "claude"),
+                        CODEX_HOME=str(corpus / "codex"))
 
         walls, inprocs = [], []
         for run in range(args.runs):

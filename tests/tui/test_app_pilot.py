@@ -39,9 +39,9 @@ async def test_dashboard_shows_the_figures(make_app):
         totals = rendered(screen.query_one(TotalsPanel))
         for name in ("today", "week", "month", "quarter"):
             assert name in totals
-        from tokentui.core.fmt import tokens_short
+        from tokentui.core.fmt import tokens_compact
 
-        assert tokens_short(snap.period("today").tokens) in totals
+        assert tokens_compact(snap.period("today").tokens) in totals
         burn = str(screen.query_one("#burn-rate").render())
         assert "tok/min" in burn and "/h" in burn
         assert screen.query_one(BurnMeter).hour == snap.spark_hour

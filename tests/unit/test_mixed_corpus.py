@@ -5,20 +5,16 @@ changes no total; lines appended to each appendable log grow its source by exact
 from __future__ import annotations
 
 import json
-import runpy
-import shutil
-import sqlite3
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES, LOG_FIXTURES
+from tests.corpus import every_agent
 from tests.unit.ingest_helpers import sync
 from tokentui.core.pricing import Pricer
 from tokentui.services import report
 from tokentui.sources import registry
 
-AGENTS = FIXTURES / "agents"
 #: the hand-checked totals of tests/fixtures/agents (its README), all days together
 HAND_CHECKED = {"amp": 35305 + 10663, "openclaw": 34985 + 13451, "copilot": 121030 + 49540,
                 "qwen-code": 33905 + 6220, "zed": 65300 + 2680, "codebuff": 2007 + 130}
@@ -33,37 +29,7 @@ def pricer(fixture_price_table):
 @pytest.fixture
 def corpus(isolated, monkeypatch) -> Path:
     root = isolated / "corpus"
-    for name in ("claude", "claude-config", "codex", "gemini"):
-        shutil.copytree(LOG_FIXTURES / name, root / name)
-    oc = root / "opencode"
-    shutil.copytree(LOG_FIXTURES / "opencode" / "storage", oc / "storage")
-    db = sqlite3.connect(oc / "opencode.db")
-    db.executescript((LOG_FIXTURES / "opencode" / "opencode-db.sql").read_text())
-    db.commit()
-    db.close()
-    for name in ("amp", "copilot", "qwen"):
-        shutil.copytree(AGENTS / name, root / name)
-    shutil.copytree(AGENTS / "openclaw", root / "openclaw", ignore=shutil.ignore_patterns("make_fixture.py"))
-    runpy.run_path(str(AGENTS / "openclaw" / "make_fixture.py"))["build"](str(root / "openclaw"))
-    for name in ("kimi", "pi", "droid", "codebuff"):
-        shutil.copytree(AGENTS / name, root / name)
-    runpy.run_path(str(AGENTS / "goose" / "make_fixture.py"))["build"](str(root / "goose" / "data"))
-    runpy.run_path(str(AGENTS / "crush" / "make_fixture.py"))["build"](str(root / "crush"))
-    home = isolated / "home"
-    shutil.copytree(AGENTS / "cline-family" / "globalStorage", home / ".config" / "Code" / "User" / "globalStorage")
-    runpy.run_path(str(AGENTS / "zed" / "make_fixture.py"))["build"](str(home / ".local" / "share" / "zed"))
-    runpy.run_path(str(AGENTS / "hermes" / "make_fixture.py"))["build"](str(home / ".hermes"))
-    runpy.run_path(str(AGENTS / "cursor" / "make_fixture.py"))["build"](str(home / ".config" / "Cursor"))
-    for var, value in (("CLAUDE_CONFIG_DIR", f"{root / 'claude'},{root / 'claude-config'}"),
-                       ("CODEX_HOME", str(root / "codex")), ("GEMINI_DATA_DIR", str(root / "gemini" / "tmp")),
-                       ("OPENCODE_DATA_DIR", str(oc)), ("AMP_DATA_DIR", str(root / "amp")),
-                       ("OPENCLAW_STATE_DIR", str(root / "openclaw")), ("COPILOT_HOME", str(root / "copilot")),
-                       ("QWEN_RUNTIME_DIR", str(root / "qwen")), ("KIMI_SHARE_DIR", str(root / "kimi")),
-                       ("KIMI_CODE_HOME", str(root / "no-kimi-code")), ("PI_CODING_AGENT_DIR", str(root / "pi")),
-                       ("OMP_CODING_AGENT_DIR", str(root / "no-omp")), ("GOOSE_PATH_ROOT", str(root / "goose")),
-                       ("FACTORY_DIR", str(root / "droid")),
-                       ("CRUSH_GLOBAL_DATA", str(root / "crush" / "xdg-data" / "crush")),
-                       ("CODEBUFF_DATA_DIR", f"{root / 'codebuff' / 'manicode'},{root / 'codebuff' / 'manicode-dev'}")):
+    for var, value in every_agent(root, isolated / "home").items():
         monkeypatch.setenv(var, value)
     return root
 
