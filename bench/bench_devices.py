@@ -45,7 +45,7 @@ def make_store(path: Path, n: int, device: str) -> None:
                 rows.append((src, f"msg_{i:09d}|req_{i}", "local", start + i * 9_000, 0, models[i % 3], 0,
                              rng.randint(1, 5000), rng.randint(1, 3000), rng.randint(0, 20000), 0,
                              rng.randint(0, 90000), 0, 1, f"-home-dev-proj{i % 8}", f"sess-{i // 200}",
-                             rng.randint(1, 10**9), "estimated", None, f"msg_{i:09d}", 0, 0, None))
+                             rng.randint(1, 10**9), "estimated", None, f"msg_{i:09d}", 0, 0, None, "exact"))
             ledger.upsert_rows(conn, rows, device)
     conn.close()
 

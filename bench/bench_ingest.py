@@ -103,9 +103,9 @@ def main() -> None:
         def env_for(name: str) -> dict:
             # Claude Code and Codex are the corpus (checked against its truth.json); with
             # --all-agents every other agent reads its fixture set
-            return dict(base, **agents_env, TOKENTOP_DATA_DIR=str(work / name),
-                        TOKENTOP_CONFIG=str(work / "config.toml"), CLAUDE_CONFIG_DIR=str(corpus / "claude"),
-                        CODEX_HOME=str(corpus / "codex"))
+            return {**base, **agents_env, "TOKENTOP_DATA_DIR": str(work / name),
+                    "TOKENTOP_CONFIG": str(work / "config.toml"), "CLAUDE_CONFIG_DIR": str(corpus / "claude"),
+                    "CODEX_HOME": str(corpus / "codex")}
 
         walls, inprocs = [], []
         for run in range(args.runs):

@@ -20,7 +20,7 @@ def _row(key: str, tokens: int = 10, stamp: int = 1_000, source: str = "claude-c
     cols = dict.fromkeys(segment.COLUMNS)
     cols.update(source=source, key=key, kind="local", ts_ms=1_764_000_000_000, width_s=0, model="m",
                 model_fallback=0, input=tokens, output=1, cache_write_5m=0, cache_write_1h=0, cache_read=0,
-                reasoning=0, requests=1, cost_pico=None, cost_label="unpriced", sidechain=0, has_speed=0,
+                reasoning=0, requests=1, cost_pico=None, cost_label="unpriced", sidechain=0, has_speed=0, token_label="exact",
                 device="laptop", updated_ms=stamp)
     return [cols[c] for c in segment.COLUMNS]
 
@@ -225,3 +225,22 @@ def test_a_big_export_goes_out_in_chunks_and_a_killed_one_resumes_where_it_stopp
     devices.import_all(b, folder, "b" * 32, devices.ShareResult())
     assert queries.totals(b, queries.Filter()).input == sum(range(1, 11))
     assert b.execute("SELECT COUNT(*) FROM ledger").fetchone()[0] == 10
+
+
+def test_estimated_tokens_stay_estimated_on_the_other_devices(tmp_path) -> None:
+    """A session-level total (Goose, Droid, Hermes) is an estimate on every machine, and a
+    segment with another token label than tokentop writes is refused."""
+    a, b = connect(tmp_path / "a.db"), connect(tmp_path / "b.db")
+    with transaction(a):
+        ledger.upsert(a, [UsageRecord("goose", "s1|1", 1_764_000_000_000, "gpt-5", input=900, output=100,
+                                      token_label="estimated"),
+                          UsageRecord("claude-code", "m1|r1", 1_764_000_000_000, "m", input=10, output=1)], "laptop")
+    with transaction(b):
+        share.import_rows(b, share.EXPORT_COLUMNS, _export(a), "a" * 32, [])
+    assert dict(b.execute("SELECT source, token_label FROM ledger")) == {"goose": "estimated", "claude-code": "exact"}
+    assert queries.totals(b, queries.Filter(exact_only=True)).total == 11
+    row = _row("k1")
+    row[segment.COLUMNS.index("token_label")] = "guessed"
+    data, name = segment.encode(DEV, "laptop", 1, 1, [row], [])
+    with pytest.raises(segment.BadSegment, match="token label"):
+        segment.decode(data, segment.parse_name(name), DEV, 1 << 20)

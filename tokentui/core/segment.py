@@ -43,8 +43,8 @@ TEMP = re.compile(r"^\.|^~|\.tmp$|\.part$|\.partial$|\.download$|^~syncthing~", 
 #: the machine: provider bodies can name users; ``project`` is a name, never a path)
 COLUMNS = ("source", "key", "kind", "ts_ms", "width_s", "model", "model_fallback", "input", "output",
            "cache_write_5m", "cache_write_1h", "cache_read", "reasoning", "requests", "project", "session",
-           "cost_pico", "cost_label", "logged_cost_pico", "msg_id", "sidechain", "has_speed", "device",
-           "updated_ms")
+           "cost_pico", "cost_label", "logged_cost_pico", "msg_id", "sidechain", "has_speed", "token_label",
+           "device", "updated_ms")
 REQUIRED = ("source", "key", "kind", "ts_ms", "cost_label", "device", "updated_ms")
 #: plan-quota samples (spec/quotas.md §3.2, table ``quota_sample``), when the store has them
 QUOTA_COLUMNS = ("source", "provider", "account", "lim", "win", "resets_at", "session", "used_bp", "window_s",
@@ -59,6 +59,8 @@ _TEXT_MAX = 4096
 _INT_MAX = 2**63 - 1
 KINDS = ("local", "api")
 LABELS = ("billed", "estimated", "unpriced")
+#: whether a row's token counts are exact or an estimate (a segment without the column: exact)
+TOKEN_LABELS = ("exact", "estimated")
 
 
 class BadSegment(ValueError):
@@ -227,3 +229,5 @@ def _check_columns(columns: dict, known: list[str], count: int, ints: frozenset 
     if count and labels:
         if set(columns["kind"]) - set(KINDS) or set(columns["cost_label"]) - set(LABELS):
             raise BadSegment("a row in it has an unknown kind or cost label")
+        if "token_label" in known and set(columns["token_label"]) - set(TOKEN_LABELS):
+            raise BadSegment("a row in it has an unknown token label")

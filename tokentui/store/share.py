@@ -35,7 +35,7 @@ LAST_SEQ = "share_export_seq"
 #: what an exported row holds, as :data:`tokentui.core.segment.COLUMNS` names them
 _EXPORT_SELECT = ("source, key, kind, ts_ms, width_s, model, model_fallback, input, output, cache_write_5m, "
                   "cache_write_1h, cache_read, reasoning, requests, project, session, cost_pico, cost_label, "
-                  "logged_cost_pico, msg_id, sidechain, has_speed, device, updated_ms")
+                  "logged_cost_pico, msg_id, sidechain, has_speed, token_label, device, updated_ms")
 _EXPORT_COLS = tuple(c.strip() for c in _EXPORT_SELECT.split(","))
 
 
