@@ -113,7 +113,7 @@ def fake_segments(share: Path, n: int) -> None:
     folder.mkdir()
     for seq in range(1, n + 1):
         rows = [("claude-code", f"old_{seq}_{i}", "local", 1_735_000_000_000 + seq * 3_600_000 + i, 0, "m", 0, 10, 1, 0,
-                 0, 0, 0, 1, None, None, None, "unpriced", None, None, 0, 0, "old-laptop", 1_735_000_000_000 + seq)
+                 0, 0, 0, 1, None, None, None, "unpriced", None, None, 0, 0, "exact", "old-laptop", 1_735_000_000_000 + seq)
                 for i in range(10)]
         data, name = segment.encode("f" * 32, "old-laptop", seq, 1_735_000_000_000 + seq, rows, [], level=1)
         (folder / name).write_bytes(data)
