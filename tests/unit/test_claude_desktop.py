@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import LOG_FIXTURES
 from tests.unit.ingest_helpers import daily, sync, tokens
 from tokentui.core.pricing import Pricer
-from tokentui.sources import claude_code
+from tokentui.sources import claude_code, claude_desktop
 from tokentui.store import queries
 
 CLAUDE = LOG_FIXTURES / "claude"
@@ -55,7 +55,7 @@ def cli_only(pricer, tmp_path, monkeypatch):
 def test_cowork_transcripts_are_found_with_no_set_up(pricer, tmp_path, monkeypatch, cli_only) -> None:
     monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "no-claude-here"))
     root = _cowork(_home())
-    found = claude_code.desktop_roots()
+    found = claude_desktop.desktop_roots()
     assert [d.root for d in found] == [root]
     assert found[0].space == "Quarterly report"
     assert str(root / "projects") in claude_code.where()[0]
@@ -83,10 +83,10 @@ def test_the_same_request_in_desktop_and_cli_counts_once(pricer, tmp_path, cli_o
     assert res2["claude-code"].files_read == 0
 
 
-def test_desktop_search_is_bounded_and_skips_what_it_should(tmp_path) -> None:
+def test_desktop_search_is_bounded_and_skips_what_it_should(tmp_path, monkeypatch) -> None:
     base = tmp_path / "local-agent-mode-sessions"
     deep = base
-    for i in range(claude_code.DESKTOP_DEPTH + 2):
+    for i in range(claude_desktop.DESKTOP_DEPTH + 2):
         deep = deep / f"d{i}"
     (deep / "projects").mkdir(parents=True)
     (base / "a" / "node_modules" / "x" / "projects").mkdir(parents=True)
@@ -96,32 +96,28 @@ def test_desktop_search_is_bounded_and_skips_what_it_should(tmp_path) -> None:
     (outside / "projects").mkdir(parents=True)
     (base / "link").symlink_to(outside.parent)
     errors: list[str] = []
-    found = claude_code.desktop_roots([base], errors)
+    found = claude_desktop.desktop_roots([base], errors)
     assert [d.root for d in found] == [base / "ok" / "local_1" / ".claude"]
     assert found[0].space is None and found[0].rel.startswith("desktop/local-agent-mode-sessions/ok/")
 
-    monkeypatch_entries = claude_code.DESKTOP_MAX_ENTRIES
-    try:
-        claude_code.DESKTOP_MAX_ENTRIES = 1
-        errors = []
-        claude_code.desktop_roots([base], errors)
-        assert any("stopped looking" in e for e in errors)
-    finally:
-        claude_code.DESKTOP_MAX_ENTRIES = monkeypatch_entries
+    monkeypatch.setattr(claude_desktop, "DESKTOP_MAX_ENTRIES", 1)
+    errors = []
+    claude_desktop.desktop_roots([base], errors)
+    assert any("stopped looking" in e for e in errors)
 
 
 @pytest.mark.parametrize("meta,spaces", [
     ("{not json", '{"spaces": []}'),
     ('{"spaceId": 5}', '{"spaces": [{"id": 5, "name": "n"}]}'),
     ('{"spaceId": "sp1"}', '{"spaces": "nope"}'),
-    ('{"spaceId": "sp1"}', "x" * (claude_code.DESKTOP_MAX_META + 10)),
+    ('{"spaceId": "sp1"}', "x" * (claude_desktop.DESKTOP_MAX_META + 10)),
 ])
 def test_a_broken_space_file_falls_back_to_the_folder_name(tmp_path, meta, spaces) -> None:
     workspace = tmp_path / "local-agent-mode-sessions" / "app" / "ws"
     (workspace / "local_1" / ".claude" / "projects" / "-sessions-slug").mkdir(parents=True)
     (workspace / "local_1.json").write_text(meta)
     (workspace / "spaces.json").write_text(spaces)
-    found = claude_code.desktop_roots([tmp_path / "local-agent-mode-sessions"])
+    found = claude_desktop.desktop_roots([tmp_path / "local-agent-mode-sessions"])
     assert len(found) == 1 and found[0].space is None
 
 
@@ -130,7 +126,7 @@ def test_a_broken_space_file_falls_back_to_the_folder_name(tmp_path, meta, space
     ("linux", ".config/Claude"),
 ])
 def test_app_data_folder_per_os(platform, expect) -> None:
-    assert str(claude_code.desktop_app_dirs(platform)[0]).endswith(expect)
+    assert str(claude_desktop.desktop_app_dirs(platform)[0]).endswith(expect)
 
 
 def test_windows_app_data_includes_the_msix_build(tmp_path, monkeypatch) -> None:
@@ -138,6 +134,6 @@ def test_windows_app_data_includes_the_msix_build(tmp_path, monkeypatch) -> None
     monkeypatch.setenv("LOCALAPPDATA", str(tmp_path / "Local"))
     (tmp_path / "Local" / "Packages" / "Claude_pzs8sxrjxfjjc").mkdir(parents=True)
     (tmp_path / "Local" / "Packages" / "Other_1").mkdir(parents=True)
-    dirs = claude_code.desktop_app_dirs("win32")
+    dirs = claude_desktop.desktop_app_dirs("win32")
     assert dirs == [tmp_path / "Roaming" / "Claude",
                     tmp_path / "Local" / "Packages" / "Claude_pzs8sxrjxfjjc" / "LocalCache" / "Roaming" / "Claude"]
