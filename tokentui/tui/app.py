@@ -13,7 +13,6 @@ workers of their own.
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -31,13 +30,11 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from tokentui import paths
 from tokentui.config import Settings
 from tokentui.core.text import printable
-from tokentui.errors import TokentopError
 from tokentui.core.windows import DEFAULT_WINDOW, Window, next_window
-from tokentui.tui.messages import (BudgetSaved, ExportFinished, FiguresUpdated, HistoryLoaded, HistoryQuery,
+from tokentui.tui.messages import (BudgetSaved, FiguresUpdated, HistoryLoaded, HistoryQuery,
                                HistoryRequested, KeyStored, PollFinished, RefreshFailed, UsageUpdated, ViewsLoaded)
 from tokentui.tui.screens.budgets_screen import BudgetsScreen
 from tokentui.tui.screens.dashboard_screen import DashboardScreen
-from tokentui.tui.screens.export_screen import ExportChoice, ExportScreen
 from tokentui.tui.screens.help_screen import HelpScreen, help_rows
 from tokentui.tui.screens.history_screen import HistoryScreen
 from tokentui.tui.screens.leverage_screen import LeverageScreen
@@ -49,7 +46,8 @@ from tokentui.services.dashboard import BudgetsView, Snapshot
 from tokentui.services.history import HistoryTable
 from tokentui.services.sessions import Views
 from tokentui.services.session import RefreshPlan, Session, utc_now
-from tokentui.tui.theming import THEME_SAVE_DELAY, ReadableDim, install_themes, load_themes, theme_from_spec
+from tokentui.tui.app_actions import FileActions, describe
+from tokentui.tui.theming import ReadableDim, install_themes, load_themes, theme_from_spec
 from tokentui.tui.widgets.nav_bar import NavBar
 
 if TYPE_CHECKING:
@@ -68,13 +66,7 @@ Clock = Callable[[], datetime]
 MIN_SIZE = (76, 20)
 
 
-def _describe(error: BaseException | None) -> str:
-    if isinstance(error, TokentopError):
-        return str(error)
-    return f"{type(error).__name__}: {error}" if error else "unknown error"
-
-
-class TokentopApp(App[int]):
+class TokentopApp(FileActions, App[int]):
     """tokentop's TUI over a :class:`Session` (see there for ``db_path``, ``demo`` and ``clock``)."""
 
     CSS_PATH = "tokentop.tcss"
@@ -249,7 +241,7 @@ class TokentopApp(App[int]):
         if worker.state not in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
             return
         if worker.state == WorkerState.ERROR:
-            self.post_message(RefreshFailed(_describe(worker.error), WORKER_TITLES.get(worker.name, "Failed")))
+            self.post_message(RefreshFailed(describe(worker.error), WORKER_TITLES.get(worker.name, "Failed")))
         if worker is self._refresh_worker:
             if self._refresh_again:
                 self._refresh_again = False
@@ -418,64 +410,6 @@ class TokentopApp(App[int]):
     def help_rows(self) -> tuple[tuple[str, str], ...]:
         return help_rows(self.BINDINGS, SCREENS)
 
-    # --- themes -------------------------------------------------------------------------------
-    def action_cycle_theme(self) -> None:
-        """The next theme, remembered in config.toml off the UI thread, once per burst of presses."""
-        names = self.theme_names or [self.theme]
-        nxt = names[(names.index(self.theme) + 1) % len(names)] if self.theme in names else names[0]
-        self.theme = nxt
-        self.notify(f"theme: {nxt}", timeout=2)
-        self._save_theme(nxt)
-
-    @work(thread=True, name="save-theme", group="save-theme", exclusive=True, exit_on_error=False)
-    def _save_theme(self, name: str) -> None:
-        time.sleep(THEME_SAVE_DELAY)
-        if get_current_worker().is_cancelled:
-            return
-        from dataclasses import replace
-
-        from tokentui.config import update_config
-
-        try:
-            update_config(self.settings.path, ["theme"], name)
-            self.settings = replace(self.settings, theme=name)
-        except (TokentopError, OSError) as exc:
-            why = exc.message if isinstance(exc, TokentopError) else (exc.strerror or str(exc))
-            self.call_from_thread(self.notify, f"the theme is used now but not saved: {why}",
-                                  title="Theme", severity="warning", timeout=8)
-
-    # --- export -------------------------------------------------------------------------------
-    def action_export(self) -> None:
-        if isinstance(self.screen, HelpScreen):
-            self.screen.dismiss()
-        try:
-            folder = str(Path.cwd())
-        except OSError:  # the directory tokentop started in was removed
-            folder = "the current directory (which no longer exists)"
-        self.push_screen(ExportScreen(folder, self.demo), self._export_chosen)
-
-    def _export_chosen(self, choice: ExportChoice | None) -> None:
-        if choice is not None:
-            self.notify(f"writing the {choice.format} snapshot…", title="Export", timeout=3)
-            self._export(choice)
-
-    @work(thread=True, name="export", group="export", exit_on_error=False)
-    def _export(self, choice: ExportChoice) -> None:
-        try:
-            path = self.session.export(period=choice.period, format=choice.format, label=choice.label,
-                                       include_projects=choice.include_projects)
-        except (TokentopError, OSError) as exc:
-            self.post_message(ExportFinished(None, _describe(exc)))
-            return
-        self.post_message(ExportFinished(str(path)))
-
-    def on_export_finished(self, message: ExportFinished) -> None:
-        if message.error:
-            self.notify(message.error, title="Export failed", severity="error", timeout=10)
-        else:
-            self.notify(f"snapshot written to {message.path}\ncheck it with: tokentop verify FILE",
-                        title="Export", timeout=12)
-
     # --- keys: stored and tested in workers; only redacted tails are ever shown ---------------
     def on_key_stored(self, message: KeyStored) -> None:
         self.notify(f"{message.source} key {message.hint} stored in the OS keyring. x tests it.",
@@ -483,28 +417,6 @@ class TokentopApp(App[int]):
         self.session.key_stored(message.source)
         self._start_refresh(full=True)
         self._start_poll()
-
-    def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
-                           time_format: str | None = None) -> str | None:
-        """The palette's Screenshot: an SVG in ``path``, else the Downloads folder if there is one,
-        else the current directory, else the data dir; the notice names the file or says why not
-        (Textual's own delivery fails with a bare "Failed" when ~/Downloads does not exist)."""
-        import platformdirs
-
-        downloads = Path(platformdirs.user_downloads_dir())
-        folders = [Path(path).expanduser()] if path else [d for d in (downloads,) if d.is_dir()]
-        folders += [Path.cwd(), paths.data_dir()] if not path else []
-        problem = ""
-        for folder in folders:
-            try:
-                saved = self.save_screenshot(filename, str(folder), time_format)
-            except OSError as exc:
-                problem = f"{folder}: {exc.strerror or exc}"
-                continue
-            self.notify(f"screenshot saved to {saved}", title="Screenshot", timeout=10)
-            return None
-        self.notify(f"screenshot not saved ({problem})", title="Screenshot", severity="error", timeout=10)
-        return None
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
