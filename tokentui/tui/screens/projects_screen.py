@@ -4,16 +4,15 @@ source; Enter shows a project's sessions."""
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.content import Content
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import DataTable, Static
 
 from tokentui.core.fmt import tokens_short
 from tokentui.services.report import short_model, spark
-from tokentui.services.sessions import BREAKDOWNS, SORTS, Views, filter_rows, sort_rows
+from tokentui.services.sessions import BREAKDOWNS, Views, filter_rows, sort_rows
 from tokentui.tui.screens import rows as cells
-from tokentui.tui.screens.base import TokentopScreen
+from tokentui.tui.screens.table_screen import TableScreen
 from tokentui.tui.widgets.text import markup, plain, rich_plain
 
 NARROW = (("project", "Project", 16), ("sessions", "Sess", 5), ("tokens", "Tokens", 7), ("cost", "Cost", 9),
@@ -36,13 +35,16 @@ class _Row:
         return all(w in self.key.lower() for w in text.lower().split())
 
 
-class ProjectsScreen(TokentopScreen):
+class ProjectsScreen(TableScreen):
     MODE = "projects"
     KEY = "7"
     TITLE = "Projects"
     DATA = ("views",)
     VIEWS = ("projects",)
     AUTO_FOCUS = "#projects-table"
+    NAME = "projects"
+    PLACEHOLDER = "filter: project, model, agent…"
+    LEFT = frozenset(("project", "key", "trend", "top"))
     BINDINGS = [
         Binding("b", "breakdown", "Breakdown"),
         Binding("s", "sort", "Sort"),
@@ -51,21 +53,8 @@ class ProjectsScreen(TokentopScreen):
         Binding("escape", "clear", "Clear", show=False),
     ]
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.sort = "cost"
-        self.text = ""
-        self._rows: list = []
-        self._views: Views | None = None
-        self._columns: tuple = ()
-
-    def compose_body(self) -> ComposeResult:
-        yield Input(placeholder="filter: project, model, agent…", id="projects-filter")
-        yield DataTable(id="projects-table", cursor_type="row", zebra_stripes=True)
-        yield Static("[dim]loading projects…[/]", id="projects-summary")
-
     def on_mount(self) -> None:
-        self.query_one("#projects-filter").display = False
+        self.filter_box().display = False
         super().on_mount()
 
     # -- controls -------------------------------------------------------------------------
@@ -73,24 +62,8 @@ class ProjectsScreen(TokentopScreen):
         by = self.app.breakdown_by
         self.app.breakdown_by = BREAKDOWNS[(BREAKDOWNS.index(by) + 1) % len(BREAKDOWNS)]
 
-    def action_sort(self) -> None:
-        self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
-        self._fill()
-
-    def action_filter(self) -> None:
-        box = self.query_one("#projects-filter", Input)
-        box.display = True
-        box.focus()
-
-    def on_input_changed(self, event: Input.Changed) -> None:
-        self.text = event.value
-        self._fill()
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.query_one(DataTable).focus()
-
     def action_clear(self) -> None:
-        box = self.query_one("#projects-filter", Input)
+        box = self.filter_box()
         box.value, box.display, self.text = "", False, ""
         self.query_one(DataTable).focus()
         self._fill()
@@ -104,29 +77,12 @@ class ProjectsScreen(TokentopScreen):
         text = row.name if hasattr(row, "name") else row.key
         self.app.show_sessions_of(text, back_to=self.MODE)
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        event.stop()
-        self.action_open()
-
     # -- data -----------------------------------------------------------------------------
     def show_views(self, views: Views) -> None:
         if views.projects is None and views.breakdown is None:
             return
         self._views = views
         self._fill()
-
-    def on_resize(self) -> None:
-        super().on_resize()
-        if self._views is not None:
-            self._fill()
-
-    def _set_columns(self, dt: DataTable, cols: tuple) -> None:
-        if cols != self._columns:
-            dt.clear(columns=True)
-            for key, label, width in cols:
-                left = key in ("project", "key", "trend", "top")
-                dt.add_column(rich_plain(label, justify="left" if left else "right"), key=key, width=width)
-            self._columns = cols
 
     def _fill(self) -> None:
         views = self._views

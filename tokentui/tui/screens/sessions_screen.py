@@ -3,16 +3,15 @@ recency, filtered by text; Enter opens the session."""
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.content import Content
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import DataTable, Static
 
 from tokentui.core.fmt import tokens_short
-from tokentui.services.sessions import SORTS, SessionRow, Views, filter_rows, sort_rows
+from tokentui.services.sessions import SessionRow, Views, filter_rows, sort_rows
 from tokentui.tui.screens import rows as cells
-from tokentui.tui.screens.base import TokentopScreen
+from tokentui.tui.screens.table_screen import TableScreen
 from tokentui.tui.screens.session_detail import SessionDetailScreen
 from tokentui.tui.widgets.text import markup, plain, rich_plain
 
@@ -25,7 +24,7 @@ WIDE = (("live", "", 1), ("project", "Project", 20), ("source", "Agent", 11), ("
 WIDE_COLUMNS = 130
 
 
-class SessionsScreen(TokentopScreen):
+class SessionsScreen(TableScreen):
     """The window's sessions (``app.views.sessions``)."""
 
     MODE = "sessions"
@@ -34,6 +33,9 @@ class SessionsScreen(TokentopScreen):
     DATA = ("views",)
     VIEWS = ("sessions",)
     AUTO_FOCUS = "#sessions-table"
+    NAME = "sessions"
+    PLACEHOLDER = "filter: project, agent, model, session id…"
+    LEFT = frozenset(("project", "source", "models", "start", "live"))
     BINDINGS = [
         Binding("s", "sort", "Sort"),
         Binding("slash", "filter", "Filter", key_display="/"),
@@ -43,52 +45,27 @@ class SessionsScreen(TokentopScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.sort = "cost"
-        self.text = ""
         self.return_to: str | None = None  # the screen that drilled in here (escape goes back)
         self._rows: list[SessionRow] = []
-        self._views: Views | None = None
-        self._columns: tuple = ()
-
-    def compose_body(self) -> ComposeResult:
-        yield Input(placeholder="filter: project, agent, model, session id…", id="sessions-filter")
-        yield DataTable(id="sessions-table", cursor_type="row", zebra_stripes=True)
-        yield Static("[dim]loading sessions…[/]", id="sessions-summary")
 
     def on_mount(self) -> None:
-        box = self.query_one("#sessions-filter", Input)
+        box = self.filter_box()
         box.value, box.display = self.text, bool(self.text)  # a drill-in may set it before the mount
         super().on_mount()
 
     # -- controls -------------------------------------------------------------------------
-    def action_sort(self) -> None:
-        self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
-        self._fill()
-
-    def action_filter(self) -> None:
-        box = self.query_one("#sessions-filter", Input)
-        box.display = True
-        box.focus()
-
     def set_filter(self, text: str) -> None:
         self.text = text
         try:
-            box = self.query_one("#sessions-filter", Input)
+            box = self.filter_box()
         except NoMatches:  # not composed yet: on_mount shows it
             return
         box.value = text
         box.display = bool(text)
         self._fill()
 
-    def on_input_changed(self, event: Input.Changed) -> None:
-        self.text = event.value
-        self._fill()
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.query_one(DataTable).focus()
-
     def action_back(self) -> None:
-        box = self.query_one("#sessions-filter", Input)
+        box = self.filter_box()
         if box.display:
             self.set_filter("")
             self.query_one(DataTable).focus()
@@ -101,10 +78,6 @@ class SessionsScreen(TokentopScreen):
         if 0 <= dt.cursor_row < len(self._rows) and self._views is not None:
             self.app.push_screen(SessionDetailScreen(self._rows[dt.cursor_row], self._views.window))
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        event.stop()
-        self.action_open()
-
     # -- data -----------------------------------------------------------------------------
     def show_views(self, views: Views) -> None:
         if views.sessions is None:
@@ -112,27 +85,12 @@ class SessionsScreen(TokentopScreen):
         self._views = views
         self._fill()
 
-    def on_resize(self) -> None:
-        super().on_resize()
-        if self._views is not None:
-            self._fill()
-
-    def _set_columns(self, dt: DataTable) -> tuple:
-        cols = WIDE if self.app.size.width >= WIDE_COLUMNS else NARROW
-        if cols != self._columns:
-            dt.clear(columns=True)
-            for key, label, width in cols:
-                left = key in ("project", "source", "models", "start", "live")
-                dt.add_column(rich_plain(label, justify="left" if left else "right"), key=key, width=width)
-            self._columns = cols
-        return cols
-
     def _fill(self) -> None:
         views = self._views
         if views is None or views.sessions is None:
             return
         dt = self.query_one(DataTable)
-        cols = self._set_columns(dt)
+        cols = self._set_columns(dt, WIDE if self.app.size.width >= WIDE_COLUMNS else NARROW)
         keep = dt.cursor_row
         view = views.sessions
         self._rows = sort_rows(filter_rows(view.rows, self.text), self.sort)

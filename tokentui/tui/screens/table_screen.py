@@ -1,0 +1,80 @@
+"""What the Sessions and Projects screens share: a filter box, a table that sorts, opens the
+row under the cursor and redraws for the terminal's width, and a summary line below it.
+
+A subclass names its widgets by ``NAME`` (``#NAME-filter``, ``#NAME-table``,
+``#NAME-summary``), lists the keys of its left-aligned columns in ``LEFT`` and implements
+``_fill`` (paint the rows) and ``action_open``."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.widgets import DataTable, Input, Static
+
+from tokentui.services.sessions import SORTS, Views
+from tokentui.tui.screens.base import TokentopScreen
+from tokentui.tui.widgets.text import rich_plain
+
+
+class TableScreen(TokentopScreen):
+    NAME = ""
+    PLACEHOLDER = ""
+    LEFT: frozenset[str] = frozenset()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sort = "cost"
+        self.text = ""
+        self._rows: list = []
+        self._views: Views | None = None
+        self._columns: tuple = ()
+
+    def compose_body(self) -> ComposeResult:
+        yield Input(placeholder=self.PLACEHOLDER, id=f"{self.NAME}-filter")
+        yield DataTable(id=f"{self.NAME}-table", cursor_type="row", zebra_stripes=True)
+        yield Static(f"[dim]loading {self.NAME}…[/]", id=f"{self.NAME}-summary")
+
+    def filter_box(self) -> Input:
+        return self.query_one(f"#{self.NAME}-filter", Input)
+
+    # -- controls -------------------------------------------------------------------------
+    def action_sort(self) -> None:
+        self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
+        self._fill()
+
+    def action_filter(self) -> None:
+        box = self.filter_box()
+        box.display = True
+        box.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.text = event.value
+        self._fill()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.query_one(DataTable).focus()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_open()
+
+    def action_open(self) -> None:
+        raise NotImplementedError
+
+    # -- data -----------------------------------------------------------------------------
+    def on_resize(self) -> None:
+        super().on_resize()
+        if self._views is not None:
+            self._fill()
+
+    def _set_columns(self, dt: DataTable, cols: tuple) -> tuple:
+        """The table's columns, rebuilt only when ``cols`` differ from those shown."""
+        if cols != self._columns:
+            dt.clear(columns=True)
+            for key, label, width in cols:
+                dt.add_column(rich_plain(label, justify="left" if key in self.LEFT else "right"), key=key,
+                              width=width)
+            self._columns = cols
+        return cols
+
+    def _fill(self) -> None:
+        raise NotImplementedError
