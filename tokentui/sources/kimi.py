@@ -278,35 +278,16 @@ def parse_lines(chunks, file: LocalFile, state: dict | None, ctx, row_of, mtime_
     """:data:`~tokentui.sources.readers.ParseLines`: rows keyed by message id (global), so copies
     in other files and later reads upsert the same row; a key seen twice in one read is a
     duplicate. The state keeps Kimi Code's last named model."""
-    from tokentui.sources.readers import LinesParsed, first_copy_item
+    from tokentui.sources.readers import LinesParsed, first_copy_item, json_line_rows
 
     homes_model = ctx.shared.get(SOURCE) or {}
     home = file.path[: len(file.path) - len(file.rel)].rstrip("/\\") or "/"
     p = _Parser(file, homes_model.get(home) or os.environ.get("KIMI_MODEL_NAME", "").strip() or DEFAULT_MODEL,
                 state)
     handle = p.code if file.kind == _CODE else p.cli
-    rows: list = []
-    for lines, _start in chunks:
-        for raw in lines:
-            if not raw.strip():
-                continue
-            try:
-                obj = loads(raw)
-            except ValueError:
-                p.skipped += 1
-                continue
-            if type(obj) is not dict:
-                p.skipped += 1
-                continue
-            r = handle(obj)
-            if r is None:
-                continue
-            row = row_of(r, False)
-            if row is None:
-                p.skipped += 1
-            else:
-                rows.append(first_copy_item(r, row))
-    return LinesParsed(rows, p.skipped, p.duplicates, {"model": p.real_model} if p.real_model else {})
+    rows, bad = json_line_rows(chunks, lambda obj: handle(obj) if type(obj) is dict else _BAD, row_of,
+                               first_copy_item)
+    return LinesParsed(rows, p.skipped + bad, p.duplicates, {"model": p.real_model} if p.real_model else {})
 
 
 def where(extra: Sequence[str] = ()) -> tuple[list[str], str | None]:

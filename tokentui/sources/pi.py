@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Sequence
 
 from tokentui.core.records import ESTIMATED, UNPRICED, UsageRecord, to_pico
-from tokentui.sources.common import (MAX_TOKENS, LocalFile, existing_dirs, loads, parse_ts_ms, real_roots,
+from tokentui.sources.common import (MAX_TOKENS, LocalFile, existing_dirs, parse_ts_ms, real_roots,
                                      walk_files)
 from tokentui.sources.common import INVALID as _BAD
 from tokentui.sources.common import optional_count as _count
@@ -191,28 +191,11 @@ class _Parser:
 def parse_lines(chunks, file: LocalFile, state: dict | None, ctx, row_of, mtime_ms: int = 0):
     """:data:`~tokentui.sources.readers.ParseLines`: rows keyed globally (see the module); the
     state keeps the session, its folder and the last model across appends."""
-    from tokentui.sources.readers import LinesParsed, first_copy_item
+    from tokentui.sources.readers import LinesParsed, first_copy_item, json_line_rows
 
     p = _Parser(file, state)
-    rows: list = []
-    for lines, _start in chunks:
-        for raw in lines:
-            if not raw.strip():
-                continue
-            try:
-                obj = loads(raw)
-            except ValueError:
-                p.skipped += 1
-                continue
-            r = p.entry(obj)
-            if r is None:
-                continue
-            row = row_of(r, False)
-            if row is None:
-                p.skipped += 1
-            else:
-                rows.append(first_copy_item(r, row))
-    return LinesParsed(rows, p.skipped, p.duplicates, p.state())
+    rows, bad = json_line_rows(chunks, p.entry, row_of, first_copy_item)
+    return LinesParsed(rows, p.skipped + bad, p.duplicates, p.state())
 
 
 def where(extra: Sequence[str] = ()) -> tuple[list[str], str | None]:

@@ -21,7 +21,7 @@ from typing import Sequence
 
 from tokentui.core.records import UNPRICED, UsageRecord
 from tokentui.sources.common import INVALID as _BAD
-from tokentui.sources.common import MAX_TOKENS, LocalFile, existing_dirs, loads, parse_ts_ms, real_roots, walk_files
+from tokentui.sources.common import MAX_TOKENS, LocalFile, existing_dirs, parse_ts_ms, real_roots, walk_files
 from tokentui.sources.common import optional_count as _count
 
 SOURCE = "qwen-code"
@@ -115,28 +115,11 @@ class QwenParser:
 def parse_lines(chunks, file: LocalFile, state: dict | None, ctx, row_of, mtime_ms: int = 0):
     """:data:`~tokentui.sources.readers.ParseLines`: rows keyed by ``uuid``; a uuid seen again in
     the same read is a duplicate (another read upserts the same key)."""
-    from tokentui.sources.readers import LinesParsed
+    from tokentui.sources.readers import LinesParsed, json_line_rows
 
     parser = QwenParser(file)
-    rows: list = []
-    for lines, _start in chunks:
-        for raw in lines:
-            if not raw.strip():
-                continue
-            try:
-                obj = loads(raw)
-            except ValueError:
-                parser.skipped += 1
-                continue
-            r = parser.record(obj)
-            if r is None:
-                continue
-            row = row_of(r, False)
-            if row is None:
-                parser.skipped += 1
-            else:
-                rows.append(row)
-    return LinesParsed(rows, parser.skipped, parser.duplicates, {})
+    rows, bad = json_line_rows(chunks, parser.record, row_of)
+    return LinesParsed(rows, parser.skipped + bad, parser.duplicates, {})
 
 
 def where(extra: Sequence[str] = ()) -> tuple[list[str], str | None]:

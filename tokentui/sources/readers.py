@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from tokentui.core.records import UsageRecord
-from tokentui.sources.common import LocalFile
+from tokentui.sources.common import INVALID, LocalFile, loads
 
 #: (extra roots from config) → (folders read, a problem to show when none was found)
 Where = Callable[[Sequence[str]], tuple[list[str], "str | None"]]
@@ -213,3 +213,32 @@ def take_rows(records: Iterable[UsageRecord], row_of: RowOf, into: list) -> int:
         else:
             into.append(row)
     return bad
+
+
+def json_line_rows(chunks: Iterable[tuple[Sequence[bytes], int]], record_of: Callable[[Any], Any], row_of: RowOf,
+                   item: Callable[[UsageRecord, Any], Any] | None = None) -> tuple[list, int]:
+    """The rows of the JSON lines in ``chunks`` (a parser's ``(lines, start)`` pairs), for
+    readers with one record per line: ``record_of`` turns a parsed line into a record, None
+    (not usage) or :data:`~tokentui.sources.common.INVALID` (corrupt). Returns the rows (each
+    ``item(record, row)`` if given) and how many lines were skipped: not JSON, corrupt, or a
+    record the store would refuse."""
+    rows: list = []
+    skipped = 0
+    for lines, _start in chunks:
+        for raw in lines:
+            if not raw.strip():
+                continue
+            try:
+                obj = loads(raw)
+            except ValueError:
+                skipped += 1
+                continue
+            r = record_of(obj)
+            if r is None:
+                continue
+            row = None if r is INVALID else row_of(r, False)
+            if row is None:
+                skipped += 1
+            else:
+                rows.append(item(r, row) if item else row)
+    return rows, skipped
