@@ -209,13 +209,9 @@ def _term_width() -> int:
 
 
 def _ago(ms: int | None) -> str:
-    if not ms:
-        return "never"
-    secs = max(0, int(datetime.now(timezone.utc).timestamp() - ms / 1000))
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if secs >= size:
-            return f"{secs // size}{unit} ago"
-    return f"{secs}s ago"
+    from tokentui.core.fmt import ago
+
+    return ago(ms, int(datetime.now(timezone.utc).timestamp() * 1000))
 
 
 def cmd_sources(args) -> int:

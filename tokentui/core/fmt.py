@@ -105,3 +105,15 @@ def cost_cell(amount: Decimal | None, unpriced_tokens: int = 0) -> str:
     if amount is None or (not amount and unpriced_tokens):
         return "unpriced"
     return money(amount) + ("*" if unpriced_tokens else "")
+
+
+def ago(ms: int | None, now_ms: int) -> str:
+    """How long before ``now_ms`` (both epoch ms) ``ms`` was: '12s ago', '3m ago', '2h ago',
+    '4d ago'; 'never' for None."""
+    if not ms:
+        return "never"
+    secs = max(0, (now_ms - ms) // 1000)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if secs >= size:
+            return f"{secs // size}{unit} ago"
+    return f"{secs}s ago"

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from rich.text import Text
 
-from tokentui.core.fmt import money, tokens_compact
+from tokentui.core.fmt import ago, money, tokens_compact  # noqa: F401 (ago: a cell of the tables)
 from tokentui.core.records import PICO
 from tokentui.core.text import printable
 from tokentui.core.totals import Totals
@@ -32,14 +32,6 @@ def ratio(x: float | None) -> Text:
 
 def per_request(pico: int | None) -> Text:
     return num("—" if pico is None else money(Decimal(pico) / PICO))
-
-
-def ago(ms: int, now_ms: int) -> str:
-    secs = max(0, (now_ms - ms) // 1000)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if secs >= size:
-            return f"{secs // size}{unit} ago"
-    return f"{secs}s ago"
 
 
 def length(ms: int) -> str:

@@ -15,7 +15,7 @@ from tokentui.tui.screens.base import TokentopScreen
 from tokentui.tui.screens.key_screen import KeyScreen
 from tokentui.core.source_status import SourceStatus, set_up_first
 from tokentui.services.dashboard import Snapshot
-from tokentui.tui.widgets.bars import ago
+from tokentui.core.fmt import ago
 from tokentui.tui.widgets.source_status_list import STATUS_COLORS, status_dot
 from tokentui.tui.widgets.text import lines as lines_of, markup, plain, rich_plain
 

@@ -56,17 +56,6 @@ def clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(0, width - 1)] + "…"
 
 
-def ago(ms: int | None, now_ms: int) -> str:
-    """'12s ago', '3m ago', '2h ago', 'never'."""
-    if not ms:
-        return "never"
-    secs = max(0, (now_ms - ms) // 1000)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if secs >= size:
-            return f"{secs // size}{unit} ago"
-    return f"{secs}s ago"
-
-
 def short_model(name: str) -> str:
     """Model names without the date suffix: claude-sonnet-4-5-20250929 → claude-sonnet-4-5."""
     import re

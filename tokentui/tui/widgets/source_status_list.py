@@ -7,10 +7,11 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from tokentui.core.figures import Share
-from tokentui.core.fmt import tokens_compact, tokens_short
+from tokentui.core.fmt import tokens_compact
 from tokentui.core.source_status import DeviceContact, SourceStatus
 from tokentui.core.text import printable
-from tokentui.tui.widgets.bars import ago, rate
+from tokentui.core.fmt import ago
+from tokentui.tui.widgets.bars import rate
 from tokentui.tui.widgets.text import plain
 
 #: status → theme variable of its dot
