@@ -62,7 +62,8 @@ def sums(path: Path) -> tuple:
 
 
 def bench_import(tmp: Path, n: int) -> None:
-    from tokentui.services import devices
+    from tokentui.services import devices, share_export
+    from tokentui.services.share_scan import ShareResult
     from tokentui.store.db import connect
 
     share = tmp / "share"
@@ -72,16 +73,16 @@ def bench_import(tmp: Path, n: int) -> None:
     make_store(a, n, "laptop")
     print(f"made a store of {n:,} records in {time.perf_counter() - t:.1f} s")
     conn = connect(a)
-    res = devices.ShareResult()
+    res = ShareResult()
     t, cpu = time.perf_counter(), time.process_time()
-    devices.export(conn, share, "a" * 32, "laptop", res)
+    share_export.export(conn, share, "a" * 32, "laptop", res)
     t_exp, cpu_exp = time.perf_counter() - t, time.process_time() - cpu
     conn.close()
     size = sum(p.stat().st_size for p in (share / ("a" * 32)).iterdir())
     print(f"export: {res.exported:,} records in {len(res.segments_written)} segments, {size / 1e6:.1f} MB, "
           f"{t_exp:.2f} s ({cpu_exp:.2f} s of CPU)")
     conn = connect(b)
-    res = devices.ShareResult()
+    res = ShareResult()
     t, cpu = time.perf_counter(), time.process_time()
     devices.import_all(conn, share, "b" * 32, res)
     t_imp, cpu_imp = time.perf_counter() - t, time.process_time() - cpu
@@ -92,7 +93,7 @@ def bench_import(tmp: Path, n: int) -> None:
           f"({res.imported / t_imp:,.0f} records/s; {cpu_imp:.2f} s of CPU); totals equal the exporter's")
     print(f"load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     conn = connect(b)
-    res = devices.ShareResult()
+    res = ShareResult()
     t = time.perf_counter()
     devices.import_all(conn, share, "b" * 32, res)
     print(f"import again (nothing new): {(time.perf_counter() - t) * 1000:.1f} ms")

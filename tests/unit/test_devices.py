@@ -330,20 +330,20 @@ def test_logs_growing_on_three_devices_synced_in_random_order_end_exact(tmp_path
 
 
 def test_two_machines_with_one_device_id_are_told(fleet, corpora, monkeypatch) -> None:
-    from tokentui.services import devices
+    from tokentui.services import share_export
 
     fleet.sync(0)
     # a segment this device wrote but did not record (an export killed after its rename) is no twin
     own = fleet.folder_of(0)
-    data, name = segment.encode(own.name, "laptop", 2, 1, [], [["claude-code", "x", 1]], host=devices.host_tag())
+    data, name = segment.encode(own.name, "laptop", 2, 1, [], [["claude-code", "x", 1]], host=share_export.host_tag())
     (own / name).write_bytes(data)
     assert "another machine" not in fleet.sync(0)
     fleet.data(1).mkdir(parents=True)
     shutil.copy(fleet.data(0) / "device-id", fleet.data(1) / "device-id")  # a copied data folder
-    real = devices.host_tag
-    monkeypatch.setattr(devices, "host_tag", lambda: "other-host")  # device 1 runs on another machine
+    real = share_export.host_tag
+    monkeypatch.setattr(share_export, "host_tag", lambda: "other-host")  # device 1 runs on another machine
     fleet.sync(1)
-    monkeypatch.setattr(devices, "host_tag", real)
+    monkeypatch.setattr(share_export, "host_tag", real)
     err = fleet.sync(0)
     assert "another machine with this device's id" in err
     assert "another machine" not in fleet.sync(0)  # said once, not at every sync

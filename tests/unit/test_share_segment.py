@@ -9,7 +9,8 @@ import pytest
 
 from tokentui.core import segment
 from tokentui.core.records import UsageRecord
-from tokentui.services import devices
+from tokentui.services import devices, share_export
+from tokentui.services.share_scan import ShareResult
 from tokentui.store import ledger, queries, share
 from tokentui.store.db import connect, transaction
 
@@ -132,8 +133,8 @@ def test_export_holds_project_names_never_paths_and_no_raw(tmp_path) -> None:
         ledger.upsert(conn, [rec], "laptop")
     folder = tmp_path / "share"
     folder.mkdir()
-    res = devices.ShareResult()
-    devices.export(conn, folder, DEV, "laptop", res)
+    res = ShareResult()
+    share_export.export(conn, folder, DEV, "laptop", res)
     (f,) = (folder / DEV).iterdir()
     seg = segment.decode(f.read_bytes(), segment.parse_name(f.name), DEV, 1 << 20)
     row = dict(zip(seg.columns, seg.rows[0]))
@@ -168,8 +169,8 @@ def test_quota_samples_travel_and_merge_by_their_natural_key(tmp_path) -> None:
               "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", _sample("desktop", 50, 150))
     folder = tmp_path / "share"
     folder.mkdir()
-    devices.export(a, folder, DEV, "laptop", devices.ShareResult())
-    res = devices.ShareResult()
+    share_export.export(a, folder, DEV, "laptop", ShareResult())
+    res = ShareResult()
     devices.import_all(b, folder, "b" * 32, res)
     devices.import_all(b, folder, "b" * 32, res)  # nothing new the second time
     assert not res.problems and res.imported == 2
@@ -183,7 +184,7 @@ def test_a_store_without_the_quota_table_imports_the_ledger_rows_and_leaves_samp
     folder.mkdir(parents=True)
     (folder / name).write_bytes(data)
     conn = connect(tmp_path / "c.db")
-    res = devices.ShareResult()
+    res = ShareResult()
     devices.import_all(conn, tmp_path / "share", "c" * 32, res)
     assert not res.problems and conn.execute("SELECT COUNT(*) FROM ledger").fetchone()[0] == 1
 
@@ -203,7 +204,7 @@ def test_a_big_export_goes_out_in_chunks_and_a_killed_one_resumes_where_it_stopp
                           for i in range(10)], "laptop")
     folder = tmp_path / "share"
     folder.mkdir()
-    real = devices._write_new
+    real = share_export._write_new
     calls = []
 
     def dies_on_the_third(*args):
@@ -212,17 +213,17 @@ def test_a_big_export_goes_out_in_chunks_and_a_killed_one_resumes_where_it_stopp
             raise KeyboardInterrupt  # a kill between two chunks' transactions
         return real(*args)
 
-    monkeypatch.setattr(devices, "_write_new", dies_on_the_third)
+    monkeypatch.setattr(share_export, "_write_new", dies_on_the_third)
     with pytest.raises(KeyboardInterrupt):
-        devices.export(a, folder, DEV, "laptop", devices.ShareResult(), chunk=3)
-    monkeypatch.setattr(devices, "_write_new", real)
-    res = devices.ShareResult()
-    devices.export(a, folder, DEV, "laptop", res, chunk=3)
+        share_export.export(a, folder, DEV, "laptop", ShareResult(), chunk=3)
+    monkeypatch.setattr(share_export, "_write_new", real)
+    res = ShareResult()
+    share_export.export(a, folder, DEV, "laptop", res, chunk=3)
     assert res.exported == 4  # the two chunks written before the kill are not sent again
     names = sorted(p.name for p in (folder / DEV).iterdir())
     assert [segment.parse_name(n).seq for n in names] == [1, 2, 3, 4]
     b = connect(tmp_path / "b.db")
-    devices.import_all(b, folder, "b" * 32, devices.ShareResult())
+    devices.import_all(b, folder, "b" * 32, ShareResult())
     assert queries.totals(b, queries.Filter()).input == sum(range(1, 11))
     assert b.execute("SELECT COUNT(*) FROM ledger").fetchone()[0] == 10
 

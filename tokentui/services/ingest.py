@@ -7,7 +7,9 @@ replaced or was rewritten. Records and cursors commit in one transaction; before
 each cursor is re-read, and a file another process consumed meanwhile is left to that process,
 so concurrent syncs never double count. Finding changed files and parsing them is in
 :mod:`~tokentui.services.logfiles`; a big ingest is parsed by worker processes
-(:mod:`~tokentui.services.parse_pool`) with the same result.
+(:mod:`~tokentui.services.parse_pool`) with the same result. Sources read from databases are
+in :mod:`~tokentui.services.ingest_db`; the per-source result in
+:mod:`~tokentui.services.ingest_result`.
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ import json
 import sqlite3
 import threading
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Callable, Sequence
 
-from tokentui.core.records import ESTIMATED, UNPRICED, implausible
+from tokentui.core.records import ESTIMATED, UNPRICED
+from tokentui.services.ingest_db import DatabaseSources
+from tokentui.services.ingest_result import SourceResult, quarantine
 from tokentui.services.logfiles import Job, Unpriced, open_job, plan, prefix_of
 from tokentui.services.parse_pool import PARALLEL_MIN, ParsePool, default_workers
 from tokentui.sources import registry
@@ -34,35 +38,6 @@ BATCH = 32 << 20  # bytes of log per commit
 MAX_WHOLE_FILE = 256 << 20  # a file a RewrittenJson reader parses whole: larger ones are not read
 
 Progress = Callable[[int, int], None]
-
-
-@dataclass
-class SourceResult:
-    source: str
-    files: int = 0
-    files_read: int = 0
-    bytes_read: int = 0
-    records: int = 0
-    duplicates: int = 0
-    skipped: int = 0
-    implausible: int = 0  # of ``skipped``: lines with more tokens than a request can have (quarantined)
-    errors: list[str] = field(default_factory=list)
-    problem: str | None = None
-
-    @property
-    def status(self) -> str:
-        if self.problem:
-            return "error"
-        if not self.files:
-            return "not configured"
-        return "ok"
-
-
-def _quarantine(records: list) -> tuple[list, int]:
-    """``records`` without those no request can produce (:func:`~tokentui.core.records.implausible`),
-    and how many those were."""
-    kept = [r for r in records if not implausible(r)]
-    return kept, len(records) - len(kept)
 
 
 def _with_implausible(job: Job, state: dict, n: int) -> dict:
@@ -81,7 +56,7 @@ def _parts(reader) -> tuple:
     return reader.parts if isinstance(reader, Combined) else (reader,)
 
 
-class Ingestor:
+class Ingestor(DatabaseSources):
     """Runs one incremental ingest of the local sources into an open store connection.
 
     Each source is read by the strategy its reader declares (:mod:`tokentui.sources.readers`);
@@ -319,7 +294,7 @@ class Ingestor:
             on_bytes(job.st.st_size - job.start)
             records, skipped = reader.parse_file(data, job.file, self.pricer, job.st.st_mtime_ns // 10**6)
             records = [r if r.logged_cost_pico is None else self._priced(r) for r in records]
-            records, bad = _quarantine(records)
+            records, bad = quarantine(records)
             skipped += bad
             job.fresh, job.start = True, 0  # counters restart: the whole file was read again
             with transaction(self.conn):
@@ -334,138 +309,6 @@ class Ingestor:
             result.records += len(records)
             result.skipped += skipped
             result.implausible += bad
-
-    def _database(self, source: str, reader: SignedDatabase) -> SourceResult:
-        """Databases (e.g. OpenCode's SQLite, plus legacy JSON files): re-read a location when
-        its signature (sizes and mtimes of its databases, WAL and files) changes."""
-        result = SourceResult(source)
-        dirs = reader.locations(self.extra.get(source, ()))
-        result.files = len(dirs)
-        quarantined = 0  # kept per location: a location read before says its count again
-        for d in dirs:
-            sig = reader.signature(d)
-            name = f"signature:{d}"
-            if ledger.get_sync_state(self.conn, source, name) == sig:
-                with contextlib.suppress(TypeError, ValueError):
-                    quarantined += int(ledger.get_sync_state(self.conn, source, f"implausible:{d}") or 0)
-                continue
-            records, skipped, problem = reader.read_all(d, self.pricer)
-            records, bad = _quarantine(records)
-            skipped += bad
-            quarantined += bad
-            if problem:
-                result.errors.append(f"{d}: {problem}")
-            with transaction(self.conn):
-                ledger.upsert(self.conn, records, self.device)
-                if not problem:  # a database that could not be read (locked, damaged) is read again next time
-                    ledger.set_sync_state(self.conn, source, name, sig)
-                ledger.set_sync_state(self.conn, source, f"skipped:{d}", str(skipped))
-                ledger.set_sync_state(self.conn, source, f"implausible:{d}", str(bad))
-            result.files_read += 1
-            result.records += len(records)
-            result.skipped += skipped
-        result.implausible = quarantined
-        return result
-
-    def _watermarked(self, source: str, reader: WatermarkDatabase) -> SourceResult:
-        """A database read from a watermark: the rows added or changed since the location's
-        last read are stored (priced here). With ``running_totals`` (e.g. Zed threads) each
-        entity's increase over the total last seen (kept in sync state, read and written in one
-        transaction, so two syncs never both add it) becomes a record dated at the change; a
-        counter that went down (a rewound thread) adds nothing and becomes the new base: spent
-        tokens are never taken back, never counted twice."""
-        result = SourceResult(source)
-        dirs = reader.locations(self.extra.get(source, ()))
-        result.files = len(dirs)
-        for d in dirs:
-            sig = reader.signature(d)
-            if ledger.get_sync_state(self.conn, source, f"signature:{d}") == sig:
-                continue
-            mark = ledger.get_sync_state(self.conn, source, f"watermark:{d}")
-            snaps, new_mark, skipped, problem = reader.read_since(d, mark)
-            bad = 0
-            if not reader.running_totals:  # a running total is many requests: not one implausible line
-                snaps, bad = _quarantine(snaps)
-                skipped += bad
-            if problem:
-                result.errors.append(f"{d}: {problem}")
-            with transaction(self.conn):
-                rows = (self._increases(source, d, snaps) if reader.running_totals
-                        else [self._priced(r) for r in snaps])
-                ledger.upsert(self.conn, rows, self.device)
-                if not problem:
-                    ledger.set_sync_state(self.conn, source, f"signature:{d}", sig)
-                    if new_mark is not None:
-                        ledger.set_sync_state(self.conn, source, f"watermark:{d}", new_mark)
-                ledger.set_sync_state(self.conn, source, f"skipped:{d}", str(skipped))
-            result.files_read += 1
-            result.records += len(rows)
-            result.skipped += skipped
-            result.implausible += bad
-        return result
-
-    def _increases(self, source: str, location, totals: list) -> list:
-        """Records of what each running total in ``totals`` grew by since the one last seen for
-        its entity at ``location`` (kept in sync state; call in the transaction that stores them)."""
-        rows = []
-        for r in totals:
-            name = f"total:{location}:{r.session}"
-            cur = [r.input, r.output, r.cache_write_5m, r.cache_write_1h, r.cache_read, r.reasoning]
-            try:
-                prev = json.loads(ledger.get_sync_state(self.conn, source, name) or "null")
-            except ValueError:
-                prev = None
-            if not (isinstance(prev, list) and len(prev) == len(cur) and all(isinstance(p, int) for p in prev)):
-                prev = [0] * len(cur)
-            i, o, c5, c1, cr, reas = (max(c - p, 0) for c, p in zip(cur, prev))
-            ledger.set_sync_state(self.conn, source, name, json.dumps(cur))
-            if i or o or c5 or c1 or cr:
-                rows.append(self._priced(replace(r, key=f"{r.session}|{r.ts_ms}", input=i, output=o, cache_write_5m=c5,
-                                                 cache_write_1h=c1, cache_read=cr, reasoning=min(reas, o),
-                                                 logged_cost_pico=None)))
-        return rows
-
-    def _session_totals(self, source: str, reader: SessionTotals) -> SourceResult:
-        """Running totals per session (Goose, Droid, Crush, Hermes): a changed location is read
-        from its watermark; new sessions count whole, known ones by their increase over what the
-        ledger already holds for them (see :mod:`tokentui.core.session_totals`)."""
-        from tokentui.core.session_totals import deltas
-
-        result = SourceResult(source)
-        dirs = reader.locations(self.extra.get(source, ()))
-        result.files = len(dirs)
-        for d in dirs:
-            sig = reader.signature(d)
-            if ledger.get_sync_state(self.conn, source, f"signature:{d}") == sig:
-                continue
-            try:
-                mark = json.loads(ledger.get_sync_state(self.conn, source, f"watermark:{d}") or "null")
-            except ValueError:
-                mark = None
-            try:
-                snaps, skipped, problem, new_mark = reader.read(d, mark)
-            except (OSError, ValueError, TypeError, AttributeError, sqlite3.Error) as exc:
-                # data no reader foresaw: one line in the source's status, never a traceback
-                result.errors.append(f"{d}: cannot read: {exc}")
-                continue
-            if problem:
-                result.errors.append(f"{d}: {problem}")
-            with transaction(self.conn):  # what was counted is read and added to under the write lock
-                records, _state = deltas(source, ledger.session_sums(self.conn, source), snaps)
-                records, bad = _quarantine(records)
-                for r in records:
-                    r.cost_pico, r.cost_label = self._price(r.model, r.input, r.output, r.cache_write_5m,
-                                                            r.cache_write_1h, r.cache_read, r.logged_cost_pico)
-                ledger.upsert(self.conn, records, self.device)
-                if not problem:
-                    ledger.set_sync_state(self.conn, source, f"signature:{d}", sig)
-                    ledger.set_sync_state(self.conn, source, f"watermark:{d}", json.dumps(new_mark))
-                ledger.set_sync_state(self.conn, source, f"skipped:{d}", str(skipped + bad))
-            result.files_read += 1
-            result.records += len(records)
-            result.skipped += skipped + bad
-            result.implausible += bad
-        return result
 
     def _finish(self, result: SourceResult) -> None:
         totals = ledger.file_totals(self.conn, result.source)

@@ -10,7 +10,8 @@ from tokentui import paths
 from tokentui.config import Settings
 from tokentui.core.pricing import Pricer
 from tokentui.errors import StoreMissing
-from tokentui.services.ingest import Ingestor, SourceResult
+from tokentui.services.ingest import Ingestor
+from tokentui.services.ingest_result import SourceResult
 from tokentui.sources import registry
 from tokentui.store import ledger
 from tokentui.store.db import connect
