@@ -13,7 +13,7 @@ import pytest
 
 from tests.unit.ingest_helpers import sync
 from tests.unit.test_quotas_core import FIX, G4_ROWS, iso_ms, ms
-from tokentui.core import quotas as q
+from tokentui.core import quota_state
 from tokentui.core.pricing import Pricer
 from tokentui.store import quotas as store
 
@@ -49,7 +49,7 @@ def test_sync_records_the_fixture_samples_and_keeps_token_totals(tmp_path, home,
     total = conn.execute("SELECT SUM(input + output + cache_read) FROM ledger WHERE ts_ms >= ?",
                          (ms("2026-11-23T00:00:00Z"),)).fetchone()[0]
     assert total == 252357
-    st = {(s.lim, s.win): s for s in q.states(rows, ms("2026-11-23T09:00:00Z"))}
+    st = {(s.lim, s.win): s for s in quota_state.states(rows, ms("2026-11-23T09:00:00Z"))}
     assert st[("codex", "five_hour")].used == 9.0 and st[("codex", "five_hour")].resets_at == 1795440681
     assert st[("gpt-5.3-codex-spark", "five_hour")].used == 8.0
     conn2, _ = sync(tmp_path / "h.db", pricer, sources=("codex",))  # nothing new: nothing changes

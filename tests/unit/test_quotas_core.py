@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tokentui.core import quota_labels, quota_readings, quota_state
 from tokentui.core import quotas as q
 
 FIX = Path(__file__).resolve().parent.parent / "fixtures" / "quotas"
@@ -37,7 +38,7 @@ def codex_obs(path: Path, reverse: bool = False) -> list[q.Observation]:
         obj = json.loads(line)
         p = obj.get("payload") or {}
         if obj.get("type") == "event_msg" and p.get("type") == "token_count":
-            out += q.from_codex(p.get("rate_limits"), ms(obj["timestamp"]), ACCT, "sess")
+            out += quota_readings.from_codex(p.get("rate_limits"), ms(obj["timestamp"]), ACCT, "sess")
     return out
 
 
@@ -102,13 +103,13 @@ def test_codex_g1_flat_rows_have_no_reset_and_are_never_an_instance():
     rows = rows_of(codex_obs(G1))
     assert sorted((r.win, r.used_bp, r.resets_at, r.reset_src) for r in rows) == [
         ("five_hour", 700, 0, "unknown"), ("seven_day", 2100, 0, "unknown")]
-    assert q.states(rows, ms("2025-09-20T10:20:00Z")) == []
+    assert quota_state.states(rows, ms("2025-09-20T10:20:00Z")) == []
 
 
 def test_codex_state_at_0900_matches_the_fixture():
     rows = rows_of(codex_obs(G4))
     now = ms("2026-11-23T09:00:00Z")
-    st = {(x.lim, x.win): x for x in q.states(rows, now)}
+    st = {(x.lim, x.win): x for x in quota_state.states(rows, now)}
     h5 = st[("codex", "five_hour")]
     assert (h5.state, h5.used, h5.resets_at) == ("active", 9.0, 1795440681)
     assert round(h5.pace.expected, 2) == 9.55 and h5.pace.stage == "on track"
@@ -130,7 +131,7 @@ def test_codex_state_at_0900_matches_the_fixture():
 
 def test_codex_state_after_expiry_before_the_next_request_is_reset():
     rows = rows_of(codex_obs(G4))
-    st = {(x.lim, x.win): x for x in q.states(rows, ms("2026-11-23T08:20:00Z"))}
+    st = {(x.lim, x.win): x for x in quota_state.states(rows, ms("2026-11-23T08:20:00Z"))}
     h5 = st[("codex", "five_hour")]
     assert (h5.state, h5.used, h5.resets_at) == ("reset", 0.0, 1795421560)
 
@@ -141,8 +142,8 @@ def test_alert_replay_of_the_codex_file():
     got = []
     for t in sorted({o.observed_ms for o in obs}):
         rows = rows_of(o for o in obs if o.observed_ms <= t)
-        for st in q.states(rows, t):
-            for kind in q.alerts(st):
+        for st in quota_state.states(rows, t):
+            for kind in quota_state.alerts(st):
                 key = (st.lim, st.win, q.canonical_reset(st.resets_at), kind)
                 if key not in fired:
                     fired.add(key)
@@ -158,7 +159,7 @@ def test_alert_replay_of_the_codex_file():
 
 def _statusline(name: str, now_iso: str) -> list[q.Observation]:
     payload = json.loads(next((FIX / "claude-statusline").glob(name + "*")).read_text())
-    return q.from_statusline(payload, ms(now_iso), "anthropic:x")
+    return quota_readings.from_statusline(payload, ms(now_iso), "anthropic:x")
 
 
 def test_statusline_samples_and_epoch_leak():
@@ -172,7 +173,7 @@ def test_statusline_samples_and_epoch_leak():
     assert _statusline("04", "2026-11-23T18:06:00Z") == []
     assert _statusline("05", "2026-11-23T18:07:00Z") == []
     rows = rows_of(a + b)
-    st = {x.win: x for x in q.states(rows, ms("2026-11-23T14:22:00Z"))}
+    st = {x.win: x for x in quota_state.states(rows, ms("2026-11-23T14:22:00Z"))}
     h5 = st["five_hour"]
     assert (h5.used, iso_ms(h5.as_of_ms)) == (62.0, "2026-11-23T14:20:00.0Z")
     assert h5.pace.stage == "far ahead" and round(h5.pace.expected, 2) == 47.33
@@ -185,7 +186,8 @@ def _oauth(name: str):
 
 
 def test_anthropic_oauth_current():
-    obs = q.from_anthropic_oauth(_oauth("anthropic-oauth-usage-current.json"), ms("2026-11-23T14:25:00Z"), "anthropic:x")
+    obs = quota_readings.from_anthropic_oauth(_oauth("anthropic-oauth-usage-current.json"), ms("2026-11-23T14:25:00Z"),
+                                              "anthropic:x")
     assert sorted((o.lim, o.win, o.used_bp, o.resets_at_raw, o.resets_at) for o in obs) == [
         ("account", "five_hour", 6400, 1795453200, 1795453200),
         ("account", "seven_day", 3800, s("2026-11-27T20:00:00Z"), s("2026-11-27T20:00:00Z")),
@@ -194,7 +196,7 @@ def test_anthropic_oauth_current():
     ]
     # combined with the statusline runs 1-2 at 14:30
     rows = rows_of(obs + _statusline("01", "2026-11-23T14:20:00Z") + _statusline("02", "2026-11-23T14:21:00Z"))
-    st = {(x.lim, x.win): x for x in q.states(rows, ms("2026-11-23T14:30:00Z"))}
+    st = {(x.lim, x.win): x for x in quota_state.states(rows, ms("2026-11-23T14:30:00Z"))}
     h5 = st[("account", "five_hour")]
     assert (h5.used, h5.source, iso_ms(h5.as_of_ms)) == (64.0, "claude-oauth", "2026-11-23T14:25:00.0Z")
     assert h5.pace.expected == 50.0 and h5.pace.stage == "far ahead"
@@ -207,28 +209,28 @@ def test_anthropic_oauth_current():
 
 def test_anthropic_oauth_idle_legacy():
     now = ms("2026-11-24T02:10:00Z")
-    obs = q.from_anthropic_oauth(_oauth("anthropic-oauth-usage-idle-legacy.json"), now, "a")
+    obs = quota_readings.from_anthropic_oauth(_oauth("anthropic-oauth-usage-idle-legacy.json"), now, "a")
     assert sorted((o.win, o.used_bp, o.resets_at_raw, o.resets_at, o.reset_src) for o in obs) == [
         ("five_hour", 0, None, 0, "none"),
         ("seven_day", 9700, 1795809599, s("2026-11-27T20:00:00Z"), "absolute")]
-    st = {x.win: x for x in q.states(rows_of(obs), now)}
+    st = {x.win: x for x in quota_state.states(rows_of(obs), now)}
     assert (st["five_hour"].state, st["five_hour"].used, st["five_hour"].pace) == ("idle", 0.0, None)
     d7 = st["seven_day"]
     assert round(d7.pace.expected, 2) == 46.53 and round(d7.pace.delta, 2) == 50.47
     assert iso_ms(d7.pace.runs_out_ms) == "2026-11-24T04:35:03.1Z"
-    assert q.alerts(d7) == ["warn", "critical", "runout"]
+    assert quota_state.alerts(d7) == ["warn", "critical", "runout"]
 
 
 def test_idle_after_an_instance_means_no_active_window():
     a = _statusline("01", "2026-11-23T14:20:00Z")
-    idle = q.from_anthropic_oauth({"five_hour": {"utilization": 0.0, "resets_at": None}},
-                                  ms("2026-11-23T14:30:00Z"), "anthropic:x")
-    st = {x.win: x for x in q.states(rows_of(a + idle), ms("2026-11-23T14:31:00Z"))}
+    idle = quota_readings.from_anthropic_oauth({"five_hour": {"utilization": 0.0, "resets_at": None}},
+                                               ms("2026-11-23T14:30:00Z"), "anthropic:x")
+    st = {x.win: x for x in quota_state.states(rows_of(a + idle), ms("2026-11-23T14:31:00Z"))}
     assert st["five_hour"].state == "idle" and st["five_hour"].used == 0.0
 
 
 def test_wham_pro_and_weekly_only():
-    obs = q.from_wham(_oauth("chatgpt-wham-usage-pro.json"), ms("2026-11-23T09:00:00Z"), ACCT)
+    obs = quota_readings.from_wham(_oauth("chatgpt-wham-usage-pro.json"), ms("2026-11-23T09:00:00Z"), ACCT)
     assert sorted((o.lim, o.win, o.used_bp, o.resets_at) for o in obs) == [
         ("code-review", "seven_day", 0, s("2026-11-30T09:00:00Z")),
         ("codex", "five_hour", 900, s("2026-11-23T13:31:00Z")),
@@ -236,10 +238,11 @@ def test_wham_pro_and_weekly_only():
         ("gpt-5.3-codex-spark", "five_hour", 800, s("2026-11-23T11:56:00Z")),
         ("gpt-5.3-codex-spark", "seven_day", 200, s("2026-11-29T06:56:00Z")),
     ]
-    team = q.from_wham(_oauth("chatgpt-wham-usage-team-weekly-only.json"), ms("2026-11-24T10:00:00Z"), ACCT)
+    team = quota_readings.from_wham(_oauth("chatgpt-wham-usage-team-weekly-only.json"), ms("2026-11-24T10:00:00Z"),
+                                    ACCT)
     assert [(o.lim, o.win, o.used_bp, o.resets_at_raw, o.resets_at) for o in team] == [
         ("codex", "seven_day", 5300, 1796035400, s("2026-11-30T10:43:00Z"))]
-    st = q.states(rows_of(team), ms("2026-11-24T10:00:00Z"))[0]
+    st = quota_state.states(rows_of(team), ms("2026-11-24T10:00:00Z"))[0]
     assert round(st.pace.expected, 2) == 13.86 and iso_ms(st.pace.runs_out_ms) == "2026-11-25T06:38:33.2Z"
 
 
@@ -252,11 +255,11 @@ def _row(stream: str, used: int, first: str, last: str | None = None) -> q.Row:
 def test_confirmed_drop_starts_a_segment():
     d1 = [_row("oauth", 70, "2026-11-23T14:00:00Z"), _row("oauth", 40, "2026-11-23T14:05:00Z"),
           _row("oauth", 41, "2026-11-23T14:10:00Z"), _row("C", 70, "2026-11-23T13:50:00Z", "2026-11-23T14:12:00Z")]
-    st = q.window_state(d1, ms("2026-11-23T14:15:00Z"))
+    st = quota_state.window_state(d1, ms("2026-11-23T14:15:00Z"))
     assert (st.used, iso_ms(st.as_of_ms)) == (41.0, "2026-11-23T14:10:00.0Z")
     assert ("drop", ms("2026-11-23T14:05:00Z"), 0, 0) in st.events and not st.drop_unconfirmed
     d2 = d1[:2]
-    st = q.window_state(d2, ms("2026-11-23T14:15:00Z"))
+    st = quota_state.window_state(d2, ms("2026-11-23T14:15:00Z"))
     assert (st.used, iso_ms(st.as_of_ms), st.drop_unconfirmed) == (70.0, "2026-11-23T14:00:00.0Z", True)
 
 
@@ -276,16 +279,17 @@ def test_time_and_number_shapes():
     assert q.canonical_reset(1795421560) == s("2026-11-23T08:13:00Z")
     assert [q.window_kind(m)[0] for m in (299, 300, 10079, 43800, 15)] == [
         "five_hour", "five_hour", "seven_day", "monthly", "m15"]
-    assert q.countdown(9600) == "2h40m" and q.countdown(364800) == "4d5h" and q.countdown(30) == "<1m"
+    assert (quota_labels.countdown(9600) == "2h40m" and quota_labels.countdown(364800) == "4d5h"
+            and quota_labels.countdown(30) == "<1m")
 
 
 def test_primary_is_not_always_five_hour():
     rl = {"primary": {"used_percent": 40, "window_minutes": 10080, "resets_at": 1795770005},
           "secondary": {"used_percent": 10, "window_minutes": 299, "resets_at": 1795440681}}
-    got = q.from_codex(rl, ms("2026-11-23T09:00:00Z"), ACCT)
+    got = quota_readings.from_codex(rl, ms("2026-11-23T09:00:00Z"), ACCT)
     assert sorted((o.win, o.used_bp) for o in got) == [("five_hour", 1000), ("seven_day", 4000)]
     # no length: the slot decides only when the reset agrees with it
     far = {"primary": {"used_percent": 5, "resets_at": s("2026-11-26T09:00:00Z")}}
-    assert q.from_codex(far, ms("2026-11-23T09:00:00Z"), ACCT) == []
+    assert quota_readings.from_codex(far, ms("2026-11-23T09:00:00Z"), ACCT) == []
     near = {"primary": {"used_percent": 5, "resets_at": s("2026-11-23T11:00:00Z")}}
-    assert [o.win for o in q.from_codex(near, ms("2026-11-23T09:00:00Z"), ACCT)] == ["five_hour"]
+    assert [o.win for o in quota_readings.from_codex(near, ms("2026-11-23T09:00:00Z"), ACCT)] == ["five_hour"]

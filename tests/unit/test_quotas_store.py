@@ -6,6 +6,7 @@ import random
 import sqlite3
 from pathlib import Path
 
+from tokentui.core import quota_state
 from tokentui.core import quotas as q
 from tokentui.store import db
 from tokentui.store import quotas as store
@@ -46,7 +47,7 @@ def test_current_windows_and_a_curve(tmp_path):
     with db.transaction(conn):
         store.upsert(conn, codex_obs(G4), "dev")
     now = ms("2026-11-23T09:00:00Z")
-    st = {(x.lim, x.win): x for x in q.states(store.rows(conn), now)}
+    st = {(x.lim, x.win): x for x in quota_state.states(store.rows(conn), now)}
     assert st[("codex", "five_hour")].used == 9.0
     assert iso_ms(st[("codex", "seven_day")].pace.runs_out_ms) == "2026-11-25T13:08:12.9Z"
     got = store.curve(conn, "openai", "openai:codex:test", "codex", "five_hour", s("2026-11-23T13:31:00Z"))

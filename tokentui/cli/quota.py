@@ -37,6 +37,7 @@ def exit_code(states) -> int:
 
 
 def cmd_quota(args) -> int:
+    from tokentui.core.quota_labels import method_note
     from tokentui.services import quota as svc
     from tokentui.store.db import now_ms
 
@@ -53,7 +54,7 @@ def cmd_quota(args) -> int:
     states = svc.current(conn, now)
     code = exit_code(states)
     if args.json:
-        json.dump({"generatedAt": svc.iso(now), "exitCode": code, "method": svc.q.method_note(),
+        json.dump({"generatedAt": svc.iso(now), "exitCode": code, "method": method_note(),
                    "quotas": [svc.as_json(s) for s in states]}, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return code
@@ -62,5 +63,5 @@ def cmd_quota(args) -> int:
         return code
     for s in states:
         print(svc.describe(s, now))
-    print(f"how this is computed: {svc.q.method_note()}")
+    print(f"how this is computed: {method_note()}")
     return code

@@ -3,10 +3,11 @@
 Claude Code writes one JSON object to stdin on every refresh. This records its ``rate_limits``
 (the official 5-hour and weekly percentages) by appending to a spool file that ``tokentop
 sync`` and the dashboard ingest, and prints one status line. It is on the hot path of every
-Claude Code refresh, so it imports only the standard library and :mod:`tokentui.core.quotas`:
-no SQLite, no network, no log scan, no Textual, no config parsing. It always prints one
-non-empty line and exits 0; nothing goes to stderr (``TOKENTOP_DEBUG=1`` writes a line to
-``statusline-debug.log`` in the data dir instead).
+Claude Code refresh, so it imports only the standard library and the pure plan-limit modules
+:mod:`tokentui.core.quotas`, :mod:`~tokentui.core.quota_readings` and
+:mod:`~tokentui.core.quota_labels`: no SQLite, no network, no log scan, no Textual, no config
+parsing. It always prints one non-empty line and exits 0; nothing goes to stderr
+(``TOKENTOP_DEBUG=1`` writes a line to ``statusline-debug.log`` in the data dir instead).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import os
 import sys
 import time
 
+from tokentui.core import quota_labels, quota_readings
 from tokentui.core import quotas as q
 
 MAX_STDIN = 1 << 20
@@ -190,7 +192,7 @@ def _local_clock(epoch: float, now: float) -> str:
 
 def window_text(win: str, used: float, reset: int, now: float) -> tuple[dict, str]:
     """The parts of one window's segment, and its colour (green/yellow/red)."""
-    label = q.window_label(win)
+    label = quota_labels.window_label(win)
     r = reset - now
     if r <= 0:
         return {"head": f"{label} ↻now"}, "green"
@@ -211,7 +213,7 @@ def window_text(win: str, used: float, reset: int, now: float) -> tuple[dict, st
             if eta < r:
                 parts["warn"] = "⚠" + _local_clock(now + eta, now)
                 colour = "red"
-    parts["reset"] = "↻" + q.countdown(r)
+    parts["reset"] = "↻" + quota_labels.countdown(r)
     if used >= 95:
         colour = "red"
     elif used >= 80 and colour == "green":
@@ -377,7 +379,7 @@ def _run(argv: list[str]) -> int:
     folder = data_dir()
     state = load_state(folder)
     acct = account_key(state)
-    obs = q.from_statusline(payload, now_ms, acct)
+    obs = quota_readings.from_statusline(payload, now_ms, acct)
     if opts["record"]:
         try:
             os.makedirs(folder, mode=0o700, exist_ok=True)

@@ -88,7 +88,7 @@ def team_object(report: Any) -> dict[str, Any]:
 
 
 def quota_rows(states: Iterable[Any], iso) -> list[dict[str, Any]]:
-    """``tokentui.core.quotas.WindowState`` s as snapshot plan-limit objects (percents as decimal
+    """``tokentui.core.quota_state.WindowState`` s as snapshot plan-limit objects (percents as decimal
     strings, the account key left out: it is an identity, not a figure)."""
     out = []
     for s in states:

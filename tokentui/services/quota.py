@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from tokentui import paths
+from tokentui.core import quota_labels, quota_readings, quota_state
 from tokentui.core import quotas as q
 from tokentui.store import ledger
 from tokentui.store import quotas as store
@@ -99,15 +100,15 @@ def _rotate(conn: sqlite3.Connection, path: Path, consumed: int, device: str) ->
 
 
 # -- the current windows -------------------------------------------------------------------------
-def current(conn: sqlite3.Connection, now: int | None = None) -> list[q.WindowState]:
+def current(conn: sqlite3.Connection, now: int | None = None) -> list[quota_state.WindowState]:
     """Every window with a current instance (or idle), most urgent first."""
     now = now if now is not None else now_ms()
-    return q.states(store.rows(conn, since_reset=now // 1000 - HISTORY_S), now)
+    return quota_state.states(store.rows(conn, since_reset=now // 1000 - HISTORY_S), now)
 
 
 @dataclass(frozen=True)
 class Alert:
-    state: q.WindowState
+    state: quota_state.WindowState
     kind: str  # warn | critical | limit | runout
     warn: float = q.WARN
 
@@ -118,7 +119,7 @@ class Alert:
     @property
     def message(self) -> str:
         s = self.state
-        name = f"{provider_label(s.provider)} {limit_label(s.lim)} {q.window_label(s.win)}"
+        name = f"{provider_label(s.provider)} {limit_label(s.lim)} {quota_labels.window_label(s.win)}"
         if self.kind == "runout":
             at = s.runs_out_ms or s.runs_out_recent_ms
             return f"{name} runs out at {clock(at)} at this pace, before its reset at {clock(s.resets_at * 1000)}"
@@ -135,7 +136,7 @@ def new_alerts(conn: sqlite3.Connection, now: int | None = None, warn: float = q
     states = current(conn, now) if states is None else states
     with transaction(conn):
         for s in states:
-            for kind in q.alerts(s, warn=warn):
+            for kind in quota_state.alerts(s, warn=warn):
                 if store.fire_alert(conn, s.account, s.lim, s.win, q.canonical_reset(s.resets_at), kind, now):
                     out.append(Alert(s, kind, warn))
             if s.events:
@@ -203,7 +204,7 @@ def iso(ms: int | None) -> str | None:
     return datetime.fromtimestamp(ms / 1000, timezone.utc).isoformat(timespec=spec).replace("+00:00", "Z")
 
 
-def as_json(s: q.WindowState) -> dict:
+def as_json(s: quota_state.WindowState) -> dict:
     """One window for ``tokentop quota --json`` (spec §3.8), with its provenance."""
     p = s.pace
     return {"provider": s.provider, "account": s.account, "limit": s.lim, "window": s.win,
@@ -217,16 +218,16 @@ def as_json(s: q.WindowState) -> dict:
             "plan": s.plan, "possible_reset_unconfirmed": s.drop_unconfirmed}
 
 
-def describe(s: q.WindowState, now: int) -> str:
+def describe(s: quota_state.WindowState, now: int) -> str:
     """One plain line for a window: used, reset, pace and forecast, source and age."""
-    name = f"{provider_label(s.provider)} {limit_label(s.lim)} {q.window_label(s.win)}"
+    name = f"{provider_label(s.provider)} {limit_label(s.lim)} {quota_labels.window_label(s.win)}"
     if s.state == "idle":
         return f"{name}: no active window (starts with your next request)"
     if s.state == "reset":
         if s.win in q.FIRST_USE:
             return f"{name}: reset at {clock(s.resets_at * 1000)}; 0%, the next window starts with your next request"
         return f"{name}: reset at {clock(s.resets_at * 1000)} (new window not seen yet)"
-    parts = [f"{name}: {s.used:.0f}% used, resets in {q.countdown(s.resets_at - now / 1000)} "
+    parts = [f"{name}: {s.used:.0f}% used, resets in {quota_labels.countdown(s.resets_at - now / 1000)} "
              f"({clock(s.resets_at * 1000)})"]
     if s.pace:
         parts.append(f"{s.pace.stage} (expected {s.pace.expected:.0f}%)")
@@ -347,12 +348,12 @@ def _observations(src: str, body: dict, now: int, token) -> list:
     if src == "claude-oauth":
         from tokentui.sources.claude_account import account_key
 
-        return q.from_anthropic_oauth(body, now, account_key(), token.plan)
+        return quota_readings.from_anthropic_oauth(body, now, account_key(), token.plan)
     from tokentui.sources.codex import quota_account
 
     from tokentui.sources.api.quota_oauth import codex_home
 
-    return q.from_wham(body, now, quota_account(codex_home()))
+    return quota_readings.from_wham(body, now, quota_account(codex_home()))
 
 
 # -- what the status line adds from the store (it never opens the store itself) ---------------------

@@ -13,7 +13,7 @@ import re
 from typing import Callable, Iterable, Sequence
 
 from tokentui.core.pricing import FAST_SUFFIX
-from tokentui.core.quotas import from_codex as quota_observations
+from tokentui.core.quota_readings import from_codex as quota_observations
 from tokentui.core.records import ESTIMATED, UNPRICED, UsageRecord
 from tokentui.sources.codex_home import SOURCE, discover, home_of, looked, prepare, where
 from tokentui.sources.common import (

@@ -2,7 +2,7 @@
 with a bar, a ┃ where an even pace would be, the reset countdown and the run-out forecast;
 and, for the Budgets screen, each window's curve since it started.
 
-Values come from :mod:`tokentui.core.quotas` (``WindowState``); every name is shown as text."""
+Values come from :mod:`tokentui.core.quota_state` (``WindowState``); every name is shown as text."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from tokentui.core import quota_labels, quota_state
 from tokentui.core import quotas as q
 from tokentui.tui.widgets.budget_gauge import gauge_markup
 from tokentui.tui.widgets.text import lines, markup, plain
@@ -21,12 +22,12 @@ PROVIDERS = {"anthropic": "Claude", "openai": "Codex"}
 SPARK = "▁▂▃▄▅▆▇█"
 
 
-def name_of(s: q.WindowState) -> str:
+def name_of(s: quota_state.WindowState) -> str:
     lim = "plan" if s.lim in ("account", "codex") else s.lim.removeprefix("model:")
-    return f"{PROVIDERS.get(s.provider, s.provider)} {lim} {q.window_label(s.win)}"
+    return f"{PROVIDERS.get(s.provider, s.provider)} {lim} {quota_labels.window_label(s.win)}"
 
 
-def status_of(s: q.WindowState) -> str:
+def status_of(s: quota_state.WindowState) -> str:
     """The budget gauge's status words for a window: over / projected_over / warning / ok."""
     if s.used >= q.CRITICAL:
         return "over"
@@ -45,7 +46,7 @@ def _clock(ms: int, now_ms: int, tz: tzinfo | None = None) -> str:
     return _at(ms, "%H:%M" if ms - now_ms < 86_400_000 else "%a %H:%M", tz)
 
 
-def summary(s: q.WindowState, now_ms: int, tz: tzinfo | None = None) -> str:
+def summary(s: quota_state.WindowState, now_ms: int, tz: tzinfo | None = None) -> str:
     """'far ahead · ↻2h40m · ⚠ 15:45 at this pace · as of 14:20'."""
     if s.state == "idle":
         return "no active window: starts with your next request"
@@ -55,7 +56,7 @@ def summary(s: q.WindowState, now_ms: int, tz: tzinfo | None = None) -> str:
     bits = []
     if s.pace:
         bits.append(s.pace.stage)
-    bits.append("↻" + q.countdown(s.resets_at - now_ms / 1000))
+    bits.append("↻" + quota_labels.countdown(s.resets_at - now_ms / 1000))
     out = s.runs_out_ms or (s.runs_out_recent_ms if s.win == "five_hour" else None)
     if out:
         bits.append(f"⚠ {_clock(out, now_ms, tz)} at this pace")
@@ -65,7 +66,7 @@ def summary(s: q.WindowState, now_ms: int, tz: tzinfo | None = None) -> str:
     return " · ".join(bits)
 
 
-def gauge_line(s: q.WindowState, now_ms: int, width: int, tz: tzinfo | None = None) -> Content:
+def gauge_line(s: quota_state.WindowState, now_ms: int, width: int, tz: tzinfo | None = None) -> Content:
     """``Codex plan 7d  ████┃───  58%  far ahead · ↻3d23h · …`` in ``width`` cells."""
     name = name_of(s)
     bar_w = max(8, min(24, width // 6))
@@ -161,7 +162,7 @@ class QuotaCurves(Widget):
                 tail = " ↻" + _at(end, fmt, self.tz)
                 curve = curve_text(pts, start, end, self.now_ms, max(10, width - len(label) - len(tail)))
                 out.append(Content.assemble(plain(label, "dim"), plain(curve, "$accent"), plain(tail, "dim")))
-        out.append(plain(q.method_note(), "dim"))
+        out.append(plain(quota_labels.method_note(), "dim"))
         return lines(out)
 
     def get_content_height(self, container, viewport, width: int) -> int:
