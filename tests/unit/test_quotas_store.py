@@ -71,3 +71,33 @@ def test_events_are_kept_once(tmp_path):
     store.record_events(conn, "openai", "a", "codex", "five_hour", ev)
     store.record_events(conn, "openai", "a", "codex", "five_hour", ev)
     assert store.events(conn) == [("openai", "a", "codex", "five_hour", "reset", 5, 1, 2)]
+
+
+def _all_columns(conn):
+    return sorted(conn.execute("SELECT source, provider, account, lim, win, resets_at, session, used_bp, window_s, "
+                               "raw_resets_at, reset_src, plan, first_seen_ms, last_seen_ms FROM quota_sample"))
+
+
+def test_merged_rows_store_exactly_what_storing_each_sample_stores(tmp_path):
+    """The Codex parser sends merge_rows' result instead of every sample: the stored rows must
+    be the same in every column, on an empty store and on one that already holds samples
+    (ties in time, plans and raw resets that change, monthly windows of two lengths)."""
+    rng = random.Random(3)
+    for trial in range(40):
+        rows = []
+        for _ in range(rng.randint(1, 30)):
+            t = 1_790_000_000_000 + rng.randint(0, 5) * 1000
+            win, length = rng.choice([("five_hour", 18000), ("monthly", 2_400_000), ("monthly", 2_700_000)])
+            rows.append(q.Row("codex-log", "openai", "acct", rng.choice(["codex", "spark"]), win,
+                              rng.choice([0, 1_790_010_000]), rng.choice(["", "s1"]), rng.choice([100, 200]),
+                              length, rng.choice([None, 1_790_010_001, 1_790_010_002]),
+                              rng.choice(["absolute", "relative"]), rng.choice([None, "plus", "pro"]), t, t))
+        before = rows[:rng.randint(0, 3)]
+        one_by_one, merged = _store(tmp_path / f"a{trial}"), _store(tmp_path / f"b{trial}")
+        for conn, batches in ((one_by_one, [[r] for r in rows]), (merged, [q.merge_rows(rows)])):
+            with db.transaction(conn):
+                store.upsert(conn, before, "dev")
+            for batch in batches:
+                with db.transaction(conn):
+                    store.upsert(conn, batch, "dev")
+        assert _all_columns(merged) == _all_columns(one_by_one)

@@ -85,18 +85,20 @@ def natural_key(r: Row) -> tuple:
 
 def merge_rows(rows) -> list[Row]:
     """The store's upsert (§3.2) in memory: one row per natural key, first/last seen widened and
-    the raw reset of the latest sighting kept. Order of the input does not matter."""
+    the raw reset and plan of the latest sighting kept (of two seen at the same time, the later
+    in ``rows``), the rest from the first. Storing the result gives the rows that storing
+    ``rows`` one by one would."""
     out: dict[tuple, Row] = {}
     for r in rows:
-        k = natural_key(r)
+        k = (r[0], r[2], r[3], r[4], r[5], r[6], r[7])  # natural_key(r), inline: one call per sample
         old = out.get(k)
         if old is None:
             out[k] = r
-            continue
-        newer = r.last_seen_ms >= old.last_seen_ms
-        out[k] = old._replace(first_seen_ms=min(old.first_seen_ms, r.first_seen_ms),
-                              last_seen_ms=max(old.last_seen_ms, r.last_seen_ms),
-                              raw_resets_at=r.raw_resets_at if newer else old.raw_resets_at)
+        elif r.last_seen_ms >= old.last_seen_ms:
+            out[k] = old._replace(first_seen_ms=min(old.first_seen_ms, r.first_seen_ms), last_seen_ms=r.last_seen_ms,
+                                  raw_resets_at=r.raw_resets_at, plan=r.plan)
+        elif r.first_seen_ms < old.first_seen_ms:
+            out[k] = old._replace(first_seen_ms=r.first_seen_ms)
     return list(out.values())
 
 

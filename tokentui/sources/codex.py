@@ -14,6 +14,8 @@ from typing import Callable, Iterable, Sequence
 
 from tokentui.core.pricing import FAST_SUFFIX
 from tokentui.core.quota_readings import from_codex as quota_observations
+from tokentui.core.quotas import merge_rows
+from tokentui.core.quotas import row_of as quota_row
 from tokentui.core.records import ESTIMATED, UNPRICED, UsageRecord
 from tokentui.sources.codex_home import SOURCE, discover, home_of, looked, prepare, where
 from tokentui.sources.common import (
@@ -409,7 +411,10 @@ def parse_lines(chunks, file: LocalFile, state: dict | None, ctx, row_of, mtime_
                 parser.skipped += 1
             else:
                 rows.append(row)
-    return LinesParsed(rows, parser.skipped, parser.duplicates, parser.state, parser.quotas)
+    # a rollout repeats its plan limits on every turn: merged here (as the store's upsert would
+    # merge them), the writer stores a few hundred samples instead of tens of thousands
+    return LinesParsed(rows, parser.skipped, parser.duplicates, parser.state,
+                       merge_rows(quota_row(o) for o in parser.quotas))
 
 
 def quota_account(home: str) -> str:

@@ -64,7 +64,8 @@ class LinesParsed:
     skipped: int
     duplicates: int
     state: dict  # parser state the next read resumes from (kept in the file's cursor)
-    #: plan-limit observations (:class:`tokentui.core.quotas.Observation`) the lines carried
+    #: plan-limit observations (:class:`tokentui.core.quotas.Observation`, or their merged
+    #: :class:`~tokentui.core.quotas.Row` s) the lines carried
     quotas: list = field(default_factory=list)
 
 
