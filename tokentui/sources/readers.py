@@ -24,14 +24,14 @@ Every strategy has ``where(extra) -> (locations, problem)``: the folders it read
 `tokentop sources` and the Sources screen, and why none was found where the user said; and
 may have ``looked(extra) -> paths``: every folder it tries, found or not, so a source that
 finds nothing can say where it looked.
-Pure declarations: functions and plain data, no store and no UI.
+Pure declarations: functions and plain data (named tuples: cheap to define, and every
+command imports this module), no store and no UI.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, NamedTuple, Sequence
 
 from tokentui.core.records import UsageRecord
 from tokentui.sources.common import INVALID, LocalFile, loads
@@ -46,18 +46,16 @@ Discover = Callable[[Sequence[str], "list[str] | None"], tuple[list[LocalFile], 
 RowOf = Callable[[UsageRecord, bool], "tuple | None"]
 
 
-@dataclass(frozen=True)
-class ParseContext:
+class ParseContext(NamedTuple):
     """What a parser may use besides a file's own bytes; plain data, inherited by workers."""
 
     pricer: Any
     mode: str  # the cost mode (auto | calculate | display)
     #: per source, what its ``prepare`` hook found across all files (e.g. Codex session paths)
-    shared: dict[str, Any] = field(default_factory=dict)
+    shared: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class LinesParsed:
+class LinesParsed(NamedTuple):
     """One file's new lines, parsed: rows (or dedupe items ending with the row) and counters."""
 
     items: list
@@ -66,7 +64,7 @@ class LinesParsed:
     state: dict  # parser state the next read resumes from (kept in the file's cursor)
     #: plan-limit observations (:class:`tokentui.core.quotas.Observation`, or their merged
     #: :class:`~tokentui.core.quotas.Row` s) the lines carried
-    quotas: list = field(default_factory=list)
+    quotas: Sequence = ()
 
 
 #: (chunks of ``(lines, offset of the first)``, the file, its cursor state or None for a read
@@ -75,8 +73,7 @@ ParseLines = Callable[[Iterator[tuple[list[bytes], int]], LocalFile, "dict | Non
                       LinesParsed]
 
 
-@dataclass(frozen=True)
-class Dedupe:
+class Dedupe(NamedTuple):
     """Copies of one response spread over files: items are ``(key, msg_id, sidechain, total,
     has_speed, row)``; ``resolve(items, kept)`` → (index to upsert by key, stored keys to delete,
     indices of duplicates), given ``kept``: message id → ``make_kept(key, sidechain, total,
@@ -86,8 +83,7 @@ class Dedupe:
     make_kept: Callable[..., Any]
 
 
-@dataclass(frozen=True)
-class JsonlLog:
+class JsonlLog(NamedTuple):
     where: Where
     discover: Discover
     parse: ParseLines
@@ -98,8 +94,7 @@ class JsonlLog:
     looked: Looked | None = None
 
 
-@dataclass(frozen=True)
-class RewrittenJson:
+class RewrittenJson(NamedTuple):
     where: Where
     discover: Discover
     #: (the whole file, the file, a pricer, mtime in ms) → (records, lines or messages skipped)
@@ -107,8 +102,7 @@ class RewrittenJson:
     looked: Looked | None = None
 
 
-@dataclass(frozen=True)
-class SignedDatabase:
+class SignedDatabase(NamedTuple):
     where: Where
     locations: Callable[[Sequence[str]], list[Path]]
     signature: Callable[[Path], str]
@@ -117,8 +111,7 @@ class SignedDatabase:
     looked: Looked | None = None
 
 
-@dataclass(frozen=True)
-class WatermarkDatabase:
+class WatermarkDatabase(NamedTuple):
     where: Where
     locations: Callable[[Sequence[str]], list[Path]]
     signature: Callable[[Path], str]
@@ -131,8 +124,7 @@ class WatermarkDatabase:
     looked: Looked | None = None
 
 
-@dataclass(frozen=True)
-class Combined:
+class Combined(NamedTuple):
     """One source read in parts (e.g. log files by cursor and a database by watermark); every
     part's records are the source's, and its status sums the parts'."""
 
@@ -163,8 +155,7 @@ class Combined:
         return looked
 
 
-@dataclass(frozen=True)
-class SessionTotals:
+class SessionTotals(NamedTuple):
     where: Where
     locations: Callable[[Sequence[str]], list[Path]]
     signature: Callable[[Path], str]
