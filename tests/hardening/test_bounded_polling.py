@@ -26,7 +26,8 @@ from tests.api import fakes
 from tests.api.server import ProviderServer, Reply
 from tests.hardening.helpers import REPO, env_for
 
-pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="peak memory is read from /proc")
+pytestmark = [pytest.mark.serial,  # deadlines in wall time
+              pytest.mark.skipif(sys.platform != "linux", reason="peak memory is read from /proc")]
 
 MESSAGES = "/v1/organizations/usage_report/messages"
 COSTS = "/v1/organizations/cost_report"

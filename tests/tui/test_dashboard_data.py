@@ -147,6 +147,7 @@ def test_source_rows_from_the_store(tmp_path):
     assert fresh["codex"].status == "error" and "permission" in fresh["codex"].message
 
 
+@pytest.mark.serial
 def test_snapshot_is_fast_on_a_year(tmp_path):
     c = connect(tmp_path / "h.db")
     demo.generate(c, now=NOW, tz=TZ, days=365)

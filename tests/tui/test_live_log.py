@@ -7,9 +7,13 @@ import time
 import uuid
 from datetime import datetime, timezone
 
+import pytest
+
 from tests.tui.conftest import rendered, settings, wait_for
 from tokentui.tui.app import TokentopApp
 from tokentui.tui.widgets.totals_panel import TotalsPanel
+
+pytestmark = pytest.mark.serial  # a refresh must land within its interval: wall time
 
 REFRESH = 1.0
 

@@ -184,6 +184,7 @@ def _line(session: str, n: int, output: int) -> str:
     }, separators=(",", ":")) + "\n"
 
 
+@pytest.mark.serial
 async def test_live_log_new_session_appears_and_growing_one_updates(tmp_path, monkeypatch):
     refresh = 1.0
     root = tmp_path / "claude"

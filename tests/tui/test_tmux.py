@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.tmux, pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux not installed")]
+pytestmark = [pytest.mark.tmux, pytest.mark.serial, pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux not installed")]
 
 REPO = Path(__file__).resolve().parents[2]
 

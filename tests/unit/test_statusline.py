@@ -83,6 +83,7 @@ def test_bad_stdin_prints_a_short_line_and_exits_0(tmp_path, stdin):
     assert _spool(tmp_path) == []
 
 
+@pytest.mark.serial
 def test_stdin_held_open_still_prints_in_time(tmp_path):
     start = time.monotonic()
     proc = subprocess.Popen([sys.executable, "-m", "tokentui", "statusline"], stdin=subprocess.PIPE,
