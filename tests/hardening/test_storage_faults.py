@@ -236,3 +236,35 @@ def test_read_only_data_directory(corpus) -> None:
         env["TOKENTOP_DATA_DIR"] = str(base / "data" / "sub")
         code, out, err = run_as_nobody(["sync", "-q"], env)
         _one_error(err, "cannot create the data directory")
+
+
+def test_repair_keeps_plan_limit_samples_and_each_rows_device(corpus) -> None:
+    """What the logs cannot give back survives a repair: plan-limit samples (a status-line
+    reading exists nowhere else) and the device a shared row came from (a row imported from
+    another machine must not become this one's and be exported again as its own)."""
+    src, env = _synced(corpus, 1.0, 44)
+    conn = sqlite3.connect(db_path())
+    conn.execute("INSERT INTO quota_sample (source, provider, account, lim, win, resets_at, session, used_bp, "
+                 "window_s, raw_resets_at, reset_src, plan, first_seen_ms, last_seen_ms, device) VALUES "
+                 "('claude-statusline', 'anthropic', 'acct', 'account', 'five_hour', 1790000000, 's1', 4200, "
+                 "18000, 1790000000, 'absolute', NULL, 1789990000000, 1789991000000, 'this')")
+    conn.execute("UPDATE ledger SET origin = 'laptop-b' WHERE id IN (SELECT id FROM ledger ORDER BY id LIMIT 5)")
+    conn.commit()
+    samples = conn.execute("SELECT * FROM quota_sample ORDER BY source, first_seen_ms, used_bp").fetchall()
+    theirs = sorted(conn.execute("SELECT source, key FROM ledger WHERE origin = 'laptop-b'").fetchall())
+    conn.close()
+    assert len(theirs) == 5 and any(s[1] == "codex-log" for s in samples)
+    _corrupt_pages(db_path(), "ledger_ts", 2)
+    _check_due()
+    for p in list(src.rglob("*.jsonl")):
+        p.unlink()  # only the store holds anything now
+    proc = tokentop("report", "daily", "--json", env=env)
+    assert proc.returncode == 0 and "history store was damaged" in proc.stderr, proc.stderr
+    conn = sqlite3.connect(db_path())
+    try:
+        # ids are the new store's own; every other column is as it was
+        assert [s[1:] for s in conn.execute("SELECT * FROM quota_sample ORDER BY source, first_seen_ms, used_bp")] \
+            == [s[1:] for s in samples]
+        assert sorted(conn.execute("SELECT source, key FROM ledger WHERE origin = 'laptop-b'").fetchall()) == theirs
+    finally:
+        conn.close()

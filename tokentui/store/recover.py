@@ -2,7 +2,9 @@
 
 The damaged file (with its ``-wal``/``-shm``) is renamed ``history.db.corrupt-<UTC time>``,
 never deleted. Every ledger row that can still be read from it, and passes the same checks a
-new record must pass, is copied into the new store. Ledger keys are natural keys, so the next
+new record must pass, is copied into the new store, with the device it came from (``origin``:
+a row another machine's share segment brought stays theirs, never re-exported as this one's);
+so are the plan-limit samples, the only record of status-line and usage-endpoint readings. Ledger keys are natural keys, so the next
 sync re-reads the agents' logs and re-polls the APIs on top of those rows without counting
 anything twice; what only the damaged file held (logs since deleted by the agents) is kept as
 far as its pages are readable.
@@ -38,6 +40,7 @@ def recover_store(path: Path, reason: str) -> str:
         conn = db.connect(path, recover=False)
         try:
             kept, unreadable = _salvage(aside, conn)
+            _salvage_samples(aside, conn)
         finally:
             conn.close()
     lost = f", {unreadable:,} unreadable" if unreadable else ""
@@ -126,7 +129,7 @@ def _salvage(aside: Path, new: sqlite3.Connection) -> tuple[int, int]:
         except sqlite3.Error:
             return 0, 0  # no readable ledger at all (the file was not a database, or page 1 is gone)
         # an older schema lacks later columns (e.g. token_label): those take their defaults
-        names = tuple(c for c in _COLS if c in have) if have else _COLS
+        names = tuple(c for c in (*_COLS, "origin") if c in have) if have else _COLS
         cols = ", ".join(names)
         insert = f"INSERT OR IGNORE INTO ledger ({cols}) VALUES ({', '.join('?' * len(names))})"
         new.execute("BEGIN IMMEDIATE")
@@ -152,6 +155,42 @@ def _salvage(aside: Path, new: sqlite3.Connection) -> tuple[int, int]:
     finally:
         old.close()
     return kept, bad
+
+
+def _salvage_samples(aside: Path, new: sqlite3.Connection) -> int:
+    """Copy the readable, well-typed plan-limit samples of ``aside`` into ``new``; returns how many."""
+    from tokentui.store.quotas import _COLS as SAMPLE_COLS
+
+    names = (*SAMPLE_COLS, "device")
+    text, whole = ("source", "provider", "account", "lim", "win", "session", "reset_src", "device"), \
+        ("resets_at", "used_bp", "first_seen_ms", "last_seen_ms")
+    try:
+        old = sqlite3.connect(f"file:{quote(str(aside))}?mode=ro", uri=True, timeout=5)
+    except sqlite3.Error:
+        return 0
+    try:
+        try:
+            rows = old.execute(f"SELECT {', '.join(names)} FROM quota_sample").fetchall()
+        except sqlite3.Error:
+            return 0  # no such table (an older store) or its pages are gone: Codex samples come back from the logs
+    finally:
+        old.close()
+    good = []
+    for r in rows:
+        row = dict(zip(names, r))
+        if (all(isinstance(row[c], str) for c in text) and all(type(row[c]) is int for c in whole)
+                and all(row[c] is None or type(row[c]) is int for c in ("window_s", "raw_resets_at"))
+                and (row["plan"] is None or isinstance(row["plan"], str))):
+            good.append(r)
+    new.execute("BEGIN IMMEDIATE")
+    try:
+        new.executemany(f"INSERT OR IGNORE INTO quota_sample ({', '.join(names)}) "
+                        f"VALUES ({', '.join('?' * len(names))})", good)
+        new.execute("COMMIT")
+    except BaseException:
+        new.execute("ROLLBACK")
+        raise
+    return len(good)
 
 
 def _valid(row: dict) -> bool:
