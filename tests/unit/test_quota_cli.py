@@ -149,3 +149,25 @@ def test_sources_says_when_the_status_line_went_quiet(codex, capsys):
                                          cost_label=ESTIMATED)], "dev")
     row = {r["name"]: r for r in svc.source_rows(conn)}["quota:claude-statusline"]
     assert "sent nothing" in row["message"]
+
+
+def test_quota_that_cannot_answer_exits_3_never_1_or_2(codex, capsys, tmp_path, monkeypatch):
+    """Like `budget check`: 1 and 2 are answers (runs out, at the limit), so a broken config, a
+    damaged store or a bug exits 3 with one plain line."""
+    cfg = paths.config_file()
+    cfg.parent.mkdir(parents=True, exist_ok=True)
+    cfg.write_text('[display]\ntimezone = "Mars/Olympus"\n')
+    assert main(["quota", "--now", NOW]) == 3
+    err = capsys.readouterr().err
+    assert err.startswith("tokentop: error:") and "timezone" in err and "Traceback" not in err
+    cfg.unlink()
+
+    def boom(*_a, **_k):
+        raise RuntimeError("a bug")
+
+    from tokentui.services import quota as svc
+
+    monkeypatch.setattr(svc, "current", boom)
+    assert main(["quota", "--now", NOW]) == 3
+    err = capsys.readouterr().err
+    assert "unexpected RuntimeError: a bug" in err and "Traceback" not in err

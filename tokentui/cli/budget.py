@@ -15,19 +15,13 @@ import sys
 import textwrap
 from datetime import datetime, timezone
 
+from tokentui.cli.common import NoAnswer, no_answer
 from tokentui.errors import TokentopError, UsageError
 
 #: config key → the flag that sets it, for error messages
 FLAGS = {"usd": "--usd", "tokens": "--tokens", "period": "--period", "start": "--start", "sources": "--source",
          "providers": "--provider", "models": "--model", "alerts": "--alert",
          "include_estimated": "--exclude-estimated"}
-CHECK_FAILED = 3
-
-
-class CheckFailed(TokentopError):
-    """``budget check`` could not run; its own exit code keeps 1 and 2 meaning over budget."""
-
-    exit_code = CHECK_FAILED
 
 
 def register(sub) -> None:
@@ -200,10 +194,8 @@ def run_remove(args: argparse.Namespace) -> int:
 def run_check(args: argparse.Namespace) -> int:
     try:
         settings, budgets, results = _evaluate(args)
-    except TokentopError as exc:
-        raise CheckFailed(exc.message, exc.hint) from None
     except Exception as exc:  # noqa: BLE001 - any failure means no answer: exit 3, never 1 or 2
-        return _failed(exc)
+        return no_answer(exc, "check budgets")
     from tokentui.services import budgets as svc
 
     code = svc.exit_code(results)
@@ -223,33 +215,6 @@ def run_check(args: argparse.Namespace) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return code
-
-
-def _failed(exc: BaseException) -> int:
-    """One plain line for a failure that is not a TokentopError, and exit 3."""
-    import sqlite3
-
-    from tokentui import paths
-
-    if isinstance(exc, sqlite3.Error):
-        from tokentui.store.db import StoreDamaged, store_error
-
-        err = store_error(exc, paths.history_db())
-        if isinstance(err, StoreDamaged):
-            from tokentui.store import db
-            from tokentui.store.recover import recover_store
-
-            try:  # what any other command would do; the warning is printed on the way out
-                db.NOTICES.append(recover_store(err.path, err.reason))
-            except Exception:  # noqa: BLE001 - the next command repairs it
-                pass
-            raise CheckFailed(f"cannot check budgets: the history store is damaged ({err.reason})",
-                              "check again: the store is rebuilt and the logs are read again") from None
-        raise CheckFailed(err.message, err.hint) from None
-    from tokentui.cli.main import _internal_error
-
-    _internal_error(exc)  # OSError: its plain line; anything else: the bug line (traceback with TOKENTOP_DEBUG)
-    return CHECK_FAILED
 
 
 def _print_check(args: argparse.Namespace, results, code: int) -> None:
@@ -300,9 +265,9 @@ def _evaluate(args: argparse.Namespace):
     if args.no_sync:
         conn, repaired = open_stored()
         if repaired:  # what was stored is incomplete until the logs are read again
-            raise CheckFailed("cannot check budgets: the history store was damaged and has been rebuilt from "
-                              "what could still be read, so its totals are incomplete",
-                              "run `tokentop budget check` without --no-sync: it reads the agents' logs again")
+            raise NoAnswer("cannot check budgets: the history store was damaged and has been rebuilt from "
+                           "what could still be read, so its totals are incomplete",
+                           "run `tokentop budget check` without --no-sync: it reads the agents' logs again")
     else:
         conn = open_store()
         sync_local(conn, settings)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from tokentui.core.text import printable
+from tokentui.errors import TokentopError
 
 
 class PrintableStream:
@@ -117,3 +118,48 @@ def share(conn, settings, quiet: bool = False) -> None:
               f"imported {res.imported:,} from {res.segments_read} segment(s)")
     for p in res.new_problems:
         notice(f"share folder: {p.line()}")
+
+
+#: ``budget check`` and ``quota`` answer with their exit code (1 and 2 are answers: projected
+#: to run out, over); whenever the answer could not be computed they exit 3 instead
+NO_ANSWER = 3
+
+
+class NoAnswer(TokentopError):
+    """A check command could not compute its answer: exit 3, so a script never takes a failure
+    (a bad config, a locked, full, damaged or missing store, a bug) for 1 or 2."""
+
+    exit_code = NO_ANSWER
+
+
+def no_answer(exc: BaseException, what: str) -> int:
+    """Turn any failure of a check command into exit 3 with one plain line; ``what`` names the
+    check ("check budgets"). A damaged store is repaired on the way, as any command would."""
+    if isinstance(exc, NoAnswer):
+        raise exc
+    if isinstance(exc, TokentopError):
+        raise NoAnswer(exc.message, exc.hint) from None
+    import sqlite3
+
+    from tokentui import paths
+
+    if isinstance(exc, sqlite3.Error):
+        from tokentui.store.db import StoreDamaged, store_error
+
+        err = store_error(exc, paths.history_db())
+        if isinstance(err, StoreDamaged):
+            from tokentui.store import db
+            from tokentui.store.recover import recover_store
+
+            try:  # what any other command would do; the warning is printed on the way out
+                db.NOTICES.append(recover_store(err.path, err.reason))
+            except Exception:  # noqa: BLE001 - the next command repairs it
+                pass
+            raise NoAnswer(f"cannot {what}: the history store is damaged ({err.reason})",
+                           "check again: the store is rebuilt and the logs are read again") from None
+        raise NoAnswer(err.message, err.hint) from None
+    from tokentui.cli.main import _internal_error
+
+    _internal_error(exc)  # OSError: its plain line; anything else: the bug line (traceback with TOKENTOP_DEBUG)
+    return NO_ANSWER
+
