@@ -106,3 +106,18 @@ def test_export_tables_never_mix_formats_in_a_column(isolated):
             if name in ("Cost", "Billed"):
                 assert all(MONEY.match(c) for c in col), (name, col)
     assert "$0.00 *" not in html and "$0.00*" not in html
+
+
+def test_a_session_length_reads_the_same_everywhere():
+    """One formatter for the TUI's Sessions screen, its detail view and `report session`:
+    units always written ('1h05m', never '1h05')."""
+    assert [fmt.duration(m * 60_000) for m in (0, 42, 65, 600, 1440 + 61, 99 * 1440)] == [
+        "0m", "42m", "1h05m", "10h00m", "1d01h", "99d00h"]
+    assert fmt.duration(-5) == "0m"
+    import inspect
+
+    from tokentui.services import report
+    from tokentui.tui.screens import session_detail, sessions_screen
+
+    for module in (report, session_detail, sessions_screen):
+        assert "duration(" in inspect.getsource(module), module.__name__

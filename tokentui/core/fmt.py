@@ -117,3 +117,14 @@ def ago(ms: int | None, now_ms: int) -> str:
         if secs >= size:
             return f"{secs // size}{unit} ago"
     return f"{secs}s ago"
+
+
+def duration(ms: int) -> str:
+    """A session's length, with its units: '42m', '1h05m', '3d04h' (never more than 5 characters
+    below 100 days)."""
+    mins = max(0, ms) // 60_000
+    if mins < 60:
+        return f"{mins}m"
+    if mins < 1440:
+        return f"{mins // 60}h{mins % 60:02d}m"
+    return f"{mins // 1440}d{mins % 1440 // 60:02d}h"

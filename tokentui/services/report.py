@@ -277,11 +277,6 @@ def _clip_left(text: str, w: int) -> str:
     return text if len(text) <= w else "…" + text[-(w - 1):]
 
 
-def _duration(ms: int) -> str:
-    mins = max(0, ms) // 60_000
-    return f"{mins}m" if mins < 60 else f"{mins // 60}h{mins % 60:02d}m" if mins < 1440 else f"{mins // 1440}d{mins % 1440 // 60:02d}h"
-
-
 def _ratio(x: float | None) -> str:
     return "—" if x is None else f"{x * 100:.0f}%"
 
@@ -315,7 +310,7 @@ def _session_table(report: dict, width: int, tz: ZoneInfo, breakdown: bool = Fal
         if start:
             line += f"  {first.strftime('%m-%d %H:%M'):<11}"
         if wide:
-            line += f"  {_duration(int((last - first).total_seconds() * 1000)):>7}  {_ratio(r.get('cacheHitRatio')):>5}"
+            line += f"  {fmt.duration(int((last - first).total_seconds() * 1000)):>7}  {_ratio(r.get('cacheHitRatio')):>5}"
         if models_w:
             line += "  " + _clip(", ".join(short_model(m) for m in r["modelsUsed"]), models_w)
         lines.append(line.rstrip())

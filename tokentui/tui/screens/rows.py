@@ -34,11 +34,6 @@ def per_request(pico: int | None) -> Text:
     return num("—" if pico is None else money(Decimal(pico) / PICO))
 
 
-def length(ms: int) -> str:
-    mins = max(0, ms) // 60_000
-    return f"{mins}m" if mins < 60 else f"{mins // 60}h{mins % 60:02d}" if mins < 1440 else f"{mins // 1440}d{mins % 1440 // 60:02d}h"
-
-
 def stamp(ms: int, tz) -> str:
     return datetime.fromtimestamp(ms / 1000, tz).strftime("%m-%d %H:%M")
 

@@ -13,7 +13,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from tokentui.core.fmt import money, percent, tokens_compact, tokens_exact
+from tokentui.core.fmt import duration, money, percent, tokens_compact, tokens_exact
 from tokentui.core.records import PICO
 from tokentui.core.windows import Window
 from tokentui.services.report import short_model, spark
@@ -53,7 +53,7 @@ class SessionDetailScreen(ModalScreen[None]):
         return lines([
             Content.assemble(plain(r.project_name, "b"), plain(f" · {r.source}"), plain(" · live" if r.live else "")),
             plain(f"session {r.session}", "dim"),
-            plain(f"{cells.stamp(r.first_ms, tz)} → {cells.stamp(r.last_ms, tz)} ({cells.length(r.duration_ms)})"
+            plain(f"{cells.stamp(r.first_ms, tz)} → {cells.stamp(r.last_ms, tz)} ({duration(r.duration_ms)})"
                   f" · {r.totals.requests:,} requests · {tokens_compact(r.totals.total)} tokens · "
                   f"{cells.cost(r.totals).plain} ({r.cost_label})"),
         ])

@@ -8,7 +8,7 @@ from textual.css.query import NoMatches
 from textual.content import Content
 from textual.widgets import DataTable, Static
 
-from tokentui.core.fmt import tokens_short
+from tokentui.core.fmt import duration, tokens_short
 from tokentui.services.sessions import SessionRow, Views, filter_rows, sort_rows
 from tokentui.tui.screens import rows as cells
 from tokentui.tui.screens.table_screen import TableScreen
@@ -107,7 +107,7 @@ class SessionsScreen(TableScreen):
                 "tokens": cells.tokens(r.totals.total),
                 "cost": cells.cost(r.totals),
                 "start": rich_plain(cells.stamp(r.first_ms, tz)),
-                "length": cells.num(cells.length(r.duration_ms)),
+                "length": cells.num(duration(r.duration_ms)),
                 "cache": cells.ratio(r.efficiency.cache_hit),
                 "last": cells.num(cells.ago(r.last_ms, view.now_ms)),
             }
