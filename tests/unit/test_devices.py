@@ -219,6 +219,10 @@ def test_a_bad_segment_is_named_in_sources_and_devices(fleet, corpora) -> None:
     for argv in (("sources",), ("devices",)):
         code, out, _ = fleet.run(0, *argv)
         assert code == 0 and seg.name in out and "checksum" in out
+    code, out, _ = fleet.run(0, "sources", "--json")
+    [share] = [r for r in json.loads(out) if r["name"] == "share"]
+    assert code == 0 and share["status"] == "problems" and share["path"] == str(fleet.share)
+    assert any(seg.name in p and "checksum" in p for p in share["problems"])
 
 
 def test_devices_folder_and_name_commands(tmp_path, monkeypatch, capsys) -> None:

@@ -113,6 +113,9 @@ def test_a_plugin_reader_is_synced_reported_and_bad_ones_are_one_line_each(site,
     assert any("'toy-number' (toyplug 1.0): names a int, not a tokentop Source" in p for p in problems)
     for name in registry.BUILTIN:  # every built-in still listed, codex still the real one
         assert any(line.startswith(f"{name} ") for line in lines), name
+    listed = json.loads(_tokentop(site, tmp_path, "sources", "--json", **env).stdout)
+    [plugins] = [r for r in listed if r["name"] == "plugins"]  # scripts see the same problems
+    assert plugins["status"] == "problems" and sorted(plugins["problems"]) == sorted(problems)
     assert not any("Not Codex" in line for line in lines)
 
 

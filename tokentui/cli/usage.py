@@ -224,8 +224,20 @@ def cmd_sources(args) -> int:
     conn = open_store()
     rows = source_statuses(conn, settings)
     quotas = quota_rows(conn)
+    share_problems = None
+    if settings.share_folder:  # the other devices' segments: what could not be read, by file
+        from tokentui.services.devices import last_problems
+
+        share_problems = last_problems(conn)
     if args.json:
-        json.dump([r.as_json() for r in rows] + quotas, sys.stdout, indent=2)
+        extra = []
+        if share_problems is not None:
+            extra.append({"name": "share", "kind": "folder", "status": "problems" if share_problems else "ok",
+                          "path": str(settings.share_folder), "problems": [p.line() for p in share_problems]})
+        plugins = registry.plugin_problems()
+        if plugins:
+            extra.append({"name": "plugins", "kind": "plugins", "status": "problems", "problems": list(plugins)})
+        json.dump([r.as_json() for r in rows] + quotas + extra, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return 0
     for r in rows:
@@ -254,12 +266,10 @@ def cmd_sources(args) -> int:
             print(printable(f"    {qr['message']}"))
     for problem in registry.plugin_problems():
         print(printable(problem))
-    if settings.share_folder:  # the other devices' segments: what could not be read, by file
-        from tokentui.services.devices import last_problems
-
-        problems = last_problems(conn)
-        print(printable(f"{'share':<12} {'folder':<6} {'problems' if problems else 'ok':<15} {settings.share_folder}"))
-        for p in problems:
+    if share_problems is not None:
+        print(printable(f"{'share':<12} {'folder':<6} {'problems' if share_problems else 'ok':<15} "
+                        f"{settings.share_folder}"))
+        for p in share_problems:
             print(printable(f"    {p.line()}"))
     return 0
 
