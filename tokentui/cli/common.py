@@ -162,4 +162,3 @@ def no_answer(exc: BaseException, what: str) -> int:
 
     _internal_error(exc)  # OSError: its plain line; anything else: the bug line (traceback with TOKENTOP_DEBUG)
     return NO_ANSWER
-
