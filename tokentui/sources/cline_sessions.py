@@ -41,8 +41,8 @@ fallback); the logged ``cost`` is kept as the logged cost, as for the task forma
 Counted once:
 
 * Key ``session-msg|<message id>`` (the SDK gives every stored message a stable id), the same
-  in every file: a forked session, a resumed one and a teammate's next task carry earlier
-  messages over with their ids and metrics, and upsert into one row. A copy is attributed to
+  in every file: a forked session (and a resumed one, rewritten in place) carries earlier
+  messages over with their ids and metrics, and they upsert into one row. A copy is attributed to
   the session it was first spent in (a fork's manifest names its parent and the time of the
   fork: messages up to then are the parent's). A message without an id (not written by the
   current SDK) is keyed by its time, model and counts.
