@@ -65,6 +65,7 @@ def every_agent(root: Path, home: Path) -> dict[str, str]:
     runpy.run_path(str(AGENTS / "goose" / "make_fixture.py"))["build"](str(root / "goose" / "data"))
     runpy.run_path(str(AGENTS / "crush" / "make_fixture.py"))["build"](str(root / "crush"))
     shutil.copytree(AGENTS / "cline-family" / "globalStorage", home / ".config" / "Code" / "User" / "globalStorage")
+    shutil.copytree(AGENTS / "cline-family" / "cline-home", home / ".cline")
     runpy.run_path(str(AGENTS / "zed" / "make_fixture.py"))["build"](str(home / ".local" / "share" / "zed"))
     runpy.run_path(str(AGENTS / "hermes" / "make_fixture.py"))["build"](str(home / ".hermes"))
     runpy.run_path(str(AGENTS / "cursor" / "make_fixture.py"))["build"](str(home / ".config" / "Cursor"))

@@ -18,7 +18,7 @@ from tokentui.sources import registry
 #: the hand-checked totals of tests/fixtures/agents (its README), all days together
 HAND_CHECKED = {"amp": 35305 + 10663, "openclaw": 34985 + 13451, "copilot": 121030 + 49540,
                 "qwen-code": 33905 + 6220, "zed": 65300 + 2680, "codebuff": 2007 + 130}
-CLINE_FAMILY = 66129 + 16566
+CLINE_FAMILY = 66129 + 16566 + 35129 + 35695  # the VS Code tasks, then ~/.cline (cline-home)
 
 
 @pytest.fixture

@@ -112,11 +112,13 @@ for _s in (
     Source("codebuff", LOCAL, "Codebuff", "tokentui.sources.codebuff:READER", env=("CODEBUFF_DATA_DIR",),
            reads="`projects/*/chats/*/chat-messages.json` of `$CODEBUFF_DATA_DIR` (comma list), else "
                  "`~/.config/manicode` (and its `-dev`, `-staging` channels)"),
-    Source("cline", LOCAL, "Cline", "tokentui.sources.cline:CLINE_READER",
-           env=("CLINE_DATA_DIR", "CLINE_DIR", "CLINE_HOME"),
+    Source("cline", LOCAL, "Cline", "tokentui.sources.cline_sessions:CLINE_READER",
+           env=("CLINE_DATA_DIR", "CLINE_DIR", "CLINE_HOME", "CLINE_SESSION_DATA_DIR"),
            reads="`tasks/*/ui_messages.json` of `globalStorage/saoudrizwan.claude-dev` in every VS Code family user "
                  "dir (Code, Insiders, VSCodium, Cursor, Windsurf, `~/.vscode-server/data`, …) and of "
-                 "`$CLINE_DATA_DIR`, else `$CLINE_DIR/data`, else `~/.cline/data`"),
+                 "`$CLINE_DATA_DIR`, else `$CLINE_DIR/data`, else `~/.cline/data`; and the sessions of the Cline CLI "
+                 "and SDK-based extension, `sessions/*/*.messages.json` of `$CLINE_SESSION_DATA_DIR`, else of that "
+                 "data dir (and of that `globalStorage`)"),
     Source("roo-code", LOCAL, "Roo Code", "tokentui.sources.cline:ROO_READER",
            reads="`tasks/*/ui_messages.json` of `globalStorage/rooveterinaryinc.roo-cline` in every VS Code family "
                  "user dir"),
