@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import textwrap
 from datetime import datetime, timezone
 
 from tokentui.errors import TokentopError, UsageError
@@ -253,6 +252,8 @@ def _failed(exc: BaseException) -> int:
 
 
 def _print_check(args: argparse.Namespace, results, code: int) -> None:
+    import textwrap
+
     from tokentui.services import budgets as svc
 
     if args.json:

@@ -62,11 +62,11 @@ SYNC_HEADER = f"{'source':<12} {'status':<14} {'files':>6} {'read MB':>9} {'new 
 def check_sources(names) -> None:
     """An unknown ``--source`` is a usage error (exit 2) with the likeliest meant name, never an
     empty report: ``claude`` → ``claude-code``, ``gemini`` → ``gemini-cli``."""
-    import difflib
-
     for name in names:
         if registry.known(name):
             continue
+        import difflib  # only for the hint: a known name never needs it
+
         known = registry.names()
         close = [k for k in known if k.startswith(name.lower()) or name.lower().startswith(k)]
         close += [k for k in difflib.get_close_matches(name.lower(), known, n=2, cutoff=0.6) if k not in close]
