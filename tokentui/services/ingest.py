@@ -136,7 +136,9 @@ class Ingestor(DatabaseSources):
             result.files, result.problem = len(files), problem
             jobs = plan(self.conn, source, files)
             plans.append((source, reader, jobs, result))
-            if isinstance(reader, JsonlLog) and reader.prepare is not None:
+            if isinstance(reader, JsonlLog) and reader.prepare is not None and jobs:
+                # what this source's parsers share: no job, no parser (a warm sync skips the work,
+                # e.g. reading Codex's config.toml)
                 self._ctx.shared[source] = reader.prepare(files)
         total = sum(j.st.st_size - j.start for _, _, jobs, _ in plans for j in jobs)
         done = [0]
