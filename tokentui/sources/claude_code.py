@@ -11,7 +11,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, NamedTuple, Sequence
 
 from tokentui.core.pricing import FAST_SUFFIX
 from tokentui.core.records import MAX_TOKENS, ESTIMATED, UNPRICED, UsageRecord, storable_cost, to_pico
@@ -288,8 +288,7 @@ class ClaudeParser:
         return ClaudeEntry(rec, req_id, has_speed)
 
 
-@dataclass(slots=True)
-class Kept:
+class Kept(NamedTuple):
     key: str
     sidechain: bool
     total: int
