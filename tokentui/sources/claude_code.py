@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, NamedTuple, Sequence
 
+from tokentui.core.lazy_re import lazy_compile
 from tokentui.core.pricing import FAST_SUFFIX
 from tokentui.core.records import MAX_TOKENS, ESTIMATED, UNPRICED, UsageRecord, storable_cost, to_pico
 from tokentui.sources.claude_desktop import DesktopRoot, desktop_roots
@@ -36,7 +37,7 @@ _NULL_KEY_NAMES = frozenset((b"id", b"cwd", b"model", b"speed", b"costUSD", b"ve
 _TS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{3})?(?:Z|[+-]\d{2}:\d{2})$")
 _VERSION = re.compile(r"^\d+\.\d+\.\d+")
 _USAGE_MARK = b'"usage":{'  # how Claude Code writes it
-_USAGE_KEY = re.compile(b'"' + json_string_pattern("usage") + b'"' + JSON_WS + b":" + JSON_WS + rb"\{")
+_USAGE_KEY = lazy_compile(b'"' + json_string_pattern("usage") + b'"' + JSON_WS + b":" + JSON_WS + rb"\{")
 
 
 def _candidates(extra: Sequence[str] = ()) -> list[Path]:
