@@ -11,7 +11,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, NamedTuple, Sequence
+from typing import Iterable, Sequence
 
 from tokentui.core.lazy_re import lazy_compile
 from tokentui.core.pricing import FAST_SUFFIX
@@ -289,7 +289,8 @@ class ClaudeParser:
         return ClaudeEntry(rec, req_id, has_speed)
 
 
-class Kept(NamedTuple):
+@dataclass(slots=True)
+class Kept:  # a slotted dataclass, not a named tuple: one per entry on a cold ingest, and ~2x cheaper to make
     key: str
     sidechain: bool
     total: int
