@@ -115,6 +115,9 @@ def discover(extra: Sequence[str] = (), errors: list[str] | None = None,
 
 @dataclass(slots=True)
 class ClaudeEntry:
+    """One usage line's record and what the dedupe rules ask of it. (A docstring also spares
+    ``@dataclass`` making one from ``inspect.signature`` when every command imports this.)"""
+
     record: UsageRecord
     req_id: str | None
     has_speed: bool
@@ -291,6 +294,8 @@ class ClaudeParser:
 
 @dataclass(slots=True)
 class Kept:  # a slotted dataclass, not a named tuple: one per entry on a cold ingest, and ~2x cheaper to make
+    """An entry already kept for a message id (see :func:`resolve_duplicates`)."""
+
     key: str
     sidechain: bool
     total: int
