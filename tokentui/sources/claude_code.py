@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -113,14 +112,17 @@ def discover(extra: Sequence[str] = (), errors: list[str] | None = None,
     return files, problem
 
 
-@dataclass(slots=True)
 class ClaudeEntry:
-    """One usage line's record and what the dedupe rules ask of it. (A docstring also spares
-    ``@dataclass`` making one from ``inspect.signature`` when every command imports this.)"""
+    """One usage line's record and what the dedupe rules ask of it. A plain slotted class: as
+    cheap to make as a slotted dataclass (one per line), and nothing to build at import, which
+    every command pays."""
 
-    record: UsageRecord
-    req_id: str | None
-    has_speed: bool
+    __slots__ = ("record", "req_id", "has_speed")
+
+    def __init__(self, record: UsageRecord, req_id: str | None, has_speed: bool) -> None:
+        self.record = record
+        self.req_id = req_id
+        self.has_speed = has_speed
 
 
 def _maybe_usage(line: bytes) -> bool:
@@ -292,14 +294,27 @@ class ClaudeParser:
         return ClaudeEntry(rec, req_id, has_speed)
 
 
-@dataclass(slots=True)
-class Kept:  # a slotted dataclass, not a named tuple: one per entry on a cold ingest, and ~2x cheaper to make
-    """An entry already kept for a message id (see :func:`resolve_duplicates`)."""
+class Kept:
+    """An entry already kept for a message id (see :func:`resolve_duplicates`). A plain slotted
+    class, equal by value to another ``Kept`` (``list.remove`` relies on it): a cold ingest makes
+    one per entry, which a named tuple would make ~2x slower, and a dataclass costs every
+    command ~0.5 ms to build at import."""
 
-    key: str
-    sidechain: bool
-    total: int
-    has_speed: bool
+    __slots__ = ("key", "sidechain", "total", "has_speed")
+
+    def __init__(self, key: str, sidechain: bool, total: int, has_speed: bool) -> None:
+        self.key = key
+        self.sidechain = sidechain
+        self.total = total
+        self.has_speed = has_speed
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not Kept:
+            return NotImplemented
+        return (self.key, self.sidechain, self.total, self.has_speed) == (
+            other.key, other.sidechain, other.total, other.has_speed)
+
+    __hash__ = None  # mutable and equal by value, as the dataclass was
 
 
 def resolve_duplicates(new: Sequence[Sequence], kept: dict[str, list[Kept]]
