@@ -27,7 +27,7 @@ PROBE = ("import json, re, sys\n"
          "                  'printable_compiled': isinstance(p, re.Pattern) or 'search' in vars(p)}))\n")
 
 NOT_ON_THE_WARM_PATH = ("tokentui.services.quota", "tokentui.core.quota_state", "tomllib", "textwrap", "difflib",
-                        "tokentui.core.secrets", "tokentui.core.totals", "tokentui.services.poll", "httpx")
+                        "tokentui.core.secrets", "tokentui.core.totals", "tokentui.services.poll", "httpx", "signal")
 
 
 def _sync(env: dict) -> dict:
