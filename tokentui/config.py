@@ -42,7 +42,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from tokentui import paths
 from tokentui.errors import ConfigError
@@ -55,8 +55,9 @@ if TYPE_CHECKING:
 PRICE_FIELDS = ("input", "output", "cache_write", "cache_write_1h", "cache_read")
 
 
-@dataclass(frozen=True)
-class SourceSettings:
+# the immutable parts are named tuples, not frozen dataclasses: every command loads the settings,
+# and a named tuple costs ~0.1 ms to define against ~0.7 ms
+class SourceSettings(NamedTuple):
     """Per-source settings (``[sources.NAME]``)."""
 
     enabled: bool = True
@@ -70,8 +71,7 @@ class SourceSettings:
     backfill_days: int = 90
 
 
-@dataclass(frozen=True)
-class PriceOverride:
+class PriceOverride(NamedTuple):
     """User prices for one model, USD per million tokens (``[pricing.overrides."MODEL"]``)."""
 
     input: Decimal

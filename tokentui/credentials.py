@@ -14,9 +14,8 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
-from tokentui.core.secrets import redact_key
 from tokentui.errors import CredentialError, TokentopError
 from tokentui.sources import registry
 
@@ -27,8 +26,7 @@ def key_env(source: str) -> str:
     return registry.key_env(source)
 
 
-@dataclass(frozen=True)
-class KeyInfo:
+class KeyInfo(NamedTuple):  # not a frozen dataclass: every sync imports this module (~10x cheaper)
     source: str
     origin: str  # "env" | "keyring" | "none"
     redacted: str
@@ -36,6 +34,8 @@ class KeyInfo:
 
 def redact(key: str | None) -> str:
     """Only a short tail of a key, e.g. ``…3f9a``; never more than 4 characters of it."""
+    from tokentui.core.secrets import redact_key  # here: a sync asks whether keys exist, and redacts none
+
     return redact_key(key)
 
 

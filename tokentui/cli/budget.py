@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import textwrap
 from datetime import datetime, timezone
 
 from tokentui.cli.common import NoAnswer, no_answer
@@ -218,6 +217,8 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def _print_check(args: argparse.Namespace, results, code: int) -> None:
+    import textwrap
+
     from tokentui.services import budgets as svc
 
     if args.json:

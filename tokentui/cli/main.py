@@ -31,16 +31,27 @@ def epilog() -> str:
                    for head, text in lines)
 
 
+class _TopParser(argparse.ArgumentParser):
+    """``tokentop``'s own parser: its epilog (the registry's env vars, wrapped) is made when help
+    is printed, not at every start."""
+
+    def format_help(self) -> str:
+        if self.epilog is None:
+            self.epilog = epilog()
+        return super().format_help()
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _TopParser(
         prog="tokentop", description="top for AI tokens: live usage, history, budgets and leverage.",
-        epilog=epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"tokentop {__version__}")
     p.add_argument("--demo", action="store_true", help="open the dashboard on 90 days of generated data "
                    "(temporary store; nothing of yours is read or written)")
     p.add_argument("--theme", metavar="NAME", help="TUI theme (built-in: tokentop-dark, tokentop-light, "
                    "tokentop-high-contrast, or a file name from the themes dir)")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    # the commands' parsers are plain ones: the epilog is the top-level help's only
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=argparse.ArgumentParser)
 
     for module in COMMAND_MODULES:
         module.register(sub)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import textwrap
 from pathlib import Path
 
 from tokentui.errors import TokentopError, UsageError
@@ -165,6 +164,8 @@ def run_leverage(args: argparse.Namespace) -> int:
 
 def render(report) -> str:
     """The leverage report as text that reads at 80 columns."""
+    import textwrap
+
     from tokentui.core import benchmarks as bm
     from tokentui.core import leverage as lv
 

@@ -62,11 +62,11 @@ SYNC_HEADER = f"{'source':<12} {'status':<14} {'files':>6} {'read MB':>9} {'new 
 def check_sources(names) -> None:
     """An unknown ``--source`` is a usage error (exit 2) with the likeliest meant name, never an
     empty report: ``claude`` → ``claude-code``, ``gemini`` → ``gemini-cli``."""
-    import difflib
-
     for name in names:
         if registry.known(name):
             continue
+        import difflib  # only for the hint: a known name never needs it
+
         known = registry.names()
         close = [k for k in known if k.startswith(name.lower()) or name.lower().startswith(k)]
         close += [k for k in difflib.get_close_matches(name.lower(), known, n=2, cutoff=0.6) if k not in close]
@@ -114,16 +114,20 @@ def cmd_sync(args) -> int:
         conn = conn or open_store()
         share(conn, settings, args.quiet)
     if not args.source:  # opted-in plan-limit endpoints ([quota.oauth]); at most every 5 minutes
-        from tokentui.services.quota import oauth_enabled, poll_oauth, refresh_summary
+        # asked without importing services.quota: most syncs have no plan-limit work
+        from tokentui.services.quota_gates import oauth_enabled, statusline_in_use
 
         if oauth_enabled(settings):
+            from tokentui.services.quota import poll_oauth
             from tokentui.services.sync import open_store
 
             conn = conn or open_store()
             for source, status, message in poll_oauth(conn, settings):
                 if not args.quiet or status == "error":
                     print(f"quota:{source:<14} {status:<9} {message}", file=sys.stderr if args.quiet else sys.stdout)
-        if conn is not None:
+        if conn is not None and statusline_in_use():
+            from tokentui.services.quota import refresh_summary
+
             refresh_summary(conn, settings)  # today, burn and a budget for `tokentop statusline`
     local_failed = any(r.problem for r in results) and not any(r.files for r in results)
     failed = [f"{r.source}: {r.problem}" for r in results if local_failed and r.problem]

@@ -24,10 +24,9 @@ import hashlib
 import json
 import os
 import re
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 from tokentui.errors import ConfigError
 
@@ -40,8 +39,7 @@ def _pico(per_mtok: Decimal) -> int:
     return int((per_mtok * MTOK_TO_PICO_PER_TOKEN).to_integral_value())
 
 
-@dataclass(frozen=True)
-class Rates:
+class Rates(NamedTuple):  # not a frozen dataclass: ~10x cheaper to define, and every sync imports it
     """Picodollars per token for each token kind, with cliff tiers on total input."""
 
     model: str  # the name the price was found under

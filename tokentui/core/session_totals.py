@@ -18,7 +18,7 @@ Pure: plain values in, records and the new state out.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from tokentui.core.records import TOKENS_ESTIMATED, UNPRICED, UsageRecord
 
@@ -26,8 +26,7 @@ from tokentui.core.records import TOKENS_ESTIMATED, UNPRICED, UsageRecord
 COUNTERS = ("input", "output", "cache_write", "cache_read", "reasoning", "cost_pico")
 
 
-@dataclass(frozen=True, slots=True)
-class SessionTotal:
+class SessionTotal(NamedTuple):
     """One session's running totals as read now."""
 
     session: str

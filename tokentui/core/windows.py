@@ -3,13 +3,15 @@ efficiency figures shown per session and project: measured facts, never advice."
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
 
-from tokentui.core.totals import Totals
+if TYPE_CHECKING:
+    from tokentui.core.totals import Totals
 
 
-@dataclass(frozen=True, slots=True)
-class Window:
+# named tuples, not dataclasses: `tokentop`'s parser takes the window names from here at every
+# start, and a named tuple costs a tenth of a frozen dataclass to define
+class Window(NamedTuple):
     name: str  # what the header and `--window` say: 5m, 1h, 24h, 7d, 30d, all
     seconds: int | None  # None: all history
 
@@ -36,8 +38,7 @@ def next_window(current: Window) -> Window:
     return WINDOWS[(i + 1) % len(WINDOWS)]
 
 
-@dataclass(frozen=True, slots=True)
-class Efficiency:
+class Efficiency(NamedTuple):
     """``cache_hit``: cache reads / all input (uncached + cache writes + cache reads);
     ``output_share``: output / all tokens; ``cost_per_request`` in picodollars (None when
     any of the tokens is unpriced, which would understate it, or there were no requests);

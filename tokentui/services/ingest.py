@@ -136,7 +136,9 @@ class Ingestor(DatabaseSources):
             result.files, result.problem = len(files), problem
             jobs = plan(self.conn, source, files)
             plans.append((source, reader, jobs, result))
-            if isinstance(reader, JsonlLog) and reader.prepare is not None:
+            if isinstance(reader, JsonlLog) and reader.prepare is not None and jobs:
+                # what this source's parsers share: no job, no parser (a warm sync skips the work,
+                # e.g. reading Codex's config.toml)
                 self._ctx.shared[source] = reader.prepare(files)
         total = sum(j.st.st_size - j.start for _, _, jobs, _ in plans for j in jobs)
         done = [0]
@@ -179,8 +181,9 @@ class Ingestor(DatabaseSources):
                 setattr(into, f, getattr(into, f) + getattr(r, f))
             into.errors.extend(r.errors)
             into.problem = into.problem or r.problem
-        for r in merged.values():
-            self._finish(r)
+        with transaction(self.conn):  # every source's status in one commit, not one per source
+            for r in merged.values():
+                self._finish(r)
         return list(merged.values())
 
     def _batches(self, source: str, jobs: list[Job], result: SourceResult, on_bytes):
@@ -311,6 +314,7 @@ class Ingestor(DatabaseSources):
             result.implausible += bad
 
     def _finish(self, result: SourceResult) -> None:
+        """Store ``result`` as its source's status (in the caller's transaction)."""
         totals = ledger.file_totals(self.conn, result.source)
         implausible = ledger.implausible_lines(self.conn, result.source) or result.implausible
         detail = {"files": result.files, "tracked_files": totals[0], "records": totals[1],
@@ -321,8 +325,7 @@ class Ingestor(DatabaseSources):
         if not message and result.errors:
             message = f"{len(result.errors)} file(s) or folder(s) could not be read: {result.errors[0]}"
         status = result.status if not (result.errors and result.status == "ok") else "ok"
-        with transaction(self.conn):
-            ledger.set_status(self.conn, result.source, status, message, detail)
+        ledger.set_status(self.conn, result.source, status, message, detail)
 
     # -- pricing ---------------------------------------------------------------------------
     def _priced(self, r):

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import gc
 import os
-import signal
 import sqlite3
 import sys
 import threading
@@ -34,8 +33,8 @@ TASK = 2 << 20  # bytes of log per task sent to a worker
 WINDOW = 64 << 20  # bytes of log parsed ahead of the writer at most (bounds memory)
 PARENT_CHECK = 0.25  # seconds between a worker's checks that its parent lives (without PDEATHSIG)
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
-#: signals whose default action ends the writer: its handler kills the workers first
-_FATAL = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n))
+#: names of the signals whose default action ends the writer: its handler kills the workers first
+_FATAL = ("SIGTERM", "SIGHUP")
 
 #: the jobs and context of the running ingest; worker processes inherit it when they fork
 _WORK: dict[str, Any] = {}
@@ -51,12 +50,21 @@ def _work(source: str, indices: list[int]) -> list[tuple[Parsed | None, list[str
     return [parse_jsonl(jobs[i], ctx, _no_progress) for i in indices]
 
 
+def _fatal_signals() -> tuple:
+    """The :data:`_FATAL` signals this platform has. ``signal`` is imported here and in the other
+    functions that send or trap signals: only a sync that starts workers needs it (~0.6 ms)."""
+    import signal
+
+    return tuple(getattr(signal, n) for n in _FATAL if hasattr(signal, n))
+
+
 def _arm_parent_death_signal() -> bool:
     """Ask Linux to SIGKILL this process when its parent dies; False where that is not possible."""
     if not sys.platform.startswith("linux"):
         return False
     try:
         import ctypes
+        import signal
 
         libc = ctypes.CDLL(None, use_errno=True)
         return libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0
@@ -77,13 +85,15 @@ def _worker_init(parent: int) -> None:
     """Runs first in each worker: die with the writer (see the module doc), leave Ctrl-C and
     SIGTERM/SIGHUP handling to it, keep off its stdout, and yield the CPU to it: it alone
     orders and commits the results, so it is the ingest's critical path."""
+    import signal
+
     armed = _arm_parent_death_signal()
     if os.getppid() != parent:  # the writer died before the signal was armed
         os._exit(1)
     if not armed:
         threading.Thread(target=_watch_parent, args=(parent,), name="tokentop-parent-check", daemon=True).start()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    for sig in _FATAL:  # the writer's handler, inherited through fork, is not for workers
+    for sig in _fatal_signals():  # the writer's handler, inherited through fork, is not for workers
         if signal.getsignal(sig) not in (signal.SIG_IGN, None):
             signal.signal(sig, signal.SIG_DFL)
     try:
@@ -188,13 +198,19 @@ class ParsePool:
     def _trap_signals(self) -> None:
         """SIGTERM/SIGHUP kill the workers before they end this process (only where their
         action is the default: an ignored SIGHUP, as under nohup, stays ignored)."""
+        import signal
+
         if threading.current_thread() is not threading.main_thread():
             return
-        for sig in _FATAL:
+        for sig in _fatal_signals():
             if signal.getsignal(sig) is signal.SIG_DFL:
                 self._handlers[sig] = signal.signal(sig, self._on_fatal_signal)
 
     def _restore_signals(self) -> None:
+        if not self._handlers:
+            return
+        import signal
+
         while self._handlers:
             sig, previous = self._handlers.popitem()
             signal.signal(sig, previous)
@@ -206,6 +222,8 @@ class ParsePool:
 
     def kill_workers(self) -> None:
         """SIGKILL every worker process at once (they hold no state of their own)."""
+        import signal
+
         procs = getattr(self._executor, "_processes", None) or {}
         for proc in list(procs.values()):
             try:

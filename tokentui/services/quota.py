@@ -14,11 +14,11 @@ from pathlib import Path
 from tokentui import paths
 from tokentui.core import quota_labels, quota_readings, quota_state
 from tokentui.core import quotas as q
+from tokentui.services.quota_gates import OAUTH_SOURCES, oauth_enabled, spool_path, statusline_in_use
 from tokentui.store import ledger
 from tokentui.store import quotas as store
 from tokentui.store.db import now_ms, transaction
 
-SPOOL = "quota-spool.jsonl"
 CURSOR = ("quota-spool", "cursor")
 #: bytes of spool read per sync at most (the status line appends ~300 bytes per change)
 MAX_READ = 32 << 20
@@ -27,10 +27,6 @@ ROTATE = 1 << 20
 #: windows whose instance reset more than this long ago are not read for the current state
 #: (a weekly window's instance, and the one before it for reset detection)
 HISTORY_S = 8 * 86400
-
-
-def spool_path() -> Path:
-    return paths.data_dir() / SPOOL
 
 
 def observation_of(line: bytes) -> q.Observation | None:
@@ -287,13 +283,6 @@ def quotas_json(conn: sqlite3.Connection, now: int | None = None) -> list[dict]:
 # -- opt-in OAuth usage endpoints (spec §1.3) -------------------------------------------------------
 #: at most one poll per endpoint this often; after a 429, max(Retry-After, this)
 OAUTH_INTERVAL_MS = 5 * 60 * 1000
-OAUTH_SOURCES = {"claude-oauth": "anthropic", "codex-oauth": "openai"}
-
-
-def oauth_enabled(settings) -> list[str]:
-    """The OAuth sources the user opted in to (``[quota.oauth] anthropic / openai = true``)."""
-    oauth = ((settings.raw or {}).get("quota") or {}).get("oauth") or {}
-    return [src for src, key in OAUTH_SOURCES.items() if oauth.get(key) is True]
 
 
 def poll_oauth(conn: sqlite3.Connection, settings, *, now: int | None = None, transport=None,
@@ -397,11 +386,6 @@ def write_summary(folder: Path, snap, budgets=None) -> None:
         paths.write_private_text(path, json.dumps({"at_ms": snap.now_ms, "text": text, "budget": budget}))
     except Exception:  # noqa: BLE001 - an extra for the status line; never fails a refresh or a sync
         pass
-
-
-def statusline_in_use() -> bool:
-    """Whether ``tokentop statusline`` has run here (its state file exists in the data dir)."""
-    return (paths.data_dir() / "statusline-state.json").exists()
 
 
 def refresh_summary(conn: sqlite3.Connection, settings) -> None:

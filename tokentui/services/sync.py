@@ -12,6 +12,7 @@ from tokentui.core.pricing import Pricer
 from tokentui.errors import StoreMissing
 from tokentui.services.ingest import Ingestor
 from tokentui.services.ingest_result import SourceResult
+from tokentui.services.quota_gates import spool_path
 from tokentui.sources import registry
 from tokentui.store import ledger
 from tokentui.store.db import connect
@@ -53,7 +54,7 @@ def sync_local(conn: sqlite3.Connection, settings: Settings, *, only: Sequence[s
     ing = Ingestor(conn, pricer, device=settings.device, mode=settings.pricing_mode, extra_paths=extra,
                    progress=progress)
     results = ing.run(local_sources(settings, only))
-    if not only or "claude-code" in only:
+    if (not only or "claude-code" in only) and spool_path().exists():
         from tokentui.services.quota import ingest_spool
 
         ingest_spool(conn, settings.device)  # what `tokentop statusline` recorded

@@ -9,10 +9,10 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from tokentui.core.lazy_re import lazy_compile
 from tokentui.core.pricing import FAST_SUFFIX
 from tokentui.core.records import MAX_TOKENS, ESTIMATED, UNPRICED, UsageRecord, storable_cost, to_pico
 from tokentui.sources.claude_desktop import DesktopRoot, desktop_roots
@@ -36,7 +36,7 @@ _NULL_KEY_NAMES = frozenset((b"id", b"cwd", b"model", b"speed", b"costUSD", b"ve
 _TS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{3})?(?:Z|[+-]\d{2}:\d{2})$")
 _VERSION = re.compile(r"^\d+\.\d+\.\d+")
 _USAGE_MARK = b'"usage":{'  # how Claude Code writes it
-_USAGE_KEY = re.compile(b'"' + json_string_pattern("usage") + b'"' + JSON_WS + b":" + JSON_WS + rb"\{")
+_USAGE_KEY = lazy_compile(b'"' + json_string_pattern("usage") + b'"' + JSON_WS + b":" + JSON_WS + rb"\{")
 
 
 def _candidates(extra: Sequence[str] = ()) -> list[Path]:
@@ -112,11 +112,17 @@ def discover(extra: Sequence[str] = (), errors: list[str] | None = None,
     return files, problem
 
 
-@dataclass(slots=True)
 class ClaudeEntry:
-    record: UsageRecord
-    req_id: str | None
-    has_speed: bool
+    """One usage line's record and what the dedupe rules ask of it. A plain slotted class: as
+    cheap to make as a slotted dataclass (one per line), and nothing to build at import, which
+    every command pays."""
+
+    __slots__ = ("record", "req_id", "has_speed")
+
+    def __init__(self, record: UsageRecord, req_id: str | None, has_speed: bool) -> None:
+        self.record = record
+        self.req_id = req_id
+        self.has_speed = has_speed
 
 
 def _maybe_usage(line: bytes) -> bool:
@@ -288,12 +294,27 @@ class ClaudeParser:
         return ClaudeEntry(rec, req_id, has_speed)
 
 
-@dataclass(slots=True)
 class Kept:
-    key: str
-    sidechain: bool
-    total: int
-    has_speed: bool
+    """An entry already kept for a message id (see :func:`resolve_duplicates`). A plain slotted
+    class, equal by value to another ``Kept`` (``list.remove`` relies on it): a cold ingest makes
+    one per entry, which a named tuple would make ~2x slower, and a dataclass costs every
+    command ~0.5 ms to build at import."""
+
+    __slots__ = ("key", "sidechain", "total", "has_speed")
+
+    def __init__(self, key: str, sidechain: bool, total: int, has_speed: bool) -> None:
+        self.key = key
+        self.sidechain = sidechain
+        self.total = total
+        self.has_speed = has_speed
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not Kept:
+            return NotImplemented
+        return (self.key, self.sidechain, self.total, self.has_speed) == (
+            other.key, other.sidechain, other.total, other.has_speed)
+
+    __hash__ = None  # mutable and equal by value, as the dataclass was
 
 
 def resolve_duplicates(new: Sequence[Sequence], kept: dict[str, list[Kept]]

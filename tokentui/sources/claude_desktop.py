@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 from tokentui.sources.common import loads
 
@@ -43,8 +42,7 @@ def desktop_app_dirs(platform: str | None = None) -> list[Path]:
     return [Path(xdg) / "Claude"]
 
 
-@dataclass(slots=True, frozen=True)
-class DesktopRoot:
+class DesktopRoot(NamedTuple):
     """A Claude config root that Claude Desktop made (``…/local_<id>/.claude``)."""
 
     root: Path

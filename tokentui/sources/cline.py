@@ -30,9 +30,8 @@ import math
 import os
 import re
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 from tokentui.core.records import ESTIMATED, UNPRICED, UsageRecord, to_pico
 from tokentui.sources.common import INVALID as _BAD
@@ -51,8 +50,7 @@ _MODEL_TAG = re.compile(r"<model>\s*([^<>\s][^<>]{0,199}?)\s*</model>")
 _COUNT_KEYS = ("tokensIn", "tokensOut", "cacheWrites", "cacheReads")
 
 
-@dataclass(frozen=True)
-class Variant:
+class Variant(NamedTuple):
     source: str  # the registry name
     label: str
     extension: str  # the globalStorage id

@@ -12,6 +12,7 @@ import os
 import re
 from typing import Callable, Iterable, Sequence
 
+from tokentui.core.lazy_re import lazy_compile
 from tokentui.core.pricing import FAST_SUFFIX
 from tokentui.core.quota_readings import from_codex as quota_observations
 from tokentui.core.quotas import merge_rows
@@ -43,10 +44,10 @@ _ALIASES = {
 #: the lines events() reads contain one of these (one regex scan: twice as fast as three ``in``)
 _EVENT_MARK = re.compile(rb'"(?:token_count|turn_context|session_meta|task_started)"')
 #: the same names in any spelling JSON allows (escaped letters): tried on lines with a \u00 escape
-_EVENT_MARK_ANY = re.compile(b'"(?:' + b"|".join(json_string_pattern(n) for n in (
+_EVENT_MARK_ANY = lazy_compile(b'"(?:' + b"|".join(json_string_pattern(n) for n in (
     "token_count", "turn_context", "session_meta", "task_started")) + b')"')
 _UUID7 = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-7[0-9a-fA-F]{3}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_HEADLESS_MARK = re.compile(b'"(?:' + b"|".join(json_string_pattern(n) for n in (
+_HEADLESS_MARK = lazy_compile(b'"(?:' + b"|".join(json_string_pattern(n) for n in (
     "usage", "input_tokens", "prompt_tokens")) + b')"')
 # codex-auto-review is billed as the newest model released on or before the log date (§3.3)
 _AUTO_REVIEW = (("2026-04-23", "gpt-5.5"), ("2026-03-05", "gpt-5.4"), ("2026-02-05", "gpt-5.3-codex"),

@@ -5,10 +5,9 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, NamedTuple
 from urllib.parse import quote
 
 from tokentui.core.records import MAX_TOKENS, MAX_TS_MS, MIN_TS_MS, token_count  # noqa: F401 (re-exported)
@@ -78,8 +77,7 @@ def optional_count(v: object) -> object:
     return INVALID if n is None else n
 
 
-@dataclass(frozen=True, slots=True)
-class LocalFile:
+class LocalFile(NamedTuple):
     """A log file found by discovery, with the identity the reports use."""
 
     path: str

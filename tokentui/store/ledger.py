@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Iterable, NamedTuple, Sequence
 
 from tokentui.core.records import UNPRICED, UsageRecord, problem, storable_cost
 from tokentui.store.db import now_ms
@@ -84,8 +83,7 @@ def delete_keys(conn: sqlite3.Connection, source: str, keys: Iterable[str]) -> N
                          (source, k, stamp))
 
 
-@dataclass(frozen=True, slots=True)
-class KeptEntry:
+class KeptEntry(NamedTuple):
     """What the dedupe rules need to know about an already-stored entry."""
 
     key: str
@@ -115,8 +113,7 @@ def entries_by_msg_id(conn: sqlite3.Connection, source: str, msg_ids: Sequence[s
 
 # --- file cursors -------------------------------------------------------------------------
 
-@dataclass(slots=True)
-class FileCursor:
+class FileCursor(NamedTuple):
     """How much of one log file has been consumed, and the parser state at that point."""
 
     path: str
