@@ -10,7 +10,6 @@ from typing import Sequence
 
 from tokentui import __version__
 from tokentui.errors import TokentopError
-from tokentui.cli import budget, devices, export, keys, quota, statusline, team, usage
 from tokentui.cli.common import notice as _notice
 from tokentui.cli.common import clean as _clean
 from tokentui.cli.common import PrintableStream
@@ -41,7 +40,11 @@ class _TopParser(argparse.ArgumentParser):
         return super().format_help()
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; for ``argv`` starting with a command (``tokentop sync -q``) only that command's
+    group is imported and registered (a parser that parses and reports errors and ``--help``
+    alike for it, in a fraction of the time: every command starts with this); otherwise, and
+    for the top-level help, all of them."""
     p = _TopParser(
         prog="tokentop", description="top for AI tokens: live usage, history, budgets and leverage.",
         formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -53,15 +56,44 @@ def build_parser() -> argparse.ArgumentParser:
     # the commands' parsers are plain ones: the epilog is the top-level help's only
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=argparse.ArgumentParser)
 
-    for module in COMMAND_MODULES:
-        module.register(sub)
+    first = argv[0] if argv else None
+    for name in (COMMANDS[first],) if first in COMMANDS else COMMAND_MODULES:
+        _group(name).register(sub)
     return p
 
 
-#: the command groups, one module each: ``register(subparsers)`` adds its commands and sets
-#: ``func`` on each. They import only the standard library and the source registry at module
-#: level (fast start); a command imports what it needs when it runs.
-COMMAND_MODULES = (usage, keys, budget, team, export, quota, statusline, devices)
+def _group(name: str):
+    """The command group module ``name`` (static imports: no module name is ever computed)."""
+    if name == "usage":
+        from tokentui.cli import usage as group
+    elif name == "keys":
+        from tokentui.cli import keys as group
+    elif name == "budget":
+        from tokentui.cli import budget as group
+    elif name == "team":
+        from tokentui.cli import team as group
+    elif name == "export":
+        from tokentui.cli import export as group
+    elif name == "quota":
+        from tokentui.cli import quota as group
+    elif name == "statusline":
+        from tokentui.cli import statusline as group
+    elif name == "devices":
+        from tokentui.cli import devices as group
+    else:
+        raise ValueError(f"no command group {name!r}")
+    return group
+
+
+#: the command groups, one module each of this package, in the order ``--help`` lists them:
+#: ``register(subparsers)`` adds its commands and sets ``func`` on each. They import only the
+#: standard library and the source registry at module level (fast start); a command imports
+#: what it needs when it runs.
+COMMAND_MODULES = ("usage", "keys", "budget", "team", "export", "quota", "statusline", "devices")
+#: each command and the group that registers it (a test holds this to what the groups register)
+COMMANDS = {"sync": "usage", "report": "usage", "sources": "usage", "locate": "usage", "keys": "keys",
+            "budget": "budget", "team": "team", "leverage": "team", "export": "export", "verify": "export",
+            "quota": "quota", "statusline": "statusline", "devices": "devices"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -77,7 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None = None, *, _repaired: bool = False) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
         if args.command is None:
