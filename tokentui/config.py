@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -91,22 +90,56 @@ def _hostname() -> str:
         return socket.gethostname()
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Validated settings. ``raw`` is the whole parsed document, kept for write-back."""
+_SETTINGS_FIELDS = ("path", "timezone", "device", "theme", "refresh_seconds", "pricing_mode", "pricing_table",
+                    "price_overrides", "sources", "share_folder", "raw")
 
-    path: Path
-    timezone: str | None = None
-    device: str = field(default_factory=_hostname)
-    theme: str = "tokentop-dark"
-    refresh_seconds: float = 5.0
-    pricing_mode: str = "auto"
-    pricing_table: Path | None = None
-    price_overrides: dict[str, PriceOverride] = field(default_factory=dict)
-    sources: dict[str, SourceSettings] = field(default_factory=dict)
-    #: ``[share] folder``: the folder a sync engine carries between your devices (None: off)
-    share_folder: str | None = None
-    raw: dict[str, Any] = field(default_factory=dict)
+
+class Settings:
+    """Validated settings. ``raw`` is the whole parsed document, kept for write-back;
+    ``share_folder`` is ``[share] folder``, the folder a sync engine carries between your
+    devices (None: off); ``device`` defaults to the host name.
+
+    Read-only and equal by value; :meth:`replace` makes a changed copy. A plain slotted class,
+    not a frozen dataclass: every command loads the settings, and ``dataclasses`` with
+    ``inspect`` costs ~8 ms of each start."""
+
+    __slots__ = _SETTINGS_FIELDS
+
+    def __init__(self, path: Path, timezone: str | None = None, device: str | None = None,
+                 theme: str = "tokentop-dark", refresh_seconds: float = 5.0, pricing_mode: str = "auto",
+                 pricing_table: Path | None = None, price_overrides: dict[str, PriceOverride] | None = None,
+                 sources: dict[str, SourceSettings] | None = None, share_folder: str | None = None,
+                 raw: dict[str, Any] | None = None) -> None:
+        values = (path, timezone, _hostname() if device is None else device, theme, refresh_seconds, pricing_mode,
+                  pricing_table, {} if price_overrides is None else price_overrides,
+                  {} if sources is None else sources, share_folder, {} if raw is None else raw)
+        for name, value in zip(_SETTINGS_FIELDS, values):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"settings are read-only: use .replace({name}=...)")
+
+    __delattr__ = __setattr__  # type: ignore[assignment]
+
+    def _values(self) -> tuple:
+        return tuple(getattr(self, f) for f in _SETTINGS_FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()  # type: ignore[attr-defined]
+
+    __hash__ = None  # type: ignore[assignment]  # holds dicts
+
+    def __repr__(self) -> str:
+        return f"Settings({', '.join(f'{f}={getattr(self, f)!r}' for f in _SETTINGS_FIELDS)})"
+
+    def replace(self, **changes: Any) -> "Settings":
+        """A copy with ``changes`` (field names as in the constructor)."""
+        unknown = set(changes) - set(_SETTINGS_FIELDS)
+        if unknown:
+            raise TypeError(f"Settings has no field(s) {', '.join(sorted(unknown))}")
+        return Settings(*(changes[f] if f in changes else getattr(self, f) for f in _SETTINGS_FIELDS))
 
     def source(self, name: str) -> SourceSettings:
         return self.sources.get(name, SourceSettings())

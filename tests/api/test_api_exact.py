@@ -119,11 +119,9 @@ def _many_pages(req):
 
 
 def test_openai_longest_configured_backfill_pages_through(server, store, settings, fast, keys):
-    import dataclasses
-
     from tokentui.config import SourceSettings
 
-    settings = dataclasses.replace(settings, sources={**settings.sources, "openai": SourceSettings(backfill_days=3660)})
+    settings = settings.replace(sources={**settings.sources, "openai": SourceSettings(backfill_days=3660)})
     server.route("/v1/organization/usage/completions", _many_pages)
     res = poll(store, settings, fast, "openai")
     assert res.status == "ok", res.message

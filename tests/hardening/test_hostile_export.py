@@ -276,7 +276,6 @@ def test_a_symlinked_config_keeps_its_link_when_saved(tmp_path, monkeypatch, how
 
 async def test_the_dashboard_theme_save_keeps_a_symlinked_config_linked(tmp_path):
     """`t` in the dashboard, with config.toml a symlink into a dotfiles folder."""
-    from dataclasses import replace
 
     from tests.tui.conftest import FROZEN_NOW, settings, write_template
     from tokentui.tui.app import TokentopApp
@@ -289,13 +288,13 @@ async def test_the_dashboard_theme_save_keeps_a_symlinked_config_linked(tmp_path
     link.symlink_to(real)
     (tmp_path / "demo").mkdir()
     db = write_template(tmp_path / "demo" / "history.db")
-    app = TokentopApp(replace(settings(tmp_path), path=link), db_path=db, demo=True, clock=lambda: FROZEN_NOW)
+    app = TokentopApp(settings(tmp_path).replace(path=link), db_path=db, demo=True, clock=lambda: FROZEN_NOW)
     async with app.run_test(size=(100, 30), notifications=True) as pilot:
         deadline = 200
         while app.snapshot is None and deadline:
             await pilot.pause(0.05)
             deadline -= 1
-        app.settings = replace(app.settings, path=link)  # demo mode would save next to its store
+        app.settings = app.settings.replace(path=link)  # demo mode would save next to its store
         await pilot.press("t")
         for _ in range(200):
             if "theme" in real.read_text(encoding="utf-8"):

@@ -215,12 +215,11 @@ async def test_an_alert_toasts_and_rings_once_across_refreshes(make_app, monkeyp
 
 
 async def test_no_budgets_and_a_broken_budgets_table_say_what_to_do(make_app, tmp_path):
-    from dataclasses import replace
 
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.budgets is not None)
-        app.settings = replace(app.settings, raw={})
+        app.settings = app.settings.replace(raw={})
         await pilot.press("r")
         await wait_for(pilot, lambda: not app.budgets.results, what="no budgets")
         await pilot.press("3")
@@ -230,7 +229,7 @@ async def test_no_budgets_and_a_broken_budgets_table_say_what_to_do(make_app, tm
         await pilot.press("1")
         await pilot.pause()
         assert "no budgets yet" in rendered(app.screen.query_one("#budget-headline"))
-        app.settings = replace(app.settings, raw={"budgets": {"x": {"usd": -1, "period": "month"}}})
+        app.settings = app.settings.replace(raw={"budgets": {"x": {"usd": -1, "period": "month"}}})
         await pilot.press("r")
         await wait_for(pilot, lambda: app.budgets.problem is not None, what="problem")
         await pilot.pause()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 
 #: cost labels: from a provider cost API / priced locally / no price known
@@ -31,40 +30,77 @@ MIN_TS_MS, MAX_TS_MS = 946_684_800_000, 4_102_444_800_000
 _TOKEN_FIELDS = ("input", "output", "cache_write_5m", "cache_write_1h", "cache_read", "reasoning")
 
 
-@dataclass(slots=True)
+_RECORD_FIELDS = ("source", "key", "ts_ms", "model", "input", "output", "cache_write_5m", "cache_write_1h",
+                  "cache_read", "reasoning", "project", "session", "cost_pico", "cost_label", "kind", "width_s",
+                  "requests", "model_fallback", "msg_id", "sidechain", "logged_cost_pico", "raw", "token_label")
+
+
 class UsageRecord:
     """One request (local logs) or one time bucket (provider APIs).
 
     Token kinds do not overlap: ``input`` is uncached input only, the cache fields are
     separate, ``output`` includes reasoning (``reasoning`` is the informative subset).
     ``key`` is the natural key inside the source: re-ingesting the same usage yields the
-    same key, so the store's upsert never double counts.
+    same key, so the store's upsert never double counts. ``token_label`` says whether the
+    token counts are exact (:data:`TOKENS_EXACT`) or an estimate.
+
+    A plain slotted class (equal by value; :meth:`replace` for a changed copy), not a
+    dataclass: every command defines it, and ``dataclasses`` with ``inspect`` costs ~8 ms
+    of each start.
     """
 
-    source: str
-    key: str
-    ts_ms: int
-    model: str | None
-    input: int = 0
-    output: int = 0
-    cache_write_5m: int = 0
-    cache_write_1h: int = 0
-    cache_read: int = 0
-    reasoning: int = 0
-    project: str | None = None
-    session: str | None = None
-    cost_pico: int | None = None
-    cost_label: str = UNPRICED
-    kind: str = "local"
-    width_s: int = 0
-    requests: int = 1
-    model_fallback: bool = False
-    msg_id: str | None = None
-    sidechain: bool = False
-    logged_cost_pico: int | None = None
-    raw: str | None = None
-    #: whether the token counts are exact (:data:`TOKENS_EXACT`) or an estimate
-    token_label: str = TOKENS_EXACT
+    __slots__ = _RECORD_FIELDS
+
+    def __init__(self, source: str, key: str, ts_ms: int, model: str | None, input: int = 0, output: int = 0,
+                 cache_write_5m: int = 0, cache_write_1h: int = 0, cache_read: int = 0, reasoning: int = 0,
+                 project: str | None = None, session: str | None = None, cost_pico: int | None = None,
+                 cost_label: str = UNPRICED, kind: str = "local", width_s: int = 0, requests: int = 1,
+                 model_fallback: bool = False, msg_id: str | None = None, sidechain: bool = False,
+                 logged_cost_pico: int | None = None, raw: str | None = None,
+                 token_label: str = TOKENS_EXACT) -> None:
+        self.source = source
+        self.key = key
+        self.ts_ms = ts_ms
+        self.model = model
+        self.input = input
+        self.output = output
+        self.cache_write_5m = cache_write_5m
+        self.cache_write_1h = cache_write_1h
+        self.cache_read = cache_read
+        self.reasoning = reasoning
+        self.project = project
+        self.session = session
+        self.cost_pico = cost_pico
+        self.cost_label = cost_label
+        self.kind = kind
+        self.width_s = width_s
+        self.requests = requests
+        self.model_fallback = model_fallback
+        self.msg_id = msg_id
+        self.sidechain = sidechain
+        self.logged_cost_pico = logged_cost_pico
+        self.raw = raw
+        self.token_label = token_label
+
+    def _values(self) -> tuple:
+        return tuple(getattr(self, f) for f in _RECORD_FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()  # type: ignore[attr-defined]
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
+
+    def __repr__(self) -> str:
+        return f"UsageRecord({', '.join(f'{f}={getattr(self, f)!r}' for f in _RECORD_FIELDS)})"
+
+    def replace(self, **changes) -> "UsageRecord":
+        """A copy with ``changes`` (field names as in the constructor)."""
+        unknown = set(changes) - set(_RECORD_FIELDS)
+        if unknown:
+            raise TypeError(f"UsageRecord has no field(s) {', '.join(sorted(unknown))}")
+        return UsageRecord(*(changes[f] if f in changes else getattr(self, f) for f in _RECORD_FIELDS))
 
     @property
     def cache_write(self) -> int:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import random
 import sqlite3
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Iterator
@@ -357,4 +357,4 @@ def demo_settings(base: Settings, folder: Path, *, now: datetime) -> Settings:
     paths.write_private_text(team, demo_team(now).to_toml())
     config = folder / "config.toml"
     save_raw(config, {"comp_usd": DEMO_COMP_USD, "budgets": DEMO_BUDGETS, "team": {"file": str(team)}})
-    return replace(base, path=config, raw=load_settings(config).raw)
+    return base.replace(path=config, raw=load_settings(config).raw)

@@ -19,7 +19,6 @@ import json
 import sqlite3
 import threading
 from collections import Counter
-from dataclasses import replace
 from typing import Callable, Sequence
 
 from tokentui.core.records import ESTIMATED, UNPRICED
@@ -332,7 +331,7 @@ class Ingestor(DatabaseSources):
         """``r`` priced as a re-price would (a cost the agent logged is used in ``auto`` mode)."""
         cost, label = self._price(r.model, r.input, r.output, r.cache_write_5m, r.cache_write_1h, r.cache_read,
                                   r.logged_cost_pico)
-        return replace(r, cost_pico=cost, cost_label=label)
+        return r.replace(cost_pico=cost, cost_label=label)
 
     def _price(self, model: str | None, i: int, o: int, c5: int, c1: int, cr: int,
                logged: int | None) -> tuple[int | None, str]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
-from dataclasses import replace
 
 from tokentui.services.ingest_result import SourceResult, quarantine
 from tokentui.sources.readers import SessionTotals, SignedDatabase, WatermarkDatabase
@@ -108,7 +107,7 @@ class DatabaseSources:
             i, o, c5, c1, cr, reas = (max(c - p, 0) for c, p in zip(cur, prev))
             ledger.set_sync_state(self.conn, source, name, json.dumps(cur))
             if i or o or c5 or c1 or cr:
-                rows.append(self._priced(replace(r, key=f"{r.session}|{r.ts_ms}", input=i, output=o, cache_write_5m=c5,
+                rows.append(self._priced(r.replace(key=f"{r.session}|{r.ts_ms}", input=i, output=o, cache_write_5m=c5,
                                                  cache_write_1h=c1, cache_read=cr, reasoning=min(reas, o),
                                                  logged_cost_pico=None)))
         return rows

@@ -63,7 +63,7 @@ class Session:
         self.demo = demo
         self.db_path = db_path
         if demo:  # from the start, nothing of the user's config is shown or written
-            settings = replace(settings, path=db_path.parent / "config.toml", raw={})
+            settings = settings.replace(path=db_path.parent / "config.toml", raw={})
         self.settings = settings  # replaced (never mutated) when a budget is saved
         self._config_stamp = None if demo else _stamp(settings.path)  # the demo never reads it again
         self.clock: Clock = clock or utc_now
@@ -102,7 +102,7 @@ class Session:
 
     def settings_saved(self, raw: dict) -> None:
         """The config document changed (a budget was saved): use it from now on."""
-        self.settings = replace(self.settings, raw=raw)
+        self.settings = self.settings.replace(raw=raw)
         if not self.demo:
             self._config_stamp = _stamp(self.settings.path)
 

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import NamedTuple, Sequence
 
-from tokentui.sources.common import loads
+from tokentui.sources.common import load_document
 
 #: Claude Desktop keeps the transcripts of the Claude Code it runs (Cowork tasks, the Code tab)
 #: outside ``~/.claude``: under these folders of its app-data dir, in ``…/.claude/projects/``
@@ -105,6 +105,6 @@ def _small_json(path: Path):
     try:
         with open(path, "rb") as f:
             data = f.read(DESKTOP_MAX_META + 1)
-        return None if len(data) > DESKTOP_MAX_META else loads(data)
+        return None if len(data) > DESKTOP_MAX_META else load_document(data)
     except (OSError, ValueError):
         return None

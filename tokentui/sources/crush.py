@@ -34,7 +34,7 @@ from urllib.parse import quote
 
 from tokentui.core.records import MAX_TS_MS, MIN_TS_MS, to_pico
 from tokentui.core.session_totals import SessionTotal
-from tokentui.sources.common import existing_dirs, loads, stat_signature
+from tokentui.sources.common import existing_dirs, load_document, stat_signature
 
 SOURCE = "crush"
 ENV = ("CRUSH_GLOBAL_DATA", "XDG_DATA_HOME")
@@ -64,7 +64,7 @@ def _registry(base: Path) -> list[Path]:
     try:
         if os.path.getsize(p) > MAX_REGISTRY:
             return []
-        doc = loads(p.read_bytes())
+        doc = load_document(p.read_bytes())
     except (OSError, ValueError):
         return []
     items = doc.get("projects") if type(doc) is dict else None

@@ -36,8 +36,8 @@ from pathlib import Path
 from typing import Sequence
 
 from tokentui.core.records import UNPRICED, UsageRecord
-from tokentui.sources.common import (MAX_MS, MAX_TOKENS, MIN_MS, LocalFile, existing_dirs, loads, real_roots,
-                                     walk_files)
+from tokentui.sources.common import (MAX_MS, MAX_TOKENS, MIN_MS, LocalFile, existing_dirs, load_document, loads,
+                                     real_roots, walk_files)
 from tokentui.sources.common import INVALID as _BAD
 from tokentui.sources.common import optional_count as _count
 
@@ -94,7 +94,7 @@ def _work_dirs(home: Path) -> dict[str, str]:
     try:
         if os.path.getsize(home / "kimi.json") > MAX_CONFIG:
             return {}
-        doc = loads((home / "kimi.json").read_bytes())
+        doc = load_document((home / "kimi.json").read_bytes())
     except (OSError, ValueError):
         return {}
     out = {}

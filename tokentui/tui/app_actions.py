@@ -42,13 +42,12 @@ class FileActions:
         time.sleep(THEME_SAVE_DELAY)
         if get_current_worker().is_cancelled:
             return
-        from dataclasses import replace
 
         from tokentui.config import update_config
 
         try:
             update_config(self.settings.path, ["theme"], name)
-            self.settings = replace(self.settings, theme=name)
+            self.settings = self.settings.replace(theme=name)
         except (TokentopError, OSError) as exc:
             why = exc.message if isinstance(exc, TokentopError) else (exc.strerror or str(exc))
             self.call_from_thread(self.notify, f"the theme is used now but not saved: {why}",
