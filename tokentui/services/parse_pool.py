@@ -25,6 +25,7 @@ from collections import deque
 from typing import Any, Sequence
 
 from tokentui.services.logfiles import Job, Parsed, parse_jsonl
+from tokentui.sources.common import parser_ready
 from tokentui.sources.readers import ParseContext
 from tokentui.store.db import set_cache_size
 
@@ -170,6 +171,7 @@ class ParsePool:
 
         _WORK.clear()
         _WORK.update(jobs, ctx=self.ctx)
+        parser_ready()  # the workers inherit it
         # A big ingest (only these start workers; never the dashboard, whose ingest runs on a
         # thread) makes no reference cycles: no cyclic GC until it ends (~5 % faster), and
         # what exists now is frozen, so workers never scan (so never copy) what they inherit.

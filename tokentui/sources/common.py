@@ -36,6 +36,11 @@ def _loads(data: bytes | str):
     return _loads(data)
 
 
+def parser_ready() -> None:
+    """Load the parser now: before worker processes fork (each would load it again)."""
+    _loads(b"0")
+
+
 _BOM, _BOM_STR = b"\xef\xbb\xbf", "\ufeff"
 
 
