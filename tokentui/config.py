@@ -121,6 +121,9 @@ class Settings:
 
     __delattr__ = __setattr__  # type: ignore[assignment]
 
+    def __reduce__(self):  # copy, deepcopy and pickle build a new one (a frozen dataclass could be copied)
+        return (Settings, self._values())
+
     def _values(self) -> tuple:
         return tuple(getattr(self, f) for f in _SETTINGS_FIELDS)
 
