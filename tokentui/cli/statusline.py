@@ -5,7 +5,8 @@ Claude Code writes one JSON object to stdin on every refresh. This records its `
 sync`` and the dashboard ingest, and prints one status line. It is on the hot path of every
 Claude Code refresh, so it imports only the standard library and the pure plan-limit modules
 :mod:`tokentui.core.quotas`, :mod:`~tokentui.core.quota_readings` and
-:mod:`~tokentui.core.quota_labels`: no SQLite, no network, no log scan, no Textual, no config
+:mod:`~tokentui.core.quota_labels` (and the names of the files it shares with a sync, from
+:mod:`tokentui.services.quota_gates`): no SQLite, no network, no log scan, no Textual, no config
 parsing. It always prints one non-empty line and exits 0; nothing goes to stderr
 (``TOKENTOP_DEBUG=1`` writes a line to ``statusline-debug.log`` in the data dir instead).
 """
@@ -19,14 +20,14 @@ import time
 
 from tokentui.core import quota_labels, quota_readings
 from tokentui.core import quotas as q
+from tokentui.services.quota_gates import SPOOL
+from tokentui.services.quota_gates import STATUSLINE_STATE as STATE
+from tokentui.services.quota_gates import STATUSLINE_SUMMARY as SUMMARY
 
 MAX_STDIN = 1 << 20
 READ_DEADLINE = 0.2
 #: the same (account, window, reset, session, percent) is appended again only after this long
 HEARTBEAT_MS = 10 * 60 * 1000
-SPOOL = "quota-spool.jsonl"
-STATE = "statusline-state.json"
-SUMMARY = "statusline-summary.json"
 #: the summary a sync leaves for the status line is shown while it is this fresh
 SUMMARY_FRESH_MS = 30 * 60 * 1000
 SNIPPET = {"statusLine": {"type": "command", "command": "tokentop statusline", "padding": 0}}

@@ -14,7 +14,8 @@ from pathlib import Path
 from tokentui import paths
 from tokentui.core import quota_labels, quota_readings, quota_state
 from tokentui.core import quotas as q
-from tokentui.services.quota_gates import OAUTH_SOURCES, oauth_enabled, spool_path, statusline_in_use
+from tokentui.services.quota_gates import (OAUTH_SOURCES, STATUSLINE_SUMMARY, oauth_enabled, spool_path,
+                                           statusline_in_use)
 from tokentui.store import ledger
 from tokentui.store import quotas as store
 from tokentui.store.db import now_ms, transaction
@@ -346,7 +347,6 @@ def _observations(src: str, body: dict, now: int, token) -> list:
 
 
 # -- what the status line adds from the store (it never opens the store itself) ---------------------
-STATUSLINE_SUMMARY = "statusline-summary.json"
 #: budget status → urgency (the dashboard's order: over, projected over, alerting, ok)
 _URGENCY = {"over": 3, "projected_over": 2, "warning": 1, "ok": 0}
 
