@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from tokentui.core.slots import SlotValue
+
 #: cost labels: from a provider cost API / priced locally / no price known
 BILLED, ESTIMATED, UNPRICED = "billed", "estimated", "unpriced"
 #: token labels: counted per request as the agent logged them / derived from session-level
@@ -35,7 +37,7 @@ _RECORD_FIELDS = ("source", "key", "ts_ms", "model", "input", "output", "cache_w
                   "requests", "model_fallback", "msg_id", "sidechain", "logged_cost_pico", "raw", "token_label")
 
 
-class UsageRecord:
+class UsageRecord(SlotValue):
     """One request (local logs) or one time bucket (provider APIs).
 
     Token kinds do not overlap: ``input`` is uncached input only, the cache fields are
@@ -44,9 +46,8 @@ class UsageRecord:
     same key, so the store's upsert never double counts. ``token_label`` says whether the
     token counts are exact (:data:`TOKENS_EXACT`) or an estimate.
 
-    A plain slotted class (equal by value; :meth:`replace` for a changed copy), not a
-    dataclass: every command defines it, and ``dataclasses`` with ``inspect`` costs ~8 ms
-    of each start.
+    A plain slotted class (:class:`~tokentui.core.slots.SlotValue`: equal by value,
+    :meth:`replace` for a changed copy), not a dataclass: every command defines it.
     """
 
     __slots__ = _RECORD_FIELDS
@@ -81,26 +82,6 @@ class UsageRecord:
         self.logged_cost_pico = logged_cost_pico
         self.raw = raw
         self.token_label = token_label
-
-    def _values(self) -> tuple:
-        return tuple(getattr(self, f) for f in _RECORD_FIELDS)
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return self._values() == other._values()  # type: ignore[attr-defined]
-
-    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
-
-    def __repr__(self) -> str:
-        return f"UsageRecord({', '.join(f'{f}={getattr(self, f)!r}' for f in _RECORD_FIELDS)})"
-
-    def replace(self, **changes) -> "UsageRecord":
-        """A copy with ``changes`` (field names as in the constructor)."""
-        unknown = set(changes) - set(_RECORD_FIELDS)
-        if unknown:
-            raise TypeError(f"UsageRecord has no field(s) {', '.join(sorted(unknown))}")
-        return UsageRecord(*(changes[f] if f in changes else getattr(self, f) for f in _RECORD_FIELDS))
 
     @property
     def cache_write(self) -> int:
