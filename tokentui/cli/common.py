@@ -139,14 +139,12 @@ def no_answer(exc: BaseException, what: str) -> int:
         raise exc
     if isinstance(exc, TokentopError):
         raise NoAnswer(exc.message, exc.hint) from None
-    import sqlite3
+    from tokentui.cli.main import _internal_error, _store_failure
 
-    from tokentui import paths
+    err = _store_failure(exc)  # a SQLite error, as the plain store error it stands for
+    if err is not None:
+        from tokentui.errors import StoreDamaged
 
-    if isinstance(exc, sqlite3.Error):
-        from tokentui.store.db import StoreDamaged, store_error
-
-        err = store_error(exc, paths.history_db())
         if isinstance(err, StoreDamaged):
             from tokentui.store import db
             from tokentui.store.recover import recover_store
@@ -158,7 +156,5 @@ def no_answer(exc: BaseException, what: str) -> int:
             raise NoAnswer(f"cannot {what}: the history store is damaged ({err.reason})",
                            "check again: the store is rebuilt and the logs are read again") from None
         raise NoAnswer(err.message, err.hint) from None
-    from tokentui.cli.main import _internal_error
-
     _internal_error(exc)  # OSError: its plain line; anything else: the bug line (traceback with TOKENTOP_DEBUG)
     return NO_ANSWER

@@ -85,15 +85,14 @@ def _group(name: str):
     return group
 
 
-#: the command groups, one module each of this package, in the order ``--help`` lists them:
-#: ``register(subparsers)`` adds its commands and sets ``func`` on each. They import only the
-#: standard library and the source registry at module level (fast start); a command imports
-#: what it needs when it runs.
-COMMAND_MODULES = ("usage", "keys", "budget", "team", "export", "quota", "statusline", "devices")
-#: each command and the group that registers it (a test holds this to what the groups register)
+#: each command and its group, in the order ``--help`` lists them (a test holds this to what the
+#: groups register). A group is one module of this package: ``register(subparsers)`` adds its
+#: commands and sets ``func`` on each. They import only the standard library and the source
+#: registry at module level (fast start); a command imports what it needs when it runs.
 COMMANDS = {"sync": "usage", "report": "usage", "sources": "usage", "locate": "usage", "keys": "keys",
             "budget": "budget", "team": "team", "leverage": "team", "export": "export", "verify": "export",
             "quota": "quota", "statusline": "statusline", "devices": "devices"}
+COMMAND_MODULES = tuple(dict.fromkeys(COMMANDS.values()))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
