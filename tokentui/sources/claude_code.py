@@ -15,6 +15,7 @@ from typing import Iterable, Sequence
 from tokentui.core.lazy_re import lazy_compile
 from tokentui.core.pricing import FAST_SUFFIX
 from tokentui.core.records import MAX_TOKENS, ESTIMATED, UNPRICED, UsageRecord, storable_cost, to_pico
+from tokentui.core.slots import SlotValue
 from tokentui.sources.claude_desktop import DesktopRoot, desktop_roots
 from tokentui.sources.common import (
     JSON_WS,
@@ -294,7 +295,7 @@ class ClaudeParser:
         return ClaudeEntry(rec, req_id, has_speed)
 
 
-class Kept:
+class Kept(SlotValue):
     """An entry already kept for a message id (see :func:`resolve_duplicates`). A plain slotted
     class, equal by value to another ``Kept`` (``list.remove`` relies on it): a cold ingest makes
     one per entry, which a named tuple would make ~2x slower, and a dataclass costs every
@@ -307,14 +308,6 @@ class Kept:
         self.sidechain = sidechain
         self.total = total
         self.has_speed = has_speed
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not Kept:
-            return NotImplemented
-        return (self.key, self.sidechain, self.total, self.has_speed) == (
-            other.key, other.sidechain, other.total, other.has_speed)
-
-    __hash__ = None  # mutable and equal by value, as the dataclass was
 
 
 def resolve_duplicates(new: Sequence[Sequence], kept: dict[str, list[Kept]]
