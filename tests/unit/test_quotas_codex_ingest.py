@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import random
 import shutil
 from pathlib import Path
 
@@ -100,3 +101,95 @@ def test_a_fork_replay_brings_back_no_old_percentages(tmp_path, home, pricer):
     assert replayed == []
     own = sorted((r.win, r.used_bp) for r in rows if r.first_seen_ms == ms("2026-11-23T09:40:05Z"))
     assert own == [("five_hour", 1200), ("seven_day", 5900)]
+
+
+def _random_limits(rng):
+    """A rate_limits payload of any shape generation, with the values that read alike to ``==``
+    but not to the rules (true and 1, 1 and 1.0), relative resets and windows known only from
+    the time left: the parser's shortcut for a repeated reading must never apply to those."""
+    num = lambda: rng.choice([1, 1.0, True, 40.5, "1", None])  # noqa: E731
+    if rng.random() < 0.2:
+        return {"primary_used_percent": num(), "primary_window_minutes": rng.choice([300, 300.0, None, 1, True])}
+    out = {"limit_id": rng.choice(["codex", "codex_spark", None]), "plan_type": rng.choice(["plus", "pro", None])}
+    for slot in ("primary", "secondary"):
+        if rng.random() < 0.2:
+            continue
+        w = {"used_percent": num()}
+        if rng.random() < 0.7:
+            w["window_minutes"] = rng.choice([300, 10080, 300.0, 1, True, None])
+        reset = rng.choice(["abs", "rel", "none"])
+        if reset == "abs":
+            w["resets_at"] = rng.choice([1_790_003_000, 1_790_003_000.0, 1_790_500_000])
+        elif reset == "rel":
+            w["resets_in_seconds"] = rng.choice([600, 600.0, 9000])
+        out[slot] = w
+    if rng.random() < 0.5:
+        out["credits"] = {"has_credits": rng.choice([True, False, 1]), "balance": "0"}
+    return out
+
+
+def _look_alike(rng, value):
+    """``value`` with some of its 1s, 1.0s and trues swapped for one another: equal to it by
+    ``==``, not to the rules (true is no number)."""
+    if type(value) is dict:
+        return {k: _look_alike(rng, v) for k, v in value.items()}
+    if type(value) in (int, float, bool) and value == 1 and rng.random() < 0.7:
+        return rng.choice([1, 1.0, True])
+    return value
+
+
+def test_repeated_readings_give_the_rows_of_reading_every_line(tmp_path):
+    """A rollout repeats its rate_limits on most turns; the parser reads a repeat only as a new
+    sighting of the same rows. Its samples must be exactly those of reading every line anew
+    (``from_codex`` on each, then the store's merge), over random shapes and times (some
+    going backwards, some equal)."""
+    from tokentui.core import quota_readings
+    from tokentui.core import quotas as q
+    from tokentui.sources import codex
+    from tokentui.sources.common import LocalFile
+    from tokentui.services.logfiles import Unpriced
+    from tokentui.sources.readers import ParseContext
+
+    rng = random.Random(11)
+    for trial in range(150):
+        limits, lines, t = [], [], 1_790_000_000_000
+        for _ in range(rng.randint(1, 25)):
+            roll = rng.random()
+            if not limits or roll < 0.3:
+                rl = _random_limits(rng)
+            elif roll < 0.5:
+                rl = _look_alike(rng, limits[-1][0])
+            else:
+                rl = json.loads(json.dumps(limits[-1][0]))  # the same reading, parsed again
+            t += rng.choice([0, 1000, 61_000, -5000, 3_600_000])
+            limits.append((rl, t))
+            ts = iso_ms(t)
+            lines.append(json.dumps({"timestamp": ts, "type": "event_msg", "payload": {
+                "type": "token_count", "rate_limits": rl,
+                "info": {"last_token_usage": {"input_tokens": 10, "cached_input_tokens": 0, "output_tokens": 5,
+                                              "reasoning_output_tokens": 0, "total_tokens": 15}}}}))
+        f = LocalFile(str(tmp_path / "rollout.jsonl"), "codex", "p", "sess", "rollout.jsonl")
+        got = codex.parse_lines([([ln.encode() for ln in lines], 0)], f, None,
+                                ParseContext(Unpriced(), "auto", {}), lambda r, _s: r)
+        acct = codex.quota_account(codex.home_of(f))
+        want = q.merge_rows(q.row_of(o) for rl, t in limits
+                            for o in quota_readings.from_codex(rl, t, acct, "sess"))
+        assert sorted(got.quotas) == sorted(want), trial
+
+
+def test_a_reading_called_timeless_reads_the_same_at_any_time():
+    from tokentui.core import quota_readings
+
+    rng = random.Random(5)
+    timeless_seen = timed_seen = 0
+    for _ in range(400):
+        rl = _random_limits(rng)
+        t1, t2 = 1_790_000_000_000, 1_790_000_000_000 + rng.choice([1000, 3_000_000, 600_000_000])
+        obs, timeless = quota_readings.codex_readings(rl, t1, "a", "s")
+        later = quota_readings.from_codex(rl, t2, "a", "s")
+        if timeless:
+            timeless_seen += 1
+            assert later == [o._replace(observed_ms=t2) for o in obs], rl
+        elif later != [o._replace(observed_ms=t2) for o in obs]:
+            timed_seen += 1
+    assert timeless_seen > 50 and timed_seen > 10  # both kinds were tried

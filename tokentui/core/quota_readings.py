@@ -48,31 +48,45 @@ def codex_lim(rl: dict) -> str:
 def from_codex(rl, ts_ms: int, account: str, session: str = "", *,
                source: str = "codex-log") -> list[Observation]:
     """A Codex ``token_count.rate_limits`` (any shape generation, §1.1) seen at ``ts_ms``."""
+    return codex_readings(rl, ts_ms, account, session, source=source)[0]
+
+
+def codex_readings(rl, ts_ms: int, account: str, session: str = "", *,
+                   source: str = "codex-log") -> tuple[list[Observation], bool]:
+    """:func:`from_codex`, and whether its result is timeless: the same ``rl`` seen at any
+    other time reads the same but for ``observed_ms``. It is not when a reset is relative
+    (``resets_in_seconds``) or a window's kind comes from the time left to its reset."""
     if not isinstance(rl, dict):
-        return []
+        return [], True
     lim, plan = codex_lim(rl), _text(rl.get("plan_type"))
     out: list[Observation] = []
+    timeless = True
 
     def add(slot: str, used, minutes, reset, src: str, remaining) -> None:
+        nonlocal timeless
         pct = number(used)
         if not valid_pct(pct, reset):
             return
         mins = number(minutes)
         if mins is not None and mins > 0:
             win, length = window_kind(mins)
-        elif remaining is not None and slot == "primary" and 0 <= remaining <= FIVE_HOUR:
-            win, length = "five_hour", FIVE_HOUR
-        elif remaining is not None and slot == "secondary" and 0 <= remaining <= SEVEN_DAY:
-            win, length = "seven_day", SEVEN_DAY
-        else:
+        elif remaining is None:
             return
+        else:
+            timeless = False  # the kind (or none) follows from the time left
+            if slot == "primary" and 0 <= remaining <= FIVE_HOUR:
+                win, length = "five_hour", FIVE_HOUR
+            elif slot == "secondary" and 0 <= remaining <= SEVEN_DAY:
+                win, length = "seven_day", SEVEN_DAY
+            else:
+                return
         out.append(Observation(source, "openai", account, lim, win, length, pct, reset, src, ts_ms, session, plan))
 
     if "primary_used_percent" in rl or "secondary_used_percent" in rl:  # G1: flat, no reset
         for slot in ("primary", "secondary"):
             if rl.get(f"{slot}_used_percent") is not None:
                 add(slot, rl.get(f"{slot}_used_percent"), rl.get(f"{slot}_window_minutes"), None, "unknown", None)
-        return out
+        return out, timeless
     for slot in ("primary", "secondary"):
         w = rl.get(slot)
         if not isinstance(w, dict):
@@ -84,10 +98,11 @@ def from_codex(rl, ts_ms: int, account: str, session: str = "", *,
             rel = number(w.get("resets_in_seconds"))
             if rel is not None and rel >= 0:
                 reset, src, remaining = round_half_away(ts_ms / 1000 + rel), "relative", rel
+                timeless = False
             else:
                 src = "unknown"
         add(slot, w.get("used_percent"), w.get("window_minutes"), reset, src, remaining)
-    return out
+    return out, timeless
 
 
 def from_statusline(payload, now_ms: int, account: str) -> list[Observation]:

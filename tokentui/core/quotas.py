@@ -88,18 +88,42 @@ def merge_rows(rows) -> list[Row]:
     the raw reset and plan of the latest sighting kept (of two seen at the same time, the later
     in ``rows``), the rest from the first. Storing the result gives the rows that storing
     ``rows`` one by one would."""
-    out: dict[tuple, Row] = {}
+    merged = RowMerger()
     for r in rows:
+        merged.add(r)
+    return merged.rows()
+
+
+class RowMerger:
+    """:func:`merge_rows` one sighting at a time: :meth:`add` a row, or note with :meth:`seen`
+    that a row's value was seen again (a Codex rollout repeats an unchanged reading every turn:
+    no new row is made for it)."""
+
+    __slots__ = ("_rows",)
+
+    def __init__(self) -> None:
+        self._rows: dict[tuple, list] = {}  # natural key -> [first row, first seen, last seen, raw reset, plan]
+
+    def add(self, r: Row) -> None:
+        self.seen(r, r.first_seen_ms, r.last_seen_ms)
+
+    def seen(self, r: Row, first_ms: int, last_ms: int) -> None:
+        """``r``'s value (its natural key, raw reset and plan) seen from ``first_ms`` to ``last_ms``."""
         k = (r[0], r[2], r[3], r[4], r[5], r[6], r[7])  # natural_key(r), inline: one call per sample
-        old = out.get(k)
-        if old is None:
-            out[k] = r
-        elif r.last_seen_ms >= old.last_seen_ms:
-            out[k] = old._replace(first_seen_ms=min(old.first_seen_ms, r.first_seen_ms), last_seen_ms=r.last_seen_ms,
-                                  raw_resets_at=r.raw_resets_at, plan=r.plan)
-        elif r.first_seen_ms < old.first_seen_ms:
-            out[k] = old._replace(first_seen_ms=r.first_seen_ms)
-    return list(out.values())
+        cur = self._rows.get(k)
+        if cur is None:
+            self._rows[k] = [r, first_ms, last_ms, r.raw_resets_at, r.plan]
+        elif last_ms >= cur[2]:
+            if first_ms < cur[1]:
+                cur[1] = first_ms
+            cur[2], cur[3], cur[4] = last_ms, r.raw_resets_at, r.plan
+        elif first_ms < cur[1]:
+            cur[1] = first_ms
+
+    def rows(self) -> list[Row]:
+        return [r if (first, last, raw, plan) == (r.first_seen_ms, r.last_seen_ms, r.raw_resets_at, r.plan)
+                else r._replace(first_seen_ms=first, last_seen_ms=last, raw_resets_at=raw, plan=plan)
+                for r, first, last, raw, plan in self._rows.values()]
 
 
 # -- numbers ------------------------------------------------------------------------------------

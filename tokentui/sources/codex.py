@@ -14,8 +14,8 @@ from typing import Callable, Iterable, Sequence
 
 from tokentui.core.lazy_re import lazy_compile
 from tokentui.core.pricing import FAST_SUFFIX
-from tokentui.core.quota_readings import from_codex as quota_observations
-from tokentui.core.quotas import merge_rows
+from tokentui.core.quota_readings import codex_readings
+from tokentui.core.quotas import RowMerger
 from tokentui.core.quotas import row_of as quota_row
 from tokentui.core.records import ESTIMATED, UNPRICED, UsageRecord
 from tokentui.sources.codex_home import SOURCE, discover, home_of, looked, prepare, where
@@ -28,6 +28,7 @@ from tokentui.sources.common import (
     loads,
     parse_ts_ms,
     token_count,
+    value_bytes,
 )
 
 FALLBACK_MODEL = "gpt-5"
@@ -148,9 +149,15 @@ class CodexParser:
         self.fast = fast
         self.skipped = 0
         self.duplicates = 0
-        #: plan-limit observations of the rows read (spec/quotas.md §1.1), or None: not collected
-        self.quotas: list | None = None
+        #: plan-limit samples of the rows read (spec/quotas.md §1.1), merged as the store's upsert
+        #: would merge them; None: not collected
+        self.quotas: RowMerger | None = None
         self.quota_account = ""
+        # the last rate_limits read (as bytes: ``==`` takes true for 1) and, when they read the same
+        # whatever the time, their rows: a rollout repeats them unchanged on most turns, and such
+        # a repeat is only a sighting of the same rows
+        self._last_limits: bytes | None = None
+        self._last_quota_rows: list | None = None
         self._parent_cache: list[list[int]] | None = None
 
     # -- events -----------------------------------------------------------------------
@@ -245,7 +252,16 @@ class CodexParser:
             yield ts_ms, ts, model, fallback, raw
 
     def _quota(self, rate_limits, ts_ms: int) -> None:
-        self.quotas.extend(quota_observations(rate_limits, ts_ms, self.quota_account, self.file.session or ""))
+        seen = value_bytes(rate_limits)
+        if seen is not None and seen == self._last_limits and self._last_quota_rows is not None:
+            for r in self._last_quota_rows:
+                self.quotas.seen(r, ts_ms, ts_ms)
+            return
+        obs, timeless = codex_readings(rate_limits, ts_ms, self.quota_account, self.file.session or "")
+        rows = [quota_row(o) for o in obs]
+        for r in rows:
+            self.quotas.add(r)
+        self._last_limits, self._last_quota_rows = seen, (rows if timeless else None)
 
     def _session_meta(self, payload: dict, line_ts=None) -> None:
         parent = payload.get("forked_from_id")
@@ -403,7 +419,7 @@ def parse_lines(chunks, file: LocalFile, state: dict | None, ctx, row_of, mtime_
 
     parser = CodexParser(file, ctx.pricer, dict(state) if state is not None else None, parent_events, mtime_ms,
                          fast=home_of(file) in (shared.get("fast_homes") or ()))
-    parser.quotas, parser.quota_account = [], quota_account(home_of(file))
+    parser.quotas, parser.quota_account = RowMerger(), quota_account(home_of(file))
     rows: list = []
     for lines, start in chunks:
         for r in parser.records(lines, start):
@@ -414,8 +430,7 @@ def parse_lines(chunks, file: LocalFile, state: dict | None, ctx, row_of, mtime_
                 rows.append(row)
     # a rollout repeats its plan limits on every turn: merged here (as the store's upsert would
     # merge them), the writer stores a few hundred samples instead of tens of thousands
-    return LinesParsed(rows, parser.skipped, parser.duplicates, parser.state,
-                       merge_rows(quota_row(o) for o in parser.quotas))
+    return LinesParsed(rows, parser.skipped, parser.duplicates, parser.state, parser.quotas.rows())
 
 
 def quota_account(home: str) -> str:

@@ -41,6 +41,30 @@ def parser_ready() -> None:
     _loads(b"0")
 
 
+def _dumps(value) -> bytes:
+    """orjson's writer, or json's (see :func:`_loads`; this function replaces itself)."""
+    global _dumps
+    try:
+        import orjson
+
+        _dumps = orjson.dumps
+    except ImportError:  # pragma: no cover - exercised only without orjson
+        import json
+
+        _dumps = lambda v: json.dumps(v, ensure_ascii=False, separators=(",", ":")).encode()  # noqa: E731
+    return _dumps(value)
+
+
+def value_bytes(value) -> bytes | None:
+    """A parsed JSON value written back: two values with the same bytes read the same to any
+    rule, which ``==`` does not promise (``True == 1 == 1.0``). None when it cannot be written
+    (an integer beyond 64 bits)."""
+    try:
+        return _dumps(value)
+    except (TypeError, ValueError):
+        return None
+
+
 _BOM, _BOM_STR = b"\xef\xbb\xbf", "\ufeff"
 
 
