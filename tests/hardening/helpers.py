@@ -15,18 +15,11 @@ from tests.corpus import make_corpus, stored, truth  # noqa: F401 (used by the f
 REPO = Path(__file__).resolve().parents[2]
 
 #: runs `tokentop` in a child with a smaller commit batch (so a kill can land between many
-#: commits) and says "ingesting" on stdout once imports and the store are ready; with
-#: TOKENTOP_TEST_BIG_INGEST set, any ingest is read as a big one
+#: commits) and says "ingesting" on stdout once imports and the store are ready
 CHILD = """
-import os
 import sys
 import tokentui.services.ingest as ing
 ing.BATCH = int(sys.argv[1])
-if os.environ.get("TOKENTOP_TEST_BIG_INGEST"):  # any ingest is a big one: workers, bulk load
-    _init = ing.Ingestor.__init__
-    def init(self, *a, **k):
-        _init(self, *a, **{**k, "parallel_min_bytes": 0})
-    ing.Ingestor.__init__ = init
 _run = ing.Ingestor.run
 def run(self, *a, **k):
     print("ingesting", flush=True)

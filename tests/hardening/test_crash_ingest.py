@@ -92,43 +92,6 @@ def test_sigkill_during_ingest_never_loses_or_double_counts(corpus, tmp_path) ->
     print("crash-ingest", stats)
 
 
-def test_sigkill_during_a_first_bulk_ingest_leaves_a_whole_store(corpus, tmp_path) -> None:
-    """A big first ingest drops the ledger's indexes and builds them at its end (store.db
-    bulk_load). Killed anywhere in it, the store it leaves is consistent and readable, and the
-    next sync builds the indexes and ends exact."""
-    import sqlite3
-
-    from tokentui.store.db import LEDGER_INDEXES
-
-    src = corpus(3.0, 23)
-    want = truth(src)
-    killed = unindexed = 0
-    for n, batches in enumerate((0, 1, 2, 4, 7)):
-        data = tmp_path / f"data{n}"
-        env = env_for(CLAUDE_CONFIG_DIR=str(src / "claude"), CODEX_HOME=str(src / "codex"),
-                      TOKENTOP_DATA_DIR=str(data), TOKENTOP_TEST_BIG_INGEST="1")
-        killed += kill_after(spawn_sync(32 << 10, env), 0.002 * n, batches=batches)
-        ro = sqlite3.connect(f"file:{data / 'history.db'}?mode=ro", uri=True, timeout=30)
-        try:
-            assert within(stored(ro), want) == [] and cursor_invariant(ro) == []
-            assert ro.execute("PRAGMA quick_check").fetchone()[0] == "ok"
-            unindexed += not set(LEDGER_INDEXES) <= {r[0] for r in ro.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'index'")}
-        finally:
-            ro.close()
-        done = tokentop("sync", "-q", env=env)
-        assert done.returncode == 0, done.stderr
-        conn = sqlite3.connect(data / "history.db")
-        try:
-            assert stored(conn) == want
-            names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
-            assert set(LEDGER_INDEXES) <= names
-            assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        finally:
-            conn.close()
-    assert killed >= 3 and unindexed >= 2  # the kills landed inside the bulk load
-
-
 @pytest.mark.soak
 def test_soak_sigkill_during_ingest(corpus, tmp_path) -> None:
     stats = kill_loop(corpus(12.0, 22), tmp_path / "live", kills=300, seed=2)

@@ -31,10 +31,10 @@ from tokentui.sources.readers import (Combined, Dedupe, JsonlLog, ParseContext, 
                                      SignedDatabase, WatermarkDatabase)
 from tokentui.store import ledger
 from tokentui.store import quotas as quota_store
-from tokentui.store.db import bulk_load, data_version, get_meta, set_meta, transaction
+from tokentui.store.db import data_version, get_meta, set_meta, transaction
 
 BATCH = 32 << 20  # bytes of log per commit
-MAX_WHOLE_FILE = 256 << 20
+MAX_WHOLE_FILE = 256 << 20  # a file a RewrittenJson reader parses whole: larger ones are not read
 
 Progress = Callable[[int, int], None]
 
@@ -147,27 +147,6 @@ class Ingestor(DatabaseSources):
             if self.progress:
                 self.progress(done[0], total)
 
-        # a big first ingest writes into an empty ledger: its indexes are built once, at the end
-        with bulk_load(self.conn, total >= self.parallel_min_bytes):
-            results = self._read(plans, tail, on_bytes)
-        merged: dict[str, SourceResult] = {}  # a source read in parts has one result
-        for r in results:
-            into = merged.get(r.source)
-            if into is None:
-                merged[r.source] = r
-                continue
-            for f in ("files", "files_read", "bytes_read", "records", "duplicates", "skipped", "implausible"):
-                setattr(into, f, getattr(into, f) + getattr(r, f))
-            into.errors.extend(r.errors)
-            into.problem = into.problem or r.problem
-        with transaction(self.conn):  # every source's status in one commit, not one per source
-            for r in merged.values():
-                self._finish(r)
-        return list(merged.values())
-
-    def _read(self, plans: list, tail: list, on_bytes) -> list[SourceResult]:
-        """Read every planned log file (in worker processes when the new bytes are many), then
-        the database sources."""
         parallel = {src: jobs for src, reader, jobs, _ in plans
                     if isinstance(reader, JsonlLog) and reader.parallel and jobs}
         if self.workers > 1 and sum(j.st.st_size - j.start for js in parallel.values() for j in js) \
@@ -191,7 +170,20 @@ class Ingestor(DatabaseSources):
             results.append(self._database(source, reader) if isinstance(reader, SignedDatabase)
                            else self._session_totals(source, reader) if isinstance(reader, SessionTotals)
                            else self._watermarked(source, reader))
-        return results
+        merged: dict[str, SourceResult] = {}  # a source read in parts has one result
+        for r in results:
+            into = merged.get(r.source)
+            if into is None:
+                merged[r.source] = r
+                continue
+            for f in ("files", "files_read", "bytes_read", "records", "duplicates", "skipped", "implausible"):
+                setattr(into, f, getattr(into, f) + getattr(r, f))
+            into.errors.extend(r.errors)
+            into.problem = into.problem or r.problem
+        with transaction(self.conn):  # every source's status in one commit, not one per source
+            for r in merged.values():
+                self._finish(r)
+        return list(merged.values())
 
     def _batches(self, source: str, jobs: list[Job], result: SourceResult, on_bytes):
         """Parsed files grouped into commit batches of about BATCH bytes (smaller when workers

@@ -160,16 +160,6 @@ MIGRATIONS: list[tuple[int, str]] = [
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]
-
-#: the ledger's secondary indexes, as the migrations above make them. They are derived data: a
-#: first ingest into an empty ledger drops them and builds each once at its end (random inserts
-#: into four indexes cost a first sync more than its parsing; see :func:`bulk_load`), and a
-#: writer's open makes any that is missing (a bulk load that was killed).
-LEDGER_INDEXES = {
-    "ledger_ts": "CREATE INDEX IF NOT EXISTS ledger_ts ON ledger (ts_ms)",
-    "ledger_msg": "CREATE INDEX IF NOT EXISTS ledger_msg ON ledger (source, msg_id) WHERE msg_id IS NOT NULL",
-    "ledger_own_updated": "CREATE INDEX IF NOT EXISTS ledger_own_updated ON ledger (updated_ms) WHERE origin = ''",
-}
 #: seconds a writer waits for another process's write lock before giving up
 LOCK_TIMEOUT = 30.0
 
@@ -315,35 +305,6 @@ def _setup(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
     migrate(conn)
-    restore_indexes(conn)
-
-
-def restore_indexes(conn: sqlite3.Connection) -> None:
-    """Make any ledger index that is missing (an index that exists costs a lookup, no write)."""
-    for sql in LEDGER_INDEXES.values():
-        conn.execute(sql)
-
-
-@contextmanager
-def bulk_load(conn: sqlite3.Connection, wanted: bool = True) -> Iterator[bool]:
-    """While the body runs, an empty ledger has no secondary indexes; they are built at the end
-    (also when the body fails), each in one pass. Yields whether they were dropped: not when
-    ``wanted`` is false or the ledger holds a row (inserting into the indexes of a ledger that
-    holds rows costs less than rebuilding them). Queries stay right meanwhile, only slower,
-    and another process's writer open builds them again at once."""
-    dropped = False
-    if wanted:
-        with transaction(conn):
-            if conn.execute("SELECT 1 FROM ledger LIMIT 1").fetchone() is None:
-                for name in LEDGER_INDEXES:
-                    conn.execute(f"DROP INDEX IF EXISTS {name}")
-                dropped = True
-    try:
-        yield dropped
-    finally:
-        if dropped:
-            with transaction(conn):
-                restore_indexes(conn)
 
 
 def _retry_locked(fn, timeout: float) -> None:
