@@ -89,7 +89,9 @@ def test_salvage_from_a_store_without_the_column(tmp_path) -> None:
     raw.close()
     new = connect(tmp_path / "new.db")
     new.isolation_level = None
-    assert recover._salvage(old, new) == (1, 0)
+    damaged = recover._open_read_only(old)
+    assert recover._salvage(damaged, new) == (1, 0)
+    damaged.close()
     assert new.execute("SELECT key, input, token_label FROM ledger").fetchall() == [("k", 5, "exact")]
 
 

@@ -39,8 +39,14 @@ def recover_store(path: Path, reason: str) -> str:
         aside = _move_aside(path)
         conn = db.connect(path, recover=False)
         try:
-            kept, unreadable = _salvage(aside, conn)
-            _salvage_samples(aside, conn)
+            old = _open_read_only(aside)
+            try:
+                kept, unreadable = _salvage(old, conn) if old is not None else (0, 0)
+                if old is not None:
+                    _salvage_samples(old, conn)
+            finally:
+                if old is not None:
+                    old.close()
         finally:
             conn.close()
     lost = f", {unreadable:,} unreadable" if unreadable else ""
@@ -113,68 +119,62 @@ def _move_aside(path: Path) -> Path:
     return aside
 
 
-def _salvage(aside: Path, new: sqlite3.Connection) -> tuple[int, int]:
-    """Copy readable, valid ledger rows of ``aside`` into ``new``: (kept, unreadable or invalid)."""
+def _open_read_only(aside: Path) -> sqlite3.Connection | None:
+    """The damaged file moved aside, opened read-only once for every salvage; None if it cannot be."""
+    try:
+        return sqlite3.connect(f"file:{quote(str(aside))}?mode=ro", uri=True, timeout=5)
+    except sqlite3.Error:
+        return None
+
+
+def _salvage(old: sqlite3.Connection, new: sqlite3.Connection) -> tuple[int, int]:
+    """Copy readable, valid ledger rows of ``old`` into ``new``: (kept, unreadable or invalid)."""
     from tokentui.store.ledger import _COLS
 
-    try:
-        old = sqlite3.connect(f"file:{quote(str(aside))}?mode=ro", uri=True, timeout=5)
-    except sqlite3.Error:
-        return 0, 0
     kept = bad = 0
     try:
-        try:
-            top = old.execute("SELECT MAX(id) FROM ledger").fetchone()[0] or 0
-            have = {r[1] for r in old.execute("PRAGMA table_info(ledger)")}
-        except sqlite3.Error:
-            return 0, 0  # no readable ledger at all (the file was not a database, or page 1 is gone)
-        # an older schema lacks later columns (e.g. token_label): those take their defaults
-        names = tuple(c for c in (*_COLS, "origin") if c in have) if have else _COLS
-        cols = ", ".join(names)
-        insert = f"INSERT OR IGNORE INTO ledger ({cols}) VALUES ({', '.join('?' * len(names))})"
-        new.execute("BEGIN IMMEDIATE")
-        try:
-            for start in range(1, top + 1, CHUNK):
-                try:
-                    rows = old.execute(f"SELECT {cols} FROM ledger WHERE id BETWEEN ? AND ?",
-                                       (start, start + CHUNK - 1)).fetchall()
-                except sqlite3.Error:
-                    rows = []
-                    for rid in range(start, start + CHUNK):
-                        try:
-                            rows.extend(old.execute(f"SELECT {cols} FROM ledger WHERE id = ?", (rid,)).fetchall())
-                        except sqlite3.Error:
-                            bad += 1
-                good = [r for r in rows if _valid(dict(zip(names, r)))]
-                bad += len(rows) - len(good)
-                kept += sum(new.execute(insert, r).rowcount for r in good)
-            new.execute("COMMIT")
-        except BaseException:
-            new.execute("ROLLBACK")
-            raise
-    finally:
-        old.close()
+        top = old.execute("SELECT MAX(id) FROM ledger").fetchone()[0] or 0
+        have = {r[1] for r in old.execute("PRAGMA table_info(ledger)")}
+    except sqlite3.Error:
+        return 0, 0  # no readable ledger at all (the file was not a database, or page 1 is gone)
+    # an older schema lacks later columns (e.g. token_label): those take their defaults
+    names = tuple(c for c in (*_COLS, "origin") if c in have) if have else _COLS
+    cols = ", ".join(names)
+    insert = f"INSERT OR IGNORE INTO ledger ({cols}) VALUES ({', '.join('?' * len(names))})"
+    new.execute("BEGIN IMMEDIATE")
+    try:
+        for start in range(1, top + 1, CHUNK):
+            try:
+                rows = old.execute(f"SELECT {cols} FROM ledger WHERE id BETWEEN ? AND ?",
+                                   (start, start + CHUNK - 1)).fetchall()
+            except sqlite3.Error:
+                rows = []
+                for rid in range(start, start + CHUNK):
+                    try:
+                        rows.extend(old.execute(f"SELECT {cols} FROM ledger WHERE id = ?", (rid,)).fetchall())
+                    except sqlite3.Error:
+                        bad += 1
+            good = [r for r in rows if _valid(dict(zip(names, r)))]
+            bad += len(rows) - len(good)
+            kept += sum(new.execute(insert, r).rowcount for r in good)
+        new.execute("COMMIT")
+    except BaseException:
+        new.execute("ROLLBACK")
+        raise
     return kept, bad
 
 
-def _salvage_samples(aside: Path, new: sqlite3.Connection) -> int:
-    """Copy the readable, well-typed plan-limit samples of ``aside`` into ``new``; returns how many."""
+def _salvage_samples(old: sqlite3.Connection, new: sqlite3.Connection) -> int:
+    """Copy the readable, well-typed plan-limit samples of ``old`` into ``new``; returns how many."""
     from tokentui.store.quotas import _COLS as SAMPLE_COLS
 
     names = (*SAMPLE_COLS, "device")
     text, whole = ("source", "provider", "account", "lim", "win", "session", "reset_src", "device"), \
         ("resets_at", "used_bp", "first_seen_ms", "last_seen_ms")
     try:
-        old = sqlite3.connect(f"file:{quote(str(aside))}?mode=ro", uri=True, timeout=5)
+        rows = old.execute(f"SELECT {', '.join(names)} FROM quota_sample").fetchall()
     except sqlite3.Error:
-        return 0
-    try:
-        try:
-            rows = old.execute(f"SELECT {', '.join(names)} FROM quota_sample").fetchall()
-        except sqlite3.Error:
-            return 0  # no such table (an older store) or its pages are gone: Codex samples come back from the logs
-    finally:
-        old.close()
+        return 0  # no such table (an older store) or its pages are gone: Codex samples come back from the logs
     good = []
     for r in rows:
         row = dict(zip(names, r))
