@@ -64,7 +64,7 @@ def test_reports_say_how_many_tokens_are_estimated(tmp_path) -> None:
 
 def test_tables_footnote_estimated_tokens(tmp_path) -> None:
     conn = _store(tmp_path)
-    for kind in ("daily", "session"):
+    for kind in ("daily", "session", "project"):
         text = report.render_table(report.build(conn, report.ReportRequest(kind)), kind)
         notes = [line for line in text.splitlines() if line.startswith("~ ")]
         assert len(notes) == 1 and "1,010" in notes[0] and "estimate" in notes[0]

@@ -266,6 +266,17 @@ def _estimated_note(totals: dict) -> list[str]:
             "characters)"] if n else []
 
 
+def _end(lines: list[str], width: int, total_line: str, totals: dict, any_unpriced: bool) -> None:
+    """The end of a session or project table: a rule, the Total line, and the footnotes for
+    tokens with no known price and for tokens that are estimates."""
+    lines.append("─" * width)
+    lines.append(total_line)
+    if any_unpriced or totals.get("unpricedTokens"):
+        lines.append(f"* cost excludes {fmt.tokens_exact(totals['unpricedTokens'])} tokens with no known price "
+                     "(see [pricing.overrides])")
+    lines.extend(_estimated_note(totals))
+
+
 def _clip(text: str, w: int) -> str:
     text = printable(text)
     return text if len(text) <= w else text[:w - 1] + "…"
@@ -320,13 +331,9 @@ def _session_table(report: dict, width: int, tz: ZoneInfo, breakdown: bool = Fal
             lines.append(f"{'  ' + _clip(short_model(m['modelName']), label_w - 2):<{label_w}}  {'':<11}  {'':<16}  "
                          f"{'':>5}  {fmt.tokens_compact(tokens):>8}  {_cost_cell(m['cost'], 0):>10}".rstrip())
     t = report["totals"]
-    lines.append("─" * len(head))
-    lines.append(f"{'Total':<{label_w}}  {'':<11}  {'':<16}  {'':>5}  {fmt.tokens_compact(t['totalTokens']):>8}  "
-                 f"{_cost_cell(t['totalCost'], t.get('unpricedTokens', 0)):>10}")
-    if any_unpriced or t.get("unpricedTokens"):
-        lines.append(f"* cost excludes {fmt.tokens_exact(t['unpricedTokens'])} tokens with no known price "
-                     "(see [pricing.overrides])")
-    lines.extend(_estimated_note(t))
+    _end(lines, len(head), f"{'Total':<{label_w}}  {'':<11}  {'':<16}  {'':>5}  "
+                           f"{fmt.tokens_compact(t['totalTokens']):>8}  {_cost_cell(t['totalCost'], t.get('unpricedTokens', 0)):>10}",
+         t, any_unpriced)
     return "\n".join(lines)
 
 
@@ -367,12 +374,8 @@ def _project_table(report: dict, width: int, tz: ZoneInfo) -> str:
         lines.append(line.rstrip())
         any_unpriced |= bool(r.get("unpricedTokens"))
     t = report["totals"]
-    lines.append("─" * len(head))
-    lines.append(f"{'Total':<{label_w}}  {'':>8}  {fmt.tokens_compact(t['totalTokens']):>8}  "
-                 f"{_cost_cell(t['totalCost'], t.get('unpricedTokens', 0)):>10}")
-    if any_unpriced or t.get("unpricedTokens"):
-        lines.append(f"* cost excludes {fmt.tokens_exact(t['unpricedTokens'])} tokens with no known price "
-                     "(see [pricing.overrides])")
+    _end(lines, len(head), f"{'Total':<{label_w}}  {'':>8}  {fmt.tokens_compact(t['totalTokens']):>8}  "
+                           f"{_cost_cell(t['totalCost'], t.get('unpricedTokens', 0)):>10}", t, any_unpriced)
     return "\n".join(lines)
 
 
