@@ -14,8 +14,7 @@ from pathlib import Path
 from tokentui import paths
 from tokentui.core import quota_labels, quota_readings, quota_state
 from tokentui.core import quotas as q
-from tokentui.services.quota_gates import (OAUTH_SOURCES, STATUSLINE_SUMMARY, oauth_enabled, spool_path,
-                                           statusline_in_use)
+from tokentui.services.quota_gates import OAUTH_SOURCES, STATUSLINE_SUMMARY, oauth_enabled, spool_path
 from tokentui.store import ledger
 from tokentui.store import quotas as store
 from tokentui.store.db import now_ms, transaction
@@ -389,10 +388,10 @@ def write_summary(folder: Path, snap, budgets=None) -> None:
 
 
 def refresh_summary(conn: sqlite3.Connection, settings) -> None:
-    """After a ``tokentop sync``: the status line's summary, only when the status line is in use
-    (it costs a dashboard snapshot and the budgets' evaluation)."""
-    if not statusline_in_use():
-        return
+    """After a ``tokentop sync``: the status line's summary. It costs a dashboard snapshot and the
+    budgets' evaluation, so the sync asks for it only when the status line is in use
+    (:func:`~tokentui.services.quota_gates.statusline_in_use`, checked without importing this
+    module)."""
     from datetime import datetime as _dt
 
     from tokentui.services import dashboard
