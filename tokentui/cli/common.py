@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 
 from tokentui.core.text import printable
@@ -64,13 +65,20 @@ def open_stored_or_empty():
 
 
 class ProgressBar:
-    """A one-line progress bar on stderr for long work (only on a terminal, only past 16 MB)."""
+    """A one-line progress bar on stderr for long work (only on a terminal, only past 16 MB);
+    after a second, also the speed so far and the time left at that speed (a first sync of a
+    few GB takes half a minute)."""
 
-    def __init__(self, label: str, enabled: bool = True) -> None:
+    def __init__(self, label: str, enabled: bool = True, clock=None) -> None:
+        import time
+
         self.label = label
         self.enabled = enabled and sys.stderr.isatty()
         self.shown = False
         self.last = -1
+        self._clock = clock or time.monotonic
+        self._start = self._clock()
+        self._width = 0  # of the line drawn last: a shorter one pads it out
 
     def __call__(self, done: int, total: int) -> None:
         if not self.enabled or total < (16 << 20):
@@ -81,9 +89,14 @@ class ProgressBar:
         self.last, self.shown = pct, True
         width = 30
         fill = width * pct // 100
-        unfiltered(sys.stderr).write(f"\r{self.label} [{'#' * fill}{'.' * (width - fill)}] {pct:3d}% "
-                                      f"{done / 1e6:,.0f}/{total / 1e6:,.0f} MB")
+        line = f"{self.label} [{'#' * fill}{'.' * (width - fill)}] {pct:3d}% {done / 1e6:,.0f}/{total / 1e6:,.0f} MB"
+        elapsed = self._clock() - self._start
+        if elapsed >= 1 and 0 < done < total:
+            rate = done / elapsed
+            line += f" · {rate / 1e6:,.0f} MB/s · {math.ceil((total - done) / rate):,} s left"
+        unfiltered(sys.stderr).write(f"\r{line}{' ' * max(0, self._width - len(line))}")
         unfiltered(sys.stderr).flush()
+        self._width = len(line)
 
     def close(self) -> None:
         if self.shown:
