@@ -25,14 +25,19 @@ pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="worker processe
 
 #: `tokentop sync` that says "holding <pid>" on stderr after its first commit batch and then
 #: waits ``argv[1]`` seconds (workers forked, tasks queued); argv[2] "fallback" makes the
-#: workers' parent-death signal unavailable, so the parent-alive check must do the work
+#: workers' parent-death signal unavailable, so the parent-alive check must do the work;
+#: "threaded" runs another thread beside the sync, as the dashboard does: workers are spawned
+#: (with multiprocessing's resource tracker, a third child)
 CHILD = """
-import os, sys, time
+import os, sys, threading, time
 import tokentui.services.ingest as ing
 import tokentui.services.parse_pool as pool
 hold = float(sys.argv[1])
 if sys.argv[2] == "fallback":
     pool._arm_parent_death_signal = lambda: False
+if sys.argv[2] == "threaded":
+    threading.Thread(target=threading.Event().wait, daemon=True).start()
+    pool.SPAWN_MIN = 0
 _batches = ing.Ingestor._batches
 def batches(self, *a, **k):
     first = True
@@ -90,12 +95,13 @@ class Run:
         assert line.startswith("holding"), line + self.shell.stderr.read().decode()
         self.sync = int(line.split()[1])
         threading.Thread(target=self.shell.stderr.read, daemon=True).start()  # drain, never block the sync
+        expected = 3 if mode == "threaded" else 2
         deadline = time.monotonic() + 10
         self.workers: list[int] = []
-        while time.monotonic() < deadline and len(self.workers) < 2:
+        while time.monotonic() < deadline and len(self.workers) < expected:
             self.workers = _children(self.sync)
             time.sleep(0.05)
-        assert len(self.workers) == 2, "the sync did not start its worker processes"
+        assert len(self.workers) == expected, "the sync did not start its worker processes"
 
     def _read_stdout(self) -> None:
         for raw in self.shell.stdout:
@@ -123,8 +129,10 @@ class Run:
 
 
 @pytest.mark.parametrize("mode, sig", [("normal", signal.SIGKILL), ("normal", signal.SIGTERM),
-                                       ("normal", signal.SIGHUP), ("fallback", signal.SIGKILL)],
-                         ids=["SIGKILL", "SIGTERM", "SIGHUP", "SIGKILL-no-pdeathsig"])
+                                       ("normal", signal.SIGHUP), ("fallback", signal.SIGKILL),
+                                       ("threaded", signal.SIGKILL), ("threaded", signal.SIGTERM)],
+                         ids=["SIGKILL", "SIGTERM", "SIGHUP", "SIGKILL-no-pdeathsig", "SIGKILL-spawned",
+                              "SIGTERM-spawned"])
 def test_workers_die_with_a_signalled_sync(corpus, mode, sig) -> None:
     """``fallback``: no parent-death signal (as where prctl is unavailable): the workers' own
     check that their parent is alive must end them."""

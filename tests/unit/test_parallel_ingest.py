@@ -3,6 +3,7 @@ worker that dies mid-ingest costs nothing but time."""
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 
@@ -127,3 +128,111 @@ def test_price_data_loads_on_a_thread_while_workers_parse(tmp_path, corpus, monk
     calls.clear()
     _ingest(tmp_path / "s.db", corpus, monkeypatch, workers=1)
     assert calls == []
+
+
+@pytest.fixture
+def another_thread():
+    """A thread running beside the ingest, as the dashboard's UI runs beside its sync: forking
+    this process is unsafe now, so workers are spawned."""
+    import threading
+
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait, daemon=True)
+    thread.start()
+    assert not parse_pool.forking_is_safe()
+    yield
+    stop.set()
+    thread.join()
+
+
+def test_spawned_workers_when_other_threads_run(tmp_path, corpus, monkeypatch, small_tasks, another_thread) -> None:
+    """The dashboard's sync runs on a thread: its workers are spawned (never forked from a
+    threaded process), get their jobs with each task, and the ledger is the serial one."""
+    serial, res_s, _ = _ingest(tmp_path / "s.db", corpus, monkeypatch, workers=1)
+    started = []
+    real_start = parse_pool.ParsePool.start
+
+    def spy(self, jobs):
+        real_start(self, jobs)
+        started.append((self._spawned, self.active, parse_pool._WORK == {}, gc.isenabled()))
+
+    monkeypatch.setattr(parse_pool.ParsePool, "start", spy)
+    par, res_p, progress = _ingest(tmp_path / "p.db", corpus, monkeypatch, workers=2, parallel_min_bytes=0)
+    # spawned, running, nothing left for a fork to inherit, and the GC left on (the UI goes on)
+    assert started == [(True, True, True, True)]
+    assert res_p.pop("worker_failure") is None and res_s.pop("worker_failure") is None
+    assert stored(par) == truth(corpus)
+    assert par.execute(LEDGER).fetchall() == serial.execute(LEDGER).fetchall()
+    assert par.execute(FILES).fetchall() == serial.execute(FILES).fetchall()
+    assert res_p == res_s
+    assert progress[-1][0] == progress[-1][1]
+
+
+def test_spawning_waits_for_a_bigger_ingest_than_forking(tmp_path, corpus, monkeypatch, another_thread) -> None:
+    assert parse_pool.ParsePool.min_bytes() == parse_pool.SPAWN_MIN > parse_pool.PARALLEL_MIN
+    started = []
+    monkeypatch.setattr(parse_pool.ParsePool, "start", lambda self, jobs: started.append(jobs))
+    monkeypatch.setattr(parse_pool, "SPAWN_MIN", 64 << 20)
+    monkeypatch.setattr(parse_pool, "PARALLEL_MIN", 1 << 20)  # the 3 MB corpus would fork workers
+    conn, _, _ = _ingest(tmp_path / "w.db", corpus, monkeypatch, workers=2)
+    assert started == [] and stored(conn) == truth(corpus)
+
+
+def test_forking_when_this_is_the_only_thread(tmp_path, corpus, monkeypatch, small_tasks) -> None:
+    started = []
+    real_start = parse_pool.ParsePool.start
+
+    def spy(self, jobs):
+        real_start(self, jobs)
+        started.append(self._spawned)
+
+    monkeypatch.setattr(parse_pool.ParsePool, "start", spy)
+    assert parse_pool.forking_is_safe() and parse_pool.ParsePool.min_bytes() == parse_pool.PARALLEL_MIN
+    conn, _, _ = _ingest(tmp_path / "f.db", corpus, monkeypatch, workers=2, parallel_min_bytes=0)
+    assert started == [False] and stored(conn) == truth(corpus)
+
+
+#: the dashboard's case in a new process (multiprocessing's resource tracker starts once per
+#: process): a UI thread, and sys.stderr replaced by a capture without a usable descriptor, as
+#: Textual replaces it
+UNDER_A_UI = """
+import json, sys, threading
+threading.Thread(target=threading.Event().wait, daemon=True).start()
+
+class Capture:
+    def write(self, text): return sys.__stderr__.write(text)
+    def flush(self): pass
+    def fileno(self): return -1
+
+sys.stderr = Capture()
+from tokentui.core.pricing import Pricer
+from tokentui.services import parse_pool
+from tokentui.services.ingest import Ingestor
+from tokentui.store.db import connect
+seen = []
+real = parse_pool.ParsePool.start
+def start(self, jobs):
+    real(self, jobs)
+    seen.append([self._spawned, self.active])
+parse_pool.ParsePool.start = start
+from pathlib import Path
+conn = connect(Path(sys.argv[1]))
+Ingestor(conn, Pricer(), device="t", mode="calculate", workers=2, parallel_min_bytes=0).run(("claude-code", "codex"))
+print(json.dumps(seen))
+"""
+
+
+def test_spawned_workers_start_under_a_ui_that_captures_stderr(tmp_path, corpus) -> None:
+    import json
+    import subprocess
+
+    from tests.corpus import REPO
+
+    env = {**os.environ, "CLAUDE_CONFIG_DIR": str(corpus / "claude"), "CODEX_HOME": str(corpus / "codex"),
+           "PYTHONPATH": str(REPO)}
+    out = subprocess.run([sys.executable, "-c", UNDER_A_UI, str(tmp_path / "ui.db")], env=env, cwd=str(tmp_path),
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == [[True, True]]  # spawned, and running
+    conn = connect(tmp_path / "ui.db")
+    assert stored(conn) == truth(corpus)

@@ -25,7 +25,7 @@ from tokentui.core.records import ESTIMATED, UNPRICED
 from tokentui.services.ingest_db import DatabaseSources
 from tokentui.services.ingest_result import SourceResult, quarantine
 from tokentui.services.logfiles import Job, Unpriced, open_job, plan, prefix_of
-from tokentui.services.parse_pool import PARALLEL_MIN, ParsePool, default_workers
+from tokentui.services.parse_pool import ParsePool, default_workers
 from tokentui.sources import registry
 from tokentui.sources.readers import (Combined, Dedupe, JsonlLog, ParseContext, RewrittenJson, SessionTotals,
                                      SignedDatabase, WatermarkDatabase)
@@ -60,14 +60,15 @@ class Ingestor(DatabaseSources):
 
     Each source is read by the strategy its reader declares (:mod:`tokentui.sources.readers`);
     this class never looks at a source's name. Parsing is pure and per file; when more than
-    ``parallel_min_bytes`` of append-only logs are new and ``workers`` > 1, worker processes
-    parse while this process applies the dedupe rules and writes, in file order, so the result
-    is the same as a serial ingest.
+    ``parallel_min_bytes`` of append-only logs are new (default: as much as starting workers
+    costs, :meth:`ParsePool.min_bytes`) and ``workers`` > 1, worker processes parse while this
+    process applies the dedupe rules and writes, in file order, so the result is the same as a
+    serial ingest.
     """
 
     def __init__(self, conn: sqlite3.Connection, pricer, *, device: str, mode: str = "auto",
                  extra_paths: dict[str, Sequence[str]] | None = None, progress: Progress | None = None,
-                 workers: int | None = None, parallel_min_bytes: int = PARALLEL_MIN) -> None:
+                 workers: int | None = None, parallel_min_bytes: int | None = None) -> None:
         self.conn = conn
         self.pricer = pricer
         self.device = device
@@ -150,7 +151,7 @@ class Ingestor(DatabaseSources):
         parallel = {src: jobs for src, reader, jobs, _ in plans
                     if isinstance(reader, JsonlLog) and reader.parallel and jobs}
         if self.workers > 1 and sum(j.st.st_size - j.start for js in parallel.values() for j in js) \
-                >= self.parallel_min_bytes:
+                >= (ParsePool.min_bytes() if self.parallel_min_bytes is None else self.parallel_min_bytes):
             self._pool.start(parallel)
             if self._pool.active and self._cold_prices:
                 # the workers are forked: load the price data on a thread while they parse (a

@@ -1,9 +1,14 @@
 """Worker processes that parse a big ingest while the writer applies the dedupe rules and
 commits, in file order: the result is the ledger a serial ingest writes.
 
-Workers are forked (Linux, from a single-threaded process only), inherit the jobs and the
-parse context, run at lower priority than the writer, and return plain tuples. If one dies,
-the rest is parsed in this process.
+Workers run at lower priority than the writer and return plain tuples; if one dies, the rest
+is parsed in this process. From a single-threaded process (``tokentop sync``) they are forked
+and inherit the jobs and the parse context. Forking a process that runs other threads is
+unsafe (a lock another thread holds stays held in the child forever), so from the dashboard,
+whose sync runs on a thread beside the UI's, they are spawned: new interpreters that get the
+parse context when they start and their jobs with each task. Spawning costs each worker an
+interpreter start and the parsers' imports (~100 ms), so it pays only from
+:data:`SPAWN_MIN` bytes.
 
 Workers die with the writer, however it ends, so they never hold the store or the caller's
 output pipe (``$(tokentop sync)``) after it: each asks the kernel for SIGKILL when its parent
@@ -16,6 +21,7 @@ them in order. Their stdin and stdout are /dev/null.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import sqlite3
@@ -30,6 +36,7 @@ from tokentui.sources.readers import ParseContext
 from tokentui.store.db import set_cache_size
 
 PARALLEL_MIN = 16 << 20  # new bytes from which worker processes parse (forking costs ~20 ms)
+SPAWN_MIN = 64 << 20  # the same for spawned workers (see the module doc)
 TASK = 2 << 20  # bytes of log per task sent to a worker
 WINDOW = 64 << 20  # bytes of log parsed ahead of the writer at most (bounds memory)
 PARENT_CHECK = 0.25  # seconds between a worker's checks that its parent lives (without PDEATHSIG)
@@ -46,9 +53,20 @@ def _no_progress(_n: int) -> None:
 
 
 def _work(source: str, indices: list[int]) -> list[tuple[Parsed | None, list[str]]]:
-    """Runs in a worker process: parse the jobs at ``indices`` of ``source``."""
+    """Runs in a forked worker: parse the jobs at ``indices`` of ``source``."""
     jobs, ctx = _WORK[source], _WORK["ctx"]
     return [parse_jsonl(jobs[i], ctx, _no_progress) for i in indices]
+
+
+def _work_sent(jobs: list[Job]) -> list[tuple[Parsed | None, list[str]]]:
+    """Runs in a spawned worker: parse ``jobs``, sent with the task."""
+    ctx = _WORK["ctx"]
+    return [parse_jsonl(job, ctx, _no_progress) for job in jobs]
+
+
+def forking_is_safe() -> bool:
+    """Whether workers may be forked: this process runs no other thread."""
+    return threading.active_count() == 1
 
 
 def _fatal_signals() -> tuple:
@@ -82,6 +100,12 @@ def _watch_parent(parent: int) -> None:
     os._exit(1)
 
 
+def _spawned_init(parent: int, ctx: ParseContext) -> None:
+    """Runs first in each spawned worker: the parse context, then as a forked one."""
+    _WORK["ctx"] = ctx
+    _worker_init(parent)
+
+
 def _worker_init(parent: int) -> None:
     """Runs first in each worker: die with the writer (see the module doc), leave Ctrl-C and
     SIGTERM/SIGHUP handling to it, keep off its stdout, and yield the CPU to it: it alone
@@ -110,6 +134,24 @@ def _worker_init(parent: int) -> None:
         pass
 
 
+@contextlib.contextmanager
+def _quiet_stderr(spawning: bool):
+    """While spawned workers are set up: ``sys.stderr`` on /dev/null. Spawning starts
+    multiprocessing's resource tracker, which is handed ``sys.stderr``'s descriptor, and under
+    the dashboard that is Textual's capture, with none (``ValueError: bad value(s) in
+    fds_to_keep``); nor should the tracker ever print over the dashboard."""
+    if not spawning:
+        yield
+        return
+    saved = sys.stderr
+    with open(os.devnull, "w") as null:
+        sys.stderr = null
+        try:
+            yield
+        finally:
+            sys.stderr = saved
+
+
 def _tasks(jobs: Sequence[Job]) -> list[list[int]]:
     """Consecutive jobs grouped into tasks of about TASK bytes (one or more files each)."""
     tasks, cur, size = [], [], 0
@@ -126,15 +168,14 @@ def _tasks(jobs: Sequence[Job]) -> list[list[int]]:
 
 def default_workers() -> int:
     """Processes that parse a big ingest: ``TOKENTOP_INGEST_WORKERS`` if set, else one per CPU
-    (at most 4). Worker processes are forked, so this is 1 (parse here) off Linux and when
-    other threads run (forking a threaded process is unsafe): the dashboard ingests serially."""
+    (at most 4); 1 (parse here) off Linux, where worker processes are not tried yet."""
     env = os.environ.get("TOKENTOP_INGEST_WORKERS", "").strip()
     if env:
         try:
             return max(1, int(env))
         except ValueError:
             return 1
-    if sys.platform != "linux" or threading.active_count() > 1:
+    if sys.platform != "linux":
         return 1
     try:
         cpus = len(os.sched_getaffinity(0))
@@ -155,6 +196,8 @@ class ParsePool:
         self._executor = None
         self._gc_paused = False
         self._cache_size: int | None = None  # the store's page cache size, while raised
+        self._spawned = False  # workers are spawned (see the module doc), their jobs sent with each task
+        self._jobs: dict[str, list[Job]] = {}
         self._queued: deque = deque()  # (source, job indices, bytes) not yet submitted
         self._pending: deque = deque()  # (source, job indices, bytes, future) submitted, in order
         self._handlers: dict[int, Any] = {}  # signal -> the handler to restore at stop
@@ -163,27 +206,41 @@ class ParsePool:
     def active(self) -> bool:
         return self._executor is not None
 
+    @staticmethod
+    def min_bytes() -> int:
+        """New bytes from which starting workers pays, here and now (spawning costs more)."""
+        return PARALLEL_MIN if forking_is_safe() else SPAWN_MIN
+
     def start(self, jobs: dict[str, list[Job]]) -> None:
-        """Fork the workers, which inherit ``jobs`` and the context, and queue every parse task
-        (all sources, in ingest order)."""
+        """Start the workers (forked ones inherit ``jobs`` and the context) and queue every
+        parse task (all sources, in ingest order)."""
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
+        self._spawned = not forking_is_safe()
+        self._jobs = jobs
         _WORK.clear()
-        _WORK.update(jobs, ctx=self.ctx)
-        parser_ready()  # the workers inherit it
-        # A big ingest (only these start workers; never the dashboard, whose ingest runs on a
-        # thread) makes no reference cycles: no cyclic GC until it ends (~5 % faster), and
-        # what exists now is frozen, so workers never scan (so never copy) what they inherit.
-        self._gc_paused = gc.isenabled()
-        gc.disable()
-        gc.freeze()
+        if self._spawned:
+            context, init, args = multiprocessing.get_context("spawn"), _spawned_init, (os.getpid(), self.ctx)
+        else:
+            _WORK.update(jobs, ctx=self.ctx)
+            parser_ready()  # the workers inherit it
+            context, init, args = multiprocessing.get_context("fork"), _worker_init, (os.getpid(),)
+        if not self._spawned:
+            # A `tokentop sync` makes no reference cycles while it ingests: no cyclic GC until
+            # it ends (~5 % faster), and what exists now is frozen, so forked workers never scan
+            # (so never copy) what they inherit. Not in the dashboard: its UI thread goes on
+            # making garbage, and what is frozen is never collected.
+            self._gc_paused = gc.isenabled()
+            gc.disable()
+            gc.freeze()
         # a page cache that holds the ledger's indexes while they grow (SQLite's default is 2 MiB:
         # random inserts into a bigger index evict and re-read pages): ~3 % on a 500 MB ingest
         self._cache_size = set_cache_size(self.conn, -32768)
         try:
-            self._executor = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"),
-                                                 initializer=_worker_init, initargs=(os.getpid(),))
+            with _quiet_stderr(self._spawned):
+                self._executor = ProcessPoolExecutor(self.workers, mp_context=context, initializer=init,
+                                                     initargs=args)
         except (OSError, ImportError, ValueError):  # no semaphores (some containers): parse here
             self._executor = None
             return
@@ -191,7 +248,7 @@ class ParsePool:
         for source, js in jobs.items():
             for task in _tasks(js):
                 self._queued.append((source, task, sum(js[i].st.st_size - js[i].start for i in task)))
-        try:  # the first submit forks every worker: now, while this process has one thread
+        try:  # the first submit starts every worker (forked: now, while this process has one thread)
             self._submit_ahead()
         except (OSError, RuntimeError) as exc:
             self.failure = f"{type(exc).__name__}: {exc}"
@@ -249,6 +306,7 @@ class ParsePool:
             gc.enable()
         self._queued.clear()
         self._pending.clear()
+        self._jobs = {}
         _WORK.clear()
 
     def _submit_ahead(self) -> None:
@@ -257,7 +315,9 @@ class ParsePool:
         ahead = sum(size for _, _, size, _ in self._pending)
         while self._queued and (ahead < WINDOW or not self._pending):
             source, task, size = self._queued.popleft()
-            self._pending.append((source, task, size, self._executor.submit(_work, source, task)))
+            future = (self._executor.submit(_work_sent, [self._jobs[source][i] for i in task]) if self._spawned
+                      else self._executor.submit(_work, source, task))
+            self._pending.append((source, task, size, future))
             ahead += size
 
     def parsed(self, source: str, jobs: list[Job], on_bytes):
