@@ -95,3 +95,19 @@ def test_pricing_data_version_names_the_installed_release() -> None:
     from tokentui.core.pricing import pricing_data_version
 
     assert pricing_data_version() == f"genai-prices {version('genai-prices')}"
+
+
+def test_warm_up_loads_the_price_list_the_first_lookup_needs() -> None:
+    """A first big sync warms the price data up on a thread while workers parse: the import and
+    the price list, so that the writer's first price loads neither (a new process: nothing loaded)."""
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "from tokentui.core.pricing import Pricer\n"
+            "assert 'genai_prices' not in sys.modules\n"
+            "Pricer().warm_up()\n"
+            "print('genai_prices.data' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "True"

@@ -304,13 +304,17 @@ class Pricer:
         return n
 
     def warm_up(self) -> None:
-        """Load the price data now (~200 ms to import genai-prices), e.g. on a thread while
-        worker processes parse a first big ingest, so the first price asked does not wait."""
+        """Load the price data now (~200 ms to import genai-prices, ~25 ms more for its price
+        list), e.g. on a thread while worker processes parse a first big ingest, so that the
+        writer's first price neither waits for it nor loads it."""
         if not self._use_genai:
             return
         try:
             import genai_prices  # noqa: F401
             import genai_prices.types  # noqa: F401
+            from genai_prices.data_snapshot import get_snapshot
+
+            get_snapshot()  # the price list itself (~25 ms), which the first lookup would load
         except Exception:  # noqa: BLE001 - only a head start: rates() will say what is wrong
             pass
 
