@@ -443,3 +443,37 @@ async def test_help_box_fits_every_usable_terminal(make_app, size):
         assert keys.region.right <= box.region.right - 3  # border and padding stay visible
         longest = max(len(line) for line in str(keys.render()).splitlines())
         assert keys.size.width >= longest or keys.size.height > len(app.help_rows())  # fits, or wraps
+
+
+async def test_a_long_first_sync_says_it_is_reading_the_logs(tmp_path, monkeypatch):
+    """Before the first sync the dashboard paints what is stored (zeros, in a new history):
+    the header says the logs are being read, then how far, never "synced" before it is."""
+    import threading
+
+    from tests.tui.conftest import settings
+    from tokentui.services import sync as sync_service
+    from tokentui.tui.app import TokentopApp
+
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "nope"))
+    go_on = threading.Event()
+    real = sync_service.sync_local
+
+    def big_sync(conn, settings_, *, only=(), progress=None, pricer=None):
+        for done in (0, 8 << 20, 8 << 20, 16 << 20, 24 << 20):  # 32 MB of new log
+            progress(done, 32 << 20)
+        go_on.wait(20)
+        progress(32 << 20, 32 << 20)
+        return real(conn, settings_, only=only, pricer=pricer)
+
+    monkeypatch.setattr(sync_service, "sync_local", big_sync)
+    seen: list[str] = []
+    monkeypatch.setattr(TokentopApp, "watch_status_line", lambda self, value: seen.append(value), raising=False)
+    app = TokentopApp(settings(tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.status_line == "reading logs 75%", what="progress shown")
+        assert app.snapshot is not None  # the stored figures are on the screen meanwhile
+        go_on.set()
+        await wait_for(pilot, lambda: app.status_line.startswith("synced "), what="the end of the sync")
+    assert seen[:7] == ["starting…", "reading logs…", "reading logs 0%", "reading logs 25%", "reading logs 50%",
+                        "reading logs 75%", "reading logs 100%"]
+    assert seen[7].startswith("synced ") and len(seen) == 8

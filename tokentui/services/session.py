@@ -130,11 +130,13 @@ class Session:
 
     # --- refresh (a worker thread) ----------------------------------------------------------------
     def refresh(self, plan: RefreshPlan, previous: Snapshot | None,
-                first_paint: Callable[[Snapshot], None] | None = None, first_views=None) -> RefreshResult:
+                first_paint: Callable[[Snapshot], None] | None = None, first_views=None,
+                progress: Callable[[int, int], None] | None = None) -> RefreshResult:
         """Sync, then the snapshot (and, when planned, the figures). ``first_paint`` gets what is
         stored before any log is read, on the first refresh of a real store; so does
         ``first_views`` = (window, wanted, breakdown_by, callback), the Sessions/Projects data
-        of the screen the app opens on (one thread, no contention with the sync)."""
+        of the screen the app opens on (one thread, no contention with the sync). ``progress``
+        gets the sync's (bytes read, bytes to read)."""
         import sqlite3
 
         from tokentui.store.db import NOTICES, StoreDamaged, store_error
@@ -147,7 +149,7 @@ class Session:
             if self._reload_config(notices):
                 plan = RefreshPlan(True, True)  # sources, budgets and leverage under the new settings
             try:
-                snap, figs = self._refresh(conn, plan, previous, first_paint, notices, first_views)
+                snap, figs = self._refresh(conn, plan, previous, first_paint, notices, first_views, progress)
                 notices.extend(("Plan limit", text) for text in (snap.quotas.alerts if snap.quotas else ()))
             except sqlite3.Error as exc:  # one plain line; a damaged store is repaired on the next refresh
                 err = store_error(exc, self.db_path)
@@ -160,7 +162,8 @@ class Session:
     def _refresh(self, conn, plan: RefreshPlan, previous: Snapshot | None,
                  first_paint: Callable[[Snapshot], None] | None,
                  notices: list[tuple[str, str]] | None = None,
-                 first_views=None) -> tuple[Snapshot, Figures | None]:
+                 first_views=None, progress: Callable[[int, int], None] | None = None
+                 ) -> tuple[Snapshot, Figures | None]:
         devices: tuple = ()
         if self.demo:
             rows = self._demo_sync(conn)
@@ -174,7 +177,7 @@ class Session:
                 show(build_views(conn, window, int(self.clock().timestamp() * 1000), wanted, by))
             if previous is None and first_paint is not None:
                 first_paint(dashboard.build_snapshot(conn, self.clock(), self.tz))
-            sync_local(conn, self.settings)
+            sync_local(conn, self.settings, progress=progress)
             devices = self._share(conn, notices if notices is not None else [])
             if plan.full or previous is None or not previous.sources:
                 rows = tuple(status.source_statuses(conn, self.settings, key_hints=True))

@@ -32,7 +32,8 @@ from tokentui.config import Settings
 from tokentui.core.text import printable
 from tokentui.core.windows import DEFAULT_WINDOW, Window, next_window
 from tokentui.tui.messages import (BudgetSaved, FiguresUpdated, HistoryLoaded, HistoryQuery,
-                               HistoryRequested, KeyStored, PollFinished, RefreshFailed, UsageUpdated, ViewsLoaded)
+                               HistoryRequested, KeyStored, PollFinished, RefreshFailed, SyncProgress,
+                               UsageUpdated, ViewsLoaded)
 from tokentui.tui.screens.budgets_screen import BudgetsScreen
 from tokentui.tui.screens.dashboard_screen import DashboardScreen
 from tokentui.tui.screens.help_screen import HelpScreen, help_rows
@@ -64,6 +65,26 @@ Clock = Callable[[], datetime]
 #: in tmux on the demo: narrower cuts model names on the dashboard and the leverage table's range
 #: column; shorter drops the dashboard's budget line. Below it the App shows a notice instead.
 MIN_SIZE = (76, 20)
+
+
+class _SyncProgressPoster:
+    """The refresh's sync progress as :class:`SyncProgress` messages: for a big sync only (16 MB
+    of new log and more, as the command line's bar) and once per percent (called per file, from
+    the refresh thread)."""
+
+    MIN_BYTES = 16 << 20
+
+    def __init__(self, post) -> None:
+        self.post = post
+        self.last = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        if total < self.MIN_BYTES:
+            return
+        pct = done * 100 // total
+        if pct != self.last:
+            self.last = pct
+            self.post(SyncProgress(done, total))
 
 
 class TokentopApp(FileActions, App[int]):
@@ -228,8 +249,9 @@ class TokentopApp(FileActions, App[int]):
 
     @work(thread=True, name="refresh", group="refresh", exit_on_error=False)
     def _refresh(self, plan: RefreshPlan, previous: Snapshot | None, first_views=None) -> None:
-        result = self.session.refresh(plan, previous, first_paint=lambda s: self.post_message(UsageUpdated(s)),
-                                      first_views=first_views)
+        result = self.session.refresh(plan, previous,
+                                      first_paint=lambda s: self.post_message(UsageUpdated(s, stored_only=True)),
+                                      first_views=first_views, progress=_SyncProgressPoster(self.post_message))
         for title, text in result.notices:
             self.call_from_thread(self.notify, text, title=title, severity="warning", timeout=20)
         self.post_message(UsageUpdated(result.snapshot))
@@ -263,11 +285,17 @@ class TokentopApp(FileActions, App[int]):
             # sessions and projects follow the logs
             self.request_views()
         self._last_problem = None
+        if message.stored_only:  # painted from the history; the logs are being read now
+            self.status_line = "reading logs…"
+            return
         stamp = datetime.fromtimestamp(message.snapshot.now_ms / 1000, self.tz).strftime("%H:%M:%S")
         self.status_line = f"{'demo · ' if self.demo else 'synced '}{stamp}"
         if self._announce_refresh and not self._refresh_again:  # not the one running when `r` was pressed
             self._announce_refresh = False
             self.notify(f"refreshed at {stamp}", title="Refresh", timeout=3)
+
+    def on_sync_progress(self, message: SyncProgress) -> None:
+        self.status_line = f"reading logs {message.done * 100 // max(1, message.total)}%"
 
     def on_refresh_failed(self, message: RefreshFailed) -> None:
         if message.title == WORKER_TITLES["refresh"]:

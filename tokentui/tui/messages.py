@@ -17,9 +17,19 @@ from tokentui.services.sessions import Views
 
 @dataclass
 class UsageUpdated(Message):
-    """A refresh finished: the dashboard's figures at one instant."""
+    """A refresh finished: the dashboard's figures at one instant. ``stored_only``: the first
+    paint, of what the history held before the logs were read."""
 
     snapshot: Snapshot
+    stored_only: bool = False
+
+
+@dataclass
+class SyncProgress(Message):
+    """A refresh's sync has read ``done`` of the ``total`` bytes of new log (a big one only)."""
+
+    done: int
+    total: int
 
 
 @dataclass
