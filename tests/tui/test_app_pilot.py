@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from textual.widgets import DataTable, Select
 
@@ -445,35 +447,69 @@ async def test_help_box_fits_every_usable_terminal(make_app, size):
         assert keys.size.width >= longest or keys.size.height > len(app.help_rows())  # fits, or wraps
 
 
-async def test_a_long_first_sync_says_it_is_reading_the_logs(tmp_path, monkeypatch):
-    """Before the first sync the dashboard paints what is stored (zeros, in a new history):
-    the header says the logs are being read, then how far, never "synced" before it is."""
+def _big_first_sync(monkeypatch):
+    """``sync_local`` that reports reading 32 MB, up to 75 %, then waits for the event it returns."""
     import threading
 
-    from tests.tui.conftest import settings
     from tokentui.services import sync as sync_service
-    from tokentui.tui.app import TokentopApp
 
-    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "nope"))
     go_on = threading.Event()
     real = sync_service.sync_local
 
     def big_sync(conn, settings_, *, only=(), progress=None, pricer=None):
-        for done in (0, 8 << 20, 8 << 20, 16 << 20, 24 << 20):  # 32 MB of new log
+        for done in (0, 8 << 20, 8 << 20, 16 << 20, 24 << 20):
             progress(done, 32 << 20)
         go_on.wait(20)
         progress(32 << 20, 32 << 20)
         return real(conn, settings_, only=only, pricer=pricer)
 
     monkeypatch.setattr(sync_service, "sync_local", big_sync)
+    return go_on
+
+
+async def test_a_long_first_sync_says_it_is_reading_the_logs(tmp_path, monkeypatch):
+    """A new history: nothing is painted before the first sync ends (its zeros would read as
+    nothing spent); the header says the logs are being read, then how far, never "synced"
+    before it is."""
+    from tests.tui.conftest import settings
+    from tokentui.tui.app import TokentopApp
+
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "nope"))
+    go_on = _big_first_sync(monkeypatch)
     seen: list[str] = []
     monkeypatch.setattr(TokentopApp, "watch_status_line", lambda self, value: seen.append(value), raising=False)
     app = TokentopApp(settings(tmp_path))
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, lambda: app.status_line == "reading logs 75%", what="progress shown")
-        assert app.snapshot is not None  # the stored figures are on the screen meanwhile
+        assert app.snapshot is None
+        assert "waiting for data" in str(app.screen.query_one("TotalsPanel").render())
         go_on.set()
         await wait_for(pilot, lambda: app.status_line.startswith("synced "), what="the end of the sync")
     assert seen[:7] == ["starting…", "reading logs…", "reading logs 0%", "reading logs 25%", "reading logs 50%",
                         "reading logs 75%", "reading logs 100%"]
     assert seen[7].startswith("synced ") and len(seen) == 8
+
+
+async def test_a_history_is_painted_before_the_first_sync_reads_the_logs(tmp_path, monkeypatch):
+    from tests.tui.conftest import settings
+    from tokentui.core.records import UsageRecord
+    from tokentui.services.sync import open_store
+    from tokentui.store import ledger
+    from tokentui.store.db import transaction
+    from tokentui.tui.app import TokentopApp
+
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "nope"))
+    conn = open_store()
+    with transaction(conn):
+        ledger.upsert(conn, [UsageRecord("codex", "k", int(time.time() * 1000) - 1000, "gpt-5", 1000, 500,
+                                         cost_pico=10**10, cost_label="estimated")], "dev")
+    conn.close()
+    go_on = _big_first_sync(monkeypatch)
+    app = TokentopApp(settings(tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.status_line == "reading logs 75%", what="progress shown")
+        await wait_for(pilot, lambda: app.snapshot is not None, what="the stored figures painted")
+        quarter = next(p for p in app.snapshot.periods if p.name == "quarter")
+        assert quarter.tokens == 1500 and app.status_line == "reading logs 75%"
+        go_on.set()
+        await wait_for(pilot, lambda: app.status_line.startswith("synced "), what="the end of the sync")

@@ -246,3 +246,19 @@ async def test_dashboard_shows_recent_sessions_when_tall_only(make_app):
         await wait_for(pilot, lambda: small.snapshot is not None, what="snapshot")
         await pilot.pause()
         assert not small.screen.query("#dash-sessions") and small.views is None
+
+
+async def test_opened_on_sessions_with_an_empty_history_it_shows_them_after_the_first_sync(tmp_path, monkeypatch):
+    """Nothing is painted from an empty history; the sessions the first sync finds are shown
+    when it ends, not one refresh later."""
+    root = tmp_path / "claude"
+    folder = root / "projects" / "-home-u-proj"
+    folder.mkdir(parents=True)
+    sid = "0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e"
+    (folder / f"{sid}.jsonl").write_text(_line(sid, 1, 100))
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(root))
+    app = TokentopApp(settings(tmp_path, refresh_seconds=600), screen="sessions")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.status_line.startswith("synced "), what="the first sync")
+        await wait_for(pilot, lambda: app.views is not None and app.views.sessions is not None
+                       and [r.session for r in app.views.sessions.rows] == [sid], timeout=5, what="the session")

@@ -27,6 +27,7 @@ from tokentui.services import dashboard, status
 from tokentui.services.dashboard import Figures, PollSchedule, Snapshot
 from tokentui.services.history import HistoryTable
 from tokentui.sources import registry
+from tokentui.store import ledger
 
 FULL_STATUS_EVERY = 12  # refreshes between full source checks (paths, keys, record counts)
 #: seconds between budget and leverage evaluations (a budget's projection costs ~0.1 s of CPU)
@@ -175,7 +176,9 @@ class Session:
 
                 window, wanted, by, show = first_views
                 show(build_views(conn, window, int(self.clock().timestamp() * 1000), wanted, by))
-            if previous is None and first_paint is not None:
+            if previous is None and first_paint is not None and ledger.holds_records(conn):
+                # what is stored, before the logs are read; an empty history is not painted (its
+                # zeros would read as nothing spent while the first sync runs)
                 first_paint(dashboard.build_snapshot(conn, self.clock(), self.tz))
             sync_local(conn, self.settings, progress=progress)
             devices = self._share(conn, notices if notices is not None else [])

@@ -199,6 +199,11 @@ def set_sync_state(conn: sqlite3.Connection, source: str, name: str, value: str)
                  "ON CONFLICT (source, name) DO UPDATE SET value = excluded.value", (source, name, value))
 
 
+def holds_records(conn: sqlite3.Connection) -> bool:
+    """Whether the ledger holds any record at all."""
+    return conn.execute("SELECT 1 FROM ledger LIMIT 1").fetchone() is not None
+
+
 def has_message_ids(conn: sqlite3.Connection, source: str) -> bool:
     """Whether ``source`` has any stored entry with a message id (what dedupe hooks compare)."""
     return bool(conn.execute("SELECT EXISTS (SELECT 1 FROM ledger WHERE source = ? AND msg_id IS NOT NULL)",

@@ -241,6 +241,8 @@ class TokentopApp(FileActions, App[int]):
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
+        if self.snapshot is None and not self.demo:  # until the first sync ends (see on_usage_updated)
+            self.status_line = "reading logs…"
         first_views = None
         if self.snapshot is None and self._first_views:  # the screen the app opens on, before any sync
             first_views = (self.window, self._first_views, self.breakdown_by,
@@ -278,7 +280,7 @@ class TokentopApp(FileActions, App[int]):
                 self._arm_poll()
 
     def on_usage_updated(self, message: UsageUpdated) -> None:
-        first = self.snapshot is None and bool(self._first_views)
+        first = message.stored_only and bool(self._first_views)  # the views came with it
         self.snapshot = message.snapshot
         self._first_views = ()
         if hasattr(self.screen, "views_wanted") and self.screen.views_wanted() and not first:
@@ -286,7 +288,6 @@ class TokentopApp(FileActions, App[int]):
             self.request_views()
         self._last_problem = None
         if message.stored_only:  # painted from the history; the logs are being read now
-            self.status_line = "reading logs…"
             return
         stamp = datetime.fromtimestamp(message.snapshot.now_ms / 1000, self.tz).strftime("%H:%M:%S")
         self.status_line = f"{'demo · ' if self.demo else 'synced '}{stamp}"
