@@ -123,7 +123,7 @@ def test_the_filter_lets_only_tokentop_own_progress_bar_draw(monkeypatch):
 
     term = Terminal()
     monkeypatch.setattr(sys, "stderr", cli.PrintableStream.wrap(term))
-    bar = cli.ProgressBar("reading agent logs")
+    bar = cli.ProgressBar("reading agent logs", 16 << 20)
     bar(16 << 20, 32 << 20)
     bar.close()
     print(f"model {H.MODELS['osc']}", file=sys.stderr)

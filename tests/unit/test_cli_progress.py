@@ -6,6 +6,7 @@ import io
 import sys
 
 from tokentui.cli import common as cli
+from tokentui.services.sync import PROGRESS_FROM
 
 
 class Terminal(io.StringIO):
@@ -17,7 +18,7 @@ def _bar(monkeypatch, times):
     term = Terminal()
     monkeypatch.setattr(sys, "stderr", cli.PrintableStream.wrap(term))
     clock = iter(times)
-    return term, cli.ProgressBar("reading agent logs", clock=lambda: next(clock))
+    return term, cli.ProgressBar("reading agent logs", PROGRESS_FROM, clock=lambda: next(clock))
 
 
 def test_after_a_second_the_bar_says_the_speed_and_the_time_left(monkeypatch) -> None:

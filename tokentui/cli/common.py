@@ -65,14 +65,15 @@ def open_stored_or_empty():
 
 
 class ProgressBar:
-    """A one-line progress bar on stderr for long work (only on a terminal, only past 16 MB);
+    """A one-line progress bar on stderr for long work (only on a terminal, only from ``min_bytes``);
     after a second, also the speed so far and the time left at that speed (a first sync of a
     few GB takes half a minute)."""
 
-    def __init__(self, label: str, enabled: bool = True, clock=None) -> None:
+    def __init__(self, label: str, min_bytes: int, enabled: bool = True, clock=None) -> None:
         import time
 
         self.label = label
+        self.min_bytes = min_bytes
         self.enabled = enabled and sys.stderr.isatty()
         self.shown = False
         self.last = -1
@@ -81,7 +82,7 @@ class ProgressBar:
         self._width = 0  # of the line drawn last: a shorter one pads it out
 
     def __call__(self, done: int, total: int) -> None:
-        if not self.enabled or total < (16 << 20):
+        if not self.enabled or total < self.min_bytes:
             return
         pct = int(done * 100 / total) if total else 100
         if pct == self.last:
@@ -104,10 +105,10 @@ class ProgressBar:
 
 
 def sync(settings, only=()):
-    from tokentui.services.sync import open_store, sync_local
+    from tokentui.services.sync import PROGRESS_FROM, open_store, sync_local
 
     conn = open_store()
-    bar = ProgressBar("reading agent logs", enabled=True)
+    bar = ProgressBar("reading agent logs", PROGRESS_FROM)
     try:
         results = sync_local(conn, settings, only=only, progress=bar)
     finally:

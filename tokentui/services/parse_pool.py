@@ -226,7 +226,6 @@ class ParsePool:
             _WORK.update(jobs, ctx=self.ctx)
             parser_ready()  # the workers inherit it
             context, init, args = multiprocessing.get_context("fork"), _worker_init, (os.getpid(),)
-        if not self._spawned:
             # A `tokentop sync` makes no reference cycles while it ingests: no cyclic GC until
             # it ends (~5 % faster), and what exists now is frozen, so forked workers never scan
             # (so never copy) what they inherit. Not in the dashboard: its UI thread goes on

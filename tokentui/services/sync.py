@@ -18,6 +18,10 @@ from tokentui.store import ledger
 from tokentui.store.db import connect
 
 
+#: new log bytes from which a sync shows how far it is (the command line's bar, the dashboard's header)
+PROGRESS_FROM = 16 << 20
+
+
 def open_store(db: Path | None = None, readonly: bool = False) -> sqlite3.Connection:
     """The history store; a damaged one is moved aside and rebuilt (see :func:`connect`)."""
     return connect(db or paths.history_db(), readonly=readonly, recover=not readonly)

@@ -68,18 +68,18 @@ MIN_SIZE = (76, 20)
 
 
 class _SyncProgressPoster:
-    """The refresh's sync progress as :class:`SyncProgress` messages: for a big sync only (16 MB
-    of new log and more, as the command line's bar) and once per percent (called per file, from
-    the refresh thread)."""
-
-    MIN_BYTES = 16 << 20
+    """The refresh's sync progress as :class:`SyncProgress` messages: for a big sync only (as
+    the command line's bar) and once per percent (called per file, from the refresh thread)."""
 
     def __init__(self, post) -> None:
+        from tokentui.services.sync import PROGRESS_FROM
+
         self.post = post
+        self.min_bytes = PROGRESS_FROM
         self.last = -1
 
     def __call__(self, done: int, total: int) -> None:
-        if total < self.MIN_BYTES:
+        if total < self.min_bytes:
             return
         pct = done * 100 // total
         if pct != self.last:
