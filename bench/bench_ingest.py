@@ -68,7 +68,7 @@ def check_truth(corpus: Path, data_dir: Path) -> str:
                             "FROM ledger GROUP BY source"))
     want_claude = sum(truth.get(f"claude.{k}", 0) for k in ("input", "output", "cache_write", "cache_read"))
     want_codex = truth.get("codex.input", 0) + truth.get("codex.output", 0)
-    ok = got.get("claude-code") == want_claude and got.get("codex") == want_codex
+    ok = got.get("claude-code", 0) == want_claude and got.get("codex", 0) == want_codex  # none stored: 0
     return "exact" if ok else f"MISMATCH got {got} want claude {want_claude} codex {want_codex}"
 
 

@@ -215,6 +215,9 @@ def main() -> None:
         per_round = sorted(a[0] / b[0] for a, b in zip(a_runs, b_runs))
         print(f"ratio     tokentop / ccusage wall = {ratio:.2f}x (medians); per round median "
               f"{statistics.median(per_round):.2f}x ({per_round[0]:.2f}–{per_round[-1]:.2f})")
+        # CPU time drifts less than wall time on a shared machine, and on few cores it is what decides
+        cpu = statistics.median(r[1] for r in a_runs) / statistics.median(r[1] for r in b_runs)
+        print(f"ratio     tokentop / ccusage CPU  = {cpu:.2f}x (medians)")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -68,3 +68,40 @@ def test_ccusage_totals_checked_against_truth(bench, tmp_path):
     out.write_text(json.dumps({"totals": {"inputTokens": 60, "outputTokens": 14, "cacheCreationTokens": 7,
                                           "cacheReadTokens": 100}}))
     assert bench.ccusage_check(tmp_path, out).startswith("MISMATCH")
+
+
+#: a stand-in for ccusage's native binary: `daily --json --offline` prints the corpus's true totals
+FAKE_CCUSAGE = """#!{python}
+import json, os, sys
+from pathlib import Path
+assert sys.argv[1:] == ["daily", "--json", "--offline"], sys.argv
+truth = json.loads((Path(os.environ["CLAUDE_CONFIG_DIR"]).parent / "truth.json").read_text())["totals"]
+t = lambda k: truth.get(k, 0)
+print(json.dumps({{"daily": [], "totals": {{
+    "inputTokens": t("claude.input") + t("codex.input") - t("codex.cached_input"),
+    "outputTokens": t("claude.output") + t("codex.output"),
+    "cacheCreationTokens": t("claude.cache_write"),
+    "cacheReadTokens": t("claude.cache_read") + t("codex.cached_input")}}}}))
+"""
+
+
+def test_a_run_prints_both_tools_and_the_wall_and_cpu_ratios(tmp_path):
+    """End to end on a small corpus, with a stand-in for ccusage: both tools' figures with their
+    totals checked, then the ratio of wall times and of CPU times (the steadier of the two)."""
+    import subprocess
+
+    from tests.corpus import make_corpus
+
+    corpus = make_corpus(tmp_path / "corpus", mb=1, seed=4, days=3)
+    fake = tmp_path / "ccusage"
+    fake.write_text(FAKE_CCUSAGE.format(python=sys.executable))
+    fake.chmod(0o755)
+    env = {**os.environ, "PYTHONPATH": str(BENCH.parent)}
+    out = subprocess.run([sys.executable, str(BENCH / "bench_vs_ccusage.py"), "--corpus", str(corpus), "--runs", "2",
+                          "--ccusage", str(fake)], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == ["corpus", "tokentop", "ccusage", "ratio", "ratio"]
+    assert lines[1].endswith("totals exact") and lines[2].endswith("totals exact"), out.stdout
+    assert "wall =" in lines[3] and "CPU  =" in lines[4]
+    assert float(lines[4].split("=")[1].split("x")[0]) > 0
