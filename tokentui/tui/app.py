@@ -25,15 +25,14 @@ from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
-from textual.worker import Worker, WorkerState, get_current_worker
+from textual.worker import Worker, WorkerState
 
 from tokentui import paths
 from tokentui.config import Settings
 from tokentui.core.text import printable
-from tokentui.core.windows import DEFAULT_WINDOW, Window, next_window
-from tokentui.tui.messages import (BudgetSaved, FiguresUpdated, HistoryLoaded, HistoryQuery,
-                               HistoryRequested, KeyStored, PollFinished, RefreshFailed, SyncProgress,
-                               UsageUpdated, ViewsLoaded)
+from tokentui.core.windows import DEFAULT_WINDOW, Window
+from tokentui.tui.messages import (BudgetSaved, FiguresUpdated, HistoryQuery, KeyStored, PollFinished,
+                               RefreshFailed, SyncProgress, UsageUpdated, ViewsLoaded)
 from tokentui.tui.screens.budgets_screen import BudgetsScreen
 from tokentui.tui.screens.dashboard_screen import DashboardScreen
 from tokentui.tui.screens.help_screen import HelpScreen, help_rows
@@ -48,6 +47,7 @@ from tokentui.services.history import HistoryTable
 from tokentui.services.sessions import Views
 from tokentui.services.session import RefreshPlan, Session, utc_now
 from tokentui.tui.app_actions import FileActions, describe
+from tokentui.tui.app_loads import DataLoads
 from tokentui.tui.theming import ReadableDim, install_themes, load_themes, theme_from_spec
 from tokentui.tui.widgets.nav_bar import NavBar
 
@@ -87,7 +87,7 @@ class _SyncProgressPoster:
             self.post(SyncProgress(done, total))
 
 
-class TokentopApp(FileActions, App[int]):
+class TokentopApp(FileActions, DataLoads, App[int]):
     """tokentop's TUI over a :class:`Session` (see there for ``db_path``, ``demo`` and ``clock``)."""
 
     CSS_PATH = "tokentop.tcss"
@@ -355,64 +355,6 @@ class TokentopApp(FileActions, App[int]):
         delay = self.session.seconds_to_next_poll()
         if delay is not None and self.is_running:
             self._poll_timer = self.set_timer(delay, self._start_poll)
-
-    # --- history ----------------------------------------------------------------------------
-    def on_history_requested(self, message: HistoryRequested) -> None:
-        self._history_query = message.query
-        self._load_history(message.query)
-
-    @work(thread=True, name="history", group="history", exclusive=True, exit_on_error=False)
-    def _load_history(self, query: HistoryQuery) -> None:
-        worker = get_current_worker()
-        table = self.session.history(query.period, query.source, query.model, cancelled=lambda: worker.is_cancelled,
-                                     device=query.device)
-        if table is not None and not worker.is_cancelled:
-            self.post_message(HistoryLoaded(query, table))
-
-    def on_history_loaded(self, message: HistoryLoaded) -> None:
-        if message.query == self._history_query:
-            self.history = message.table
-
-    # --- sessions and projects ----------------------------------------------------------------
-    def request_views(self) -> None:
-        """Build what the current screen shows of sessions and projects, in a worker (the
-        newest request wins; a running one is cancelled)."""
-        screen = self.screen
-        wanted = tuple(screen.views_wanted()) if hasattr(screen, "views_wanted") else ()
-        if self.snapshot is None and self._first_views == wanted:
-            return  # the first refresh builds them (see _start_refresh)
-        if wanted:
-            self._load_views(self.window, wanted, self.breakdown_by)
-
-    @work(thread=True, name="views", group="views", exclusive=True, exit_on_error=False)
-    def _load_views(self, window: Window, wanted: tuple[str, ...], breakdown_by: str) -> None:
-        worker = get_current_worker()
-        views = self.session.views(window, wanted, breakdown_by, cancelled=lambda: worker.is_cancelled)
-        if views is not None and not worker.is_cancelled:
-            self.post_message(ViewsLoaded(views))
-
-    def on_views_loaded(self, message: ViewsLoaded) -> None:
-        if message.views.window == self.window and message.views.breakdown_by == self.breakdown_by:
-            self.views = message.views
-
-    def action_cycle_window(self) -> None:
-        self.window = next_window(self.window)
-
-    def watch_window(self) -> None:
-        if self.is_running:
-            self.request_views()
-
-    def watch_breakdown_by(self) -> None:
-        if self.is_running:
-            self.request_views()
-
-    def show_sessions_of(self, text: str, back_to: str | None = None) -> None:
-        """The Sessions screen filtered by ``text``; escape there returns to ``back_to``."""
-        self.action_show_screen(SessionsScreen.MODE)
-        screen = self.screen
-        if isinstance(screen, SessionsScreen):
-            screen.return_to = back_to
-            screen.set_filter(text)
 
     # --- actions ----------------------------------------------------------------------------
     def action_show_screen(self, mode: str) -> None:
