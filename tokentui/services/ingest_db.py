@@ -54,6 +54,16 @@ class DatabaseSources:
         result.implausible = quarantined
         return result
 
+    def _changed_locations(self, source: str, reader, result: SourceResult):
+        """``(location, signature)`` of each of ``reader``'s locations whose signature differs
+        from the one stored at its last read (``result.files`` counts every location)."""
+        dirs = reader.locations(self.extra.get(source, ()))
+        result.files = len(dirs)
+        for d in dirs:
+            sig = reader.signature(d)
+            if ledger.get_sync_state(self.conn, source, f"signature:{d}") != sig:
+                yield d, sig
+
     def _watermarked(self, source: str, reader: WatermarkDatabase) -> SourceResult:
         """A database read from a watermark: the rows added or changed since the location's
         last read are stored (priced here). With ``running_totals`` (e.g. Zed threads) each
@@ -62,12 +72,7 @@ class DatabaseSources:
         counter that went down (a rewound thread) adds nothing and becomes the new base: spent
         tokens are never taken back, never counted twice."""
         result = SourceResult(source)
-        dirs = reader.locations(self.extra.get(source, ()))
-        result.files = len(dirs)
-        for d in dirs:
-            sig = reader.signature(d)
-            if ledger.get_sync_state(self.conn, source, f"signature:{d}") == sig:
-                continue
+        for d, sig in self._changed_locations(source, reader, result):
             mark = ledger.get_sync_state(self.conn, source, f"watermark:{d}")
             snaps, new_mark, skipped, problem = reader.read_since(d, mark)
             bad = 0
@@ -119,12 +124,7 @@ class DatabaseSources:
         from tokentui.core.session_totals import deltas
 
         result = SourceResult(source)
-        dirs = reader.locations(self.extra.get(source, ()))
-        result.files = len(dirs)
-        for d in dirs:
-            sig = reader.signature(d)
-            if ledger.get_sync_state(self.conn, source, f"signature:{d}") == sig:
-                continue
+        for d, sig in self._changed_locations(source, reader, result):
             try:
                 mark = json.loads(ledger.get_sync_state(self.conn, source, f"watermark:{d}") or "null")
             except ValueError:
