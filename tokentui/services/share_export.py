@@ -37,18 +37,24 @@ def host_tag() -> str:
     return hashlib.sha256(node.encode("utf-8", "replace")).hexdigest()[:12]
 
 
+def _listing(mine: Path):
+    """``(entry, parsed segment name or None)`` for the first MAX_FILES entries of this device's
+    folder (OSError, FileNotFoundError included, when it cannot be listed)."""
+    with os.scandir(mine) as it:
+        for n, e in enumerate(it):
+            if n > MAX_FILES:
+                return
+            yield e, segment.parse_name(e.name)
+
+
 def _check_twin(mine: Path, own: str, seq: int, result: ShareResult) -> None:
     """Read this device's newest segment when it is newer than any this device wrote: written on
     another host, it means another machine uses the same device id."""
     top, path = 0, None
     try:
-        with os.scandir(mine) as it:
-            for n, e in enumerate(it):
-                if n > MAX_FILES:
-                    break
-                sn = segment.parse_name(e.name)
-                if sn and sn.seq > top:
-                    top, path = sn.seq, e.path
+        for e, sn in _listing(mine):
+            if sn and sn.seq > top:
+                top, path = sn.seq, e.path
     except OSError:
         return
     if top <= seq or path is None:
@@ -70,15 +76,11 @@ def _own_seqs(mine: Path) -> int:
     """The highest segment number in this device's folder (0 if none)."""
     top = 0
     try:
-        with os.scandir(mine) as it:
-            for n, e in enumerate(it):
-                if n > MAX_FILES:
-                    break
-                name = segment.parse_name(e.name)
-                if name:
-                    top = max(top, name.seq)
-                elif e.name.startswith(".tokentop-") and e.name.endswith(".tmp"):
-                    _drop_stale_temp(e)
+        for e, name in _listing(mine):
+            if name:
+                top = max(top, name.seq)
+            elif e.name.startswith(".tokentop-") and e.name.endswith(".tmp"):
+                _drop_stale_temp(e)
     except FileNotFoundError:
         return 0
     return top
