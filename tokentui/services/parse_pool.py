@@ -7,8 +7,8 @@ and inherit the jobs and the parse context. Forking a process that runs other th
 unsafe (a lock another thread holds stays held in the child forever), so from the dashboard,
 whose sync runs on a thread beside the UI's, they are spawned: new interpreters that get the
 parse context when they start and their jobs with each task. Spawning costs each worker an
-interpreter start and the parsers' imports (~100 ms), so it pays only from
-:data:`SPAWN_MIN` bytes.
+interpreter start and the parsers' imports (~70 ms: a new ``python`` importing
+``multiprocessing.spawn``, this module and orjson), so it pays only from :data:`SPAWN_MIN` bytes.
 
 Workers die with the writer, however it ends, so they never hold the store or the caller's
 output pipe (``$(tokentop sync)``) after it: each asks the kernel for SIGKILL when its parent
