@@ -124,6 +124,7 @@ class Ingestor(DatabaseSources):
         self.reprice_if_needed()
         plans = []
         tail = []
+        renewed: dict[str, int] = {}  # sources read again from the start: their rows before
         for source, reader in ((src, part) for src in sources for part in _parts(registry.reader(src))):
             if isinstance(reader, (SignedDatabase, WatermarkDatabase, SessionTotals)):  # databases: after the files
                 tail.append((source, reader))
@@ -134,6 +135,11 @@ class Ingestor(DatabaseSources):
             except (OSError, ValueError) as exc:  # ValueError: a path with a NUL byte
                 files, problem = [], f"cannot list log files: {getattr(exc, 'strerror', None) or exc}"
             result.files, result.problem = len(files), problem
+            if isinstance(reader, JsonlLog) and reader.dedupe is None and reader.revision > 1 \
+                    and ledger.read_revision(self.conn, source) < reader.revision:
+                with transaction(self.conn):  # checked again inside: another sync may have done it
+                    if ledger.renew_cursors(self.conn, source, reader.revision):
+                        renewed[source] = ledger.source_rows(self.conn, source)
             jobs = plan(self.conn, source, files)
             plans.append((source, reader, jobs, result))
             if isinstance(reader, JsonlLog) and reader.prepare is not None and jobs:
@@ -162,6 +168,8 @@ class Ingestor(DatabaseSources):
             for source, reader, jobs, result in plans:
                 if isinstance(reader, JsonlLog):
                     self._jsonl(source, reader.dedupe, jobs, result, on_bytes)
+                    if source in renewed:  # rows read again are not new: only those the store lacked
+                        result.records = ledger.source_rows(self.conn, source) - renewed[source]
                 else:
                     self._rewritten(reader, jobs, result, on_bytes)
                 results.append(result)

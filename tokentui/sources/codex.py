@@ -32,6 +32,8 @@ from tokentui.sources.common import (
 )
 
 FALLBACK_MODEL = "gpt-5"
+#: a longer ``cwd`` is no folder a session ran in (PATH_MAX is 4096 on Linux)
+MAX_CWD = 4096
 #: running totals of a session grow past one request's cap; beyond this they are corrupt
 MAX_RUNNING_TOTAL = 10**13
 _FIELDS = ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_output_tokens", "total_tokens")
@@ -184,6 +186,8 @@ class CodexParser:
                 m = _model_of(payload)
                 if m:
                     self.state["model"], self.state["fb"] = m, False
+                if self.state.get("cwd") is None:  # a rollout whose session_meta names no folder
+                    self._project(payload.get("cwd"))
                 self._turn_started(payload)
                 continue
             if kind == "session_meta":
@@ -263,7 +267,14 @@ class CodexParser:
             self.quotas.add(r)
         self._last_limits, self._last_quota_rows = seen, (rows if timeless else None)
 
+    def _project(self, cwd) -> None:
+        """The session's project: the folder it started in (the first ``cwd`` read; a fork's
+        own session_meta comes before the lines it copies from its parent)."""
+        if self.state.get("cwd") is None and type(cwd) is str and 0 < len(cwd) <= MAX_CWD and cwd.strip():
+            self.state["cwd"] = cwd
+
     def _session_meta(self, payload: dict, line_ts=None) -> None:
+        self._project(payload.get("cwd"))
         parent = payload.get("forked_from_id")
         src = payload.get("source")
         if not parent and type(src) is dict:
@@ -381,6 +392,7 @@ class CodexParser:
         else:
             evs = [(None, ev) for ev in self.events(lines)]
         out = []
+        project = self.state.get("cwd") or f.project
         for key, (ts_ms, _ts, model, fallback, raw) in evs:
             inp, cached, outp, reas, total = raw
             key = key or f"{ts_ms}|{model}|{inp}|{cached}|{outp}|{reas}|{total}"  # the config never changes it
@@ -388,7 +400,7 @@ class CodexParser:
                 model, fallback = model + FAST_SUFFIX, True
             cost = self.pricer.cost_pico(model, inp - cached, outp, 0, 0, cached)
             out.append(UsageRecord(SOURCE, key, ts_ms, model, inp - cached, outp, 0, 0, cached, reas,
-                                   f.project, f.session, cost, UNPRICED if cost is None else ESTIMATED,
+                                   project, f.session, cost, UNPRICED if cost is None else ESTIMATED,
                                    model_fallback=fallback))
         return out
 
@@ -442,7 +454,9 @@ def quota_account(home: str) -> str:
 def _reader():
     from tokentui.sources.readers import JsonlLog
 
-    return JsonlLog(where=where, discover=discover, parse=parse_lines, prepare=prepare, looked=looked)
+    # revision 2: records carry the session's folder as their project (stored rows get it on
+    # the first sync after the upgrade, which reads the rollouts again)
+    return JsonlLog(where=where, discover=discover, parse=parse_lines, prepare=prepare, looked=looked, revision=2)
 
 
 READER = _reader()

@@ -92,6 +92,11 @@ class JsonlLog(NamedTuple):
     prepare: Callable[[list[LocalFile]], Any] | None = None
     parallel: bool = True  # may be parsed in worker processes
     looked: Looked | None = None
+    #: raised when the parser reads more from the same bytes (e.g. a field it used to leave out):
+    #: the next sync reads this source's files again from the start, once, and rows upserted by
+    #: key take the new reading. Only without a dedupe hook: the stored entries would count the
+    #: copies read again as duplicates and keep the old rows
+    revision: int = 1
 
 
 class RewrittenJson(NamedTuple):

@@ -10,7 +10,7 @@ import sqlite3
 from typing import Iterable, NamedTuple, Sequence
 
 from tokentui.core.records import UNPRICED, UsageRecord, problem, storable_cost
-from tokentui.store.db import now_ms
+from tokentui.store.db import get_meta, now_ms, set_meta
 
 #: ``device`` and ``updated_ms`` come last: :func:`record_row` builds the rest (in a worker
 #: process, during a parallel ingest) and :func:`upsert_rows` appends them
@@ -128,6 +128,28 @@ class FileCursor(NamedTuple):
     records: int = 0
     duplicates: int = 0
     skipped: int = 0
+
+
+def renew_cursors(conn: sqlite3.Connection, source: str, revision: int) -> bool:
+    """Forget ``source``'s file cursors, once, when its reader's ``revision`` is newer than the
+    one its files were read with (none recorded: 1), so that its next read takes every file from
+    the start. Rows stay: the new reading upserts them by key. Call in a transaction."""
+    if read_revision(conn, source) >= revision:
+        return False
+    conn.execute("DELETE FROM files WHERE source = ?", (source,))
+    set_meta(conn, f"reader_revision:{source}", str(revision))
+    return True
+
+
+def source_rows(conn: sqlite3.Connection, source: str) -> int:
+    """How many ledger rows ``source`` has (any device)."""
+    return conn.execute("SELECT COUNT(*) FROM ledger WHERE source = ?", (source,)).fetchone()[0]
+
+
+def read_revision(conn: sqlite3.Connection, source: str) -> int:
+    """The reader revision ``source``'s cursors were made with (see :func:`renew_cursors`)."""
+    have = get_meta(conn, f"reader_revision:{source}")
+    return int(have) if have is not None and have.isdigit() else 1
 
 
 def cursor_identities(conn: sqlite3.Connection, source: str) -> dict[str, tuple[int, int, int, int]]:
