@@ -27,8 +27,30 @@ def test_subfolders_fold_into_the_recorded_repository_but_never_into_home():
 
 def test_display_names():
     assert display_name("/home/me/api") == "api"
-    assert display_name("-Users-me-code-api") == "-Users-me-code-api"
     assert display_name(None) == "(no project)"
+    # an encoded name no recorded folder matched: without its home-folder part (as ccusage's
+    # tables and tokentop's snapshot show it); the rest of a flattened path cannot be split
+    assert display_name("-Users-me-code-api") == "code-api"
+    assert display_name("-home-dev-api-server") == "api-server"
+    assert display_name("C--Users-al-repo") == "repo" and display_name("-root-api") == "api"
+    assert display_name("-srv-api") == "-srv-api" and display_name("-home-dev-") == "-home-dev-"
+    assert display_name("gemini-slug") == "gemini-slug"
+
+
+def test_an_encoded_name_is_the_folder_another_agent_recorded():
+    got = fold_projects(["-home-me-api", "/home/me/api", "-home-me-api--claude-worktrees-a1",
+                         "-home-me-web", "C--code-tool", "C:\\code\\tool\\", "-home-me-lib",
+                         "/home/me/lib/.worktrees/x", "-home-me-api-web", "/home/me/api/web"])
+    assert got["-home-me-api"] == "/home/me/api"  # Claude Code and Codex in one repository
+    assert got["-home-me-api--claude-worktrees-a1"] == "/home/me/api"  # a Claude worktree too
+    assert got["C--code-tool"] == "C:/code/tool"  # a Windows folder
+    assert got["-home-me-lib"] == "/home/me/lib"  # only a worktree of it was recorded
+    assert got["-home-me-api-web"] == "/home/me/api"  # the subfolder, folded as its path is
+    assert got["-home-me-web"] == "-home-me-web"  # no agent recorded /home/me/web
+    # two recorded folders with one encoding: which one is unknowable, so neither
+    amb = fold_projects(["-a-b-c", "/a/b-c", "/a/b/c"])
+    assert amb["-a-b-c"] == "-a-b-c" and amb["/a/b/c"] == "/a/b/c"
+    assert fold_projects(["-a-b-c", "/a/b.c"])["-a-b-c"] == "/a/b.c"  # one folder: it is that one
 
 
 def test_windows_cycle_and_efficiency():

@@ -16,8 +16,14 @@ project it belongs to, by these rules, in order:
    (``/home/NAME``, ``/Users/NAME``, ``C:/Users/NAME``, ``/root``) or a filesystem root, which
    would swallow every repository under them. Encoded names are never folded by this rule:
    ``-code-api-web`` cannot be told from a sibling repository ``api-web``.
+4. An encoded name is the recorded folder it encodes, when another agent recorded that folder
+   (Codex, OpenCode, … record the path itself): ``-home-me-api`` is ``/home/me/api`` when
+   sessions ran there, so one repository is one project whichever agent worked in it. Two
+   recorded folders with the same encoding (``/a/b-c`` and ``/a/b/c``) leave the name alone.
 
-The display name is the folded path's last folder (``api``), or the encoded name as recorded.
+The display name is the folded path's last folder (``api``); an encoded name that no folder
+matched is shown without its home-folder part (``-Users-me-code-api`` is ``code-api``: the rest
+of a flattened path cannot be split reliably).
 """
 
 from __future__ import annotations
@@ -28,6 +34,9 @@ from typing import Iterable
 _WORKTREE_DIRS = ("/.worktrees/", "/.claude/worktrees/", "/.git/worktrees/", "/worktrees/")
 _WORKTREE_ENCODED = ("--worktrees-", "--claude-worktrees-", "--git-worktrees-")
 _SIBLING = re.compile(r"^(.*?)[.-]worktrees/[^/]+")
+_NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
+#: a home folder at the start of an encoded name: /home/NAME, /Users/NAME, C:\\Users\\NAME, /root
+_ENCODED_HOME = re.compile(r"^(?:-(?:home|Users|users)-[^-]+-|[A-Za-z]--Users-[^-]+-|-root-)")
 _HOME = re.compile(r"^(?:/home/[^/]+|/Users/[^/]+|[A-Za-z]:/Users/[^/]+|/root|/|[A-Za-z]:)$", re.IGNORECASE)
 
 
@@ -57,8 +66,14 @@ def normalize(name: str) -> str:
     return text
 
 
+def encoded(path: str) -> str:
+    """Claude Code's folder name for ``path``: every character but an ASCII letter or digit is
+    ``-`` (``/home/u/my.app`` → ``-home-u-my-app``)."""
+    return _NOT_ALNUM.sub("-", path)
+
+
 def fold_projects(names: Iterable[str | None]) -> dict[str | None, str | None]:
-    """``{recorded name: project}`` for every name (rules 1–3); ``None`` stays ``None``."""
+    """``{recorded name: project}`` for every name (rules 1–4); ``None`` stays ``None``."""
     recorded = {n for n in names}
     base = {n: (normalize(n) if n else n) for n in recorded}
     roots = sorted({p for p in base.values() if p and _is_path(p)}, key=len)
@@ -72,6 +87,19 @@ def fold_projects(names: Iterable[str | None]) -> dict[str | None, str | None]:
                     p = root
                     break
         folded[n] = p
+    # rule 4: the folders an encoded name may stand for, each as recorded and as folded
+    by_code: dict[str, str | None] = {}
+    for n, p in folded.items():
+        if p and _is_path(p):
+            for text in {n.replace("\\", "/").rstrip("/"), base[n], p}:
+                code = encoded(text)
+                by_code[code] = p if by_code.get(code, p) == p else None  # None: two projects
+    if by_code:
+        for n, p in base.items():
+            if p and not _is_path(p):
+                target = by_code.get(n) or by_code.get(p)
+                if target:
+                    folded[n] = target
     return folded
 
 
@@ -81,4 +109,5 @@ def display_name(project: str | None) -> str:
         return "(no project)"
     if _is_path(project):
         return project.rstrip("/").rsplit("/", 1)[-1] or project
-    return project
+    m = _ENCODED_HOME.match(project)
+    return project[m.end():] if m and m.end() < len(project) else project

@@ -66,6 +66,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Mapping
 
 from tokentui.core.dates import DateRangeError, check_day
+from tokentui.core.projects import display_name
 from tokentui.core.records import PICO
 
 SCHEMA_VERSION = 1
@@ -203,22 +204,15 @@ def number(value: Any, places: int = 4) -> Any:
     return str(value)
 
 
-_HOME = re.compile(r"^-(home|Users|users|root)-[^-]+-")
-
-
 def project_name(project: str) -> str:
     """A project's name without the path it lives at.
 
-    ``/home/u/work/api`` → ``api``; Claude's flattened ``-home-u-my-app`` → ``my-app``
-    (the home prefix dropped; the rest of a flattened path cannot be split reliably)."""
+    ``/home/u/work/api`` → ``api``; Claude's flattened ``-home-u-my-app`` → ``my-app``, as the
+    tables show it (:func:`tokentui.core.projects.display_name`), never a path."""
     p = project.strip().rstrip("/\\")
-    if "/" in p or "\\" in p:
+    if "/" in p or "\\" in p or not p:
         return re.split(r"[/\\]", p)[-1] or "(root)"
-    if p.startswith("-"):
-        m = _HOME.match(p)
-        rest = p[m.end():] if m else p.lstrip("-")
-        return rest or "(home)"
-    return p
+    return display_name(p).lstrip("-") or "(home)"
 
 
 # --- periods --------------------------------------------------------------------------------
