@@ -17,8 +17,9 @@ project it belongs to, by these rules, in order:
    would swallow every repository under them. Encoded names are never folded by this rule:
    ``-code-api-web`` cannot be told from a sibling repository ``api-web``.
 4. An encoded name is the recorded folder it encodes, when another agent recorded that folder
-   (Codex, OpenCode, … record the path itself): ``-home-me-api`` is ``/home/me/api`` when
-   sessions ran there, so one repository is one project whichever agent worked in it. Two
+   (Codex, OpenCode, … record the path itself) or Claude Code's own transcripts name it (their
+   lines carry the ``cwd``): ``-home-me-api`` is ``/home/me/api``, so one repository is one
+   project whichever agent worked in it, and Claude Code's projects fold by rules 2–3 too. Two
    recorded folders with the same encoding (``/a/b-c`` and ``/a/b/c``) leave the name alone.
 
 The display name is the folded path's last folder (``api``); an encoded name that no folder
@@ -72,9 +73,13 @@ def encoded(path: str) -> str:
     return _NOT_ALNUM.sub("-", path)
 
 
-def fold_projects(names: Iterable[str | None]) -> dict[str | None, str | None]:
-    """``{recorded name: project}`` for every name (rules 1–4); ``None`` stays ``None``."""
-    recorded = {n for n in names}
+def fold_projects(names: Iterable[str | None], folders: Iterable[str] = ()) -> dict[str | None, str | None]:
+    """``{recorded name: project}`` for every name (rules 1–4); ``None`` stays ``None``.
+
+    ``folders``: more folders sessions ran in, which name no record themselves (the folder a
+    Claude Code project dir encodes, read from its transcripts): rules 3 and 4 use them as
+    recorded folders."""
+    recorded = {n for n in names} | {f for f in folders if f and _is_path(f.replace("\\", "/"))}
     base = {n: (normalize(n) if n else n) for n in recorded}
     roots = sorted({p for p in base.values() if p and _is_path(p)}, key=len)
     folded: dict[str | None, str | None] = {}

@@ -10,11 +10,13 @@ from zoneinfo import ZoneInfo
 
 from tokentui.core import fmt
 from tokentui.core.overlap import left_out
+from tokentui.core.projects import display_name, fold_projects
 from tokentui.sources import registry
 from tokentui.core.records import usd
 from tokentui.core.text import printable
 from tokentui.store import queries
 from tokentui.store.queries import Filter, Totals
+from tokentui.store.sessions import project_folders
 
 KINDS = {"daily": "day", "weekly": "week", "monthly": "month", "session": "session", "project": "project"}
 ROW_KEY = {"daily": "date", "weekly": "week", "monthly": "month"}
@@ -187,6 +189,9 @@ def _sessions(conn: sqlite3.Connection, f: Filter, req: ReportRequest) -> dict:
                      "modelsUsed": list(total.models), "modelBreakdowns": _model_breakdowns(s.by_model),
                      "unpricedTokens": total.unpriced_tokens, **_hints(total, s.by_model)})
     rows.sort(key=lambda r: -r["totalCost"])
+    folded = fold_projects((r["projectPath"] for r in rows), project_folders(conn))
+    for r in rows:  # the name the tables show: the folded project's (see core.projects)
+        r["projectName"] = display_name(folded.get(r["projectPath"]))
     return {"session": rows, "totals": {**_fields(grand), "unpricedTokens": grand.unpriced_tokens}}
 
 
@@ -296,10 +301,8 @@ def _session_table(report: dict, width: int, tz: ZoneInfo, breakdown: bool = Fal
     """One session a line: project (its folded folder name, never the path), source, last
     activity in ``tz``, requests, tokens and cost; from 120 columns also the duration, the
     cache hit ratio and the models (most expensive first); ``breakdown``: a line per model."""
-    from tokentui.core.projects import display_name, fold_projects
-
     rows = report["session"]
-    folded = fold_projects(r.get("projectPath") for r in rows)
+    folded = fold_projects(r.get("projectPath") for r in rows)  # rows made without projectName
     wide = width >= 120
     start = width >= 150
     fixed = 2 + 11 + 2 + 16 + 2 + 5 + 2 + 8 + 2 + 10 + ((2 + 7 + 2 + 5) if wide else 0) + (2 + 11 if start else 0)
@@ -311,7 +314,7 @@ def _session_table(report: dict, width: int, tz: ZoneInfo, breakdown: bool = Fal
     lines = [head.rstrip(), "─" * len(head)]
     any_unpriced = False
     for r in rows:
-        project = display_name(folded.get(r.get("projectPath")))
+        project = r.get("projectName") or display_name(folded.get(r.get("projectPath")))
         last = datetime.fromisoformat(r["lastActivity"].replace("Z", "+00:00")).astimezone(tz)
         reqs = r.get("requests")
         line = (f"{_clip_left(project, label_w):<{label_w}}  {_clip(r['source'], 11):<11}  "

@@ -79,7 +79,7 @@ def build_sessions(conn: sqlite3.Connection, window: Window, now_ms: int,
                    sources: tuple[str, ...] = ()) -> SessionsView:
     started = time.perf_counter()
     gs = store.groups(conn, window.since_ms(now_ms), sources=sources)
-    folded = fold_projects(g.project for g in gs)
+    folded = fold_projects((g.project for g in gs), store.project_folders(conn))
     rows, total = [], Totals()
     for g in gs:
         t = g.total()
@@ -213,7 +213,7 @@ def build_projects(conn: sqlite3.Connection, window: Window, now_ms: int, source
     started = time.perf_counter()
     since, until = span if span is not None else (window.since_ms(now_ms), None)
     gs = store.groups(conn, since, until, sessions_only=False, sources=sources, local_only=True)
-    folded = fold_projects(g.project for g in gs)
+    folded = fold_projects((g.project for g in gs), store.project_folders(conn))
     accs: dict[str | None, _Acc] = {}
     for g in gs:
         a = accs.setdefault(folded[g.project], _Acc())
@@ -263,7 +263,7 @@ def build_breakdown(conn: sqlite3.Connection, by: str, window: Window, now_ms: i
     first; ``source`` lists the provider APIs too, as rows of their own (``api``)."""
     got = store.breakdown(conn, by, window.since_ms(now_ms))
     merged: dict[tuple[str, bool], Totals] = {}
-    folded = fold_projects(k for k, _, _ in got) if by == "project" else {}
+    folded = fold_projects((k for k, _, _ in got), store.project_folders(conn)) if by == "project" else {}
     for key, kind, t in got:
         name = display_name(folded.get(key, key)) if by == "project" else (key or "(none)")
         merged.setdefault((name, kind == "api"), Totals()).add(t)

@@ -26,6 +26,7 @@ from tokentui.config import Settings, resolve_timezone
 from tokentui.core.overlap import person_totals
 from tokentui.sources import registry
 from tokentui.core.pricing import pricing_data_version
+from tokentui.core.projects import fold_projects
 from tokentui.core.secrets import redact_tree
 from tokentui.core.totals import Totals
 from tokentui.export import EXTENSIONS, render
@@ -35,6 +36,7 @@ from tokentui.errors import TokentopError, UsageError
 from tokentui.export import sections
 from tokentui.store import figures, ledger, queries
 from tokentui.store.db import get_meta
+from tokentui.store.sessions import project_folders
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,8 +158,12 @@ def _daily(u: _Usage, first: date, last: date) -> list[dict[str, Any]]:
 
 def _projects(conn: sqlite3.Connection, f: queries.Filter) -> list[dict[str, Any]]:
     merged: dict[str, list[int]] = {}
-    for project, tokens, pico in figures.project_sums(conn, f.since_ms, f.until_ms):
-        acc = merged.setdefault(project_name(project), [0, 0])
+    sums = list(figures.project_sums(conn, f.since_ms, f.until_ms))
+    # folded as the Projects screen folds them (worktrees, subfolders, one repository across
+    # agents), named without the path
+    folded = fold_projects((p for p, _, _ in sums), project_folders(conn))
+    for project, tokens, pico in sums:
+        acc = merged.setdefault(project_name(folded.get(project) or project), [0, 0])
         acc[0] += tokens
         acc[1] += pico
     rows = [{"project": name, "total_tokens": tok, "cost_usd": money(pico)} for name, (tok, pico) in merged.items()]

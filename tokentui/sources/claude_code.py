@@ -14,6 +14,7 @@ from typing import Iterable, Sequence
 
 from tokentui.core.lazy_re import lazy_compile
 from tokentui.core.pricing import FAST_SUFFIX
+from tokentui.core.projects import encoded
 from tokentui.core.records import MAX_TOKENS, ESTIMATED, UNPRICED, UsageRecord, storable_cost, to_pico
 from tokentui.core.slots import SlotValue
 from tokentui.sources.claude_desktop import DesktopRoot, desktop_roots
@@ -30,6 +31,10 @@ from tokentui.sources.common import (
 
 SOURCE = "claude-code"
 SYNTHETIC = "<synthetic>"
+#: usage lines of a file tried for the folder its project dir encodes (the first has it, unless
+#: the session changed folder at once); a dir name cut to 200 characters matches none
+FOLDER_TRIES = 3
+MAX_FOLDER = 4096
 
 # ccusage drops a usage line when any of these keys is literally null anywhere in it (§2.3)
 _NULL_KEY_NAMES = frozenset((b"id", b"cwd", b"model", b"speed", b"costUSD", b"version", b"sessionId", b"requestId",
@@ -176,6 +181,10 @@ class ClaudeParser:
         self._pending: _Fields | None = None
         self._ts: tuple[str | None, int | None] = (None, None)  # streamed copies share a timestamp: parse once
         self._version: str | None = None  # the last valid version string
+        #: the folder the file's project dir name encodes (a usage line's ``cwd`` that encodes to
+        #: it: the session's start folder), for naming projects (:mod:`tokentui.core.projects`)
+        self.folder: str | None = None
+        self._folder_tries = FOLDER_TRIES if file.project and file.project.startswith("-") else 0
 
     def feed(self, lines: Iterable[bytes], final: bool = True) -> list[ClaudeEntry]:
         """Entries for ``lines``. With ``final=False`` the last entry may be held back (a later
@@ -225,6 +234,8 @@ class ClaudeParser:
         usage = msg.get("usage")
         if type(usage) is not dict or _has_null_key(line):
             return None
+        if self._folder_tries:
+            self._find_folder(get("cwd"))
         ts = get("timestamp")
         if ts == self._ts[0]:
             ts_ms = self._ts[1]
@@ -277,6 +288,11 @@ class ClaudeParser:
             model += FAST_SUFFIX  # fast mode: its own price, its own row in breakdowns (ccusage's name)
         return (key, msg_id, get("isSidechain") is True, inp + out + c5 + c1 + cr,
                 speed is not None, ts_ms, model, inp, out, c5, c1, cr, logged_pico, req_id)
+
+    def _find_folder(self, cwd) -> None:
+        self._folder_tries -= 1
+        if type(cwd) is str and 0 < len(cwd) <= MAX_FOLDER and encoded(cwd) == self.file.project:
+            self.folder, self._folder_tries = cwd, 0
 
     def _entry(self, fields: _Fields) -> ClaudeEntry:
         key, msg_id, sidechain, total, has_speed, ts_ms, model, inp, out, c5, c1, cr, logged_pico, req_id = fields
@@ -370,9 +386,10 @@ def dedupe_item(e: ClaudeEntry, *extra) -> tuple:
     return (r.key, r.msg_id, r.sidechain, r.total, e.has_speed, *extra)
 
 
-def parse_lines(chunks, file: LocalFile, _state, ctx, row_of, _mtime_ms: int = 0):
+def parse_lines(chunks, file: LocalFile, state, ctx, row_of, _mtime_ms: int = 0):
     """:data:`~tokentui.sources.readers.ParseLines` for transcripts: dedupe items ending with
-    each entry's row; streamed copies collapsed here count as duplicates."""
+    each entry's row; streamed copies collapsed here count as duplicates. The state keeps the
+    folder the project dir encodes, once found (``{"folder": "/home/me/api"}``)."""
     from tokentui.sources.readers import LinesParsed
 
     parser = ClaudeParser(file, ctx.pricer, ctx.mode)
@@ -386,10 +403,14 @@ def parse_lines(chunks, file: LocalFile, _state, ctx, row_of, _mtime_ms: int = 0
             else:
                 items.append(dedupe_item(e, row))
 
+    folder = state.get("folder") if type(state) is dict else None  # found in an earlier read
+    if folder:
+        parser._folder_tries = 0
     for lines, _start in chunks:
         take(parser.feed(lines, final=False))
     take(parser.feed((), final=True))
-    return LinesParsed(items, parser.skipped, parser.collapsed, {})
+    folder = folder or parser.folder
+    return LinesParsed(items, parser.skipped, parser.collapsed, {"folder": folder} if folder else {})
 
 
 def where(extra: Sequence[str] = ()) -> tuple[list[str], str | None]:

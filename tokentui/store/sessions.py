@@ -121,3 +121,11 @@ def breakdown(conn: sqlite3.Connection, by: str, since_ms: int | None,
                           f"HAVING {_NOT_EMPTY}", args):
         rows.setdefault((r[0], r[1]), Totals()).add(_totals(r[3:], r[2]))
     return [(key, kind, t) for (key, kind), t in rows.items()]
+
+
+def project_folders(conn: sqlite3.Connection) -> list[str]:
+    """The folders the agents' file cursors name as their sessions' folders (``folder`` in a
+    cursor's state: the folder a Claude Code project dir encodes), for folding projects."""
+    return [r[0] for r in conn.execute(
+        "SELECT DISTINCT json_extract(state, '$.folder') FROM files WHERE state LIKE '%\"folder\"%' "
+        "AND json_valid(state) AND json_type(state, '$.folder') = 'text'")]
