@@ -79,3 +79,15 @@ def test_cost_per_request_is_not_shown_when_part_is_unpriced():
     mixed = Totals(input=100, cost_pico=4_000, unpriced_tokens=50, requests=4)
     assert efficiency(mixed, {}).cost_per_request_pico is None  # 4 requests, one without a price: not $0.001
     assert efficiency(Totals(input=100, cost_pico=4_000, requests=4), {}).cost_per_request_pico == 1_000
+
+
+def test_a_bare_folder_name_is_the_one_recorded_folder_with_that_name():
+    got = fold_projects(["/home/u/proj", "proj", "-home-u-proj", "web", "/home/u/a/web", "/home/u/b/web",
+                         "lonely", "api", "/home/u/api/.worktrees/x", "src", "/home/u/api/src", "-x-proj"])
+    assert got["proj"] == "/home/u/proj" == got["-home-u-proj"]  # Goose or pi, Claude Code and Codex: one
+    assert got["web"] == "web"  # two folders named web: which one is unknowable
+    assert got["lonely"] == "lonely"
+    assert got["api"] == "/home/u/api"  # only a worktree of it was recorded
+    assert got["src"] == "src"  # a subfolder's name may be another repository's: left alone
+    assert got["-x-proj"] == "-x-proj"  # an encoded name is matched by its encoding only
+    assert fold_projects(["proj"]) == {"proj": "proj"}

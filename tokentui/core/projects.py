@@ -21,6 +21,10 @@ project it belongs to, by these rules, in order:
    lines carry the ``cwd``): ``-home-me-api`` is ``/home/me/api``, so one repository is one
    project whichever agent worked in it, and Claude Code's projects fold by rules 2–3 too. Two
    recorded folders with the same encoding (``/a/b-c`` and ``/a/b/c``) leave the name alone.
+5. A bare folder name (Goose, pi, Kimi, Hermes, Droid, Zed and Gemini CLI record only the last
+   folder) is the project whose folder has that name, when exactly one project has it:
+   ``proj`` is ``/home/me/proj`` when another agent recorded that path, and stays ``proj`` when
+   ``/home/me/a/proj`` and ``/home/me/b/proj`` are both recorded.
 
 The display name is the folded path's last folder (``api``); an encoded name that no folder
 matched is shown without its home-folder part (``-Users-me-code-api`` is ``code-api``: the rest
@@ -74,11 +78,11 @@ def encoded(path: str) -> str:
 
 
 def fold_projects(names: Iterable[str | None], folders: Iterable[str] = ()) -> dict[str | None, str | None]:
-    """``{recorded name: project}`` for every name (rules 1–4); ``None`` stays ``None``.
+    """``{recorded name: project}`` for every name (rules 1–5); ``None`` stays ``None``.
 
     ``folders``: more folders sessions ran in, which name no record themselves (the folder a
-    Claude Code project dir encodes, read from its transcripts): rules 3 and 4 use them as
-    recorded folders."""
+    Claude Code project dir encodes, read from its transcripts): rules 3–5 use them as recorded
+    folders."""
     recorded = {n for n in names} | {f for f in folders if f and _is_path(f.replace("\\", "/"))}
     base = {n: (normalize(n) if n else n) for n in recorded}
     roots = sorted({p for p in base.values() if p and _is_path(p)}, key=len)
@@ -92,17 +96,21 @@ def fold_projects(names: Iterable[str | None], folders: Iterable[str] = ()) -> d
                     p = root
                     break
         folded[n] = p
-    # rule 4: the folders an encoded name may stand for, each as recorded and as folded
+    # rules 4 and 5: the folders an encoded or a bare name may stand for, each as recorded and
+    # as folded; None where two projects would
     by_code: dict[str, str | None] = {}
+    by_last: dict[str, str | None] = {}
     for n, p in folded.items():
         if p and _is_path(p):
             for text in {n.replace("\\", "/").rstrip("/"), base[n], p}:
                 code = encoded(text)
-                by_code[code] = p if by_code.get(code, p) == p else None  # None: two projects
+                by_code[code] = p if by_code.get(code, p) == p else None
+            last = p.rsplit("/", 1)[-1]  # the project's own name: a subfolder's could be another repo's
+            by_last[last] = p if by_last.get(last, p) == p else None
     if by_code:
         for n, p in base.items():
             if p and not _is_path(p):
-                target = by_code.get(n) or by_code.get(p)
+                target = by_code.get(n) or by_code.get(p) or (None if p.startswith("-") else by_last.get(p))
                 if target:
                     folded[n] = target
     return folded
