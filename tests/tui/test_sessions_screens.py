@@ -170,8 +170,8 @@ async def test_the_header_keeps_its_clock_at_every_width(make_app, width):
         assert re.search(r"window 7d · demo · \d\d:\d\d:\d\d", top), top
 
 
-def _line(session: str, n: int, output: int) -> str:
-    now = datetime.now(timezone.utc)
+def _line(session: str, n: int, output: int, now: datetime | None = None) -> str:
+    now = now or datetime.now(timezone.utc)
     return json.dumps({
         "parentUuid": None, "isSidechain": False, "userType": "external", "cwd": "/home/u/proj",
         "sessionId": session, "version": "2.1.37", "type": "assistant",
@@ -262,3 +262,34 @@ async def test_opened_on_sessions_with_an_empty_history_it_shows_them_after_the_
         await wait_for(pilot, lambda: app.status_line.startswith("synced "), what="the first sync")
         await wait_for(pilot, lambda: app.views is not None and app.views.sessions is not None
                        and [r.session for r in app.views.sessions.rows] == [sid], timeout=5, what="the session")
+
+
+async def test_an_empty_sessions_or_projects_table_says_why(tmp_path, monkeypatch):
+    """While the first sync reads, the summary says so; after it, a window with nothing in it
+    says that `w` widens it (the history here is 40 days old), and the wider window fills."""
+    root = tmp_path / "claude"
+    folder = root / "projects" / "-home-u-proj"
+    folder.mkdir(parents=True)
+    sid = "0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e"
+    old = datetime.fromtimestamp(time.time() - 40 * 86400, timezone.utc)
+    (folder / f"{sid}.jsonl").write_text(_line(sid, 1, 100, now=old))
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(root))
+    app = TokentopApp(settings(tmp_path, refresh_seconds=600), screen="sessions")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        assert isinstance(screen, SessionsScreen) and app.snapshot is None
+        assert "waiting for data" in screen.empty_hint(0)  # what an empty table says during the first sync
+        await wait_for(pilot, lambda: app.status_line.startswith("synced "), what="the first sync")
+        await wait_for(pilot, lambda: "w widens" in rendered(screen.query_one("#sessions-summary")),
+                       timeout=5, what="the hint")
+        assert "0 sessions" in rendered(screen.query_one("#sessions-summary"))
+        await pilot.press("7")
+        await wait_for(pilot, lambda: "none in the last 7d: w widens" in rendered(app.screen.query_one(
+            "#projects-summary")), timeout=5, what="the projects hint")
+        for _ in range(2):  # 7d → 30d → all
+            await pilot.press("w")
+        await wait_for(pilot, lambda: app.views.window.name == "all" and app.views.projects is not None
+                       and len(app.views.projects.rows) == 1, timeout=5, what="the wider window")
+        await pilot.pause()
+        summary = rendered(app.screen.query_one("#projects-summary"))
+        assert "1 projects" in summary and "widens" not in summary and "waiting" not in summary

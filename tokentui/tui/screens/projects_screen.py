@@ -131,7 +131,8 @@ class ProjectsScreen(TableScreen):
         self._rows = rows
         if rows:
             dt.move_cursor(row=min(keep, len(rows) - 1))
+        hint = self.empty_hint(len(views.projects.rows) if views.projects is not None else len(views.breakdown))
         self.query_one("#projects-summary", Static).update(Content.assemble(
             plain(f"{len(rows)} {what} · window {views.window.name} · by {self.sort}"),
             plain(f" · filter “{self.text}”" if self.text else ""),
-            markup(" · [dim]b breakdown · s sort · / filter · ⏎ sessions · w window[/]")))
+            plain(hint) if hint else markup(" · [dim]b breakdown · s sort · / filter · ⏎ sessions · w window[/]")))

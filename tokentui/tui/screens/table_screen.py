@@ -78,3 +78,14 @@ class TableScreen(TokentopScreen):
 
     def _fill(self) -> None:
         raise NotImplementedError
+
+    def empty_hint(self, rows: int) -> str:
+        """What the summary adds when the window holds no row: the first sync is still reading
+        the logs, or a wider window (``w``) may hold some. An empty table says why."""
+        if rows:
+            return ""
+        if self.app.snapshot is None and not self.app.demo:
+            return " · waiting for data: reading the agents' logs…"
+        if self._views is not None and self._views.window.seconds is not None:
+            return f" · none in the last {self._views.window.name}: w widens the window"
+        return ""
