@@ -215,3 +215,38 @@ def test_an_older_store_without_output_tokens_leaves_the_rollups(home, pricer, t
     conn, _ = sync(tmp_path / "h.db", pricer, sources=SRC)
     d = daily(conn, "copilot")
     assert tokens(d["2026-11-20"])[-1] == 121030 and d["2026-11-21"]["totalTokens"] == 49540
+
+
+def test_records_carry_the_folder_their_session_ran_in(home, pricer, tmp_path) -> None:
+    """A journal's session.start names the folder (``context.cwd``); the session store keeps it
+    per session; a chat span takes its session's from the session's journal."""
+    # the spans' session gets a journal that only starts (its usage is the spans')
+    conv = "c0ffee00-1111-4222-8333-444455556666"
+    (home / "session-state" / conv).mkdir()
+    (home / "session-state" / conv / "events.jsonl").write_text(json.dumps(
+        {"type": "session.start", "data": {"sessionId": conv, "context": {"cwd": "/home/u/spans"}},
+         "id": "e1", "timestamp": "2026-11-20T10:29:00.000Z", "parentId": None}) + "\n")
+    conn, _ = sync(tmp_path / "h.db", pricer, sources=SRC)
+    got = dict(conn.execute("SELECT COALESCE(session, '-') || ' ' || COALESCE(project, '-'), COUNT(*) FROM ledger "
+                            "WHERE source = 'copilot' GROUP BY 1").fetchall())
+    assert got == {f"{conv} /home/u/spans": 3, "f00dbabe-2222-4333-8444-555566667777 -": 1,
+                   f"{D4} /home/u/proj": 3, "e5f60718-293a-4b4c-9d5e-6f708192a3b4 /home/u/scratch": 2}
+
+
+def test_session_store_rows_carry_the_sessions_folder(home, pricer, tmp_path) -> None:
+    import sqlite3
+
+    db = _store(home, STORE_ROWS[:2])
+    con = sqlite3.connect(db)
+    con.execute("INSERT INTO sessions (id, cwd, created_at) VALUES (?, ?, ?)", (D4, "/home/u/from-store", "x"))
+    con.commit()
+    con.close()
+    conn, _ = sync(tmp_path / "h.db", pricer, sources=SRC)
+    assert conn.execute("SELECT DISTINCT project FROM ledger WHERE key LIKE 'store|%'").fetchall() == [
+        ("/home/u/from-store",)]
+
+
+def test_a_start_without_a_folder_names_none() -> None:
+    for data in ({}, {"context": None}, {"context": {"cwd": ""}}, {"context": {"cwd": 5}}, None, "x"):
+        assert copilot.start_folder(data) is None
+    assert copilot.start_folder({"context": {"cwd": "/a"}}) == "/a"

@@ -12,7 +12,7 @@ from tests.conftest import LOG_FIXTURES
 from tests.unit.ingest_helpers import sync
 from tokentui.core.pricing import Pricer
 from tokentui.sources import codex, registry
-from tokentui.sources.common import LocalFile
+from tokentui.sources.common import MAX_FOLDER, LocalFile
 from tokentui.store import ledger
 
 PRICER = Pricer(use_genai=False)
@@ -64,7 +64,7 @@ def test_without_a_folder_in_session_meta_the_first_turn_names_it() -> None:
 
 
 def test_a_cwd_that_is_no_folder_name_is_not_a_project() -> None:
-    for bad in (None, "", "   ", 42, ["/a"], {"p": "/a"}, "/" + "x" * codex.MAX_CWD):
+    for bad in (None, "", "   ", 42, ["/a"], {"p": "/a"}, "/" + "x" * MAX_FOLDER):
         got, _ = _projects(_rollout(bad, turn_cwd=bad))
         assert got == [None, None], bad
 

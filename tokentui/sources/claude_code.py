@@ -21,6 +21,7 @@ from tokentui.sources.claude_desktop import DesktopRoot, desktop_roots
 from tokentui.sources.common import (
     JSON_WS,
     LocalFile,
+    folder,
     json_string_pattern,
     loads,
     parse_ts_ms,
@@ -34,7 +35,6 @@ SYNTHETIC = "<synthetic>"
 #: usage lines of a file tried for the folder its project dir encodes (the first has it, unless
 #: the session changed folder at once); a dir name cut to 200 characters matches none
 FOLDER_TRIES = 3
-MAX_FOLDER = 4096
 
 # ccusage drops a usage line when any of these keys is literally null anywhere in it (§2.3)
 _NULL_KEY_NAMES = frozenset((b"id", b"cwd", b"model", b"speed", b"costUSD", b"version", b"sessionId", b"requestId",
@@ -291,7 +291,7 @@ class ClaudeParser:
 
     def _find_folder(self, cwd) -> None:
         self._folder_tries -= 1
-        if type(cwd) is str and 0 < len(cwd) <= MAX_FOLDER and encoded(cwd) == self.file.project:
+        if folder(cwd) and encoded(cwd) == self.file.project:
             self.folder, self._folder_tries = cwd, 0
 
     def _entry(self, fields: _Fields) -> ClaudeEntry:
@@ -403,14 +403,14 @@ def parse_lines(chunks, file: LocalFile, state, ctx, row_of, _mtime_ms: int = 0)
             else:
                 items.append(dedupe_item(e, row))
 
-    folder = state.get("folder") if type(state) is dict else None  # found in an earlier read
-    if folder:
+    found = state.get("folder") if type(state) is dict else None  # in an earlier read
+    if found:
         parser._folder_tries = 0
     for lines, _start in chunks:
         take(parser.feed(lines, final=False))
     take(parser.feed((), final=True))
-    folder = folder or parser.folder
-    return LinesParsed(items, parser.skipped, parser.collapsed, {"folder": folder} if folder else {})
+    found = found or parser.folder
+    return LinesParsed(items, parser.skipped, parser.collapsed, {"folder": found} if found else {})
 
 
 def where(extra: Sequence[str] = ()) -> tuple[list[str], str | None]:

@@ -24,6 +24,7 @@ from tokentui.sources.common import (
     MAX_TOKENS,
     MIN_MS,
     LocalFile,
+    folder,
     json_string_pattern,
     loads,
     parse_ts_ms,
@@ -32,8 +33,6 @@ from tokentui.sources.common import (
 )
 
 FALLBACK_MODEL = "gpt-5"
-#: a longer ``cwd`` is no folder a session ran in (PATH_MAX is 4096 on Linux)
-MAX_CWD = 4096
 #: running totals of a session grow past one request's cap; beyond this they are corrupt
 MAX_RUNNING_TOTAL = 10**13
 _FIELDS = ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_output_tokens", "total_tokens")
@@ -270,7 +269,7 @@ class CodexParser:
     def _project(self, cwd) -> None:
         """The session's project: the folder it started in (the first ``cwd`` read; a fork's
         own session_meta comes before the lines it copies from its parent)."""
-        if self.state.get("cwd") is None and type(cwd) is str and 0 < len(cwd) <= MAX_CWD and cwd.strip():
+        if self.state.get("cwd") is None and folder(cwd):
             self.state["cwd"] = cwd
 
     def _session_meta(self, payload: dict, line_ts=None) -> None:

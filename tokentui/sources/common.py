@@ -135,6 +135,18 @@ class LocalFile(NamedTuple):
     kind: str = "session"  # codex: "session" | "headless"
 
 
+#: a longer text is no folder a session ran in (PATH_MAX is 4096 on Linux)
+MAX_FOLDER = 4096
+
+
+def folder(value: object) -> str | None:
+    """``value`` when it can be the folder a session ran in (a log's ``cwd``): a non-blank text
+    of at most :data:`MAX_FOLDER` characters; else None."""
+    if type(value) is str and 0 < len(value) <= MAX_FOLDER and not value.isspace():
+        return value
+    return None
+
+
 def existing_dirs(candidates: Iterable[str | Path]) -> list[Path]:
     """The candidates that are directories (``~`` expanded), each real directory once, in order."""
     out: list[Path] = []

@@ -35,8 +35,8 @@ from pathlib import Path
 from typing import Sequence
 
 from tokentui.core.records import ESTIMATED, UNPRICED, UsageRecord
-from tokentui.sources.common import (MAX_MS, MAX_TOKENS, MIN_MS, LocalFile, existing_dirs, loads, parse_ts_ms,
-                                     real_roots, token_count, walk_files)
+from tokentui.sources.common import (MAX_MS, MAX_TOKENS, MIN_MS, LocalFile, existing_dirs, folder, loads,
+                                     parse_ts_ms, real_roots, token_count, walk_files)
 
 SOURCE = "copilot"
 ENV = ("COPILOT_HOME", "COPILOT_OTEL_FILE_EXPORTER_PATH")
@@ -104,13 +104,50 @@ def discover(extra: Sequence[str] = (), errors: list[str] | None = None) -> tupl
 
 def otel_files(files: Sequence[LocalFile]) -> dict:
     """``prepare``: the OTel files and the session stores, which a journal asks (lazily) for the
-    sessions they cover."""
+    sessions they cover; the journals, which a chat span asks (lazily) for its session's folder."""
     from tokentui.sources.copilot_store import STORE
 
     homes_of = {str(h) for h in homes()} | {os.path.dirname(os.path.dirname(os.path.dirname(f.path)))
                                            for f in files if f.kind == "session"}
     return {"otel": [f.path for f in files if f.kind == "otel"],
-            "stores": sorted(str(Path(h) / STORE) for h in homes_of if (Path(h) / STORE).is_file())}
+            "stores": sorted(str(Path(h) / STORE) for h in homes_of if (Path(h) / STORE).is_file()),
+            "journals": {f.session: f.path for f in files if f.kind == "session" and f.session}}
+
+
+def start_folder(data) -> str | None:
+    """The folder a session ran in, from its ``session.start`` data (``context.cwd``)."""
+    ctx = data.get("context") if type(data) is dict else None
+    return folder(ctx.get("cwd")) if type(ctx) is dict else None
+
+
+#: how much of a journal is read for its session.start line
+START_BYTES = 64 * 1024
+
+
+def journal_folder(path: str) -> str | None:
+    """The folder of a journal's session (its first line, ``session.start``)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(START_BYTES)
+    except OSError:
+        return None
+    try:
+        obj = loads(head.split(b"\n", 1)[0])
+    except ValueError:
+        return None
+    return start_folder(obj.get("data")) if type(obj) is dict and obj.get("type") == "session.start" else None
+
+
+def session_folders(shared: dict) -> dict[str, str]:
+    """``{session id: folder}`` of the journals ``prepare`` found (read once per process)."""
+    got = shared.get("folders")
+    if got is None:
+        got = shared["folders"] = {}
+        for sid, path in (shared.get("journals") or {}).items():
+            f = journal_folder(path)
+            if f:
+                got[sid] = f
+    return got
 
 
 _covered_cache: dict[tuple, frozenset] = {}
@@ -165,17 +202,18 @@ class CopilotParser:
     """One file's lines to records; ``state`` (JSON-able) keeps a journal's session id and the
     previous shutdown's counters per model, so a read can resume at any line."""
 
-    def __init__(self, file: LocalFile, pricer, state: dict | None = None, covered=None) -> None:
+    def __init__(self, file: LocalFile, pricer, state: dict | None = None, covered=None, folders=None) -> None:
         self.file = file
         self.pricer = pricer
         self.state = state if state is not None else {"session": None, "prev": {}}
         self.covered = covered  # () -> conversation ids with OTel spans
+        self.folders = folders or dict  # () -> {session id: the folder it ran in}, for chat spans
         self.skipped = 0
 
     def _record(self, key: str, ts_ms: int, model: str, inp: int, out: int, cw: int, cr: int, reas: int,
-                session: str | None, msg_id: str | None = None) -> UsageRecord:
+                session: str | None, project: str | None, msg_id: str | None = None) -> UsageRecord:
         cost = self.pricer.cost_pico(model, inp, out, cw, 0, cr) if self.pricer is not None else None
-        return UsageRecord(SOURCE, key, ts_ms, model, inp, out, cw, 0, cr, reas, None, session, cost,
+        return UsageRecord(SOURCE, key, ts_ms, model, inp, out, cw, 0, cr, reas, project, session, cost,
                            UNPRICED if cost is None else ESTIMATED, msg_id=msg_id)
 
     def span(self, obj: dict) -> UsageRecord | None:
@@ -206,8 +244,9 @@ class CopilotParser:
             return None
         conv = attrs.get("gen_ai.conversation.id")
         resp = attrs.get("gen_ai.response.id")
+        conv = conv if type(conv) is str else None
         return self._record(f"{trace}|{span_id}", ts_ms, normalise_model(model), max(inp - cr - cw, 0), out, cw,
-                            cr, min(reas, out), conv if type(conv) is str else None,
+                            cr, min(reas, out), conv, self.folders().get(conv) if conv else None,
                             f"resp:{resp}" if type(resp) is str and resp else None)
 
     def journal(self, obj: dict) -> list[UsageRecord]:
@@ -217,6 +256,8 @@ class CopilotParser:
             sid = data.get("sessionId") if type(data) is dict else None
             if type(sid) is str and sid and self.state["session"] is None:
                 self.state["session"] = sid
+            if self.state.get("cwd") is None:  # the folder the session ran in: its project
+                self.state["cwd"] = start_folder(data)
             return []
         if kind != "session.shutdown":
             return []
@@ -250,7 +291,7 @@ class CopilotParser:
             if not (inp or outp):
                 continue
             out.append(self._record(f"{session}|{eid}|{model}", ts_ms, normalise_model(model), max(inp - cr - cw, 0),
-                                    outp, cw, cr, min(reas, outp), session))
+                                    outp, cw, cr, min(reas, outp), session, self.state.get("cwd")))
         return out
 
     def records(self, lines: Sequence[bytes], last_may_be_partial: bool = False) -> list[UsageRecord]:
@@ -310,7 +351,8 @@ def parse_lines(chunks, file: LocalFile, state: dict | None, ctx, row_of, mtime_
 
     shared = ctx.shared.get(SOURCE) or {}
     parser = CopilotParser(file, ctx.pricer, dict(state) if state is not None else None,
-                           lambda: covered_sessions(shared.get("otel", ())) | store_sessions(shared.get("stores", ())))
+                           lambda: covered_sessions(shared.get("otel", ())) | store_sessions(shared.get("stores", ())),
+                           lambda: session_folders(shared))
     items: list = []
     for lines, _start in chunks:
         for r in parser.records(lines):

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Sequence
 
 from tokentui.core.records import UNPRICED, UsageRecord
-from tokentui.sources.common import (MAX_MS, MAX_TOKENS, MIN_MS, open_ro, parse_ts_ms, per_database, real_roots,
-                                     stat_signature, token_count, walk_files)
+from tokentui.sources.common import (MAX_MS, MAX_TOKENS, MIN_MS, folder, open_ro, parse_ts_ms, per_database,
+                                     real_roots, stat_signature, token_count, walk_files)
 from tokentui.sources.copilot import SOURCE, _otel_path, covered_sessions, homes, normalise_model
 
 STORE = "session-store.db"
@@ -85,9 +85,14 @@ def read_since(home: Path, watermark: str | None) -> tuple[list[UsageRecord], st
         if type(top) is int and top < after:
             after = 0  # the store was recreated: its ids start again
         cols = {r[1] for r in conn.execute("PRAGMA table_info(assistant_usage_events)")}
-        opt = [c if c in cols else "0" for c in ("cache_read_tokens", "cache_write_tokens", "reasoning_tokens")]
-        rows = conn.execute(f"SELECT id, session_id, model, input_tokens, output_tokens, {', '.join(opt)}, created_at "
-                            "FROM assistant_usage_events WHERE id > ? ORDER BY id", (after,)).fetchall()
+        opt = [f"e.{c}" if c in cols else "0" for c in ("cache_read_tokens", "cache_write_tokens", "reasoning_tokens")]
+        # the folder each session ran in (its project), when the store keeps it
+        folders = {"id", "cwd"} <= {r[1] for r in conn.execute("PRAGMA table_info(sessions)")}
+        rows = conn.execute(
+            f"SELECT e.id, e.session_id, e.model, e.input_tokens, e.output_tokens, {', '.join(opt)}, e.created_at, "
+            f"{'s.cwd' if folders else 'NULL'} FROM assistant_usage_events e "
+            f"{'LEFT JOIN sessions s ON s.id = e.session_id ' if folders else ''}"
+            "WHERE e.id > ? ORDER BY e.id", (after,)).fetchall()
     except sqlite3.Error as exc:
         return [], watermark, 0, f"cannot read {db}: {exc}"
     finally:
@@ -96,7 +101,7 @@ def read_since(home: Path, watermark: str | None) -> tuple[list[UsageRecord], st
     otel = [str(p) for p in walk_files(home / "otel", (".jsonl",), None, within=real_roots([home / "otel"]))]
     covered = covered_sessions(otel + ([exported] if exported and os.path.isfile(exported) else []))
     mark = after
-    for rid, session, model, *counts, created in rows:
+    for rid, session, model, *counts, created, cwd in rows:
         if type(rid) is int:
             mark = max(mark, rid)
         got = [token_count(c if c is not None else 0) for c in counts]
@@ -111,7 +116,8 @@ def read_since(home: Path, watermark: str | None) -> tuple[list[UsageRecord], st
         if not (inp or outp):
             continue
         out.append(UsageRecord(SOURCE, f"store|{session}|{rid}|{created}", ts_ms, normalise_model(model),
-                               max(inp - cr - cw, 0), outp, cw, 0, cr, min(reas, outp), None, session, None, UNPRICED))
+                               max(inp - cr - cw, 0), outp, cw, 0, cr, min(reas, outp), folder(cwd), session, None,
+                               UNPRICED))
     return out, str(mark), skipped, None
 
 
