@@ -221,3 +221,23 @@ def test_unknown_sources_are_errors_with_a_suggestion(isolated: Path) -> None:
     proc = _run("sync", "--source", "gemini")
     assert proc.returncode == 2 and "did you mean 'gemini-cli'" in proc.stderr
     assert _run("report", "daily", "--no-sync", "--source", "codex").returncode == 0
+
+
+def test_sources_counts_have_thousands_separators(isolated: Path, capsys, monkeypatch) -> None:
+    """`tokentop sources` prints records as 103,158: its line counts read the same way."""
+    from tokentui.cli.main import main
+    from tokentui.store import ledger
+    from tokentui.services.sync import open_store
+    from tokentui.store.db import transaction
+
+    (isolated / "claude" / "projects").mkdir(parents=True)
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(isolated / "claude"))
+    conn = open_store()
+    with transaction(conn):  # what the last sync found
+        ledger.set_status(conn, "claude-code", "ok", detail={"duplicates": 151169, "skipped_lines": 12345,
+                                                             "implausible_lines": 1234})
+    conn.close()
+    assert main(["sources"]) == 0
+    out = capsys.readouterr().out
+    assert "151,169 duplicate line(s) dropped" in out and "12,345 corrupt or invalid line(s) skipped" in out
+    assert "1,234 of them quarantined" in out

@@ -257,11 +257,11 @@ def cmd_sources(args) -> int:
         for p in r.looked:
             print(f"    looked in {p} (not found)")
         if r.skipped_lines:
-            print(f"    {r.skipped_lines} corrupt or invalid line(s) skipped")
+            print(f"    {r.skipped_lines:,} corrupt or invalid line(s) skipped")
         if r.implausible_lines:
-            print(f"    {r.implausible_lines} of them quarantined: more tokens in one line than any request has")
+            print(f"    {r.implausible_lines:,} of them quarantined: more tokens in one line than any request has")
         if r.duplicates:
-            print(f"    {r.duplicates} duplicate line(s) dropped")
+            print(f"    {r.duplicates:,} duplicate line(s) dropped")
         for b in r.balances:
             print(f"    balance: {b}")
     for qr in quotas:  # plan limits: the vendors' own percentages (`tokentop quota`)

@@ -125,11 +125,11 @@ class SourcesScreen(TokentopScreen):
         for p in r.looked:
             lines.append(Content.assemble(markup("[dim]looked in[/] "), plain(p), markup(" [dim](not found)[/]")))
         if r.skipped_lines:
-            lines.append(markup(f"[$warning]{r.skipped_lines} corrupt or invalid line(s) skipped[/]"))
+            lines.append(markup(f"[$warning]{r.skipped_lines:,} corrupt or invalid line(s) skipped[/]"))
         if r.implausible_lines:
-            lines.append(markup(f"[$warning]{r.implausible_lines} of them quarantined: more tokens than a request has[/]"))
+            lines.append(markup(f"[$warning]{r.implausible_lines:,} of them quarantined: more tokens than a request has[/]"))
         if r.duplicates:
-            lines.append(markup(f"[dim]{r.duplicates} duplicate line(s) dropped (streaming repeats, resumed "
+            lines.append(markup(f"[dim]{r.duplicates:,} duplicate line(s) dropped (streaming repeats, resumed "
                                 "sessions)[/]"))
         if r.kind == "api":
             if r.key_hint:
