@@ -4,6 +4,7 @@ window forecast to run out (never again after a restart)."""
 from __future__ import annotations
 
 import shutil
+from datetime import timedelta
 
 import pytest
 
@@ -75,3 +76,24 @@ def test_curve_text():
     pts = [(10, 10.0), (50, 60.0)]
     assert curve_text(pts, 0, 100, 60, 10) == "▁▁▁▁▅▅    "
     assert curve_text([], 0, 100, 100, 4) == "····"
+
+
+async def test_windows_that_all_reset_long_ago_are_explained_on_budgets(template, tmp_path):
+    """Samples exist, but every window they showed has reset: the Budgets panel stays and says
+    when and where they were last read (the dashboard keeps its room)."""
+    from tokentui.tui.app import TokentopApp
+    from tokentui.tui.widgets.quota_gauge import QuotaCurves, QuotaGauges
+
+    _app(template, tmp_path)  # the store, with its samples
+    later = FROZEN_NOW + timedelta(days=30)
+    app = TokentopApp(settings(tmp_path), db_path=tmp_path / "store" / "history.db", demo=True, clock=lambda: later)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None and app.snapshot.quotas is not None, what="quotas")
+        assert not app.snapshot.quotas.states and app.snapshot.quotas.seen
+        assert not app.screen.query_one("#dash-quotas", QuotaGauges).display
+        await pilot.press("3")
+        await pilot.pause()
+        curves = app.screen.query_one("#budget-quotas", QuotaCurves)
+        text = str(curves.render())
+        assert curves.display and text.startswith("Last read 30d ago") and "has reset since" in text
+        assert _plan_toasts(app) == []

@@ -58,6 +58,27 @@ def test_quota_with_no_data_says_how_to_get_it(tmp_path, monkeypatch, capsys):
     assert "No official plan-limit data yet" in out and "tokentop statusline --install" in out
 
 
+def test_quota_after_every_window_has_reset_says_when_it_last_read_one(codex, capsys):
+    """Readings exist, but every window they were of has reset long since: not "no data yet"."""
+    assert main(["quota", "--now", NOW]) == 1
+    capsys.readouterr()
+    later = str(int(NOW) + 20 * 86400)  # 20 days on: even the weekly window's history is behind
+    assert main(["quota", "--no-sync", "--now", later]) == 0
+    out = capsys.readouterr().out
+    assert "No official plan-limit data yet" not in out
+    assert "Codex's logs" in out and "every window it showed has reset since" in out
+    assert "Last read 20d ago" in out or "Last read 19d ago" in out
+
+
+def test_empty_quota_words() -> None:
+    from tokentui.services.quota import NO_DATA, empty_text
+
+    now = 1_795_424_400_000
+    assert empty_text({}, now) == NO_DATA and "tokentop statusline --install" in NO_DATA
+    text = empty_text({"codex-log": now - 3 * 86_400_000, "claude-statusline": now - 86_400_000}, now)
+    assert text.startswith("Last read 1d ago (Claude Code's status line)")  # the latest reading, and where
+
+
 def test_at_the_limit_exits_2(codex, capsys):
     # 08:10: the first window is at 97 %, runs out before its reset; an own window over 100 %
     assert main(["quota", "--json", "--now", "1795421400"]) == 1

@@ -13,10 +13,6 @@ from tokentui.cli.common import no_answer
 from tokentui.cli.common import settings as _settings
 
 OK, RUNS_OUT, AT_LIMIT = 0, 1, 2
-NO_DATA = ("No official plan-limit data yet.\n"
-           "  Codex: it appears after your next Codex request (read from its session logs).\n"
-           "  Claude Code: set up the status line, `tokentop statusline --install`; the numbers arrive with "
-           "its next refresh.")
 
 
 def register(sub) -> None:
@@ -66,8 +62,8 @@ def cmd_quota(args) -> int:
                    "quotas": [svc.as_json(s) for s in states]}, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return code
-    if not states:
-        print(NO_DATA)
+    if not states:  # never read, or every window read has reset since: say which
+        print(svc.view(conn, now, alerts=False).empty)
         return code
     for s in states:
         print(svc.describe(s, now))

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from tokentui import paths
-from tokentui.core import quota_labels, quota_readings, quota_state
+from tokentui.core import fmt, quota_labels, quota_readings, quota_state
 from tokentui.core import quotas as q
 from tokentui.services.quota_gates import OAUTH_SOURCES, STATUSLINE_SUMMARY, oauth_enabled, spool_path
 from tokentui.store import ledger
@@ -143,12 +143,15 @@ def new_alerts(conn: sqlite3.Connection, now: int | None = None, warn: float = q
 @dataclass(frozen=True)
 class QuotaView:
     """What the dashboard and the Budgets screen show: each window with its instance's curve
-    ((first seen ms, running-max percent) points), and the alerts this refresh fired."""
+    ((first seen ms, running-max percent) points), and the alerts this refresh fired; with no
+    window, what the panel says instead (:func:`empty_text`)."""
 
     now_ms: int
     states: tuple = ()
     curves: tuple = ()  # aligned with ``states``
     alerts: tuple = ()  # Alert messages (str), each once per window instance
+    empty: str = ""  # with no window: why (never read, or every window read has reset since)
+    seen: bool = False  # some window was read once: its panel stays, saying why it is empty
 
     def __bool__(self) -> bool:
         return bool(self.states)
@@ -167,6 +170,9 @@ def view(conn: sqlite3.Connection, now: int | None = None, *, alerts: bool = Tru
     states = tuple(current(conn, now))
     curves = tuple(tuple(store.curve(conn, s.provider, s.account, s.lim, s.win, q.canonical_reset(s.resets_at)))
                    if s.resets_at else () for s in states)
+    if not states:
+        last = store.last_sample_ms(conn)
+        return QuotaView(now, empty=empty_text(last, now), seen=bool(last))
     fired: tuple = ()
     if alerts and states:
         try:
@@ -177,6 +183,22 @@ def view(conn: sqlite3.Connection, now: int | None = None, *, alerts: bool = Tru
 
 
 # -- words -----------------------------------------------------------------------------------------
+NO_DATA = ("No official plan-limit data yet: Codex's appear with your next Codex request; for Claude Code set up "
+           "the status line, `tokentop statusline --install` (the numbers arrive with its next refresh).")
+_READ_FROM = {"codex-log": "Codex's logs", "claude-statusline": "Claude Code's status line"}
+
+
+def empty_text(last: dict[str, int], now: int) -> str:
+    """What to say when no plan-limit window is current: nothing was ever read (how to get
+    some), or the last readings are of windows that have all reset since (when, and from where)."""
+    if not last:
+        return NO_DATA
+    src, ms = max(last.items(), key=lambda kv: kv[1])
+    # the gist first: a one-line panel (80×24) cuts the rest
+    return (f"Last read {fmt.ago(ms, now)} ({_READ_FROM.get(src, src)}): every window it showed has reset "
+            "since. Fresh numbers come with your next request.")
+
+
 def provider_label(provider: str) -> str:
     return {"anthropic": "Claude", "openai": "Codex"}.get(provider, provider)
 

@@ -120,9 +120,10 @@ class BudgetsScreen(TokentopScreen):
         if view is None:
             return
         curves = self.query_one("#budget-quotas", QuotaCurves)
-        curves.display = bool(view)
+        curves.display = bool(view) or view.seen  # a window read once: the panel says why it is empty
         curves.compact = not self.has_class("-tall")  # 80×24: the most urgent window's gauge only
         curves.tz = self.app.tz
+        curves.empty = view.empty
         curves.now_ms, curves.curves, curves.states = view.now_ms, tuple(view.curves), tuple(view.states)
 
     def show_budgets(self, view: BudgetsView) -> None:

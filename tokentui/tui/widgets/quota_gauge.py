@@ -143,14 +143,18 @@ class QuotaCurves(Widget):
     tz: tzinfo | None = None  # the dashboard's time zone (None: the machine's)
     #: gauges only, no curves (a small terminal)
     compact: reactive[bool] = reactive(False, layout=True)
+    #: what it says with no window (services.quota.empty_text): wrapped, the gauges are not
+    empty: reactive[str] = reactive("", layout=True)
+
+    def watch_states(self, states: tuple) -> None:
+        self.styles.text_wrap = "nowrap" if states else "wrap"
 
     def render(self) -> Content:
         width = self.content_size.width or 80
         if self.compact and self.states:
             return lines([gauge_line(s, self.now_ms, width, self.tz) for s in self.states])
         if not self.states:
-            return plain("No official plan-limit data yet: Codex's appear with your next Codex request; for Claude "
-                         "Code set up `tokentop statusline --install`.", "dim")
+            return plain(self.empty, "dim")
         out = []
         for s, pts in zip(self.states, self.curves or ((),) * len(self.states)):
             out.append(gauge_line(s, self.now_ms, width, self.tz))
@@ -168,5 +172,7 @@ class QuotaCurves(Widget):
     def get_content_height(self, container, viewport, width: int) -> int:
         if self.compact and self.states:
             return len(self.states)
+        if not self.states:  # the wrapped text saying why
+            return max(1, len(Content(self.empty).wrap(max(1, width)))) if self.empty else 1
         n = sum(2 if s.state == "active" and s.window_s else 1 for s in self.states)
-        return max(1, n + 1) if self.states else 2
+        return max(1, n + 1)
