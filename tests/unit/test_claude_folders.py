@@ -48,8 +48,13 @@ def test_a_cwd_the_dir_name_does_not_encode_is_not_its_folder() -> None:
     assert got.state == {"folder": "/home/me/api"}
     for bad in (None, "", 7, "/home/me/api/", "/home/me/ap"):
         assert _parse("-home-me-api", [_line(1, bad, "m1")]).state == {}, bad
-    # a Claude Desktop space or any name that is no encoded path: nothing is looked for
+    # a Claude Desktop space or any name that is no encoded path: nothing found
     assert _parse("space-1", [_line(1, "/home/me/api", "m1")]).state == {}
+
+
+def test_a_windows_folder_is_found_too() -> None:
+    got = _parse("C--Users-me-code-api", [_line(1, "C:\\Users\\me\\code\\api", "m1")])
+    assert got.state == {"folder": "C:\\Users\\me\\code\\api"}
 
 
 def test_later_reads_keep_the_folder_found_before() -> None:

@@ -184,7 +184,7 @@ class ClaudeParser:
         #: the folder the file's project dir name encodes (a usage line's ``cwd`` that encodes to
         #: it: the session's start folder), for naming projects (:mod:`tokentui.core.projects`)
         self.folder: str | None = None
-        self._folder_tries = FOLDER_TRIES if file.project and file.project.startswith("-") else 0
+        self._folder_tries = FOLDER_TRIES if file.project else 0  # -home-me-api, C--Users-me-api
 
     def feed(self, lines: Iterable[bytes], final: bool = True) -> list[ClaudeEntry]:
         """Entries for ``lines``. With ``final=False`` the last entry may be held back (a later
