@@ -129,3 +129,41 @@ def test_the_filter_lets_only_tokentop_own_progress_bar_draw(monkeypatch):
     print(f"model {H.MODELS['osc']}", file=sys.stderr)
     assert term.getvalue().startswith("\rreading agent logs [###############...............]  50% 17/34 MB\n")
     assert term.getvalue().endswith("model osc\\u001b]0;pwned\\u0007title\n")
+
+
+def test_a_hostile_folder_from_codex_and_copilot_logs_is_text(isolated, tmp_path):
+    """A session's folder (Codex session_meta cwd, Copilot context.cwd) becomes its project:
+    the project tables, the session table and a snapshot with projects write no control
+    character, and what is not one still shows."""
+    from datetime import datetime, timezone
+
+    cwd = f"/home/u/evil{H.OSC_TITLE}[@click=app.quit]\x9b2J"
+    ts = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    rollout = tmp_path / "codex" / "sessions" / "2026" / "11" / "20" / "rollout-x.jsonl"
+    rollout.parent.mkdir(parents=True)
+    usage = {"input_tokens": 1000, "cached_input_tokens": 0, "output_tokens": 10, "reasoning_output_tokens": 0,
+             "total_tokens": 1010}
+    rollout.write_text("\n".join(json.dumps(x) for x in (
+        {"timestamp": ts, "type": "session_meta", "payload": {"id": "s1", "cwd": cwd}},
+        {"timestamp": ts, "type": "turn_context", "payload": {"cwd": cwd, "model": "gpt-5"}},
+        {"timestamp": ts, "type": "event_msg", "payload": {"type": "token_count", "info": {
+            "total_token_usage": usage, "last_token_usage": usage}}})) + "\n", encoding="utf-8")
+    journal = tmp_path / "copilot" / "session-state" / "c1" / "events.jsonl"
+    journal.parent.mkdir(parents=True)
+    journal.write_text("\n".join(json.dumps(x) for x in (
+        {"type": "session.start", "data": {"sessionId": "c1", "context": {"cwd": cwd + "2"}}, "id": "e0",
+         "timestamp": ts},
+        {"type": "session.shutdown", "data": {"modelMetrics": {"gpt-5": {"usage": {
+            "inputTokens": 500, "outputTokens": 5, "cacheReadTokens": 0, "cacheWriteTokens": 0}}}},
+         "id": "e1", "timestamp": ts})) + "\n", encoding="utf-8")
+    env = env_for(CODEX_HOME=str(tmp_path / "codex"), COPILOT_HOME=str(tmp_path / "copilot"),
+                  CLAUDE_CONFIG_DIR=str(tmp_path / "none"))
+    commands = [("sync", "-q"), ("report", "project", "--no-sync"), ("report", "session", "--no-sync"),
+                ("report", "project", "--json", "--no-sync"),
+                ("export", "--no-sync", "--include-projects", "-o", "-")]
+    runs = [(args, tokentop(*args, env=env)) for args in commands]
+    assert not _check(runs), "\n".join(_check(runs))
+    out = {args[:2] + args[2:3]: p.stdout for args, p in runs}
+    assert "[@click=app.quit]" in out[("report", "project", "--no-sync")]  # shown literally
+    data = json.loads(out[("report", "project", "--json")])
+    assert cwd in data["projects"] and cwd + "2" in data["projects"]  # JSON keeps the data exact
