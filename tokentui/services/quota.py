@@ -168,13 +168,13 @@ def view(conn: sqlite3.Connection, now: int | None = None, *, alerts: bool = Tru
     """The current windows, their curves and (``alerts``) the alerts not fired before."""
     now = now if now is not None else now_ms()
     states = tuple(current(conn, now))
-    curves = tuple(tuple(store.curve(conn, s.provider, s.account, s.lim, s.win, q.canonical_reset(s.resets_at)))
-                   if s.resets_at else () for s in states)
     if not states:
         last = store.last_sample_ms(conn)
         return QuotaView(now, empty=empty_text(last, now), seen=bool(last))
+    curves = tuple(tuple(store.curve(conn, s.provider, s.account, s.lim, s.win, q.canonical_reset(s.resets_at)))
+                   if s.resets_at else () for s in states)
     fired: tuple = ()
-    if alerts and states:
+    if alerts:
         try:
             fired = tuple(a.message for a in new_alerts(conn, now, warn, states))
         except sqlite3.OperationalError:  # the store is busy: the alerts come with the next refresh
