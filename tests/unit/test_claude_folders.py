@@ -103,3 +103,44 @@ def test_projects_are_named_and_folded_by_the_folders_claude_code_recorded(tmp_p
     snap = build(conn, load_settings(), ExportOptions(period="2026-11-01..2026-11-30", include_projects=True,
                                                       timezone="UTC", now=datetime(2026, 11, 21, tzinfo=timezone.utc)))
     assert {p["project"]: p["total_tokens"] for p in snap.data["projects"]} == {"api": 90, "code-tools": 30}
+
+
+def test_transcripts_read_before_get_their_folder_from_their_first_lines_once(tmp_path, monkeypatch) -> None:
+    from tokentui.core.windows import window
+    from tokentui.store import ledger
+
+    root = tmp_path / "claude"
+    _write(root, "-home-me-code-api", "/home/me/code/api", "m1", 1)
+    _write(root, "-home-me-code-tools", "/home/me/code/tools", "m2", 2)
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(root))
+    conn, _ = sync(tmp_path / "h.db", PRICER, sources=("claude-code",))
+    rows = conn.execute("SELECT * FROM ledger ORDER BY key").fetchall()
+    # the store as an older tokentop left it: no folder in the cursors (another key stays)
+    conn.execute("UPDATE files SET state = '{\"implausible\":0}' WHERE source = 'claude-code'")
+    conn.execute("DELETE FROM meta WHERE key = 'reader_revision:claude-code'")
+    conn.commit()
+    assert store_sessions.project_folders(conn) == []
+    conn.close()
+
+    conn, res = sync(tmp_path / "h.db", PRICER, sources=("claude-code",))
+    assert res["claude-code"].bytes_read == 0  # only the first bytes, outside the ingest
+    assert sorted(store_sessions.project_folders(conn)) == ["/home/me/code/api", "/home/me/code/tools"]
+    assert {json.loads(s)["implausible"] for (s,) in conn.execute("SELECT state FROM files")} == {0}
+    assert conn.execute("SELECT * FROM ledger ORDER BY key").fetchall() == rows  # no row touched
+    assert ledger.read_revision(conn, "claude-code") == 2
+    names = {r.name for r in sessions.build_projects(conn, window("all"), NOW).rows}
+    assert names == {"api", "tools"}
+    conn.execute("UPDATE files SET state = NULL")  # once: the revision is recorded
+    conn.commit()
+    conn.close()
+    conn, _ = sync(tmp_path / "h.db", PRICER, sources=("claude-code",))
+    assert store_sessions.project_folders(conn) == []
+
+
+def test_head_state_reads_complete_lines_only() -> None:
+    f = LocalFile("/c/projects/-home-me-api/s.jsonl", claude_code.SOURCE, "-home-me-api", "s", "-home-me-api/s.jsonl")
+    first = json.dumps({"type": "user", "cwd": "/tmp"}).encode()
+    good = json.dumps({"type": "user", "cwd": "/home/me/api"}).encode()
+    assert claude_code.head_state(first + b"\n" + good + b"\n", f) == {"folder": "/home/me/api"}
+    assert claude_code.head_state(first + b"\n" + good, f) is None  # a line cut by the head's end
+    assert claude_code.head_state(b"{not json\n" + good + b"\n", f) == {"folder": "/home/me/api"}

@@ -24,7 +24,7 @@ from typing import Callable, Sequence
 from tokentui.core.records import ESTIMATED, UNPRICED
 from tokentui.services.ingest_db import DatabaseSources
 from tokentui.services.ingest_result import SourceResult, quarantine
-from tokentui.services.logfiles import Job, Unpriced, open_job, plan, prefix_of
+from tokentui.services.logfiles import Job, Unpriced, open_job, plan, prefix_of, read_head
 from tokentui.services.parse_pool import ParsePool, default_workers
 from tokentui.sources import registry
 from tokentui.sources.readers import (Combined, Dedupe, JsonlLog, ParseContext, RewrittenJson, SessionTotals,
@@ -135,11 +135,9 @@ class Ingestor(DatabaseSources):
             except (OSError, ValueError) as exc:  # ValueError: a path with a NUL byte
                 files, problem = [], f"cannot list log files: {getattr(exc, 'strerror', None) or exc}"
             result.files, result.problem = len(files), problem
-            if isinstance(reader, JsonlLog) and reader.dedupe is None and reader.revision > 1 \
+            if isinstance(reader, JsonlLog) and reader.revision > 1 \
                     and ledger.read_revision(self.conn, source) < reader.revision:
-                with transaction(self.conn):  # checked again inside: another sync may have done it
-                    if ledger.renew_cursors(self.conn, source, reader.revision):
-                        renewed[source] = ledger.source_rows(self.conn, source)
+                self._upgrade(source, reader, files, renewed)
             jobs = plan(self.conn, source, files)
             plans.append((source, reader, jobs, result))
             if isinstance(reader, JsonlLog) and reader.prepare is not None and jobs:
@@ -193,6 +191,26 @@ class Ingestor(DatabaseSources):
             for r in merged.values():
                 self._finish(r)
         return list(merged.values())
+
+    def _upgrade(self, source: str, reader: JsonlLog, files: list, renewed: dict[str, int]) -> None:
+        """``source``'s cursors were made by an older revision of its reader: read each file's
+        first bytes for what their states gain (``head_state``), or else forget the cursors, so
+        the files are read again (their rows before go to ``renewed``). Once: the revision is
+        checked again inside the write transaction, another sync may have done it."""
+        if reader.head_state is not None:
+            known = set(ledger.cursor_paths(self.conn, source))
+            gains = []
+            for f in files:
+                head = read_head(f.path) if f.path in known else None
+                got = reader.head_state(head, f) if head else None
+                if got:
+                    gains.append((f.path, got))
+            with transaction(self.conn):
+                ledger.upgrade_cursor_states(self.conn, source, reader.revision, gains)
+        elif reader.dedupe is None:
+            with transaction(self.conn):
+                if ledger.renew_cursors(self.conn, source, reader.revision):
+                    renewed[source] = ledger.source_rows(self.conn, source)
 
     def _batches(self, source: str, jobs: list[Job], result: SourceResult, on_bytes):
         """Parsed files grouped into commit batches of about BATCH bytes (smaller when workers

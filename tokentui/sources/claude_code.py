@@ -413,6 +413,24 @@ def parse_lines(chunks, file: LocalFile, state, ctx, row_of, _mtime_ms: int = 0)
     return LinesParsed(items, parser.skipped, parser.collapsed, {"folder": found} if found else {})
 
 
+def head_state(head: bytes, file: LocalFile) -> dict | None:
+    """Revision 2 of the reader keeps each transcript's folder in its cursor (see
+    :class:`ClaudeParser`): for a file read before, the folder from its first complete lines."""
+    if not file.project:
+        return None
+    for line in head.split(b"\n")[:-1]:
+        if b'"cwd"' not in line:
+            continue
+        try:
+            obj = loads(line)
+        except ValueError:
+            continue
+        cwd = obj.get("cwd") if type(obj) is dict else None
+        if folder(cwd) and encoded(cwd) == file.project:
+            return {"folder": cwd}
+    return None
+
+
 def where(extra: Sequence[str] = ()) -> tuple[list[str], str | None]:
     found, problem = roots(extra)
     return [str(r / "projects") for r in found] + [str(d.root / "projects") for d in desktop_roots()], problem
@@ -421,8 +439,10 @@ def where(extra: Sequence[str] = ()) -> tuple[list[str], str | None]:
 def _reader():
     from tokentui.sources.readers import Dedupe, JsonlLog
 
+    # revision 2: cursors keep the folder the project dir encodes (stores read before get it from
+    # each file's first lines, once)
     return JsonlLog(where=where, discover=discover, parse=parse_lines, dedupe=Dedupe(resolve_duplicates, Kept),
-                    looked=looked)
+                    looked=looked, revision=2, head_state=head_state)
 
 
 READER = _reader()

@@ -94,9 +94,13 @@ class JsonlLog(NamedTuple):
     looked: Looked | None = None
     #: raised when the parser reads more from the same bytes (e.g. a field it used to leave out):
     #: the next sync reads this source's files again from the start, once, and rows upserted by
-    #: key take the new reading. Only without a dedupe hook: the stored entries would count the
-    #: copies read again as duplicates and keep the old rows
+    #: key take the new reading; or, with ``head_state``, only each file's first bytes. A reader
+    #: with a dedupe hook needs ``head_state`` (the stored entries would count the copies read
+    #: again as duplicates and keep the old rows)
     revision: int = 1
+    #: (a file's first bytes, the file) → what its cursor's state gains at this revision (e.g.
+    #: Claude Code's folder), or None: for files read before, without reading them again
+    head_state: Callable[[bytes, LocalFile], "dict | None"] | None = None
 
 
 class RewrittenJson(NamedTuple):

@@ -141,6 +141,24 @@ def renew_cursors(conn: sqlite3.Connection, source: str, revision: int) -> bool:
     return True
 
 
+def cursor_paths(conn: sqlite3.Connection, source: str) -> list[str]:
+    return [r[0] for r in conn.execute("SELECT path FROM files WHERE source = ?", (source,))]
+
+
+def upgrade_cursor_states(conn: sqlite3.Connection, source: str, revision: int,
+                          gains: Sequence[tuple[str, dict]]) -> bool:
+    """Merge ``(path, what its state gains)`` into ``source``'s cursors, once per ``revision``
+    (see :func:`renew_cursors`); the merge keeps whatever another sync wrote meanwhile. Call in
+    a transaction."""
+    if read_revision(conn, source) >= revision:
+        return False
+    conn.executemany("UPDATE files SET state = json_patch(CASE WHEN json_valid(state) THEN state ELSE '{}' END, ?) "
+                     "WHERE path = ? AND source = ?",
+                     [(json.dumps(g, separators=(",", ":")), path, source) for path, g in gains])
+    set_meta(conn, f"reader_revision:{source}", str(revision))
+    return True
+
+
 def source_rows(conn: sqlite3.Connection, source: str) -> int:
     """How many ledger rows ``source`` has (any device)."""
     return conn.execute("SELECT COUNT(*) FROM ledger WHERE source = ?", (source,)).fetchone()[0]
