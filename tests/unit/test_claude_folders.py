@@ -144,3 +144,5 @@ def test_head_state_reads_complete_lines_only() -> None:
     assert claude_code.head_state(first + b"\n" + good + b"\n", f) == {"folder": "/home/me/api"}
     assert claude_code.head_state(first + b"\n" + good, f) is None  # a line cut by the head's end
     assert claude_code.head_state(b"{not json\n" + good + b"\n", f) == {"folder": "/home/me/api"}
+    escaped = b'{"type":"user","c\\u0077d":"/home/me/api"}\n'  # any spelling JSON allows
+    assert claude_code.head_state(escaped, f) == {"folder": "/home/me/api"}

@@ -419,7 +419,7 @@ def head_state(head: bytes, file: LocalFile) -> dict | None:
     if not file.project:
         return None
     for line in head.split(b"\n")[:-1]:
-        if b'"cwd"' not in line:
+        if b'"cwd"' not in line and b"\\u" not in line:  # no such key, in any spelling JSON allows
             continue
         try:
             obj = loads(line)
