@@ -91,3 +91,13 @@ def test_a_bare_folder_name_is_the_one_recorded_folder_with_that_name():
     assert got["src"] == "src"  # a subfolder's name may be another repository's: left alone
     assert got["-x-proj"] == "-x-proj"  # an encoded name is matched by its encoding only
     assert fold_projects(["proj"]) == {"proj": "proj"}
+
+
+def test_a_sha256_name_is_the_folder_it_hashes():
+    import hashlib
+
+    h = hashlib.sha256(b"/home/u/legacy-app").hexdigest()  # an older Gemini CLI's folder name
+    got = fold_projects([h, "-home-u-legacy-app", "0" * 64], folders=["/home/u/legacy-app"])
+    assert got[h] == "/home/u/legacy-app" == got["-home-u-legacy-app"]
+    assert got["0" * 64] == "0" * 64
+    assert fold_projects([h]) == {h: h}  # no folder known: left alone

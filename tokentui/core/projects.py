@@ -25,6 +25,8 @@ project it belongs to, by these rules, in order:
    folder) is the project whose folder has that name, when exactly one project has it:
    ``proj`` is ``/home/me/proj`` when another agent recorded that path, and stays ``proj`` when
    ``/home/me/a/proj`` and ``/home/me/b/proj`` are both recorded.
+6. A SHA-256 name (older Gemini CLI folders are the hash of the project's path) is the recorded
+   folder it hashes.
 
 The display name is the folded path's last folder (``api``); an encoded name that no folder
 matched is shown without its home-folder part (``-Users-me-code-api`` is ``code-api``: the rest
@@ -33,6 +35,7 @@ of a flattened path cannot be split reliably).
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Iterable
 
@@ -40,6 +43,7 @@ _WORKTREE_DIRS = ("/.worktrees/", "/.claude/worktrees/", "/.git/worktrees/", "/w
 _WORKTREE_ENCODED = ("--worktrees-", "--claude-worktrees-", "--git-worktrees-")
 _SIBLING = re.compile(r"^(.*?)[.-]worktrees/[^/]+")
 _NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 #: a home folder at the start of an encoded name: /home/NAME, /Users/NAME, C:\\Users\\NAME, /root
 _ENCODED_HOME = re.compile(r"^(?:-(?:home|Users|users)-[^-]+-|[A-Za-z]--Users-[^-]+-|-root-)")
 _HOME = re.compile(r"^(?:/home/[^/]+|/Users/[^/]+|[A-Za-z]:/Users/[^/]+|/root|/|[A-Za-z]:)$", re.IGNORECASE)
@@ -78,10 +82,10 @@ def encoded(path: str) -> str:
 
 
 def fold_projects(names: Iterable[str | None], folders: Iterable[str] = ()) -> dict[str | None, str | None]:
-    """``{recorded name: project}`` for every name (rules 1–5); ``None`` stays ``None``.
+    """``{recorded name: project}`` for every name (rules 1–6); ``None`` stays ``None``.
 
     ``folders``: more folders sessions ran in, which name no record themselves (the folder a
-    Claude Code project dir encodes, read from its transcripts): rules 3–5 use them as recorded
+    Claude Code project dir encodes, read from its transcripts): rules 3–6 use them as recorded
     folders."""
     recorded = {n for n in names} | {f for f in folders if f and _is_path(f.replace("\\", "/"))}
     base = {n: (normalize(n) if n else n) for n in recorded}
@@ -100,11 +104,16 @@ def fold_projects(names: Iterable[str | None], folders: Iterable[str] = ()) -> d
     # as folded; None where two projects would
     by_code: dict[str, str | None] = {}
     by_last: dict[str, str | None] = {}
+    hashed = any(n and _SHA256.match(n) for n in recorded)
     for n, p in folded.items():
         if p and _is_path(p):
             for text in {n.replace("\\", "/").rstrip("/"), base[n], p}:
                 code = encoded(text)
                 by_code[code] = p if by_code.get(code, p) == p else None
+            if hashed:  # rule 6: the path as the agent saw it (Gemini hashes it as is)
+                for text in {n, n.rstrip("/\\"), p}:
+                    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+                    by_code[digest] = p if by_code.get(digest, p) == p else None
             last = p.rsplit("/", 1)[-1]  # the project's own name: a subfolder's could be another repo's
             by_last[last] = p if by_last.get(last, p) == p else None
     if by_code:
