@@ -114,3 +114,23 @@ def test_every_agent_together_exact_and_incremental(corpus, pricer, tmp_path) ->
     assert {n: grown[n] - mixed[n] for n in local if grown[n] != mixed[n]} == appended
     conn, _ = sync(tmp_path / "mixed.db", pricer, sources=local)
     assert _totals(conn) == grown
+
+
+def test_one_repository_is_one_project_across_agents(corpus, pricer, tmp_path) -> None:
+    """Every agent's fixtures ran in /home/u/proj (or a folder of that name): one project, whatever
+    each agent records (a path, Claude Code's or Qwen's encoded dir, a bare name); the older Gemini
+    CLI's hashed folder is Claude Code's legacy-app."""
+    import time
+
+    from tokentui.core.windows import window
+    from tokentui.services import sessions
+
+    conn, _ = sync(tmp_path / "mixed.db", pricer, sources=registry.names(registry.LOCAL))
+    view = sessions.build_projects(conn, window("all"), int(time.time() * 1000))
+    assert [r.name for r in view.rows].count("proj") == 1  # not one row per way of recording it
+    rows = {r.name: r for r in view.rows}
+    proj = rows["proj"]
+    assert proj.project == "/home/u/proj"
+    assert {"claude-code", "codex", "copilot", "opencode", "qwen-code", "gemini-cli", "goose", "pi",
+            "kimi"} <= set(proj.sources)
+    assert set(rows["legacy-app"].sources) == {"claude-code", "gemini-cli"}
