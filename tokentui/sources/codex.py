@@ -1,5 +1,6 @@
 """Codex CLI rollouts (spec/local-logs.md §3): the per-file delta algorithm and fork replays
-(where Codex keeps its files, and its ``config.toml``: :mod:`tokentui.sources.codex_home`).
+(where Codex keeps its files, and its ``config.toml``: :mod:`tokentui.sources.codex_home`; what
+one line's payload says: :mod:`tokentui.sources.codex_payload`).
 
 :class:`CodexParser` keeps its whole state in a JSON-able dict so ingest can stop after any
 line and resume from the byte offset later (the state is stored with the file cursor).
@@ -19,6 +20,7 @@ from tokentui.core.quotas import RowMerger
 from tokentui.core.quotas import row_of as quota_row
 from tokentui.core.records import ESTIMATED, UNPRICED, UsageRecord
 from tokentui.sources.codex_home import SOURCE, discover, home_of, looked, prepare, where
+from tokentui.sources.codex_payload import FALLBACK_MODEL, auto_review, model_of, token_usage, turn_start_ms
 from tokentui.sources.common import (
     MAX_MS,
     MAX_TOKENS,
@@ -28,98 +30,16 @@ from tokentui.sources.common import (
     json_string_pattern,
     loads,
     parse_ts_ms,
-    token_count,
     value_bytes,
 )
 
-FALLBACK_MODEL = "gpt-5"
-#: running totals of a session grow past one request's cap; beyond this they are corrupt
-MAX_RUNNING_TOTAL = 10**13
-_FIELDS = ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_output_tokens", "total_tokens")
-_ALIASES = {
-    "input_tokens": ("input_tokens", "prompt_tokens", "input"),
-    "cached_input_tokens": ("cached_input_tokens", "cache_read_input_tokens", "cached_tokens"),
-    "output_tokens": ("output_tokens", "completion_tokens", "output"),
-    "reasoning_output_tokens": ("reasoning_output_tokens", "reasoning_tokens"),
-    "total_tokens": ("total_tokens",),
-}
 #: the lines events() reads contain one of these (one regex scan: twice as fast as three ``in``)
 _EVENT_MARK = re.compile(rb'"(?:token_count|turn_context|session_meta|task_started)"')
 #: the same names in any spelling JSON allows (escaped letters): tried on lines with a \u00 escape
 _EVENT_MARK_ANY = lazy_compile(b'"(?:' + b"|".join(json_string_pattern(n) for n in (
     "token_count", "turn_context", "session_meta", "task_started")) + b')"')
-_UUID7 = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-7[0-9a-fA-F]{3}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _HEADLESS_MARK = lazy_compile(b'"(?:' + b"|".join(json_string_pattern(n) for n in (
     "usage", "input_tokens", "prompt_tokens")) + b')"')
-# codex-auto-review is billed as the newest model released on or before the log date (§3.3)
-_AUTO_REVIEW = (("2026-04-23", "gpt-5.5"), ("2026-03-05", "gpt-5.4"), ("2026-02-05", "gpt-5.3-codex"),
-                ("2025-12-11", "gpt-5.2-codex"), ("2025-11-13", "gpt-5.1-codex"), ("2025-09-15", "gpt-5-codex"))
-
-
-def _usage(obj) -> list[int] | None:
-    if type(obj) is not dict:
-        return None
-    g = obj.get
-    vals = [g("input_tokens"), g("cached_input_tokens"), g("output_tokens"), g("reasoning_output_tokens"),
-            g("total_tokens")]
-    if (type(vals[0]) is int and type(vals[1]) is int and type(vals[2]) is int and type(vals[3]) is int
-            and type(vals[4]) is int and 0 <= min(vals) and max(vals) <= MAX_RUNNING_TOTAL):
-        # the usual shape, every canonical field a count: what the alias walk below would give
-        if vals[4] == 0 and (vals[0] or vals[2]):
-            vals[4] = vals[0] + vals[2]
-        return vals
-    vals = []
-    for f in _FIELDS:
-        v = 0
-        for alias in _ALIASES[f]:
-            x = obj.get(alias)
-            if x is not None:
-                v = x
-                break
-        v = token_count(v, MAX_RUNNING_TOTAL)
-        if v is None:
-            return None
-        vals.append(v)
-    if vals[4] == 0 and (vals[0] or vals[2]):
-        vals[4] = vals[0] + vals[2]
-    return vals
-
-
-def _model_of(payload) -> str | None:
-    if type(payload) is not dict:
-        return None
-    for k in ("model", "model_name"):
-        v = payload.get(k)
-        if type(v) is str and v:
-            return v
-    meta = payload.get("metadata")
-    if type(meta) is dict and type(meta.get("model")) is str and meta["model"]:
-        return meta["model"]
-    return None
-
-
-def _auto_review(day: str) -> str:
-    for start, model in _AUTO_REVIEW:
-        if day >= start:
-            return model
-    return FALLBACK_MODEL
-
-
-def turn_start_ms(payload: dict) -> int | None:
-    """When a turn started, from its ``turn_context`` / ``task_started`` payload: ``started_at``
-    (Unix seconds or milliseconds, or an ISO time), else the time inside a UUIDv7 ``turn_id``
-    (its first 48 bits are Unix milliseconds); None when the payload says nothing."""
-    v = payload.get("started_at", payload.get("startedAt"))
-    ms = None
-    if type(v) in (int, float) and v == v and v > 0:
-        ms = int(v * 1000) if v < 10**11 else int(v)  # seconds, or already milliseconds
-    elif type(v) is str:
-        ms = parse_ts_ms(v)
-    if ms is None:
-        tid = payload.get("turn_id")
-        if type(tid) is str and _UUID7.match(tid):
-            ms = int(tid[:8] + tid[9:13], 16)
-    return ms if ms is not None and MIN_MS <= ms < MAX_MS else None
 
 
 def initial_state() -> dict:
@@ -182,7 +102,7 @@ class CodexParser:
             if type(payload) is not dict:
                 continue
             if kind == "turn_context":
-                m = _model_of(payload)
+                m = model_of(payload)
                 if m:
                     self.state["model"], self.state["fb"] = m, False
                 if self.state.get("cwd") is None:  # a rollout whose session_meta names no folder
@@ -217,8 +137,8 @@ class CodexParser:
             if type(info) is not dict:
                 self.skipped += 1
                 continue
-            total = _usage(info.get("total_token_usage")) if info.get("total_token_usage") is not None else None
-            last = _usage(info.get("last_token_usage")) if info.get("last_token_usage") is not None else None
+            total = token_usage(info.get("total_token_usage")) if info.get("total_token_usage") is not None else None
+            last = token_usage(info.get("last_token_usage")) if info.get("last_token_usage") is not None else None
             if info.get("total_token_usage") is not None and total is None:
                 self.skipped += 1
                 continue
@@ -239,13 +159,13 @@ class CodexParser:
             if max(raw) > MAX_TOKENS:  # one request this large is corrupt data
                 self.skipped += 1
                 continue
-            model = _model_of(payload) or _model_of(info) or self.state["model"]
+            model = model_of(payload) or model_of(info) or self.state["model"]
             fallback = False
             if model is None:
                 model, fallback = FALLBACK_MODEL, True
                 self.state["fb"] = True
             elif model == "codex-auto-review":
-                model, fallback = _auto_review(ts[:10]), True
+                model, fallback = auto_review(ts[:10]), True
             raw[1] = min(raw[1], raw[0])
             if self._replayed(ts, raw):
                 self.duplicates += 1
@@ -349,7 +269,7 @@ class CodexParser:
             if type(node) is dict:
                 usage = node
                 break
-        raw = _usage(usage) if usage is not None else None
+        raw = token_usage(usage) if usage is not None else None
         if raw is None or not (raw[0] or raw[2]):
             return None
         if max(raw) > MAX_TOKENS:
@@ -366,7 +286,7 @@ class CodexParser:
         if not MIN_MS <= ts_ms < MAX_MS:  # no time in the line, and no usable file time
             self.skipped += 1
             return None
-        model = _model_of(obj)
+        model = model_of(obj)
         fallback = model is None
         raw[1] = min(raw[1], raw[0])
         return ts_ms, "", model or FALLBACK_MODEL, fallback, raw
