@@ -302,7 +302,6 @@ def _session_table(report: dict, width: int, tz: ZoneInfo, breakdown: bool = Fal
     activity in ``tz``, requests, tokens and cost; from 120 columns also the duration, the
     cache hit ratio and the models (most expensive first); ``breakdown``: a line per model."""
     rows = report["session"]
-    folded = fold_projects(r.get("projectPath") for r in rows)  # rows made without projectName
     wide = width >= 120
     start = width >= 150
     fixed = 2 + 11 + 2 + 16 + 2 + 5 + 2 + 8 + 2 + 10 + ((2 + 7 + 2 + 5) if wide else 0) + (2 + 11 if start else 0)
@@ -314,7 +313,7 @@ def _session_table(report: dict, width: int, tz: ZoneInfo, breakdown: bool = Fal
     lines = [head.rstrip(), "─" * len(head)]
     any_unpriced = False
     for r in rows:
-        project = r.get("projectName") or display_name(folded.get(r.get("projectPath")))
+        project = r.get("projectName") or display_name(r.get("projectPath"))  # a row made without it
         last = datetime.fromisoformat(r["lastActivity"].replace("Z", "+00:00")).astimezone(tz)
         reqs = r.get("requests")
         line = (f"{_clip_left(project, label_w):<{label_w}}  {_clip(r['source'], 11):<11}  "
