@@ -24,9 +24,10 @@ from typing import Callable, Sequence
 from tokentui.core.records import ESTIMATED, UNPRICED
 from tokentui.services.ingest_db import DatabaseSources
 from tokentui.services.ingest_result import SourceResult, quarantine
-from tokentui.services.logfiles import Job, Unpriced, open_job, plan, prefix_of, read_head
+from tokentui.services.logfiles import Job, Unpriced, open_job, plan, prefix_of
 from tokentui.services.parse_pool import ParsePool, default_workers
 from tokentui.sources import registry
+from tokentui.sources.common import read_head
 from tokentui.sources.readers import (Combined, Dedupe, JsonlLog, ParseContext, RewrittenJson, SessionTotals,
                                      SignedDatabase, WatermarkDatabase)
 from tokentui.store import ledger

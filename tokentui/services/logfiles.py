@@ -146,18 +146,6 @@ class Unpriced:
         return None
 
 
-HEAD = 64 << 10  # bytes a reader's head_state hook is given
-
-
-def read_head(path: str) -> bytes | None:
-    """A file's first :data:`HEAD` bytes, or None when it cannot be read."""
-    try:
-        with open(path, "rb") as fh:
-            return fh.read(HEAD)
-    except OSError:
-        return None
-
-
 def prefix_of(path: str, end: int, head: bytearray | None = None) -> str | None:
     """The cursor's prefix hash of ``path`` consumed up to ``end``: from ``head`` (the bytes
     read from offset 0, see :func:`read_lines`) when it holds them, else read again."""

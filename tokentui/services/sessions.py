@@ -76,10 +76,11 @@ class SessionsView:
 
 
 def build_sessions(conn: sqlite3.Connection, window: Window, now_ms: int,
-                   sources: tuple[str, ...] = ()) -> SessionsView:
+                   sources: tuple[str, ...] = (), folders: Sequence[str] | None = None) -> SessionsView:
+    """``folders``: :func:`store.project_folders`, when the caller has read them already."""
     started = time.perf_counter()
     gs = store.groups(conn, window.since_ms(now_ms), sources=sources)
-    folded = fold_projects((g.project for g in gs), store.project_folders(conn))
+    folded = fold_projects((g.project for g in gs), store.project_folders(conn) if folders is None else folders)
     rows, total = [], Totals()
     for g in gs:
         t = g.total()
@@ -205,7 +206,8 @@ class _Acc:
 
 
 def build_projects(conn: sqlite3.Connection, window: Window, now_ms: int, sources: tuple[str, ...] = (),
-                   span: tuple[int | None, int | None] | None = None) -> ProjectsView:
+                   span: tuple[int | None, int | None] | None = None,
+                   folders: Sequence[str] | None = None) -> ProjectsView:
     """Every project of the agent logs with usage in the window (records without a project
     are one row, "(no project)"). Provider API usage has no project and is left out: it is
     the same usage seen from the other side, never added to the logs'. ``span``: (since,
@@ -213,7 +215,7 @@ def build_projects(conn: sqlite3.Connection, window: Window, now_ms: int, source
     started = time.perf_counter()
     since, until = span if span is not None else (window.since_ms(now_ms), None)
     gs = store.groups(conn, since, until, sessions_only=False, sources=sources, local_only=True)
-    folded = fold_projects((g.project for g in gs), store.project_folders(conn))
+    folded = fold_projects((g.project for g in gs), store.project_folders(conn) if folders is None else folders)
     accs: dict[str | None, _Acc] = {}
     for g in gs:
         a = accs.setdefault(folded[g.project], _Acc())
@@ -292,8 +294,10 @@ def build_views(conn: sqlite3.Connection, window: Window, now_ms: int, wanted: I
                 breakdown_by: str = "project") -> Views:
     started = time.perf_counter()
     wanted = set(wanted)
-    s = build_sessions(conn, window, now_ms) if "sessions" in wanted else None
-    p = build_projects(conn, window, now_ms) if "projects" in wanted and breakdown_by == "project" else None
+    projects = "projects" in wanted and breakdown_by == "project"
+    folders = store.project_folders(conn) if "sessions" in wanted or projects else ()  # read once for both
+    s = build_sessions(conn, window, now_ms, folders=folders) if "sessions" in wanted else None
+    p = build_projects(conn, window, now_ms, folders=folders) if projects else None
     b = build_breakdown(conn, breakdown_by, window, now_ms) \
         if "projects" in wanted and breakdown_by != "project" else None
     return Views(window, breakdown_by, s, p, b, (time.perf_counter() - started) * 1000)

@@ -291,7 +291,7 @@ class ClaudeParser:
 
     def _find_folder(self, cwd) -> None:
         self._folder_tries -= 1
-        if folder(cwd) and encoded(cwd) == self.file.project:
+        if _is_folder_of(cwd, self.file):
             self.folder, self._folder_tries = cwd, 0
 
     def _entry(self, fields: _Fields) -> ClaudeEntry:
@@ -426,9 +426,14 @@ def head_state(head: bytes, file: LocalFile) -> dict | None:
         except ValueError:
             continue
         cwd = obj.get("cwd") if type(obj) is dict else None
-        if folder(cwd) and encoded(cwd) == file.project:
+        if _is_folder_of(cwd, file):
             return {"folder": cwd}
     return None
+
+
+def _is_folder_of(cwd, file: LocalFile) -> bool:
+    """Whether ``cwd`` is the folder the transcript's project dir encodes."""
+    return folder(cwd) is not None and encoded(cwd) == file.project
 
 
 def where(extra: Sequence[str] = ()) -> tuple[list[str], str | None]:

@@ -147,6 +147,19 @@ def folder(value: object) -> str | None:
     return None
 
 
+#: bytes of a file's start a reader looks into for what its first lines say (see read_head)
+HEAD_BYTES = 64 << 10
+
+
+def read_head(path: str, n: int = HEAD_BYTES) -> bytes | None:
+    """A file's first ``n`` bytes, or None when it cannot be read."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(n)
+    except OSError:
+        return None
+
+
 def existing_dirs(candidates: Iterable[str | Path]) -> list[Path]:
     """The candidates that are directories (``~`` expanded), each real directory once, in order."""
     out: list[Path] = []

@@ -36,7 +36,7 @@ from typing import Sequence
 
 from tokentui.core.records import ESTIMATED, UNPRICED, UsageRecord
 from tokentui.sources.common import (MAX_MS, MAX_TOKENS, MIN_MS, LocalFile, existing_dirs, folder, loads,
-                                     parse_ts_ms, real_roots, token_count, walk_files)
+                                     parse_ts_ms, read_head, real_roots, token_count, walk_files)
 
 SOURCE = "copilot"
 ENV = ("COPILOT_HOME", "COPILOT_OTEL_FILE_EXPORTER_PATH")
@@ -120,16 +120,10 @@ def start_folder(data) -> str | None:
     return folder(ctx.get("cwd")) if type(ctx) is dict else None
 
 
-#: how much of a journal is read for its session.start line
-START_BYTES = 64 * 1024
-
-
 def journal_folder(path: str) -> str | None:
     """The folder of a journal's session (its first line, ``session.start``)."""
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(START_BYTES)
-    except OSError:
+    head = read_head(path)
+    if head is None:
         return None
     try:
         obj = loads(head.split(b"\n", 1)[0])
