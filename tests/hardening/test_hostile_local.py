@@ -14,7 +14,7 @@ from tests.conftest import LOG_FIXTURES
 from tests.hardening.sanity import assert_sane, store_and_sum
 from tests.hardening.strategies import examples, JSON, NASTY_INTS, ODD_TIMESTAMPS, build, deep, dump, maybe
 from tokentui.core.pricing import Pricer, load_price_table
-from tokentui.sources import claude_code, codex, gemini_cli, opencode
+from tokentui.sources import claude_code, claude_dedupe, codex, gemini_cli, opencode
 from tokentui.sources.common import LocalFile
 
 PRICER = Pricer(table=load_price_table(LOG_FIXTURES / "pricing" / "litellm-fixture.json"), use_genai=False)
@@ -67,7 +67,7 @@ def _lines(values, raw: list[bytes]) -> list[bytes]:
 def _claude(lines: list[bytes]):
     entries = claude_code.ClaudeParser(_file(claude_code.SOURCE), PRICER, "auto").feed(lines)
     recs = [e.record for e in entries]
-    upsert, delete, dups = claude_code.resolve_duplicates([claude_code.dedupe_item(e) for e in entries], {})
+    upsert, delete, dups = claude_dedupe.resolve_duplicates([claude_code.dedupe_item(e) for e in entries], {})
     assert set(upsert) <= {r.key for r in recs}
     return recs
 

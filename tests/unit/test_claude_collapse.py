@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tokentui.core.pricing import Pricer
-from tokentui.sources import claude_code
+from tokentui.sources import claude_code, claude_dedupe
 from tokentui.sources.common import LocalFile
 
 FILE = LocalFile("/x/s.jsonl", claude_code.SOURCE, "proj", "sess", "proj/s.jsonl")
@@ -34,18 +34,18 @@ def _line(n: int, msg_id, req_id, sidechain: bool, output: int, speed: bool) -> 
     return json.dumps(obj, separators=(",", ":")).encode()
 
 
-def _kept(specs) -> dict[str, list[claude_code.Kept]]:
-    kept: dict[str, list[claude_code.Kept]] = {}
+def _kept(specs) -> dict[str, list[claude_dedupe.Kept]]:
+    kept: dict[str, list[claude_dedupe.Kept]] = {}
     for msg_id, req_id, side, output, speed in specs:
         key = f"{msg_id}|{req_id}"
         group = kept.setdefault(msg_id, [])
         if all(k.key != key for k in group):
-            group.append(claude_code.Kept(key, side, 1 + output, speed))
+            group.append(claude_dedupe.Kept(key, side, 1 + output, speed))
     return kept
 
 
 def _resolve(entries, kept):
-    upsert, delete, dups = claude_code.resolve_duplicates([claude_code.dedupe_item(e) for e in entries], kept)
+    upsert, delete, dups = claude_dedupe.resolve_duplicates([claude_code.dedupe_item(e) for e in entries], kept)
     assert not set(upsert) & delete  # a key is either written or deleted, never both
     chosen = {key: entries[i].record.ts_ms for key, i in upsert.items()}  # the timestamp names the line
     return chosen, delete, len(dups), {m: [(k.key, k.sidechain, k.total, k.has_speed) for k in g]

@@ -1,7 +1,8 @@
-"""Claude Code transcripts (spec/local-logs.md §2): discovery, line validation, dedupe rules.
+"""Claude Code transcripts (spec/local-logs.md §2): discovery, line validation, the parser.
 
 Pure parsing: no store, no UI. The ingest service feeds appended bytes to :class:`ClaudeParser`
-and resolves duplicates against stored entries with :func:`resolve_duplicates`.
+and resolves duplicates against stored entries with
+:func:`tokentui.sources.claude_dedupe.resolve_duplicates`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from tokentui.core.lazy_re import lazy_compile
 from tokentui.core.pricing import FAST_SUFFIX
 from tokentui.core.projects import encoded
 from tokentui.core.records import MAX_TOKENS, ESTIMATED, UNPRICED, UsageRecord, storable_cost, to_pico
-from tokentui.core.slots import SlotValue
+from tokentui.sources.claude_dedupe import Kept, resolve_duplicates
 from tokentui.sources.claude_desktop import DesktopRoot, desktop_roots
 from tokentui.sources.common import (
     JSON_WS,
@@ -309,74 +310,6 @@ class ClaudeParser:
         rec = UsageRecord(SOURCE, key, ts_ms, model, inp, out, c5, c1, cr, 0, f.project, f.session, cost, label,
                           msg_id=msg_id, sidechain=sidechain, logged_cost_pico=logged_pico)
         return ClaudeEntry(rec, req_id, has_speed)
-
-
-class Kept(SlotValue):
-    """An entry already kept for a message id (see :func:`resolve_duplicates`). A plain slotted
-    class, equal by value to another ``Kept`` (``list.remove`` relies on it): a cold ingest makes
-    one per entry, which a named tuple would make ~2x slower, and a dataclass costs every
-    command ~0.5 ms to build at import."""
-
-    __slots__ = ("key", "sidechain", "total", "has_speed")
-
-    def __init__(self, key: str, sidechain: bool, total: int, has_speed: bool) -> None:
-        self.key = key
-        self.sidechain = sidechain
-        self.total = total
-        self.has_speed = has_speed
-
-
-def resolve_duplicates(new: Sequence[Sequence], kept: dict[str, list[Kept]]
-                       ) -> tuple[dict[str, int], set[str], list[int]]:
-    """Apply the §2.4 dedupe rules to ``new`` entries (in path, line order).
-
-    Each entry starts ``(key, msg_id, sidechain, total, has_speed, ...)`` (see
-    :func:`dedupe_item`). ``kept`` maps message id → entries already stored (updated in
-    place). Returns the index (into ``new``) of the entry to upsert, by key; the stored keys
-    to delete; and the indices of the entries that were duplicates of another.
-    """
-    upsert: dict[str, int] = {}
-    delete: set[str] = set()
-    dups: list[int] = []
-    for i, e in enumerate(new):
-        key, msg_id, sidechain, total, has_speed = e[0], e[1], e[2], e[3], e[4]
-        if msg_id is None:
-            if key in upsert:
-                dups.append(i)
-            upsert[key] = i
-            continue
-        group = kept.setdefault(msg_id, [])
-        match = None
-        for k in group:
-            if k.key == key:
-                match = k
-                break
-        if match is None:
-            for k in group:
-                if k.sidechain or sidechain:
-                    match = k
-                    break
-        if match is None:
-            group.append(Kept(key, sidechain, total, has_speed))
-            upsert[key] = i
-            delete.discard(key)  # an earlier replacement may have scheduled this key's stored row
-            continue
-        dups.append(i)
-        if match.sidechain != sidechain:
-            replace = match.sidechain
-        elif total != match.total:
-            replace = total > match.total
-        else:
-            replace = has_speed and not match.has_speed
-        if replace:
-            group.remove(match)
-            group.append(Kept(key, sidechain, total, has_speed))
-            if match.key != key:
-                upsert.pop(match.key, None)
-                delete.add(match.key)
-            upsert[key] = i
-            delete.discard(key)
-    return upsert, delete, dups
 
 
 def dedupe_item(e: ClaudeEntry, *extra) -> tuple:
