@@ -137,19 +137,34 @@ def _write_error(path: Path, exc: OSError, folder: Path) -> WriteError:
     return WriteError(f"cannot write {path}: {(exc.strerror or type(exc).__name__).lower()}")
 
 
-def write_private_text(path: Path, text: str) -> Path:
+def output_target(path: Path) -> Path:
+    """:func:`write_target` for a file the user named (``export -o``, ``team build -o``), whose
+    folder must exist: a typo in it is refused (:class:`TargetRefused`), never created."""
+    target = write_target(path)
+    folder = target.parent
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        raise TargetRefused(f"cannot write {path}: {folder} {what}",
+                            "create that folder first, or give a path in an existing one")
+    return target
+
+
+def write_private_text(path: Path, text: str, make_folder: bool = True) -> Path:
     """Write ``text`` atomically to ``path`` with mode 0600; returns the file written.
 
     The text goes to a new temporary file with an unpredictable name in the target's folder
     (``mkstemp``: created with ``O_EXCL``, so a symlink planted at any name is never
     followed), is synced, and replaces the target in one rename. The target is
     :func:`write_target` (a symlink you own keeps pointing at the new file; a FIFO, device
-    or directory is refused). Errors are a :class:`WriteError` naming ``path``."""
+    or directory is refused). A missing folder is created (mode 0700) for tokentop's own
+    files; with ``make_folder=False`` (a file the user named) it is refused, see
+    :func:`output_target`. Errors are a :class:`WriteError` naming ``path``."""
     import tempfile
 
-    target = write_target(path)
+    target = write_target(path) if make_folder else output_target(path)
     try:
-        ensure_dir(target.parent)
+        if make_folder:
+            ensure_dir(target.parent)
         fd, tmp = tempfile.mkstemp(prefix=".tokentop-", suffix=".tmp", dir=target.parent)
     except OSError as exc:
         raise _write_error(path, exc, target.parent) from None

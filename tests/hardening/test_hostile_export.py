@@ -219,6 +219,22 @@ def test_export_refuses_a_symlink_loop(tmp_path, capsys):
     assert os.readlink(a) == str(b) and os.readlink(b) == str(a)
 
 
+@pytest.mark.parametrize("argv", [["export", "--no-sync", "-o", "{out}"], ["export", "--no-sync", "-f", "csv", "-o", "{out}"],
+                                  ["team", "build", "-o", "{out}", "{snap}"], ["team", "pull", "openai", "-o", "{out}"]])
+def test_a_file_named_in_a_missing_folder_is_refused_not_created(tmp_path, capsys, argv):
+    """A typo in ``-o``'s folder is one plain error (exit 2) before any work (no request, no
+    snapshot read); no folder is created for it."""
+    _config()
+    _seed(["m"], ["p"])
+    out = tmp_path / "reprots" / "2026" / "out.md"
+    snap = tmp_path / "me.json"  # never read: the output is checked first
+    code = main([a.format(out=out, snap=snap) for a in argv])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    _one_error(err, str(out), f"{out.parent} does not exist")
+    assert not (tmp_path / "reprots").exists()
+
+
 def test_config_save_refuses_a_config_that_is_a_device(tmp_path, capsys, monkeypatch):
     """TOKENTOP_CONFIG=/dev/null (here a private copy of it) reads as no config; saving the
     theme or a budget must not replace the device with a regular file."""

@@ -283,6 +283,7 @@ def test_team_file_is_written_private(tmp_path) -> None:
     from tokentui.cli.team import _write
 
     target = tmp_path / "sub" / "team.toml"
+    target.parent.mkdir()  # a folder you name must exist (see test_hostile_export: missing folders)
     _write(target, "name = 'x'\n")
     assert target.read_text() == "name = 'x'\n"
     assert stat.S_IMODE(target.stat().st_mode) == 0o600

@@ -108,13 +108,16 @@ def cmd_export(args) -> int:
 
 def _check_output(path: Path) -> None:
     from tokentui.errors import TargetRefused
-    from tokentui.paths import write_target
+    from tokentui.paths import output_target, write_target
 
     try:
         write_target(path)
     except TargetRefused as exc:
         raise TargetRefused(exc.message, "it was left as it is; for a pipe or a device use -o - "
                             "(standard output) and redirect it") from None
+    output_target(path)  # and its folder exists: a typo there is refused, not created
+
+
 def _check_period(spec: str) -> None:
     """The shape and the date range of ``--period`` (which days it means is decided later)."""
     from datetime import date

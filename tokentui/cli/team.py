@@ -77,7 +77,7 @@ def _write(path: Path, text: str) -> None:
     from tokentui.paths import write_private_text
 
     try:
-        write_private_text(path, text)  # atomic, 0600: a team file is nobody else's business
+        write_private_text(path, text, make_folder=False)  # atomic, 0600: a team file is nobody else's business
     except OSError as exc:
         raise TokentopError(f"cannot write {path}: {exc.strerror or exc}") from None
 
@@ -91,8 +91,10 @@ def _print_team(team, path: Path, notes) -> None:
 
 def run_build(args: argparse.Namespace) -> int:
     from tokentui.core import benchmarks as bm
+    from tokentui.paths import output_target
 
     out = Path(args.output).expanduser()
+    output_target(out)  # a bad -o is refused before any work
     figures = []
     for name in args.snapshots:
         path = Path(name).expanduser()
@@ -113,11 +115,13 @@ def run_build(args: argparse.Namespace) -> int:
 
 def run_pull(args: argparse.Namespace) -> int:
     from tokentui.config import load_settings
+    from tokentui.paths import output_target
     from tokentui.services.leverage import pull_team
 
+    out = Path(args.output).expanduser()
+    output_target(out)  # refused before any request is made
     team, notes = pull_team(args.provider, load_settings(), days=args.days, name=args.name,
                             min_members=args.min_members)
-    out = Path(args.output).expanduser()
     _write(out, team.to_toml())
     _print_team(team, out, notes)
     return 0

@@ -350,6 +350,6 @@ def write_snapshot(conn: sqlite3.Connection, settings: Settings, options: Export
     if options.format == "csv":
         from tokentui.export.machine import sidecar_path
 
-        paths.write_private_text(sidecar_path(out), render(snap, "json"))
-    paths.write_private_text(out, text)
+        paths.write_private_text(sidecar_path(out), render(snap, "json"), make_folder=False)
+    paths.write_private_text(out, text, make_folder=False)
     return out
