@@ -97,7 +97,10 @@ def test_report_json_end_to_end_matches_fixture(isolated: Path) -> None:
 
 def test_bad_arguments_are_one_line_errors(isolated: Path) -> None:
     proc = _run("report", "daily", "--since", "yesterday", "--no-sync")
-    assert proc.returncode == 2 and proc.stderr.startswith("tokentop: error: dates must look like")
+    assert proc.returncode == 2 and proc.stderr.startswith("tokentop: error: --since 'yesterday' is not a date")
+    assert "2026-11-20 or 20261120" in proc.stderr
+    proc = _run("report", "daily", "--since", "2026-01-01", "--until", "2026-13-01", "--no-sync")
+    assert proc.returncode == 2 and proc.stderr.startswith("tokentop: error: --until '2026-13-01' is not a date")
     proc = _run("report", "daily", "--timezone", "Mars/Base", "--no-sync")
     assert proc.returncode == 2 and "unknown timezone" in proc.stderr and "Traceback" not in proc.stderr
 

@@ -148,13 +148,15 @@ def cmd_report(args) -> int:
 
     check_sources(args.source)
     settings = _settings()
-    try:
-        since = report.parse_date(args.since, "--since") if args.since else None
-        until = report.parse_date(args.until, "--until") if args.until else None
-    except DateRangeError as exc:
-        raise UsageError(str(exc)) from None
-    except ValueError:
-        raise UsageError("dates must look like 2026-11-20 or 20261120") from None
+    dates = []
+    for flag, text in (("--since", args.since), ("--until", args.until)):
+        try:
+            dates.append(report.parse_date(text, flag) if text else None)
+        except DateRangeError as exc:
+            raise UsageError(str(exc)) from None
+        except ValueError:
+            raise UsageError(f"{flag} {text!r} is not a date: dates look like 2026-11-20 or 20261120") from None
+    since, until = dates
     if since and until and since > until:
         raise UsageError("--since is after --until")
     tz = resolve_timezone(args.timezone or settings.timezone)
