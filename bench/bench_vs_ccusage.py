@@ -18,6 +18,10 @@ binary, or an npm prefix holding ``node_modules``), in the cache folder, or next
 ``ccusage`` on PATH; else, when npm is present, installed into the cache folder
 (``--cache``, default ``~/.cache/tokentop-bench``). Without npm only tokentop's figures
 are printed. Both tools get the same empty ``HOME``, so neither reads anything else.
+
+``--parts`` adds a third command to each round, C: the same cold sync with the ledger's row
+writes and pricing left out (everything else as in A: discovery, the parse workers, the
+dedupe, the cursors). Its ratio to B says how far parsing alone is from ccusage's whole run.
 """
 
 from __future__ import annotations
@@ -115,6 +119,18 @@ def find_ccusage(given: Path | None, cache: Path, install: bool = True) -> tuple
     return (found, f"installed into {cache}") if found else (None, "npm installed no native binary")
 
 
+#: C of ``--parts``: ``tokentop sync -q`` with ``ledger.upsert_rows`` and ``ledger.price_rows``
+#: replaced by no-ops in the main process (the writer's work); the parse workers are untouched
+WITHOUT_STORE = """
+import sys
+from tokentui.store import ledger
+ledger.upsert_rows = lambda conn, rows, device: None
+ledger.price_rows = lambda rows, price: rows
+from tokentui.cli.main import main
+sys.exit(main(["sync", "-q"]))
+"""
+
+
 def timed(cmd: list[str], env: dict, stdout=subprocess.DEVNULL) -> tuple[float, float, float]:
     """(wall s, CPU s, peak RSS MB) of ``cmd`` run to its end as a new process."""
     t = time.perf_counter()
@@ -163,6 +179,8 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "tokentop-bench",
                     help="where ccusage is installed when npm is present (default ~/.cache/tokentop-bench)")
     ap.add_argument("--no-install", action="store_true", help="never run npm")
+    ap.add_argument("--parts", action="store_true",
+                    help="also time C, a cold sync without its ledger writes and pricing (parsing alone)")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="tokentop-vs-ccusage-"))
     try:
@@ -197,9 +215,12 @@ def main() -> None:
         if b_cmd:
             with open(b_out, "wb") as fh:
                 timed(b_cmd, base, fh)
-        a_runs, b_runs = [], []
+        c_cmd = [sys.executable, "-c", WITHOUT_STORE] if args.parts else None
+        a_runs, b_runs, c_runs = [], [], []
         for n in range(args.runs):
             a_runs.append(timed(a_cmd, tokentop_env(n)))
+            if c_cmd:
+                c_runs.append(timed(c_cmd, tokentop_env(args.runs + n)))
             if b_cmd:
                 with open(b_out, "wb") as fh:
                     b_runs.append(timed(b_cmd, base, fh))
@@ -207,6 +228,8 @@ def main() -> None:
               f"{os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.2f}" if hasattr(os, "getloadavg")
               else f"corpus    {size / 1e6:.1f} MB in {len(files)} files; {args.runs} rounds A B")
         print(summary("tokentop", a_runs) + f"  sync -q, totals {check_truth(corpus, work / 'data0')}")
+        if c_runs:
+            print(summary("parsing", c_runs) + "  the same sync without ledger writes and pricing (C)")
         if not b_cmd:
             print(f"ccusage   not run: {how}")
             return
@@ -218,6 +241,9 @@ def main() -> None:
         # CPU time drifts less than wall time on a shared machine, and on few cores it is what decides
         cpu = statistics.median(r[1] for r in a_runs) / statistics.median(r[1] for r in b_runs)
         print(f"ratio     tokentop / ccusage CPU  = {cpu:.2f}x (medians)")
+        if c_runs:
+            part = statistics.median(r[0] for r in c_runs) / statistics.median(r[0] for r in b_runs)
+            print(f"ratio     parsing alone (C) / ccusage wall = {part:.2f}x (medians)")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -105,3 +105,43 @@ def test_a_run_prints_both_tools_and_the_wall_and_cpu_ratios(tmp_path):
     assert lines[1].endswith("totals exact") and lines[2].endswith("totals exact"), out.stdout
     assert "wall =" in lines[3] and "CPU  =" in lines[4]
     assert float(lines[4].split("=")[1].split("x")[0]) > 0
+
+
+def test_parts_adds_the_sync_without_its_store_and_its_ratio(tmp_path):
+    """``--parts``: a third command per round, the cold sync without ledger writes and pricing,
+    which must leave its history empty of usage (else it timed the full sync) and print its ratio."""
+    import subprocess
+
+    from tests.corpus import make_corpus
+
+    corpus = make_corpus(tmp_path / "corpus", mb=1, seed=5, days=3)
+    fake = tmp_path / "ccusage"
+    fake.write_text(FAKE_CCUSAGE.format(python=sys.executable))
+    fake.chmod(0o755)
+    env = {**os.environ, "PYTHONPATH": str(BENCH.parent)}
+    out = subprocess.run([sys.executable, str(BENCH / "bench_vs_ccusage.py"), "--corpus", str(corpus), "--runs", "1",
+                          "--ccusage", str(fake), "--parts"], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == ["corpus", "tokentop", "parsing", "ccusage", "ratio", "ratio", "ratio"]
+    assert lines[1].endswith("totals exact")
+    assert "parsing alone (C) / ccusage wall =" in lines[6] and float(lines[6].split("=")[1].split("x")[0]) > 0
+
+
+def test_the_sync_without_its_store_parses_but_stores_no_usage(tmp_path, bench):
+    """What ``--parts`` times as C reads every file (cursors written) and stores no ledger row."""
+    import sqlite3
+    import subprocess
+
+    from tests.corpus import make_corpus
+
+    corpus = make_corpus(tmp_path / "corpus", mb=0.3, seed=6, days=2)
+    home, data = tmp_path / "bench-home", tmp_path / "bench-data"
+    home.mkdir()
+    env = {**os.environ, "HOME": str(home), "CLAUDE_CONFIG_DIR": str(corpus / "claude"),
+           "CODEX_HOME": str(corpus / "codex"), "TOKENTOP_DATA_DIR": str(data),
+           "TOKENTOP_CONFIG": str(tmp_path / "config.toml"), "PYTHONPATH": str(BENCH.parent)}
+    subprocess.run([sys.executable, "-c", bench.WITHOUT_STORE], env=env, check=True, timeout=120)
+    conn = sqlite3.connect(data / "history.db")
+    assert conn.execute("SELECT count(*) FROM ledger").fetchone()[0] == 0
+    assert conn.execute("SELECT count(*) FROM files").fetchone()[0] == len(list(corpus.rglob("*.jsonl")))
