@@ -110,7 +110,7 @@ def _local_date(quarter: int, tz: ZoneInfo) -> date:
     return datetime.fromtimestamp(quarter * QUARTER_MS / 1000, tz).date()
 
 
-def _period_totals(conn: sqlite3.Connection, now: datetime, tz: ZoneInfo):
+def _period_totals(conn: sqlite3.Connection, now: datetime, tz: ZoneInfo, cells_of=figures.quarter_hour_cells):
     bounds = [("today", *period_bounds("day", now, tz)), ("week", *period_bounds("week", now, tz)),
               ("month", *period_bounds("month", now, tz)), ("quarter", *period_bounds("quarter", now, tz))]
     ranges = [(n, utc_ms(a), utc_ms(b), a) for n, a, b in bounds]
@@ -127,7 +127,7 @@ def _period_totals(conn: sqlite3.Connection, now: datetime, tz: ZoneInfo):
     days = [(today - timedelta(days=n)).isoformat() for n in range(AVG_DAYS - 1, -1, -1)]
     daily = dict.fromkeys(days, 0)
     cache = [0, 0]  # cache reads, all input
-    cells = list(figures.quarter_hour_cells(conn, lo, hi))
+    cells = list(cells_of(conn, lo, hi))
     # one view per provider per local day (core.overlap, as the reports count): where an agent's
     # logs and its provider's usage API saw the same day, the smaller view is left out of the
     # totals, the 28-day average, the daily bars and the top models (the sources box shows both)
@@ -179,12 +179,15 @@ def _period_totals(conn: sqlite3.Connection, now: datetime, tz: ZoneInfo):
 
 
 def build_snapshot(conn: sqlite3.Connection, now: datetime, tz: ZoneInfo,
-                   sources: Iterable[SourceStatus] = ()) -> Snapshot:
-    """The dashboard's figures at ``now`` (aware). ``sources`` are passed through unchanged."""
+                   sources: Iterable[SourceStatus] = (), cells: figures.QuarterCells | None = None) -> Snapshot:
+    """The dashboard's figures at ``now`` (aware). ``sources`` are passed through unchanged.
+    ``cells``: the store's quarter-hour totals kept between calls (a dashboard refreshing every
+    few seconds reads the quarter's records again only when the ledger changed)."""
     t0 = _time.perf_counter()
     now_ms = utc_ms(now)
     burn, spark_hour, spark_day = _burn_and_sparks(conn, now_ms)
-    periods, top_models, top_sources, per_week, ratio, daily = _period_totals(conn, now, tz)
+    periods, top_models, top_sources, per_week, ratio, daily = _period_totals(
+        conn, now, tz, cells or figures.quarter_hour_cells)
     return Snapshot(now_ms, str(tz), burn, spark_hour, spark_day, periods, top_models, top_sources, TOP_DAYS,
                     tuple(sources), per_week, ratio, daily, (_time.perf_counter() - t0) * 1000)
 

@@ -28,6 +28,7 @@ from tokentui.services.dashboard import Figures, PollSchedule, Snapshot
 from tokentui.services.history import HistoryTable
 from tokentui.sources import registry
 from tokentui.store import ledger
+from tokentui.store.figures import QuarterCells
 
 FULL_STATUS_EVERY = 12  # refreshes between full source checks (paths, keys, record counts)
 #: seconds between budget and leverage evaluations (a budget's projection costs ~0.1 s of CPU)
@@ -79,6 +80,7 @@ class Session:
         self._poll_lock = threading.Lock()
         self.refreshes = 0
         self._contacts: tuple | None = None  # the dashboard's device lines (see _share)
+        self._cells = QuarterCells()  # the dashboard's quarter-hour totals, kept while the ledger is unchanged
         self._want_full = True
         self._figures_due = 0.0  # monotonic time of the next budget/leverage evaluation
         self._demo_pricer = None
@@ -179,14 +181,14 @@ class Session:
             if previous is None and first_paint is not None and ledger.holds_records(conn):
                 # what is stored, before the logs are read; an empty history is not painted (its
                 # zeros would read as nothing spent while the first sync runs)
-                first_paint(dashboard.build_snapshot(conn, self.clock(), self.tz))
+                first_paint(dashboard.build_snapshot(conn, self.clock(), self.tz, cells=self._cells))
             sync_local(conn, self.settings, progress=progress)
             devices = self._share(conn, notices if notices is not None else [])
             if plan.full or previous is None or not previous.sources:
                 rows = tuple(status.source_statuses(conn, self.settings, key_hints=True))
             else:
                 rows = status.refresh_statuses(conn, previous.sources)
-        snap = dashboard.build_snapshot(conn, self.clock(), self.tz, rows)
+        snap = dashboard.build_snapshot(conn, self.clock(), self.tz, rows, self._cells)
         from tokentui.services.quota import oauth_enabled, poll_oauth, warn_threshold
         from tokentui.services.quota import view as quota_view
 

@@ -26,6 +26,24 @@ _UPSERT = (f"INSERT INTO ledger ({', '.join(_COLS)}) VALUES ({', '.join('?' * le
 
 Row = tuple  # a ledger row without device and updated_ms: see record_row
 
+#: ledger writes made in this process; every function of the store that writes ledger rows
+#: calls :func:`wrote` (see :func:`change_token`)
+_writes = 0
+
+
+def wrote() -> None:
+    """Note a write to the ledger (before its statement runs: a failed one only costs a re-read)."""
+    global _writes
+    _writes += 1
+
+
+def change_token(conn: sqlite3.Connection) -> tuple[int, int]:
+    """Equal for two calls on ``conn`` only if the ledger cannot have changed in between: no
+    ledger write in this process (:func:`wrote`) and no commit by any other connection, of
+    this process or another (``PRAGMA data_version``). Other tables' writes on ``conn`` (a
+    source's status, cursors) leave it as it is."""
+    return conn.execute("PRAGMA data_version").fetchone()[0], _writes
+
 
 def record_row(r: UsageRecord, has_speed: bool = False) -> Row | None:
     """The ledger row for ``r`` (without device and stamp), or None when the store must refuse
@@ -59,6 +77,7 @@ def price_rows(rows: Iterable[Row], price) -> list[Row]:
 def upsert_rows(conn: sqlite3.Connection, rows: Iterable[Row], device: str) -> None:
     """Insert or replace rows made by :func:`record_row`, by ``(source, key)``."""
     tail = (device, now_ms())
+    wrote()
     conn.executemany(_UPSERT, [row + tail for row in rows])
 
 
@@ -76,6 +95,7 @@ def delete_keys(conn: sqlite3.Connection, source: str, keys: Iterable[str]) -> N
     """Delete rows by key; each row that was there is remembered in ``share_deleted``, so the
     share-folder export passes the deletion on to the other devices."""
     stamp = now_ms()
+    wrote()
     for k in keys:
         if conn.execute("DELETE FROM ledger WHERE source = ? AND key = ?", (source, k)).rowcount:
             conn.execute("INSERT INTO share_deleted (source, key, deleted_ms, origin) VALUES (?, ?, ?, '') "
@@ -286,6 +306,7 @@ def local_price_inputs(conn: sqlite3.Connection) -> list[tuple]:
 
 def set_costs(conn: sqlite3.Connection, updates: list[tuple]) -> None:
     """``(cost_pico, cost_label, id)`` for each row to re-price."""
+    wrote()
     conn.executemany("UPDATE ledger SET cost_pico = ?, cost_label = ? WHERE id = ?", updates)
 
 

@@ -129,7 +129,7 @@ def _open_read_only(aside: Path) -> sqlite3.Connection | None:
 
 def _salvage(old: sqlite3.Connection, new: sqlite3.Connection) -> tuple[int, int]:
     """Copy readable, valid ledger rows of ``old`` into ``new``: (kept, unreadable or invalid)."""
-    from tokentui.store.ledger import _COLS
+    from tokentui.store.ledger import _COLS, wrote
 
     kept = bad = 0
     try:
@@ -142,6 +142,7 @@ def _salvage(old: sqlite3.Connection, new: sqlite3.Connection) -> tuple[int, int
     cols = ", ".join(names)
     insert = f"INSERT OR IGNORE INTO ledger ({cols}) VALUES ({', '.join('?' * len(names))})"
     new.execute("BEGIN IMMEDIATE")
+    wrote()
     try:
         for start in range(1, top + 1, CHUNK):
             try:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 from tokentui.store.db import get_meta, now_ms, set_meta
+from tokentui.store.ledger import wrote
 
 #: meta keys of this device's export: rows after ``(updated_ms, id)`` = (ROW_MS, ROW_ID) are not
 #: exported yet, nor deletions and quota samples at or after WATERMARK; LAST_SEQ is the last
@@ -110,6 +111,7 @@ def import_rows(conn: sqlite3.Connection, columns: Sequence[str], rows: Iterable
     gone = dict(((s, k), t) for s, k, t in conn.execute("SELECT source, key, deleted_ms FROM share_deleted"))
     if gone:
         rows = (r for r in rows if gone.get((r[si], r[ki]), -1) < r[ui])
+    wrote()
     cur = conn.executemany(_upsert_sql(cols, origin), rows)  # one pass, no copy of the rows
     for source, key, stamp in deleted:
         conn.execute("DELETE FROM ledger WHERE source = ? AND key = ? AND updated_ms <= ?", (source, key, stamp))
