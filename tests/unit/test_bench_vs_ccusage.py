@@ -85,44 +85,37 @@ print(json.dumps({{"daily": [], "totals": {{
 """
 
 
-def test_a_run_prints_both_tools_and_the_wall_and_cpu_ratios(tmp_path):
-    """End to end on a small corpus, with a stand-in for ccusage: both tools' figures with their
-    totals checked, then the ratio of wall times and of CPU times (the steadier of the two)."""
+def _bench_run(tmp_path, seed: int, *args: str) -> list[str]:
+    """The bench's output lines on a small corpus, with a stand-in for ccusage."""
     import subprocess
 
     from tests.corpus import make_corpus
 
-    corpus = make_corpus(tmp_path / "corpus", mb=1, seed=4, days=3)
+    corpus = make_corpus(tmp_path / "corpus", mb=1, seed=seed, days=3)
     fake = tmp_path / "ccusage"
     fake.write_text(FAKE_CCUSAGE.format(python=sys.executable))
     fake.chmod(0o755)
     env = {**os.environ, "PYTHONPATH": str(BENCH.parent)}
-    out = subprocess.run([sys.executable, str(BENCH / "bench_vs_ccusage.py"), "--corpus", str(corpus), "--runs", "2",
-                          "--ccusage", str(fake)], env=env, capture_output=True, text=True, timeout=300)
+    out = subprocess.run([sys.executable, str(BENCH / "bench_vs_ccusage.py"), "--corpus", str(corpus),
+                          "--ccusage", str(fake), *args], env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
-    lines = out.stdout.splitlines()
+    return out.stdout.splitlines()
+
+
+def test_a_run_prints_both_tools_and_the_wall_and_cpu_ratios(tmp_path):
+    """End to end: both tools' figures with their totals checked, then the ratio of wall times
+    and of CPU times (the steadier of the two)."""
+    lines = _bench_run(tmp_path, 4, "--runs", "2")
     assert [line.split()[0] for line in lines] == ["corpus", "tokentop", "ccusage", "ratio", "ratio"]
-    assert lines[1].endswith("totals exact") and lines[2].endswith("totals exact"), out.stdout
+    assert lines[1].endswith("totals exact") and lines[2].endswith("totals exact"), lines
     assert "wall =" in lines[3] and "CPU  =" in lines[4]
     assert float(lines[4].split("=")[1].split("x")[0]) > 0
 
 
 def test_parts_adds_the_sync_without_its_store_and_its_ratio(tmp_path):
-    """``--parts``: a third command per round, the cold sync without ledger writes and pricing,
-    which must leave its history empty of usage (else it timed the full sync) and print its ratio."""
-    import subprocess
-
-    from tests.corpus import make_corpus
-
-    corpus = make_corpus(tmp_path / "corpus", mb=1, seed=5, days=3)
-    fake = tmp_path / "ccusage"
-    fake.write_text(FAKE_CCUSAGE.format(python=sys.executable))
-    fake.chmod(0o755)
-    env = {**os.environ, "PYTHONPATH": str(BENCH.parent)}
-    out = subprocess.run([sys.executable, str(BENCH / "bench_vs_ccusage.py"), "--corpus", str(corpus), "--runs", "1",
-                          "--ccusage", str(fake), "--parts"], env=env, capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr
-    lines = out.stdout.splitlines()
+    """``--parts``: a third command per round (the cold sync without ledger writes and
+    pricing; see the next test for what it stores) and its ratio to ccusage."""
+    lines = _bench_run(tmp_path, 5, "--runs", "1", "--parts")
     assert [line.split()[0] for line in lines] == ["corpus", "tokentop", "parsing", "ccusage", "ratio", "ratio", "ratio"]
     assert lines[1].endswith("totals exact")
     assert "parsing alone (C) / ccusage wall =" in lines[6] and float(lines[6].split("=")[1].split("x")[0]) > 0
