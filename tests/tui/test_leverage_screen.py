@@ -112,3 +112,22 @@ def test_outside_the_team_range_is_not_painted_as_a_warning():
     markup_text = table.render().markup
     assert "above p90" in markup_text and "below p10" in markup_text
     assert "$warning" not in markup_text and "$error" not in markup_text
+
+
+async def test_the_steps_to_a_team_file_fit_80_columns(tmp_path, demo_db):
+    """At 80×24 each step of making a team file is one line of its own: no command or word
+    wrapped onto a line of its own."""
+    from textual.geometry import Region
+
+    from tokentui.tui.app import TokentopApp
+
+    app = TokentopApp(settings(tmp_path), db_path=demo_db, clock=lambda: FROZEN_NOW)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _leverage(app, pilot)
+        head = screen.query_one("#leverage-head")
+        shown = [s.text.rstrip() for s in head.render_lines(Region(0, 0, head.size.width, head.size.height))]
+        steps = [line for line in shown if line.lstrip()[:2] in ("1.", "2.", "3.") or line.lstrip().startswith("(or")]
+        assert len(steps) == 4, shown
+        assert any(line.endswith("and shares it") for line in steps), shown
+        assert any(line.endswith("tokentop team use team.toml") for line in steps), shown
+        assert any(line.endswith("tokentop team pull anthropic -o team.toml)") for line in steps), shown

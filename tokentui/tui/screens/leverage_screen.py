@@ -17,11 +17,11 @@ from tokentui.tui.widgets.text import lines, markup, plain
 SCALES = ("tokens_per_week", "cost_per_week", "spend_to_comp")
 NO_TEAM = (
     "[b]No team benchmark set[/b], so there are no percentiles yet. A team file holds only aggregates "
-    "(p10–p90 per metric from 5 or more people). To make one:\n"
-    "  each colleague runs [b]tokentop export --format json[/b] and shares the file, then\n"
-    "  [b]tokentop team build *.json -o team.toml[/b]   (or from an admin key: "
-    "[b]tokentop team pull anthropic -o team.toml[/b])\n"
-    "  [b]tokentop team use team.toml[/b]")
+    "(p10–p90 per metric from 5 or more people). To make one:\n"  # steps short enough for 80 columns
+    "  1. each colleague runs [b]tokentop export --format json[/b] and shares it\n"
+    "  2. [b]tokentop team build *.json -o team.toml[/b]\n"
+    "     (or from an admin key: [b]tokentop team pull anthropic -o team.toml[/b])\n"
+    "  3. [b]tokentop team use team.toml[/b]")
 
 
 class LeverageScreen(TokentopScreen):
