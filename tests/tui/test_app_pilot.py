@@ -153,6 +153,12 @@ async def test_sources_screen_details_and_keys_in_demo(make_app, memkeyring):
         # the demo shows more agents (issue 16): these have history, the rest are not set up
         assert {statuses[s] for s in ("openclaw", "amp", "copilot", "qwen-code", "cline")} == {"ok"}
         assert {statuses[s] for s in ("roo-code", "kilo-code", "zed")} == {"not configured"}
+        synced = {names[i]: str(table.get_row_at(i)[4]) for i in range(table.row_count)}
+        assert synced["zed"] == "" and synced["openclaw"].endswith("ago")  # nothing synced from what is not set up
+        table.move_cursor(row=names.index("zed"))
+        await pilot.pause()
+        detail = str(screen.query_one("#source-detail").render())
+        assert "last sync" not in detail and "records stored" not in detail, detail
         assert "planned" not in statuses.values()
         table.move_cursor(row=names.index("anthropic"))
         await pilot.pause()

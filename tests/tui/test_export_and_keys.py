@@ -206,3 +206,20 @@ def test_next_poll_wording():
 
     assert [_in(s) for s in (0, 0.4, 1, 59.4, 60, 299.6, 3599, 3600, 7500)] == [
         "now", "now", "in 1 s", "in 59 s", "in 1 min", "in 5 min", "in 1 h 0 min", "in 1 h 0 min", "in 2 h 5 min"]
+
+
+async def test_a_source_with_nothing_to_read_says_when_it_looked_not_when_it_synced(tmp_path):
+    """An empty HOME: every local source is not set up. Its row has no "last sync" time (nothing
+    was synced) and its details say when tokentop last looked."""
+    from tokentui.tui.app import TokentopApp
+
+    app = TokentopApp(settings(tmp_path), clock=lambda: FROZEN_NOW)
+    async with app.run_test(size=SIZE) as pilot:
+        table = await _sources_row(app, pilot, "claude-code")
+        screen = app.screen
+        await wait_for(pilot, lambda: "looked" in str(screen.query_one("#source-detail").render()),
+                       what="the looked line")
+        row = table.get_row_at(table.cursor_row)
+        assert str(row[3]) == "not configured" and str(row[4]) == ""
+        detail = str(screen.query_one("#source-detail").render())
+        assert "looked 0s ago" in detail and "last sync" not in detail, detail

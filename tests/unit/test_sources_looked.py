@@ -46,6 +46,9 @@ def test_a_source_that_finds_nothing_names_every_folder_it_tried_and_its_env_var
     out = capsys.readouterr().out
     assert f"looked in {home / '.claude' / 'projects'} (not found)" in out
     assert f"looked in {home / '.codex'} (not found)" in out
+    # nothing was synced from a source that found nothing: it says when it looked
+    claude_line = next(line for line in out.splitlines() if line.startswith("claude-code "))
+    assert "not configured  looked " in claude_line and "last sync" not in claude_line, claude_line
 
 
 def test_an_env_var_pointing_nowhere_is_named_with_the_folder_it_named(isolated, capsys, monkeypatch):

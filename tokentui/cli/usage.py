@@ -246,9 +246,9 @@ def cmd_sources(args) -> int:
         json.dump([r.as_json() for r in rows] + quotas + extra, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return 0
+    now = int(datetime.now(timezone.utc).timestamp() * 1000)
     for r in rows:
-        print(f"{r.name:<12} {r.kind:<6} {r.status:<15} last sync {_ago(r.last_sync_ms):<10} "
-              f"records {r.records:>8,}")
+        print(f"{r.name:<12} {r.kind:<6} {r.status:<15} {r.checked(now):<20} records {r.records:>8,}")
         origin = registry.plugin_origin(r.name)
         if origin:
             print(f"    from the plugin package {printable(origin)}")

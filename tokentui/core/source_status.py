@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
+from tokentui.core.fmt import ago
+
 #: the status words of a source that holds nothing to show (not set up, or switched off)
 IDLE_STATUSES = ("not configured", "disabled")
 
@@ -27,6 +29,14 @@ class SourceStatus:
     #: a local source that found nothing: every folder it tried, and the env vars that move it
     looked: tuple[str, ...] = ()
     env: tuple[str, ...] = ()
+
+    def checked(self, now_ms: int) -> str:
+        """When it was last read, in words: ``last sync 6m ago``; ``looked 6m ago`` for a source
+        that found nothing to read; ``off`` for one switched off in config."""
+        if self.status == "disabled":
+            return "off"
+        word = "looked" if self.status in IDLE_STATUSES else "last sync"
+        return f"{word} {ago(self.last_sync_ms, now_ms)}"
 
     def as_json(self) -> dict:
         """The fields of `tokentop sources --json`."""

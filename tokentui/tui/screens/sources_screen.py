@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Static
 from tokentui.errors import TokentopError
 from tokentui.tui.screens.base import TokentopScreen
 from tokentui.tui.screens.key_screen import KeyScreen
-from tokentui.core.source_status import SourceStatus, set_up_first
+from tokentui.core.source_status import IDLE_STATUSES, SourceStatus, set_up_first
 from tokentui.services.dashboard import Snapshot
 from tokentui.core.fmt import ago
 from tokentui.tui.widgets.source_status_list import STATUS_COLORS, status_dot
@@ -88,7 +88,7 @@ class SourcesScreen(TokentopScreen):
         table.clear()
         for r in self._rows:
             table.add_row(self._dot(r.status), rich_plain(r.name), rich_plain(r.kind), rich_plain(r.status),
-                          ago(r.last_sync_ms, snap.now_ms),
+                          "" if r.status in IDLE_STATUSES else ago(r.last_sync_ms, snap.now_ms),
                           Text(f"{r.records:,}" if r.records else "", justify="right"), key=r.name)
         if snap.sources:
             table.move_cursor(row=min(keep, len(snap.sources) - 1))
@@ -117,7 +117,9 @@ class SourcesScreen(TokentopScreen):
                                   plain(f" ({r.kind}): {_PLAIN.get(r.status, r.status)}"))]
         if r.message:
             lines.append(plain(r.message, newlines=True))
-        if r.last_sync_ms:
+        if r.last_sync_ms and r.status in IDLE_STATUSES:
+            lines.append(markup(f"[dim]{r.checked(self._now_ms)}[/]"))
+        elif r.last_sync_ms:
             lines.append(markup(f"[dim]last sync[/] {ago(r.last_sync_ms, self._now_ms)} · "
                                 f"[dim]records stored[/] {r.records:,}"))
         for p in r.paths:
