@@ -293,3 +293,41 @@ async def test_an_empty_sessions_or_projects_table_says_why(tmp_path, monkeypatc
         await pilot.pause()
         summary = rendered(app.screen.query_one("#projects-summary"))
         assert "1 projects" in summary and "widens" not in summary and "waiting" not in summary
+
+
+@pytest.mark.parametrize("screen_key, name", [("6", "sessions"), ("7", "projects")])
+async def test_rows_of_the_window_just_left_say_the_new_one_is_loading(make_app, screen_key, name):
+    """While the rows of a new window (or breakdown) are being read, the summary says so,
+    instead of offering the old window's figures and hints under the new window's header."""
+    import threading
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None, what="first snapshot")
+        await pilot.press(screen_key)
+        await _views(app, pilot, name, "7d")
+        summary = app.screen.query_one(f"#{name}-summary")
+        assert "loading" not in rendered(summary)
+        gate = threading.Event()
+        real = app.session.views
+
+        def slow(*args, **kw):
+            gate.wait(10)
+            return real(*args, **kw)
+
+        app.session.views = slow
+        try:
+            await pilot.press("w")
+            await wait_for(pilot, lambda: "loading the 30d window…" in rendered(summary), what="loading note")
+            assert "window 7d" in rendered(summary)  # the rows shown are still the old window's, and say so
+            if name == "projects":
+                gate.set()
+                await _views(app, pilot, name, "30d")
+                gate.clear()
+                await pilot.press("b")
+                await wait_for(pilot, lambda: "loading the model breakdown…" in rendered(summary),
+                               what="breakdown note")
+        finally:
+            gate.set()
+        await wait_for(pilot, lambda: "loading" not in rendered(summary), what="the new rows")
+        assert "window 30d" in rendered(summary)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from textual.binding import Binding
 from textual.content import Content
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable
 
 from tokentui.core.fmt import tokens_short
 from tokentui.services.report import short_model, spark
@@ -132,7 +132,7 @@ class ProjectsScreen(TableScreen):
         if rows:
             dt.move_cursor(row=min(keep, len(rows) - 1))
         hint = self.empty_hint(len(views.projects.rows) if views.projects is not None else len(views.breakdown))
-        self.query_one("#projects-summary", Static).update(Content.assemble(
-            plain(f"{len(rows)} {what} · window {views.window.name} · by {self.sort}"),
-            plain(f" · filter “{self.text}”" if self.text else ""),
-            plain(hint) if hint else markup(" · [dim]b breakdown · s sort · / filter · ⏎ sessions · w window[/]")))
+        self.set_summary(
+            Content.assemble(plain(f"{len(rows)} {what} · window {views.window.name} · by {self.sort}"),
+                             plain(f" · filter “{self.text}”" if self.text else "")),
+            plain(hint) if hint else markup(" · [dim]b breakdown · s sort · / filter · ⏎ sessions · w window[/]"))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.content import Content
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable
 
 from tokentui.core.fmt import duration, tokens_short
 from tokentui.services.sessions import SessionRow, Views, filter_rows, sort_rows
@@ -118,8 +118,8 @@ class SessionsScreen(TableScreen):
         count = f"{shown} of {len(view.rows)}" if shown != len(view.rows) else f"{shown}"
         live = sum(1 for r in view.rows if r.live)
         hint = self.empty_hint(len(view.rows))  # instead of the figures and keys (the footer has those)
-        self.query_one("#sessions-summary", Static).update(Content.assemble(
-            plain(f"{count} sessions · {live} live · window {views.window.name} · by {self.sort}"),
-            plain(f" · filter “{self.text}”" if self.text else ""),
+        self.set_summary(
+            Content.assemble(plain(f"{count} sessions · {live} live · window {views.window.name} · by {self.sort}"),
+                             plain(f" · filter “{self.text}”" if self.text else "")),
             plain(hint) if hint else
-            markup(f" · [b]{tokens_short(view.total.total)}[/] tokens · [dim]s sort · / filter · ⏎ open · w window[/]")))
+            markup(f" · [b]{tokens_short(view.total.total)}[/] tokens · [dim]s sort · / filter · ⏎ open · w window[/]"))

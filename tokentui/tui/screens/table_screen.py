@@ -8,6 +8,7 @@ A subclass names its widgets by ``NAME`` (``#NAME-filter``, ``#NAME-table``,
 from __future__ import annotations
 
 from textual.app import ComposeResult
+from textual.content import Content
 from textual.widgets import DataTable, Input, Static
 
 from tokentui.services.sessions import SORTS, Views
@@ -27,6 +28,7 @@ class TableScreen(TokentopScreen):
         self._rows: list = []
         self._views: Views | None = None
         self._columns: tuple = ()
+        self._summary: tuple[Content, Content] | None = None  # the figures, then the hint or keys
 
     def compose_body(self) -> ComposeResult:
         yield Input(placeholder=self.PLACEHOLDER, id=f"{self.NAME}-filter")
@@ -78,6 +80,31 @@ class TableScreen(TokentopScreen):
 
     def _fill(self) -> None:
         raise NotImplementedError
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.watch(self.app, "breakdown_by", lambda _by: self._show_summary(), init=False)
+
+    def _window_changed(self, window) -> None:
+        super()._window_changed(window)
+        self._show_summary()
+
+    def set_summary(self, figures: Content, tail: Content) -> None:
+        """The line below the table: ``figures`` (what the rows hold), then ``tail`` (a hint,
+        or the keys), which gives way to a loading note while the rows are of a window or
+        breakdown the user has just left."""
+        self._summary = (figures, tail)
+        self._show_summary()
+
+    def _show_summary(self) -> None:
+        if self._summary is None or self._views is None or not self.is_mounted:
+            return
+        figures, tail = self._summary
+        app, views = self.app, self._views
+        if views.window != app.window or (self.NAME == "projects" and views.breakdown_by != app.breakdown_by):
+            tail = Content(f" · loading the {app.window.name} window…" if views.window != app.window
+                           else f" · loading the {app.breakdown_by} breakdown…")
+        self.query_one(f"#{self.NAME}-summary", Static).update(Content.assemble(figures, tail))
 
     def empty_hint(self, rows: int) -> str:
         """What the summary adds when the window holds no row: the first sync is still reading
