@@ -331,3 +331,23 @@ async def test_rows_of_the_window_just_left_say_the_new_one_is_loading(make_app,
             gate.set()
         await wait_for(pilot, lambda: "loading" not in rendered(summary), what="the new rows")
         assert "window 30d" in rendered(summary)
+
+
+@pytest.mark.parametrize("screen_key, name", [("6", "sessions"), ("7", "projects")])
+async def test_the_summary_keeps_to_one_line_and_leaves_out_the_keys_first(make_app, screen_key, name):
+    """At 80 columns the keys in the summary (the footer has them) give way to keep the figures
+    on one line; at 140 both fit."""
+    for width, keys in ((80, False), (140, True)):
+        app = make_app()
+        async with app.run_test(size=(width, 30)) as pilot:
+            await wait_for(pilot, lambda: app.snapshot is not None, what="first snapshot")
+            await pilot.press("w", "w")  # all: the demo's whole history, the longest figures
+            await pilot.press(screen_key)
+            await _views(app, pilot, name, "all")
+            summary = app.screen.query_one(f"#{name}-summary")
+            text = rendered(summary)
+            assert ("s sort" in text) is keys, (width, text)
+            assert len(text) <= width - 2, (width, text)
+            assert "window all" in text
+            if name == "sessions":
+                assert " tokens" in text  # the total stays with the figures

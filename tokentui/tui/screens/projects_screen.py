@@ -133,6 +133,7 @@ class ProjectsScreen(TableScreen):
             dt.move_cursor(row=min(keep, len(rows) - 1))
         hint = self.empty_hint(len(views.projects.rows) if views.projects is not None else len(views.breakdown))
         self.set_summary(
-            Content.assemble(plain(f"{len(rows)} {what} · window {views.window.name} · by {self.sort}"),
+            Content.assemble(plain(f"{len(rows):,} {what} · window {views.window.name} · by {self.sort}"),
                              plain(f" · filter “{self.text}”" if self.text else "")),
-            plain(hint) if hint else markup(" · [dim]b breakdown · s sort · / filter · ⏎ sessions · w window[/]"))
+            plain(hint) if hint else markup(" · [dim]b breakdown · s sort · / filter · ⏎ sessions · w window[/]"),
+            keys=not hint)

@@ -115,11 +115,11 @@ class SessionsScreen(TableScreen):
         if self._rows:
             dt.move_cursor(row=min(keep, len(self._rows) - 1))
         shown = len(self._rows)
-        count = f"{shown} of {len(view.rows)}" if shown != len(view.rows) else f"{shown}"
+        count = f"{shown:,} of {len(view.rows):,}" if shown != len(view.rows) else f"{shown:,}"
         live = sum(1 for r in view.rows if r.live)
         hint = self.empty_hint(len(view.rows))  # instead of the figures and keys (the footer has those)
         self.set_summary(
             Content.assemble(plain(f"{count} sessions · {live} live · window {views.window.name} · by {self.sort}"),
-                             plain(f" · filter “{self.text}”" if self.text else "")),
-            plain(hint) if hint else
-            markup(f" · [b]{tokens_short(view.total.total)}[/] tokens · [dim]s sort · / filter · ⏎ open · w window[/]"))
+                             plain(f" · filter “{self.text}”" if self.text else ""),
+                             "" if hint else markup(f" · [b]{tokens_short(view.total.total)}[/] tokens")),
+            plain(hint) if hint else markup(" · [dim]s sort · / filter · ⏎ open · w window[/]"), keys=not hint)

@@ -89,21 +89,24 @@ class TableScreen(TokentopScreen):
         super()._window_changed(window)
         self._show_summary()
 
-    def set_summary(self, figures: Content, tail: Content) -> None:
-        """The line below the table: ``figures`` (what the rows hold), then ``tail`` (a hint,
-        or the keys), which gives way to a loading note while the rows are of a window or
+    def set_summary(self, figures: Content, tail: Content, keys: bool = False) -> None:
+        """The line below the table: ``figures`` (what the rows hold), then ``tail``: a hint,
+        or with ``keys`` the screen's keys, left out when they would not fit on the line (the
+        footer has them too). A loading note replaces either while the rows are of a window or
         breakdown the user has just left."""
-        self._summary = (figures, tail)
+        self._summary = (figures, tail, keys)
         self._show_summary()
 
     def _show_summary(self) -> None:
         if self._summary is None or self._views is None or not self.is_mounted:
             return
-        figures, tail = self._summary
+        figures, tail, keys = self._summary
         app, views = self.app, self._views
         if views.window != app.window or (self.NAME == "projects" and views.breakdown_by != app.breakdown_by):
             tail = Content(f" · loading the {app.window.name} window…" if views.window != app.window
                            else f" · loading the {app.breakdown_by} breakdown…")
+        elif keys and len(figures.plain) + len(tail.plain) > self.app.size.width - 2:
+            tail = Content("")
         self.query_one(f"#{self.NAME}-summary", Static).update(Content.assemble(figures, tail))
 
     def empty_hint(self, rows: int) -> str:
