@@ -101,3 +101,24 @@ def test_session_table_shows_project_source_last_activity_tokens_and_cost():
     assert "Models" in wide[0] and all(len(line) <= 140 for line in wide)
     (ana_wide,) = [line for line in wide if "api-server" in line]
     assert "sonnet-4-5, haiku-4-5" in ana_wide
+
+
+def test_devices_are_listed_only_for_a_history_of_several(tmp_path) -> None:
+    """One device name: no per-device split (and its grouping is not run); with a second name,
+    the report lists each device's share."""
+    from tokentui.store import queries
+
+    conn = _store(tmp_path)
+    seen: list[str] = []
+    conn.set_trace_callback(seen.append)
+    rep = report.build(conn, report.ReportRequest("daily", tz=ZoneInfo("UTC")))
+    conn.set_trace_callback(None)
+    assert "devices" not in rep and not queries.several_devices(conn)
+    assert not any("GROUP BY device" in sql for sql in seen)
+    with db.transaction(conn):
+        ledger.upsert(conn, [UsageRecord("codex", "c9", DAY1 - 86_400_000 * 30, "gpt-5", 7, 7, cost_pico=10**6,
+                                         cost_label=ESTIMATED)], "laptop")
+    assert queries.several_devices(conn)
+    rep = report.build(conn, report.ReportRequest("daily", tz=ZoneInfo("UTC")))
+    assert set(rep["devices"]) == {"d", "laptop"}
+    assert sum(d["totalTokens"] for d in rep["devices"].values()) == 1100 + 5000 + 320 + 10000 + 600 + 14

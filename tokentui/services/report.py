@@ -119,7 +119,7 @@ def build(conn: sqlite3.Connection, req: ReportRequest) -> dict:
         overlap += row["overlapExcludedTokens"]
     out = {req.kind: rows, "totals": {**_fields(grand), "unpricedTokens": grand.unpriced_tokens,
                                       "overlapExcludedTokens": overlap}}
-    per_device = queries.by_device(conn, f)
+    per_device = queries.by_device(conn, f) if queries.several_devices(conn) else {}
     if len(per_device) > 1:  # a history merged from several machines: each one's share
         # as stored, like ``sources`` (before the local/API overlap rule)
         out["devices"] = {d: {**_fields(t), "unpricedTokens": t.unpriced_tokens} for d, t in per_device.items()}
