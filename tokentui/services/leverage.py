@@ -110,7 +110,9 @@ def load_team(path: Path) -> bm.TeamBenchmark:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise bm.BenchmarkError(f"team file {path} does not exist", "give the path of a team file (`tokentop team build` or `tokentop team pull` writes one)") from None
+        raise bm.BenchmarkError(f"team file {path} does not exist",
+                                "give the path of a team file (`tokentop team build` or `tokentop team pull` "
+                                "writes one)") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise bm.BenchmarkError(f"cannot read team file {path}: {exc}") from None
     return bm.parse_team(text, str(path))
