@@ -77,6 +77,7 @@ def _run(capsys, *argv: str, stdin: str | None = None) -> tuple[int, str]:
 def test_keys_never_leave_the_keyring_or_env(keyed, tmp_path, capsys, monkeypatch) -> None:
     home = Path(os.environ["HOME"])
     exports = tmp_path / "exports"
+    exports.mkdir()  # a folder named with -o must exist (tokentop creates only its own)
     terminal = []
     steps = [("sync",), ("sources",), ("sources", "--json"), ("keys", "list"), ("keys", "test", "openai"),
              ("keys", "test", "anthropic"), ("report", "daily", "--json", "--no-sync"),
@@ -147,6 +148,7 @@ def test_a_provider_echoing_the_key_is_scrubbed(keyed, capsys) -> None:
 def test_every_file_written_is_private(keyed, tmp_path, capsys) -> None:
     os.umask(0o022)  # a usual umask: tokentop must not rely on a strict one
     exports = tmp_path / "exports" / "new"
+    exports.mkdir(parents=True, mode=0o755)  # the user's folder (-o never creates one): its files are checked
     for argv in (("sync",), ("budget", "set", "w", "--usd", "5", "--period", "month"),
                  ("export", "--no-sync", "-o", str(exports / "s.html")),
                  ("export", "--no-sync", "--format", "json", "-o", str(exports / "s.json"))):
@@ -154,7 +156,7 @@ def test_every_file_written_is_private(keyed, tmp_path, capsys) -> None:
     roots = [Path(os.environ["TOKENTOP_DATA_DIR"]), Path(os.environ["TOKENTOP_CONFIG"]).parent, exports]
     seen = 0
     for root in roots:
-        for p in [root, *root.rglob("*")]:
+        for p in [root, *root.rglob("*")] if root != exports else list(root.iterdir()):
             mode = stat.S_IMODE(p.stat().st_mode)
             assert mode == (0o700 if p.is_dir() else 0o600), f"{p}: {oct(mode)}"
             seen += 1
@@ -283,6 +285,7 @@ def test_keys_echoed_into_api_data_never_reach_history_or_exports(keyed, tmp_pat
     monkeypatch.setenv("MOONSHOT_API_KEY", CUSTOM_KEY)
     _echoing(keyed)
     exports = tmp_path / "exports"
+    exports.mkdir()  # a folder named with -o must exist (tokentop creates only its own)
     terminal = []
     steps = [("sync",), ("sources",), ("sources", "--json"), ("report", "daily", "--json", "--no-sync"),
              ("report", "daily", "--breakdown", "--no-sync", "--since", "20250901", "--until", "20250910"),
@@ -367,6 +370,7 @@ def test_exports_redact_keys_already_in_the_store(keyed, tmp_path, capsys) -> No
                                      requests=1)], "dev")
     conn.close()
     exports = tmp_path / "exports"
+    exports.mkdir()  # a folder named with -o must exist (tokentop creates only its own)
     for f in ("md", "html", "json", "toml", "csv"):
         code, text = _run(capsys, "export", "--no-sync", "--period", "2025-09-01..2025-09-02", "--format", f,
                           "-o", str(exports / f"s.{f}"))
