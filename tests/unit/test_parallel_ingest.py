@@ -62,6 +62,27 @@ def test_parallel_ingest_equals_serial_and_the_truth(tmp_path, corpus, monkeypat
     assert done == total and [d for d, _ in progress] == sorted(d for d, _ in progress)
 
 
+def test_a_pooled_ingest_raises_the_checkpoint_threshold_and_the_cache_then_restores_them(
+        tmp_path, corpus, monkeypatch, small_tasks) -> None:
+    """While workers parse, the writer's connection checkpoints every 4,000 WAL pages and keeps a
+    32 MB page cache; after the ingest, both are what they were (the dashboard's connection
+    lives on)."""
+    seen = []
+    real_stop = parse_pool.ParsePool.stop
+
+    def stop(self):
+        seen.append((self.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0],
+                     self.conn.execute("PRAGMA cache_size").fetchone()[0]))
+        real_stop(self)
+
+    monkeypatch.setattr(parse_pool.ParsePool, "stop", stop)
+    conn, _, _ = _ingest(tmp_path / "c.db", corpus, monkeypatch, workers=2, parallel_min_bytes=0)
+    assert (4000, -32768) in seen
+    assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000  # SQLite's default, as before
+    assert conn.execute("PRAGMA cache_size").fetchone()[0] == -2000
+    assert stored(conn) == truth(corpus)
+
+
 def test_below_the_threshold_no_worker_is_started(tmp_path, corpus, monkeypatch) -> None:
     started = []
     monkeypatch.setattr(parse_pool.ParsePool, "start", lambda self, jobs: started.append(jobs))

@@ -401,6 +401,14 @@ def data_version(conn: sqlite3.Connection) -> int:
     return conn.execute("PRAGMA data_version").fetchone()[0]
 
 
+def set_autocheckpoint(conn: sqlite3.Connection, pages: int) -> int:
+    """Set ``PRAGMA wal_autocheckpoint`` (WAL pages before a commit copies them back into the
+    database file); returns the previous value."""
+    before = conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+    conn.execute(f"PRAGMA wal_autocheckpoint = {int(pages)}")
+    return before
+
+
 def set_cache_size(conn: sqlite3.Connection, size: int) -> int:
     """Set ``PRAGMA cache_size`` (pages, or KiB when negative); returns the previous value."""
     before = conn.execute("PRAGMA cache_size").fetchone()[0]
