@@ -96,7 +96,7 @@ def test_parse_workers_inherit_the_json_parser() -> None:
             "class Stop(Exception): pass\n"
             "def no_fork(*a, **k): raise Stop\n"
             "concurrent.futures.ProcessPoolExecutor = no_fork\n"
-            "parse_pool.set_cache_size = lambda conn, n: 0\n"
+            "parse_pool.set_cache_size = parse_pool.set_autocheckpoint = lambda conn, n: 0\n"
             "try:\n    pool.start({})\nexcept Stop:\n    pass\n"
             "print(before, 'orjson' in sys.modules)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
