@@ -10,7 +10,7 @@ import sqlite3
 from typing import Iterable, NamedTuple, Sequence
 
 from tokentui.core.records import UNPRICED, UsageRecord, problem, storable_cost
-from tokentui.store.db import get_meta, now_ms, set_meta
+from tokentui.store.db import data_version, get_meta, now_ms, set_meta
 
 #: ``device`` and ``updated_ms`` come last: :func:`record_row` builds the rest (in a worker
 #: process, during a parallel ingest) and :func:`upsert_rows` appends them
@@ -42,7 +42,7 @@ def change_token(conn: sqlite3.Connection) -> tuple[int, int]:
     ledger write in this process (:func:`wrote`) and no commit by any other connection, of
     this process or another (``PRAGMA data_version``). Other tables' writes on ``conn`` (a
     source's status, cursors) leave it as it is."""
-    return conn.execute("PRAGMA data_version").fetchone()[0], _writes
+    return data_version(conn), _writes
 
 
 def record_row(r: UsageRecord, has_speed: bool = False) -> Row | None:
