@@ -43,6 +43,7 @@ class ProjectsScreen(TableScreen):
     VIEWS = ("projects",)
     AUTO_FOCUS = "#projects-table"
     NAME = "projects"
+    BY_BREAKDOWN = True
     PLACEHOLDER = "filter: project, model, agent…"
     LEFT = frozenset(("project", "key", "trend", "top"))
     BINDINGS = [

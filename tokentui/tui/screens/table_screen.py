@@ -20,6 +20,8 @@ class TableScreen(TokentopScreen):
     NAME = ""
     PLACEHOLDER = ""
     LEFT: frozenset[str] = frozenset()
+    #: its rows depend on ``app.breakdown_by`` (``b``) too, not only on the window
+    BY_BREAKDOWN = False
 
     def __init__(self) -> None:
         super().__init__()
@@ -28,7 +30,7 @@ class TableScreen(TokentopScreen):
         self._rows: list = []
         self._views: Views | None = None
         self._columns: tuple = ()
-        self._summary: tuple[Content, Content] | None = None  # the figures, then the hint or keys
+        self._summary: tuple[Content, Content, bool] | None = None  # figures, hint or keys, keys?
 
     def compose_body(self) -> ComposeResult:
         yield Input(placeholder=self.PLACEHOLDER, id=f"{self.NAME}-filter")
@@ -102,7 +104,7 @@ class TableScreen(TokentopScreen):
             return
         figures, tail, keys = self._summary
         app, views = self.app, self._views
-        if views.window != app.window or (self.NAME == "projects" and views.breakdown_by != app.breakdown_by):
+        if views.window != app.window or (self.BY_BREAKDOWN and views.breakdown_by != app.breakdown_by):
             tail = Content(f" · loading the {app.window.name} window…" if views.window != app.window
                            else f" · loading the {app.breakdown_by} breakdown…")
         elif keys and len(figures.plain) + len(tail.plain) > self.app.size.width - 2:
