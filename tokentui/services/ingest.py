@@ -214,10 +214,9 @@ class Ingestor(DatabaseSources):
                     renewed[source] = ledger.source_rows(self.conn, source)
 
     def _batches(self, source: str, jobs: list[Job], result: SourceResult, on_bytes):
-        """Parsed files grouped into commit batches of about BATCH bytes. (A quarter of that
-        while workers parse, as it was, made no difference at 200 MB and cost a 1 GB ingest
-        ~10 %: each commit writes every index page it changed, and smaller commits write the
-        same pages again and again.)"""
+        """Parsed files grouped into commit batches of about BATCH bytes, also while workers
+        parse: each commit writes every index page it changed, so smaller ones write the same
+        pages again and again (a 1 GB ingest ~10 % slower with a quarter of BATCH)."""
         batch, size = [], 0
         for job, parsed, errors in self._pool.parsed(source, jobs, on_bytes):
             result.errors.extend(errors)
